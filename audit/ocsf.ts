@@ -1,0 +1,235 @@
+import { createHash } from 'node:crypto';
+import net from 'node:net';
+import type { Decision, Endpoint, FindingEvent, LlmCallEvent, SluiceEvent } from '../core/index.js';
+import { scrubQueries, stripQuery } from './scrub.js';
+
+/** The OCSF schema version the records follow (action_id 4 "Modified" needs ≥ 1.4). */
+export const OCSF_VERSION = '1.5.0';
+
+type OcsfRecord = Record<string, unknown>;
+
+interface OcsfClass {
+  class_uid: number;
+  class_name: string;
+  category_uid: number;
+  category_name: string;
+}
+
+const NETWORK_ACTIVITY: OcsfClass = { class_uid: 4001, class_name: 'Network Activity', category_uid: 4, category_name: 'Network Activity' };
+const HTTP_ACTIVITY: OcsfClass = { class_uid: 4002, class_name: 'HTTP Activity', category_uid: 4, category_name: 'Network Activity' };
+const CONFIG_STATE_CHANGE: OcsfClass = { class_uid: 5019, class_name: 'Device Config State Change', category_uid: 5, category_name: 'Discovery' };
+const DETECTION_FINDING: OcsfClass = { class_uid: 2004, class_name: 'Detection Finding', category_uid: 2, category_name: 'Findings' };
+
+const SEVERITY: Record<number, string> = { 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High' };
+const ACTION: Record<number, string> = { 1: 'Allowed', 2: 'Denied', 4: 'Modified' };
+const DISPOSITION: Record<number, string> = { 1: 'Allowed', 2: 'Blocked', 11: 'Corrected', 17: 'Logged', 25: 'Rejected', 27: 'Error' };
+/** HTTP Activity activity_id is the request method. */
+const HTTP_METHOD_ACTIVITY: Record<string, number> = { CONNECT: 1, DELETE: 2, GET: 3, HEAD: 4, OPTIONS: 5, POST: 6, PUT: 7, TRACE: 8, PATCH: 9 };
+
+interface Outcome {
+  action_id: number;
+  disposition_id: number;
+  /** Caption for disposition_id 99 (Other). */
+  disposition?: string;
+  severity_id: number;
+  status_id: 1 | 2;
+}
+
+const METADATA = {
+  version: OCSF_VERSION,
+  product: { name: 'Sluice', vendor_name: 'Sluice' },
+  log_name: 'sluice-audit',
+  profiles: ['security_control'],
+};
+
+/** Maps one Sluice event to an OCSF 1.x record. Pure: same event in, same record out. */
+export function toOcsf(event: SluiceEvent): OcsfRecord {
+  switch (event.type) {
+    case 'connect': {
+      const outcome = decisionOutcome(event.decision);
+      const activity = event.decision.action === 'deny' ? [5, 'Refuse'] as const : [1, 'Open'] as const;
+      return record(NETWORK_ACTIVITY, activity[0], activity[1], event.time, outcome, {
+        message: scrubQueries(event.decision.reason),
+        src_endpoint: endpoint(event.src),
+        dst_endpoint: endpoint(event.dst),
+        connection_info: { direction_id: 2, direction: 'Outbound', protocol_name: 'tcp' },
+        policy: policyOf(event.decision),
+        unmapped: { code: event.decision.code, rule: event.decision.rule, mode: event.mode, audited: event.decision.audited },
+      });
+    }
+    case 'request': {
+      const outcome = decisionOutcome(event.decision);
+      const [activityId, activityName] = httpActivity(event.method);
+      return record(HTTP_ACTIVITY, activityId, activityName, event.time, outcome, {
+        message: scrubQueries(event.decision.reason),
+        src_endpoint: endpoint(event.src),
+        dst_endpoint: endpoint(event.dst),
+        http_request: httpRequest(event.method, event.scheme, event.dst, event.path),
+        http_response: event.status === undefined ? undefined : { code: event.status },
+        duration: event.durationMs,
+        policy: policyOf(event.decision),
+        unmapped: { code: event.decision.code, rule: event.decision.rule, audited: event.decision.audited },
+      });
+    }
+    case 'llm_call':
+      return llmCall(event);
+    case 'policy': {
+      const loaded = event.activity === 'loaded';
+      const outcome: Outcome = loaded
+        ? { action_id: 1, disposition_id: 1, severity_id: 1, status_id: 1 }
+        : { action_id: 2, disposition_id: 25, severity_id: 3, status_id: 2 };
+      return record(CONFIG_STATE_CHANGE, 1, 'Log', event.time, outcome, {
+        message: scrubQueries(event.reason),
+        status_detail: scrubQueries(event.reason),
+        device: { name: 'sluice', type_id: 0, type: 'Unknown' },
+        policy: { name: event.file ? (event.file.split('/').pop() ?? event.file) : 'embedded default', uid: event.file },
+        unmapped: { activity: event.activity, file: event.file, errors: event.errors?.map(scrubQueries) },
+      });
+    }
+    case 'upstream_error':
+      return record(NETWORK_ACTIVITY, 4, 'Fail', event.time, { action_id: 1, disposition_id: 27, severity_id: 3, status_id: 2 }, {
+        message: scrubQueries(event.reason),
+        status_code: event.code,
+        status_detail: scrubQueries(event.reason),
+        src_endpoint: endpoint(event.src),
+        dst_endpoint: endpoint(event.dst),
+        connection_info: { direction_id: 2, direction: 'Outbound', protocol_name: 'tcp' },
+        unmapped: { code: event.code },
+      });
+    case 'finding':
+      return finding(event);
+  }
+}
+
+function llmCall(event: LlmCallEvent): OcsfRecord {
+  const outcome: Outcome =
+    event.action === 'deny'
+      ? { action_id: 2, disposition_id: 2, severity_id: 2, status_id: 2 }
+      : event.action === 'route'
+        ? { action_id: 4, disposition_id: 99, disposition: 'Routed', severity_id: 1, status_id: 1 }
+        : { action_id: 1, disposition_id: 1, severity_id: 1, status_id: 1 };
+  // LLM APIs are called with POST; the event says otherwise when it knows better.
+  const method = event.method ?? 'POST';
+  const [activityId, activityName] = httpActivity(method);
+  const scheme = event.dst?.port === 80 ? 'http' : 'https';
+  return record(HTTP_ACTIVITY, activityId, activityName, event.time, outcome, {
+    message: event.reason === undefined ? `${event.api} call to ${event.backend}` : scrubQueries(event.reason),
+    src_endpoint: endpoint(event.src),
+    dst_endpoint: endpoint(event.dst),
+    http_request: httpRequest(method, scheme, event.dst, event.path),
+    http_response: event.status === undefined ? undefined : { code: event.status },
+    duration: event.durationMs,
+    unmapped: {
+      llm: {
+        api: event.api,
+        action: event.action,
+        requested_model: event.requestedModel,
+        backend: event.backend,
+        backend_model: event.backendModel,
+        route: event.route,
+        stream: event.stream,
+        input_tokens: event.inputTokens,
+        output_tokens: event.outputTokens,
+        ttft_ms: event.ttftMs,
+        redactions: event.redactions,
+      },
+    },
+  });
+}
+
+function finding(event: FindingEvent): OcsfRecord {
+  const outcome: Outcome =
+    event.action === 'blocked'
+      ? { action_id: 2, disposition_id: 2, severity_id: 4, status_id: 1 }
+      : event.action === 'redacted'
+        ? { action_id: 4, disposition_id: 11, severity_id: 2, status_id: 1 }
+        : { action_id: 1, disposition_id: 1, severity_id: 2, status_id: 1 };
+  const src = endpoint(event.src);
+  const dst = endpoint(event.dst);
+  // A stable uid derived from the content keeps toOcsf pure and lets a SIEM de-duplicate.
+  const uid = createHash('sha256').update(JSON.stringify([event.time, event.kind, event.subjects, event.src, event.dst, event.reason])).digest('hex').slice(0, 32);
+  return record(DETECTION_FINDING, 1, 'Create', event.time, outcome, {
+    message: scrubQueries(event.reason),
+    finding_info: { uid, title: event.kind, types: [event.kind], desc: scrubQueries(event.reason), created_time: event.time },
+    evidences: src || dst ? [{ src_endpoint: src, dst_endpoint: dst }] : undefined,
+    unmapped: { kind: event.kind, subjects: event.subjects },
+  });
+}
+
+function record(cls: OcsfClass, activityId: number, activityName: string, time: number, outcome: Outcome, members: OcsfRecord): OcsfRecord {
+  return {
+    time,
+    class_uid: cls.class_uid,
+    class_name: cls.class_name,
+    category_uid: cls.category_uid,
+    category_name: cls.category_name,
+    activity_id: activityId,
+    activity_name: activityName,
+    type_uid: cls.class_uid * 100 + activityId,
+    type_name: `${cls.class_name}: ${activityName}`,
+    severity_id: outcome.severity_id,
+    severity: SEVERITY[outcome.severity_id],
+    status_id: outcome.status_id,
+    status: outcome.status_id === 1 ? 'Success' : 'Failure',
+    action_id: outcome.action_id,
+    action: ACTION[outcome.action_id],
+    disposition_id: outcome.disposition_id,
+    disposition: outcome.disposition ?? DISPOSITION[outcome.disposition_id],
+    metadata: METADATA,
+    ...members,
+  };
+}
+
+function decisionOutcome(decision: Decision): Outcome {
+  if (decision.action === 'deny') {
+    return { action_id: 2, disposition_id: 2, severity_id: decision.code === 'ssrf_denied' ? 3 : 2, status_id: 2 };
+  }
+  // enforcement: audit lets a would-be denial through; say so rather than call it a plain allow.
+  if (decision.audited) return { action_id: 1, disposition_id: 17, severity_id: 2, status_id: 1 };
+  return { action_id: 1, disposition_id: 1, severity_id: 1, status_id: 1 };
+}
+
+function policyOf(decision: Decision): OcsfRecord | undefined {
+  if (decision.policy) return { name: decision.policy, desc: decision.rule };
+  return decision.action === 'deny' ? { name: 'default-deny' } : undefined;
+}
+
+function httpActivity(method: string): [number, string] {
+  const upper = method.toUpperCase();
+  const id = HTTP_METHOD_ACTIVITY[upper];
+  return id === undefined ? [99, upper] : [id, upper.charAt(0) + upper.slice(1).toLowerCase()];
+}
+
+function httpRequest(method: string, scheme: string, dst: Endpoint | undefined, rawPath: string | undefined): OcsfRecord {
+  const path = rawPath === undefined ? undefined : stripQuery(rawPath);
+  const host = dst?.host ?? dst?.ip;
+  const authority = host === undefined ? undefined : `${host.includes(':') ? `[${host}]` : host}${dst?.port === undefined ? '' : `:${dst.port}`}`;
+  return {
+    http_method: method.toUpperCase(),
+    url: {
+      hostname: host,
+      path,
+      port: dst?.port,
+      scheme,
+      url_string: authority === undefined || path === undefined ? undefined : `${scheme}://${authority}${path}`,
+    },
+  };
+}
+
+function endpoint(e: Endpoint | undefined): OcsfRecord | undefined {
+  if (!e) return undefined;
+  const ip = e.ip ?? (e.host !== undefined && net.isIP(e.host) !== 0 ? e.host : undefined);
+  if (e.host === undefined && ip === undefined && e.port === undefined) return undefined;
+  return { hostname: e.host, ip, port: e.port };
+}
+
+/** Drops undefined members so records hold only what is known. */
+function compact<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(compact) as T;
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value)) {
+    if (member !== undefined) out[key] = compact(member);
+  }
+  return out as T;
+}

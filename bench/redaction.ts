@@ -1,0 +1,188 @@
+/**
+ * Redaction lane: Sluice's re2 engine against the `redact-pii` npm package on the same labeled corpus
+ * (test/redact/corpus/corpus.jsonl). Throughput is measured on ~10 KB prompts built from corpus samples
+ * (entity-dense: every sample carries PII or a secret, so this is a pessimistic case for both engines).
+ *
+ * Standalone: npx tsx bench/redaction.ts [--quick]
+ */
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import redactPii from 'redact-pii';
+import { AccuracyTally, createRedactor } from '../redact/index.js';
+import type { LabeledSpan, TypeScore } from '../redact/index.js';
+
+export interface ThroughputFigures {
+  /** UTF-8 megabytes (1e6) per second over all prompts. */
+  mbPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  prompts: number;
+  promptBytes: number;
+}
+
+export interface EngineFigures extends ThroughputFigures {
+  /** Precision/recall per entity type on the corpus. */
+  accuracy: Record<string, TypeScore>;
+}
+
+export interface RedactionBenchResult {
+  corpus: { file: string; samples: number; entities: number };
+  /** All recognizers on, pseudonymize operator, one vault per prompt. */
+  sluice: EngineFigures;
+  /** `new SyncRedactor()` defaults (all built-ins, names included); accuracy per type with one built-in at a time. */
+  redactPii: EngineFigures;
+  /** Types both engines support; `sluice.accuracy` restricted to these is comparable with `redactPii.accuracy`. */
+  commonTypes: string[];
+  /** sluice MB/s ÷ redact-pii MB/s. */
+  speedup: number;
+  goals: { mbPerSec50: boolean; speedup10x: boolean; p99Under1ms: boolean; recallAtLeastRedactPii: boolean };
+}
+
+interface Sample {
+  id: string;
+  text: string;
+  entities: LabeledSpan[];
+}
+
+/** redact-pii built-in -> our entity type. */
+const REDACT_PII_TYPES: Record<string, string> = {
+  emailAddress: 'email',
+  phoneNumber: 'phone',
+  creditCardNumber: 'credit_card',
+  usSocialSecurityNumber: 'us_ssn',
+  ipAddress: 'ip_address',
+};
+const REDACT_PII_BUILTINS = ['creditCardNumber', 'streetAddress', 'zipcode', 'phoneNumber', 'ipAddress', 'usSocialSecurityNumber', 'emailAddress', 'username', 'password', 'credentials', 'digits', 'url', 'names'];
+
+function findCorpus(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'test', 'redact', 'corpus', 'corpus.jsonl');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('test/redact/corpus/corpus.jsonl not found above bench/');
+}
+
+function loadCorpus(file: string): Sample[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Sample);
+}
+
+/** Deterministic prompts of at least `size` characters, made of shuffled corpus samples. */
+function buildPrompts(samples: Sample[], count: number, size: number): string[] {
+  let seed = 0x5eed;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const prompts: string[] = [];
+  for (let p = 0; p < count; p++) {
+    let text = '';
+    while (text.length < size) text += samples[Math.floor(rand() * samples.length)]!.text + '\n\n';
+    prompts.push(text.slice(0, size));
+  }
+  return prompts;
+}
+
+function measure(prompts: string[], run: (text: string, i: number) => void, warmup: number): ThroughputFigures {
+  for (let i = 0; i < warmup; i++) run(prompts[i % prompts.length]!, i);
+  const lat: number[] = [];
+  let bytes = 0;
+  const t0 = process.hrtime.bigint();
+  prompts.forEach((p, i) => {
+    const s = process.hrtime.bigint();
+    run(p, i);
+    lat.push(Number(process.hrtime.bigint() - s) / 1e6);
+    bytes += Buffer.byteLength(p);
+  });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  lat.sort((a, b) => a - b);
+  const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * f))]!;
+  return { mbPerSec: bytes / seconds / 1e6, p50Ms: q(0.5), p99Ms: q(0.99), prompts: prompts.length, promptBytes: Math.round(bytes / prompts.length) };
+}
+
+/** redact-pii returns text only: wrap each match in markers (`$&` keeps it) and read the spans back. */
+function redactPiiSpans(redact: (t: string) => string, text: string, type: string): LabeledSpan[] {
+  const out = redact(text);
+  const spans: LabeledSpan[] = [];
+  let plain = 0;
+  let open = -1;
+  for (const ch of out) {
+    if (ch === '\u0001') open = plain;
+    else if (ch === '\u0002') spans.push({ type, start: open, end: plain });
+    else plain += ch.length;
+  }
+  return spans;
+}
+
+export async function runRedactionBench(opts: { quick: boolean }): Promise<RedactionBenchResult> {
+  const file = findCorpus();
+  const samples = loadCorpus(file);
+  const commonTypes = Object.values(REDACT_PII_TYPES);
+
+  const redactor = createRedactor({});
+  const sluiceAcc = new AccuracyTally();
+  for (const s of samples) sluiceAcc.add(s.entities, redactor.detect(s.text).filter((x) => x.type !== 'placeholder'));
+
+  const theirsAcc = new AccuracyTally(new Set(commonTypes));
+  for (const [builtin, type] of Object.entries(REDACT_PII_TYPES)) {
+    const builtInRedactors = Object.fromEntries(REDACT_PII_BUILTINS.map((b) => [b, { enabled: b === builtin }]));
+    const one = new redactPii.SyncRedactor({ builtInRedactors, globalReplaceWith: '\u0001$&\u0002' });
+    for (const s of samples) theirsAcc.add(s.entities.filter((e) => e.type === type), redactPiiSpans(one.redact, s.text, type));
+  }
+
+  const prompts = buildPrompts(samples, opts.quick ? 60 : 400, 10 * 1024);
+  const sluice = measure(prompts, (t, i) => redactor.redactText(t, redactor.vault(`bench-${i}`)), opts.quick ? 20 : 100);
+  redactor.close();
+  const theirs = new redactPii.SyncRedactor();
+  const theirPrompts = prompts.slice(0, opts.quick ? 15 : 60);
+  const redactPiiFigures = measure(theirPrompts, (t) => theirs.redact(t), 3);
+
+  const sluiceAccuracy = sluiceAcc.scores();
+  const theirAccuracy = theirsAcc.scores();
+  const speedup = sluice.mbPerSec / redactPiiFigures.mbPerSec;
+  return {
+    corpus: { file, samples: samples.length, entities: samples.reduce((n, s) => n + s.entities.length, 0) },
+    sluice: { ...sluice, accuracy: sluiceAccuracy },
+    redactPii: { ...redactPiiFigures, accuracy: theirAccuracy },
+    commonTypes,
+    speedup,
+    goals: {
+      mbPerSec50: sluice.mbPerSec >= 50,
+      speedup10x: speedup >= 10,
+      p99Under1ms: sluice.p99Ms < 1,
+      recallAtLeastRedactPii: commonTypes.every((t) => (sluiceAccuracy[t]?.recall ?? 0) >= (theirAccuracy[t]?.recall ?? 0)),
+    },
+  };
+}
+
+export function formatRedactionBench(r: RedactionBenchResult): string {
+  const f = (n: number, d = 2) => n.toFixed(d);
+  const lines = [
+    `redaction: corpus ${r.corpus.samples} samples, ${r.corpus.entities} labeled entities; prompts ${r.sluice.promptBytes} B`,
+    `  engine       MB/s      p50 ms   p99 ms   (prompts)`,
+    `  sluice     ${f(r.sluice.mbPerSec, 1).padStart(8)}   ${f(r.sluice.p50Ms, 3).padStart(7)}  ${f(r.sluice.p99Ms, 3).padStart(7)}   (${r.sluice.prompts})`,
+    `  redact-pii ${f(r.redactPii.mbPerSec, 3).padStart(8)}   ${f(r.redactPii.p50Ms, 1).padStart(7)}  ${f(r.redactPii.p99Ms, 1).padStart(7)}   (${r.redactPii.prompts})`,
+    `  speedup ${f(r.speedup, 0)}x; goals: ${Object.entries(r.goals).map(([k, v]) => `${k}=${v ? 'met' : 'MISSED'}`).join(' ')}`,
+    `  type              sluice P / R        redact-pii P / R`,
+  ];
+  for (const [type, s] of Object.entries(r.sluice.accuracy)) {
+    const t = r.redactPii.accuracy[type];
+    lines.push(`  ${type.padEnd(16)}  ${f(s.precision, 3)} / ${f(s.recall, 3)}     ${t ? `${f(t.precision, 3)} / ${f(t.recall, 3)}` : '-'}`);
+  }
+  return lines.join('\n');
+}
+
+const invokedDirectly = (() => {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+})();
+if (invokedDirectly) {
+  const result = await runRedactionBench({ quick: process.argv.includes('--quick') });
+  console.log(formatRedactionBench(result));
+  if (process.argv.includes('--json')) console.log(JSON.stringify(result, null, 2));
+}

@@ -1,0 +1,44 @@
+import { processIO } from './io.js';
+import type { CliIO } from './io.js';
+import { up, UP_USAGE } from './up.js';
+import { policy, explain } from './policy.js';
+import { ca } from './ca.js';
+
+const USAGE = `sluice — egress proxy and privacy router for AI-agent sandboxes
+
+  sluice up [--policy FILE] [--listen HOST:PORT] [--resolve HOST=IP]... [--dns HOST:PORT] [--home DIR] [--verbose]
+  sluice policy check FILE        validate a policy; prints file:line:col: message per error
+  sluice policy show              print the embedded default policy
+  sluice explain [--policy FILE] METHOD URL
+  sluice ca path|export [--home DIR]
+
+State (CA, audit log) lives in ~/.sluice unless --home or SLUICE_HOME says otherwise.
+`;
+
+type Command = (argv: string[], io: CliIO) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = { up, policy, explain, ca };
+
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(USAGE);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr.write(`sluice: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  try {
+    return await command(rest, io);
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      io.stderr.write(`sluice ${name}: ${e.message}\n${name === 'up' ? UP_USAGE : ''}\n`);
+      return 2;
+    }
+    io.stderr.write(`sluice ${name}: ${e.message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,87 @@
+import { parseArgs } from 'node:util';
+import { startSluice, PolicyLoadError } from '../proxy/index.js';
+import { resolveHome } from './home.js';
+import type { CliIO } from './io.js';
+
+export const UP_USAGE = `usage: sluice up [--policy FILE] [--listen HOST:PORT] [--resolve HOST=IP]... [--dns HOST:PORT] [--home DIR] [--verbose]`;
+
+export function parseListen(value: string | undefined): { host: string; port: number } {
+  if (!value) return { host: '127.0.0.1', port: 3128 };
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  if (!m) throw new Error(`--listen expects HOST:PORT, got "${value}"`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
+}
+
+export function parseResolve(values: string[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const v of values ?? []) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new Error(`--resolve expects HOST=IP, got "${v}"`);
+    out[v.slice(0, eq).toLowerCase().replace(/\.$/, '')] = v.slice(eq + 1).replace(/^\[|\]$/g, '');
+  }
+  return out;
+}
+
+export async function up(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      policy: { type: 'string' },
+      listen: { type: 'string' },
+      resolve: { type: 'string', multiple: true },
+      dns: { type: 'string' },
+      home: { type: 'string' },
+      verbose: { type: 'boolean', short: 'v' },
+    },
+    strict: true,
+  });
+  const listen = parseListen(values.listen);
+  let sluice;
+  try {
+    sluice = await startSluice({
+      home: resolveHome(values.home, io.env),
+      ...(values.policy ? { policyFile: values.policy } : {}),
+      listen,
+      resolve: parseResolve(values.resolve),
+      ...(values.dns ? { dns: values.dns } : {}),
+      ...(values.verbose ? { human: io.stderr } : {}),
+      env: io.env,
+    });
+  } catch (err) {
+    if (err instanceof PolicyLoadError) {
+      for (const line of err.errors) io.stderr.write(`${line}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const policyName = values.policy ?? 'embedded default policy (see `sluice policy show`)';
+  io.stdout.write(
+    [
+      `Sluice is listening on ${sluice.url}`,
+      `  policy:    ${policyName}`,
+      `  CA:        ${sluice.caCertPath}`,
+      `  audit log: ${sluice.auditFile}`,
+      '',
+      'Point a client at it:',
+      `  export HTTPS_PROXY=${sluice.url} HTTP_PROXY=${sluice.url}`,
+      `  export NODE_EXTRA_CA_CERTS=${sluice.caCertPath}`,
+      `  curl -x ${sluice.url} --cacert ${sluice.caCertPath} https://api.github.com/`,
+      '',
+    ].join('\n'),
+  );
+  sluice.bus.on((event) => {
+    if (event.type === 'policy' && event.activity === 'rejected') {
+      io.stderr.write(`sluice: policy rejected, the last good policy stays in force:\n${(event.errors ?? []).map((e) => `  ${e}`).join('\n')}\n`);
+    } else if (event.type === 'policy' && event.activity === 'loaded' && event.reason.startsWith('policy reloaded')) {
+      io.stderr.write(`sluice: ${event.reason}\n`);
+    }
+  });
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  io.stderr.write('sluice: shutting down\n');
+  await sluice.close();
+  return 0;
+}

@@ -1,0 +1,39 @@
+/**
+ * A decision is a value, never a boolean: the same words reach the agent (403 body),
+ * the audit log and `sluice explain`.
+ */
+export type DecisionAction = 'allow' | 'deny';
+
+export interface Decision {
+  action: DecisionAction;
+  /** Wire code for denials (policy_denied, l7_denied, ssrf_denied …); 'allowed' otherwise. */
+  code: string;
+  /** Name of the network policy that decided, when one did. */
+  policy?: string;
+  /** Human-readable label of the endpoint or rule that decided. */
+  rule?: string;
+  reason: string;
+  /** True when a deny was turned into an allow because enforcement is `audit`. */
+  audited?: boolean;
+  /** The canonical request path the decision was made on (what is forwarded). */
+  path?: string;
+  /** Endpoint options the proxy must honour (tls: skip, allowed_ips …). */
+  endpoint?: EndpointOptions;
+}
+
+export interface EndpointOptions {
+  tlsSkip: boolean;
+  /** CIDRs that may be dialled even though they are private (OpenShell `allowed_ips`). */
+  allowedIps: readonly string[];
+  /** True when L7 rules exist, so every request must be inspected (interception required). */
+  inspect: boolean;
+  allowEncodedSlash: boolean;
+}
+
+export function allow(reason: string, extra: Partial<Decision> = {}): Decision {
+  return { action: 'allow', code: 'allowed', reason, ...extra };
+}
+
+export function deny(code: string, reason: string, extra: Partial<Decision> = {}): Decision {
+  return { action: 'deny', code, reason, ...extra };
+}

@@ -1,0 +1,65 @@
+/**
+ * Every error Sluice turns into a response carries a stable code (like undici's UND_ERR_*).
+ * Other code throws these; only proxy/respond.ts writes status lines.
+ */
+export const ERROR_CODES = {
+  SLUICE_POLICY_DENIED: { status: 403, wire: 'policy_denied' },
+  SLUICE_L7_DENIED: { status: 403, wire: 'l7_denied' },
+  SLUICE_SSRF_BLOCKED: { status: 403, wire: 'ssrf_denied' },
+  SLUICE_HOST_MISMATCH: { status: 421, wire: 'host_mismatch' },
+  SLUICE_PATH_INVALID: { status: 400, wire: 'path_invalid' },
+  SLUICE_BAD_REQUEST: { status: 400, wire: 'bad_request' },
+  SLUICE_HEADERS_TOO_LARGE: { status: 431, wire: 'headers_too_large' },
+  SLUICE_BODY_TOO_LARGE: { status: 413, wire: 'body_too_large' },
+  SLUICE_DNS_FAILED: { status: 502, wire: 'dns_failed' },
+  SLUICE_UPSTREAM_CONNECT: { status: 502, wire: 'upstream_connect_failed' },
+  SLUICE_UPSTREAM_TLS: { status: 502, wire: 'upstream_tls_failed' },
+  SLUICE_UPSTREAM_TIMEOUT: { status: 504, wire: 'upstream_timeout' },
+  SLUICE_UPSTREAM_ERROR: { status: 502, wire: 'upstream_error' },
+  SLUICE_CREDENTIAL_MISMATCH: { status: 403, wire: 'credential_endpoint_mismatch' },
+  SLUICE_CREDENTIAL_UNKNOWN: { status: 403, wire: 'credential_unknown' },
+  SLUICE_SECRET_EXFILTRATION: { status: 403, wire: 'secret_exfiltration' },
+  SLUICE_REDACTION_BLOCKED: { status: 403, wire: 'redaction_blocked' },
+  SLUICE_ROUTE_DENIED: { status: 403, wire: 'route_denied' },
+  SLUICE_BACKEND_UNAVAILABLE: { status: 503, wire: 'backend_unavailable' },
+  SLUICE_OVERLOADED: { status: 503, wire: 'overloaded' },
+  SLUICE_INTERNAL: { status: 500, wire: 'internal_error' },
+} as const satisfies Record<string, { status: number; wire: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Extra context that reaches the client's JSON body (never secret values). */
+export interface ErrorContext {
+  reason?: string;
+  policy?: string;
+  rule?: string;
+  host?: string;
+  port?: number;
+  method?: string;
+  path?: string;
+  [key: string]: unknown;
+}
+
+export class SluiceError extends Error {
+  readonly code: ErrorCode;
+  readonly context: ErrorContext;
+
+  constructor(code: ErrorCode, detail: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(detail, options);
+    this.name = 'SluiceError';
+    this.code = code;
+    this.context = context;
+  }
+
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+
+  get wire(): string {
+    return ERROR_CODES[this.code].wire;
+  }
+}
+
+export function isSluiceError(err: unknown): err is SluiceError {
+  return err instanceof SluiceError;
+}

@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './decision.js';
+export * from './destination.js';
+export * from './events.js';

@@ -1,0 +1,100 @@
+import type { EventBus } from '../core/index.js';
+import { SluiceError } from '../core/index.js';
+import type { Stage } from '../proxy/stage.js';
+import type { Keyring } from './keyring.js';
+import { buildKeyring } from './keyring.js';
+import { createPlaceholderMinter } from './placeholders.js';
+import { createViewCache } from './sandbox-view.js';
+import type { ProvidersConfig } from './schema.js';
+import { createCredentialStage } from './stage.js';
+import { loadStateKey } from './state-key.js';
+
+export interface Credentials {
+  /** Placeholder env for a sandbox, e.g. { OPENAI_API_KEY: 'sk-proj-…' }: the same in every process sharing `home`. */
+  envFor(sandbox: string): Record<string, string>;
+  /** Placeholder → real value after the allow decision, endpoint binding, exfiltration guard, response scrubbing. */
+  readonly stage: Stage;
+  /** For the privacy router: headers carrying the named provider's real credential. Throws SluiceError if unknown. */
+  headersFor(provider: string): Record<string, string>;
+  /** Re-reads secrets and config; on failure throws (naming the provider, never the value) and keeps the old state. */
+  reload(config: ProvidersConfig | undefined): Promise<void>;
+  /** Names of the configured providers. */
+  providers(): string[];
+  close(): void;
+}
+
+export interface CredentialsOptions {
+  /** Sluice's state folder; holds credentials.key (0600). */
+  home: string;
+  /** Where env: sources are read; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  bus: EventBus;
+  /** Folder relative file: paths are resolved against (the policy file's); default cwd. */
+  baseDir?: string;
+  /** For `sluice env`: issue placeholders without reading (or needing) any secret. */
+  placeholdersOnly?: boolean;
+  /** Cap for opt-in request-body injection; default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+const DEFAULT_MAX_BODY = 1024 * 1024;
+
+export async function createCredentials(config: ProvidersConfig | undefined, opts: CredentialsOptions): Promise<Credentials> {
+  const sourceOpts = {
+    env: opts.env ?? process.env,
+    ...(opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {}),
+    ...(opts.placeholdersOnly ? { placeholdersOnly: true } : {}),
+  };
+  let keyring: Keyring | undefined = await buildKeyring(config, sourceOpts);
+  const minter = createPlaceholderMinter(await loadStateKey(opts.home));
+  const views = createViewCache(minter);
+
+  function live(): Keyring {
+    if (!keyring) throw new SluiceError('SLUICE_INTERNAL', 'credentials are closed');
+    return keyring;
+  }
+
+  const stage = createCredentialStage({
+    current: () => {
+      const k = keyring;
+      return k ? { keyring: k, viewFor: (sandbox: string) => views.viewFor(k, sandbox) } : undefined;
+    },
+    maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY,
+  });
+
+  return {
+    stage,
+    envFor(sandbox) {
+      const k = live();
+      const view = views.viewFor(k, sandbox);
+      const env: Record<string, string> = {};
+      for (const provider of k.providers.values()) {
+        for (const name of provider.env) env[name] = view.placeholderOf.get(provider.name)!;
+      }
+      return env;
+    },
+    headersFor(name) {
+      const provider = live().providers.get(name);
+      if (!provider) throw new SluiceError('SLUICE_CREDENTIAL_UNKNOWN', `no provider named "${name}" is configured`, { reason: `add "${name}" under providers:` });
+      const secret = provider.secret;
+      if (secret === undefined) throw new SluiceError('SLUICE_INTERNAL', `provider "${name}" was loaded without its secret`);
+      const inject = provider.inject;
+      if ('header' in inject) return { [inject.header.toLowerCase()]: (inject.format ?? '{}').replace('{}', secret) };
+      if ('basic' in inject) {
+        const pair = `${inject.basic.user.replace('{}', secret)}:${inject.basic.password.replace('{}', secret)}`;
+        return { authorization: `Basic ${Buffer.from(pair, 'utf8').toString('base64')}` };
+      }
+      throw new SluiceError('SLUICE_INTERNAL', `provider "${name}" is injected as a query parameter, not a header`);
+    },
+    async reload(next) {
+      live();
+      keyring = await buildKeyring(next, sourceOpts);
+    },
+    providers() {
+      return [...live().providers.keys()];
+    },
+    close() {
+      keyring = undefined;
+    },
+  };
+}

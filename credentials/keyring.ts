@@ -1,0 +1,65 @@
+import type { CompiledEndpoint } from './endpoints.js';
+import { compileEndpoint } from './endpoints.js';
+import type { PlaceholderShape } from './placeholders.js';
+import { shapeTotalLength } from './placeholders.js';
+import type { ProviderSpec } from './profiles.js';
+import { builtinShapes, resolveProvider } from './profiles.js';
+import type { ProvidersConfig } from './schema.js';
+import { providersSchema } from './schema.js';
+import type { SecretSourceOptions } from './secret-source.js';
+import { readSecret } from './secret-source.js';
+import type { SecretPattern } from './secret-variants.js';
+import { secretVariants } from './secret-variants.js';
+
+export interface Provider extends ProviderSpec {
+  /** The real value; undefined when loaded for placeholders only (`sluice env`). */
+  secret: string | undefined;
+  compiled: CompiledEndpoint[];
+}
+
+/** An immutable snapshot of the providers config and its secrets; reload swaps the whole thing. */
+export interface Keyring {
+  providers: ReadonlyMap<string, Provider>;
+  /** Every spelling of every real secret. */
+  patterns: readonly SecretPattern[];
+  /** Shapes scanned for "ours but not issued here": configured ones plus every built-in. */
+  shapes: readonly PlaceholderShape[];
+  /** Longest thing a streaming scan must be able to see whole. */
+  maxPatternLength: number;
+}
+
+export const EMPTY_KEYRING: Keyring = { providers: new Map(), patterns: [], shapes: [], maxPatternLength: 0 };
+
+export async function buildKeyring(
+  config: ProvidersConfig | undefined,
+  opts: SecretSourceOptions & { placeholdersOnly?: boolean },
+): Promise<Keyring> {
+  if (config === undefined || Object.keys(config).length === 0) return EMPTY_KEYRING;
+  const parsed = providersSchema.safeParse(config);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`providers: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
+  }
+  const providers = new Map<string, Provider>();
+  const envOwner = new Map<string, string>();
+  for (const [name, providerConfig] of Object.entries(parsed.data)) {
+    const spec = resolveProvider(name, providerConfig);
+    for (const env of spec.env) {
+      const other = envOwner.get(env);
+      if (other !== undefined) throw new Error(`providers "${other}" and "${name}" would both set ${env}; give one of them env:`);
+      envOwner.set(env, name);
+    }
+    const secret = opts.placeholdersOnly ? undefined : await readSecret(name, spec.from, opts);
+    providers.set(name, { ...spec, secret, compiled: spec.endpoints.map(compileEndpoint) });
+  }
+
+  const patterns: SecretPattern[] = [];
+  for (const p of providers.values()) if (p.secret !== undefined) patterns.push(...secretVariants(p.name, p.secret));
+
+  const shapes = new Map<string, PlaceholderShape>();
+  for (const shape of [...[...providers.values()].map((p) => p.shape), ...builtinShapes()]) {
+    shapes.set(JSON.stringify(shape), shape);
+  }
+  const maxPatternLength = Math.max(0, ...patterns.map((p) => p.bytes.length), ...[...shapes.values()].map(shapeTotalLength));
+  return { providers, patterns, shapes: [...shapes.values()], maxPatternLength };
+}

@@ -1,0 +1,120 @@
+import type { PlaceholderShape } from './placeholders.js';
+import { MIN_PLACEHOLDER_BITS, randomBits } from './placeholders.js';
+import type { CredentialEndpointConfig, InjectConfig, ProviderConfig } from './schema.js';
+import { BUILTIN_PROFILE_NAMES } from './schema.js';
+
+export type BuiltinProfileName = (typeof BUILTIN_PROFILE_NAMES)[number];
+
+export interface Profile {
+  endpoints: CredentialEndpointConfig[];
+  inject: InjectConfig;
+  env: string[];
+  shape: PlaceholderShape;
+}
+
+const bearer: InjectConfig = { header: 'authorization', format: 'Bearer {}' };
+
+/**
+ * Key shapes as the providers issue them (checked against public secret-scanner rules):
+ * OpenAI project keys `sk-proj-` + 156 base64url chars; Anthropic `sk-ant-api03-` + 93 + `AA`;
+ * NVIDIA `nvapi-` + 64; GitHub/npm `ghp_`/`npm_` + 30 base62 + 6 base62 CRC32; Hugging Face
+ * `hf_` + 34 letters. GitLab's classic `glpat-` + 20 cannot carry 128 random bits, so the
+ * placeholder takes the length of GitLab's routable tokens (37 after the prefix) instead.
+ */
+export const BUILTIN_PROFILES: Record<BuiltinProfileName, Profile> = {
+  openai: {
+    endpoints: [{ host: 'api.openai.com' }],
+    inject: bearer,
+    env: ['OPENAI_API_KEY'],
+    shape: { prefix: 'sk-proj-', length: 156, alphabet: 'base64url' },
+  },
+  anthropic: {
+    endpoints: [{ host: 'api.anthropic.com' }],
+    // The SDK sends x-api-key, or Authorization: Bearer with an auth token; both are replaced.
+    inject: { header: 'x-api-key' },
+    env: ['ANTHROPIC_API_KEY'],
+    shape: { prefix: 'sk-ant-api03-', length: 95, alphabet: 'base64url', suffix: 'AA' },
+  },
+  nvidia: {
+    endpoints: [{ host: 'integrate.api.nvidia.com' }, { host: 'ai.api.nvidia.com' }, { host: 'build.nvidia.com' }],
+    inject: bearer,
+    env: ['NVIDIA_API_KEY'],
+    shape: { prefix: 'nvapi-', length: 64, alphabet: 'base64url' },
+  },
+  github: {
+    endpoints: [{ host: 'api.github.com' }, { host: 'github.com' }, { host: 'uploads.github.com' }, { host: 'raw.githubusercontent.com' }],
+    inject: bearer,
+    env: ['GITHUB_TOKEN', 'GH_TOKEN'],
+    shape: { prefix: 'ghp_', length: 36, alphabet: 'alnum', checksum: 'crc32' },
+  },
+  gitlab: {
+    endpoints: [{ host: 'gitlab.com' }],
+    inject: bearer,
+    env: ['GITLAB_TOKEN'],
+    shape: { prefix: 'glpat-', length: 37, alphabet: 'base64url' },
+  },
+  huggingface: {
+    endpoints: [{ host: 'huggingface.co' }, { host: 'hf.co' }],
+    inject: bearer,
+    env: ['HF_TOKEN'],
+    shape: { prefix: 'hf_', length: 34, alphabet: 'alpha' },
+  },
+  npm: {
+    endpoints: [{ host: 'registry.npmjs.org' }],
+    inject: bearer,
+    env: ['NPM_TOKEN'],
+    shape: { prefix: 'npm_', length: 36, alphabet: 'alnum', checksum: 'crc32' },
+  },
+};
+
+const DEFAULT_SHAPE: PlaceholderShape = { prefix: 'sk-', length: 48, alphabet: 'alnum' };
+
+/** A provider with its profile applied; everything but the secret. */
+export interface ProviderSpec {
+  name: string;
+  from: string;
+  endpoints: CredentialEndpointConfig[];
+  inject: InjectConfig;
+  body: boolean;
+  env: string[];
+  shape: PlaceholderShape;
+}
+
+export function isBuiltinProfile(name: string): name is BuiltinProfileName {
+  return (BUILTIN_PROFILE_NAMES as readonly string[]).includes(name);
+}
+
+/** Applies the built-in profile (if any) and defaults; throws a message naming the provider on nonsense. */
+export function resolveProvider(name: string, config: ProviderConfig): ProviderSpec {
+  const profileName = config.profile ?? (isBuiltinProfile(name) ? name : undefined);
+  const profile = profileName ? BUILTIN_PROFILES[profileName] : undefined;
+
+  const explicit = [...(config.endpoints ?? []), ...(config.hosts ?? []).map((host) => ({ host }))];
+  const endpoints = explicit.length > 0 ? explicit : profile?.endpoints ?? [];
+  if (endpoints.length === 0) throw new Error(`provider "${name}": no endpoints (add endpoints or hosts)`);
+
+  const shape: PlaceholderShape = config.placeholder
+    ? { prefix: config.placeholder.prefix, length: config.placeholder.length, alphabet: config.placeholder.alphabet ?? 'alnum' }
+    : profile?.shape ?? DEFAULT_SHAPE;
+  if (randomBits(shape) < MIN_PLACEHOLDER_BITS) {
+    throw new Error(`provider "${name}": placeholder too short to be unguessable (${Math.floor(randomBits(shape))} random bits, need ${MIN_PLACEHOLDER_BITS}); raise placeholder.length`);
+  }
+
+  let env: string[];
+  if (config.env !== undefined) env = Array.isArray(config.env) ? config.env : [config.env];
+  else if (profile && profileName === name) env = profile.env;
+  else if (config.from.startsWith('env:')) env = [config.from.slice(4)];
+  else env = [`${name.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_TOKEN`];
+
+  let inject = config.inject ?? profile?.inject ?? bearer;
+  if ('header' in inject && inject.format === undefined) {
+    inject = { header: inject.header, format: inject.header.toLowerCase() === 'authorization' ? 'Bearer {}' : '{}' };
+  }
+
+  return { name, from: config.from, endpoints, inject, body: config.body ?? false, env, shape };
+}
+
+/** Every built-in shape, so a revoked built-in provider's placeholders are still recognised. */
+export function builtinShapes(): PlaceholderShape[] {
+  return Object.values(BUILTIN_PROFILES).map((p) => p.shape);
+}

@@ -1,0 +1,191 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ErrorCode } from '../core/index.js';
+import { SluiceError } from '../core/index.js';
+import type { RequestContext, Stage } from '../proxy/stage.js';
+import type { EndpointTarget } from './endpoints.js';
+import { anyEndpointMatches } from './endpoints.js';
+import type { Keyring, Provider } from './keyring.js';
+import type { Occurrence } from './placeholder-finder.js';
+import type { Rewriter } from './request-rewrite.js';
+import { rewriteHeaders, rewritePath, rewriteQuery } from './request-rewrite.js';
+import type { SandboxView } from './sandbox-view.js';
+import type { SecretPattern } from './secret-variants.js';
+import { findSecretInText } from './secret-variants.js';
+import { createGuardFilter, createScrubFilter, scrubText } from './stream-scanner.js';
+
+export interface CredentialStageDeps {
+  /** The current snapshot; undefined once closed (then nothing is injected). */
+  current(): { keyring: Keyring; viewFor(sandbox: string): SandboxView } | undefined;
+  /** Cap for opt-in body injection. */
+  maxBodyBytes: number;
+}
+
+interface RequestState {
+  keyring: Keyring;
+  view: SandboxView;
+  target: EndpointTarget;
+  bodyProviders: Provider[];
+}
+
+const STATE = Symbol('credentials');
+
+/**
+ * Runs after the allow decision, on intercepted requests: real values go only where their
+ * provider's endpoints say, placeholders anywhere else are refused, real values anywhere at all
+ * (in any common encoding) are refused, and echoes of real values are scrubbed from responses.
+ */
+export function createCredentialStage(deps: CredentialStageDeps): Stage {
+  function refuse(ctx: RequestContext, keyring: Keyring, code: ErrorCode, kind: string, subjects: string[], reason: string): never {
+    // Belt and braces: whatever went into the words, no spelling of a secret comes out.
+    const safe = scrubText(keyring.patterns, reason, (p) => `[REDACTED:${p.provider}]`);
+    ctx.bus.emit({
+      type: 'finding',
+      time: Date.now(),
+      src: ctx.src,
+      dst: { host: ctx.dest.host, port: ctx.dest.port },
+      kind,
+      subjects,
+      action: 'blocked',
+      reason: safe,
+    });
+    throw new SluiceError(code, safe, { reason: safe, host: ctx.dest.host, port: ctx.dest.port, providers: subjects });
+  }
+
+  function onSecret(ctx: RequestContext, keyring: Keyring, p: SecretPattern, where: string): never {
+    const spelling = p.kind === 'raw' ? '' : ` (${p.kind}-encoded)`;
+    return refuse(ctx, keyring, 'SLUICE_SECRET_EXFILTRATION', 'secret_exfiltration', [p.provider],
+      `request carries the real credential of provider "${p.provider}"${spelling} in ${where}; Sluice injects it, the sandbox must not send it`);
+  }
+
+  function admit(ctx: RequestContext, st: RequestState, o: Occurrence, where: string): Provider {
+    if (o.provider === undefined) {
+      return refuse(ctx, st.keyring, 'SLUICE_CREDENTIAL_UNKNOWN', 'credential_unknown', [],
+        `${where} carries a Sluice placeholder that was not issued to this sandbox (revoked, or another sandbox's)`);
+    }
+    if (!anyEndpointMatches(o.provider.compiled, st.target)) {
+      const allowed = o.provider.compiled.map((e) => e.label).join(', ');
+      return refuse(ctx, st.keyring, 'SLUICE_CREDENTIAL_MISMATCH', 'credential_endpoint_mismatch', [o.provider.name],
+        `the credential of provider "${o.provider.name}" (in ${where}) may not be sent to ${ctx.scheme}://${ctx.dest.authority} (this host, port or path); its endpoints are ${allowed}`);
+    }
+    return o.provider;
+  }
+
+  function rewriter(ctx: RequestContext, st: RequestState, inject: boolean): Rewriter {
+    return {
+      checkSecrets(text, where) {
+        const hit = findSecretInText(st.keyring.patterns, text);
+        if (hit) onSecret(ctx, st.keyring, hit, where);
+      },
+      replace(text, where, encode) {
+        const found = st.view.finder.find(text);
+        if (found.length === 0) return text;
+        let out = '';
+        let pos = 0;
+        for (const o of found) {
+          const provider = admit(ctx, st, o, where);
+          const secret = provider.secret;
+          if (!inject || secret === undefined) continue;
+          if (/[\r\n\0]/.test(secret)) {
+            refuse(ctx, st.keyring, 'SLUICE_CREDENTIAL_UNKNOWN', 'credential_invalid', [provider.name], `the credential of provider "${provider.name}" contains CR, LF or NUL; refusing to send it`);
+          }
+          out += text.slice(pos, o.start) + encode(secret);
+          pos = o.end;
+        }
+        return pos === 0 ? text : out + text.slice(pos);
+      },
+    };
+  }
+
+  return {
+    name: 'credentials',
+
+    onRequestHeaders(ctx) {
+      const snapshot = deps.current();
+      if (!snapshot || snapshot.keyring.providers.size === 0 || ctx.decision?.action === 'deny') return;
+      const { keyring } = snapshot;
+      const view = snapshot.viewFor(ctx.sandbox ?? 'default');
+      const target: EndpointTarget = { dest: ctx.dest, path: ctx.decision?.path ?? ctx.path, scheme: ctx.scheme };
+      const st: RequestState = { keyring, view, target, bodyProviders: [] };
+      ctx.state.set(STATE, st);
+      const inject = ctx.decision?.action === 'allow';
+      const rw = rewriter(ctx, st, inject);
+
+      const headers = rewriteHeaders(ctx.headers, rw);
+      const query = rewriteQuery(ctx.query, rw);
+      const path = rewritePath(ctx.upstreamPath ?? ctx.decision?.path ?? ctx.path, rw);
+      if (headers) ctx.headers = headers;
+      if (query !== undefined) ctx.query = query;
+      if (path !== undefined) ctx.upstreamPath = path;
+
+      if (inject) {
+        st.bodyProviders = [...keyring.providers.values()].filter((p) => p.body && p.secret !== undefined && anyEndpointMatches(p.compiled, target));
+        if (st.bodyProviders.length > 0) ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? Infinity, deps.maxBodyBytes);
+      }
+
+      // The body a provider opted into may legitimately carry its own value after injection.
+      const exempt = new Set(st.bodyProviders.map((p) => p.name));
+      const guardPatterns = keyring.patterns.filter((p) => !exempt.has(p.provider));
+      ctx.requestFilters.push(createGuardFilter({
+        patterns: guardPatterns,
+        finder: view.finder,
+        onSecret: (p) => onSecret(ctx, keyring, p, 'the request body'),
+        onPlaceholder: (o) => void admit(ctx, st, o, 'the request body'),
+      }));
+
+      let reported = false;
+      ctx.responseFilters.push(createScrubFilter(keyring.patterns, (p) => {
+        if (!reported) {
+          reported = true;
+          ctx.bus.emit({
+            type: 'finding', time: Date.now(), src: ctx.src, dst: { host: ctx.dest.host, port: ctx.dest.port },
+            kind: 'secret_echo', subjects: [p.provider], action: 'redacted',
+            reason: `upstream response echoed the credential of provider "${p.provider}"; replaced before it reached the sandbox`,
+          });
+        }
+        return Buffer.from(echoReplacement(view, p), 'latin1');
+      }));
+    },
+
+    onRequestBody(ctx, body) {
+      const st = ctx.state.get(STATE) as RequestState | undefined;
+      if (!st || st.bodyProviders.length === 0) return undefined;
+      for (const p of st.keyring.patterns) if (body.indexOf(p.bytes) >= 0) onSecret(ctx, st.keyring, p, 'the request body');
+      const text = body.toString('latin1');
+      const found = st.view.finder.find(text);
+      if (found.length === 0) return undefined;
+      const encode = bodyEncoder(ctx.headers);
+      let out = '';
+      let pos = 0;
+      for (const o of found) {
+        const provider = admit(ctx, st, o, 'the request body');
+        if (!st.bodyProviders.includes(provider) || provider.secret === undefined) continue;
+        out += text.slice(pos, o.start) + Buffer.from(encode(provider.secret), 'utf8').toString('latin1');
+        pos = o.end;
+      }
+      return pos === 0 ? undefined : Buffer.from(out + text.slice(pos), 'latin1');
+    },
+
+    onResponseHeaders(ctx, head) {
+      const st = ctx.state.get(STATE) as RequestState | undefined;
+      if (!st || st.keyring.patterns.length === 0) return;
+      const scrub = (v: string): string => scrubText(st.keyring.patterns, v, (p) => echoReplacement(st.view, p));
+      for (const [name, value] of Object.entries(head.headers)) {
+        if (value === undefined) continue;
+        head.headers[name] = Array.isArray(value) ? value.map(scrub) : scrub(value);
+      }
+    },
+  };
+}
+
+/** Raw and URL spellings become the sandbox's own placeholder; encoded fragments cannot, so they are marked. */
+function echoReplacement(view: SandboxView, p: SecretPattern): string {
+  const placeholder = view.placeholderOf.get(p.provider);
+  return (p.kind === 'raw' || p.kind === 'url') && placeholder !== undefined ? placeholder : `[REDACTED:${p.provider}]`;
+}
+
+function bodyEncoder(headers: IncomingHttpHeaders): (secret: string) => string {
+  const type = String(headers['content-type'] ?? '').toLowerCase();
+  if (type.includes('json')) return (s) => JSON.stringify(s).slice(1, -1);
+  if (type.includes('application/x-www-form-urlencoded')) return encodeURIComponent;
+  return (s) => s;
+}

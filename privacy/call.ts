@@ -1,0 +1,215 @@
+import type { Dispatcher } from 'undici';
+import type { StageResponse } from '../proxy/index.js';
+import type { Backend, CredentialSource } from './backend.js';
+import { backendHeaders } from './backend.js';
+import type { LlmCallKind } from './detect.js';
+import type { ApiError, ChatEvent, Shape } from './translate/index.js';
+import { codecs, estimateTokens, parseBackendError, parseEmbedRequest, parseEmbedResponse, renderEmbedRequest, renderEmbedResponse, renderError } from './translate/index.js';
+import type { CallStats } from './stats.js';
+
+type Json = Record<string, unknown>;
+
+/** One LLM call the router answers from a backend. */
+export interface RoutedCall {
+  clientShape: Shape;
+  kind: LlmCallKind;
+  body: Json;
+  requestedModel: string;
+  stream: boolean;
+  clientHeaders: Record<string, string | string[] | undefined>;
+  signal: AbortSignal;
+  stats: CallStats;
+  /** Called once when the answer is complete (or failed), for the audit event. */
+  done(): void;
+}
+
+export interface Attempt {
+  backend: Backend;
+  model: string;
+}
+
+const MAX_BACKEND_BODY = 64 * 1024 * 1024;
+const MAX_ERROR_BODY = 1024 * 1024;
+
+export function errorResponse(shape: Shape, err: ApiError, extra: Record<string, string> = {}): StageResponse {
+  const { status, body } = renderError(shape, err);
+  return { status, headers: { 'content-type': 'application/json', ...extra }, body };
+}
+
+function json(status: number, body: unknown, extra: Record<string, string> = {}): StageResponse {
+  return { status, headers: { 'content-type': 'application/json', ...extra }, body: JSON.stringify(body) };
+}
+
+async function readText(body: Dispatcher.ResponseData['body'], cap: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > cap) {
+      body.destroy();
+      throw new Error(`backend response larger than ${cap} bytes`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** What to send: path and JSON body for this backend, or an error when the backend cannot serve the kind. */
+function buildRequest(call: RoutedCall, attempt: Attempt): { path: string; body: Json } | ApiError {
+  const { backend, model } = attempt;
+  const path = backend.pathFor(call.kind, call.clientShape);
+  const unsupported = (what: string): ApiError => ({ status: 400, kind: 'invalid_request', message: `backend "${backend.name}" (${backend.config.type}) cannot serve ${what}` });
+  if (path === undefined) {
+    if (call.kind === 'count-tokens') return { path: '', body: {} };
+    return unsupported(call.kind === 'completions' ? 'legacy completions in this API shape; use the chat API' : call.kind);
+  }
+  switch (call.kind) {
+    case 'chat':
+      if (backend.shape === call.clientShape) return { path, body: { ...call.body, model } };
+      return { path, body: codecs[backend.shape].renderRequest(codecs[call.clientShape].parseRequest(call.body), model) };
+    case 'embeddings': {
+      const shape = backend.embedShape!;
+      if (shape === call.clientShape) return { path, body: { ...call.body, model } };
+      return { path, body: renderEmbedRequest(shape, parseEmbedRequest(call.clientShape, call.body), model) };
+    }
+    default:
+      return { path, body: { ...call.body, model } };
+  }
+}
+
+/**
+ * Tries each attempt in turn (the route's backend, then its fallback) while nothing has reached
+ * the client; a backend that answered at all, even with an error, is final.
+ */
+export async function executeCall(call: RoutedCall, attempts: readonly Attempt[], credentials: CredentialSource | undefined): Promise<{ response: StageResponse; attempt: Attempt }> {
+  let lastError = '';
+  for (const attempt of attempts) {
+    call.stats.backend = attempt.backend.name;
+    call.stats.backendModel = attempt.model;
+    const built = buildRequest(call, attempt);
+    if ('kind' in built) {
+      call.stats.status = built.status;
+      call.done();
+      return { response: errorResponse(call.clientShape, built), attempt };
+    }
+    if (call.kind === 'count-tokens' && built.path === '') {
+      call.stats.status = 200;
+      call.stats.inputTokens = estimateTokens(call.body);
+      call.done();
+      return { response: json(200, { input_tokens: call.stats.inputTokens }, { 'x-sluice-estimate': 'true' }), attempt };
+    }
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await attempt.backend.request({
+        method: 'POST',
+        path: built.path,
+        headers: backendHeaders(attempt.backend, credentials, call.clientHeaders, call.clientShape),
+        body: JSON.stringify(built.body),
+        signal: call.signal,
+      });
+    } catch (err) {
+      if (call.signal.aborted) throw err;
+      lastError = `backend "${attempt.backend.name}" unreachable: ${(err as Error).message}`;
+      continue;
+    }
+    return { response: await answer(call, attempt, res), attempt };
+  }
+  call.stats.status = 503;
+  call.stats.error = lastError;
+  call.done();
+  return { response: errorResponse(call.clientShape, { status: 503, kind: 'overloaded', message: lastError }, { 'x-sluice-error': 'backend_unavailable' }), attempt: attempts[0]! };
+}
+
+async function answer(call: RoutedCall, attempt: Attempt, res: Dispatcher.ResponseData): Promise<StageResponse> {
+  const { backend } = attempt;
+  const headers = { 'x-sluice-backend': backend.name };
+  call.stats.status = res.statusCode;
+  if (res.statusCode >= 400) {
+    const text = await readText(res.body, MAX_ERROR_BODY).catch(() => '');
+    const err = parseBackendError(res.statusCode, text);
+    call.stats.error = err.message;
+    call.done();
+    return errorResponse(call.clientShape, err, headers);
+  }
+  if (call.kind === 'chat' && call.stream) {
+    return { status: 200, headers: { 'content-type': codecs[call.clientShape].streamType, 'cache-control': 'no-cache', ...headers }, body: pump(call, backend, res) };
+  }
+  try {
+    const text = await readText(res.body, MAX_BACKEND_BODY);
+    const parsed = JSON.parse(text) as Json;
+    let out: Json | string = text;
+    if (call.kind === 'chat') {
+      const neutral = codecs[backend.shape].parseResponse(parsed);
+      call.stats.inputTokens = neutral.usage.inputTokens;
+      call.stats.outputTokens = neutral.usage.outputTokens;
+      call.stats.ttftMs = call.stats.elapsed();
+      if (backend.shape !== call.clientShape) out = codecs[call.clientShape].renderResponse(neutral, call.requestedModel);
+    } else if (call.kind === 'embeddings' && backend.embedShape !== call.clientShape) {
+      const neutral = parseEmbedResponse(backend.embedShape!, parsed);
+      call.stats.inputTokens = neutral.inputTokens;
+      const base64 = parseEmbedRequest(call.clientShape, call.body).base64;
+      out = renderEmbedResponse(call.clientShape, neutral, call.requestedModel, base64);
+    } else if (call.kind === 'count-tokens' && typeof parsed.input_tokens === 'number') {
+      call.stats.inputTokens = parsed.input_tokens;
+    }
+    call.done();
+    return { status: res.statusCode, headers: { 'content-type': 'application/json', ...headers }, body: typeof out === 'string' ? out : JSON.stringify(out) };
+  } catch (err) {
+    const e: ApiError = { status: 502, kind: 'server', message: `backend "${backend.name}" sent an unreadable answer: ${(err as Error).message}` };
+    call.stats.status = 502;
+    call.stats.error = e.message;
+    call.done();
+    return errorResponse(call.clientShape, e, headers);
+  }
+}
+
+/**
+ * Streams the backend's answer to the client as it comes: each backend chunk is decoded, and
+ * every event completed by it is encoded and flushed at once. Same-shape calls pass the bytes
+ * through untouched and only read them for the audit. A failure mid-stream ends the stream with
+ * an error event in the client's own shape; a client that goes away aborts the backend request.
+ */
+async function* pump(call: RoutedCall, backend: Backend, res: Dispatcher.ResponseData): AsyncGenerator<Uint8Array> {
+  const same = backend.shape === call.clientShape;
+  const decoder = codecs[backend.shape].createDecoder();
+  const includeUsage = call.clientShape === 'openai' && (call.body.stream_options as Json | undefined)?.include_usage === true;
+  const encoder = same ? undefined : codecs[call.clientShape].createEncoder(call.requestedModel, includeUsage);
+  const events: ChatEvent[] = [];
+  let completed = false;
+  const drain = (): string => {
+    let out = '';
+    for (const ev of events) {
+      call.stats.observe(ev);
+      if (encoder) out += encoder.encode(ev);
+    }
+    events.length = 0;
+    return out;
+  };
+  try {
+    for await (const chunk of res.body) {
+      decoder.push(chunk as Buffer, events);
+      const out = drain();
+      if (same) yield chunk as Buffer;
+      else if (out.length) yield Buffer.from(out);
+    }
+    decoder.end(events);
+    const out = drain();
+    if (out.length) yield Buffer.from(out);
+    completed = true;
+  } catch (err) {
+    if (call.signal.aborted) {
+      call.stats.error = 'client disconnected';
+      return;
+    }
+    const idle = (err as { code?: string }).code === 'UND_ERR_BODY_TIMEOUT';
+    const error: ApiError = idle
+      ? { status: 504, kind: 'timeout', message: `backend "${backend.name}" sent nothing for ${backend.timeoutMs} ms` }
+      : { status: 502, kind: 'server', message: `backend "${backend.name}" stream failed: ${(err as Error).message}` };
+    call.stats.error = error.message;
+    const out = (encoder ?? codecs[call.clientShape].createEncoder(call.requestedModel, includeUsage)).encode({ type: 'error', error });
+    if (out.length) yield Buffer.from(out);
+  } finally {
+    if (!completed) res.body.destroy();
+    call.done();
+  }
+}

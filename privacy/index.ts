@@ -1,0 +1,11 @@
+export { createPrivacyRouter, MAX_LLM_BODY } from './router.js';
+export type { PrivacyRouter, PrivacyRouterOptions, RouterRedactor } from './router.js';
+export { detectLlmApi, shapeOf, kindOf, DEFAULT_LLM_HOSTS, VIRTUAL_HOST } from './detect.js';
+export type { LlmApi, LlmCallKind } from './detect.js';
+export { compileRoutes, globToRegExp, DEFAULT_INFERENCE } from './routes.js';
+export type { CompiledRoute, RouteTable } from './routes.js';
+export type { BackendHealth } from './health.js';
+export type { CredentialSource } from './backend.js';
+export { inferenceSchema } from './schema.js';
+export type { InferenceConfig, InferenceInput, BackendConfig, RouteConfig, ApiFamily } from './schema.js';
+export * as translate from './translate/index.js';

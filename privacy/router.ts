@@ -1,0 +1,280 @@
+import type { EventBus, LlmCallEvent } from '../core/index.js';
+import { SluiceError, allow } from '../core/index.js';
+import type { BodyFilter, RequestContext, Stage, StageResponse } from '../proxy/index.js';
+import type { Backend, CredentialSource } from './backend.js';
+import { createBackend } from './backend.js';
+import type { Attempt, RoutedCall } from './call.js';
+import { errorResponse, executeCall } from './call.js';
+import type { LlmApi } from './detect.js';
+import { DEFAULT_LLM_HOSTS, VIRTUAL_HOST, detectLlmApi, kindOf, shapeOf } from './detect.js';
+import type { BackendHealth, HealthMonitor } from './health.js';
+import { createHealthMonitor } from './health.js';
+import type { CompiledRoute, RouteTable } from './routes.js';
+import { compileRoutes } from './routes.js';
+import type { InferenceConfig } from './schema.js';
+import { CallStats } from './stats.js';
+import { renderModelList } from './translate/index.js';
+
+type Json = Record<string, unknown>;
+
+/**
+ * What the router needs from the redaction engine (redact/), typed here so privacy/ does not
+ * depend on its internals. Used only when given.
+ */
+export interface RouterRedactor {
+  /** Redacts the string content of an LLM request; `findings` counts entity types (never values). */
+  redactLlmRequest(api: LlmApi, body: Json, conversation: string | undefined): { body: Json; findings: Record<string, number>; blocked?: string[] } | Promise<{ body: Json; findings: Record<string, number>; blocked?: string[] }>;
+  conversationKey?(api: LlmApi, body: Json): string | undefined;
+  /** A response filter that puts originals back (JSON or SSE/NDJSON stream). */
+  createRestorer?(api: LlmApi, conversation: string | undefined, stream: boolean): BodyFilter;
+}
+
+export interface PrivacyRouterOptions {
+  config: InferenceConfig | undefined;
+  bus: EventBus;
+  credentials?: CredentialSource;
+  redactor?: RouterRedactor;
+  /** How often backends' model lists are refreshed; 0 disables the background checks. Default 30 s. */
+  healthIntervalMs?: number;
+}
+
+export interface PrivacyRouter {
+  readonly stage: Stage;
+  isLlmHost(host: string): boolean;
+  reload(config: InferenceConfig | undefined): void;
+  close(): Promise<void>;
+  health(): Record<string, BackendHealth>;
+}
+
+/** LLM request bodies (with images) can be large; the cap keeps one call from exhausting memory. */
+export const MAX_LLM_BODY = 32 * 1024 * 1024;
+const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
+
+interface CallState {
+  api: LlmApi;
+  body?: Json;
+  parseError?: string;
+  requestedModel?: string;
+  stream: boolean;
+  route?: CompiledRoute;
+  findings?: Record<string, number>;
+  decided: boolean;
+}
+
+interface Generation {
+  table: RouteTable;
+  backends: Map<string, Backend>;
+  health: HealthMonitor;
+  hosts: Set<string>;
+}
+
+export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
+  const key = Symbol('privacy');
+  const intervalMs = opts.healthIntervalMs ?? DEFAULT_HEALTH_INTERVAL_MS;
+
+  const build = (config: InferenceConfig | undefined): Generation => {
+    const table = compileRoutes(config);
+    const backends = new Map([...table.backends].map(([name, cfg]) => [name, createBackend(name, cfg)]));
+    return {
+      table,
+      backends,
+      health: createHealthMonitor([...backends.values()], opts.credentials, intervalMs),
+      hosts: new Set([...DEFAULT_LLM_HOSTS, ...table.extraHosts.map((h) => h.toLowerCase())]),
+    };
+  };
+  let gen = build(opts.config);
+
+  const emit = (ctx: RequestContext, st: CallState, extra: Partial<LlmCallEvent> & { action: 'route' | 'allow' | 'deny'; backend: string }): void => {
+    opts.bus.emit({
+      type: 'llm_call',
+      time: Date.now(),
+      src: ctx.src,
+      api: st.api,
+      ...(st.requestedModel ? { requestedModel: st.requestedModel } : {}),
+      ...(st.route ? { route: st.route.name } : {}),
+      stream: st.stream,
+      ...(st.findings && Object.keys(st.findings).length ? { redactions: st.findings } : {}),
+      ...extra,
+    });
+  };
+
+  const decide = async (ctx: RequestContext, st: CallState, raw: Buffer): Promise<void> => {
+    if (st.decided) return;
+    st.decided = true;
+    const shape = shapeOf(st.api);
+    if (kindOf(st.api) === 'models') {
+      st.route = gen.table.matchApi(shape);
+      return;
+    }
+    try {
+      const parsed: unknown = JSON.parse(raw.toString('utf8'));
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the body is not a JSON object');
+      st.body = parsed as Json;
+    } catch (err) {
+      st.parseError = (err as Error).message;
+      return;
+    }
+    st.requestedModel = typeof st.body.model === 'string' ? st.body.model : undefined;
+    st.stream = shape === 'ollama' ? st.body.stream !== false : st.body.stream === true;
+    let sensitive: boolean | undefined;
+    if (opts.redactor && kindOf(st.api) !== 'count-tokens') {
+      const conversation = opts.redactor.conversationKey?.(st.api, st.body);
+      const result = await opts.redactor.redactLlmRequest(st.api, st.body, conversation);
+      st.findings = result.findings;
+      sensitive = Object.values(result.findings).some((n) => n > 0);
+      if (result.blocked?.length) {
+        emit(ctx, st, { action: 'deny', backend: 'none', reason: `blocked entity types: ${result.blocked.join(', ')}` });
+        throw new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave: ${result.blocked.join(', ')}`, { reason: `blocked entity types: ${result.blocked.join(', ')}` });
+      }
+      // Only a call leaving for the original provider carries the redacted text; local backends see the original.
+      const route = gen.table.match(shape, st.requestedModel, sensitive);
+      if (route?.action === 'allow') {
+        st.body = result.body;
+        if (opts.redactor.createRestorer) ctx.responseFilters.push(opts.redactor.createRestorer(st.api, conversation, st.stream));
+      }
+      st.route = route;
+    } else {
+      st.route = gen.table.match(shape, st.requestedModel, sensitive);
+    }
+  };
+
+  const denyIfNeeded = (ctx: RequestContext, st: CallState): void => {
+    const route = st.route;
+    if (route && route.action !== 'deny') return;
+    const reason = route ? (route.reason ?? `inference route "${route.name}" denies this call`) : `no inference route matches ${st.api} model "${st.requestedModel ?? ''}"`;
+    emit(ctx, st, { action: 'deny', backend: 'none', reason, status: 403 });
+    ctx.decision = { action: 'deny', code: 'route_denied', reason, ...(route ? { rule: route.name } : {}) };
+    throw new SluiceError('SLUICE_ROUTE_DENIED', reason, { reason, ...(route ? { rule: route.name } : {}) });
+  };
+
+  const attemptsFor = (route: CompiledRoute, requestedModel: string): Attempt[] => {
+    const out: Attempt[] = [];
+    const primary = route.backend ? gen.backends.get(route.backend) : undefined;
+    if (primary) out.push({ backend: primary, model: route.model ?? requestedModel });
+    const fb = route.fallback ? gen.backends.get(route.fallback) : undefined;
+    if (fb) out.push({ backend: fb, model: route.fallbackModel ?? requestedModel });
+    return out;
+  };
+
+  const listModels = async (ctx: RequestContext, st: CallState, route: CompiledRoute): Promise<StageResponse> => {
+    const shape = shapeOf(st.api);
+    const names = new Set<string>();
+    const errors: string[] = [];
+    for (const { backend } of attemptsFor(route, '')) {
+      try {
+        for (const m of await gen.health.models(backend)) names.add(m);
+        break;
+      } catch (err) {
+        errors.push(`${backend.name}: ${(err as Error).message}`);
+      }
+    }
+    emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: names.size || !errors.length ? 200 : 503 });
+    if (names.size === 0 && errors.length) return errorResponse(shape, { status: 503, kind: 'overloaded', message: `model list unavailable: ${errors.join('; ')}` });
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(renderModelList(shape, [...names])) };
+  };
+
+  const stage: Stage = {
+    name: 'privacy',
+    onConnect(ctx) {
+      // inference.local exists only inside Sluice: no DNS, no network policy entry needed.
+      if (ctx.dest.host === VIRTUAL_HOST) ctx.decision = allow('answered by the privacy router', { rule: VIRTUAL_HOST });
+    },
+    onRequestHeaders(ctx) {
+      if (!gen.hosts.has(ctx.dest.host)) return;
+      const api = detectLlmApi(ctx.dest.host, ctx.method, ctx.path, ctx.headers);
+      if (!api) return;
+      ctx.state.set(key, { api, stream: false, decided: false } satisfies CallState);
+      if (kindOf(api) !== 'models') ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? MAX_LLM_BODY, MAX_LLM_BODY);
+    },
+    async onRequestBody(ctx, body) {
+      const st = ctx.state.get(key) as CallState | undefined;
+      if (!st) return undefined;
+      await decide(ctx, st, body);
+      denyIfNeeded(ctx, st);
+      if (st.route?.action === 'allow' && st.body && st.findings && Object.values(st.findings).some((n) => n > 0)) {
+        return Buffer.from(JSON.stringify(st.body));
+      }
+      return undefined;
+    },
+    async respond(ctx, body) {
+      const st = ctx.state.get(key) as CallState | undefined;
+      if (!st) return undefined;
+      await decide(ctx, st, Buffer.isBuffer(body) ? body : await collect(body as AsyncIterable<Uint8Array>));
+      denyIfNeeded(ctx, st);
+      const route = st.route!;
+      const shape = shapeOf(st.api);
+      if (route.action === 'allow') {
+        emit(ctx, st, { action: 'allow', backend: 'upstream', backendModel: st.requestedModel });
+        return undefined;
+      }
+      if (kindOf(st.api) === 'models') return listModels(ctx, st, route);
+      if (!st.body) {
+        emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: 400, reason: st.parseError });
+        return errorResponse(shape, { status: 400, kind: 'invalid_request', message: `invalid JSON body: ${st.parseError ?? ''}` });
+      }
+      const attempts = attemptsFor(route, st.requestedModel ?? '');
+      const stats = new CallStats();
+      let reported = false;
+      const call: RoutedCall = {
+        clientShape: shape,
+        kind: kindOf(st.api),
+        body: st.body,
+        requestedModel: st.requestedModel ?? '',
+        stream: st.stream,
+        clientHeaders: ctx.headers,
+        signal: ctx.signal,
+        stats,
+        done() {
+          if (reported) return;
+          reported = true;
+          emit(ctx, st, {
+            action: 'route',
+            backend: stats.backend ?? route.backend ?? 'none',
+            ...(stats.backendModel ? { backendModel: stats.backendModel } : {}),
+            status: stats.status,
+            ...(stats.inputTokens !== undefined ? { inputTokens: stats.inputTokens } : {}),
+            ...(stats.outputTokens !== undefined ? { outputTokens: stats.outputTokens } : {}),
+            ...(stats.ttftMs !== undefined ? { ttftMs: stats.ttftMs } : {}),
+            durationMs: stats.elapsed(),
+            ...(stats.error ? { reason: stats.error } : {}),
+          });
+        },
+      };
+      const result = await executeCall(call, attempts, opts.credentials);
+      ctx.decision = allow(`answered by inference backend "${result.attempt.backend.name}"`, { rule: route.name });
+      return result.response;
+    },
+  };
+
+  return {
+    stage,
+    isLlmHost(host) {
+      return gen.hosts.has(host.toLowerCase());
+    },
+    reload(config) {
+      const old = gen;
+      gen = build(config);
+      // Calls in flight keep their backends: Pool.close() waits for them before closing sockets.
+      void old.health.close();
+      void Promise.allSettled([...old.backends.values()].map((b) => b.close()));
+    },
+    async close() {
+      await gen.health.close();
+      await Promise.allSettled([...gen.backends.values()].map((b) => b.close()));
+    },
+    health() {
+      return gen.health.snapshot();
+    },
+  };
+}
+
+async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > MAX_LLM_BODY) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `LLM request body larger than ${MAX_LLM_BODY} bytes`);
+    chunks.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks);
+}

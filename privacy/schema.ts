@@ -1,0 +1,108 @@
+import { z } from 'zod';
+
+/**
+ * `inference:` section of the policy file (owned by privacy/).
+ *
+ * ```yaml
+ * inference:
+ *   backends:
+ *     local: { type: ollama, url: http://127.0.0.1:11434 }          # native /api/chat
+ *     nim:   { type: nim, url: http://10.0.0.5:8000, credential: nim, timeout_ms: 120000 }
+ *   routes:                                                         # first match wins
+ *     - { name: secrets-stay-home, match: { sensitive: true }, backend: local, model: "qwen3:8b" }
+ *     - { match: { api: anthropic, model: "claude-*" }, backend: nim, model: "meta/llama-3.1-8b-instruct", fallback: local }
+ *     - { match: { api: openai }, action: allow }                  # to api.openai.com, redacted
+ *     - { match: {}, action: deny, reason: "only Claude and OpenAI models are served here" }
+ *   hosts: [llm.internal.example]                                  # extra hosts whose LLM paths are routed
+ * ```
+ *
+ * When the policy has no `inference:` section, every recognised LLM call goes to a local Ollama at
+ * http://127.0.0.1:11434 with the requested model name unchanged: privacy first, nothing reaches a
+ * hosted provider unless a route says `allow` or routes to an `openai`/`anthropic` backend.
+ *
+ * The virtual host `inference.local` is always an LLM host; it needs no DNS record and no network
+ * policy entry, because the router answers it itself.
+ */
+
+/** Which wire shape an API speaks, used in `match.api`. */
+export const apiFamilySchema = z.enum(['openai', 'anthropic', 'ollama']);
+export type ApiFamily = z.infer<typeof apiFamilySchema>;
+
+export const backendSchema = z.strictObject({
+  /** ollama (native or its OpenAI/Anthropic endpoints), nim and openai-compatible (OpenAI shape), openai, anthropic (hosted). */
+  type: z.enum(['ollama', 'nim', 'openai-compatible', 'openai', 'anthropic']),
+  /** Base URL without the API path, e.g. http://127.0.0.1:11434 or https://api.openai.com. */
+  url: z.url({ protocol: /^https?$/ }),
+  /** Provider name (from `providers:`) whose credential Sluice injects; the client's own auth is dropped. */
+  credential: z.string().min(1).optional(),
+  /** Idle time allowed between response bytes (and before headers); a stalled stream ends with an error event. */
+  timeout_ms: z.number().int().positive().optional(),
+  connect_timeout_ms: z.number().int().positive().optional(),
+  /** For ollama: which of its endpoints to speak. native = /api/chat (NDJSON), openai = /v1/chat/completions, anthropic = /v1/messages. */
+  api: z.enum(['native', 'openai', 'anthropic']).optional(),
+});
+export type BackendConfig = z.infer<typeof backendSchema>;
+
+const oneOrMany = <T extends z.ZodType>(item: T) => z.union([item, z.array(item).min(1)]);
+
+export const routeSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  match: z.strictObject({
+    api: oneOrMany(apiFamilySchema).optional(),
+    /** Glob on the requested model: `*` any run of characters, `?` one character. */
+    model: oneOrMany(z.string().min(1)).optional(),
+    /** Matches on the redaction engine's findings in the request (true: something sensitive was found). */
+    sensitive: z.boolean().optional(),
+  }).default({}),
+  /** route (default when `backend` is set): answer from a backend; allow: send to the original provider; deny. */
+  action: z.enum(['route', 'allow', 'deny']).optional(),
+  backend: z.string().min(1).optional(),
+  /** The backend's model name; the requested model is kept when absent. */
+  model: z.string().min(1).optional(),
+  /** Tried when `backend` is unreachable before any byte reached the client. */
+  fallback: z.string().min(1).optional(),
+  /** Model for the fallback backend; defaults to `model`. */
+  fallback_model: z.string().min(1).optional(),
+  /** Shown to the agent on deny. */
+  reason: z.string().min(1).optional(),
+});
+export type RouteConfig = z.infer<typeof routeSchema>;
+
+export const inferenceSchema = z.strictObject({
+  backends: z.record(z.string().min(1), backendSchema).default({}),
+  routes: z.array(routeSchema).default([]),
+  hosts: z.array(z.string().min(1)).optional(),
+}).superRefine((cfg, ctx) => {
+  cfg.routes.forEach((route, i) => {
+    const action = route.action ?? (route.backend ? 'route' : undefined);
+    if (action === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['routes', i], message: 'a route needs a backend or an action (allow or deny)' });
+      return;
+    }
+    if (action === 'route' && !route.backend) {
+      ctx.addIssue({ code: 'custom', path: ['routes', i, 'backend'], message: 'action route needs a backend' });
+    }
+    if (action !== 'route' && (route.backend || route.fallback || route.model)) {
+      ctx.addIssue({ code: 'custom', path: ['routes', i, 'action'], message: `action ${action} takes no backend, model or fallback` });
+    }
+    for (const key of ['backend', 'fallback'] as const) {
+      const name = route[key];
+      if (name !== undefined && !Object.hasOwn(cfg.backends, name)) {
+        const known = Object.keys(cfg.backends);
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', i, key],
+          message: `unknown backend "${name}"${known.length ? ` (known: ${known.join(', ')})` : ' (no backends defined)'}`,
+        });
+      }
+    }
+  });
+  for (const [name, backend] of Object.entries(cfg.backends)) {
+    if (backend.api !== undefined && backend.type !== 'ollama') {
+      ctx.addIssue({ code: 'custom', path: ['backends', name, 'api'], message: '`api` applies only to type ollama' });
+    }
+  }
+});
+export type InferenceConfig = z.infer<typeof inferenceSchema>;
+/** What a policy author writes (defaults not yet applied). */
+export type InferenceInput = z.input<typeof inferenceSchema>;

@@ -1,0 +1,258 @@
+import type http from 'node:http';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { randomUUID } from 'node:crypto';
+import { SluiceError, parseAuthority } from '../core/index.js';
+import type { Destination, Endpoint, EventBus } from '../core/index.js';
+import type { BodyFilter, RequestContext, Stage, StageResponse } from './stage.js';
+import { stripHopByHop } from './headers.js';
+import { sendError, toSluiceError } from './respond.js';
+import type { Forwarder } from './forward.js';
+import type { ResolvedAddress } from './ssrf.js';
+
+/**
+ * One HTTP exchange (plain absolute-form, or a request inside an intercepted tunnel) through
+ * the stages: headers hooks in order, optional buffered body, a stage's own response or the
+ * forwarder, then response hooks and filters. Any throw becomes the JSON error response.
+ */
+export interface TunnelInfo {
+  dest: Destination;
+  scheme: 'http' | 'https';
+  src: Endpoint;
+  sandbox: string | undefined;
+  /** The address the SSRF guard validated at CONNECT time, reused for every request. */
+  address?: Promise<ResolvedAddress>;
+}
+
+export interface ExchangeDeps {
+  stages: readonly Stage[];
+  forwarder: Forwarder;
+  bus: EventBus;
+  resolveAddress(ctx: RequestContext, tunnel: TunnelInfo | undefined): Promise<ResolvedAddress>;
+  maxBufferedBody: number;
+}
+
+const DEFAULT_PORT = { http: 80, https: 443 } as const;
+
+/** Splits a request target into the raw path and query (no decoding: rules/ canonicalises). */
+function splitTarget(target: string): { path: string; query: string } {
+  const q = target.indexOf('?');
+  const noFragment = (s: string) => {
+    const h = s.indexOf('#');
+    return h < 0 ? s : s.slice(0, h);
+  };
+  if (q < 0) return { path: noFragment(target) || '/', query: '' };
+  return { path: target.slice(0, q) || '/', query: noFragment(target.slice(q + 1)) };
+}
+
+/** Parses the absolute-form target of a plain proxy request: http://host[:port]/path?query. */
+function parseAbsolute(url: string): { dest: Destination; target: string } {
+  const m = /^http:\/\/([^/?#]*)(.*)$/i.exec(url);
+  if (!m) {
+    if (/^https:\/\//i.test(url)) throw new SluiceError('SLUICE_BAD_REQUEST', 'https:// URLs must be sent through CONNECT (set HTTPS_PROXY), not as a plain proxy request');
+    throw new SluiceError('SLUICE_BAD_REQUEST', 'this is a proxy: send absolute-form requests (http://host/path) or CONNECT', { reason: 'request target is not an absolute http:// URL' });
+  }
+  const authority = m[1]!;
+  if (authority.includes('@')) throw new SluiceError('SLUICE_BAD_REQUEST', 'userinfo in the request target is not allowed');
+  const rest = m[2] || '/';
+  return { dest: parseAuthority(authority, 80), target: rest.startsWith('/') ? rest : `/${rest}` };
+}
+
+function hostAgrees(hostHeader: string | undefined, dest: Destination, scheme: 'http' | 'https'): boolean {
+  if (!hostHeader) return true; // HTTP/1.0 clients may omit it; the tunnel decides.
+  try {
+    const h = parseAuthority(hostHeader, DEFAULT_PORT[scheme]);
+    return h.host === dest.host && h.port === dest.port;
+  } catch {
+    return false;
+  }
+}
+
+async function readCapped(req: http.IncomingMessage, cap: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body of ${declared} bytes exceeds the ${cap}-byte limit for inspected requests`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body exceeds the ${cap}-byte limit for inspected requests`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function filterStream(filters: readonly BodyFilter[]): Transform {
+  return new Transform({
+    async transform(chunk: Buffer, _enc, cb) {
+      try {
+        let out = chunk;
+        for (const f of filters) out = await f.transform(out);
+        cb(null, out);
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+    async flush(cb) {
+      try {
+        // Each filter's tail passes through the filters after it.
+        let tail: Buffer = Buffer.alloc(0);
+        for (const f of filters) {
+          if (tail.length) tail = await f.transform(tail);
+          if (f.flush) tail = Buffer.concat([tail, await f.flush()]);
+        }
+        cb(null, tail.length ? tail : undefined);
+      } catch (err) {
+        cb(err as Error);
+      }
+    },
+  });
+}
+
+async function applyBufferFilters(filters: readonly BodyFilter[], body: Buffer): Promise<Buffer> {
+  if (filters.length === 0) return body;
+  const out: Buffer[] = [];
+  const t = filterStream(filters);
+  t.on('data', (c: Buffer) => out.push(c));
+  t.end(body);
+  await new Promise<void>((resolve, reject) => {
+    t.on('end', resolve);
+    t.on('error', reject);
+  });
+  return Buffer.concat(out);
+}
+
+function writeStageResponse(res: http.ServerResponse, response: StageResponse, filters: readonly BodyFilter[]): Promise<void> {
+  res.writeHead(response.status, stripHopByHop(response.headers));
+  const body = response.body;
+  const source = typeof body === 'string' || body instanceof Uint8Array ? Readable.from([Buffer.from(body)]) : Readable.from(body);
+  return filters.length ? pipeline(source, filterStream(filters), res) : pipeline(source, res);
+}
+
+export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage, res: http.ServerResponse, tunnel: TunnelInfo | undefined): Promise<void> {
+  const started = performance.now();
+  const abort = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+  let dest: Destination | undefined = tunnel?.dest;
+  let ctx: RequestContext | undefined;
+  const scheme = tunnel?.scheme ?? 'http';
+  const src: Endpoint = tunnel?.src ?? { ip: req.socket.remoteAddress, port: req.socket.remotePort };
+  try {
+    let target = req.url ?? '/';
+    if (!tunnel) {
+      const parsed = parseAbsolute(target);
+      dest = parsed.dest;
+      target = parsed.target;
+    } else if (!target.startsWith('/')) {
+      if (target === '*' && req.method === 'OPTIONS') target = '*';
+      else throw new SluiceError('SLUICE_BAD_REQUEST', 'requests inside a tunnel must use origin-form targets (/path)');
+    }
+    if (!hostAgrees(req.headers.host, dest!, scheme)) {
+      throw new SluiceError('SLUICE_HOST_MISMATCH', `Host header "${String(req.headers.host).slice(0, 200)}" does not match the tunnel's destination ${dest!.authority}`, { reason: 'the Host header must name the host the tunnel was opened to' });
+    }
+    const { path, query } = splitTarget(target);
+    const headers = stripHopByHop(req.headers);
+    headers.host = dest!.port === DEFAULT_PORT[scheme] ? (dest!.host.includes(':') ? `[${dest!.host}]` : dest!.host) : dest!.authority;
+    ctx = {
+      id: randomUUID(),
+      src,
+      dest: dest!,
+      scheme,
+      sandbox: tunnel?.sandbox ?? sandboxOf(req),
+      bus: deps.bus,
+      signal: abort.signal,
+      method: req.method ?? 'GET',
+      path,
+      query,
+      headers,
+      requestFilters: [],
+      responseFilters: [],
+      state: new Map(),
+    };
+    for (const stage of deps.stages) await stage.onRequestHeaders?.(ctx);
+
+    let body: Buffer | Readable | null = null;
+    const hasBody = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) > 0 : req.headers['transfer-encoding'] !== undefined;
+    if (ctx.bufferRequestBody !== undefined) {
+      let buffered = await readCapped(req, Math.min(ctx.bufferRequestBody, deps.maxBufferedBody));
+      for (const stage of deps.stages) {
+        const replaced = await stage.onRequestBody?.(ctx, buffered);
+        if (replaced) buffered = replaced;
+      }
+      buffered = await applyBufferFilters(ctx.requestFilters, buffered);
+      body = buffered;
+    } else if (hasBody) {
+      body = ctx.requestFilters.length ? req.pipe(filterStream(ctx.requestFilters)) : req;
+    }
+
+    for (const stage of deps.stages) {
+      if (!stage.respond) continue;
+      const own = await stage.respond(ctx, body instanceof Buffer ? body : body ?? Buffer.alloc(0));
+      if (own) {
+        await writeStageResponse(res, own, ctx.responseFilters);
+        finish(deps, ctx, own.status, started);
+        return;
+      }
+    }
+
+    if (body instanceof Buffer) {
+      delete ctx.headers['transfer-encoding'];
+      ctx.headers['content-length'] = String(body.length);
+    } else if (body && ctx.requestFilters.length) {
+      // Filters may change the length: send chunked.
+      delete ctx.headers['content-length'];
+    }
+    const resolved = await deps.resolveAddress(ctx, tunnel);
+    const upstream = await deps.forwarder.request(
+      { scheme, dest: ctx.dest, address: resolved.address },
+      { method: ctx.method, path: (ctx.upstreamPath ?? ctx.decision?.path ?? ctx.path) + (ctx.query ? `?${ctx.query}` : ''), headers: ctx.headers, body, signal: abort.signal },
+    );
+    const head = { status: upstream.status, headers: stripHopByHop(upstream.headers) };
+    for (const stage of deps.stages) await stage.onResponseHeaders?.(ctx, head);
+    if (ctx.responseFilters.length) delete head.headers['content-length'];
+    res.writeHead(head.status, head.headers);
+    await (ctx.responseFilters.length ? pipeline(upstream.body, filterStream(ctx.responseFilters), res) : pipeline(upstream.body, res));
+    finish(deps, ctx, head.status, started);
+  } catch (err) {
+    const e = toSluiceError(err);
+    if (dest && (e.code.startsWith('SLUICE_UPSTREAM') || e.code === 'SLUICE_DNS_FAILED')) {
+      deps.bus.emit({ type: 'upstream_error', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, code: e.wire, reason: e.message });
+    }
+    if (e.code === 'SLUICE_INTERNAL') process.emitWarning(`sluice: internal error: ${(err as Error)?.stack ?? String(err)}`);
+    sendError(res, e, { host: dest?.host, port: dest?.port, method: req.method, path: ctx?.path ?? splitTarget(req.url ?? '/').path });
+    if (ctx) {
+      if (!ctx.decision || ctx.decision.action === 'allow') {
+        ctx.decision = { action: 'deny', code: e.wire, reason: String(e.context.reason ?? e.message), ...(e.context.policy ? { policy: String(e.context.policy) } : {}), ...(e.context.rule ? { rule: String(e.context.rule) } : {}) };
+      }
+      finish(deps, ctx, e.status, started, err);
+    } else if (dest) {
+      deps.bus.emit({ type: 'request', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, method: req.method ?? '', path: splitTarget(req.url ?? '/').path, scheme, decision: { action: 'deny', code: e.wire, reason: e.message }, status: e.status });
+    }
+  }
+}
+
+function finish(deps: ExchangeDeps, ctx: RequestContext, status: number, started: number, error?: unknown): void {
+  for (const stage of deps.stages) stage.onClose?.(ctx, error);
+  deps.bus.emit({
+    type: 'request',
+    time: Date.now(),
+    src: ctx.src,
+    dst: { host: ctx.dest.host, port: ctx.dest.port },
+    method: ctx.method,
+    path: ctx.decision?.path ?? ctx.path,
+    scheme: ctx.scheme,
+    decision: ctx.decision ?? { action: 'allow', code: 'allowed', reason: 'no stage objected' },
+    status,
+    durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+  });
+}
+
+/** The sandbox a plain request belongs to: the user part of Proxy-Authorization, if any. */
+export function sandboxOf(req: http.IncomingMessage): string | undefined {
+  const auth = req.headers['proxy-authorization'];
+  if (!auth || !/^basic /i.test(auth)) return undefined;
+  const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
+  const user = decoded.split(':')[0];
+  return user && /^[A-Za-z0-9_.-]{1,64}$/.test(user) ? user : undefined;
+}

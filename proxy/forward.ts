@@ -1,0 +1,140 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Readable } from 'node:stream';
+import { Pool, buildConnector } from 'undici';
+import type { Dispatcher } from 'undici';
+import { SluiceError } from '../core/index.js';
+import type { Destination } from '../core/index.js';
+import { toUndiciHeaders } from './headers.js';
+import type { IncomingHttpHeaders } from 'node:http';
+
+/**
+ * Sends requests upstream over keep-alive pools, one pool per (scheme, host, port, validated IP).
+ * The pool dials the address the SSRF guard validated — never the name — and verifies the
+ * upstream certificate against the system roots, NODE_EXTRA_CA_CERTS and any extra CAs.
+ */
+export interface ForwardTarget {
+  scheme: 'http' | 'https';
+  dest: Destination;
+  address: string;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Readable;
+}
+
+export interface ForwarderOptions {
+  extraCA?: readonly string[];
+  connectTimeoutMs?: number;
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+  maxPools?: number;
+  connectionsPerPool?: number;
+}
+
+export interface Forwarder {
+  request(target: ForwardTarget, req: { method: string; path: string; headers: IncomingHttpHeaders; body: Readable | Buffer | null; signal?: AbortSignal }): Promise<UpstreamResponse>;
+  close(): Promise<void>;
+}
+
+/** System bundle + Node's roots + NODE_EXTRA_CA_CERTS + extra: built once, shared by every connection. */
+function buildTrust(extra: readonly string[]): tls.SecureContext {
+  const ca: string[] = [...tls.rootCertificates];
+  for (const file of ['/etc/ssl/certs/ca-certificates.crt', process.env.NODE_EXTRA_CA_CERTS]) {
+    if (!file) continue;
+    try {
+      ca.push(fs.readFileSync(file, 'utf8'));
+    } catch {
+      // A missing bundle only narrows what is trusted; it never widens it.
+    }
+  }
+  ca.push(...extra);
+  return tls.createSecureContext({ ca });
+}
+
+const TLS_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|ERR_TLS|ERR_SSL|HANDSHAKE|EPROTO/;
+
+export function upstreamError(err: unknown, dest: Destination): SluiceError {
+  if (err instanceof SluiceError) return err;
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  const code = e?.code ?? '';
+  const ctx = { host: dest.host, port: dest.port };
+  if (code === 'UND_ERR_CONNECT_TIMEOUT') return new SluiceError('SLUICE_UPSTREAM_TIMEOUT', `connecting to ${dest.authority} timed out`, ctx);
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return new SluiceError('SLUICE_UPSTREAM_TIMEOUT', `${dest.authority} did not answer in time`, ctx);
+  if (TLS_ERROR.test(code) || TLS_ERROR.test(e?.message ?? '')) {
+    return new SluiceError('SLUICE_UPSTREAM_TLS', `TLS verification of ${dest.authority} failed: ${code || e.message}`, { ...ctx, reason: `the upstream certificate of ${dest.host} is not trusted (${code || 'handshake failed'})` });
+  }
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'UND_ERR_SOCKET') {
+    return new SluiceError('SLUICE_UPSTREAM_CONNECT', `could not connect to ${dest.authority}: ${code}`, ctx);
+  }
+  return new SluiceError('SLUICE_UPSTREAM_ERROR', `upstream ${dest.authority} failed: ${code || (e?.message ?? 'unknown error')}`, ctx);
+}
+
+export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
+  const secureContext = buildTrust(opts.extraCA ?? []);
+  const maxPools = opts.maxPools ?? 512;
+  const pools = new Map<string, Pool>();
+  const connectTimeout = opts.connectTimeoutMs ?? 10_000;
+
+  function poolFor(target: ForwardTarget): Pool {
+    const key = `${target.scheme}|${target.dest.authority}|${target.address}`;
+    let pool = pools.get(key);
+    if (pool) {
+      // Refresh recency: Map iteration order is insertion order, so re-insert.
+      pools.delete(key);
+      pools.set(key, pool);
+      return pool;
+    }
+    const base = buildConnector({ timeout: connectTimeout, secureContext, rejectUnauthorized: true } as buildConnector.BuildOptions);
+    const servername = target.dest.ipVersion === 0 ? target.dest.host : undefined;
+    const connect: buildConnector.connector = (o, cb) =>
+      base({ ...o, hostname: target.address, ...(servername ? { servername } : {}) }, (err, socket) => {
+        if (socket) (socket as net.Socket).setNoDelay(true);
+        cb(err as Error, socket as never);
+      });
+    const origin = `${target.scheme}://${target.dest.authority}`;
+    pool = new Pool(origin, {
+      connect,
+      connections: opts.connectionsPerPool ?? 128,
+      pipelining: 1,
+      keepAliveTimeout: 30_000,
+      headersTimeout: opts.headersTimeoutMs ?? 60_000,
+      bodyTimeout: opts.bodyTimeoutMs ?? 300_000,
+      strictContentLength: true,
+    });
+    pools.set(key, pool);
+    if (pools.size > maxPools) {
+      const [oldestKey, oldest] = pools.entries().next().value as [string, Pool];
+      pools.delete(oldestKey);
+      void oldest.close().catch(() => undefined);
+    }
+    return pool;
+  }
+
+  return {
+    async request(target, req) {
+      const pool = poolFor(target);
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await pool.request({
+          path: req.path,
+          method: req.method as Dispatcher.HttpMethod,
+          headers: toUndiciHeaders(req.headers),
+          body: req.body,
+          signal: req.signal,
+        });
+      } catch (err) {
+        throw upstreamError(err, target.dest);
+      }
+      return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: res.body };
+    },
+    async close() {
+      const all = [...pools.values()];
+      pools.clear();
+      await Promise.all(all.map((p) => p.destroy().catch(() => undefined)));
+    },
+  };
+}

@@ -1,0 +1,7 @@
+export { startSluice, PolicyLoadError } from './sluice.js';
+export type { Sluice, SluiceOptions, ReloadResult } from './sluice.js';
+export type { Stage, RequestContext, ConnectContext, BodyFilter, StageResponse, ResponseHead } from './stage.js';
+export { createResolver, checkAddress, embeddedIPv4 } from './ssrf.js';
+export type { Resolver, ResolvedAddress } from './ssrf.js';
+export { DEFAULT_LIMITS } from './server.js';
+export type { ProxyLimits } from './server.js';

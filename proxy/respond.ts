@@ -1,0 +1,104 @@
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ERROR_CODES, SluiceError, isSluiceError } from '../core/index.js';
+import type { Decision } from '../core/index.js';
+
+/**
+ * The one place that turns errors into wire responses. Everything else throws SluiceError.
+ * Bodies carry codes, reasons and names — never secret values (stages guarantee their
+ * messages hold none; this file adds nothing but what the error carries).
+ */
+export interface ErrorBody {
+  error: string;
+  detail: string;
+  reason: string;
+  policy?: string;
+  rule?: string;
+  host?: string;
+  port?: number;
+  method?: string;
+  path?: string;
+  [key: string]: unknown;
+}
+
+export function toSluiceError(err: unknown): SluiceError {
+  if (isSluiceError(err)) return err;
+  return new SluiceError('SLUICE_INTERNAL', 'internal error in Sluice', { reason: 'an internal error occurred; see the Sluice log' }, { cause: err });
+}
+
+export function errorBody(err: SluiceError, where: { host?: string; port?: number; method?: string; path?: string } = {}): ErrorBody {
+  const { reason, policy, rule, ...rest } = err.context;
+  const body: ErrorBody = {
+    error: err.wire,
+    detail: err.message,
+    reason: reason ?? err.message,
+    ...(policy !== undefined ? { policy } : {}),
+    ...(rule !== undefined ? { rule } : {}),
+    ...rest,
+  };
+  if (where.host !== undefined) body.host = where.host;
+  if (where.port !== undefined) body.port = where.port;
+  if (where.method !== undefined) body.method = where.method;
+  if (where.path !== undefined) body.path = where.path;
+  return body;
+}
+
+/** Builds the SluiceError that carries a deny decision to the client. */
+export function decisionError(decision: Decision): SluiceError {
+  const code = (Object.keys(ERROR_CODES) as Array<keyof typeof ERROR_CODES>).find((k) => ERROR_CODES[k].wire === decision.code) ?? 'SLUICE_POLICY_DENIED';
+  return new SluiceError(code, decision.reason, {
+    reason: decision.reason,
+    ...(decision.policy !== undefined ? { policy: decision.policy } : {}),
+    ...(decision.rule !== undefined ? { rule: decision.rule } : {}),
+  });
+}
+
+function serialise(err: SluiceError, where: Parameters<typeof errorBody>[1]): { payload: string; headers: Record<string, string | number> } {
+  const payload = `${JSON.stringify(errorBody(err, where))}\n`;
+  return {
+    payload,
+    headers: {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+      'x-sluice-error': err.wire,
+      'cache-control': 'no-store',
+    },
+  };
+}
+
+/** Answers an HTTP request (plain or intercepted) with the JSON error. */
+export function sendError(res: http.ServerResponse, err: unknown, where: Parameters<typeof errorBody>[1] = {}): void {
+  const e = toSluiceError(err);
+  if (res.headersSent) {
+    // Too late for a status line: cut the response so the client sees an error, not a truncated success.
+    res.destroy(e);
+    return;
+  }
+  const { payload, headers } = serialise(e, where);
+  res.writeHead(e.status, headers);
+  res.end(payload);
+}
+
+/** Answers a CONNECT (or a request on a raw socket) before any tunnel opens, then closes. */
+export function sendRawError(socket: Duplex, err: unknown, where: Parameters<typeof errorBody>[1] = {}): void {
+  const e = toSluiceError(err);
+  if (socket.destroyed || !socket.writable) return;
+  const { payload, headers } = serialise(e, where);
+  const reasonPhrase = STATUS_TEXT[e.status] ?? 'Error';
+  let head = `HTTP/1.1 ${e.status} ${reasonPhrase}\r\n`;
+  for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+  head += 'connection: close\r\n\r\n';
+  socket.end(head + payload);
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  413: 'Payload Too Large',
+  421: 'Misdirected Request',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};

@@ -1,0 +1,175 @@
+import dns from 'node:dns';
+import net from 'node:net';
+import { SluiceError } from '../core/index.js';
+
+/**
+ * Resolves a destination once and checks every address it resolves to; the caller then dials
+ * only the validated address, so a second lookup (DNS rebinding) can never change the target.
+ */
+export interface ResolvedAddress {
+  address: string;
+  family: 4 | 6;
+  /** True when the operator pinned the name with --resolve (trusted, not range-checked). */
+  pinned: boolean;
+}
+
+export interface Resolver {
+  resolve(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[]): Promise<ResolvedAddress>;
+}
+
+export interface ResolverOptions {
+  /** --resolve HOST=IP pins, trusted. Keys are canonical host names. */
+  pins?: ReadonlyMap<string, string>;
+  /** --dns HOST:PORT, the resolver Sluice uses instead of the system's. */
+  dnsServer?: string;
+  timeoutMs?: number;
+}
+
+type Range = { net: net.BlockList; label: string };
+
+function blockList(label: string, entries: Array<[string, number, 'ipv4' | 'ipv6']>): Range {
+  const list = new net.BlockList();
+  for (const [addr, prefix, type] of entries) list.addSubnet(addr, prefix, type);
+  return { net: list, label };
+}
+
+/** Never dialled, whatever the policy says. */
+const ALWAYS_BLOCKED: Range[] = [
+  blockList('loopback', [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']]),
+  blockList('link-local', [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']]),
+  blockList('unspecified', [['0.0.0.0', 8, 'ipv4'], ['::', 128, 'ipv6']]),
+  blockList('multicast/broadcast', [['224.0.0.0', 4, 'ipv4'], ['255.255.255.255', 32, 'ipv4'], ['ff00::', 8, 'ipv6']]),
+];
+
+/** Dialled only when an endpoint's allowed_ips covers the address. */
+const PRIVATE: Range[] = [
+  blockList('private', [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4']]),
+  blockList('carrier-grade NAT', [['100.64.0.0', 10, 'ipv4']]),
+  blockList('unique-local', [['fc00::', 7, 'ipv6']]),
+  blockList('special-purpose', [
+    ['192.0.0.0', 24, 'ipv4'], ['192.0.2.0', 24, 'ipv4'], ['198.18.0.0', 15, 'ipv4'], ['198.51.100.0', 24, 'ipv4'],
+    ['203.0.113.0', 24, 'ipv4'], ['240.0.0.0', 4, 'ipv4'], ['2001:db8::', 32, 'ipv6'], ['100::', 64, 'ipv6'],
+    ['64:ff9b::', 96, 'ipv6'], ['2002::', 16, 'ipv6'], ['2001::', 32, 'ipv6'], ['fec0::', 10, 'ipv6'],
+  ]),
+];
+
+/**
+ * IPv6 forms that embed an IPv4 address (mapped ::ffff:a.b.c.d, compatible ::a.b.c.d, NAT64,
+ * 6to4) are judged by the embedded address too, so ::ffff:127.0.0.1 is loopback.
+ */
+export function embeddedIPv4(address: string): string | undefined {
+  if (!net.isIPv6(address)) return undefined;
+  const words = expandIPv6(address);
+  const hi = words.slice(0, 6);
+  const v4 = `${words[6]! >> 8}.${words[6]! & 0xff}.${words[7]! >> 8}.${words[7]! & 0xff}`;
+  const zeros = (n: number) => hi.slice(0, n).every((w) => w === 0);
+  if (zeros(5) && hi[5] === 0xffff) return v4; // ::ffff:a.b.c.d
+  if (zeros(6) && (words[6]! !== 0 || words[7]! > 1)) return v4; // ::a.b.c.d (deprecated compatible)
+  if (hi[0] === 0x64 && hi[1] === 0xff9b && zeros(6) === false && hi.slice(2).every((w) => w === 0)) return v4; // 64:ff9b::/96
+  if (hi[0] === 0x2002) return `${hi[1]! >> 8}.${hi[1]! & 0xff}.${hi[2]! >> 8}.${hi[2]! & 0xff}`; // 6to4
+  return undefined;
+}
+
+function expandIPv6(address: string): number[] {
+  let addr = address;
+  const dotted = addr.match(/(\d+\.\d+\.\d+\.\d+)$/);
+  if (dotted) {
+    const p = dotted[1]!.split('.').map(Number);
+    addr = addr.slice(0, -dotted[1]!.length) + `${((p[0]! << 8) | p[1]!).toString(16)}:${((p[2]! << 8) | p[3]!).toString(16)}`;
+  }
+  const [head = '', tail] = addr.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const fill = tail !== undefined ? new Array<string>(8 - h.length - t.length).fill('0') : [];
+  return [...h, ...fill, ...t].map((x) => parseInt(x, 16));
+}
+
+export interface AddressVerdict {
+  allowed: boolean;
+  reason: string;
+}
+
+/** Classifies one address against the fixed ranges and the endpoint's allowed_ips. */
+export function checkAddress(address: string, allowedIps: readonly string[]): AddressVerdict {
+  const v4 = embeddedIPv4(address);
+  const candidates = v4 ? [address, v4] : [address];
+  for (const candidate of candidates) {
+    const type = net.isIPv4(candidate) ? 'ipv4' : 'ipv6';
+    for (const range of ALWAYS_BLOCKED) {
+      if (range.net.check(candidate, type)) return { allowed: false, reason: `${address} is a ${range.label} address, never reachable through Sluice` };
+    }
+  }
+  for (const candidate of candidates) {
+    const type = net.isIPv4(candidate) ? 'ipv4' : 'ipv6';
+    for (const range of PRIVATE) {
+      if (!range.net.check(candidate, type)) continue;
+      if (allowedIpsCover(candidate, allowedIps)) return { allowed: true, reason: `${address} is ${range.label}, allowed by allowed_ips` };
+      return { allowed: false, reason: `${address} is a ${range.label} address and no allowed_ips entry of the endpoint covers it` };
+    }
+  }
+  return { allowed: true, reason: `${address} is a public address` };
+}
+
+function allowedIpsCover(address: string, allowedIps: readonly string[]): boolean {
+  if (allowedIps.length === 0) return false;
+  const list = new net.BlockList();
+  for (const cidr of allowedIps) {
+    const [base = '', prefix] = cidr.split('/');
+    const type = net.isIPv4(base) ? 'ipv4' : 'ipv6';
+    if (!net.isIP(base)) continue;
+    list.addSubnet(base, prefix === undefined ? (type === 'ipv4' ? 32 : 128) : Number(prefix), type);
+  }
+  return list.check(address, net.isIPv4(address) ? 'ipv4' : 'ipv6');
+}
+
+export function createResolver(opts: ResolverOptions = {}): Resolver {
+  const pins = opts.pins ?? new Map<string, string>();
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  let custom: dns.promises.Resolver | undefined;
+  if (opts.dnsServer) {
+    custom = new dns.promises.Resolver({ timeout: timeoutMs, tries: 2 });
+    custom.setServers([opts.dnsServer]);
+  }
+
+  async function lookupAll(host: string): Promise<Array<{ address: string; family: 4 | 6 }>> {
+    if (custom) {
+      const settled = await Promise.allSettled([custom.resolve4(host), custom.resolve6(host)]);
+      const out: Array<{ address: string; family: 4 | 6 }> = [];
+      if (settled[0].status === 'fulfilled') out.push(...settled[0].value.map((a) => ({ address: a, family: 4 as const })));
+      if (settled[1].status === 'fulfilled') out.push(...settled[1].value.map((a) => ({ address: a, family: 6 as const })));
+      if (out.length === 0) {
+        const err = settled[0].status === 'rejected' ? (settled[0].reason as Error) : new Error('no addresses');
+        throw err;
+      }
+      return out;
+    }
+    const all = await dns.promises.lookup(host, { all: true, verbatim: true });
+    return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+  }
+
+  return {
+    async resolve(host, ipVersion, allowedIps) {
+      const pinned = pins.get(host);
+      if (pinned !== undefined) return { address: pinned, family: net.isIPv6(pinned) ? 6 : 4, pinned: true };
+      let addresses: Array<{ address: string; family: 4 | 6 }>;
+      if (ipVersion !== 0) {
+        addresses = [{ address: host, family: ipVersion }];
+      } else {
+        try {
+          addresses = await lookupAll(host);
+        } catch (err) {
+          throw new SluiceError('SLUICE_DNS_FAILED', `could not resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { host });
+        }
+      }
+      // Every address must pass: a name that resolves to one public and one private address is refused.
+      for (const { address } of addresses) {
+        const verdict = checkAddress(address, allowedIps);
+        if (!verdict.allowed) {
+          throw new SluiceError('SLUICE_SSRF_BLOCKED', ipVersion === 0 ? `${host} resolves to ${verdict.reason}` : verdict.reason, { host, reason: verdict.reason });
+        }
+      }
+      const first = addresses[0]!;
+      return { address: first.address, family: first.family, pinned: false };
+    },
+  };
+}

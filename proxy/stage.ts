@@ -1,0 +1,73 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Decision, Destination, Endpoint, EventBus } from '../core/index.js';
+
+/**
+ * Stages are small, named pieces of the request path (policy, privacy router, credentials,
+ * forward). proxy/pipeline.ts is the only place that knows their order. A stage decides at
+ * headers time whether it needs the body; body filters are chunk transforms, buffering is
+ * opt-in and capped. A stage denies by throwing a SluiceError.
+ */
+export interface ConnectContext {
+  readonly id: string;
+  readonly src: Endpoint;
+  readonly dest: Destination;
+  /** The tunnel's client-facing identity, e.g. which sandbox it belongs to (from Proxy-Authorization). */
+  readonly sandbox: string | undefined;
+  decision?: Decision;
+}
+
+/** A chunk transform over a body stream. May throw a SluiceError to abort the exchange. */
+export interface BodyFilter {
+  transform(chunk: Buffer): Buffer | Promise<Buffer>;
+  flush?(): Buffer | Promise<Buffer>;
+}
+
+export interface ResponseHead {
+  status: number;
+  headers: IncomingHttpHeaders;
+}
+
+/** What a stage may answer with instead of forwarding (e.g. the privacy router). */
+export interface StageResponse extends ResponseHead {
+  body: AsyncIterable<Uint8Array> | Uint8Array | string;
+}
+
+export interface RequestContext {
+  readonly id: string;
+  readonly src: Endpoint;
+  /** The destination, canonicalised at ingress: the tunnel's for intercepted requests. */
+  readonly dest: Destination;
+  readonly scheme: 'http' | 'https';
+  readonly sandbox: string | undefined;
+  readonly bus: EventBus;
+  readonly signal: AbortSignal;
+  method: string;
+  /** Canonical path, without query: what policy matches on. */
+  path: string;
+  /** Raw query string without '?', '' when none. */
+  query: string;
+  /** Set by a stage that rewrites the forwarded path (e.g. credentials in a path segment). */
+  upstreamPath?: string;
+  /** Headers to send upstream (lowercase names; hop-by-hop and Proxy-* already removed). */
+  headers: IncomingHttpHeaders;
+  decision?: Decision;
+  /** Set by a stage that needs the whole request body; the smallest cap wins. */
+  bufferRequestBody?: number;
+  requestFilters: BodyFilter[];
+  responseFilters: BodyFilter[];
+  /** Per-stage scratch space, keyed by the stage's own symbol. */
+  readonly state: Map<symbol, unknown>;
+}
+
+export interface Stage {
+  readonly name: string;
+  /** Called once per CONNECT (before any tunnel opens) and once per plain-HTTP request's destination. */
+  onConnect?(ctx: ConnectContext): void | Promise<void>;
+  onRequestHeaders?(ctx: RequestContext): void | Promise<void>;
+  /** Called only when some stage asked for a buffered body; may return a replacement. */
+  onRequestBody?(ctx: RequestContext, body: Buffer): Buffer | void | Promise<Buffer | void>;
+  /** A stage that answers by itself (instead of forwarding) returns a response here. */
+  respond?(ctx: RequestContext, body: Buffer | AsyncIterable<Uint8Array>): StageResponse | undefined | Promise<StageResponse | undefined>;
+  onResponseHeaders?(ctx: RequestContext, head: ResponseHead): void | Promise<void>;
+  onClose?(ctx: RequestContext, error?: unknown): void;
+}

@@ -1,0 +1,232 @@
+import { isIPv6 } from 'node:net';
+import type { Candidate, Recognizer } from './recognizer.js';
+import {
+  cardBrandValid, digitsOf, ibanLength, ibanValid, ipv4Valid, isWordChar, looksRandom, luhnValid, ssnValid,
+} from './validators.js';
+
+const before = (c: Candidate): string | undefined => c.text[c.start - 1];
+const after = (c: Candidate): string | undefined => c.text[c.end];
+/** True when the value is not glued to other letters/digits on either side. */
+const standsAlone = (c: Candidate): boolean => !isWordChar(before(c)) && !isWordChar(after(c));
+// `=` may precede a token (`KEY=ghp_…`) but not follow it (base64 padding means the token goes on).
+const TOKEN_BEFORE = /[A-Za-z0-9_\-+/]/;
+const TOKEN_AFTER = /[A-Za-z0-9_\-+/=]/;
+const tokenAlone = (c: Candidate): boolean => !TOKEN_BEFORE.test(before(c) ?? ' ') && !TOKEN_AFTER.test(after(c) ?? ' ');
+const value = (c: Candidate): string => c.text.slice(c.start, c.end);
+/** A digit run glued to `.`/`-` plus more digits is part of a longer number (versions, ids). */
+const numberAlone = (c: Candidate): boolean => {
+  if (!standsAlone(c)) return false;
+  const b = before(c);
+  const a = after(c);
+  if ((b === '.' || b === '-' || b === '/') && /\d/.test(c.text[c.start - 2] ?? '')) return false;
+  if ((a === '.' || a === '-' || a === '/') && /\d/.test(c.text[c.end + 1] ?? '')) return false;
+  return true;
+};
+
+/** Consistent separators: `4111 1111 1111 1111` or `4111111111111111`, not `4111-1111 1111.1111`. */
+function separatorsConsistent(s: string): boolean {
+  const seps = new Set(s.replace(/\d/g, ''));
+  return seps.size <= 1;
+}
+
+const PHONE_CONTEXT = ['phone', 'tel', 'call', 'mobile', 'cell', 'fax', 'contact', 'whatsapp', 'sms', 'text me', 'number', 'reach', 'dial', 'telefon', 'téléphone'];
+
+function phoneCheck(c: Candidate, score: number): number {
+  if (!numberAlone(c)) return 0;
+  const v = value(c);
+  const d = digitsOf(v.replace(/\s*(?:x|ext\.?)\s*\d+$/i, ''));
+  if (d.length < 7 || d.length > 15) return 0;
+  // Runs like 1111111 or 1234567 are test data or ids, not numbers someone dials.
+  if (/^(\d)\1+$/.test(d)) return 0;
+  return score;
+}
+
+const VERSION_BEFORE = /(?:(?:^|[^a-z])v|version|ver\.?|released?|build|rev|chrome|firefox|safari|section|chapter|§|[=~<>!]=)[\s:=/]*$/;
+
+function ipv4Check(c: Candidate, score: number): number {
+  const v = value(c);
+  if (!ipv4Valid(v)) return 0;
+  const b = before(c);
+  const a = after(c);
+  if (isWordChar(b) || b === '.' || isWordChar(a)) return 0;
+  if (a === '.' && /\d/.test(c.text[c.end + 1] ?? '')) return 0; // 1.2.3.4.5 is an OID or a version
+  if (b === '/' && /[A-Za-z]/.test(c.text[c.start - 2] ?? '')) return 0; // product token: Chrome/120.0.6099.109
+  if (VERSION_BEFORE.test(c.text.slice(Math.max(0, c.start - 12), c.start).toLowerCase())) return 0;
+  // Loopback, unspecified and netmasks identify nobody.
+  if (v.startsWith('127.') || v === '0.0.0.0' || v.startsWith('255.')) return 0;
+  return score;
+}
+
+function ipv6Check(c: Candidate, score: number): number {
+  const b = before(c);
+  const a = after(c);
+  if (isWordChar(b) || b === ':' || b === '.' || isWordChar(a) || a === ':') return 0;
+  const v = value(c);
+  if (!isIPv6(v)) return 0;
+  const groups = v.split(':').filter((g) => g.length > 0);
+  const hexChars = groups.reduce((n, g) => n + g.length, 0);
+  if (groups.length < 2 || hexChars < 5) return 0; // `std::`, `a::b`
+  if (v === '::1' || /^::(?:ffff:)?(?:0\.0\.0\.0|127\.)/.test(v)) return 0;
+  return score;
+}
+
+function ibanCheck(c: Candidate, score: number): number {
+  if (isWordChar(before(c))) return 0;
+  const raw = value(c);
+  const expected = ibanLength(raw.slice(0, 2));
+  if (expected === undefined) return 0;
+  // The pattern is greedy over `[A-Z0-9 ]`; keep exactly the country's length of characters.
+  let n = 0;
+  let i = 0;
+  for (; i < raw.length && n < expected; i++) if (raw[i] !== ' ') n++;
+  if (n !== expected) return 0;
+  c.end = c.start + i;
+  if (isWordChar(after(c))) return 0;
+  return ibanValid(raw.slice(0, i).replace(/ /g, '')) ? score : 0;
+}
+
+const PLACEHOLDER_VALUES = /^(?:x{3,}|\*{3,}|\.{3,}|changeme|change_me|password\d*|secret|null|none|undefined|true|false|example\w*|your[_-].*|<.*|\$\{.*|\{\{.*|%\(.*|redacted)$/i;
+const CODE_REFERENCE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$|^[A-Z_][A-Z0-9_]*$|^(?:process|os|env|self|this|config|settings)\b/;
+
+/** Whether the value of a `password=`-style assignment looks like a real secret, not a reference or a dummy. */
+export function secretValueLooksReal(v: string): boolean {
+  if (v.length < 8 || v.length > 200 || /\s/.test(v) || PLACEHOLDER_VALUES.test(v) || CODE_REFERENCE.test(v)) return false;
+  if (!/[0-9]/.test(v) && !/[^A-Za-z]/.test(v) && v.length < 20) return false;
+  return looksRandom(v);
+}
+
+/** JSON keys under which a string value is a secret when it looks like one (tool-call arguments). */
+export const SECRET_KEY_NAME = /passw(?:or)?d|passphrase|^pwd$|secret|api[_-]?key|apikey|access[_-]?key|token|credential|private[_-]?key/i;
+
+const genericSecretCheck = (c: Candidate, score: number): number => (secretValueLooksReal(value(c)) ? score : 0);
+
+/** Decodes a JWT header and checks that it names an algorithm. */
+function jwtCheck(c: Candidate, score: number): number {
+  if (!tokenAlone(c)) return 0;
+  const header = value(c).split('.')[0] ?? '';
+  try {
+    const decoded = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as unknown;
+    return decoded !== null && typeof decoded === 'object' && 'alg' in decoded ? score : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const tokenCheck = (c: Candidate, score: number): number => (tokenAlone(c) ? score : 0);
+
+export const PLACEHOLDER_PATTERN = '<[A-Z][A-Z0-9_]{0,40}_[0-9]{1,9}>';
+
+/** Built-in recognizers. Secret rules follow gitleaks' default config, with lengths relaxed where noted. */
+export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
+  {
+    name: 'private_key', type: 'private_key', priority: 100, score: 1, multiline: true,
+    // Body characters include the END line itself, so one greedy run covers a whole block (or a truncated one).
+    pattern: '-----BEGIN[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----[A-Za-z0-9+/=\\s\\\\:,._-]*',
+  },
+  {
+    name: 'aws_access_key', type: 'aws_access_key', priority: 90, score: 0.95, check: tokenCheck,
+    pattern: '(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}',
+  },
+  {
+    name: 'github_token', type: 'github_token', priority: 90, score: 0.95, check: tokenCheck,
+    pattern: '(?:ghp|gho|ghu|ghs|ghr)_[0-9A-Za-z]{36}|github_pat_[0-9A-Za-z_]{82}',
+  },
+  {
+    // gitleaks requires the `T3BlbkFJ` marker; project keys without it are common, so any long sk-proj- counts.
+    name: 'openai_key', type: 'openai_key', priority: 90, score: 0.95, check: tokenCheck,
+    pattern: 'sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|sk-[A-Za-z0-9]{48}',
+  },
+  {
+    name: 'anthropic_key', type: 'anthropic_key', priority: 91, score: 0.95, check: tokenCheck,
+    pattern: 'sk-ant-[a-z]{2,8}[0-9]{2}-[A-Za-z0-9_-]{32,}',
+  },
+  {
+    name: 'slack_token', type: 'slack_token', priority: 90, score: 0.9,
+    pattern: 'xox[abprse]-[0-9A-Za-z][0-9A-Za-z-]{9,}',
+    check: (c, s) => (tokenAlone(c) && /\d/.test(value(c)) ? s : 0),
+  },
+  {
+    name: 'stripe_key', type: 'stripe_key', priority: 90, score: 0.95, check: tokenCheck,
+    pattern: '(?:sk|rk)_(?:live|test|prod)_[0-9A-Za-z]{10,}',
+  },
+  {
+    name: 'google_api_key', type: 'google_api_key', priority: 90, score: 0.95, check: tokenCheck,
+    pattern: 'AIza[0-9A-Za-z_-]{35}',
+  },
+  {
+    name: 'jwt', type: 'jwt', priority: 85, score: 0.95, check: jwtCheck,
+    pattern: 'eyJ[A-Za-z0-9_-]{10,}\\.eyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{10,}',
+  },
+  {
+    name: 'url_credentials', type: 'url_credentials', priority: 80, score: 0.9, valueGroup: 1,
+    // ASCII classes without counted repeats keep the DFA small (Unicode negated classes blow it up).
+    pattern: '[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9._~%!$&*+=-]+:[A-Za-z0-9._~%!$&*+=,;^()-]+)@[A-Za-z0-9.-]*[A-Za-z0-9]',
+    check: (c, s) => (/^\$\{|^<|:(?:\*+|x+|<[^>]*>|\$\{[^}]*\})$/i.test(value(c)) ? 0 : s),
+  },
+  {
+    // detect-secrets' AWS rule: 40 base64 characters near the word "aws".
+    name: 'aws_secret_key', type: 'aws_secret_key', priority: 75, score: 0.9, valueGroup: 1,
+    pattern: '(?i:aws)[A-Za-z0-9_ .\'"=:>-]{0,40}?([A-Za-z0-9/+]{40})',
+    check: (c, s) => (tokenAlone(c) && looksRandom(value(c), 0.8) ? s : 0),
+  },
+  {
+    // gitleaks generic-api-key, keyed on assignment words and gated by entropy instead of a fixed alphabet.
+    name: 'generic_secret', type: 'generic_secret', priority: 60, score: 0.75, valueGroup: 1, check: genericSecretCheck,
+    pattern: '(?i:passw(?:or)?d|passphrase|pwd|secret|api[_-]?key|apikey|access[_-]?key|auth[_-]?token|access[_-]?token|client[_-]?secret|private[_-]?token|token|credentials?)[A-Za-z0-9_.-]{0,20}[ \\t\'"]{0,3}(?:=|:=|=>|:)[ \\t\'"`]{0,5}([A-Za-z0-9!#$%&*+./:=?@^_|~-]{6,})',
+  },
+  {
+    name: 'credit_card', type: 'credit_card', priority: 50, score: 0.85,
+    pattern: '[0-9](?:[ -]?[0-9]){11,18}',
+    context: ['card', 'credit', 'visa', 'mastercard', 'amex', 'payment', 'cc'],
+    check: (c, s) => {
+      if (!numberAlone(c)) return 0;
+      const v = value(c);
+      const d = digitsOf(v);
+      return separatorsConsistent(v) && luhnValid(d) && cardBrandValid(d) ? s : 0;
+    },
+  },
+  {
+    name: 'iban', type: 'iban', priority: 50, score: 0.9, check: ibanCheck,
+    pattern: '[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}',
+  },
+  {
+    // Dashed/spaced SSNs stand on their own; nine bare digits need a context word.
+    name: 'us_ssn', type: 'us_ssn', priority: 45, score: 0.6,
+    pattern: '[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}',
+    context: ['ssn', 'social security', 'social sec', 'taxpayer', 'tin'],
+    check: (c, s) => {
+      if (!numberAlone(c)) return 0;
+      const v = value(c);
+      if (!separatorsConsistent(v) || !ssnValid(digitsOf(v))) return 0;
+      return v.length === 9 ? s - 0.3 : s;
+    },
+  },
+  {
+    name: 'email', type: 'email', priority: 40, score: 0.9,
+    pattern: '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,24}',
+    check: (c, s) => {
+      if (isWordChar(after(c))) return 0;
+      while (c.text[c.start] === '.') c.start++;
+      return s;
+    },
+  },
+  {
+    name: 'ipv4', type: 'ip_address', priority: 35, score: 0.7, check: ipv4Check,
+    pattern: '[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}',
+    context: ['ip', 'address', 'host', 'server', 'client'],
+  },
+  {
+    name: 'ipv6', type: 'ip_address', priority: 35, score: 0.7, check: ipv6Check,
+    pattern: '[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\\.[0-9]{1,3}){0,3}',
+  },
+  {
+    // International (+CC …) and North American formats with visible structure.
+    name: 'phone', type: 'phone', priority: 30, score: 0.6, context: PHONE_CONTEXT, check: phoneCheck,
+    pattern: '\\+[0-9]{1,3}(?:[ .-]?\\(?[0-9]{1,4}\\)?)(?:[ .-]?[0-9]{2,4}){2,4}(?: ?(?:x|ext\\.?) ?[0-9]{1,5})?|(?:1[ .-])?(?:\\([0-9]{3}\\) ?|[0-9]{3}[.-])[0-9]{3}[.-][0-9]{4}(?: ?(?:x|ext\\.?) ?[0-9]{1,5})?',
+  },
+  {
+    // National formats without a country code are too close to other numbers: only with a context word.
+    name: 'phone_national', type: 'phone', priority: 29, score: 0.25, context: PHONE_CONTEXT, check: phoneCheck,
+    pattern: '\\(?0[0-9]{1,4}\\)?(?:[ .-]?[0-9]{2,4}){2,4}|[0-9]{3} [0-9]{3} [0-9]{4}|[0-9]{10}',
+  },
+];

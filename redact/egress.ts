@@ -1,0 +1,95 @@
+import type { Detector } from './detector.js';
+
+/** A secret found in an outgoing body or query string: byte offsets into the stream, never the value. */
+export interface EgressFinding {
+  readonly type: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface EgressScanner {
+  /**
+   * Scans what arrived so far. Findings come back once they cannot grow any more; very small chunks are
+   * batched (up to `minScan` bytes) so that a byte-at-a-time body stays linear. `end()` reports the rest.
+   */
+  push(chunk: Buffer | string): EgressFinding[];
+  end(): EgressFinding[];
+}
+
+export interface EgressScannerOptions {
+  /** Bytes kept from the previous chunks so that secrets split across chunks are seen whole. */
+  readonly overlap?: number;
+  readonly minScan?: number;
+}
+
+/**
+ * Secrets are ASCII, so bytes are decoded as latin1: one byte is one character, offsets are byte offsets,
+ * invalid UTF-8 cannot throw, and the same string detector serves.
+ */
+export function createEgressScanner(detector: Detector, options: EgressScannerOptions = {}): EgressScanner {
+  const overlap = options.overlap ?? 4096;
+  const minScan = options.minScan ?? 256;
+  let window = '';
+  let windowStart = 0;
+  let unscanned = 0;
+  let reportedEnd = 0;
+  let ended = false;
+
+  function scan(final: boolean): EgressFinding[] {
+    unscanned = 0;
+    const out: EgressFinding[] = [];
+    let keepFrom = Math.max(0, window.length - overlap);
+    for (const s of detector.detect(window)) {
+      const start = windowStart + s.start;
+      if (start < reportedEnd) continue;
+      if (!final && s.end === window.length) {
+        // It may continue in the next chunk: report it then, whole.
+        keepFrom = Math.min(keepFrom, s.start);
+        continue;
+      }
+      out.push({ type: s.type, start, end: windowStart + s.end });
+      reportedEnd = windowStart + s.end;
+    }
+    if (final) {
+      windowStart += window.length;
+      window = '';
+    } else {
+      windowStart += keepFrom;
+      window = window.slice(keepFrom);
+    }
+    return out;
+  }
+
+  return {
+    push(chunk: Buffer | string): EgressFinding[] {
+      if (ended) return [];
+      const text = (typeof chunk === 'string' ? Buffer.from(chunk) : chunk).toString('latin1');
+      window += text;
+      unscanned += text.length;
+      return unscanned >= minScan ? scan(false) : [];
+    },
+    end(): EgressFinding[] {
+      if (ended) return [];
+      ended = true;
+      return scan(true);
+    },
+  };
+}
+
+/** Replaces each finding's bytes with `*`, keeping the length (and so Content-Length) unchanged. */
+export function maskFindings(body: Buffer, findings: readonly EgressFinding[]): Buffer {
+  if (findings.length === 0) return body;
+  const out = Buffer.from(body);
+  for (const f of findings) out.fill(0x2a, f.start, f.end);
+  return out;
+}
+
+/** Percent-decodes a query string without throwing on malformed escapes. */
+export function decodeQuery(query: string): string {
+  const plus = query.replace(/\+/g, ' ');
+  try {
+    return decodeURIComponent(plus);
+  } catch {
+    return plus.replace(/%([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+  }
+}

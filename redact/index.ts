@@ -1,0 +1,13 @@
+export { createRedactor } from './redactor.js';
+export type { EgressMode, Redaction, Redactor, RedactorOptions } from './redactor.js';
+export type { LlmApi } from './llm-request.js';
+export type { Vault } from './vault.js';
+export type { Restorer, RestoreOptions } from './restore.js';
+export type { EgressFinding, EgressScanner } from './egress.js';
+export type { Span } from './detector.js';
+export { privacySchema, recognizerSchema, OPERATORS } from './schema.js';
+export type { Operator, PrivacyConfig, RecognizerConfig } from './schema.js';
+export { BUILTIN_TYPES, PII_TYPES, SECRET_TYPES, TYPE_GROUPS, DEFAULT_EGRESS_TYPES } from './entities.js';
+export { luhnValid, ibanValid, ssnValid } from './validators.js';
+export { AccuracyTally } from './accuracy.js';
+export type { LabeledSpan, TypeScore } from './accuracy.js';

@@ -1,0 +1,182 @@
+import { createHmac, randomBytes } from 'node:crypto';
+import { BUILTIN_RECOGNIZERS, PLACEHOLDER_PATTERN, SECRET_KEY_NAME, secretValueLooksReal } from './builtin-recognizers.js';
+import { customRecognizer } from './custom-recognizers.js';
+import { createDetector } from './detector.js';
+import type { Detector, Span } from './detector.js';
+import { createEgressScanner, decodeQuery, maskFindings } from './egress.js';
+import type { EgressFinding, EgressScanner } from './egress.js';
+import { BUILTIN_TYPES, DEFAULT_EGRESS_TYPES, LITERAL_TYPE, expandTypes } from './entities.js';
+import { conversationSeed, rewriteLlmRequest } from './llm-request.js';
+import type { LlmApi } from './llm-request.js';
+import { applyOperator } from './operators.js';
+import type { Recognizer } from './recognizer.js';
+import { createRestorer, restoreJson, restoreText } from './restore.js';
+import type { RestoreOptions, Restorer } from './restore.js';
+import type { Operator, PrivacyConfig } from './schema.js';
+import { createVaultStore } from './vault.js';
+import type { Vault } from './vault.js';
+
+export interface Redaction {
+  /** Entity type -> number of values replaced. */
+  counts: Record<string, number>;
+  /** Entity types whose operator is `block` and that were found: the caller refuses the request. */
+  blocked: string[];
+}
+
+export type EgressMode = 'block' | 'redact' | 'off';
+
+export interface Redactor {
+  /** False when the policy has no `privacy` section: redaction is a no-op (egress DLP still works). */
+  readonly enabled: boolean;
+  /** Entity types this redactor looks for. */
+  readonly types: readonly string[];
+  /** Stable across the turns of one conversation: keyed HMAC of system prompt + first user message. */
+  conversationKey(api: LlmApi, body: unknown): string;
+  /** Get-or-create; LRU and TTL bounded; never printable. */
+  vault(key: string): Vault;
+  detect(text: string): Span[];
+  redactText(text: string, vault: Vault): { text: string } & Redaction;
+  /** Rewrites only content strings of the request, in place. */
+  redactLlmRequest(api: LlmApi, body: unknown, vault: Vault): Redaction;
+  restoreText(text: string, vault: Vault, options?: RestoreOptions): string;
+  /** Every string of a parsed JSON value, deep; mutates containers in place and returns the value. */
+  restoreJson(value: unknown, vault: Vault): unknown;
+  createRestorer(vault: Vault, options?: RestoreOptions): Restorer;
+  /** What to do with secrets on requests to hosts that are not LLM endpoints (`privacy.egress.default`). */
+  readonly egressMode: EgressMode;
+  readonly egressTypes: readonly string[];
+  /** Stateful DLP scanner for one request body; finds secrets split across chunks. */
+  createEgressScanner(): EgressScanner;
+  /** One-shot scan of a whole body or query string (query strings are also checked percent-decoded). */
+  scanEgress(chunk: Buffer | string): EgressFinding[];
+  /** Masks egress findings byte for byte (length unchanged). */
+  redactEgress(body: Buffer): { body: Buffer; findings: EgressFinding[] };
+  close(): void;
+}
+
+export interface RedactorOptions {
+  /** Key for `hash` and for conversation keys; random per process when absent. */
+  hmacKey?: Buffer;
+  now?: () => number;
+}
+
+const DEFAULT_THRESHOLD = 0.5;
+
+function recognizersFor(types: ReadonlySet<string>, custom: readonly Recognizer[]): Recognizer[] {
+  return [...BUILTIN_RECOGNIZERS.filter((r) => types.has(r.type)), ...custom.filter((r) => types.has(r.type))];
+}
+
+export function createRedactor(config: PrivacyConfig | undefined, opts: RedactorOptions = {}): Redactor {
+  const cfg: PrivacyConfig = config ?? {};
+  const hmacKey = opts.hmacKey ?? randomBytes(32);
+  const now = opts.now ?? Date.now;
+  const custom = (cfg.recognizers ?? []).map(customRecognizer);
+  const customNames = custom.map((r) => r.type);
+
+  const selected = cfg.redact === undefined || cfg.redact === 'all' ? [...BUILTIN_TYPES] : expandTypes(cfg.redact);
+  const types = new Set([...selected, ...customNames]);
+  const enabled = config !== undefined && types.size > 0;
+
+  const operators = new Map<string, Operator>();
+  for (const t of types) operators.set(t, cfg.mode ?? 'pseudonymize');
+  for (const [name, op] of Object.entries(cfg.operators ?? {})) for (const t of expandTypes([name])) if (types.has(t)) operators.set(t, op);
+  const pseudonymizing = [...operators.values()].includes('pseudonymize');
+
+  const threshold = cfg.threshold ?? DEFAULT_THRESHOLD;
+  const allow = cfg.allow ?? [];
+  const recognizers = enabled ? recognizersFor(types, custom) : [];
+  if (enabled && pseudonymizing) {
+    // Placeholder look-alikes typed by the user get a pseudonym of their own, so a restore gives them back
+    // verbatim instead of swapping in a real value.
+    recognizers.push({ name: LITERAL_TYPE, type: LITERAL_TYPE, pattern: PLACEHOLDER_PATTERN, score: 1, priority: 200 });
+  }
+  const detector: Detector = createDetector({ recognizers, threshold, allow });
+
+  const egressTypes = expandTypes(cfg.egress?.types ?? DEFAULT_EGRESS_TYPES);
+  const egressDetector = createDetector({ recognizers: recognizersFor(new Set(egressTypes), custom), threshold, allow });
+  const genericOn = types.has('generic_secret');
+
+  const store = createVaultStore(
+    {
+      maxVaults: cfg.vault?.max_conversations ?? 1000,
+      maxEntries: cfg.vault?.max_entries ?? 10_000,
+      ttlMs: (cfg.vault?.ttl_seconds ?? 3600) * 1000,
+    },
+    now,
+  );
+
+  function redactString(text: string, vault: Vault, acc: Redaction, blocked: Set<string>, key?: string): string {
+    let spans = detector.detect(text);
+    if (spans.length === 0) {
+      // A tool argument named like a secret carries no `password=` context of its own: the key is the context.
+      if (!genericOn || key === undefined || !SECRET_KEY_NAME.test(key) || !secretValueLooksReal(text)) return text;
+      spans = [{ type: 'generic_secret', start: 0, end: text.length, score: 1, priority: 60 }];
+    }
+    let out = '';
+    let at = 0;
+    for (const s of spans) {
+      const original = text.slice(s.start, s.end);
+      let replacement: string;
+      if (s.type === LITERAL_TYPE) replacement = vault.pseudonym(LITERAL_TYPE, original);
+      else {
+        const op = operators.get(s.type) ?? 'pseudonymize';
+        replacement = applyOperator(op, s.type, original, vault, hmacKey);
+        acc.counts[s.type] = (acc.counts[s.type] ?? 0) + 1;
+        if (op === 'block') blocked.add(s.type);
+      }
+      out += text.slice(at, s.start) + replacement;
+      at = s.end;
+    }
+    return out + text.slice(at);
+  }
+
+  function scanEgress(chunk: Buffer | string): EgressFinding[] {
+    const scanner = createEgressScanner(egressDetector);
+    const findings = [...scanner.push(chunk), ...scanner.end()];
+    if (typeof chunk === 'string' && chunk.includes('%')) {
+      const decoded = decodeQuery(chunk);
+      if (decoded !== chunk) for (const s of egressDetector.detect(decoded)) findings.push({ type: s.type, start: -1, end: -1 });
+    }
+    return findings;
+  }
+
+  return {
+    enabled,
+    types: [...types],
+    conversationKey(api, body) {
+      return createHmac('sha256', hmacKey).update('sluice-conversation\u0000').update(conversationSeed(api, body)).digest('hex').slice(0, 32);
+    },
+    vault: (key) => store.get(key),
+    detect: (text) => detector.detect(text),
+    redactText(text, vault) {
+      const acc: Redaction = { counts: {}, blocked: [] };
+      if (!enabled) return { text, ...acc };
+      const blocked = new Set<string>();
+      const out = redactString(text, vault, acc, blocked);
+      acc.blocked = [...blocked];
+      return { text: out, ...acc };
+    },
+    redactLlmRequest(api, body, vault) {
+      const acc: Redaction = { counts: {}, blocked: [] };
+      if (!enabled) return acc;
+      const blocked = new Set<string>();
+      rewriteLlmRequest(api, body, (t, key) => redactString(t, vault, acc, blocked, key));
+      acc.blocked = [...blocked];
+      return acc;
+    },
+    restoreText: (text, vault, options) => restoreText(text, vault, options),
+    restoreJson: (value, vault) => restoreJson(value, vault),
+    createRestorer: (vault, options) => createRestorer(vault, options),
+    egressMode: cfg.egress?.default ?? 'block',
+    egressTypes,
+    createEgressScanner: () => createEgressScanner(egressDetector),
+    scanEgress,
+    redactEgress(body) {
+      const findings = scanEgress(body);
+      return { body: maskFindings(body, findings), findings };
+    },
+    close() {
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,130 @@
+/** Checksums and shape checks used by recognizers; pure functions over strings. */
+
+export function luhnValid(digits: string): boolean {
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return digits.length > 0 && sum % 10 === 0;
+}
+
+/** Major card brands by IIN prefix and length (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro). */
+export function cardBrandValid(digits: string): boolean {
+  const n = digits.length;
+  const p2 = Number(digits.slice(0, 2));
+  const p3 = Number(digits.slice(0, 3));
+  const p4 = Number(digits.slice(0, 4));
+  const p6 = Number(digits.slice(0, 6));
+  if (digits[0] === '4') return n === 13 || n === 16 || n === 19;
+  if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n === 16;
+  if (p2 === 34 || p2 === 37) return n === 15;
+  if (p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925)) return n >= 16 && n <= 19;
+  if (p4 >= 3528 && p4 <= 3589) return n >= 16 && n <= 19;
+  if (p2 === 36 || p2 === 38 || p2 === 39 || (p3 >= 300 && p3 <= 305) || p2 === 30) return n >= 14 && n <= 19;
+  if (p2 === 62) return n >= 16 && n <= 19;
+  if (p2 === 50 || (p2 >= 56 && p2 <= 69)) return n >= 12 && n <= 19;
+  return false;
+}
+
+/** US SSN: area 000, 666 and 900–999, group 00 and serial 0000 are never issued. */
+export function ssnValid(digits: string): boolean {
+  if (digits.length !== 9) return false;
+  const area = Number(digits.slice(0, 3));
+  const group = Number(digits.slice(3, 5));
+  const serial = Number(digits.slice(5));
+  if (area === 0 || area === 666 || area >= 900) return false;
+  if (group === 0 || serial === 0) return false;
+  // Well-known advertising / placeholder numbers.
+  return digits !== '078051120' && digits !== '219099999';
+}
+
+/** IBAN lengths per country (ISO 13616 registry). */
+const IBAN_LENGTHS: Readonly<Record<string, number>> = {
+  AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21, CR: 22, CY: 28,
+  CZ: 24, DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18, FO: 18, FR: 27, GB: 22, GE: 22, GI: 23, GL: 18,
+  GR: 27, GT: 28, HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26, IT: 27, JO: 30, KW: 30, KZ: 20, LB: 28, LC: 32,
+  LI: 21, LT: 20, LU: 20, LV: 21, LY: 25, MC: 27, MD: 24, ME: 22, MK: 19, MR: 27, MT: 31, MU: 30, NL: 18, NO: 15,
+  PK: 24, PL: 28, PS: 29, PT: 25, QA: 29, RO: 24, RS: 22, SA: 24, SC: 31, SE: 24, SI: 19, SK: 24, SM: 27, ST: 25,
+  SV: 28, TL: 23, IR: 26, RU: 33, OM: 23, NI: 28, MN: 20, SO: 23, YE: 30, SD: 18, FK: 18, DJ: 27, BI: 27, HN: 28, TN: 24, TR: 26, UA: 29, VA: 22, VG: 24, XK: 20,
+};
+
+export function ibanLength(country: string): number | undefined {
+  return IBAN_LENGTHS[country];
+}
+
+/** ISO 7064 mod 97-10 over the rearranged IBAN, computed in chunks (no BigInt). */
+export function ibanValid(compact: string): boolean {
+  const iban = compact.toUpperCase();
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]+$/.test(iban)) return false;
+  const expected = IBAN_LENGTHS[iban.slice(0, 2)];
+  if (expected !== undefined && iban.length !== expected) return false;
+  if (expected === undefined && (iban.length < 15 || iban.length > 34)) return false;
+  const moved = iban.slice(4) + iban.slice(0, 4);
+  let rem = 0;
+  for (let i = 0; i < moved.length; i++) {
+    const c = moved.charCodeAt(i);
+    const v = c >= 65 ? c - 55 : c - 48;
+    rem = v >= 10 ? (rem * 100 + v) % 97 : (rem * 10 + v) % 97;
+  }
+  return rem === 1;
+}
+
+/** Shannon entropy in bits per character. */
+export function shannonEntropy(s: string): number {
+  if (s.length === 0) return 0;
+  const counts = new Map<number, number>();
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    counts.set(c, (counts.get(c) ?? 0) + 1);
+  }
+  let h = 0;
+  for (const n of counts.values()) {
+    const p = n / s.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+/**
+ * Whether a string looks randomly generated: its entropy is close to the most a string of this length
+ * over this alphabet could have. A fixed bits-per-char threshold would reject every short secret.
+ */
+export function looksRandom(s: string, ratio = 0.7): boolean {
+  let alphabet = 0;
+  if (/^[0-9a-f]+$/i.test(s)) alphabet = 16;
+  else {
+    if (/[a-z]/.test(s)) alphabet += 26;
+    if (/[A-Z]/.test(s)) alphabet += 26;
+    if (/[0-9]/.test(s)) alphabet += 10;
+    if (/[^A-Za-z0-9]/.test(s)) alphabet += 32;
+  }
+  const max = Math.log2(Math.max(2, Math.min(s.length, alphabet)));
+  return shannonEntropy(s) >= ratio * max;
+}
+
+/** Checks that every octet is 0–255 without leading zeros. */
+export function ipv4Valid(s: string): boolean {
+  const parts = s.split('.');
+  if (parts.length !== 4) return false;
+  for (const p of parts) {
+    if (p.length === 0 || p.length > 3 || (p.length > 1 && p[0] === '0') || Number(p) > 255) return false;
+  }
+  return true;
+}
+
+const WORD = /[A-Za-z0-9_]/;
+export function isWordChar(ch: string | undefined): boolean {
+  return ch !== undefined && WORD.test(ch);
+}
+
+export function digitsOf(s: string): string {
+  return s.replace(/\D/g, '');
+}

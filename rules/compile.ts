@@ -1,0 +1,156 @@
+import { allow, deny, isSluiceError } from '../core/index.js';
+import type { Decision, Destination, EndpointOptions } from '../core/index.js';
+import { compileEndpoint } from './endpoint.js';
+import { bucketOf, patternBucket } from './host-pattern.js';
+import type { CompiledEndpoint } from './endpoint.js';
+import { canonicalPath } from './path.js';
+import type { RequestFacts, RequestMatcher } from './request-matcher.js';
+import type { Policy } from './schema.js';
+import { explainUrl } from './explain.js';
+
+export type RequestDecision = Decision & { path?: string };
+
+export interface CompiledPolicy {
+  readonly policy: Policy;
+  /** Every compiled endpoint, in file order (for `sluice explain` and listings). */
+  readonly endpoints: readonly CompiledEndpoint[];
+  /** Host and port only, at CONNECT time (or before a plain-HTTP request). */
+  decideConnect(dest: Destination): Decision;
+  /**
+   * One request: canonicalises `rawPath` (the origin-form path without its query) per
+   * endpoint, then applies deny_rules (which win) and allow rules. `path` is the canonical path
+   * that was judged; forward that, not the raw one, so the upstream sees what was checked.
+   */
+  decideRequest(dest: Destination, method: string, rawPath: string, query: string): RequestDecision;
+  /** The decision for METHOD URL, the rule that decided and the rules that nearly matched. */
+  explain(method: string, url: string): { decision: Decision; lines: string[] };
+}
+
+/** No options yet; the parameter keeps call sites stable when some arrive. */
+export type CompileOptions = Record<string, never>;
+
+/** Turns a deny into an allow that is logged, for endpoints with `enforcement: audit`. */
+function audited(decision: RequestDecision, audit: boolean): RequestDecision {
+  return audit ? { ...decision, action: 'allow', audited: true } : decision;
+}
+
+export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): CompiledPolicy {
+  const endpoints: CompiledEndpoint[] = [];
+  for (const [key, np] of Object.entries(policy.network_policies)) {
+    for (const ep of np.endpoints) endpoints.push(compileEndpoint(np.name ?? key, ep));
+  }
+  // Exact names and addresses are looked up directly; wildcards by their literal last two labels,
+  // so a decision costs the same with ten endpoints or ten thousand.
+  const exact = new Map<string, CompiledEndpoint[]>();
+  const wildcards = new Map<string, CompiledEndpoint[]>();
+  const add = (map: Map<string, CompiledEndpoint[]>, key: string, ep: CompiledEndpoint) => {
+    const list = map.get(key);
+    if (list) list.push(ep);
+    else map.set(key, [ep]);
+  };
+  for (const ep of endpoints) {
+    if (ep.pattern.kind === 'name' && ep.pattern.wildcard) add(wildcards, patternBucket(ep.pattern), ep);
+    else add(exact, ep.pattern.host, ep);
+  }
+
+  const matching = (dest: Destination): CompiledEndpoint[] => {
+    const found: CompiledEndpoint[] = [];
+    for (const ep of exact.get(dest.host) ?? []) if (ep.portMatches(dest.port) && ep.hostMatches(dest)) found.push(ep);
+    for (const ep of wildcards.get(bucketOf(dest.host, dest.ipVersion)) ?? []) {
+      if (ep.portMatches(dest.port) && ep.hostMatches(dest)) found.push(ep);
+    }
+    return found;
+  };
+
+  const noPolicy = (dest: Destination): Decision =>
+    deny('policy_denied', `no network policy allows ${dest.authority}`);
+
+  const decideConnect = (dest: Destination): Decision => {
+    const eps = matching(dest);
+    if (eps.length === 0) return noPolicy(dest);
+    const first = eps[0]!;
+    const endpoint: EndpointOptions = {
+      // Intercept as soon as one matching endpoint wants to see requests.
+      tlsSkip: eps.every((ep) => ep.raw),
+      allowedIps: [...new Set(eps.flatMap((ep) => ep.allowedIps))],
+      inspect: eps.some((ep) => ep.inspect),
+      allowEncodedSlash: eps.some((ep) => ep.allowEncodedSlash),
+    };
+    return allow(`network policy ${first.policy} allows ${dest.authority} (endpoint ${first.label})`, {
+      policy: first.policy,
+      rule: first.label,
+      endpoint,
+    });
+  };
+
+  const decideRequest = (dest: Destination, method: string, rawPath: string, query: string): RequestDecision => {
+    const eps = matching(dest);
+    if (eps.length === 0) return noPolicy(dest);
+    // An endpoint without protocol adds no request access where another one inspects (OpenShell).
+    const candidates = eps.some((ep) => ep.inspect) ? eps.filter((ep) => ep.inspect) : eps;
+    const judged: Array<{ ep: CompiledEndpoint; req: RequestFacts }> = [];
+    let pathError: Error | undefined;
+    const params = new URLSearchParams(query);
+    for (const ep of candidates) {
+      try {
+        const path = canonicalPath(rawPath, { allowEncodedSlash: ep.allowEncodedSlash });
+        judged.push({ ep, req: { method, path, query: params } });
+      } catch (err) {
+        if (!isSluiceError(err)) throw err;
+        pathError = err;
+      }
+    }
+    if (judged.length === 0) {
+      // Never audited: a path we cannot read safely is not a policy question.
+      const first = candidates[0]!;
+      return deny('path_invalid', pathError?.message ?? 'invalid request path', { policy: first.policy, rule: first.label });
+    }
+    const { ep: firstEp, req: firstReq } = judged[0]!;
+    const path = firstReq.path;
+    const target = `${method} ${path} on ${dest.authority}`;
+    if (!firstEp.inspect) {
+      return allow(`network policy ${firstEp.policy} allows ${target} (endpoint ${firstEp.label} does not inspect requests)`, {
+        policy: firstEp.policy,
+        rule: firstEp.label,
+        path,
+      });
+    }
+    for (const { ep, req } of judged) {
+      const hit = ep.denies.find((d) => d.matches(req));
+      if (hit) {
+        const decision = deny('l7_denied', `deny rule ${hit.label} of network policy ${ep.policy} forbids ${target}`, {
+          policy: ep.policy,
+          rule: `${ep.label} deny ${hit.label}`,
+          path: req.path,
+        });
+        return audited(decision, ep.audit);
+      }
+    }
+    for (const { ep, req } of judged) {
+      const hit: RequestMatcher | undefined = ep.allows.find((a) => a.matches(req));
+      if (hit) {
+        return allow(`network policy ${ep.policy} allows ${target} (rule ${hit.label})`, {
+          policy: ep.policy,
+          rule: `${ep.label} ${hit.label}`,
+          path: req.path,
+        });
+      }
+    }
+    const allowed = judged.flatMap(({ ep }) => ep.allows.map((a) => a.label));
+    const decision = deny('l7_denied', `no rule of network policy ${firstEp.policy} allows ${target} (allowed: ${allowed.join('; ')})`, {
+      policy: firstEp.policy,
+      rule: firstEp.label,
+      path,
+    });
+    return audited(decision, judged.every(({ ep }) => ep.audit));
+  };
+
+  const compiled: CompiledPolicy = {
+    policy,
+    endpoints,
+    decideConnect,
+    decideRequest,
+    explain: (method, url) => explainUrl(compiled, method, url),
+  };
+  return compiled;
+}

@@ -1,0 +1,12 @@
+export { policySchema, endpointSchema, networkPolicySchema } from './schema.js';
+export type { Policy, NetworkPolicy, Endpoint, RestMatcher, QueryMatcher } from './schema.js';
+export { parsePolicy, loadPolicyFile, formatPolicyError } from './load.js';
+export type { PolicyError, PolicyParseResult } from './load.js';
+export { canonicalPath } from './path.js';
+export type { CanonicalPathOptions } from './path.js';
+export { compilePolicy } from './compile.js';
+export type { CompiledPolicy, CompileOptions, RequestDecision } from './compile.js';
+export type { CompiledEndpoint } from './endpoint.js';
+export { ACCESS_PRESETS } from './request-matcher.js';
+export type { AccessPreset } from './request-matcher.js';
+export { DEFAULT_POLICY_YAML } from './default-policy.js';

@@ -1,0 +1,155 @@
+import { readFile } from 'node:fs/promises';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import type { Document, Node, Pair } from 'yaml';
+import type { z } from 'zod';
+import { policySchema } from './schema.js';
+import type { Policy } from './schema.js';
+
+/** One problem in a policy file, at the key or value that causes it. Lines and columns are 1-based. */
+export interface PolicyError {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+}
+
+export interface PolicyParseResult {
+  /** Present only when there are no errors. */
+  policy?: Policy;
+  errors: PolicyError[];
+}
+
+const MAX_POLICY_BYTES = 4 * 1024 * 1024;
+
+export function formatPolicyError(e: PolicyError): string {
+  return `${e.file}:${e.line}:${e.col}: ${e.message}`;
+}
+
+type PathKey = string | number;
+
+function formatPath(path: readonly PathKey[]): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? key : `.${key}`;
+  }
+  return out;
+}
+
+function findPair(node: unknown, key: PathKey): Pair<unknown, unknown> | undefined {
+  if (!isMap(node)) return undefined;
+  return node.items.find((pair) => isScalar(pair.key) && String(pair.key.value) === String(key));
+}
+
+/** Walks the YAML tree along a zod path; returns the deepest node found and the pair that holds it. */
+function locate(doc: Document, path: readonly PathKey[]): { node: Node | null; pair?: Pair<unknown, unknown>; complete: boolean } {
+  let node: unknown = doc.contents;
+  let pair: Pair<unknown, unknown> | undefined;
+  for (const key of path) {
+    if (isMap(node)) {
+      const found = findPair(node, key);
+      if (!found) return { node: node as Node, pair, complete: false };
+      pair = found;
+      node = found.value;
+      if (node === null) return { node: found.key as Node, pair, complete: true };
+    } else if (isSeq(node) && typeof key === 'number' && node.items[key] !== undefined) {
+      pair = undefined;
+      node = node.items[key];
+    } else {
+      return { node: (node ?? null) as Node | null, pair, complete: false };
+    }
+  }
+  return { node: (node ?? null) as Node | null, pair, complete: true };
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  return `${typeof value} ${JSON.stringify(value)}`;
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') {
+    const expected = issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
+    return `expected ${expected}, got ${describeValue(issue.input)}`;
+  }
+  return issue.message;
+}
+
+function positionOf(doc: Document, lines: LineCounter, offset: number | undefined): { line: number; col: number } {
+  if (offset === undefined) return { line: 1, col: 1 };
+  return lines.linePos(offset);
+}
+
+function issueErrors(doc: Document, lines: LineCounter, file: string, issue: z.core.$ZodIssue): PolicyError[] {
+  const path = issue.path as PathKey[];
+  const at = (offset: number | undefined, message: string): PolicyError => ({ file, ...positionOf(doc, lines, offset), message });
+  if (issue.code === 'unrecognized_keys') {
+    const { node } = locate(doc, path);
+    const where = path.length > 0 ? ` in ${formatPath(path)}` : ' at the top level';
+    return issue.keys.map((key) => {
+      const pair = findPair(node, key);
+      const keyNode = pair?.key as Node | undefined;
+      return at(keyNode?.range?.[0] ?? node?.range?.[0], `unknown key "${key}"${where}`);
+    });
+  }
+  const located = locate(doc, path);
+  const label = formatPath(path);
+  if (!located.complete) {
+    // The offending key is absent: point at the mapping that should hold it.
+    const message = issue.input === undefined
+      ? `missing required key "${formatPath(path.slice(-1))}"${path.length > 1 ? ` in ${formatPath(path.slice(0, -1))}` : ''}`
+      : `${label}: ${issueMessage(issue)}`;
+    return [at(located.node?.range?.[0], message)];
+  }
+  if (issue.code === 'invalid_key') {
+    const keyNode = located.pair?.key as Node | undefined;
+    return [at(keyNode?.range?.[0], `${label}: invalid name: ${issue.issues[0]?.message ?? issue.message}`)];
+  }
+  const prefix = label === '' ? '' : `${label}: `;
+  return [at(located.node?.range?.[0], `${prefix}${issueMessage(issue)}`)];
+}
+
+/** Parses and validates policy text; reports every error, never just the first. `file` labels the errors. */
+export function parsePolicy(text: string, file: string): PolicyParseResult {
+  if (Buffer.byteLength(text) > MAX_POLICY_BYTES) {
+    return { errors: [{ file, line: 1, col: 1, message: `policy file is larger than ${MAX_POLICY_BYTES} bytes` }] };
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
+  if (doc.errors.length > 0) {
+    const errors = doc.errors.map((err) => ({
+      file,
+      ...positionOf(doc, lines, err.pos[0]),
+      message: `YAML: ${err.message.split('\n')[0]}`,
+    }));
+    return { errors };
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    return { errors: [{ file, line: 1, col: 1, message: `YAML: ${(err as Error).message}` }] };
+  }
+  if (data === null || data === undefined) {
+    return { errors: [{ file, line: 1, col: 1, message: 'policy file is empty; it needs at least "version: 1"' }] };
+  }
+  const result = policySchema.safeParse(data, { reportInput: true });
+  if (result.success) return { policy: result.data, errors: [] };
+  const errors = result.error.issues.flatMap((issue) => issueErrors(doc, lines, file, issue));
+  errors.sort((a, b) => a.line - b.line || a.col - b.col);
+  return { errors };
+}
+
+/** Reads and parses a policy file. A read failure is reported as an error, never thrown. */
+export async function loadPolicyFile(path: string): Promise<PolicyParseResult> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    return { errors: [{ file: path, line: 1, col: 1, message: `cannot read policy file: ${(err as Error).message}` }] };
+  }
+  return parsePolicy(text, path);
+}

@@ -1,0 +1,89 @@
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { IN_SANDBOX } from './sandbox-env.js';
+import type { SandboxFiles } from './sandbox-files.js';
+
+/** Host top-level entries that make up the sandbox's read-only root (merged-/usr or not). */
+const ROOT_ENTRIES = ['usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'etc'];
+/** Host files that must not be readable even by a sandbox running as (mapped) root. */
+const MASKED = ['/etc/shadow', '/etc/gshadow', '/etc/sudoers'];
+
+export interface BwrapArgsInput {
+  files: SandboxFiles;
+  command: string[];
+  workdir?: string;
+  includeWorkdir: boolean;
+  readOnly: string[];
+  readWrite: string[];
+  tty: boolean;
+  seccompFd: number;
+  infoFd: number;
+  /** the command's whole environment; bwrap sets it after clearing its own */
+  env: Record<string, string>;
+}
+
+/**
+ * The bwrap argv, pure so that it can be read and tested. Namespaces: user, pid, ipc, uts and
+ * cgroup are new; the network namespace is the one the caller entered (bwrap cannot join one).
+ * The root is an empty tmpfs, remounted read-only once the binds are in place.
+ */
+export function bwrapArgs(input: BwrapArgsInput): string[] {
+  const args = [
+    '--unshare-user',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--unshare-cgroup-try',
+    '--hostname',
+    'sluice',
+    '--die-with-parent',
+    '--cap-drop',
+    'ALL',
+    '--seccomp',
+    String(input.seccompFd),
+    '--info-fd',
+    String(input.infoFd),
+  ];
+  // A TTY needs the command in the terminal's session for job control and ^C; without one,
+  // a new session stops the command from pushing input into our terminal (TIOCSTI).
+  if (!input.tty) args.push('--new-session');
+
+  for (const entry of ROOT_ENTRIES) {
+    const hostPath = `/${entry}`;
+    if (!existsSync(hostPath)) continue;
+    if (lstatSync(hostPath).isSymbolicLink()) args.push('--symlink', readlinkSync(hostPath), hostPath);
+    else args.push('--ro-bind', hostPath, hostPath);
+  }
+  for (const file of MASKED) {
+    if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
+  }
+  if (existsSync('/etc/resolv.conf')) args.push('--ro-bind', input.files.resolvConfPath, '/etc/resolv.conf');
+
+  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/var/tmp', '--tmpfs', '/run');
+  args.push(
+    '--dir',
+    IN_SANDBOX.dir,
+    '--ro-bind',
+    input.files.preloadPath,
+    IN_SANDBOX.preload,
+    '--ro-bind',
+    input.files.undiciDir,
+    IN_SANDBOX.undici,
+    '--ro-bind',
+    input.files.caPath,
+    IN_SANDBOX.ca,
+    '--ro-bind',
+    input.files.bundlePath,
+    IN_SANDBOX.bundle,
+  );
+  for (const p of input.readOnly) args.push('--ro-bind', p, p);
+  for (const p of input.readWrite) args.push('--bind', p, p);
+  if (input.workdir && input.includeWorkdir) args.push('--bind', input.workdir, input.workdir);
+  args.push('--remount-ro', '/');
+  // Given as arguments, not inherited: whatever wraps our spawn (a test runner, a profiler
+  // injecting NODE_OPTIONS) cannot add to what the sandboxed command sees.
+  args.push('--clearenv');
+  for (const [key, value] of Object.entries(input.env)) args.push('--setenv', key, value);
+  args.push('--chdir', input.workdir && input.includeWorkdir ? input.workdir : '/tmp');
+  args.push('--', ...input.command);
+  return args;
+}

@@ -1,0 +1,105 @@
+import { randomInt } from 'node:crypto';
+import { runCommand, runQuietly } from './run-command.js';
+
+/**
+ * A network namespace joined to the host by one veth pair in 10.200.0.0/16, one /30 per
+ * sandbox. The namespace gets no default route, no IPv6 addresses and no DNS: the only peer it
+ * can address at all is the host end of the veth, and the firewall narrows that to the proxy.
+ */
+export interface SandboxNetwork {
+  /** `sluice-<slot>`: the netns, the host-side interface and the nft table share this name. */
+  readonly name: string;
+  readonly netnsPath: string;
+  readonly hostIp: string;
+  readonly sandboxIp: string;
+  remove(): Promise<void>;
+}
+
+export const NETNS_PREFIX = 'sluice-';
+const SLOTS = 1 << 14; // /30 blocks in 10.200.0.0/16
+const ATTEMPTS = 8;
+
+export function slotAddresses(slot: number): { hostIp: string; sandboxIp: string } {
+  const base = slot * 4;
+  const third = base >> 8;
+  const fourth = base & 0xff;
+  return { hostIp: `10.200.${third}.${fourth + 1}`, sandboxIp: `10.200.${third}.${fourth + 2}` };
+}
+
+export function slotName(slot: number): string {
+  return `${NETNS_PREFIX}${slot.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * Claims a slot by creating its netns: `ip netns add` fails if another process got there first,
+ * so concurrent `sluice run`s never share an address without any shared state file.
+ */
+export async function createSandboxNetwork(): Promise<SandboxNetwork> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const slot = randomInt(1, SLOTS);
+    const name = slotName(slot);
+    try {
+      await runCommand('ip', ['netns', 'add', name]);
+    } catch (err) {
+      lastError = err;
+      continue;
+    }
+    const network = networkFor(name, slot);
+    try {
+      await wire(name, slot);
+      return network;
+    } catch (err) {
+      await network.remove();
+      throw err;
+    }
+  }
+  throw new Error(`could not claim a sandbox network in 10.200.0.0/16 after ${ATTEMPTS} attempts`, { cause: lastError });
+}
+
+function networkFor(name: string, slot: number): SandboxNetwork {
+  const { hostIp, sandboxIp } = slotAddresses(slot);
+  return {
+    name,
+    netnsPath: `/run/netns/${name}`,
+    hostIp,
+    sandboxIp,
+    async remove() {
+      await removeSandboxNetwork(name);
+    },
+  };
+}
+
+async function wire(name: string, slot: number): Promise<void> {
+  const { hostIp, sandboxIp } = slotAddresses(slot);
+  // Two `ip -batch` runs keep this to two processes; addrgenmode none stops the kernel giving
+  // either end an IPv6 link-local address, so there is no IPv6 path at all.
+  const host = [
+    `link add ${name} type veth peer name eth0 netns ${name}`,
+    `link set ${name} addrgenmode none`,
+    `addr add ${hostIp}/30 dev ${name}`,
+    `link set ${name} up`,
+  ];
+  const inside = [
+    'link set eth0 addrgenmode none',
+    `addr add ${sandboxIp}/30 dev eth0`,
+    'link set eth0 up',
+    'link set lo up',
+  ];
+  await runCommand('ip', ['-batch', '-'], { input: host.join('\n') + '\n' });
+  await runCommand('ip', ['-n', name, '-batch', '-'], { input: inside.join('\n') + '\n' });
+}
+
+/** Idempotent: deleting the netns destroys the veth pair with it. */
+export async function removeSandboxNetwork(name: string): Promise<void> {
+  await runQuietly('ip', ['link', 'del', name]);
+  await runQuietly('ip', ['netns', 'del', name]);
+}
+
+export async function listSandboxNetworks(): Promise<string[]> {
+  const { stdout } = await runCommand('ip', ['netns', 'list']);
+  return stdout
+    .split('\n')
+    .map((line) => line.split(' ')[0] ?? '')
+    .filter((name) => name.startsWith(NETNS_PREFIX));
+}

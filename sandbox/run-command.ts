@@ -1,0 +1,39 @@
+import { execFile } from 'node:child_process';
+
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a host tool (ip, nft, tar…) from an argv array, never a shell string, and turns a
+ * non-zero exit into an Error carrying the tool's stderr, which is what a user needs to see.
+ */
+export function runCommand(file: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      file,
+      args,
+      { timeout: opts.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
+      (err, stdout, stderr) => {
+        if (err) {
+          const detail = stderr.trim() || err.message;
+          reject(new Error(`${file} ${args.join(' ')}: ${detail}`, { cause: err }));
+        } else {
+          resolve({ stdout, stderr });
+        }
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+  });
+}
+
+/** Like runCommand but for clean-up paths, where "already gone" is success. */
+export async function runQuietly(file: string, args: string[]): Promise<boolean> {
+  try {
+    await runCommand(file, args, { timeoutMs: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}

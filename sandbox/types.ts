@@ -1,0 +1,85 @@
+import type { Readable, Writable } from 'node:stream';
+
+export type SandboxDriver = 'bwrap' | 'docker';
+
+/** Where the sandbox reaches the Sluice proxy. */
+export interface ProxyEndpoint {
+  host: string;
+  port: number;
+  /** PEM of the Sluice CA (only the CA: the driver builds the system+Sluice bundle itself). */
+  caCertPem: string;
+  /** Sent as the password of `Proxy-Authorization: Basic base64("sluice:<token>")`. */
+  authToken?: string;
+}
+
+export interface SandboxSpec {
+  driver: SandboxDriver;
+  /** `sluice-` is prefixed when missing, so clean-up can always find what Sluice made. */
+  name?: string;
+  command: string[];
+  /** Extra environment, e.g. provider placeholders. Proxy and CA variables always win. */
+  env?: Record<string, string>;
+  /** Host directory bound read-write at the same path and used as the working directory. */
+  workdir?: string;
+  /** docker: the image (default `sluice-base:latest`). */
+  image?: string;
+  tty?: boolean;
+  filesystem?: { read_only?: string[]; read_write?: string[]; include_workdir?: boolean };
+  process?: { run_as_user?: string; run_as_group?: string };
+  limits?: { pids?: number; memoryMb?: number; cpus?: number };
+  /** May be given here or to start(); start()'s argument wins. */
+  proxy?: ProxyEndpoint;
+}
+
+/**
+ * `inherit` wires the sandbox to this process's stdin/stdout/stderr (and the TTY, if spec.tty);
+ * `pipe` exposes streams, for tests and for callers that post-process output.
+ */
+export type StdioMode = 'inherit' | 'pipe';
+
+export interface StartOptions {
+  proxy?: ProxyEndpoint;
+  stdio?: StdioMode;
+  /** Extra environment known only after prepare (merged over spec.env). */
+  env?: Record<string, string>;
+}
+
+export interface RunningSandbox {
+  readonly name: string;
+  readonly driver: SandboxDriver;
+  readonly proxyAddress: { host: string; port: number };
+  /** Present when started with stdio 'pipe'. */
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  /** Resolves with CMD's exit code (128 + signal number when killed by a signal). */
+  wait(): Promise<number>;
+  /** Delivers the signal to CMD itself, not to a wrapper. */
+  kill(signal?: NodeJS.Signals): void;
+  /** Stops CMD if still running and deletes everything the sandbox created. Idempotent. */
+  remove(): Promise<void>;
+}
+
+export interface PreparedSandbox {
+  readonly name: string;
+  readonly driver: SandboxDriver;
+  /**
+   * Where the proxy must listen so that the sandbox can reach it: the host end of the veth
+   * (bwrap) or the gateway of the sandbox's internal bridge (docker). Port is chosen by the
+   * proxy (bind port 0) and passed to start().
+   */
+  readonly proxyListen: { host: string; port?: number };
+  start(options?: StartOptions): Promise<RunningSandbox>;
+  /** Undoes prepare when start() is never called. Idempotent. */
+  remove(): Promise<void>;
+}
+
+export interface SandboxInfo {
+  name: string;
+  driver: SandboxDriver;
+  /** bwrap: pid of the sandbox supervisor; docker: container id. */
+  id: string;
+  command: string[];
+  createdAt: string;
+  running: boolean;
+}

@@ -1,0 +1,58 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startSluice } from '../../proxy/index.js';
+import type { Sluice, SluiceOptions } from '../../proxy/index.js';
+
+export interface TestSluice extends Sluice {
+  home: string;
+  policyFile: string;
+  /** Rewrites the policy file (hot reload picks it up) and waits for the reload event. */
+  writePolicy(yaml: string): Promise<{ activity: 'loaded' | 'rejected'; errors?: string[] }>;
+  auditEvents(): Array<Record<string, unknown>>;
+}
+
+export function tempDir(prefix = 'sluice-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A real Sluice on 127.0.0.1:0 with a temp home, a policy file, and the test CA trusted upstream. */
+export async function startTestSluice(policyYaml: string, opts: Partial<SluiceOptions> & { upstreamCA?: string[] } = {}): Promise<TestSluice> {
+  const home = opts.home ?? tempDir();
+  const policyFile = path.join(home, 'policy.yaml');
+  fs.writeFileSync(policyFile, policyYaml);
+  const sluice = await startSluice({ home, policyFile, listen: { host: '127.0.0.1', port: 0 }, ...opts });
+  return Object.assign(Object.create(null) as object, sluice, {
+    url: sluice.url,
+    host: sluice.host,
+    port: sluice.port,
+    home,
+    policyFile,
+    async writePolicy(yaml: string) {
+      const seen = new Promise<{ activity: 'loaded' | 'rejected'; errors?: string[] }>((resolve) => {
+        const off = sluice.bus.on((e) => {
+          if (e.type === 'policy') {
+            off();
+            resolve({ activity: e.activity, ...(e.errors ? { errors: e.errors } : {}) });
+          }
+        });
+      });
+      const tmp = `${policyFile}.tmp`;
+      fs.writeFileSync(tmp, yaml);
+      fs.renameSync(tmp, policyFile);
+      return seen;
+    },
+    auditEvents() {
+      if (!fs.existsSync(sluice.auditFile)) return [];
+      return fs
+        .readFileSync(sluice.auditFile, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+    async close() {
+      await sluice.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    },
+  }) as TestSluice;
+}

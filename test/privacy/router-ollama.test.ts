@@ -1,0 +1,82 @@
+import t from 'tap';
+import { Ollama } from 'ollama';
+import { createFakeAnthropic, createFakeOllama, createFakeOpenAI } from '../fakes/index.js';
+import { nextCall, startRouter, weather, weatherCall } from './harness.js';
+
+// Agents that speak Ollama, on the virtual host inference.local.
+
+const tools = [{ type: 'function', function: weather }];
+
+async function collect(stream: AsyncIterable<{ message: { content: string; tool_calls?: unknown[] }; done: boolean; done_reason?: string; prompt_eval_count?: number; eval_count?: number }>) {
+  let text = '';
+  const calls: unknown[] = [];
+  let last: { done: boolean; done_reason?: string; prompt_eval_count?: number; eval_count?: number } | undefined;
+  for await (const part of stream) {
+    text += part.message.content;
+    if (part.message.tool_calls) calls.push(...part.message.tool_calls);
+    last = part;
+  }
+  return { text, calls, last };
+}
+
+t.test('ollama client → OpenAI-compatible backend and → Anthropic backend', async (t) => {
+  const vllm = await createFakeOpenAI({ models: ['Qwen/Qwen3-8B'], chunkSize: 1, reply: { text: 'From vLLM.', toolCalls: [weatherCall], usage: { input: 7, output: 5 } } });
+  const claude = await createFakeAnthropic({ models: ['claude-backend'], chunkSize: 2, reply: { text: 'From Claude.', toolCalls: [weatherCall], usage: { input: 9, output: 4 } } });
+  t.teardown(() => Promise.all([vllm.close(), claude.close()]));
+  const h = await startRouter(t, {
+    backends: { vllm: { type: 'openai-compatible', url: vllm.url }, claude: { type: 'anthropic', url: claude.url } },
+    routes: [
+      { match: { api: 'ollama', model: 'qwen*' }, backend: 'vllm', model: 'Qwen/Qwen3-8B' },
+      { match: { api: 'ollama', model: 'claude*' }, backend: 'claude', model: 'claude-backend' },
+    ],
+  }, { host: 'inference.local' });
+  t.equal(h.router.isLlmHost('inference.local'), true);
+  t.equal(h.router.isLlmHost('example.com'), false);
+  const client = new Ollama({ host: h.url });
+
+  for (const [model, text, usage] of [['qwen3:8b', 'From vLLM.', [7, 5]], ['claude-x', 'From Claude.', [9, 4]]] as const) {
+    const res = await collect(await client.chat({ model, stream: true, tools, messages: [{ role: 'user', content: 'Paris?' }] }));
+    t.equal(res.text, text);
+    t.same(res.calls, [{ function: { name: 'get_weather', arguments: weatherCall.arguments } }], `${model}: tool call whole, arguments an object`);
+    t.match(res.last, { done: true, done_reason: 'stop', prompt_eval_count: usage[0], eval_count: usage[1] });
+
+    const plain = await client.chat({ model, messages: [{ role: 'user', content: 'x' }], options: { temperature: 0, num_predict: 20 } });
+    t.equal(plain.message.content, text);
+    t.equal(plain.model, model);
+  }
+  t.equal(vllm.requests[1]!.body!.temperature, 0);
+  t.equal(vllm.requests[1]!.body!.max_tokens, 20);
+  t.equal(claude.requests[1]!.body!.max_tokens, 20);
+
+  vllm.setModels(['other']);
+  const err = await client.chat({ model: 'qwen3:8b', messages: [{ role: 'user', content: 'x' }] }).then(() => undefined, (e: unknown) => e);
+  t.match(err, { status_code: 404, error: /does not exist/ }, 'OpenAI 404 → Ollama {"error"} 404');
+});
+
+t.test('ollama → ollama passes through; default config routes to a local Ollama', async (t) => {
+  const ollama = await createFakeOllama({ models: ['llama3.2:latest'], chunkSize: 1, reply: { text: 'Passthrough works.', usage: { input: 3, output: 2 } } });
+  t.teardown(() => ollama.close());
+  const h = await startRouter(t, { backends: { local: { type: 'ollama', url: ollama.url } }, routes: [{ match: {}, backend: 'local' }] }, { host: 'inference.local' });
+  const client = new Ollama({ host: h.url });
+  const res = await collect(await client.chat({ model: 'llama3.2:latest', stream: true, messages: [{ role: 'user', content: 'x' }] }));
+  t.equal(res.text, 'Passthrough works.');
+  const ev = await nextCall(h, 1);
+  t.match(ev, { api: 'ollama-chat', backend: 'local', inputTokens: 3, outputTokens: 2, stream: true });
+  const tags = await client.list();
+  t.same(tags.models.map((m) => m.name), ['llama3.2:latest']);
+  const emb = await client.embed({ model: 'llama3.2:latest', input: 'x' });
+  t.equal(emb.embeddings.length, 1);
+  const gen = await client.generate({ model: 'llama3.2:latest', prompt: 'x', stream: false });
+  t.equal(gen.response, 'Passthrough works.');
+});
+
+t.test('deny: the agent reads the reason', async (t) => {
+  const h = await startRouter(t, { backends: {}, routes: [{ name: 'no-ollama', match: { api: 'ollama' }, action: 'deny', reason: 'Ollama clients are not allowed here' }] }, { host: 'inference.local' });
+  const res = await fetch(`${h.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'x', messages: [] }) });
+  t.equal(res.status, 403);
+  t.equal(res.headers.get('x-sluice-error'), 'route_denied');
+  t.match(await res.json(), { error: 'route_denied', reason: 'Ollama clients are not allowed here' });
+  t.match(await nextCall(h, 1), { action: 'deny', route: 'no-ollama', reason: 'Ollama clients are not allowed here' });
+  const other = await fetch(`${h.url}/api/pull`, { method: 'POST', body: '{}' });
+  t.equal(other.status, 502, 'paths that are not LLM calls are left to the network policy (the adapter has no upstream)');
+});

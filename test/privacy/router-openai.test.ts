@@ -1,0 +1,141 @@
+import t from 'tap';
+import OpenAI from 'openai';
+import { createFakeAnthropic, createFakeOllama, createFakeOpenAI } from '../fakes/index.js';
+import { nextCall, startRouter, weather, weatherCall } from './harness.js';
+
+// The openai SDK routed to a fake NIM (passthrough), to Ollama and to Anthropic (translated).
+
+const tools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: weather }];
+const rejection = (p: Promise<unknown>): Promise<unknown> => p.then(() => new Error('resolved'), (e: unknown) => e);
+
+t.test('openai SDK → fake NIM: model mapped, credential injected, streaming and not', async (t) => {
+  const nim = await createFakeOpenAI({ flavor: 'nim', models: ['meta/llama-3.1-8b-instruct'], apiKey: 'nvapi-real', chunkSize: 1, reply: { text: 'Calling the tool.', toolCalls: [weatherCall], usage: { input: 25, output: 14 } } });
+  t.teardown(() => nim.close());
+  const h = await startRouter(t, {
+    backends: { nim: { type: 'nim', url: nim.url, credential: 'nvidia' } },
+    routes: [{ name: 'gpt-to-nim', match: { api: 'openai', model: 'gpt-*' }, backend: 'nim', model: 'meta/llama-3.1-8b-instruct' }],
+  }, { host: 'api.openai.com', credentials: { nvidia: { authorization: 'Bearer nvapi-real' } } });
+  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0 });
+
+  const plain = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Paris?' }], tools });
+  t.equal(plain.choices[0]!.finish_reason, 'tool_calls');
+  t.same(JSON.parse(plain.choices[0]!.message.tool_calls![0]!.function.arguments), weatherCall.arguments);
+  t.equal(plain.usage?.prompt_tokens, 25);
+
+  const stream = client.chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Paris?' }], tools, stream_options: { include_usage: true } });
+  const final = await stream.finalChatCompletion();
+  t.equal(final.choices[0]!.message.content, 'Calling the tool.');
+  t.equal(final.choices[0]!.finish_reason, 'tool_calls');
+  const call = final.choices[0]!.message.tool_calls![0]! as OpenAI.ChatCompletionMessageFunctionToolCall;
+  t.same(JSON.parse(call.function.arguments), weatherCall.arguments);
+  t.equal(final.usage?.completion_tokens, 14);
+
+  t.equal(nim.requests.length, 2);
+  for (const r of nim.requests) {
+    t.equal(r.path, '/v1/chat/completions');
+    t.equal(r.body!.model, 'meta/llama-3.1-8b-instruct');
+    t.equal(r.headers.authorization, 'Bearer nvapi-real', 'placeholder replaced by the configured credential');
+  }
+  const ev = await nextCall(h, 2);
+  t.match(ev, { api: 'openai-chat', requestedModel: 'gpt-4o', backend: 'nim', backendModel: 'meta/llama-3.1-8b-instruct', route: 'gpt-to-nim', stream: true, inputTokens: 25, outputTokens: 14, status: 200 });
+
+  const missing = await rejection(client.chat.completions.create({ model: 'o3-mini', messages: [{ role: 'user', content: 'x' }] }));
+  t.match(missing, { status: 403 }, 'no route matches → denied (privacy first)');
+});
+
+t.test('openai SDK → Ollama native: translated both ways, streaming with tools and usage', async (t) => {
+  const ollama = await createFakeOllama({ models: ['qwen3:8b'], chunkSize: 3, reply: { text: 'Sure thing.', toolCalls: [weatherCall], usage: { input: 19, output: 8 } } });
+  t.teardown(() => ollama.close());
+  const h = await startRouter(t, { backends: { local: { type: 'ollama', url: ollama.url } }, routes: [{ match: {}, backend: 'local', model: 'qwen3:8b' }] }, { host: 'api.openai.com' });
+  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0 });
+  const chunks: OpenAI.ChatCompletionChunk[] = [];
+  const raw = await client.chat.completions.create({
+    model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, tools, max_tokens: 64, stop: 'STOP',
+    messages: [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: [{ type: 'text', text: 'What is this?' }, { type: 'image_url', image_url: { url: 'data:image/jpeg;base64,/9j/AAAA' } }] },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: '-3 C' },
+    ],
+  });
+  for await (const c of raw) chunks.push(c);
+  const text = chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
+  t.equal(text, 'Sure thing.');
+  const toolDeltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
+  t.equal(toolDeltas[0]!.function!.name, 'get_weather');
+  t.same(JSON.parse(toolDeltas.map((d) => d.function?.arguments ?? '').join('')), weatherCall.arguments);
+  t.equal(chunks.find((c) => c.choices[0]?.finish_reason)!.choices[0]!.finish_reason, 'tool_calls');
+  const last = chunks[chunks.length - 1]!;
+  t.same(last.choices, [], 'usage chunk has empty choices');
+  t.same(last.usage, { prompt_tokens: 19, completion_tokens: 8, total_tokens: 27 });
+
+  const sent = ollama.requests[0]!.body!;
+  t.same(sent.messages, [
+    { role: 'system', content: 'Be brief.' },
+    { role: 'user', content: 'What is this?', images: ['/9j/AAAA'] },
+    { role: 'assistant', content: '', tool_calls: [{ function: { name: 'get_weather', arguments: { city: 'Oslo' } } }] },
+    { role: 'tool', content: '-3 C', tool_name: 'get_weather' },
+  ]);
+  t.same(sent.options, { num_predict: 64, stop: ['STOP'] });
+
+  const plain = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] });
+  t.equal(plain.object, 'chat.completion');
+  t.equal(plain.model, 'gpt-4o-mini');
+  t.equal(plain.choices[0]!.finish_reason, 'tool_calls');
+
+  ollama.setReply({ text: 'no usage asked' });
+  const noUsage: OpenAI.ChatCompletionChunk[] = [];
+  for await (const c of await client.chat.completions.create({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'x' }] })) noUsage.push(c);
+  t.notOk(noUsage.some((c) => c.usage), 'no usage chunk unless include_usage');
+
+  const emb = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['a', 'b'] });
+  t.equal(emb.data.length, 2);
+  t.same(emb.data[1]!.embedding, [1.5, 0.25, -1], 'base64 floats decoded by the SDK');
+  t.equal(ollama.requests.at(-1)!.path, '/api/embed');
+
+  const models = await client.models.list();
+  t.same(models.data.map((m) => m.id), ['qwen3:8b']);
+
+  ollama.setModels(['other']);
+  const nf = await rejection(client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }));
+  t.ok(nf instanceof OpenAI.NotFoundError, 'Ollama 404 → OpenAI NotFoundError');
+  t.match(nf, { status: 404, error: { message: "model 'qwen3:8b' not found", type: 'invalid_request_error', code: 'model_not_found' } });
+});
+
+t.test('openai SDK → Anthropic backend: translated streaming, errors mid-stream', async (t) => {
+  const anthropic = await createFakeAnthropic({ models: ['claude-backend'], apiKey: 'sk-ant-real', chunkSize: 4, reply: { text: 'Bonjour.', toolCalls: [weatherCall], usage: { input: 50, output: 20 } } });
+  t.teardown(() => anthropic.close());
+  const h = await startRouter(t, { backends: { claude: { type: 'anthropic', url: anthropic.url, credential: 'anthropic' } }, routes: [{ match: { api: 'openai' }, backend: 'claude', model: 'claude-backend' }] }, { host: 'api.openai.com', credentials: { anthropic: { 'x-api-key': 'sk-ant-real' } } });
+  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0 });
+  const final = await client.chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'hi' }], tools, stream_options: { include_usage: true } }).finalChatCompletion();
+  t.equal(final.choices[0]!.message.content, 'Bonjour.');
+  t.equal(final.choices[0]!.finish_reason, 'tool_calls');
+  t.same(JSON.parse((final.choices[0]!.message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall).function.arguments), weatherCall.arguments);
+  t.same(final.usage, { prompt_tokens: 50, completion_tokens: 20, total_tokens: 70 });
+  const sent = anthropic.requests[0]!;
+  t.equal(sent.headers['x-api-key'], 'sk-ant-real');
+  t.equal(sent.headers['anthropic-version'], '2023-06-01');
+  t.equal(sent.body!.system, 'sys');
+  t.equal(sent.body!.max_tokens, 4096, 'Anthropic requires max_tokens: a default is supplied');
+  t.same(sent.body!.tools, [{ name: 'get_weather', description: weather.description, input_schema: weather.parameters }]);
+
+  anthropic.setReply({ text: 'one two three', failAfter: 2 });
+  const err = await rejection(client.chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).finalChatCompletion());
+  t.match(String(err), /Overloaded/, 'Anthropic error event → OpenAI error in the stream');
+
+  anthropic.setReply({ error: { status: 429, message: 'Number of requests has exceeded your rate limit' } });
+  const limited = await rejection(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }));
+  t.ok(limited instanceof OpenAI.RateLimitError);
+  t.match(limited, { error: { type: 'requests', code: 'rate_limit_exceeded', message: /rate limit/ } });
+});
+
+t.test('allow route: the call goes to the original provider untouched', async (t) => {
+  const upstream = await createFakeOpenAI({ models: ['gpt-4o'] });
+  t.teardown(() => upstream.close());
+  const h = await startRouter(t, { backends: {}, routes: [{ name: 'hosted', match: { api: 'openai' }, action: 'allow' }] }, { host: 'api.openai.com', upstream: upstream.url });
+  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0 });
+  const res = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] });
+  t.equal(res.choices[0]!.message.content, 'Hello from the fake backend.');
+  t.equal(upstream.requests[0]!.body!.model, 'gpt-4o');
+  t.match(await nextCall(h, 1), { action: 'allow', route: 'hosted', api: 'openai-chat' });
+});
