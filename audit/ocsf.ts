@@ -156,8 +156,9 @@ function finding(event: FindingEvent): OcsfRecord {
   });
 }
 
+/** The base attributes every class shares, then the class's own members without undefined ones. */
 function record(cls: OcsfClass, activityId: number, activityName: string, time: number, outcome: Outcome, members: OcsfRecord): OcsfRecord {
-  return {
+  const out: OcsfRecord = {
     time,
     class_uid: cls.class_uid,
     class_name: cls.class_name,
@@ -176,8 +177,12 @@ function record(cls: OcsfClass, activityId: number, activityName: string, time: 
     disposition_id: outcome.disposition_id,
     disposition: outcome.disposition ?? DISPOSITION[outcome.disposition_id],
     metadata: METADATA,
-    ...members,
   };
+  for (const key of Object.keys(members)) {
+    const value = members[key];
+    if (value !== undefined) out[key] = compact(value);
+  }
+  return out;
 }
 
 function decisionOutcome(decision: Decision): Outcome {

@@ -38,6 +38,8 @@ export async function createLeafIssuer(ca: CertificateAuthority): Promise<LeafIs
     new x509.AuthorityKeyIdentifierExtension(ca.keyId, false),
   ];
   const issuer = ca.certificate.subjectName;
+  // Leaves never claim validity outside their CA's.
+  const caNotBefore = ca.certificate.notBefore.getTime();
   const caNotAfter = ca.certificate.notAfter.getTime();
 
   return {
@@ -45,7 +47,7 @@ export async function createLeafIssuer(ca: CertificateAuthority): Promise<LeafIs
     async mint(host, nowMs, validityDays) {
       const isIp = net.isIP(host) !== 0;
       const withCn = host.length <= MAX_CN_LENGTH;
-      const notBefore = new Date(nowMs - BACKDATE_MS);
+      const notBefore = new Date(Math.max(nowMs - BACKDATE_MS, caNotBefore));
       const notAfter = new Date(Math.min(nowMs + validityDays * DAY_MS, caNotAfter));
       const cert = await x509.X509CertificateGenerator.create(
         {

@@ -1,4 +1,6 @@
 import type { CompiledEndpoint } from './endpoints.js';
+import type { MultiMatcher } from './multi-matcher.js';
+import { createMultiMatcher } from './multi-matcher.js';
 import { compileEndpoint } from './endpoints.js';
 import type { PlaceholderShape } from './placeholders.js';
 import { shapeTotalLength } from './placeholders.js';
@@ -22,13 +24,15 @@ export interface Keyring {
   providers: ReadonlyMap<string, Provider>;
   /** Every spelling of every real secret. */
   patterns: readonly SecretPattern[];
+  /** One-pass search over `patterns`. */
+  matcher: MultiMatcher<SecretPattern>;
   /** Shapes scanned for "ours but not issued here": configured ones plus every built-in. */
   shapes: readonly PlaceholderShape[];
   /** Longest thing a streaming scan must be able to see whole. */
   maxPatternLength: number;
 }
 
-export const EMPTY_KEYRING: Keyring = { providers: new Map(), patterns: [], shapes: [], maxPatternLength: 0 };
+export const EMPTY_KEYRING: Keyring = { providers: new Map(), patterns: [], matcher: createMultiMatcher([]), shapes: [], maxPatternLength: 0 };
 
 export async function buildKeyring(
   config: ProvidersConfig | undefined,
@@ -61,5 +65,5 @@ export async function buildKeyring(
     shapes.set(JSON.stringify(shape), shape);
   }
   const maxPatternLength = Math.max(0, ...patterns.map((p) => p.bytes.length), ...[...shapes.values()].map(shapeTotalLength));
-  return { providers, patterns, shapes: [...shapes.values()], maxPatternLength };
+  return { providers, patterns, matcher: createMultiMatcher(patterns), shapes: [...shapes.values()], maxPatternLength };
 }

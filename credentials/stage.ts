@@ -123,17 +123,17 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
       }
 
       // The body a provider opted into may legitimately carry its own value after injection.
-      const exempt = new Set(st.bodyProviders.map((p) => p.name));
-      const guardPatterns = keyring.patterns.filter((p) => !exempt.has(p.provider));
       ctx.requestFilters.push(createGuardFilter({
-        patterns: guardPatterns,
+        patterns: keyring.patterns,
+        matcher: keyring.matcher,
+        exempt: new Set(st.bodyProviders.map((p) => p.name)),
         finder: view.finder,
         onSecret: (p) => onSecret(ctx, keyring, p, 'the request body'),
         onPlaceholder: (o) => void admit(ctx, st, o, 'the request body'),
       }));
 
       let reported = false;
-      ctx.responseFilters.push(createScrubFilter(keyring.patterns, (p) => {
+      ctx.responseFilters.push(createScrubFilter(keyring.patterns, keyring.matcher, (p) => {
         if (!reported) {
           reported = true;
           ctx.bus.emit({
@@ -149,7 +149,8 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
     onRequestBody(ctx, body) {
       const st = ctx.state.get(STATE) as RequestState | undefined;
       if (!st || st.bodyProviders.length === 0) return undefined;
-      for (const p of st.keyring.patterns) if (body.indexOf(p.bytes) >= 0) onSecret(ctx, st.keyring, p, 'the request body');
+      const secret = st.keyring.matcher.first(body);
+      if (secret) onSecret(ctx, st.keyring, secret, 'the request body');
       const text = body.toString('latin1');
       const found = st.view.finder.find(text);
       if (found.length === 0) return undefined;

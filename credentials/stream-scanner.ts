@@ -1,4 +1,5 @@
 import type { BodyFilter } from '../proxy/stage.js';
+import type { MultiMatcher } from './multi-matcher.js';
 import type { Occurrence, PlaceholderFinder } from './placeholder-finder.js';
 import type { SecretPattern } from './secret-variants.js';
 
@@ -29,6 +30,9 @@ export function patternHoldLength(patterns: readonly SecretPattern[], buf: Buffe
 
 export interface GuardOptions {
   patterns: readonly SecretPattern[];
+  matcher: MultiMatcher<SecretPattern>;
+  /** Providers whose values may pass here (their own opted-in, injected body). */
+  exempt: ReadonlySet<string>;
   finder: PlaceholderFinder;
   /** Called for a real secret found; expected to throw. */
   onSecret(pattern: SecretPattern): never;
@@ -42,7 +46,8 @@ export function createGuardFilter(opts: GuardOptions): BodyFilter {
   return {
     transform(chunk) {
       const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-      for (const p of opts.patterns) if (buf.indexOf(p.bytes) >= 0) opts.onSecret(p);
+      const hit = opts.matcher.findAll(buf).find((m) => !opts.exempt.has(m.pattern.provider));
+      if (hit) opts.onSecret(hit.pattern);
       const text = buf.toString('latin1');
       for (const o of opts.finder.find(text)) opts.onPlaceholder(o);
       const hold = Math.max(patternHoldLength(opts.patterns, buf), opts.finder.holdLength(text));
@@ -58,15 +63,16 @@ export function createGuardFilter(opts: GuardOptions): BodyFilter {
 }
 
 /** Response-side: replaces every spelling of a real secret with what `replacement` gives. */
-export function createScrubFilter(patterns: readonly SecretPattern[], replacement: (p: SecretPattern) => Buffer): BodyFilter & { scrubbed(): number } {
+export function createScrubFilter(
+  patterns: readonly SecretPattern[],
+  matcher: MultiMatcher<SecretPattern>,
+  replacement: (p: SecretPattern) => Buffer,
+): BodyFilter & { scrubbed(): number } {
   let carry = Buffer.alloc(0);
   let count = 0;
 
   function run(buf: Buffer, final: boolean): Buffer {
-    const matches: { start: number; end: number; p: SecretPattern }[] = [];
-    for (const p of patterns) {
-      for (let at = buf.indexOf(p.bytes); at >= 0; at = buf.indexOf(p.bytes, at + 1)) matches.push({ start: at, end: at + p.bytes.length, p });
-    }
+    const matches = matcher.findAll(buf).map((m) => ({ start: m.start, end: m.start + m.pattern.bytes.length, p: m.pattern }));
     matches.sort((a, b) => a.start - b.start || b.end - a.end);
     let emitEnd = final ? buf.length : buf.length - patternHoldLength(patterns, buf);
     const parts: Buffer[] = [];

@@ -41,6 +41,8 @@ export interface PrivacyRouterOptions {
 export interface PrivacyRouter {
   readonly stage: Stage;
   isLlmHost(host: string): boolean;
+  /** For the policy stage: is this method+path on an LLM host a call the router decides? */
+  isLlmCall(host: string, method: string, path: string): boolean;
   reload(config: InferenceConfig | undefined): void;
   close(): Promise<void>;
   health(): Record<string, BackendHealth>;
@@ -250,6 +252,9 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     stage,
     isLlmHost(host) {
       return gen.hosts.has(host.toLowerCase());
+    },
+    isLlmCall(host, method, path) {
+      return gen.hosts.has(host.toLowerCase()) && detectLlmApi(host.toLowerCase(), method, path, {}) !== undefined;
     },
     reload(config) {
       const old = gen;

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import { Pool, buildConnector } from 'undici';

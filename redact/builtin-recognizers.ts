@@ -112,6 +112,12 @@ function jwtCheck(c: Candidate, score: number): number {
   }
 }
 
+function ssnCheck(c: Candidate, score: number): number {
+  if (!numberAlone(c)) return 0;
+  const v = value(c);
+  return separatorsConsistent(v) && ssnValid(digitsOf(v)) ? score : 0;
+}
+
 const tokenCheck = (c: Candidate, score: number): number => (tokenAlone(c) ? score : 0);
 
 export const PLACEHOLDER_PATTERN = '<[A-Z][A-Z0-9_]{0,40}_[0-9]{1,9}>';
@@ -190,16 +196,13 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     pattern: '[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}',
   },
   {
-    // Dashed/spaced SSNs stand on their own; nine bare digits need a context word.
-    name: 'us_ssn', type: 'us_ssn', priority: 45, score: 0.6,
-    pattern: '[0-9]{3}[- ]?[0-9]{2}[- ]?[0-9]{4}',
-    context: ['ssn', 'social security', 'social sec', 'taxpayer', 'tin'],
-    check: (c, s) => {
-      if (!numberAlone(c)) return 0;
-      const v = value(c);
-      if (!separatorsConsistent(v) || !ssnValid(digitsOf(v))) return 0;
-      return v.length === 9 ? s - 0.3 : s;
-    },
+    // Dashed/spaced SSNs stand on their own; nine bare digits only right after a context word.
+    name: 'us_ssn', type: 'us_ssn', priority: 45, score: 0.7, check: ssnCheck,
+    pattern: '[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}',
+  },
+  {
+    name: 'us_ssn_bare', type: 'us_ssn', priority: 45, score: 0.7, check: ssnCheck, valueGroup: 1,
+    pattern: '(?i:ssn|social security(?: number)?|social sec\\.?|taxpayer id|tin)[^0-9\\n]{0,16}([0-9]{9})',
   },
   {
     name: 'email', type: 'email', priority: 40, score: 0.9,
@@ -225,8 +228,9 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     pattern: '\\+[0-9]{1,3}(?:[ .-]?\\(?[0-9]{1,4}\\)?)(?:[ .-]?[0-9]{2,4}){2,4}(?: ?(?:x|ext\\.?) ?[0-9]{1,5})?|(?:1[ .-])?(?:\\([0-9]{3}\\) ?|[0-9]{3}[.-])[0-9]{3}[.-][0-9]{4}(?: ?(?:x|ext\\.?) ?[0-9]{1,5})?',
   },
   {
-    // National formats without a country code are too close to other numbers: only with a context word.
-    name: 'phone_national', type: 'phone', priority: 29, score: 0.25, context: PHONE_CONTEXT, check: phoneCheck,
-    pattern: '\\(?0[0-9]{1,4}\\)?(?:[ .-]?[0-9]{2,4}){2,4}|[0-9]{3} [0-9]{3} [0-9]{4}|[0-9]{10}',
+    // National formats without a country code are too close to other numbers: only right after a context
+    // word, which is part of the pattern so that the set does not fire on every digit run.
+    name: 'phone_national', type: 'phone', priority: 29, score: 0.6, check: phoneCheck, valueGroup: 1,
+    pattern: '(?i:phone|tel|call|mobile|cell|fax|contact|whatsapp|sms|number|reach|dial|telefon|téléphone)[^0-9\\n]{0,24}(\\(?0[0-9]{1,4}\\)?(?:[ .-]?[0-9]{2,4}){2,4}|[0-9]{3} [0-9]{3} [0-9]{4}|[0-9]{10})',
   },
 ];

@@ -26,7 +26,7 @@ interface Compiled {
 }
 
 /** Characters per chunk of a long text (see detectChunked). */
-const CHUNK = 768;
+const CHUNK = 100000;
 
 const ASSERTION = /\\[bBAzZ]|[\^$]|\(\?[a-z]*m/;
 
@@ -46,7 +46,7 @@ export function createDetector(options: DetectorOptions): Detector {
   const compiled: Compiled[] = options.recognizers.map((rec) => ({
     rec,
     global: new RE2(rec.pattern, `g${rec.flags ?? ''}`),
-    single: rec.valueGroup === undefined ? undefined : new RE2(rec.pattern, `d${rec.flags ?? ''}`),
+    single: rec.valueGroup === undefined ? undefined : new RE2(rec.pattern, rec.flags ?? ''),
     positionFree: !ASSERTION.test(rec.pattern),
   }));
   let set: InstanceType<typeof RE2.Set> | undefined;
@@ -62,11 +62,13 @@ export function createDetector(options: DetectorOptions): Detector {
   function consider(out: Span[], c: Compiled, text: string, pos: number, match: string): void {
     const cand: Candidate = { text, start: pos, end: pos + match.length };
     if (c.single !== undefined) {
-      const m = c.single.exec(match);
-      const range = m?.indices?.[c.rec.valueGroup!];
-      if (range === undefined) return;
-      cand.start = pos + range[0];
-      cand.end = pos + range[1];
+      // Built-in value groups end their pattern or are followed by characters they cannot contain
+      // (url_credentials: `@host`), so the last occurrence of the group is the group.
+      const group = c.single.exec(match)?.[c.rec.valueGroup!];
+      if (group === undefined || group.length === 0) return;
+      const at = match.lastIndexOf(group);
+      cand.start = pos + at;
+      cand.end = cand.start + group.length;
     }
     let score = c.rec.check ? c.rec.check(cand, c.rec.score) : c.rec.score;
     if (score <= 0) return;

@@ -120,9 +120,10 @@ export function ipv4Valid(s: string): boolean {
   return true;
 }
 
-const WORD = /[A-Za-z0-9_]/;
 export function isWordChar(ch: string | undefined): boolean {
-  return ch !== undefined && WORD.test(ch);
+  if (ch === undefined) return false;
+  const c = ch.charCodeAt(0);
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
 export function digitsOf(s: string): string {

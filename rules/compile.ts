@@ -1,7 +1,7 @@
 import { allow, deny, isSluiceError } from '../core/index.js';
 import type { Decision, Destination, EndpointOptions } from '../core/index.js';
 import { compileEndpoint } from './endpoint.js';
-import { bucketOf, patternBucket } from './host-pattern.js';
+import { literalTail } from './host-pattern.js';
 import type { CompiledEndpoint } from './endpoint.js';
 import { canonicalPath } from './path.js';
 import type { RequestFacts, RequestMatcher } from './request-matcher.js';
@@ -39,8 +39,8 @@ export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): Compi
   for (const [key, np] of Object.entries(policy.network_policies)) {
     for (const ep of np.endpoints) endpoints.push(compileEndpoint(np.name ?? key, ep));
   }
-  // Exact names and addresses are looked up directly; wildcards by their literal last two labels,
-  // so a decision costs the same with ten endpoints or ten thousand.
+  // Exact names and addresses are looked up directly, wildcards by their literal tail (probed with
+  // each suffix of the destination), so a decision costs about the same with ten endpoints or ten thousand.
   const exact = new Map<string, CompiledEndpoint[]>();
   const wildcards = new Map<string, CompiledEndpoint[]>();
   const add = (map: Map<string, CompiledEndpoint[]>, key: string, ep: CompiledEndpoint) => {
@@ -49,15 +49,18 @@ export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): Compi
     else map.set(key, [ep]);
   };
   for (const ep of endpoints) {
-    if (ep.pattern.kind === 'name' && ep.pattern.wildcard) add(wildcards, patternBucket(ep.pattern), ep);
+    if (ep.pattern.kind === 'name' && ep.pattern.wildcard) add(wildcards, literalTail(ep.pattern), ep);
     else add(exact, ep.pattern.host, ep);
   }
 
   const matching = (dest: Destination): CompiledEndpoint[] => {
     const found: CompiledEndpoint[] = [];
     for (const ep of exact.get(dest.host) ?? []) if (ep.portMatches(dest.port) && ep.hostMatches(dest)) found.push(ep);
-    for (const ep of wildcards.get(bucketOf(dest.host, dest.ipVersion)) ?? []) {
-      if (ep.portMatches(dest.port) && ep.hostMatches(dest)) found.push(ep);
+    if (dest.ipVersion !== 0 || wildcards.size === 0) return found;
+    for (let dot = dest.host.indexOf('.'); dot >= 0; dot = dest.host.indexOf('.', dot + 1)) {
+      for (const ep of wildcards.get(dest.host.slice(dot + 1)) ?? []) {
+        if (ep.portMatches(dest.port) && ep.hostMatches(dest)) found.push(ep);
+      }
     }
     return found;
   };

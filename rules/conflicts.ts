@@ -41,8 +41,16 @@ function describe(ep: Record<string, unknown>): { raw: boolean; allowedIps: stri
 export function findEndpointConflicts(networkPolicies: unknown): EndpointConflict[] {
   const conflicts: EndpointConflict[] = [];
   if (typeof networkPolicies !== 'object' || networkPolicies === null) return conflicts;
-  // Only patterns in the same bucket (address, or last two labels) can overlap.
-  const seenByBucket = new Map<string, Seen[]>();
+  // Only patterns in the same bucket (address, or last two labels) can overlap, and two exact
+  // names only when they are equal: keep the check near-linear for large policies.
+  const wildByBucket = new Map<string, Seen[]>();
+  const exactByBucket = new Map<string, Seen[]>();
+  const exactByHost = new Map<string, Seen[]>();
+  const list = (map: Map<string, Seen[]>, key: string): Seen[] => {
+    let found = map.get(key);
+    if (!found) map.set(key, (found = []));
+    return found;
+  };
   for (const [key, policy] of Object.entries(networkPolicies)) {
     const endpoints: unknown = (policy as { endpoints?: unknown } | null)?.endpoints;
     if (!Array.isArray(endpoints)) continue;
@@ -60,9 +68,9 @@ export function findEndpointConflicts(networkPolicies: unknown): EndpointConflic
       if (!info) return;
       const where = `${key}.endpoints[${index}] (${pattern.host})`;
       const bucket = patternBucket(pattern);
-      const seen = seenByBucket.get(bucket) ?? [];
-      seenByBucket.set(bucket, seen);
-      for (const other of seen) {
+      const wild = pattern.kind === 'name' && pattern.wildcard;
+      const exact = wild ? list(exactByBucket, bucket) : list(exactByHost, pattern.host);
+      for (const other of [...exact, ...list(wildByBucket, bucket)]) {
         if (!other.ports.some((p) => ports.includes(p)) || !patternsOverlap(other.pattern, pattern)) continue;
         const path = [key, 'endpoints', index];
         if (other.raw !== info.raw) {
@@ -73,7 +81,13 @@ export function findEndpointConflicts(networkPolicies: unknown): EndpointConflic
           conflicts.push({ path: [...path, 'enforcement'], message: `endpoint overlaps ${other.where} on the same port with enforcement ${info.enforcement} vs ${other.enforcement}; they must agree` });
         }
       }
-      seen.push({ where, pattern, ports, ...info });
+      const seen: Seen = { where, pattern, ports, ...info };
+      if (wild) {
+        list(wildByBucket, bucket).push(seen);
+      } else {
+        list(exactByHost, pattern.host).push(seen);
+        list(exactByBucket, bucket).push(seen);
+      }
     });
   }
   return conflicts;

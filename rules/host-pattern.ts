@@ -150,6 +150,14 @@ export function patternBucket(pattern: HostPattern): string {
   return bucketOf(pattern.host, pattern.kind === 'ip' ? pattern.ipVersion : 0);
 }
 
+/** The literal labels after a wildcard pattern's last wildcard (`*.w1.example.org` → `w1.example.org`): an index key. */
+export function literalTail(pattern: HostPattern): string {
+  if (pattern.kind === 'ip' || !pattern.wildcard) return pattern.host;
+  let i = pattern.labels.length;
+  while (i > 0 && pattern.labels[i - 1]!.kind === 'literal') i--;
+  return pattern.host.split('.').slice(i).join('.');
+}
+
 /** True when `host` shares the pattern's registrable-looking suffix (last two labels): a near miss. */
 export function sharesSuffix(pattern: HostPattern, host: string): boolean {
   if (pattern.kind === 'ip') return false;

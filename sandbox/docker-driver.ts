@@ -144,7 +144,8 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
             PidsLimit: limits.pids ?? 1024,
             ...(limits.memoryMb ? { Memory: limits.memoryMb * 1024 * 1024 } : {}),
             ...(limits.cpus ? { NanoCpus: Math.round(limits.cpus * 1e9) } : {}),
-            Init: false,
+            // tini as PID 1: forwards SIGTERM/SIGINT to CMD and reaps zombies, as a shell would
+            Init: true,
           },
         });
         const stdio = await attachStdio(container, { tty, mode: options.stdio ?? 'inherit' });

@@ -11,10 +11,16 @@ import { tempDir } from '../helpers/sluice.js';
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'bin', 'sluice');
+// tap's loaders (NODE_OPTIONS) are for test files, not for the CLI under test.
+const cleanEnv = (): NodeJS.ProcessEnv => {
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  return env;
+};
 
 async function sluice(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(bin, args, { env: { ...process.env, ...env } });
+    const { stdout, stderr } = await run(bin, args, { env: { ...cleanEnv(), ...env } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -76,7 +82,7 @@ t.test('sluice up: a new user points curl at it; allowed passes, denied gets the
   const policy = path.join(home, 'p.yaml');
   fs.writeFileSync(policy, `version: 1\nnetwork_policies:\n  a:\n    endpoints: [{ host: allowed.test, port: ${up.port} }]\n`);
   const child = spawn(bin, ['up', '--policy', policy, '--listen', '127.0.0.1:0', '--home', home, '--resolve', 'allowed.test=127.0.0.1', '--resolve', 'denied.test=127.0.0.1'], {
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: caFile },
+    env: { ...cleanEnv(), NODE_EXTRA_CA_CERTS: caFile },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(async () => {

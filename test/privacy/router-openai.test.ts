@@ -19,7 +19,7 @@ t.test('openai SDK → fake NIM: model mapped, credential injected, streaming an
 
   const plain = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Paris?' }], tools });
   t.equal(plain.choices[0]!.finish_reason, 'tool_calls');
-  t.same(JSON.parse(plain.choices[0]!.message.tool_calls![0]!.function.arguments), weatherCall.arguments);
+  t.same(JSON.parse((plain.choices[0]!.message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall).function.arguments), weatherCall.arguments);
   t.equal(plain.usage?.prompt_tokens, 25);
 
   const stream = client.chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Paris?' }], tools, stream_options: { include_usage: true } });

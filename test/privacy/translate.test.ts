@@ -92,8 +92,8 @@ t.test('streaming translation for every pair: backend wire → client wire → s
         t.match(out, /^event: message_start\n/, `${label}: starts with message_start`);
         t.match(out, /event: message_delta\ndata: \{"type":"message_delta","delta":\{"stop_reason":"tool_use"/, `${label}: stop_reason`);
         t.match(out, /event: message_stop\ndata: \{"type":"message_stop"\}\n\n$/, `${label}: ends with message_stop`);
-        t.equal(out.match(/content_block_start/g)?.length, 2, `${label}: one text block, one tool_use block`);
-        t.equal(out.match(/content_block_stop/g)?.length, 2);
+        t.equal(out.match(/event: content_block_start/g)?.length, 2, `${label}: one text block, one tool_use block`);
+        t.equal(out.match(/event: content_block_stop/g)?.length, 2);
       } else if (client === 'openai') {
         t.match(out, /data: \[DONE\]\n\n$/, `${label}: ends with [DONE]`);
         t.match(out, /"choices":\[\],"usage":\{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18\}/, `${label}: usage chunk`);
@@ -233,7 +233,7 @@ t.test('embeddings and model lists', async (t) => {
   t.same(translate.renderEmbedRequest('ollama', req, 'nomic'), { model: 'nomic', input: ['hello'] });
   const out = translate.renderEmbedResponse('openai', translate.parseEmbedResponse('ollama', { embeddings: [[0.5, -1]], prompt_eval_count: 2 }), 'e', true);
   const b64 = ((out.data as { embedding: string }[])[0]!).embedding;
-  t.same(Array.from(new Float32Array(Buffer.from(b64, 'base64').buffer.slice(0))), [0.5, -1]);
+  t.same(Array.from(new Float32Array(new Uint8Array(Buffer.from(b64, 'base64')).buffer)), [0.5, -1]);
   t.same(translate.parseEmbedResponse('openai', out).vectors, [[0.5, -1]], 'base64 read back');
   for (const shape of SHAPES) t.same(translate.parseModelList(shape === 'anthropic' ? 'openai' : shape, translate.renderModelList(shape, ['a', 'b'])), ['a', 'b'], shape);
 });
