@@ -56,7 +56,8 @@ export const placeholderAlphabetSchema = z.enum(['alnum', 'base64url', 'alpha', 
 export type PlaceholderAlphabet = z.infer<typeof placeholderAlphabetSchema>;
 
 export const placeholderConfigSchema = z.strictObject({
-  prefix: z.string().regex(/^[A-Za-z0-9_.-]{0,32}$/, 'prefix may contain letters, digits, _ . - (at most 32)'),
+  /** At least 2 characters: the prefix is what makes scanning every body for placeholders cheap. */
+  prefix: z.string().regex(/^[A-Za-z0-9_.-]{2,32}$/, 'prefix is 2 to 32 letters, digits, _ . -'),
   /** Characters after the prefix. */
   length: z.number().int().min(8).max(512),
   alphabet: placeholderAlphabetSchema.optional(),

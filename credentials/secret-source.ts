@@ -2,6 +2,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+export const MIN_SECRET_LENGTH = 8;
+
 export interface SecretSourceOptions {
   env: NodeJS.ProcessEnv;
   /** Where relative file: paths are resolved (the policy file's folder); default cwd. */
@@ -30,6 +32,10 @@ export async function readSecret(provider: string, from: string, opts: SecretSou
   const value = raw.trim();
   if (value === '') throw new Error(`provider "${provider}": ${describe(from)} is empty`);
   if (/[\r\n\0]/.test(value)) throw new Error(`provider "${provider}": the secret from ${describe(from)} contains CR, LF or NUL; refusing it`);
+  // Every request is searched for the value: a tiny one would match innocent traffic everywhere.
+  if (value.length < MIN_SECRET_LENGTH) {
+    throw new Error(`provider "${provider}": the secret from ${describe(from)} is shorter than ${MIN_SECRET_LENGTH} characters; refusing it`);
+  }
   return value;
 }
 

@@ -36,8 +36,13 @@ const STATE = Symbol('credentials');
  */
 export function createCredentialStage(deps: CredentialStageDeps): Stage {
   function refuse(ctx: RequestContext, keyring: Keyring, code: ErrorCode, kind: string, subjects: string[], reason: string): never {
-    // Belt and braces: whatever went into the words, no spelling of a secret comes out.
-    const safe = scrubText(keyring.patterns, reason, (p) => `[REDACTED:${p.provider}]`);
+    // Belt and braces: whatever went into the words, no spelling of a secret comes out. The path
+    // is scrubbed too: the proxy puts it in the 403 body and the audit log's request event.
+    const redact = (text: string): string => scrubText(keyring.patterns, text, (p) => `[REDACTED:${p.provider}]`);
+    const safe = redact(reason);
+    ctx.path = redact(ctx.path);
+    if (ctx.upstreamPath !== undefined) ctx.upstreamPath = redact(ctx.upstreamPath);
+    if (ctx.decision?.path !== undefined) ctx.decision.path = redact(ctx.decision.path);
     ctx.bus.emit({
       type: 'finding',
       time: Date.now(),
@@ -114,6 +119,10 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
       const query = rewriteQuery(ctx.query, rw);
       const path = rewritePath(ctx.upstreamPath ?? ctx.decision?.path ?? ctx.path, rw);
       if (headers) ctx.headers = headers;
+      if (inject && (headers || query !== undefined || path !== undefined)) {
+        // A host that now holds a real value may echo it; the scrubber can only see identity-coded bytes.
+        ctx.headers['accept-encoding'] = 'identity';
+      }
       if (query !== undefined) ctx.query = query;
       if (path !== undefined) ctx.upstreamPath = path;
 

@@ -84,7 +84,7 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
       return undefined;
     },
     matchApi(api) {
-      return routes.find((r) => (!r.apis || r.apis.has(api)) && !r.models && r.sensitive !== true);
+      return routes.find((r) => (!r.apis || r.apis.has(api)) && (!r.models || r.models.some((re) => re.source === '^.*$')) && r.sensitive !== true);
     },
   };
 }

@@ -26,6 +26,8 @@ export interface TunnelInfo {
 
 export interface ExchangeDeps {
   stages: readonly Stage[];
+  /** Set when every client of this listener is one known sandbox (`sluice run`). */
+  sandbox?: string;
   forwarder: Forwarder;
   bus: EventBus;
   resolveAddress(ctx: RequestContext, tunnel: TunnelInfo | undefined): Promise<ResolvedAddress>;
@@ -159,7 +161,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       src,
       dest: dest!,
       scheme,
-      sandbox: tunnel?.sandbox ?? sandboxOf(req),
+      sandbox: tunnel?.sandbox ?? deps.sandbox ?? sandboxOf(req),
       bus: deps.bus,
       signal: abort.signal,
       method: req.method ?? 'GET',
@@ -248,11 +250,16 @@ function finish(deps: ExchangeDeps, ctx: RequestContext, status: number, started
   });
 }
 
-/** The sandbox a plain request belongs to: the user part of Proxy-Authorization, if any. */
+/**
+ * The sandbox a client says it is, from `Proxy-Authorization: Basic base64("sluice:<name>")`
+ * (the form `sluice run` puts in the sandbox's proxy URLs). A claim, not a proof: a listener
+ * dedicated to one sandbox sets `sandbox` in its options, which wins over any header.
+ */
 export function sandboxOf(req: http.IncomingMessage): string | undefined {
   const auth = req.headers['proxy-authorization'];
   if (!auth || !/^basic /i.test(auth)) return undefined;
   const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
-  const user = decoded.split(':')[0];
-  return user && /^[A-Za-z0-9_.-]{1,64}$/.test(user) ? user : undefined;
+  const colon = decoded.indexOf(':');
+  const name = colon >= 0 && decoded.slice(0, colon) === 'sluice' ? decoded.slice(colon + 1) : decoded.split(':')[0];
+  return name && /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : undefined;
 }

@@ -1,14 +1,17 @@
+import path from 'node:path';
 import type { Destination, EventBus } from '../core/index.js';
 import type { CompiledPolicy, Policy } from '../rules/index.js';
+import { createCredentials } from '../credentials/index.js';
+import { createPrivacyRouter, VIRTUAL_HOST } from '../privacy/index.js';
 import type { Stage } from './stage.js';
 import { createPolicyStage } from './policy-stage.js';
 
 /**
  * The only place that knows the order of the stages:
- *   1. policy      — host/port/L7/SSRF decision (fails closed)
- *   2. privacy     — LLM calls: route, redact, translate, answer
- *   3. credentials — placeholders → real values, exfiltration guard
- *   (then the forwarder sends what is left upstream)
+ *   1. policy      — host/port/L7 decision (fails closed); LLM calls are left to the router
+ *   2. privacy     — LLM calls: route, redact, translate, answer (or let out to the provider)
+ *   3. credentials — placeholders → real values, endpoint binding, exfiltration guard
+ *   then the forwarder sends what is left upstream, to the address the SSRF guard validated.
  */
 export interface PipelineOptions {
   policy(): CompiledPolicy;
@@ -16,6 +19,10 @@ export interface PipelineOptions {
   bus: EventBus;
   home: string;
   env: NodeJS.ProcessEnv;
+  /** Folder that relative `file:` credential sources are resolved against. */
+  baseDir?: string;
+  /** Background health checks of LLM backends; 0 disables them (tests). */
+  healthIntervalMs?: number;
 }
 
 export interface Pipeline {
@@ -23,28 +30,49 @@ export interface Pipeline {
   isVirtualHost(host: string): boolean;
   /** After a reload: may a tunnel to this destination stay open? */
   stillAllowed(dest: Destination): boolean;
+  /** Sandbox environment: provider placeholders for `sluice env` / `sluice run`. */
+  envFor(sandbox: string): Record<string, string>;
+  /** Applies the reloadable sections; throws (and changes nothing) when one cannot be applied. */
   reload(policy: Policy): Promise<void>;
   close(): Promise<void>;
 }
 
-const VIRTUAL_HOSTS = new Set(['inference.local']);
-
 export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
-  const isVirtualHost = (host: string) => VIRTUAL_HOSTS.has(host);
+  const credentials = await createCredentials(opts.initial.providers, {
+    home: opts.home,
+    env: opts.env,
+    bus: opts.bus,
+    baseDir: opts.baseDir ?? path.resolve('.'),
+  });
+  const router = createPrivacyRouter({
+    config: opts.initial.inference,
+    bus: opts.bus,
+    credentials,
+    ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
+  });
+  const isVirtualHost = (host: string) => host === VIRTUAL_HOST;
   const policyStage = createPolicyStage({
     current: opts.policy,
-    isLlmHost: () => false,
-    isLlmCall: () => false,
+    isLlmHost: (host) => router.isLlmHost(host),
+    isLlmCall: (host, method, p) => router.isLlmCall(host, method, p),
     isVirtualHost,
   });
-  const stages: Stage[] = [policyStage];
+  const stages: Stage[] = [policyStage, router.stage, credentials.stage];
   return {
     stages,
     isVirtualHost,
     stillAllowed(dest) {
-      return isVirtualHost(dest.host) || opts.policy().decideConnect(dest).action === 'allow';
+      return isVirtualHost(dest.host) || router.isLlmHost(dest.host) || opts.policy().decideConnect(dest).action === 'allow';
     },
-    async reload() {},
-    async close() {},
+    envFor: (sandbox) => credentials.envFor(sandbox),
+    async reload(policy) {
+      // Credentials first: it is the one that can fail (a missing secret); the router cannot.
+      await credentials.reload(policy.providers);
+      router.reload(policy.inference);
+    },
+    async close() {
+      await router.close();
+      credentials.close();
+    },
   };
 }

@@ -45,6 +45,8 @@ export interface ProxyServerOptions {
   forwarder: Forwarder;
   bus: EventBus;
   limits?: Partial<ProxyLimits>;
+  /** Every client of this listener is this sandbox (a listener dedicated to one sandbox). */
+  sandbox?: string;
   /** Hosts answered by Sluice itself (the privacy router's virtual hosts): never resolved. */
   isVirtualHost?(host: string): boolean;
 }
@@ -86,7 +88,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     return opts.resolver.resolve(ctx.dest.host, ctx.dest.ipVersion, ctx.decision?.endpoint?.allowedIps ?? []);
   };
 
-  const exchangeDeps = () => ({ stages: opts.stages(), forwarder: opts.forwarder, bus: opts.bus, resolveAddress, maxBufferedBody: limits.maxBufferedBody });
+  const exchangeDeps = () => ({ ...(opts.sandbox ? { sandbox: opts.sandbox } : {}), stages: opts.stages(), forwarder: opts.forwarder, bus: opts.bus, resolveAddress, maxBufferedBody: limits.maxBufferedBody });
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const tunnel = tunnelOf.get(req.socket);
@@ -138,7 +140,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       sendRawError(socket, err);
       return;
     }
-    const ctx: ConnectContext = { id: randomUUID(), src, dest, sandbox: sandboxOf(req) };
+    const ctx: ConnectContext = { id: randomUUID(), src, dest, sandbox: opts.sandbox ?? sandboxOf(req) };
     const stages = opts.stages();
     try {
       for (const stage of stages) await stage.onConnect?.(ctx);

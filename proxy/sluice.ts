@@ -36,6 +36,10 @@ export interface SluiceOptions {
   limits?: Partial<ProxyLimits>;
   watch?: boolean;
   bus?: EventBus;
+  /** Every client of this Sluice is this sandbox (`sluice run` starts one Sluice per sandbox). */
+  sandbox?: string;
+  /** Background health checks of LLM backends (ms); 0 disables them. */
+  healthIntervalMs?: number;
 }
 
 export interface ReloadResult {
@@ -85,7 +89,15 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const ca = await loadOrCreateCA(opts.home);
   const leaves = await createLeafCache(ca);
 
-  const pipeline = await buildPipeline({ policy: () => compiled, initial: first.policy, bus, home: opts.home, env: opts.env ?? process.env });
+  const pipeline = await buildPipeline({
+    policy: () => compiled,
+    initial: first.policy,
+    bus,
+    home: opts.home,
+    env: opts.env ?? process.env,
+    ...(policyFile ? { baseDir: path.dirname(policyFile) } : {}),
+    ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
+  });
   const pins = new Map<string, string>();
   for (const [host, ip] of Object.entries(opts.resolve ?? {})) pins.set(host, ip);
   const resolver = createResolver({ pins, ...(opts.dns ? { dnsServer: opts.dns } : {}) });
@@ -99,6 +111,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     bus,
     ...(opts.limits ? { limits: opts.limits } : {}),
     isVirtualHost: (host) => pipeline.isVirtualHost(host),
+    ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
   });
   bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded' });
 

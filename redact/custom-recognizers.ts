@@ -21,7 +21,7 @@ export function customRecognizer(cfg: RecognizerConfig): Recognizer {
     pattern: cfg.pattern,
     score: cfg.score ?? 0.85,
     priority: CUSTOM_PRIORITY,
-    // We cannot tell whether an arbitrary pattern spans lines, so it always sees whole texts.
+    // Whether an arbitrary pattern can span lines is unknown, so it always sees whole texts.
     multiline: true,
     ...(context ? { context } : {}),
     ...(validate ? { check: (c: Candidate, score: number) => (validate(c.text.slice(c.start, c.end)) ? score : 0) } : {}),

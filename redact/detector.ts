@@ -14,21 +14,28 @@ export interface Span {
 export interface Detector {
   readonly types: readonly string[];
   detect(text: string): Span[];
+  /**
+   * Detects in raw bytes read as latin1 (one byte = one character): offsets are byte offsets and invalid
+   * UTF-8 cannot throw. For egress bodies, where everything worth finding is ASCII.
+   */
+  detectBytes(bytes: Buffer): Span[];
 }
 
 interface Compiled {
   readonly rec: Recognizer;
-  readonly global: RE2;
-  /** Non-global copy used to locate the value group inside one match. */
-  readonly single: RE2 | undefined;
-  /** Pattern has no assertions: positions can be recovered with indexOf (see recognizer.ts). */
-  readonly positionFree: boolean;
+  /** Flags `gd`: run on Buffers, so offsets (and value-group indices) are byte offsets. */
+  readonly re: RE2;
 }
 
-/** Characters per chunk of a long text (see detectChunked). */
-const CHUNK = 100000;
+/** Bytes per chunk of a long text (see collect). */
+const DEFAULT_CHUNK = 512;
 
-const ASSERTION = /\\[bBAzZ]|[\^$]|\(\?[a-z]*m/;
+/** A raw match in bytes: the whole match and the value inside it. */
+interface Hit {
+  readonly c: Compiled;
+  readonly start: number;
+  readonly end: number;
+}
 
 export interface DetectorOptions {
   readonly recognizers: readonly Recognizer[];
@@ -36,19 +43,17 @@ export interface DetectorOptions {
   readonly threshold: number;
   /** Values never reported (compared case-insensitively). */
   readonly allow: readonly string[];
+  /** Bytes per chunk (see collect); tests shrink it to put chunk cuts everywhere. */
+  readonly chunkSize?: number;
 }
 
 /**
- * Compiles every recognizer once, plus one RE2.Set over all of them: a single pass tells which
- * recognizers fire, and only those are run to collect positions.
+ * Compiles every recognizer once, plus one RE2.Set over all of them: a single pass tells which recognizers
+ * fire, and only those run to collect positions. Everything runs on one UTF-8 Buffer of the text: node-re2
+ * converts a JS string to UTF-8 on every call, which would cost more than the matching itself.
  */
 export function createDetector(options: DetectorOptions): Detector {
-  const compiled: Compiled[] = options.recognizers.map((rec) => ({
-    rec,
-    global: new RE2(rec.pattern, `g${rec.flags ?? ''}`),
-    single: rec.valueGroup === undefined ? undefined : new RE2(rec.pattern, rec.flags ?? ''),
-    positionFree: !ASSERTION.test(rec.pattern),
-  }));
+  const compiled: Compiled[] = options.recognizers.map((rec) => ({ rec, re: new RE2(rec.pattern, `gd${rec.flags ?? ''}`) }));
   let set: InstanceType<typeof RE2.Set> | undefined;
   try {
     set = compiled.length > 0 ? new RE2.Set(compiled.map((c) => (c.rec.flags?.includes('i') ? `(?i:${c.rec.pattern})` : c.rec.pattern))) : undefined;
@@ -58,18 +63,53 @@ export function createDetector(options: DetectorOptions): Detector {
   const allIndexes = compiled.map((_, i) => i);
   const allow = new Set(options.allow.map((v) => v.toLowerCase()));
   const threshold = options.threshold;
+  const CHUNK = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
 
-  function consider(out: Span[], c: Compiled, text: string, pos: number, match: string): void {
-    const cand: Candidate = { text, start: pos, end: pos + match.length };
-    if (c.single !== undefined) {
-      // Built-in value groups end their pattern or are followed by characters they cannot contain
-      // (url_credentials: `@host`), so the last occurrence of the group is the group.
-      const group = c.single.exec(match)?.[c.rec.valueGroup!];
-      if (group === undefined || group.length === 0) return;
-      const at = match.lastIndexOf(group);
-      cand.start = pos + at;
-      cand.end = cand.start + group.length;
+  function execAll(hits: Hit[], c: Compiled, buf: Buffer, offset: number): void {
+    const re = c.re;
+    const g = c.rec.valueGroup;
+    re.lastIndex = 0;
+    for (let m = re.exec(buf); m !== null; m = re.exec(buf)) {
+      const len = m[0].length;
+      if (len === 0) {
+        re.lastIndex = m.index + 1; // a custom pattern matched the empty string here
+        if (re.lastIndex > buf.length) break;
+        continue;
+      }
+      if (g === undefined) hits.push({ c, start: offset + m.index, end: offset + m.index + len });
+      else {
+        const range = m.indices?.[g];
+        if (range !== undefined && range[1] > range[0]) hits.push({ c, start: offset + range[0], end: offset + range[1] });
+      }
     }
+  }
+
+  /**
+   * The buffer is cut after newlines into chunks of about CHUNK bytes (zero-copy subarrays) and the set runs
+   * per chunk, so a recognizer only scans the chunks where it fires: on text dense with entities nearly every
+   * recognizer fires somewhere, but few fire in any one chunk. Single-line patterns cannot match across the
+   * cut; multi-line ones run once over the whole buffer.
+   */
+  function collect(buf: Buffer): Hit[] {
+    const hits: Hit[] = [];
+    const whole = new Set<number>();
+    for (let start = 0; start < buf.length; ) {
+      const nl = buf.length - start <= CHUNK * 2 ? -1 : buf.indexOf(10, start + CHUNK);
+      const end = nl < 0 ? buf.length : nl + 1;
+      const chunk = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+      for (const i of set ? set.match(chunk) : allIndexes) {
+        const c = compiled[i]!;
+        if (c.rec.multiline) whole.add(i);
+        else execAll(hits, c, chunk, start);
+      }
+      start = end;
+    }
+    for (const i of whole) execAll(hits, compiled[i]!, buf, 0);
+    return hits;
+  }
+
+  function consider(out: Span[], c: Compiled, text: string, start: number, end: number): void {
+    const cand: Candidate = { text, start, end };
     let score = c.rec.check ? c.rec.check(cand, c.rec.score) : c.rec.score;
     if (score <= 0) return;
     if (score < threshold && c.rec.context !== undefined) {
@@ -81,63 +121,47 @@ export function createDetector(options: DetectorOptions): Detector {
     out.push({ type: c.rec.type, start: cand.start, end: cand.end, score, priority: c.rec.priority });
   }
 
-  /** Runs one recognizer over `chunk`, which sits at `offset` in `text`. */
-  function run(out: Span[], c: Compiled, text: string, chunk: string, offset: number): void {
-    if (c.positionFree) {
-      const matches = chunk.match(c.global);
-      if (matches === null) return;
-      let cursor = 0;
-      for (const m of matches) {
-        if (m.length === 0) continue;
-        const pos = chunk.indexOf(m, cursor);
-        if (pos < 0) break;
-        cursor = pos + m.length;
-        consider(out, c, text, offset + pos, m);
-      }
-      return;
-    }
-    const re = c.global;
-    re.lastIndex = 0;
-    for (let m = re.exec(chunk); m !== null; m = re.exec(chunk)) {
-      if (m[0].length === 0) {
-        re.lastIndex = m.index + 1;
-        if (re.lastIndex > chunk.length) break;
-        continue;
-      }
-      consider(out, c, text, offset + m.index, m[0]);
-    }
-  }
-
-  /**
-   * Long texts are cut after newlines into chunks of about CHUNK characters and the set runs per chunk, so a
-   * recognizer that fires only scans the chunks where it fired. Single-line recognizers cannot match across
-   * the cut; multi-line ones run once over the whole text.
-   */
-  function detectChunked(found: Span[], text: string): void {
-    const multi = new Set<number>();
-    for (let start = 0; start < text.length; ) {
-      const nl = text.indexOf('\n', start + CHUNK);
-      const end = nl < 0 ? text.length : nl + 1;
-      const chunk = start === 0 && end === text.length ? text : text.slice(start, end);
-      for (const i of set ? set.match(chunk) : allIndexes) {
-        const c = compiled[i]!;
-        if (c.rec.multiline) multi.add(i);
-        else run(found, c, text, chunk, start);
-      }
-      start = end;
-    }
-    for (const i of multi) run(found, compiled[i]!, text, text, 0);
-  }
-
   return {
     types: [...new Set(options.recognizers.map((r) => r.type))],
     detect(text: string): Span[] {
       if (text.length === 0 || compiled.length === 0) return [];
-      const found: Span[] = [];
-      detectChunked(found, text);
-      return resolveOverlaps(found);
+      const buf = Buffer.from(text, 'utf8');
+      const hits = collect(buf);
+      if (hits.length === 0) return [];
+      const out: Span[] = [];
+      if (buf.length === text.length) {
+        // ASCII: byte offsets are UTF-16 offsets.
+        for (const h of hits) consider(out, h.c, text, h.start, h.end);
+      } else {
+        const toUtf16 = utf16Offsets(buf, hits);
+        for (const h of hits) consider(out, h.c, text, toUtf16.get(h.start)!, toUtf16.get(h.end)!);
+      }
+      return resolveOverlaps(out);
+    },
+    detectBytes(bytes: Buffer): Span[] {
+      if (bytes.length === 0 || compiled.length === 0) return [];
+      const hits = collect(bytes);
+      if (hits.length === 0) return [];
+      const text = bytes.toString('latin1');
+      const out: Span[] = [];
+      for (const h of hits) consider(out, h.c, text, h.start, h.end);
+      return resolveOverlaps(out);
     },
   };
+}
+
+/** Maps the byte offsets of the hits to UTF-16 offsets in one forward pass. */
+function utf16Offsets(buf: Buffer, hits: readonly Hit[]): Map<number, number> {
+  const offsets = [...new Set(hits.flatMap((h) => [h.start, h.end]))].sort((a, b) => a - b);
+  const map = new Map<number, number>();
+  let byte = 0;
+  let unit = 0;
+  for (const b of offsets) {
+    unit += buf.toString('utf8', byte, b).length;
+    byte = b;
+    map.set(b, unit);
+  }
+  return map;
 }
 
 function better(a: Span, b: Span): boolean {

@@ -6,9 +6,8 @@ export interface Candidate {
 }
 
 /**
- * One recognizer. Built-in patterns avoid `\b`, `^` and `$` on purpose: without assertions a match's
- * position can be recovered with `indexOf` from the previous match, which lets the detector fetch every
- * match of a pattern in one native call. Boundaries are checked in `check` instead.
+ * One recognizer. Built-in patterns avoid `\b` (ASCII-only in re2, and cheaper as a check): boundaries and
+ * everything a regex cannot say (checksums, entropy, version look-alikes) are checked in `check`.
  */
 export interface Recognizer {
   readonly name: string;
@@ -22,7 +21,7 @@ export interface Recognizer {
   readonly score: number;
   /** Words that, within 48 characters before the value, raise the score by 0.35. */
   readonly context?: readonly string[];
-  /** The pattern can match across a newline (run on whole texts, never on line-aligned chunks). */
+  /** The pattern can match across a newline: it runs over whole texts, never over line-aligned chunks. */
   readonly multiline?: boolean;
   /** Wins overlaps against lower priorities. */
   readonly priority: number;

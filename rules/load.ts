@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node, Pair } from 'yaml';
 import type { z } from 'zod';
 import { policySchema } from './schema.js';
@@ -72,10 +72,16 @@ function describeValue(value: unknown): string {
 
 function issueMessage(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type') {
-    const expected = issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`;
+    const names: Record<string, string> = { object: 'a mapping', record: 'a mapping', array: 'a list', int: 'an integer' };
+    const expected = names[issue.expected] ?? `a ${issue.expected}`;
     return `expected ${expected}, got ${describeValue(issue.input)}`;
   }
   return issue.message;
+}
+
+function yamlMessage(message: string): string {
+  const first = message.split('\n')[0]!;
+  return /multiple documents/.test(first) ? 'a policy file holds one YAML document (found "---" separating several)' : first;
 }
 
 function positionOf(doc: Document, lines: LineCounter, offset: number | undefined): { line: number; col: number } {
@@ -119,14 +125,24 @@ export function parsePolicy(text: string, file: string): PolicyParseResult {
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
-  if (doc.errors.length > 0) {
-    const errors = doc.errors.map((err) => ({
+  // Warnings (unresolved tags and the like) are errors too: a policy must mean exactly what it says.
+  const problems = [...doc.errors, ...doc.warnings];
+  if (problems.length > 0) {
+    const errors = problems.map((err) => ({
       file,
       ...positionOf(doc, lines, err.pos[0]),
-      message: `YAML: ${err.message.split('\n')[0]}`,
+      message: `YAML: ${yamlMessage(err.message)}`,
     }));
+    errors.sort((a, b) => a.line - b.line || a.col - b.col);
     return { errors };
   }
+  const complexKeys: PolicyError[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isScalar(pair.key)) complexKeys.push({ file, ...positionOf(doc, lines, (pair.key as Node | null)?.range?.[0]), message: 'YAML: keys must be plain strings' });
+    },
+  });
+  if (complexKeys.length > 0) return { errors: complexKeys };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });

@@ -50,7 +50,7 @@ export const methodSchema = z
     error: (issue) => `method must be an upper-case HTTP method such as GET, or "*"; got ${JSON.stringify(issue.input)}`,
   });
 
-/** A path glob, stored in the canonical percent-encoding that request paths are compared in. */
+/** A path glob; checked (and later compiled) in the canonical percent-encoding request paths are compared in. */
 export const pathGlobSchema = z.string().superRefine(refine<string>((glob) => {
   if (!glob.startsWith('/')) throw new Error(`path glob must start with "/"; got ${JSON.stringify(glob)}`);
   let normalized: string;
@@ -134,6 +134,11 @@ const fsPathSchema = z.string().superRefine(refine<string>((p) => {
   if (p.split('/').includes('..')) throw new Error(`path must not contain ".."; got ${JSON.stringify(p)}`);
 }));
 
+/**
+ * Paths the sandboxed workload may read or write; fixed when a sandbox starts. As in OpenShell,
+ * `include_workdir` defaults to true when the section is absent and false when it is present;
+ * the sandbox driver applies that.
+ */
 export const filesystemPolicySchema = z
   .strictObject({
     include_workdir: z.boolean().optional(),

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -133,6 +133,18 @@ function findExecutable(name: string): string {
   throw new Error(`${name} not found on PATH (install bubblewrap)`);
 }
 
+/**
+ * bwrap's info fd names the sandbox's PID 1, which is bwrap itself acting as init: the kernel
+ * drops signals to a namespace's init that it has no handler for, so CMD (its child) is signalled.
+ */
+function commandProcesses(initPid: number): number[] {
+  try {
+    return readFileSync(`/proc/${initPid}/task/${initPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 function runningBwrap(opts: {
   name: string;
   child: ReturnType<typeof spawn>;
@@ -142,7 +154,7 @@ function runningBwrap(opts: {
 }): RunningSandbox {
   const { child } = opts;
   let commandPid: number | undefined;
-  // bwrap reports the host pid of CMD on --info-fd; signals go there, not to bwrap's monitor.
+  // bwrap reports the host pid of the sandbox's init on --info-fd; CMD is its child.
   const info = child.stdio[INFO_FD] as Readable | null;
   let infoText = '';
   info?.on('data', (chunk: Buffer) => {
@@ -167,11 +179,14 @@ function runningBwrap(opts: {
     stderr: child.stderr,
     wait: () => exited,
     kill(signal: NodeJS.Signals = 'SIGTERM') {
-      try {
-        if (commandPid) process.kill(commandPid, signal);
-        else child.kill(signal);
-      } catch {
-        // already gone
+      const targets = commandPid ? commandProcesses(commandPid) : [];
+      if (targets.length === 0 && child.pid) targets.push(child.pid);
+      for (const pid of targets) {
+        try {
+          process.kill(pid, signal);
+        } catch {
+          // already gone
+        }
       }
     },
     remove() {

@@ -4,7 +4,7 @@ import { LABEL } from './docker-driver.js';
 import { dockerClient } from './docker-engine.js';
 import { listFirewallTables, removeFirewall } from './firewall.js';
 import { listSandboxNetworks, removeSandboxNetwork } from './netns.js';
-import { isAlive } from './process-alive.js';
+import { isAlive, isSandboxProcess } from './process-alive.js';
 import { readStateFile, removeSandboxFiles, sluiceRunDir } from './sandbox-files.js';
 
 const OWNER = 'sluice.owner-pid';
@@ -27,10 +27,12 @@ export async function cleanupLeftovers(opts: { orphans?: boolean } = {}): Promis
   for (const entry of entries) {
     const state = await readStateFile<BwrapState>(entry);
     if (state?.driver !== 'bwrap') continue;
-    if (isAlive(state.ownerPid) || isAlive(state.pid)) {
+    if (isAlive(state.ownerPid)) {
       claimed.add(state.network);
       continue;
     }
+    // no owner left to wait for it or forward its output: stop it
+    await killAndWait(state.pid);
     await removeFirewall(state.network);
     await removeSandboxNetwork(state.network);
     await removeSandboxFiles(state.name);
@@ -51,6 +53,16 @@ export async function cleanupLeftovers(opts: { orphans?: boolean } = {}): Promis
     }
   }
   return removed;
+}
+
+async function killAndWait(pid: number): Promise<void> {
+  if (!isSandboxProcess(pid)) return;
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 40 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 25));
 }
 
 /** Docker objects whose owner process is gone; live ones add their bridge to `claimed`. */

@@ -4,7 +4,7 @@ import { prepareBwrap, type BwrapState } from './bwrap-driver.js';
 import { listDockerSandboxes, prepareDocker, stopDockerSandbox } from './docker-driver.js';
 import { removeFirewall } from './firewall.js';
 import { removeSandboxNetwork } from './netns.js';
-import { isAlive } from './process-alive.js';
+import { isAlive, isSandboxProcess } from './process-alive.js';
 import { readStateFile, removeSandboxFiles, sluiceRunDir } from './sandbox-files.js';
 import type { PreparedSandbox, SandboxInfo, SandboxSpec } from './types.js';
 
@@ -94,7 +94,7 @@ async function bwrapStates(): Promise<BwrapState[]> {
 }
 
 async function terminate(pid: number, graceMs: number): Promise<void> {
-  if (!isAlive(pid)) return;
+  if (!isAlive(pid) || !isSandboxProcess(pid)) return;
   try {
     process.kill(pid, 'SIGTERM');
   } catch {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** True while a process with this pid exists (EPERM means it exists but is not ours). */
 export function isAlive(pid: number): boolean {
   if (!pid) return false;
@@ -6,5 +8,18 @@ export function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Guards against pid reuse before signalling a pid read from a state file: the process must
+ * still be one of the programs that launch a bwrap sandbox.
+ */
+export function isSandboxProcess(pid: number): boolean {
+  try {
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return /(^|\/)(bwrap|nsenter|setpriv|sh)$/.test(argv0);
+  } catch {
+    return false;
   }
 }

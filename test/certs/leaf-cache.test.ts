@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -60,6 +61,12 @@ t.test('a leaf has SAN, SKI/AKI, EKU serverAuth, key usage and sane validity', a
   const days = (leaf.notAfter.getTime() - now) / DAY;
   t.ok(days > 29.9 && days <= 30, `default validity 30 days (${days.toFixed(3)})`);
   t.ok(await leaf.verify({ publicKey: caCert.publicKey }), 'signed by the CA');
+  const nodeLeaf = new X509Certificate(Buffer.from(leaf.rawData));
+  const nodeCa = new X509Certificate(ca.certPem);
+  t.ok(nodeLeaf.checkIssued(nodeCa), 'issuer name and AKI match the CA (OpenSSL check_issued)');
+  t.ok(nodeLeaf.verify(nodeCa.publicKey), 'OpenSSL verifies the signature');
+  t.equal(nodeLeaf.subjectAltName, 'DNS:api.example.com');
+  t.match(leaf.signatureAlgorithm, { name: 'ECDSA', hash: { name: 'SHA-256' } }, 'ecdsa-with-SHA256');
   const serial = Buffer.from(leaf.serialNumber, 'hex');
   t.equal(serial.length, 16);
 });

@@ -35,6 +35,7 @@ t.test('schema rejects nonsense with a path and a reason', async (t) => {
     ['bad env name', { x: { from: 'env:A', hosts: ['a'], env: 'NOT-VALID' } }, /environment variable name/],
     ['duplicate env', { a: { from: 'env:A', hosts: ['a'], env: 'K' }, b: { from: 'env:B', hosts: ['b'], env: 'K' } }, /both set K/],
     ['bad port', { x: { from: 'env:A', endpoints: [{ host: 'a', port: 70000 }] } }, /too_big|less than or equal|<=/i],
+    ['empty placeholder prefix', { x: { from: 'env:A', hosts: ['a'], placeholder: { prefix: '', length: 40 } } }, /prefix is 2 to 32/],
     ['bad profile', { x: { from: 'env:A', profile: 'aws' } }, /Invalid option|expected one of/i],
   ];
   for (const [name, input, re] of cases) {
@@ -94,6 +95,10 @@ t.test('a secret containing CR, LF or NUL is refused at load, unnamed', async (t
     t.match(err?.message, /provider "x": the secret from environment variable X contains CR, LF or NUL/);
     t.notOk(err?.message.includes('abc'), 'value not in the message');
   }
+});
+
+t.test('a secret too short to search for safely is refused', async (t) => {
+  await t.rejects(harness({ x: { from: 'env:X', hosts: ['a.example'] } }, { X: 'abc' }), /provider "x": the secret from environment variable X is shorter than 8 characters/);
 });
 
 t.test('reload swaps on success, keeps the old state on failure', async (t) => {

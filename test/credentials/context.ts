@@ -123,8 +123,15 @@ export async function runFilters(filters: BodyFilter[], chunks: Buffer[]): Promi
 export function leakedSecrets(text: string): string[] {
   const hits: string[] = [];
   for (const [name, secret] of Object.entries(SECRETS)) {
-    const spellings = [secret, encodeURIComponent(secret), Buffer.from(secret).toString('base64'), Buffer.from(secret).toString('hex')];
-    // A long enough piece in the middle catches truncated or re-encoded copies too.
+    const bytes = Buffer.from(secret);
+    const spellings = [secret, encodeURIComponent(secret), bytes.toString('hex'), bytes.toString('hex').toUpperCase()];
+    // Base64 at each alignment, both alphabets, trimmed of the characters that depend on neighbours.
+    for (const pad of ['', 'x', 'xy']) {
+      const b64 = Buffer.concat([Buffer.from(pad), bytes]).toString('base64');
+      const inner = b64.slice(4, -4);
+      spellings.push(inner, inner.replace(/\+/g, '-').replace(/\//g, '_'));
+    }
+    // A long enough piece in the middle catches truncated copies too.
     spellings.push(secret.slice(8, 28));
     if (spellings.some((s) => text.includes(s))) hits.push(name);
   }

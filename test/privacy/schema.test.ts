@@ -53,6 +53,7 @@ t.test('routes: first match wins; globs; sensitivity; default table', async (t) 
   t.equal(def.match('anthropic', 'claude-x', undefined)?.backend, 'ollama');
   t.equal(def.backends.get('ollama')?.url, 'http://127.0.0.1:11434');
   t.equal(globToRegExp('a.b*').test('axb'), false, 'dots are literal');
+  t.equal(compileRoutes(inferenceSchema.parse({ backends: { a: { type: 'ollama', url: 'http://127.0.0.1:1' } }, routes: [{ match: { model: '*' }, backend: 'a' }] })).matchApi('openai')?.backend, 'a', 'model "*" also answers model lists');
 });
 
 t.test('detection by host, method and path', async (t) => {

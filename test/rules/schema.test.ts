@@ -206,6 +206,10 @@ t.test('YAML syntax errors and duplicate keys carry positions', async (t) => {
   t.match(errors[0]!.message, /^YAML: /);
   t.same(parsePolicy('', 'e.yaml').errors.map(formatPolicyError), ['e.yaml:1:1: policy file is empty; it needs at least "version: 1"']);
   t.match(parsePolicy('- 1\n', 'l.yaml').errors[0]!.message, /expected a mapping, got a list/);
+  t.same(parsePolicy('version: 1\n---\nversion: 1\n', 'm.yaml').errors.map(formatPolicyError), ['m.yaml:2:1: YAML: a policy file holds one YAML document (found "---" separating several)']);
+  t.same(parsePolicy('version: !foo 1\n', 't.yaml').errors.map(formatPolicyError), ['t.yaml:1:10: YAML: Unresolved tag: !foo'], 'YAML warnings are errors');
+  t.same(parsePolicy('version: 1\n? [a]\n: 1\n', 'k.yaml').errors.map(formatPolicyError), ['k.yaml:2:3: YAML: keys must be plain strings']);
+  t.same(parsePolicy('version: 1\nnetwork_policies:\n', 'n.yaml').errors.map(formatPolicyError), ['n.yaml:2:18: network_policies: expected a mapping, got null']);
 });
 
 t.test('inference, privacy and providers use their owners\' schemas', async (t) => {

@@ -8,21 +8,23 @@ probe() {
   printf 'PROBE %s %s %s\n' "$name" "$rc" "$(printf '%s' "$out" | tr '\n' ' ' | tail -c 300)"
 }
 PY=python3
+A=${ALLOWED_ORIGIN:-https://allowed.test}
 # functions cannot be run by `timeout`: these are argv prefixes
 NOPROXY=(env -u HTTP_PROXY -u HTTPS_PROXY -u ALL_PROXY -u http_proxy -u https_proxy -u all_proxy -u NODE_OPTIONS -u NODE_USE_ENV_PROXY)
 TCP=($PY "$SLUICE_TEST_DIR/tcp-probe.py")
 
 # --- allowed traffic, through the proxy, no code changes ---
-probe curl_allowed curl -sS -f https://allowed.test/curl
-probe python_allowed $PY -c 'import urllib.request; print(urllib.request.urlopen("https://allowed.test/python", timeout=8).read().decode())'
-probe git_allowed git ls-remote https://allowed.test/repo.git
-probe node_fetch_allowed node -e 'fetch("https://allowed.test/node").then(r => r.text()).then(t => console.log(t), e => { console.log("ERR", e.cause ?? e); process.exit(3) })'
+probe curl_allowed curl -sS -f $A/curl
+probe python_allowed $PY -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1] + "/python", timeout=8).read().decode())' "$A"
+probe git_allowed git ls-remote $A/repo.git
+probe node_fetch_allowed node -e 'fetch(process.argv[1] + "/node").then(r => r.text()).then(t => console.log(t), e => { console.log("ERR", e.cause ?? e); process.exit(3) })' "$A"
 probe openai_allowed node "$SLUICE_TEST_DIR/openai-probe.mjs"
 probe curl_denied curl -sS -f https://denied.test/
 probe curl_denied_plain curl -sS http://denied.test/
 probe metadata_via_proxy curl -sS http://169.254.169.254/latest/meta-data/
 
-probe tcp_proxy_control "${TCP[@]}" "$HOST_IP" "$PROXY_PORT"
+# control: the same probe does connect where the proxy variables point (port may be a relay's)
+probe tcp_proxy_control "${TCP[@]}" "$HOST_IP" "${HTTPS_PROXY##*:}"
 
 # --- bypass attempts: each must fail, and fail fast (a refusal, not a timeout) ---
 probe tcp_proxy_host_other_port "${TCP[@]}" "$HOST_IP" "$OTHER_PORT"

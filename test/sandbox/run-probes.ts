@@ -6,7 +6,10 @@ export interface ProbeResult {
 }
 
 /** Runs probes.sh in the prepared sandbox and parses its "PROBE name code output" lines. */
-export async function runProbes(prepared: PreparedSandbox, options: StartOptions): Promise<Map<string, ProbeResult>> {
+export async function runProbes(
+  prepared: PreparedSandbox,
+  options: StartOptions & { env: Record<string, string> },
+): Promise<{ results: Map<string, ProbeResult>; proxyPort: number }> {
   const running = await prepared.start({ ...options, stdio: 'pipe' });
   running.stdin?.end();
   let out = '';
@@ -20,5 +23,5 @@ export async function runProbes(prepared: PreparedSandbox, options: StartOptions
     if (m) results.set(m[1] ?? '', { code: Number(m[2]), output: m[3] ?? '' });
   }
   if (!out.includes('PROBES-DONE')) throw new Error(`probes did not finish (exit ${code}): ${out}\n${err}`);
-  return results;
+  return { results, proxyPort: running.proxyAddress.port };
 }

@@ -24,7 +24,7 @@ export interface StandInOptions {
 }
 
 function deny(target: string): string {
-  return JSON.stringify({ error: { code: 'policy_denied', message: `stand-in proxy: ${target} is not allowed`, host: target } });
+  return JSON.stringify({ error: 'policy_denied', reason: `stand-in proxy: ${target} is not allowed`, host: target });
 }
 
 export async function startStandInProxy(opts: StandInOptions): Promise<StandInProxy> {

@@ -1,0 +1,126 @@
+import type { LookupFunction } from 'node:net';
+import { Readable } from 'node:stream';
+import { Agent, ProxyAgent, type Dispatcher } from 'undici';
+import { summarise, type LatencySummary } from './stats.js';
+
+/** One measurement: what to request, through what, how hard. Plain data so it crosses IPC. */
+export interface LoadJob {
+  /** Proxy URL; absent means direct. */
+  proxy?: string;
+  /** For http:// targets through a proxy: false sends absolute-form requests (no CONNECT). */
+  proxyTunnel?: boolean;
+  /** PEM CAs the client trusts for the origin's certificate (test CA and the contender's CA). */
+  ca: string[];
+  /** Address every name resolves to for direct connections. */
+  resolveTo: string;
+  /** Requests cycle through these; with `fresh`, each is used once, each on its own connection. */
+  urls: string[];
+  fresh?: boolean;
+  method: 'GET' | 'POST';
+  uploadBytes?: number;
+  concurrency: number;
+  /** Either a time budget or a fixed count; a warm-up (not measured) precedes a time budget. */
+  durationMs?: number;
+  requests?: number;
+  warmupMs?: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  firstError?: string;
+  elapsedMs: number;
+  reqPerSec: number;
+  /** Body bytes moved per second (download + upload), in MB/s (10^6). */
+  mbPerSec: number;
+  latencyMs: LatencySummary;
+}
+
+const uploadChunk = Buffer.alloc(64 * 1024, 'u');
+
+async function* uploadBody(n: number): AsyncGenerator<Buffer> {
+  for (let left = n; left > 0; left -= uploadChunk.length) yield left >= uploadChunk.length ? uploadChunk : uploadChunk.subarray(0, left);
+}
+
+function pinnedLookup(address: string): LookupFunction {
+  return ((_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) => {
+    if (opts?.all) cb(null, [{ address, family: 4 }]);
+    else cb(null, address, 4);
+  }) as unknown as LookupFunction;
+}
+
+export function createDispatcher(job: Pick<LoadJob, 'proxy' | 'proxyTunnel' | 'ca' | 'resolveTo'>, connections?: number): Dispatcher {
+  const common = { keepAliveTimeout: 60_000, keepAliveMaxTimeout: 120_000, connections: connections ?? null };
+  if (job.proxy) {
+    return new ProxyAgent({
+      uri: job.proxy,
+      proxyTunnel: job.proxyTunnel ?? true,
+      requestTls: { ca: job.ca },
+      ...common,
+    });
+  }
+  return new Agent({ ...common, connect: { ca: job.ca, lookup: pinnedLookup(job.resolveTo) } });
+}
+
+/** Sends one request and reads its whole body; returns the body bytes moved both ways. */
+export async function oneRequest(dispatcher: Dispatcher, url: URL, job: LoadJob): Promise<number> {
+  const upload = job.method === 'POST' ? (job.uploadBytes ?? 0) : 0;
+  const { statusCode, body } = await dispatcher.request({
+    origin: url.origin,
+    path: url.pathname + url.search,
+    method: job.method,
+    headers: upload ? { 'content-length': String(upload), 'content-type': 'application/octet-stream' } : {},
+    body: upload ? Readable.from(uploadBody(upload), { objectMode: false }) : null,
+  });
+  let n = 0;
+  for await (const c of body) n += (c as Buffer).length;
+  if (statusCode !== 200) throw new Error(`status ${statusCode}`);
+  return n + upload;
+}
+
+export async function runLoad(job: LoadJob): Promise<LoadResult> {
+  const urls = job.urls.map((u) => new URL(u));
+  const dispatcher = createDispatcher(job, job.fresh ? 1 : undefined);
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  let bytes = 0;
+  let next = 0;
+  const t0 = performance.now();
+  const measureFrom = job.durationMs !== undefined ? t0 + (job.warmupMs ?? 0) : t0;
+  const deadline = job.durationMs !== undefined ? measureFrom + job.durationMs : Number.POSITIVE_INFINITY;
+  const total = job.requests ?? Number.POSITIVE_INFINITY;
+  let lastEnd = measureFrom;
+  const worker = async (): Promise<void> => {
+    while (true) {
+      const start = performance.now();
+      if (start >= deadline || next >= total || (job.fresh && next >= urls.length)) return;
+      const url = urls[next++ % urls.length]!;
+      try {
+        const moved = await oneRequest(dispatcher, url, job);
+        const end = performance.now();
+        if (start >= measureFrom && end <= deadline) {
+          latencies.push(end - start);
+          bytes += moved;
+          lastEnd = Math.max(lastEnd, end);
+        }
+      } catch (err) {
+        errors++;
+        firstError ??= err instanceof Error ? `${err.message}${err.cause ? ` (${String((err.cause as Error).message ?? err.cause)})` : ''}` : String(err);
+        if (errors > 50 && latencies.length === 0) return;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: job.concurrency }, worker));
+  await dispatcher.close().catch(() => undefined);
+  const elapsedMs = Math.max(1e-3, (job.durationMs !== undefined ? Math.min(deadline, lastEnd) : lastEnd) - measureFrom);
+  return {
+    requests: latencies.length,
+    errors,
+    ...(firstError ? { firstError } : {}),
+    elapsedMs,
+    reqPerSec: (latencies.length * 1000) / elapsedMs,
+    mbPerSec: bytes / 1e6 / (elapsedMs / 1000),
+    latencyMs: summarise(latencies),
+  };
+}

@@ -1,0 +1,51 @@
+import { isValue, type GoalResult, type ScenarioResult } from './model.js';
+
+function cell(scenarios: ScenarioResult[], rowId: string, contender: string): number | undefined {
+  for (const s of scenarios) {
+    const r = s.rows.find((x) => x.id === rowId);
+    const c = r?.cells[contender];
+    if (r) return isValue(c) ? c.value : undefined;
+  }
+  return undefined;
+}
+
+function why(scenarios: ScenarioResult[], rowId: string, contender: string): string | undefined {
+  for (const s of scenarios) {
+    const c = s.rows.find((x) => x.id === rowId)?.cells[contender];
+    if (c && 'na' in c) return `${contender}: ${c.na}`;
+  }
+  return undefined;
+}
+
+interface GoalSpec {
+  id: string;
+  label: string;
+  row: string;
+  /** Divide Sluice's figure by this contender's; absent means Sluice's absolute figure. */
+  versus?: string;
+  comparison: '>=' | '<';
+  target: number;
+  unit: string;
+}
+
+/** The headline goals of issues 2, 3 and 7, computed from the measured rows. */
+export const GOALS: readonly GoalSpec[] = [
+  { id: 'intercept_vs_mitmproxy', label: 'intercepted keep-alive req/s at c=16, Sluice ÷ mitmproxy', row: 'intercept.rps.c16', versus: 'mitmproxy', comparison: '>=', target: 10, unit: '×' },
+  { id: 'intercept_vs_mockttp', label: 'intercepted keep-alive req/s at c=16, Sluice ÷ mockttp', row: 'intercept.rps.c16', versus: 'mockttp', comparison: '>=', target: 2, unit: '×' },
+  { id: 'tunnel_vs_squid', label: 'tunnel throughput (MB/s), Sluice ÷ squid', row: 'tunnel.download_mbps', versus: 'squid', comparison: '>=', target: 0.9, unit: '×' },
+  { id: 'tunnel_rps_vs_squid', label: 'tunnel keep-alive req/s at c=16, Sluice ÷ squid', row: 'tunnel.rps.c16', versus: 'squid', comparison: '>=', target: 0.9, unit: '×' },
+  { id: 'added_p99_c1', label: 'intercepted keep-alive added p99 at c=1', row: 'intercept.added_p99.c1', comparison: '<', target: 1, unit: 'ms' },
+  { id: 'new_host_added_p99', label: 'new host added p99', row: 'new-host.added_p99', comparison: '<', target: 5, unit: 'ms' },
+  { id: 'memory_per_tunnel', label: 'memory per idle tunnel', row: 'memory.per_tunnel', comparison: '<', target: 64, unit: 'KB' },
+];
+
+export function computeGoals(scenarios: ScenarioResult[]): GoalResult[] {
+  return GOALS.map((g) => {
+    const mine = cell(scenarios, g.row, 'sluice');
+    const ref = g.versus ? cell(scenarios, g.row, g.versus) : 1;
+    const value = mine !== undefined && ref !== undefined && ref !== 0 ? mine / ref : null;
+    const note = value === null ? (why(scenarios, g.row, 'sluice') ?? (g.versus ? why(scenarios, g.row, g.versus) : undefined) ?? 'not measured in this run') : undefined;
+    const met = value === null ? null : g.comparison === '>=' ? value >= g.target : value < g.target;
+    return { id: g.id, label: g.label, value, target: g.target, comparison: g.comparison, unit: g.unit, met, ...(note ? { note } : {}) };
+  });
+}

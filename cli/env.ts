@@ -1,0 +1,41 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { createEventBus } from '../core/index.js';
+import { createCredentials } from '../credentials/index.js';
+import { loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
+import { resolveHome } from './home.js';
+import type { CliIO } from './io.js';
+
+/**
+ * `sluice env [--policy FILE] [--sandbox NAME] [--home DIR] [--export]`: the environment a
+ * sandbox should get — one placeholder per provider, never a real secret. Placeholders are
+ * derived from the state key in the home folder, so they match what a running `sluice up`
+ * with the same home accepts; no secret source is read.
+ */
+export async function env(argv: string[], io: CliIO): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { policy: { type: 'string' }, sandbox: { type: 'string' }, home: { type: 'string' }, export: { type: 'boolean' } },
+    strict: true,
+  });
+  const loaded = values.policy ? await loadPolicyFile(values.policy) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
+  if (!loaded.policy || loaded.errors.length) {
+    for (const e of loaded.errors) io.stderr.write(`${formatPolicyError(e)}\n`);
+    return 1;
+  }
+  const credentials = await createCredentials(loaded.policy.providers, {
+    home: resolveHome(values.home, io.env),
+    env: io.env,
+    bus: createEventBus(),
+    placeholdersOnly: true,
+    ...(values.policy ? { baseDir: path.dirname(path.resolve(values.policy)) } : {}),
+  });
+  try {
+    const vars = credentials.envFor(values.sandbox ?? 'default');
+    for (const [name, value] of Object.entries(vars)) io.stdout.write(`${values.export ? 'export ' : ''}${name}=${value}\n`);
+    if (Object.keys(vars).length === 0) io.stderr.write('sluice env: the policy has no providers; nothing to print\n');
+  } finally {
+    credentials.close();
+  }
+  return 0;
+}
