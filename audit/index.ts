@@ -1,3 +1,10 @@
+/**
+ * The audit trail: every event on the bus becomes one OCSF 1.x JSON line.
+ *
+ *   const audit = createAuditLog(bus, { file: path.join(home, 'audit.jsonl'), human: verbose ? process.stderr : undefined });
+ *   …
+ *   await audit.close();   // on SIGINT/SIGTERM, before exiting: writes what is still queued
+ */
 export { createAuditLog } from './audit-log.js';
 export type { AuditLog, AuditLogOptions } from './audit-log.js';
 export { OCSF_VERSION, toOcsf } from './ocsf.js';

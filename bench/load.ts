@@ -23,6 +23,11 @@ export interface LoadJob {
   durationMs?: number;
   requests?: number;
   warmupMs?: number;
+  /** A request body sent as is (e.g. an LLM call's JSON), with its headers. */
+  requestBody?: string;
+  headers?: Record<string, string>;
+  /** When set, time to first token is the time until the response body first contains this text. */
+  ttftMarker?: string;
 }
 
 export interface LoadResult {
@@ -34,6 +39,8 @@ export interface LoadResult {
   /** Body bytes moved per second (download + upload), in MB/s (10^6). */
   mbPerSec: number;
   latencyMs: LatencySummary;
+  /** With `ttftMarker`: time until the marker arrived. */
+  ttftMs?: LatencySummary;
 }
 
 const uploadChunk = Buffer.alloc(64 * 1024, 'u');
@@ -63,16 +70,39 @@ export function createDispatcher(job: Pick<LoadJob, 'proxy' | 'proxyTunnel' | 'c
 }
 
 /** Sends one request and reads its whole body; returns the body bytes moved both ways. */
-export async function oneRequest(dispatcher: Dispatcher, url: URL, job: LoadJob): Promise<number> {
+export async function oneRequest(dispatcher: Dispatcher, url: URL, job: LoadJob, onFirstToken?: () => void): Promise<number> {
   const upload = job.method === 'POST' ? (job.uploadBytes ?? 0) : 0;
+  const headers: Record<string, string> = { ...job.headers };
+  if (upload) Object.assign(headers, { 'content-length': String(upload), 'content-type': 'application/octet-stream' });
   const { statusCode, body } = await dispatcher.request({
     origin: url.origin,
     path: url.pathname + url.search,
     method: job.method,
-    headers: upload ? { 'content-length': String(upload), 'content-type': 'application/octet-stream' } : {},
-    body: upload ? Readable.from(uploadBody(upload), { objectMode: false }) : null,
+    headers,
+    body: upload ? Readable.from(uploadBody(upload), { objectMode: false }) : (job.requestBody ?? null),
   });
   let n = 0;
+  let seen = '';
+  const marker = onFirstToken ? job.ttftMarker : undefined;
+  for await (const c of body) {
+    n += (c as Buffer).length;
+    if (marker !== undefined) {
+      // Keep only a tail long enough to catch a marker split across chunks.
+      seen = (seen + (c as Buffer).toString('utf8')).slice(-(marker.length + 4096));
+      if (seen.includes(marker)) {
+        onFirstToken!();
+        seen = '';
+        // Report once per response.
+        (job as { ttftMarker?: string }) === job && (seen = '');
+        return drain(body, n, statusCode, upload);
+      }
+    }
+  }
+  if (statusCode !== 200) throw new Error(`status ${statusCode}`);
+  return n + upload;
+}
+
+async function drain(body: AsyncIterable<unknown>, n: number, statusCode: number, upload: number): Promise<number> {
   for await (const c of body) n += (c as Buffer).length;
   if (statusCode !== 200) throw new Error(`status ${statusCode}`);
   return n + upload;
@@ -86,34 +116,49 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   let firstError: string | undefined;
   let bytes = 0;
   let next = 0;
-  const t0 = performance.now();
-  const measureFrom = job.durationMs !== undefined ? t0 + (job.warmupMs ?? 0) : t0;
-  const deadline = job.durationMs !== undefined ? measureFrom + job.durationMs : Number.POSITIVE_INFINITY;
+  const timed = job.durationMs !== undefined;
   const total = job.requests ?? Number.POSITIVE_INFINITY;
+  let measureFrom = performance.now();
+  let deadline = Number.POSITIVE_INFINITY;
   let lastEnd = measureFrom;
+  const record = (err: unknown): void => {
+    errors++;
+    firstError ??= err instanceof Error ? `${err.message}${err.cause ? ` (${String((err.cause as Error).message ?? err.cause)})` : ''}` : String(err);
+  };
+  if (timed) {
+    // Warm-up: every worker opens its connection and the pool settles; none of it is measured.
+    const warmEnd = performance.now() + (job.warmupMs ?? 0);
+    await Promise.all(Array.from({ length: job.concurrency }, async () => {
+      do {
+        await oneRequest(dispatcher, urls[next++ % urls.length]!, job).catch(record);
+      } while (performance.now() < warmEnd && errors < 50);
+    }));
+    next = 0;
+    measureFrom = performance.now();
+    deadline = measureFrom + job.durationMs!;
+    lastEnd = measureFrom;
+  }
   const worker = async (): Promise<void> => {
-    while (true) {
+    // Requests start until the deadline and are all counted; the window ends with the last one.
+    while (errors < 50 || latencies.length > 0) {
       const start = performance.now();
       if (start >= deadline || next >= total || (job.fresh && next >= urls.length)) return;
       const url = urls[next++ % urls.length]!;
       try {
         const moved = await oneRequest(dispatcher, url, job);
         const end = performance.now();
-        if (start >= measureFrom && end <= deadline) {
-          latencies.push(end - start);
-          bytes += moved;
-          lastEnd = Math.max(lastEnd, end);
-        }
+        latencies.push(end - start);
+        bytes += moved;
+        lastEnd = Math.max(lastEnd, end);
       } catch (err) {
-        errors++;
-        firstError ??= err instanceof Error ? `${err.message}${err.cause ? ` (${String((err.cause as Error).message ?? err.cause)})` : ''}` : String(err);
-        if (errors > 50 && latencies.length === 0) return;
+        record(err);
+        if (errors >= 50 && latencies.length === 0) return;
       }
     }
   };
   await Promise.all(Array.from({ length: job.concurrency }, worker));
   await dispatcher.close().catch(() => undefined);
-  const elapsedMs = Math.max(1e-3, (job.durationMs !== undefined ? Math.min(deadline, lastEnd) : lastEnd) - measureFrom);
+  const elapsedMs = Math.max(1e-3, lastEnd - measureFrom);
   return {
     requests: latencies.length,
     errors,

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   SLUICE_CREDENTIAL_UNKNOWN: { status: 403, wire: 'credential_unknown' },
   SLUICE_SECRET_EXFILTRATION: { status: 403, wire: 'secret_exfiltration' },
   SLUICE_REDACTION_BLOCKED: { status: 403, wire: 'redaction_blocked' },
+  SLUICE_DLP_BLOCKED: { status: 403, wire: 'dlp_blocked' },
   SLUICE_ROUTE_DENIED: { status: 403, wire: 'route_denied' },
   SLUICE_BACKEND_UNAVAILABLE: { status: 503, wire: 'backend_unavailable' },
   SLUICE_OVERLOADED: { status: 503, wire: 'overloaded' },

@@ -4,7 +4,7 @@ import type { Backend, CredentialSource } from './backend.js';
 import { backendHeaders } from './backend.js';
 import type { LlmCallKind } from './detect.js';
 import type { ApiError, ChatEvent, Shape } from './translate/index.js';
-import { codecs, estimateTokens, parseBackendError, parseEmbedRequest, parseEmbedResponse, renderEmbedRequest, renderEmbedResponse, renderError } from './translate/index.js';
+import { codecs, createSseParser, estimateTokens, parseBackendError, parseEmbedRequest, parseEmbedResponse, renderEmbedRequest, renderEmbedResponse, renderError } from './translate/index.js';
 import type { CallStats } from './stats.js';
 
 type Json = Record<string, unknown>;
@@ -65,7 +65,11 @@ function buildRequest(call: RoutedCall, attempt: Attempt): { path: string; body:
   }
   switch (call.kind) {
     case 'chat':
-      if (backend.shape === call.clientShape) return { path, body: { ...call.body, model } };
+      if (backend.shape === call.clientShape) {
+        // Ask an OpenAI backend for usage even when the client did not: the audit needs tokens (pump drops the extra chunk).
+        if (backend.shape === 'openai' && call.stream && !clientWantsUsage(call)) return { path, body: { ...call.body, model, stream_options: { ...(call.body.stream_options as Json | undefined), include_usage: true } } };
+        return { path, body: { ...call.body, model } };
+      }
       return { path, body: codecs[backend.shape].renderRequest(codecs[call.clientShape].parseRequest(call.body), model) };
     case 'embeddings': {
       const shape = backend.embedShape!;
@@ -172,7 +176,8 @@ async function answer(call: RoutedCall, attempt: Attempt, res: Dispatcher.Respon
 async function* pump(call: RoutedCall, backend: Backend, res: Dispatcher.ResponseData): AsyncGenerator<Uint8Array> {
   const same = backend.shape === call.clientShape;
   const decoder = codecs[backend.shape].createDecoder();
-  const includeUsage = call.clientShape === 'openai' && (call.body.stream_options as Json | undefined)?.include_usage === true;
+  const includeUsage = clientWantsUsage(call);
+  const strip = same && backend.shape === 'openai' && !includeUsage ? usageStripper() : undefined;
   const encoder = same ? undefined : codecs[call.clientShape].createEncoder(call.requestedModel, includeUsage);
   const events: ChatEvent[] = [];
   let completed = false;
@@ -189,12 +194,17 @@ async function* pump(call: RoutedCall, backend: Backend, res: Dispatcher.Respons
     for await (const chunk of res.body) {
       decoder.push(chunk as Buffer, events);
       const out = drain();
-      if (same) yield chunk as Buffer;
+      if (strip) {
+        const kept = strip.push(chunk as Buffer);
+        if (kept.length) yield Buffer.from(kept);
+      } else if (same) yield chunk as Buffer;
       else if (out.length) yield Buffer.from(out);
     }
     decoder.end(events);
     const out = drain();
     if (out.length) yield Buffer.from(out);
+    const rest = strip?.end() ?? '';
+    if (rest.length) yield Buffer.from(rest);
     completed = true;
   } catch (err) {
     if (call.signal.aborted) {
@@ -212,4 +222,33 @@ async function* pump(call: RoutedCall, backend: Backend, res: Dispatcher.Respons
     if (!completed) res.body.destroy();
     call.done();
   }
+}
+
+function clientWantsUsage(call: RoutedCall): boolean {
+  return call.clientShape === 'openai' && (call.body.stream_options as Json | undefined)?.include_usage === true;
+}
+
+/** Re-frames an OpenAI stream without the usage-only chunk the client did not ask for. */
+function usageStripper(): { push(chunk: Buffer): string; end(): string } {
+  const sse = createSseParser();
+  let out = '';
+  const onFrame = (frame: { data: string }): void => {
+    if (frame.data.includes('"choices":[]') && frame.data.includes('"usage":{')) return;
+    out += `data: ${frame.data}\n\n`;
+  };
+  const take = (): string => {
+    const s = out;
+    out = '';
+    return s;
+  };
+  return {
+    push(chunk) {
+      sse.push(chunk, onFrame);
+      return take();
+    },
+    end() {
+      sse.end(onFrame);
+      return take();
+    },
+  };
 }

@@ -60,6 +60,8 @@ interface CallState {
   stream: boolean;
   route?: CompiledRoute;
   findings?: Record<string, number>;
+  /** The body was replaced by its redacted form. */
+  redacted?: boolean;
   decided: boolean;
 }
 
@@ -124,20 +126,32 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       const result = await opts.redactor.redactLlmRequest(st.api, st.body, conversation);
       st.findings = result.findings;
       sensitive = Object.values(result.findings).some((n) => n > 0);
-      if (result.blocked?.length) {
-        emit(ctx, st, { action: 'deny', backend: 'none', reason: `blocked entity types: ${result.blocked.join(', ')}` });
-        throw new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave: ${result.blocked.join(', ')}`, { reason: `blocked entity types: ${result.blocked.join(', ')}` });
-      }
-      // Only a call leaving for the original provider carries the redacted text; local backends see the original.
       const route = gen.table.match(shape, st.requestedModel, sensitive);
-      if (route?.action === 'allow') {
+      st.route = route;
+      // Local backends see the original text; only a call that leaves the machine is redacted (or blocked).
+      if (route && leavesMachine(route)) {
+        if (result.blocked?.length) {
+          const reason = `blocked entity types: ${result.blocked.join(', ')}`;
+          emit(ctx, st, { action: 'deny', backend: 'none', reason, status: 403 });
+          throw new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave this machine: ${result.blocked.join(', ')}`, { reason });
+        }
         st.body = result.body;
+        st.redacted = true;
         if (opts.redactor.createRestorer) ctx.responseFilters.push(opts.redactor.createRestorer(st.api, conversation, st.stream));
       }
-      st.route = route;
     } else {
       st.route = gen.table.match(shape, st.requestedModel, sensitive);
     }
+  };
+
+  /** `allow` goes to the original provider; `openai`/`anthropic` backends are hosted too. */
+  const leavesMachine = (route: CompiledRoute): boolean => {
+    if (route.action === 'allow') return true;
+    if (route.action !== 'route') return false;
+    return [route.backend, route.fallback].some((name) => {
+      const type = name ? gen.table.backends.get(name)?.type : undefined;
+      return type === 'openai' || type === 'anthropic';
+    });
   };
 
   const denyIfNeeded = (ctx: RequestContext, st: CallState): void => {
@@ -193,7 +207,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       if (!st) return undefined;
       await decide(ctx, st, body);
       denyIfNeeded(ctx, st);
-      if (st.route?.action === 'allow' && st.body && st.findings && Object.values(st.findings).some((n) => n > 0)) {
+      if (st.route?.action === 'allow' && st.body && st.redacted) {
         return Buffer.from(JSON.stringify(st.body));
       }
       return undefined;

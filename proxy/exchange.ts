@@ -214,7 +214,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     for (const stage of deps.stages) await stage.onResponseHeaders?.(ctx, head);
     if (ctx.responseFilters.length) delete head.headers['content-length'];
     res.writeHead(head.status, head.headers);
-    await (ctx.responseFilters.length ? pipeline(upstream.body, filterStream(ctx.responseFilters), res) : pipeline(upstream.body, res));
+    await (ctx.responseFilters.length ? pipeline(upstream.body, filterStream(ctx.responseFilters), res) : pump(upstream.body, res));
     finish(deps, ctx, head.status, started);
   } catch (err) {
     const e = toSluiceError(err);
@@ -232,6 +232,25 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       deps.bus.emit({ type: 'request', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, method: req.method ?? '', path: splitTarget(req.url ?? '/').path, scheme, decision: { action: 'deny', code: e.wire, reason: e.message }, status: e.status });
     }
   }
+}
+
+/**
+ * Upstream body → client without stream.pipeline's per-call AbortController (measurable on
+ * small keep-alive responses); a client that goes away destroys the upstream body, which
+ * makes undici drop that upstream request.
+ */
+function pump(src: Readable, dst: http.ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    src.once('error', (err) => {
+      dst.destroy(err);
+      reject(err);
+    });
+    dst.once('close', () => {
+      if (!dst.writableFinished) src.destroy();
+      resolve();
+    });
+    src.pipe(dst);
+  });
 }
 
 function finish(deps: ExchangeDeps, ctx: RequestContext, status: number, started: number, error?: unknown): void {

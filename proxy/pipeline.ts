@@ -3,6 +3,9 @@ import type { Destination, EventBus } from '../core/index.js';
 import type { CompiledPolicy, Policy } from '../rules/index.js';
 import { createCredentials } from '../credentials/index.js';
 import { createPrivacyRouter, VIRTUAL_HOST } from '../privacy/index.js';
+import { createRedactor } from '../redact/index.js';
+import type { Redactor } from '../redact/index.js';
+import { createDlpStage } from './dlp-stage.js';
 import type { Stage } from './stage.js';
 import { createPolicyStage } from './policy-stage.js';
 
@@ -10,7 +13,8 @@ import { createPolicyStage } from './policy-stage.js';
  * The only place that knows the order of the stages:
  *   1. policy      — host/port/L7 decision (fails closed); LLM calls are left to the router
  *   2. privacy     — LLM calls: route, redact, translate, answer (or let out to the provider)
- *   3. credentials — placeholders → real values, endpoint binding, exfiltration guard
+ *   3. dlp         — other requests: secrets in query strings and bodies are blocked or masked
+ *   4. credentials — placeholders → real values, endpoint binding, exfiltration guard
  *   then the forwarder sends what is left upstream, to the address the SSRF guard validated.
  */
 export interface PipelineOptions {
@@ -51,13 +55,19 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
     ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
   });
   const isVirtualHost = (host: string) => host === VIRTUAL_HOST;
+  let privacyKey = JSON.stringify(opts.initial.privacy ?? null);
+  let redactor: Redactor = createRedactor(opts.initial.privacy);
+  const dlpStage = createDlpStage({
+    redactor: () => redactor,
+    isLlmCall: (ctx) => router.isLlmHost(ctx.dest.host) && router.isLlmCall(ctx.dest.host, ctx.method, ctx.path),
+  });
   const policyStage = createPolicyStage({
     current: opts.policy,
     isLlmHost: (host) => router.isLlmHost(host),
     isLlmCall: (host, method, p) => router.isLlmCall(host, method, p),
     isVirtualHost,
   });
-  const stages: Stage[] = [policyStage, router.stage, credentials.stage];
+  const stages: Stage[] = [policyStage, router.stage, dlpStage, credentials.stage];
   return {
     stages,
     isVirtualHost,
@@ -69,6 +79,12 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
       // Credentials first: it is the one that can fail (a missing secret); the router cannot.
       await credentials.reload(policy.providers);
       router.reload(policy.inference);
+      // A new redactor only when its section changed: the pseudonym vaults live in it.
+      const nextKey = JSON.stringify(policy.privacy ?? null);
+      if (nextKey !== privacyKey) {
+        redactor = createRedactor(policy.privacy);
+        privacyKey = nextKey;
+      }
     },
     async close() {
       await router.close();

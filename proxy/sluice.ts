@@ -59,6 +59,8 @@ export interface Sluice {
   readonly server: ProxyServer;
   readonly pipeline: Pipeline;
   policy(): CompiledPolicy;
+  /** Waits until every audit event emitted so far is on disk. */
+  flushAudit(): Promise<void>;
   reload(): Promise<ReloadResult>;
   close(): Promise<void>;
 }
@@ -149,6 +151,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     server,
     pipeline,
     policy: () => compiled,
+    flushAudit: () => audit.flush(),
     reload,
     async close() {
       watcher?.close();

@@ -126,8 +126,9 @@ export const PLACEHOLDER_PATTERN = '<[A-Z][A-Z0-9_]{0,40}_[0-9]{1,9}>';
 export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
   {
     name: 'private_key', type: 'private_key', priority: 100, score: 1, multiline: true,
-    // Body characters include the END line itself, so one greedy run covers a whole block (or a truncated one).
-    pattern: '-----BEGIN[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----[A-Za-z0-9+/=\\s\\\\:,._-]*',
+    // Base64 lines and RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`); a dash must be followed by a letter or
+    // digit, so the run stops at `-----END …`. A truncated block still covers everything after the header.
+    pattern: '-----BEGIN[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\\s\\\\:,._]|-[A-Za-z0-9])*(?:-----END[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----)?',
   },
   {
     name: 'aws_access_key', type: 'aws_access_key', priority: 90, score: 0.95, check: tokenCheck,

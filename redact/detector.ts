@@ -28,7 +28,7 @@ interface Compiled {
 }
 
 /** Bytes per chunk of a long text (see collect). */
-const DEFAULT_CHUNK = 512;
+const DEFAULT_CHUNK = 256;
 
 /** A raw match in bytes: the whole match and the value inside it. */
 interface Hit {

@@ -23,27 +23,34 @@ export interface EgressScannerOptions {
 }
 
 /**
- * Secrets are ASCII, so bytes are decoded as latin1: one byte is one character, offsets are byte offsets,
- * invalid UTF-8 cannot throw, and the same string detector serves.
+ * Secrets are ASCII, so bytes are scanned as they are (latin1 for the checks: one byte is one character):
+ * offsets are byte offsets and invalid UTF-8 cannot throw.
  */
+/** Matches ending this close to the end of what has arrived are held until more arrives (or the end). */
+const TAIL_MARGIN = 128;
+
 export function createEgressScanner(detector: Detector, options: EgressScannerOptions = {}): EgressScanner {
   const overlap = options.overlap ?? 4096;
-  const minScan = options.minScan ?? 256;
-  let window = '';
+  const minScan = Math.max(options.minScan ?? 256, TAIL_MARGIN * 2);
+  let window: Buffer = Buffer.alloc(0);
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   let windowStart = 0;
-  let unscanned = 0;
   let reportedEnd = 0;
   let ended = false;
 
   function scan(final: boolean): EgressFinding[] {
-    unscanned = 0;
+    if (pending.length > 0) window = Buffer.concat([window, ...pending]);
+    pending = [];
+    pendingBytes = 0;
     const out: EgressFinding[] = [];
     let keepFrom = Math.max(0, window.length - overlap);
-    for (const s of detector.detect(window)) {
+    for (const s of detector.detectBytes(window)) {
       const start = windowStart + s.start;
       if (start < reportedEnd) continue;
-      if (!final && s.end === window.length) {
-        // It may continue in the next chunk: report it then, whole.
+      if (!final && s.end + TAIL_MARGIN > window.length) {
+        // It may continue, or end differently (`-----END …` cut in half), once more bytes arrive: report it
+        // then, whole.
         keepFrom = Math.min(keepFrom, s.start);
         continue;
       }
@@ -52,10 +59,10 @@ export function createEgressScanner(detector: Detector, options: EgressScannerOp
     }
     if (final) {
       windowStart += window.length;
-      window = '';
+      window = Buffer.alloc(0);
     } else {
       windowStart += keepFrom;
-      window = window.slice(keepFrom);
+      window = window.subarray(keepFrom);
     }
     return out;
   }
@@ -63,10 +70,10 @@ export function createEgressScanner(detector: Detector, options: EgressScannerOp
   return {
     push(chunk: Buffer | string): EgressFinding[] {
       if (ended) return [];
-      const text = (typeof chunk === 'string' ? Buffer.from(chunk) : chunk).toString('latin1');
-      window += text;
-      unscanned += text.length;
-      return unscanned >= minScan ? scan(false) : [];
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      pending.push(bytes);
+      pendingBytes += bytes.length;
+      return pendingBytes >= minScan ? scan(false) : [];
     },
     end(): EgressFinding[] {
       if (ended) return [];

@@ -135,7 +135,7 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     const findings = [...scanner.push(chunk), ...scanner.end()];
     if (typeof chunk === 'string' && chunk.includes('%')) {
       const decoded = decodeQuery(chunk);
-      if (decoded !== chunk) for (const s of egressDetector.detect(decoded)) findings.push({ type: s.type, start: -1, end: -1 });
+      if (decoded !== chunk) for (const s of egressDetector.detectBytes(Buffer.from(decoded))) findings.push({ type: s.type, start: -1, end: -1 });
     }
     return findings;
   }

@@ -1,4 +1,4 @@
-export { policySchema, endpointSchema, networkPolicySchema } from './schema.js';
+export { policySchema, endpointSchema, networkPolicySchema, policyJsonSchema } from './schema.js';
 export type { Policy, NetworkPolicy, Endpoint, RestMatcher, QueryMatcher } from './schema.js';
 export { parsePolicy, loadPolicyFile, formatPolicyError } from './load.js';
 export type { PolicyError, PolicyParseResult } from './load.js';

@@ -4,6 +4,7 @@ import type { Document, Node, Pair } from 'yaml';
 import type { z } from 'zod';
 import { policySchema } from './schema.js';
 import type { Policy } from './schema.js';
+import { closestKey, knownKeysAt } from './suggest.js';
 
 /** One problem in a policy file, at the key or value that causes it. Lines and columns are 1-based. */
 export interface PolicyError {
@@ -95,10 +96,13 @@ function issueErrors(doc: Document, lines: LineCounter, file: string, issue: z.c
   if (issue.code === 'unrecognized_keys') {
     const { node } = locate(doc, path);
     const where = path.length > 0 ? ` in ${formatPath(path)}` : ' at the top level';
+    const known = knownKeysAt(policySchema, path);
     return issue.keys.map((key) => {
       const pair = findPair(node, key);
       const keyNode = pair?.key as Node | undefined;
-      return at(keyNode?.range?.[0] ?? node?.range?.[0], `unknown key "${key}"${where}`);
+      const suggestion = closestKey(key, known);
+      const hint = suggestion ? ` (did you mean "${suggestion}"?)` : '';
+      return at(keyNode?.range?.[0] ?? node?.range?.[0], `unknown key "${key}"${where}${hint}`);
     });
   }
   const located = locate(doc, path);

@@ -78,6 +78,24 @@ export function normalizeEncoding(input: string, allowEncodedSlash: boolean, kee
   return out;
 }
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const HIGH_BYTES = /(?:%[89A-F][0-9A-F])+/g;
+
+/**
+ * Escaped bytes above 0x7F must form valid UTF-8: an overlong `%C0%AE` is a dot to some old
+ * decoders and opaque to us, so such paths are refused instead of judged by the wrong name.
+ */
+function checkUtf8(rawPath: string, normalized: string): void {
+  for (const [run] of normalized.matchAll(HIGH_BYTES)) {
+    const bytes = Uint8Array.from(run.slice(1).split('%'), (hex) => parseInt(hex, 16));
+    try {
+      UTF8.decode(bytes);
+    } catch {
+      throw invalid(rawPath, `escaped bytes ${run} are not valid UTF-8`);
+    }
+  }
+}
+
 /**
  * Returns the canonical form of an origin-form request path (no query string), or throws
  * SluiceError('SLUICE_PATH_INVALID'). Dot-segments are resolved after decoding, so `%2e%2e`
@@ -88,6 +106,7 @@ export function canonicalPath(rawPath: string, opts: CanonicalPathOptions): stri
   if (rawPath.length === 0 || rawPath[0] !== '/') throw invalid(rawPath, 'path must start with "/"');
   if (rawPath.length > MAX_PATH_LENGTH) throw invalid(rawPath, `path longer than ${MAX_PATH_LENGTH} characters`);
   const normalized = normalizeEncoding(rawPath, opts.allowEncodedSlash);
+  checkUtf8(rawPath, normalized);
   const segments = normalized.split('/');
   const out: string[] = [];
   let trailingSlash = false;

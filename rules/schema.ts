@@ -83,21 +83,17 @@ const cidrSchema = z.string().superRefine(refine<string>((cidr) => void parseCid
 
 export const endpointSchema = z
   .strictObject({
-    host: hostSchema,
-    port: portSchema.optional(),
-    ports: z.array(portSchema).min(1, 'ports must list at least one port').optional(),
-    /** `rest`: every request is inspected against `access` or `rules`. `tcp`: relayed raw, never inspected. */
-    protocol: oneOf(['rest', 'tcp'], 'protocol').optional(),
-    /** `skip`: tunnel raw, no interception (so no L7 rules). Default: intercept. */
-    tls: oneOf(['skip', 'terminate', 'passthrough'], 'tls').optional(),
-    /** Sluice default `enforce` (OpenShell default `audit`): see the file comment. */
-    enforcement: oneOf(['enforce', 'audit'], 'enforcement').default('enforce'),
-    access: oneOf(['read-only', 'read-write', 'full'], 'access').optional(),
-    rules: z.array(z.strictObject({ allow: restMatcherSchema })).min(1, 'rules must not be empty').optional(),
-    deny_rules: z.array(restMatcherSchema).optional(),
-    /** Addresses the host may resolve to, private ones included (CIDRs or single addresses). */
-    allowed_ips: z.array(cidrSchema).min(1, 'allowed_ips must not be empty').optional(),
-    allow_encoded_slash: z.boolean().default(false),
+    host: hostSchema.describe('Exact name, IP address, or wildcard: "*" is one label, "**" (whole first label only) one or more; the last two labels must be literal.'),
+    port: portSchema.optional().describe('TCP port. Set port or ports.'),
+    ports: z.array(portSchema).min(1, 'ports must list at least one port').optional().describe('TCP ports, instead of port.'),
+    protocol: oneOf(['rest', 'tcp'], 'protocol').optional().describe('rest: every request is checked against access or rules. tcp: relayed raw, never inspected.'),
+    tls: oneOf(['skip', 'terminate', 'passthrough'], 'tls').optional().describe('skip (or legacy passthrough): tunnel raw without interception. Default (or legacy terminate): intercept.'),
+    enforcement: oneOf(['enforce', 'audit'], 'enforcement').default('enforce').describe('enforce refuses requests that break the rules; audit allows and logs them. Sluice defaults to enforce (OpenShell: audit).'),
+    access: oneOf(['read-only', 'read-write', 'full'], 'access').optional().describe('Preset: read-only = GET, HEAD, OPTIONS; read-write adds POST, PUT, PATCH; full = every method. Any path.'),
+    rules: z.array(z.strictObject({ allow: restMatcherSchema })).min(1, 'rules must not be empty').optional().describe('Allow rules: { allow: { method, path, query? } }. Not with access.'),
+    deny_rules: z.array(restMatcherSchema).optional().describe('Deny rules ({ method, path, query? }); they win over every allow.'),
+    allowed_ips: z.array(cidrSchema).min(1, 'allowed_ips must not be empty').optional().describe('CIDRs (or addresses) the host may resolve to, private ranges included.'),
+    allow_encoded_slash: z.boolean().default(false).describe('Accept %2F inside path segments (npm scoped packages, GitLab). Sluice addition to the OpenShell field of the same name.'),
   })
   .superRefine((ep, ctx) => {
     const issue = (message: string, key: string) => ctx.addIssue({ code: 'custom', message, path: [key] });
@@ -121,11 +117,13 @@ export const endpointSchema = z
   });
 
 export const networkPolicySchema = z.strictObject({
-  /** Display name in decisions and logs; defaults to the key. */
-  name: z.string().min(1).optional(),
-  endpoints: z.array(endpointSchema).default([]),
-  /** Parsed and validated; not enforced by a host-side proxy (it cannot see which binary connects). */
-  binaries: z.array(z.strictObject({ path: z.string().min(1, 'binary path must not be empty') })).optional(),
+  name: z.string().min(1).optional().describe('Display name in decisions and logs; defaults to the key.'),
+  endpoints: z.array(endpointSchema).default([]).describe('Destinations this policy allows.'),
+  // A host-side proxy cannot see which binary opened a connection, so this is not enforced yet.
+  binaries: z
+    .array(z.strictObject({ path: z.string().min(1, 'binary path must not be empty') }))
+    .optional()
+    .describe('Executables the policy applies to (OpenShell). Parsed and validated; not enforced by Sluice yet.'),
 });
 
 const fsPathSchema = z.string().superRefine(refine<string>((p) => {
@@ -178,21 +176,25 @@ const policyNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 
 
 export const policySchema = z
   .strictObject({
-    version: z.literal(1, { error: 'must be 1' }),
-    network_policies: z.record(policyNameSchema, networkPolicySchema).default({}),
-    /** Fixed when a sandbox starts; not reloaded. */
-    filesystem_policy: filesystemPolicySchema.optional(),
-    landlock: landlockSchema.optional(),
-    process: processSchema.optional(),
-    inference: inferenceSchema.optional(),
-    privacy: privacySchema.optional(),
-    providers: providersSchema.optional(),
+    version: z.literal(1, { error: 'must be 1' }).describe('Schema version; must be 1.'),
+    network_policies: z.record(policyNameSchema, networkPolicySchema).default({}).describe('Named network policies; anything none of them allows is denied. Reloaded live.'),
+    filesystem_policy: filesystemPolicySchema.optional().describe('Paths the workload may read and write. Fixed when a sandbox starts.'),
+    landlock: landlockSchema.optional().describe('Landlock behaviour. Fixed when a sandbox starts.'),
+    process: processSchema.optional().describe('User and group the workload runs as. Fixed when a sandbox starts.'),
+    inference: inferenceSchema.optional().describe('LLM backends and routes (privacy router). Reloaded live.'),
+    privacy: privacySchema.optional().describe('What to redact from LLM calls, and how. Reloaded live.'),
+    providers: providersSchema.optional().describe('Credentials injected at the wire. Reloaded live.'),
   })
   .superRefine((policy, ctx) => {
     for (const conflict of findEndpointConflicts(policy.network_policies)) {
       ctx.addIssue({ code: 'custom', message: conflict.message, path: ['network_policies', ...conflict.path] });
     }
   });
+
+/** JSON Schema of the policy file (for editors: yaml-language-server, and for docs). */
+export function policyJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(policySchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}
 
 export type Policy = z.output<typeof policySchema>;
 export type NetworkPolicy = z.output<typeof networkPolicySchema>;

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { runCommand, runQuietly } from './run-command.js';
 
 /**
@@ -90,10 +91,14 @@ async function wire(name: string, slot: number): Promise<void> {
   await runCommand('ip', ['-n', name, '-batch', '-'], { input: inside.join('\n') + '\n' });
 }
 
-/** Idempotent: deleting the netns destroys the veth pair with it. */
+/** Idempotent: deleting the netns destroys the veth pair with it. Retried once if it stays. */
 export async function removeSandboxNetwork(name: string): Promise<void> {
-  await runQuietly('ip', ['link', 'del', name]);
-  await runQuietly('ip', ['netns', 'del', name]);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    await runQuietly('ip', ['link', 'del', name]);
+    await runQuietly('ip', ['netns', 'del', name]);
+    if (!existsSync(`/run/netns/${name}`)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 export async function listSandboxNetworks(): Promise<string[]> {

@@ -7,16 +7,19 @@ import type { BenchEnv, Contender, RunningContender } from './contender.js';
 import { freePort, spawnProxy } from './spawn-proxy.js';
 
 /**
- * How to run Sluice: the built CLI (dist/cli/main.js), or, when SLUICE_BENCH_FROM_SOURCE=1 or
- * no build exists, cli/main.ts through tsx.
+ * How to run Sluice: bin/sluice (which runs the built dist/cli/main.js), or, when
+ * SLUICE_BENCH_FROM_SOURCE=1 or nothing is built, cli/main.ts's `main()` through tsx.
  */
 function sluiceCommand(): string[] | undefined {
   const root = repoRoot();
   const built = join(root, 'dist/cli/main.js');
   const source = join(root, 'cli/main.ts');
   const tsx = join(root, 'node_modules/tsx/dist/loader.mjs');
-  if (process.env.SLUICE_BENCH_FROM_SOURCE !== '1' && existsSync(built)) return [process.execPath, built];
-  if (existsSync(source) && existsSync(tsx)) return [process.execPath, '--import', pathToFileURL(tsx).href, source];
+  if (process.env.SLUICE_BENCH_FROM_SOURCE !== '1' && existsSync(built)) return [process.execPath, join(root, 'bin/sluice')];
+  if (existsSync(source) && existsSync(tsx)) {
+    const script = `const m = await import(${JSON.stringify(pathToFileURL(source).href)}); process.exitCode = await m.main(process.argv.slice(1));`;
+    return [process.execPath, '--import', pathToFileURL(tsx).href, '--input-type=module', '-e', script, '--'];
+  }
   return undefined;
 }
 

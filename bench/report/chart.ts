@@ -34,7 +34,8 @@ export function renderChart(results: BenchResults): string {
     y += rowH;
     const s = score(g);
     const value = g.value === null ? 'n/a' : `${formatNumber(g.value)}${g.unit === '×' ? '×' : ` ${g.unit}`}`;
-    parts.push(`<text x="10" y="${y}" font-size="12">${esc(g.label)} (goal ${g.comparison} ${g.target}${g.unit === '×' ? '×' : ` ${g.unit}`})</text>`);
+    const goal = `goal ${g.comparison === '>=' ? '≥' : '<'} ${g.target}${g.unit === '×' ? '×' : ` ${g.unit}`}`;
+    parts.push(`<text x="10" y="${y}" font-size="12">${esc(`${g.label} (${goal})`)}</text>`);
     if (s === null) {
       parts.push(`<text x="${left}" y="${y}" font-size="12" fill="#777">n/a — ${esc((g.note ?? '').slice(0, 60))}</text>`);
       continue;

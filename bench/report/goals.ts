@@ -23,6 +23,8 @@ interface GoalSpec {
   row: string;
   /** Divide Sluice's figure by this contender's; absent means Sluice's absolute figure. */
   versus?: string;
+  /** The column holding Sluice's figure, when it is not `sluice` (e.g. a sandbox driver). */
+  column?: string;
   comparison: '>=' | '<';
   target: number;
   unit: string;
@@ -37,14 +39,20 @@ export const GOALS: readonly GoalSpec[] = [
   { id: 'added_p99_c1', label: 'intercepted keep-alive added p99 at c=1', row: 'intercept.added_p99.c1', comparison: '<', target: 1, unit: 'ms' },
   { id: 'new_host_added_p99', label: 'new host added p99', row: 'new-host.added_p99', comparison: '<', target: 5, unit: 'ms' },
   { id: 'memory_per_tunnel', label: 'memory per idle tunnel', row: 'memory.per_tunnel', comparison: '<', target: 64, unit: 'KB' },
+  { id: 'redaction_mbps', label: 'redaction throughput', row: 'redaction.mbps', comparison: '>=', target: 50, unit: 'MB/s' },
+  { id: 'redaction_vs_redact_pii', label: 'redaction throughput, Sluice ÷ redact-pii', row: 'redaction.mbps', versus: 'redact-pii', comparison: '>=', target: 10, unit: '×' },
+  { id: 'redaction_p99', label: 'redaction p99 per 10 KB prompt', row: 'redaction.p99', comparison: '<', target: 1, unit: 'ms' },
+  { id: 'sandbox_bwrap', label: 'sandbox start-up, bwrap (median)', row: 'sandbox.startup_p50', column: 'bwrap', comparison: '<', target: 300, unit: 'ms' },
+  { id: 'sandbox_docker', label: 'sandbox start-up, docker (median)', row: 'sandbox.startup_p50', column: 'docker', comparison: '<', target: 1000, unit: 'ms' },
 ];
 
 export function computeGoals(scenarios: ScenarioResult[]): GoalResult[] {
   return GOALS.map((g) => {
-    const mine = cell(scenarios, g.row, 'sluice');
+    const col = g.column ?? 'sluice';
+    const mine = cell(scenarios, g.row, col);
     const ref = g.versus ? cell(scenarios, g.row, g.versus) : 1;
     const value = mine !== undefined && ref !== undefined && ref !== 0 ? mine / ref : null;
-    const note = value === null ? (why(scenarios, g.row, 'sluice') ?? (g.versus ? why(scenarios, g.row, g.versus) : undefined) ?? 'not measured in this run') : undefined;
+    const note = value === null ? (why(scenarios, g.row, col) ?? (g.versus ? why(scenarios, g.row, g.versus) : undefined) ?? 'not measured in this run') : undefined;
     const met = value === null ? null : g.comparison === '>=' ? value >= g.target : value < g.target;
     return { id: g.id, label: g.label, value, target: g.target, comparison: g.comparison, unit: g.unit, met, ...(note ? { note } : {}) };
   });

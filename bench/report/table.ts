@@ -8,10 +8,12 @@ export function formatNumber(v: number): string {
   return v.toFixed(2);
 }
 
-function columnsOf(s: ScenarioResult): string[] {
+/** Columns in contender order (direct, sluice, peers), then any a lane adds of its own. */
+function columnsOf(s: ScenarioResult, order: readonly string[]): string[] {
   const cols: string[] = [];
   for (const r of s.rows) for (const k of Object.keys(r.cells)) if (!cols.includes(k)) cols.push(k);
-  return cols;
+  const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
+  return cols.sort((a, b) => rank(a) - rank(b));
 }
 
 /** Ratios to direct make throughput rows comparable at a glance; latency deltas already are. */
@@ -30,8 +32,8 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-export function renderScenario(s: ScenarioResult): string {
-  const cols = columnsOf(s);
+export function renderScenario(s: ScenarioResult, order: readonly string[] = []): string {
+  const cols = columnsOf(s, order);
   const notes: string[] = [];
   const body = s.rows.map((r) => [
     r.unit ? `${r.label} (${r.unit})` : r.label,
@@ -61,7 +63,7 @@ export function renderTable(results: BenchResults): string {
     `Sluice bench ${results.options.quick ? '(--quick) ' : ''}— ${results.startedAt}, ${results.durationS.toFixed(0)} s, ${m.cpus}× ${m.cpuModel}, node ${m.node}, load ${m.load1.toFixed(2)}`,
     `contenders: ${results.contenders.map((c) => (c.status === 'ran' ? c.name : `${c.name} (not available: ${c.reason})`)).join(', ')}`,
     '',
-    ...results.scenarios.flatMap((s) => [renderScenario(s), '']),
+    ...results.scenarios.flatMap((s) => [renderScenario(s, results.contenders.map((c) => c.name)), '']),
     '== Headline goals (Sluice) ==',
     ...results.goals.map((g) => {
       const v = g.value === null ? 'n/a' : `${formatNumber(g.value)}${g.unit === '×' ? '×' : ` ${g.unit}`}`;

@@ -8,7 +8,6 @@ import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
 import { createEventBus } from '../../core/index.js';
 import { createCredentials } from '../../credentials/index.js';
-import type { Stage } from '../../proxy/index.js';
 import { createFakeAnthropic, createFakeOpenAI } from '../fakes/index.js';
 import type { FakeBackend } from '../fakes/index.js';
 import { createTestCA } from '../helpers/tls.js';
@@ -81,16 +80,8 @@ providers:
     env: { OPENAI_API_KEY: SECRETS.OPENAI_API_KEY, ANTHROPIC_API_KEY: SECRETS.ANTHROPIC_API_KEY },
     human,
   });
-  const providers = sluice.policy().policy?.providers ?? {
-    openai: { from: 'env:OPENAI_API_KEY', endpoints: [{ host: 'api.openai.com', port: oa! }] },
-    anthropic: { from: 'env:ANTHROPIC_API_KEY', endpoints: [{ host: 'api.anthropic.com', port: an! }] },
-  };
-  if (!sluice.pipeline.stages.some((s) => s.name === 'credentials')) {
-    // Until the pipeline wires credentials itself: the same stage, appended after policy.
-    const creds = await createCredentials(providers, { home: sluice.home, env: { ...SECRETS }, bus: sluice.bus });
-    (sluice.pipeline.stages as Stage[]).push(creds.stage);
-    t.teardown(() => creds.close());
-  }
+  t.ok(sluice.pipeline.stages.some((s) => s.name === 'credentials'), 'the pipeline runs the credentials stage');
+  const providers = sluice.policy().policy?.providers;
   // What `sluice env` prints: another process, no secrets, same home, same placeholders.
   const env = await createCredentials(providers, { home: sluice.home, env: {}, bus: createEventBus(), placeholdersOnly: true });
   placeholders = env.envFor('default');
@@ -143,6 +134,24 @@ function anthropicKey(): string | undefined {
   const h = anthropicFake.requests.at(-1)!.headers;
   return (h['x-api-key'] as string | undefined) ?? h.authorization?.replace(/^Bearer /, '');
 }
+
+t.test('sandbox identity from Proxy-Authorization selects the placeholders', async (t) => {
+  const env = await createCredentials(sluice.policy().policy?.providers, { home: sluice.home, env: {}, bus: createEventBus(), placeholdersOnly: true });
+  const sb1 = env.envFor('sb1');
+  env.close();
+  t.not(sb1.OPENAI_API_KEY, placeholders.OPENAI_API_KEY);
+  const sb1Agent = new ProxyAgent({ uri: sluice.url, token: `Basic ${Buffer.from('sb1:x').toString('base64')}`, requestTls: { ca: sluice.caCertPem } });
+  t.teardown(() => sb1Agent.close());
+  const url = `https://api.openai.com:${fronts[0]!.port}/v1/models`;
+  const own = await request(url, { dispatcher: sb1Agent, headers: { authorization: `Bearer ${sb1.OPENAI_API_KEY}` } });
+  await own.body.text();
+  t.equal(own.statusCode, 200, "sb1's own placeholder works");
+  t.equal(openaiFake.requests.at(-1)!.headers.authorization, `Bearer ${SECRETS.OPENAI_API_KEY}`);
+  const foreign = await request(url, { dispatcher: sb1Agent, headers: { authorization: `Bearer ${placeholders.OPENAI_API_KEY}` } });
+  bodies.push(await foreign.body.text());
+  t.equal(foreign.statusCode, 403, "the default sandbox's placeholder is refused in sb1");
+  t.equal(foreign.headers['x-sluice-error'], 'credential_unknown');
+});
 
 async function viaProxy(url: string, init: { headers?: Record<string, string>; body?: string; method?: string } = {}) {
   const res = await request(url, { dispatcher: agent, method: (init.method ?? (init.body ? 'POST' : 'GET')) as 'GET', headers: init.headers ?? {}, ...(init.body !== undefined ? { body: init.body } : {}) });

@@ -9,6 +9,9 @@ export interface TestSluice extends Sluice {
   policyFile: string;
   /** Rewrites the policy file (hot reload picks it up) and waits for the reload event. */
   writePolicy(yaml: string): Promise<{ activity: 'loaded' | 'rejected'; errors?: string[] }>;
+  /** Every audit event written so far, after flushing the queue. */
+  readAudit(): Promise<Array<Record<string, unknown>>>;
+  /** Deprecated: reads without flushing (may miss queued events); use readAudit(). */
   auditEvents(): Array<Record<string, unknown>>;
 }
 
@@ -41,6 +44,10 @@ export async function startTestSluice(policyYaml: string, opts: Partial<SluiceOp
       fs.writeFileSync(tmp, yaml);
       fs.renameSync(tmp, policyFile);
       return seen;
+    },
+    async readAudit() {
+      await sluice.flushAudit();
+      return this.auditEvents();
     },
     auditEvents() {
       if (!fs.existsSync(sluice.auditFile)) return [];

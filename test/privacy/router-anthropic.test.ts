@@ -1,6 +1,6 @@
 import t from 'tap';
 import Anthropic from '@anthropic-ai/sdk';
-import { createFakeOllama, createFakeOpenAI } from '../fakes/index.js';
+import { createFakeAnthropic, createFakeOllama, createFakeOpenAI } from '../fakes/index.js';
 import { nextCall, startRouter, weather, weatherCall } from './harness.js';
 
 // The acceptance check: @anthropic-ai/sdk messages.stream with a tool, routed claude-* → Ollama.
@@ -159,3 +159,33 @@ t.test('model list and count_tokens answered for Anthropic clients', async (t) =
 function inferenceOf(url: string) {
   return { backends: { local: { type: 'ollama' as const, url } }, routes: [{ match: {}, backend: 'local' }] };
 }
+
+t.test('passthrough when the backend speaks Anthropic: hosted anthropic and Ollama api: anthropic / api: openai', async (t) => {
+  const hosted = await createFakeAnthropic({ models: ['claude-real'], apiKey: 'sk-ant-real', chunkSize: 1, reply: { text: 'Hosted.', toolCalls: [weatherCall], usage: { input: 4, output: 3 } } });
+  const ollama = await createFakeOllama({ models: ['qwen3:8b'], reply: { text: 'Compat.', usage: { input: 2, output: 1 } } });
+  t.teardown(() => Promise.all([hosted.close(), ollama.close()]));
+  const h = await startRouter(t, {
+    backends: {
+      hosted: { type: 'anthropic', url: hosted.url, credential: 'anthropic' },
+      oa: { type: 'ollama', url: ollama.url, api: 'anthropic' },
+      oo: { type: 'ollama', url: ollama.url, api: 'openai' },
+    },
+    routes: [
+      { match: { model: 'claude-real' }, backend: 'hosted' },
+      { match: { model: 'via-anthropic' }, backend: 'oa', model: 'qwen3:8b' },
+      { match: { model: 'via-openai' }, backend: 'oo', model: 'qwen3:8b' },
+    ],
+  }, { credentials: { anthropic: { 'x-api-key': 'sk-ant-real' } } });
+  const client = new Anthropic({ apiKey: 'sk-ant-placeholder', baseURL: h.url, maxRetries: 0, defaultHeaders: { 'anthropic-beta': 'tools-2024-04-04' } });
+  const final = await client.messages.stream({ model: 'claude-real', max_tokens: 10, tools: [tool], messages: [{ role: 'user', content: 'x' }] }).finalMessage();
+  t.match(final, { model: 'claude-real', stop_reason: 'tool_use', content: [{ text: 'Hosted.' }, { input: weatherCall.arguments }], usage: { input_tokens: 4, output_tokens: 3 } });
+  t.equal(hosted.requests[0]!.headers['x-api-key'], 'sk-ant-real', 'real key injected, placeholder dropped');
+  t.equal(hosted.requests[0]!.headers['anthropic-beta'], 'tools-2024-04-04', "the client's beta header is kept");
+  t.match(await nextCall(h, 1), { backend: 'hosted', inputTokens: 4, outputTokens: 3 });
+
+  for (const [model, path] of [['via-anthropic', '/v1/messages'], ['via-openai', '/v1/chat/completions']] as const) {
+    const msg = await client.messages.create({ model, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
+    t.same(msg.content, [{ type: 'text', text: 'Compat.' }], model);
+    t.equal(ollama.requests.at(-1)!.path, path);
+  }
+});

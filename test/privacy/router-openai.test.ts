@@ -1,6 +1,7 @@
 import t from 'tap';
 import OpenAI from 'openai';
 import { createFakeAnthropic, createFakeOllama, createFakeOpenAI } from '../fakes/index.js';
+import type { RouterRedactor } from '../../privacy/index.js';
 import { nextCall, startRouter, weather, weatherCall } from './harness.js';
 
 // The openai SDK routed to a fake NIM (passthrough), to Ollama and to Anthropic (translated).
@@ -38,6 +39,14 @@ t.test('openai SDK → fake NIM: model mapped, credential injected, streaming an
   }
   const ev = await nextCall(h, 2);
   t.match(ev, { api: 'openai-chat', requestedModel: 'gpt-4o', backend: 'nim', backendModel: 'meta/llama-3.1-8b-instruct', route: 'gpt-to-nim', stream: true, inputTokens: 25, outputTokens: 14, status: 200 });
+
+  nim.setReply({ text: 'No usage asked.', usage: { input: 3, output: 2 } });
+  const chunks: OpenAI.ChatCompletionChunk[] = [];
+  for await (const c of await client.chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'x' }] })) chunks.push(c);
+  t.equal(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), 'No usage asked.');
+  t.notOk(chunks.some((c) => c.choices.length === 0), 'the usage chunk Sluice asked for is not shown to a client that did not');
+  t.same(nim.requests.at(-1)!.body!.stream_options, { include_usage: true });
+  t.match(await nextCall(h, 3), { inputTokens: 3, outputTokens: 2 }, 'the audit still gets the tokens');
 
   const missing = await rejection(client.chat.completions.create({ model: 'o3-mini', messages: [{ role: 'user', content: 'x' }] }));
   t.match(missing, { status: 403 }, 'no route matches → denied (privacy first)');
@@ -138,4 +147,46 @@ t.test('allow route: the call goes to the original provider untouched', async (t
   t.equal(res.choices[0]!.message.content, 'Hello from the fake backend.');
   t.equal(upstream.requests[0]!.body!.model, 'gpt-4o');
   t.match(await nextCall(h, 1), { action: 'allow', route: 'hosted', api: 'openai-chat' });
+});
+
+/** Stands in for redact/: pseudonymises one e-mail address, blocks "BLOCKME", restores in answers. */
+const fakeRedactor: RouterRedactor = {
+  redactLlmRequest(_api: string, body: Record<string, unknown>) {
+    const text = JSON.stringify(body);
+    const count = text.split('alice@example.com').length - 1;
+    return { body: JSON.parse(text.replaceAll('alice@example.com', '<EMAIL_1>')) as Record<string, unknown>, findings: (count ? { email: count } : {}) as Record<string, number>, ...(text.includes('BLOCKME') ? { blocked: ['private_key'] } : {}) };
+  },
+  createRestorer() {
+    return { transform: (chunk: Buffer) => Buffer.from(chunk.toString('utf8').replaceAll('<EMAIL_1>', 'alice@example.com')) };
+  },
+};
+
+t.test('with a redaction engine: sensitive prompts stay local, hosted calls are redacted and restored', async (t) => {
+  const upstream = await createFakeOpenAI({ models: ['gpt-4o'], reply: (req) => ({ text: `You wrote to ${JSON.stringify(req.body).includes('<EMAIL_1>') ? '<EMAIL_1>' : 'someone'}.` }) });
+  const local = await createFakeOllama({ models: ['qwen3:8b'], reply: { text: 'Handled locally.' } });
+  t.teardown(() => Promise.all([upstream.close(), local.close()]));
+  const config = {
+    backends: { local: { type: 'ollama' as const, url: local.url } },
+    routes: [
+      { name: 'sensitive-local', match: { sensitive: true, model: 'gpt-4o-mini' }, backend: 'local', model: 'qwen3:8b' },
+      { name: 'hosted', match: { api: 'openai' as const }, action: 'allow' as const },
+    ],
+  };
+  const h = await startRouter(t, config, { host: 'api.openai.com', upstream: upstream.url, redactor: fakeRedactor });
+  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0 });
+  const prompt = [{ role: 'user' as const, content: 'Mail alice@example.com please' }];
+
+  const hosted = await client.chat.completions.create({ model: 'gpt-4o', messages: prompt });
+  t.equal(upstream.requests[0]!.raw.includes('alice@example.com'), false, 'the hosted provider never sees the address');
+  t.equal(hosted.choices[0]!.message.content, 'You wrote to alice@example.com.', 'restored in the answer');
+  t.match(await nextCall(h, 1), { action: 'allow', redactions: { email: 1 } });
+
+  const kept = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: prompt });
+  t.equal(kept.choices[0]!.message.content, 'Handled locally.');
+  t.match(JSON.stringify(local.requests[0]!.body), /alice@example\.com/, 'local backend gets the original text');
+
+  const blocked = await rejection(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'BLOCKME' }] }));
+  t.match(blocked, { status: 403 });
+  t.equal((blocked as InstanceType<typeof OpenAI.APIError>).headers?.get('x-sluice-error'), 'redaction_blocked');
+  t.equal(upstream.requests.length, 1, 'blocked call never left');
 });

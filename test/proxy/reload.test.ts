@@ -46,7 +46,7 @@ t.test('hot reload: valid replaces, invalid is rejected and the last good stays'
   t.ok(rejected.errors && rejected.errors.length >= 2, 'every error is reported');
   t.match(rejected.errors?.join('\n') ?? '', /policy\.yaml:\d+:\d+: /, 'errors carry file:line:col');
   t.equal((await get(world, `https://api.example.test:${world.api.port}/`)).status, 200, 'the last good policy stays in force');
-  const events = world.sluice.auditEvents().filter((e) => e.class_uid === 5019);
+  const events = (await world.sluice.readAudit()).filter((e) => e.class_uid === 5019);
   t.ok(events.length >= 3, 'loaded, reloaded and rejected are audited');
 });
 

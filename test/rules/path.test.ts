@@ -71,6 +71,9 @@ t.test('attack matrix is refused with SLUICE_PATH_INVALID', async (t) => {
     ['/a#b', /raw "#"/],
     ['/a?b', /raw "\?"/],
     ['/\ud800', /lone surrogate/],
+    ['/a/%C0%AE%C0%AE/etc', /not valid UTF-8/],
+    ['/a%ff', /not valid UTF-8/],
+    ['/a%E6%97', /not valid UTF-8/],
     [`/${'a'.repeat(9000)}`, /longer than/],
   ];
   for (const [raw, why] of cases) {

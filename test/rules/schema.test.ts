@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { formatPolicyError, loadPolicyFile, parsePolicy } from '../../rules/index.js';
+import { formatPolicyError, loadPolicyFile, parsePolicy, policyJsonSchema } from '../../rules/index.js';
 import type { PolicyError } from '../../rules/index.js';
 
 /** 1-based line:col of the nth occurrence of `needle`, computed from the text independently of the loader. */
@@ -236,4 +236,23 @@ t.test('policy names and glob ranges are checked', async (t) => {
   t.same(at(errors, /invalid name: policy names use/), [posOf(text, '"bad name!"')]);
   const glob = parsePolicy(`${header}  ok:\n    endpoints:\n      - { host: a.example.com, port: 443, protocol: rest, rules: [{ allow: { method: GET, path: "/v[z-a]" } }] }\n`, 'g.yaml');
   t.match(glob.errors[0]?.message ?? '', /invalid glob "\/v\[z-a\]"/);
+});
+
+t.test('unknown keys come with a suggestion when one is close', async (t) => {
+  const text = `version: 1\nnetwork_polices: {}\nnetwork_policies:\n  a:\n    endpoints:\n      - { host: a.example.com, port: 443, enforcment: audit, Host: x, deny_rule: [], zzz: 1 }\n      - { host: b.example.com, port: 443, protocol: rest, rules: [{ allow: { method: GET, path: /x, qurey: {} } }] }\n`;
+  const messages = parsePolicy(text, 's.yaml').errors.map((e) => e.message);
+  t.same(messages, [
+    'unknown key "network_polices" at the top level (did you mean "network_policies"?)',
+    'unknown key "enforcment" in network_policies.a.endpoints[0] (did you mean "enforcement"?)',
+    'unknown key "Host" in network_policies.a.endpoints[0] (did you mean "host"?)',
+    'unknown key "deny_rule" in network_policies.a.endpoints[0] (did you mean "deny_rules"?)',
+    'unknown key "zzz" in network_policies.a.endpoints[0]',
+    'unknown key "qurey" in network_policies.a.endpoints[1].rules[0].allow (did you mean "query"?)',
+  ]);
+});
+
+t.test('the schema exports a JSON Schema with descriptions for editors', async (t) => {
+  const schema = policyJsonSchema() as { properties: Record<string, { description?: string }> };
+  t.match(schema.properties.version!.description, /must be 1/);
+  t.match(JSON.stringify(schema), /Sluice defaults to enforce/);
 });

@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { buildBaseImage, cleanupLeftovers, ensureDocker, listSandboxes, type SandboxDriver } from '../../sandbox/index.js';
 import { listFirewallTables } from '../../sandbox/firewall.js';
 import { listSandboxNetworks } from '../../sandbox/netns.js';
+import { sluiceRunDir } from '../../sandbox/sandbox-files.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -35,13 +37,15 @@ if (process.getuid?.() !== 0) {
   t.test('bwrap: leftovers of a crashed owner are found and removed', async (t) => {
     const { name } = await crashedOwner('bwrap');
     t.ok((await listSandboxes()).some((s) => s.name === name), 'the orphan is listed');
-    const before = await listSandboxNetworks();
-    t.ok(before.length > 0 && (await listFirewallTables()).some((tb) => before.includes(tb)), 'its netns and firewall are still there');
+    const state = JSON.parse(fs.readFileSync(path.join(sluiceRunDir(), name, 'state.json'), 'utf8')) as { network: string };
+    t.ok((await listSandboxNetworks()).includes(state.network), 'its netns is still there');
+    t.ok((await listFirewallTables()).includes(state.network), 'and its firewall table');
     const removed = await cleanupLeftovers();
     t.ok(removed.includes(name), `cleanup reports ${name}`);
     t.notOk((await listSandboxes()).some((s) => s.name === name), 'no longer listed');
-    const tables = await listFirewallTables();
-    t.same((await listSandboxNetworks()).filter((n) => tables.includes(n)), [], 'netns and firewall table removed');
+    t.notOk((await listSandboxNetworks()).includes(state.network), 'netns removed');
+    t.notOk((await listFirewallTables()).includes(state.network), 'firewall table removed');
+    t.notOk(fs.existsSync(path.join(sluiceRunDir(), name)), 'state files removed');
   });
 
   t.test('docker: leftovers of a crashed owner are found and removed', async (t) => {

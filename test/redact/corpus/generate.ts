@@ -145,6 +145,8 @@ const NEGATIVE_TEMPLATES: Array<() => Part[]> = [
 
 export function generateCorpus(): CorpusSample[] {
   faker.seed(20261126);
+  // Dates are relative to a reference date: pin it, or the corpus would change every day.
+  faker.setDefaultRefDate('2026-01-01T00:00:00.000Z');
   const out: CorpusSample[] = [];
   for (let i = 0; i < 800; i++) {
     const t = TEMPLATES[i % TEMPLATES.length]!;

@@ -1,0 +1,70 @@
+import t from 'tap';
+import { createRedactor } from '../../redact/index.js';
+
+t.test('vault store: get-or-create, LRU bound on conversations', async (t) => {
+  let now = 0;
+  const r = createRedactor({ vault: { max_conversations: 2 } }, { now: () => now });
+  t.teardown(() => r.close());
+  const a = r.vault('a');
+  r.redactText('x@example.com', a);
+  t.equal(r.vault('a'), a, 'same key, same vault');
+  r.vault('b');
+  r.vault('a'); // touch a: b is now least recently used
+  r.vault('c');
+  t.equal(r.vault('a'), a, 'recently used survives');
+  const b2 = r.vault('b');
+  t.equal(b2.size, 0, 'evicted conversation starts empty');
+  now += 1;
+});
+
+t.test('vault store: idle vaults expire after the TTL, used ones are refreshed', async (t) => {
+  let now = 1_000_000;
+  const r = createRedactor({ vault: { ttl_seconds: 60 } }, { now: () => now });
+  t.teardown(() => r.close());
+  const a = r.vault('a');
+  r.redactText('x@example.com', a);
+  now += 59_000;
+  t.equal(r.vault('a'), a, 'still alive at 59 s, and refreshed');
+  now += 59_000;
+  t.equal(r.vault('a'), a, 'refreshed by the previous get');
+  now += 61_000;
+  const again = r.vault('a');
+  t.not(again, a, 'expired after 61 s idle');
+  t.equal(again.size, 0);
+});
+
+t.test('vault entries are bounded; numbers are never reused', async (t) => {
+  const r = createRedactor({ vault: { max_entries: 3 } });
+  t.teardown(() => r.close());
+  const v = r.vault('k');
+  const text = Array.from({ length: 5 }, (_, i) => `u${i}@example.com`).join(' ');
+  t.equal(r.redactText(text, v).text, '<EMAIL_1> <EMAIL_2> <EMAIL_3> <EMAIL_4> <EMAIL_5>');
+  t.equal(v.size, 3);
+  t.equal(r.restoreText('<EMAIL_1> <EMAIL_2> <EMAIL_5>', v), '<EMAIL_1> <EMAIL_2> u4@example.com', 'oldest evicted');
+  t.equal(r.redactText('u0@example.com', v).text, '<EMAIL_6>', 'a returning value gets a fresh number, not a reused one');
+});
+
+t.test('conversation keys: stable across turns, differ between conversations, keyed', async (t) => {
+  const r = createRedactor({}, { hmacKey: Buffer.alloc(32, 1) });
+  const other = createRedactor({}, { hmacKey: Buffer.alloc(32, 2) });
+  t.teardown(() => (r.close(), other.close()));
+  const turn1 = { model: 'gpt-4o', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi, I am a@example.com' }] };
+  const turn2 = {
+    model: 'gpt-4o-mini',
+    messages: [...turn1.messages, { role: 'assistant', content: 'hello' }, { role: 'user', content: 'and again' }],
+  };
+  const k1 = r.conversationKey('openai-chat', turn1);
+  t.match(k1, /^[0-9a-f]{32}$/);
+  t.equal(r.conversationKey('openai-chat', turn2), k1, 'later turns map to the same conversation');
+  t.not(r.conversationKey('openai-chat', { messages: [{ role: 'user', content: 'something else' }] }), k1);
+  t.not(other.conversationKey('openai-chat', turn1), k1, 'another HMAC key, another conversation key');
+  t.notMatch(k1, /example/);
+
+  const a1 = { system: [{ type: 'text', text: 'sys' }], messages: [{ role: 'user', content: [{ type: 'text', text: 'q1' }] }] };
+  const a2 = { ...a1, messages: [...a1.messages, { role: 'assistant', content: 'a' }, { role: 'user', content: 'q2' }] };
+  t.equal(r.conversationKey('anthropic-messages', a2), r.conversationKey('anthropic-messages', a1));
+  t.not(r.conversationKey('anthropic-messages', a1), r.conversationKey('openai-chat', a1), 'the API is part of the key');
+  t.equal(r.conversationKey('ollama-generate', { prompt: 'p', system: 's' }), r.conversationKey('ollama-generate', { prompt: 'p', system: 's', context: [1, 2] }));
+  t.doesNotThrow(() => r.conversationKey('openai-chat', null));
+  t.doesNotThrow(() => r.conversationKey('anthropic-messages', { messages: 'nonsense' }));
+});
