@@ -83,27 +83,17 @@ export async function oneRequest(dispatcher: Dispatcher, url: URL, job: LoadJob,
   });
   let n = 0;
   let seen = '';
-  const marker = onFirstToken ? job.ttftMarker : undefined;
+  let marker = onFirstToken ? job.ttftMarker : undefined;
   for await (const c of body) {
     n += (c as Buffer).length;
-    if (marker !== undefined) {
-      // Keep only a tail long enough to catch a marker split across chunks.
-      seen = (seen + (c as Buffer).toString('utf8')).slice(-(marker.length + 4096));
-      if (seen.includes(marker)) {
-        onFirstToken!();
-        seen = '';
-        // Report once per response.
-        (job as { ttftMarker?: string }) === job && (seen = '');
-        return drain(body, n, statusCode, upload);
-      }
+    if (marker === undefined) continue;
+    // Keep only a tail long enough to catch a marker split across chunks.
+    seen = (seen + (c as Buffer).toString('utf8')).slice(-(marker.length + 4096));
+    if (seen.includes(marker)) {
+      onFirstToken!();
+      marker = undefined;
     }
   }
-  if (statusCode !== 200) throw new Error(`status ${statusCode}`);
-  return n + upload;
-}
-
-async function drain(body: AsyncIterable<unknown>, n: number, statusCode: number, upload: number): Promise<number> {
-  for await (const c of body) n += (c as Buffer).length;
   if (statusCode !== 200) throw new Error(`status ${statusCode}`);
   return n + upload;
 }
@@ -112,6 +102,7 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
   const urls = job.urls.map((u) => new URL(u));
   const dispatcher = createDispatcher(job, job.fresh ? 1 : undefined);
   const latencies: number[] = [];
+  const ttfts: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
   let bytes = 0;
@@ -145,8 +136,13 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
       if (start >= deadline || next >= total || (job.fresh && next >= urls.length)) return;
       const url = urls[next++ % urls.length]!;
       try {
-        const moved = await oneRequest(dispatcher, url, job);
+        let first = Number.NaN;
+        const moved = await oneRequest(dispatcher, url, job, job.ttftMarker !== undefined ? () => { first = performance.now(); } : undefined);
         const end = performance.now();
+        if (job.ttftMarker !== undefined) {
+          if (Number.isNaN(first)) throw new Error(`no ${JSON.stringify(job.ttftMarker)} in the response`);
+          ttfts.push(first - start);
+        }
         latencies.push(end - start);
         bytes += moved;
         lastEnd = Math.max(lastEnd, end);
@@ -167,5 +163,6 @@ export async function runLoad(job: LoadJob): Promise<LoadResult> {
     reqPerSec: (latencies.length * 1000) / elapsedMs,
     mbPerSec: bytes / 1e6 / (elapsedMs / 1000),
     latencyMs: summarise(latencies),
+    ...(job.ttftMarker !== undefined ? { ttftMs: summarise(ttfts) } : {}),
   };
 }

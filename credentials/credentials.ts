@@ -3,7 +3,8 @@ import { SluiceError } from '../core/index.js';
 import type { Stage } from '../proxy/stage.js';
 import type { Keyring } from './keyring.js';
 import { buildKeyring } from './keyring.js';
-import { createPlaceholderMinter } from './placeholders.js';
+import type { PlaceholderShape } from './placeholders.js';
+import { createPlaceholderMinter, shapePattern } from './placeholders.js';
 import { createViewCache } from './sandbox-view.js';
 import type { ProvidersConfig } from './schema.js';
 import { createCredentialStage } from './stage.js';
@@ -18,6 +19,12 @@ export interface Credentials {
   headersFor(provider: string): Record<string, string>;
   /** Re-reads secrets and config; on failure throws (naming the provider, never the value) and keeps the old state. */
   reload(config: ProvidersConfig | undefined): Promise<void>;
+  /**
+   * True when `value` is a Sluice placeholder (for any sandbox, issued or revoked). Other
+   * scanners (egress DLP) skip these: they look like API keys on purpose, and this stage gives
+   * them the precise verdict (inject, endpoint mismatch, unknown).
+   */
+  isPlaceholder(value: string): boolean;
   /** Names of the configured providers. */
   providers(): string[];
   close(): void;
@@ -38,6 +45,10 @@ export interface CredentialsOptions {
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
+
+function shapeRegex(shape: PlaceholderShape): RegExp {
+  return new RegExp(`^${shapePattern(shape)}$`);
+}
 
 export async function createCredentials(config: ProvidersConfig | undefined, opts: CredentialsOptions): Promise<Credentials> {
   const sourceOpts = {
@@ -89,6 +100,11 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
     async reload(next) {
       live();
       keyring = await buildKeyring(next, sourceOpts);
+    },
+    isPlaceholder(value) {
+      const k = keyring;
+      if (!k) return false;
+      return k.shapes.some((shape) => shapeRegex(shape).test(value) && minter.isOurs(shape, value));
     },
     providers() {
       return [...live().providers.keys()];

@@ -107,6 +107,10 @@ export function checkAddress(address: string, allowedIps: readonly string[]): Ad
       return { allowed: false, reason: `${address} is a ${range.label} address and no allowed_ips entry of the endpoint covers it` };
     }
   }
+  // OpenShell semantics: an endpoint with allowed_ips may only reach addresses inside them.
+  if (allowedIps.length > 0 && !candidates.some((c) => allowedIpsCover(c, allowedIps))) {
+    return { allowed: false, reason: `${address} is outside the endpoint's allowed_ips (${allowedIps.join(', ')})` };
+  }
   return { allowed: true, reason: `${address} is a public address` };
 }
 

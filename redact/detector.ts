@@ -23,7 +23,7 @@ export interface Detector {
 
 interface Compiled {
   readonly rec: Recognizer;
-  /** Flags `gd`: run on Buffers, so offsets (and value-group indices) are byte offsets. */
+  /** Global; run on Buffers, so offsets (and value-group indices) are byte offsets. */
   readonly re: RE2;
 }
 
@@ -53,7 +53,11 @@ export interface DetectorOptions {
  * converts a JS string to UTF-8 on every call, which would cost more than the matching itself.
  */
 export function createDetector(options: DetectorOptions): Detector {
-  const compiled: Compiled[] = options.recognizers.map((rec) => ({ rec, re: new RE2(rec.pattern, `gd${rec.flags ?? ''}`) }));
+  // Indices (`d`) cost on every match: only recognizers with a value group ask for them.
+  const compiled: Compiled[] = options.recognizers.map((rec) => ({
+    rec,
+    re: new RE2(rec.pattern, `g${rec.valueGroup === undefined ? '' : 'd'}${rec.flags ?? ''}`),
+  }));
   let set: InstanceType<typeof RE2.Set> | undefined;
   try {
     set = compiled.length > 0 ? new RE2.Set(compiled.map((c) => (c.rec.flags?.includes('i') ? `(?i:${c.rec.pattern})` : c.rec.pattern))) : undefined;

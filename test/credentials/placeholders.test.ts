@@ -109,6 +109,15 @@ t.test('racing first use: concurrent creators agree on one key', async (t) => {
   for (const h of all) h.cleanup();
 });
 
+t.test('isPlaceholder: ours for any sandbox, not look-alikes or secrets', async (t) => {
+  const h = await harness();
+  t.teardown(h.cleanup);
+  for (const value of Object.values(h.creds.envFor('sb9'))) t.ok(h.creds.isPlaceholder(value), value.slice(0, 8));
+  for (const value of Object.values(SECRETS)) t.notOk(h.creds.isPlaceholder(value));
+  t.notOk(h.creds.isPlaceholder(`sk-proj-${'x'.repeat(156)}`));
+  t.notOk(h.creds.isPlaceholder(`Bearer ${h.creds.envFor('sb9').OPENAI_API_KEY}`), 'the whole value must be the placeholder');
+});
+
 t.test('minter recognises its own placeholders only', async (t) => {
   const key = Buffer.alloc(32, 7);
   const m = createPlaceholderMinter(key);

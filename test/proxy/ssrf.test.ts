@@ -43,6 +43,8 @@ t.test('address classification', async (t) => {
   t.equal(checkAddress('127.0.0.1', ['127.0.0.0/8']).allowed, false, 'loopback stays blocked even if allowed_ips names it');
   t.equal(checkAddress('169.254.169.254', ['169.254.0.0/16']).allowed, false, 'metadata address stays blocked');
   t.equal(checkAddress('::ffff:10.0.0.1', ['10.0.0.0/8']).allowed, true, 'mapped form judged by its IPv4 address');
+  t.equal(checkAddress('93.184.216.34', ['10.0.0.0/8']).allowed, false, 'with allowed_ips, a public address outside them is refused too (OpenShell semantics)');
+  t.equal(checkAddress('93.184.216.34', ['93.184.216.0/24']).allowed, true);
   t.equal(embeddedIPv4('::ffff:7f00:1'), '127.0.0.1');
 });
 

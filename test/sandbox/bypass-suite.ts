@@ -33,6 +33,7 @@ const BYPASSES = [
   'dns_direct',
   'raw_icmp',
   'raw_packet',
+  'userns_nested',
   'noproxy_curl',
   'noproxy_curl_resolve',
   'noproxy_python',

@@ -59,6 +59,7 @@ for server in (sys.argv[1], "127.0.0.53", sys.argv[2]):
 sys.exit(3)' "$HOST_IP" "$OTHERNS_IP"
 probe raw_icmp $PY -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)'
 probe raw_packet $PY -c 'import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)'
+probe userns_nested $PY -c 'import ctypes, sys; sys.exit(0 if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) == 0 else 3)'
 probe noproxy_curl "${NOPROXY[@]}" curl -sS https://allowed.test/
 probe noproxy_curl_resolve "${NOPROXY[@]}" curl -sS --resolve "allowed.test:443:$HOST_IP" https://allowed.test/
 probe noproxy_python "${NOPROXY[@]}" $PY -c 'import urllib.request; urllib.request.urlopen("https://allowed.test/", timeout=8)'
