@@ -87,9 +87,10 @@ export async function oneRequest(dispatcher: Dispatcher, url: URL, job: LoadJob,
   for await (const c of body) {
     n += (c as Buffer).length;
     if (marker === undefined) continue;
+    const text = seen + (c as Buffer).toString('utf8');
     // Keep only a tail long enough to catch a marker split across chunks.
-    seen = (seen + (c as Buffer).toString('utf8')).slice(-(marker.length + 4096));
-    if (seen.includes(marker)) {
+    seen = text.slice(-marker.length);
+    if (text.includes(marker)) {
       onFirstToken!();
       marker = undefined;
     }

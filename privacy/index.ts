@@ -1,5 +1,7 @@
 export { createPrivacyRouter, MAX_LLM_BODY } from './router.js';
-export type { PrivacyRouter, PrivacyRouterOptions, RouterRedactor } from './router.js';
+export type { PrivacyRouter, PrivacyRouterOptions } from './router.js';
+export { createResponseRestorer } from './restore.js';
+export type { RouterRedactor, TextRestorer } from './restore.js';
 export { detectLlmApi, shapeOf, kindOf, DEFAULT_LLM_HOSTS, VIRTUAL_HOST } from './detect.js';
 export type { LlmApi, LlmCallKind } from './detect.js';
 export { compileRoutes, globToRegExp, DEFAULT_INFERENCE } from './routes.js';

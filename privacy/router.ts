@@ -14,26 +14,17 @@ import { compileRoutes } from './routes.js';
 import type { InferenceConfig } from './schema.js';
 import { CallStats } from './stats.js';
 import { renderModelList } from './translate/index.js';
+import type { RouterRedactor } from './restore.js';
+import { createResponseRestorer } from './restore.js';
 
 type Json = Record<string, unknown>;
-
-/**
- * What the router needs from the redaction engine (redact/), typed here so privacy/ does not
- * depend on its internals. Used only when given.
- */
-export interface RouterRedactor {
-  /** Redacts the string content of an LLM request; `findings` counts entity types (never values). */
-  redactLlmRequest(api: LlmApi, body: Json, conversation: string | undefined): { body: Json; findings: Record<string, number>; blocked?: string[] } | Promise<{ body: Json; findings: Record<string, number>; blocked?: string[] }>;
-  conversationKey?(api: LlmApi, body: Json): string | undefined;
-  /** A response filter that puts originals back (JSON or SSE/NDJSON stream). */
-  createRestorer?(api: LlmApi, conversation: string | undefined, stream: boolean): BodyFilter;
-}
 
 export interface PrivacyRouterOptions {
   config: InferenceConfig | undefined;
   bus: EventBus;
   credentials?: CredentialSource;
-  redactor?: RouterRedactor;
+  /** The redaction engine (redact/'s Redactor); a function when it can be replaced on reload. */
+  redactor?: RouterRedactor | (() => RouterRedactor | undefined);
   /** How often backends' model lists are refreshed; 0 disables the background checks. Default 30 s. */
   healthIntervalMs?: number;
 }
@@ -120,28 +111,31 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     }
     st.requestedModel = typeof st.body.model === 'string' ? st.body.model : undefined;
     st.stream = shape === 'ollama' ? st.body.stream !== false : st.body.stream === true;
-    let sensitive: boolean | undefined;
-    if (opts.redactor && kindOf(st.api) !== 'count-tokens') {
-      const conversation = opts.redactor.conversationKey?.(st.api, st.body);
-      const result = await opts.redactor.redactLlmRequest(st.api, st.body, conversation);
-      st.findings = result.findings;
-      sensitive = Object.values(result.findings).some((n) => n > 0);
-      const route = gen.table.match(shape, st.requestedModel, sensitive);
-      st.route = route;
-      // Local backends see the original text; only a call that leaves the machine is redacted (or blocked).
-      if (route && leavesMachine(route)) {
-        if (result.blocked?.length) {
-          const reason = `blocked entity types: ${result.blocked.join(', ')}`;
-          emit(ctx, st, { action: 'deny', backend: 'none', reason, status: 403 });
-          throw new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave this machine: ${result.blocked.join(', ')}`, { reason });
-        }
-        st.body = result.body;
-        st.redacted = true;
-        if (opts.redactor.createRestorer) ctx.responseFilters.push(opts.redactor.createRestorer(st.api, conversation, st.stream));
-      }
-    } else {
-      st.route = gen.table.match(shape, st.requestedModel, sensitive);
+    const redactor = typeof opts.redactor === 'function' ? opts.redactor() : opts.redactor;
+    if (!redactor?.enabled) {
+      st.route = gen.table.match(shape, st.requestedModel, undefined);
+      return;
     }
+    const conversation = redactor.conversationKey(st.api, st.body);
+    const vault = redactor.vault(conversation);
+    // Redact a copy: a local backend gets the original text.
+    const redacted = structuredClone(st.body);
+    const result = redactor.redactLlmRequest(st.api, redacted, vault);
+    st.findings = result.counts;
+    const sensitive = Object.values(result.counts).some((n) => n > 0) || result.blocked.length > 0;
+    const route = gen.table.match(shape, st.requestedModel, sensitive);
+    st.route = route;
+    if (!route || !leavesMachine(route)) return;
+    if (result.blocked.length) {
+      const reason = `blocked entity types: ${result.blocked.join(', ')}`;
+      emit(ctx, st, { action: 'deny', backend: 'none', reason, status: 403 });
+      throw new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave this machine: ${result.blocked.join(', ')}`, { reason });
+    }
+    if (!sensitive) return;
+    st.body = redacted;
+    st.redacted = true;
+    const kind = kindOf(st.api);
+    if (kind === 'chat' || kind === 'completions') ctx.responseFilters.push(createResponseRestorer(shape, st.stream, redactor, vault));
   };
 
   /** `allow` goes to the original provider; `openai`/`anthropic` backends are hosted too. */

@@ -1,4 +1,5 @@
 import { SluiceError } from '../core/index.js';
+import { decodeQuery, maskFindings } from '../redact/index.js';
 import type { Redactor } from '../redact/index.js';
 import type { BodyFilter, RequestContext, Stage } from './stage.js';
 
@@ -16,6 +17,22 @@ export interface DlpStageOptions {
   redactor(): Redactor;
   /** LLM calls are the privacy router's: it redacts them by the privacy rules instead. */
   isLlmCall(ctx: RequestContext): boolean;
+  /** Sluice's own placeholders look like keys on purpose; the credentials stage judges them. */
+  isPlaceholder(value: string): boolean;
+}
+
+interface Span {
+  type: string;
+  start: number;
+  end: number;
+}
+
+/** Findings that are not Sluice placeholders; `text(f)` gives the bytes a finding covers, if known. */
+function realSecrets<T extends Span>(found: readonly T[], text: (f: T) => string | undefined, isPlaceholder: (v: string) => boolean): T[] {
+  return found.filter((f) => {
+    const value = text(f);
+    return value === undefined || !isPlaceholder(value);
+  });
 }
 
 function blocked(ctx: RequestContext, types: readonly string[], where: string): SluiceError {
@@ -27,22 +44,29 @@ function blocked(ctx: RequestContext, types: readonly string[], where: string): 
   });
 }
 
-function holdBackFilter(ctx: RequestContext, redactor: Redactor): BodyFilter {
+function holdBackFilter(ctx: RequestContext, redactor: Redactor, isPlaceholder: (v: string) => boolean): BodyFilter {
   const scanner = redactor.createEgressScanner();
   let held: Buffer = Buffer.alloc(0);
+  /** Stream offset of held[0]: findings are reported in stream offsets. */
+  let base = 0;
+  const textOf = (f: Span) => (f.start >= base && f.end - base <= held.length ? held.subarray(f.start - base, f.end - base).toString('latin1') : undefined);
+  const check = (found: readonly Span[]) => {
+    const real = realSecrets(found, textOf, isPlaceholder);
+    if (real.length) throw blocked(ctx, real.map((f) => f.type), 'body');
+  };
   return {
     transform(chunk) {
-      const found = scanner.push(chunk);
-      if (found.length) throw blocked(ctx, found.map((f) => f.type), 'body');
       held = held.length ? Buffer.concat([held, chunk]) : chunk;
+      check(scanner.push(chunk));
       if (held.length <= HOLD) return Buffer.alloc(0);
-      const out = held.subarray(0, held.length - HOLD);
-      held = held.subarray(held.length - HOLD);
+      const cut = held.length - HOLD;
+      const out = held.subarray(0, cut);
+      held = held.subarray(cut);
+      base += cut;
       return out;
     },
     flush() {
-      const found = scanner.end();
-      if (found.length) throw blocked(ctx, found.map((f) => f.type), 'body');
+      check(scanner.end());
       return held;
     },
   };
@@ -56,21 +80,23 @@ export function createDlpStage(opts: DlpStageOptions): Stage {
       const redactor = opts.redactor();
       if (redactor.egressMode === 'off' || opts.isLlmCall(ctx)) return;
       if (ctx.query) {
-        const found = redactor.scanEgress(ctx.query);
+        const decoded = decodeQuery(ctx.query);
+        const found = realSecrets(redactor.scanEgress(ctx.query), (f) => (opts.isPlaceholder(ctx.query.slice(f.start, f.end)) ? ctx.query.slice(f.start, f.end) : decoded.slice(f.start, f.end)), opts.isPlaceholder);
         if (found.length) throw blocked(ctx, found.map((f) => f.type), 'query string');
       }
       if (redactor.egressMode === 'redact') {
         ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? MAX_REDACT_BODY, MAX_REDACT_BODY);
         ctx.state.set(key, redactor);
       } else {
-        ctx.requestFilters.push(holdBackFilter(ctx, redactor));
+        ctx.requestFilters.push(holdBackFilter(ctx, redactor, opts.isPlaceholder));
       }
     },
     onRequestBody(ctx, body) {
       const redactor = ctx.state.get(key) as Redactor | undefined;
       if (!redactor || body.length === 0) return;
-      const { body: masked, findings } = redactor.redactEgress(body);
+      const findings = realSecrets(redactor.scanEgress(body), (f) => body.subarray(f.start, f.end).toString('latin1'), opts.isPlaceholder);
       if (findings.length === 0) return;
+      const masked = maskFindings(body, findings);
       const names = [...new Set(findings.map((f) => f.type))].sort();
       ctx.bus.emit({ type: 'finding', time: Date.now(), src: ctx.src, dst: { host: ctx.dest.host, port: ctx.dest.port }, kind: 'dlp', subjects: names, action: 'redacted', reason: `${names.join(', ')} masked in the request body` });
       return masked;

@@ -60,6 +60,7 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const dlpStage = createDlpStage({
     redactor: () => redactor,
     isLlmCall: (ctx) => router.isLlmHost(ctx.dest.host) && router.isLlmCall(ctx.dest.host, ctx.method, ctx.path),
+    isPlaceholder: (value) => credentials.isPlaceholder(value),
   });
   const policyStage = createPolicyStage({
     current: opts.policy,

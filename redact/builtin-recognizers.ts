@@ -125,43 +125,43 @@ export const PLACEHOLDER_PATTERN = '<[A-Z][A-Z0-9_]{0,40}_[0-9]{1,9}>';
 /** Built-in recognizers. Secret rules follow gitleaks' default config, with lengths relaxed where noted. */
 export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
   {
-    name: 'private_key', type: 'private_key', priority: 100, score: 1, multiline: true,
+    name: 'private_key', type: 'private_key', literalStart: true, priority: 100, score: 1, multiline: true,
     // Base64 lines and RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`); a dash must be followed by a letter or
     // digit, so the run stops at `-----END …`. A truncated block still covers everything after the header.
     pattern: '-----BEGIN[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\\s\\\\:,._]|-[A-Za-z0-9])*(?:-----END[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----)?',
   },
   {
-    name: 'aws_access_key', type: 'aws_access_key', priority: 90, score: 0.95, check: tokenCheck,
+    name: 'aws_access_key', type: 'aws_access_key', literalStart: true, priority: 90, score: 0.95, check: tokenCheck,
     pattern: '(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}',
   },
   {
-    name: 'github_token', type: 'github_token', priority: 90, score: 0.95, check: tokenCheck,
+    name: 'github_token', type: 'github_token', literalStart: true, priority: 90, score: 0.95, check: tokenCheck,
     pattern: '(?:ghp|gho|ghu|ghs|ghr)_[0-9A-Za-z]{36}|github_pat_[0-9A-Za-z_]{82}',
   },
   {
     // gitleaks requires the `T3BlbkFJ` marker; project keys without it are common, so any long sk-proj- counts.
-    name: 'openai_key', type: 'openai_key', priority: 90, score: 0.95, check: tokenCheck,
+    name: 'openai_key', type: 'openai_key', literalStart: true, priority: 90, score: 0.95, check: tokenCheck,
     pattern: 'sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|sk-[A-Za-z0-9]{48}',
   },
   {
-    name: 'anthropic_key', type: 'anthropic_key', priority: 91, score: 0.95, check: tokenCheck,
+    name: 'anthropic_key', type: 'anthropic_key', literalStart: true, priority: 91, score: 0.95, check: tokenCheck,
     pattern: 'sk-ant-[a-z]{2,8}[0-9]{2}-[A-Za-z0-9_-]{32,}',
   },
   {
-    name: 'slack_token', type: 'slack_token', priority: 90, score: 0.9,
+    name: 'slack_token', type: 'slack_token', literalStart: true, priority: 90, score: 0.9,
     pattern: 'xox[abprse]-[0-9A-Za-z][0-9A-Za-z-]{9,}',
     check: (c, s) => (tokenAlone(c) && /\d/.test(value(c)) ? s : 0),
   },
   {
-    name: 'stripe_key', type: 'stripe_key', priority: 90, score: 0.95, check: tokenCheck,
+    name: 'stripe_key', type: 'stripe_key', literalStart: true, priority: 90, score: 0.95, check: tokenCheck,
     pattern: '(?:sk|rk)_(?:live|test|prod)_[0-9A-Za-z]{10,}',
   },
   {
-    name: 'google_api_key', type: 'google_api_key', priority: 90, score: 0.95, check: tokenCheck,
+    name: 'google_api_key', type: 'google_api_key', literalStart: true, priority: 90, score: 0.95, check: tokenCheck,
     pattern: 'AIza[0-9A-Za-z_-]{35}',
   },
   {
-    name: 'jwt', type: 'jwt', priority: 85, score: 0.95, check: jwtCheck,
+    name: 'jwt', type: 'jwt', literalStart: true, priority: 85, score: 0.95, check: jwtCheck,
     pattern: 'eyJ[A-Za-z0-9_-]{10,}\\.eyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{10,}',
   },
   {

@@ -23,19 +23,21 @@ export interface Detector {
 
 interface Compiled {
   readonly rec: Recognizer;
-  /** Global; run on Buffers, so offsets (and value-group indices) are byte offsets. */
-  readonly re: RE2;
+  readonly global: RE2;
+  /** Non-global copy that extracts the value group from one match. */
+  readonly single: RE2 | undefined;
+  /**
+   * No assertions (`\b`, `^`, `$`): a match's position can be recovered with indexOf from the end of the
+   * previous one (if the same string occurred earlier, the pattern would have matched there first), so one
+   * native `match` call returns every match of a chunk.
+   */
+  readonly positionFree: boolean;
 }
 
-/** Bytes per chunk of a long text (see collect). */
+const ASSERTION = /\\[bBAzZ]|[\^$]|\(\?[a-z]*m/;
+
+/** Characters per chunk of a long text (see detect). */
 const DEFAULT_CHUNK = 256;
-
-/** A raw match in bytes: the whole match and the value inside it. */
-interface Hit {
-  readonly c: Compiled;
-  readonly start: number;
-  readonly end: number;
-}
 
 export interface DetectorOptions {
   readonly recognizers: readonly Recognizer[];
@@ -43,20 +45,20 @@ export interface DetectorOptions {
   readonly threshold: number;
   /** Values never reported (compared case-insensitively). */
   readonly allow: readonly string[];
-  /** Bytes per chunk (see collect); tests shrink it to put chunk cuts everywhere. */
+  /** Characters per chunk; tests shrink it to put chunk cuts everywhere. */
   readonly chunkSize?: number;
 }
 
 /**
- * Compiles every recognizer once, plus one RE2.Set over all of them: a single pass tells which recognizers
- * fire, and only those run to collect positions. Everything runs on one UTF-8 Buffer of the text: node-re2
- * converts a JS string to UTF-8 on every call, which would cost more than the matching itself.
+ * Compiles every recognizer once, plus RE2.Sets over them, so that a text is scanned by the set and then only
+ * by the recognizers that fire (see detect).
  */
 export function createDetector(options: DetectorOptions): Detector {
-  // Indices (`d`) cost on every match: only recognizers with a value group ask for them.
   const compiled: Compiled[] = options.recognizers.map((rec) => ({
     rec,
-    re: new RE2(rec.pattern, `g${rec.valueGroup === undefined ? '' : 'd'}${rec.flags ?? ''}`),
+    global: new RE2(rec.pattern, `g${rec.flags ?? ''}`),
+    single: rec.valueGroup === undefined ? undefined : new RE2(rec.pattern, rec.flags ?? ''),
+    positionFree: !ASSERTION.test(rec.pattern),
   }));
   let set: InstanceType<typeof RE2.Set> | undefined;
   try {
@@ -67,53 +69,18 @@ export function createDetector(options: DetectorOptions): Detector {
   const allIndexes = compiled.map((_, i) => i);
   const allow = new Set(options.allow.map((v) => v.toLowerCase()));
   const threshold = options.threshold;
-  const CHUNK = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
+  const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
 
-  function execAll(hits: Hit[], c: Compiled, buf: Buffer, offset: number): void {
-    const re = c.re;
-    const g = c.rec.valueGroup;
-    re.lastIndex = 0;
-    for (let m = re.exec(buf); m !== null; m = re.exec(buf)) {
-      const len = m[0].length;
-      if (len === 0) {
-        re.lastIndex = m.index + 1; // a custom pattern matched the empty string here
-        if (re.lastIndex > buf.length) break;
-        continue;
-      }
-      if (g === undefined) hits.push({ c, start: offset + m.index, end: offset + m.index + len });
-      else {
-        const range = m.indices?.[g];
-        if (range !== undefined && range[1] > range[0]) hits.push({ c, start: offset + range[0], end: offset + range[1] });
-      }
+  function consider(out: Span[], c: Compiled, text: string, pos: number, match: string): void {
+    const cand: Candidate = { text, start: pos, end: pos + match.length };
+    if (c.single !== undefined) {
+      // Built-in value groups end their pattern or are followed by characters they cannot contain
+      // (url_credentials: `@host`), so the last occurrence of the group's text is the group.
+      const group = c.single.exec(match)?.[c.rec.valueGroup!];
+      if (group === undefined || group.length === 0) return;
+      cand.start = pos + match.lastIndexOf(group);
+      cand.end = cand.start + group.length;
     }
-  }
-
-  /**
-   * The buffer is cut after newlines into chunks of about CHUNK bytes (zero-copy subarrays) and the set runs
-   * per chunk, so a recognizer only scans the chunks where it fires: on text dense with entities nearly every
-   * recognizer fires somewhere, but few fire in any one chunk. Single-line patterns cannot match across the
-   * cut; multi-line ones run once over the whole buffer.
-   */
-  function collect(buf: Buffer): Hit[] {
-    const hits: Hit[] = [];
-    const whole = new Set<number>();
-    for (let start = 0; start < buf.length; ) {
-      const nl = buf.length - start <= CHUNK * 2 ? -1 : buf.indexOf(10, start + CHUNK);
-      const end = nl < 0 ? buf.length : nl + 1;
-      const chunk = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
-      for (const i of set ? set.match(chunk) : allIndexes) {
-        const c = compiled[i]!;
-        if (c.rec.multiline) whole.add(i);
-        else execAll(hits, c, chunk, start);
-      }
-      start = end;
-    }
-    for (const i of whole) execAll(hits, compiled[i]!, buf, 0);
-    return hits;
-  }
-
-  function consider(out: Span[], c: Compiled, text: string, start: number, end: number): void {
-    const cand: Candidate = { text, start, end };
     let score = c.rec.check ? c.rec.check(cand, c.rec.score) : c.rec.score;
     if (score <= 0) return;
     if (score < threshold && c.rec.context !== undefined) {
@@ -125,47 +92,82 @@ export function createDetector(options: DetectorOptions): Detector {
     out.push({ type: c.rec.type, start: cand.start, end: cand.end, score, priority: c.rec.priority });
   }
 
+  /** Runs one recognizer over `chunk`, which starts at `offset` in `text`. */
+  function run(out: Span[], c: Compiled, text: string, chunk: string, offset: number): void {
+    if (c.positionFree) {
+      const matches = chunk.match(c.global);
+      if (matches === null) return;
+      let cursor = 0;
+      for (const m of matches) {
+        if (m.length === 0) continue;
+        const pos = chunk.indexOf(m, cursor);
+        if (pos < 0) break;
+        cursor = pos + m.length;
+        consider(out, c, text, offset + pos, m);
+      }
+      return;
+    }
+    const re = c.global;
+    re.lastIndex = 0;
+    for (let m = re.exec(chunk); m !== null; m = re.exec(chunk)) {
+      if (m[0].length === 0) {
+        re.lastIndex = m.index + 1; // a custom pattern matched the empty string here
+        if (re.lastIndex > chunk.length) break;
+        continue;
+      }
+      consider(out, c, text, offset + m.index, m[0]);
+    }
+  }
+
+  // The per-chunk set holds only the recognizers that are worth localising (see detect).
+  const chunkable = allIndexes.filter((i) => !compiled[i]!.rec.multiline && !compiled[i]!.rec.literalStart);
+  let chunkSet: InstanceType<typeof RE2.Set> | undefined;
+  try {
+    chunkSet = chunkable.length > 1 ? new RE2.Set(chunkable.map((i) => set!.sources[i]!)) : undefined;
+  } catch {
+    chunkSet = undefined;
+  }
+
+  /**
+   * One set pass over the whole text says which recognizers fire. Those with a literal start (or spanning
+   * lines) then scan the whole text. The others start with a character class, so re2 must step through every
+   * byte for each of them: when several fire in a long text, the text is cut after newlines into chunks of
+   * about `chunkSize` characters, a second set finds which fire in each chunk, and each runs on its chunks
+   * only. Single-line patterns cannot match across a cut.
+   */
+  function detect(text: string): Span[] {
+    if (text.length === 0 || compiled.length === 0) return [];
+    const fired = set ? set.match(text) : allIndexes;
+    if (fired.length === 0) return [];
+    const out: Span[] = [];
+    const local = new Set<number>();
+    for (const i of fired) {
+      const c = compiled[i]!;
+      if (c.rec.multiline || c.rec.literalStart) run(out, c, text, text, 0);
+      else local.add(i);
+    }
+    if (local.size < 2 || chunkSet === undefined || text.length <= chunkSize * 2) {
+      for (const i of local) run(out, compiled[i]!, text, text, 0);
+    } else {
+      for (let start = 0; start < text.length; ) {
+        const nl = text.length - start <= chunkSize * 2 ? -1 : text.indexOf('\n', start + chunkSize);
+        const end = nl < 0 ? text.length : nl + 1;
+        const chunk = text.slice(start, end);
+        for (const j of chunkSet.match(chunk)) {
+          const i = chunkable[j]!;
+          if (local.has(i)) run(out, compiled[i]!, text, chunk, start);
+        }
+        start = end;
+      }
+    }
+    return resolveOverlaps(out);
+  }
+
   return {
     types: [...new Set(options.recognizers.map((r) => r.type))],
-    detect(text: string): Span[] {
-      if (text.length === 0 || compiled.length === 0) return [];
-      const buf = Buffer.from(text, 'utf8');
-      const hits = collect(buf);
-      if (hits.length === 0) return [];
-      const out: Span[] = [];
-      if (buf.length === text.length) {
-        // ASCII: byte offsets are UTF-16 offsets.
-        for (const h of hits) consider(out, h.c, text, h.start, h.end);
-      } else {
-        const toUtf16 = utf16Offsets(buf, hits);
-        for (const h of hits) consider(out, h.c, text, toUtf16.get(h.start)!, toUtf16.get(h.end)!);
-      }
-      return resolveOverlaps(out);
-    },
-    detectBytes(bytes: Buffer): Span[] {
-      if (bytes.length === 0 || compiled.length === 0) return [];
-      const hits = collect(bytes);
-      if (hits.length === 0) return [];
-      const text = bytes.toString('latin1');
-      const out: Span[] = [];
-      for (const h of hits) consider(out, h.c, text, h.start, h.end);
-      return resolveOverlaps(out);
-    },
+    detect,
+    detectBytes: (bytes) => detect(bytes.toString('latin1')),
   };
-}
-
-/** Maps the byte offsets of the hits to UTF-16 offsets in one forward pass. */
-function utf16Offsets(buf: Buffer, hits: readonly Hit[]): Map<number, number> {
-  const offsets = [...new Set(hits.flatMap((h) => [h.start, h.end]))].sort((a, b) => a - b);
-  const map = new Map<number, number>();
-  let byte = 0;
-  let unit = 0;
-  for (const b of offsets) {
-    unit += buf.toString('utf8', byte, b).length;
-    byte = b;
-    map.set(b, unit);
-  }
-  return map;
 }
 
 function better(a: Span, b: Span): boolean {

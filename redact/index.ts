@@ -11,3 +11,4 @@ export { BUILTIN_TYPES, PII_TYPES, SECRET_TYPES, TYPE_GROUPS, DEFAULT_EGRESS_TYP
 export { luhnValid, ibanValid, ssnValid } from './validators.js';
 export { AccuracyTally } from './accuracy.js';
 export type { LabeledSpan, TypeScore } from './accuracy.js';
+export { maskFindings, decodeQuery } from './egress.js';

@@ -21,6 +21,11 @@ export interface Recognizer {
   readonly score: number;
   /** Words that, within 48 characters before the value, raise the score by 0.35. */
   readonly context?: readonly string[];
+  /**
+   * The pattern starts with a literal (`AKIA`, `ghp_`, `-----BEGIN`): re2 skips ahead to it, so scanning a
+   * whole text costs little and chunking would only add calls.
+   */
+  readonly literalStart?: boolean;
   /** The pattern can match across a newline: it runs over whole texts, never over line-aligned chunks. */
   readonly multiline?: boolean;
   /** Wins overlaps against lower priorities. */

@@ -14,6 +14,8 @@ export interface BwrapArgsInput {
   includeWorkdir: boolean;
   readOnly: string[];
   readWrite: string[];
+  /** driver-specific arguments (network), placed after the /sluice mounts */
+  extra?: string[];
   tty: boolean;
   seccompFd: number;
   infoFd: number;
@@ -23,7 +25,8 @@ export interface BwrapArgsInput {
 
 /**
  * The bwrap argv, pure so that it can be read and tested. Namespaces: user, pid, ipc, uts and
- * cgroup are new; the network namespace is the one the caller entered (bwrap cannot join one).
+ * cgroup are new; the network namespace is either the one the caller entered with nsenter
+ * (bwrap cannot join one) or, via `extra`, a new empty one.
  * The root is an empty tmpfs, remounted read-only once the binds are in place.
  */
 export function bwrapArgs(input: BwrapArgsInput): string[] {
@@ -77,6 +80,7 @@ export function bwrapArgs(input: BwrapArgsInput): string[] {
     input.files.bundlePath,
     IN_SANDBOX.bundle,
   );
+  args.push(...(input.extra ?? []));
   for (const p of input.readOnly) args.push('--ro-bind', p, p);
   for (const p of input.readWrite) args.push('--bind', p, p);
   if (input.workdir && input.includeWorkdir) args.push('--bind', input.workdir, input.workdir);

@@ -6,10 +6,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { bwrapArgs } from './bwrap-args.js';
 import { cgroupLauncher, createCgroup, hasLimits, type SandboxCgroup } from './cgroup.js';
-import { installFirewall, removeFirewall } from './firewall.js';
+import { createBwrapNetwork, type BwrapNetworkMode } from './bwrap-network.js';
 import { resolveHostUser } from './host-user.js';
-import { createSandboxNetwork, removeSandboxNetwork } from './netns.js';
-import { createRelay, type Relay } from './relay.js';
 import { sandboxEnv } from './sandbox-env.js';
 import { removeSandboxFiles, writeSandboxFiles, writeStateFile } from './sandbox-files.js';
 import { compileSocketFilter } from './seccomp.js';
@@ -19,6 +17,7 @@ import type { PreparedSandbox, RunningSandbox, SandboxSpec, StartOptions } from 
 export interface BwrapState {
   driver: 'bwrap';
   name: string;
+  /** netns and nft table name; '' for the unix-socket network */
   network: string;
   pid: number;
   ownerPid: number;
@@ -30,62 +29,52 @@ const SECCOMP_FD = 3;
 const INFO_FD = 4;
 
 export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<PreparedSandbox> {
-  if (process.getuid?.() !== 0) {
-    throw new Error('the bwrap driver needs root to create its network namespace and firewall (run as root, or use --driver docker)');
+  const root = process.getuid?.() === 0;
+  const mode: BwrapNetworkMode = spec.bwrapNetwork ?? (root ? 'veth' : 'unix-socket');
+  if (mode === 'veth' && !root) {
+    throw new Error('bwrap with a veth network needs root (nftables, network namespaces); without root use the unix-socket network');
   }
   const user = await resolveHostUser(spec.process?.run_as_user, spec.process?.run_as_group);
-  const network = await createSandboxNetwork();
+  const network = await createBwrapNetwork(mode);
   let started: RunningSandbox | undefined;
   const cleanup = async () => {
-    await removeFirewall(network.name);
-    await removeSandboxNetwork(network.name);
+    await network.remove();
     await removeSandboxFiles(name);
   };
   return {
     name,
     driver: 'bwrap',
-    proxyListen: { host: network.hostIp },
+    proxyListen: network.proxyListen,
     async start(options: StartOptions = {}) {
       if (started) throw new Error(`sandbox ${name} already started`);
       const proxy = options.proxy ?? spec.proxy;
       if (!proxy) throw new Error('start(): no proxy endpoint given');
-      let relay: Relay | undefined;
       let cgroup: SandboxCgroup | undefined;
       try {
-        if (proxy.host !== network.hostIp) {
-          relay = await createRelay({ host: network.hostIp, target: { host: proxy.host, port: proxy.port } });
-        }
-        const reachable = { host: network.hostIp, port: relay?.port ?? proxy.port };
-        await installFirewall({ table: network.name, iface: network.name, proxyHost: reachable.host, proxyPort: reachable.port });
         const files = await writeSandboxFiles(name, proxy.caCertPem);
+        const connection = await network.connect({ host: proxy.host, port: proxy.port }, files.dir);
         const seccompPath = path.join(files.dir, 'seccomp.bpf');
         await writeFile(seccompPath, compileSocketFilter());
-        if (hasLimits(spec.limits)) cgroup = await createCgroup(name, spec.limits);
+        // cgroups need root (or a delegated subtree): without root, limits are not applied
+        if (hasLimits(spec.limits) && root) cgroup = await createCgroup(name, spec.limits);
 
         const workdir = spec.workdir ? path.resolve(spec.workdir) : undefined;
-        const env = sandboxEnv({ proxy: { ...reachable, authToken: proxy.authToken }, name, user: { ...spec.env, ...options.env }, tty: spec.tty });
+        const env = sandboxEnv({ proxy: { ...connection.inside, authToken: proxy.authToken }, name, user: { ...spec.env, ...options.env }, tty: spec.tty });
         const args = bwrapArgs({
           env,
           files,
-          command: spec.command,
+          command: connection.wrapCommand(spec.command),
           workdir,
           includeWorkdir: spec.filesystem?.include_workdir ?? true,
           readOnly: spec.filesystem?.read_only ?? [],
           readWrite: spec.filesystem?.read_write ?? [],
+          extra: connection.bwrapArgs,
           tty: !!spec.tty,
           seccompFd: SECCOMP_FD,
           infoFd: INFO_FD,
         });
         const dropUser = user ? ['/usr/bin/setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'] : [];
-        const argv = [
-          ...cgroupLauncher(cgroup?.procsFiles ?? []),
-          '/usr/bin/nsenter',
-          `--net=${network.netnsPath}`,
-          '--',
-          ...dropUser,
-          findExecutable('bwrap'),
-          ...args,
-        ];
+        const argv = [...cgroupLauncher(cgroup?.procsFiles ?? []), ...connection.argvPrefix, ...dropUser, findExecutable('bwrap'), ...args];
         const stdio = options.stdio ?? 'inherit';
         const seccompFd = openSync(seccompPath, 'r');
         const [file, ...rest] = argv as [string, ...string[]];
@@ -95,15 +84,19 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
         } finally {
           closeSync(seccompFd);
         }
-        started = runningBwrap({ name, child, reachable, relay, cleanup: async () => {
-          await relay?.close();
-          await cgroup?.remove();
-          await cleanup();
-        } });
+        started = runningBwrap({
+          name,
+          child,
+          reachable: connection.inside,
+          cleanup: async () => {
+            await cgroup?.remove();
+            await cleanup();
+          },
+        });
         await writeStateFile(name, {
           driver: 'bwrap',
           name,
-          network: network.name,
+          network: network.resourceName,
           pid: child.pid ?? 0,
           ownerPid: process.pid,
           command: spec.command,
@@ -111,7 +104,6 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
         } satisfies BwrapState);
         return started;
       } catch (err) {
-        await relay?.close();
         await cgroup?.remove();
         await cleanup();
         throw err;
@@ -149,7 +141,6 @@ function runningBwrap(opts: {
   name: string;
   child: ReturnType<typeof spawn>;
   reachable: { host: string; port: number };
-  relay: Relay | undefined;
   cleanup: () => Promise<void>;
 }): RunningSandbox {
   const { child } = opts;

@@ -33,8 +33,10 @@ export async function cleanupLeftovers(opts: { orphans?: boolean } = {}): Promis
     }
     // no owner left to wait for it or forward its output: stop it
     await killAndWait(state.pid);
-    await removeFirewall(state.network);
-    await removeSandboxNetwork(state.network);
+    if (state.network) {
+      await removeFirewall(state.network);
+      await removeSandboxNetwork(state.network);
+    }
     await removeSandboxFiles(state.name);
     removed.push(state.name);
   }

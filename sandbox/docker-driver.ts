@@ -99,7 +99,7 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
       let relay: Relay | undefined;
       let container: Docker.Container | undefined;
       try {
-        if (proxy.host !== net.gateway) relay = await createRelay({ host: net.gateway, target: proxy });
+        if (proxy.host !== net.gateway) relay = await createRelay({ listen: { host: net.gateway }, target: proxy });
         const reachable = { host: net.gateway, port: relay?.port ?? proxy.port };
         await installFirewall({ table: net.bridge, iface: net.bridge, proxyHost: reachable.host, proxyPort: reachable.port });
         const files = await writeSandboxFiles(name, proxy.caCertPem);

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,11 +20,15 @@ const TOOLS = [
   'bash', 'sh', 'dash', 'env', 'cat', 'ls', 'cp', 'mv', 'rm', 'mkdir', 'rmdir', 'ln', 'echo', 'printf', 'id', 'true',
   'false', 'sleep', 'date', 'head', 'tail', 'grep', 'sed', 'tr', 'wc', 'sort', 'uniq', 'cut', 'uname', 'timeout',
   'touch', 'chmod', 'find', 'xargs', 'basename', 'dirname', 'readlink', 'realpath', 'tee', 'stat', 'mktemp', 'tar',
-  'gzip', 'which', 'getent', 'awk', 'mawk', 'diff', 'less', 'curl', 'git', 'python3', 'node',
+  'gzip', 'which', 'getent', 'awk', 'mawk', 'diff', 'less', 'tty', 'stty', 'kill', 'ps', 'curl', 'git', 'python3', 'node',
 ];
 /** Whole directories the tools need at run time (git helpers, Python's standard library). */
 const TREES = ['/usr/lib/git-core', '/usr/share/git-core', '/etc/ssl/certs/ca-certificates.crt'];
 const EXCLUDES = ['usr/lib/python3*/test', 'usr/lib/python3*/idlelib', 'usr/lib/python3*/tkinter', 'usr/lib/python3*/ensurepip'];
+
+/** Changes whenever the recipe does, so that a cached image from an older recipe is rebuilt. */
+const RECIPE = createHash('sha256').update(JSON.stringify({ TOOLS, TREES, EXCLUDES, v: 1 })).digest('hex').slice(0, 16);
+const RECIPE_LABEL = 'sluice.base-recipe';
 
 export interface BuildImageOptions {
   tag?: string;
@@ -37,12 +42,11 @@ export async function buildBaseImage(opts: BuildImageOptions = {}): Promise<{ im
   const image = opts.tag ?? BASE_IMAGE;
   const docker = await ensureDocker();
   if (!opts.force) {
-    try {
-      await docker.getImage(image).inspect();
-      return { image, built: false, ms: Date.now() - t0 };
-    } catch {
-      // not there yet: build it
-    }
+    const existing = await docker
+      .getImage(image)
+      .inspect()
+      .catch(() => undefined);
+    if (existing?.Config?.Labels?.[RECIPE_LABEL] === RECIPE) return { image, built: false, ms: Date.now() - t0 };
   }
   const files = await collectHostFiles();
   opts.onProgress?.(`packing ${files.length} host paths`);
@@ -68,7 +72,7 @@ export async function buildBaseImage(opts: BuildImageOptions = {}): Promise<{ im
         'WORKDIR /tmp',
         'USER 1000:1000',
         'CMD ["/bin/bash"]',
-        'LABEL sluice.base=1',
+        `LABEL ${RECIPE_LABEL}=${RECIPE}`,
       ],
     } as Record<string, unknown>);
     await new Promise<void>((resolve, reject) => {

@@ -69,8 +69,10 @@ export async function stopSandbox(name: string, opts: { graceMs?: number } = {})
   const state = await readStateFile<BwrapState>(full);
   if (state?.driver === 'bwrap') {
     await terminate(state.pid, opts.graceMs ?? 5000);
-    await removeFirewall(state.network);
-    await removeSandboxNetwork(state.network);
+    if (state.network) {
+      await removeFirewall(state.network);
+      await removeSandboxNetwork(state.network);
+    }
     await removeSandboxFiles(full);
     return;
   }

@@ -27,6 +27,11 @@ export interface SandboxSpec {
   filesystem?: { read_only?: string[]; read_write?: string[]; include_workdir?: boolean };
   process?: { run_as_user?: string; run_as_group?: string };
   limits?: { pids?: number; memoryMb?: number; cpus?: number };
+  /**
+   * bwrap only: `veth` (default as root) or `unix-socket` (default otherwise; needs no root,
+   * and no cgroup limits are applied). See sandbox/bwrap-network.ts.
+   */
+  bwrapNetwork?: 'veth' | 'unix-socket';
   /** May be given here or to start(); start()'s argument wins. */
   proxy?: ProxyEndpoint;
 }

@@ -5,7 +5,6 @@ import type { Cell, MetricRow, ScenarioResult } from '../report/model.js';
 import { createTunnelHolder } from '../tunnel-holder.js';
 import { jobFor, type ScenarioContext } from './context.js';
 
-const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const MB = 1024 * 1024;
 
 /** A tunnel costs the proxy two descriptors; leave headroom below the inherited hard limit. */
@@ -31,11 +30,13 @@ async function measureOne(ctx: ScenarioContext, c: Contender, ceiling: number): 
   const s = ctx.options.scale;
   const env = ctx.env;
   const figures: MemoryFigures = { notes: [] };
+  // Pauses let the proxy finish accepting and the allocator settle; --quick only checks the plumbing.
+  const settle = (ms: number) => new Promise((r) => setTimeout(r, ctx.options.quick ? ms / 5 : ms));
   const proc = await c.start(env);
   const holder = createTunnelHolder();
   try {
     const pid = proc.pid!;
-    await settle(ctx.options.quick ? 200 : 1000);
+    await settle(1000);
     figures.idle = await rssOfTree(pid);
     if (c.capabilities.has('tunnel')) {
       const target = `${env.tunnelHost}:${env.upstream.hold}`;

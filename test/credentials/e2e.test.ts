@@ -169,7 +169,7 @@ t.test('the placeholder sent to another allowed host: 403 credential_endpoint_mi
   const inBody = await viaProxy(`https://other.example.test:${other.port}/paste`, { body: JSON.stringify({ note: placeholders.ANTHROPIC_API_KEY }) });
   t.equal(inBody.status, 403, 'in a body too');
   // Egress DLP runs before credentials and may see the key-shaped placeholder first.
-  t.match(inBody.headers['x-sluice-error'], /^(credential_endpoint_mismatch|dlp_blocked)$/);
+  t.equal(inBody.headers['x-sluice-error'], 'credential_endpoint_mismatch', 'DLP leaves placeholders to the credentials stage');
   t.equal(other.requests.filter((r) => r.body.includes(Buffer.from(placeholders.ANTHROPIC_API_KEY!))).length, 0, 'the placeholder never reached the other host whole');
   t.equal(other.requests.length - before <= 1, true);
 });

@@ -2,6 +2,7 @@ import t from 'tap';
 import OpenAI from 'openai';
 import { createFakeAnthropic, createFakeOllama, createFakeOpenAI } from '../fakes/index.js';
 import type { RouterRedactor } from '../../privacy/index.js';
+import { createRedactor, privacySchema } from '../../redact/index.js';
 import { nextCall, startRouter, weather, weatherCall } from './harness.js';
 
 // The openai SDK routed to a fake NIM (passthrough), to Ollama and to Anthropic (translated).
@@ -149,20 +150,19 @@ t.test('allow route: the call goes to the original provider untouched', async (t
   t.match(await nextCall(h, 1), { action: 'allow', route: 'hosted', api: 'openai-chat' });
 });
 
-/** Stands in for redact/: pseudonymises one e-mail address, blocks "BLOCKME", restores in answers. */
-const fakeRedactor: RouterRedactor = {
-  redactLlmRequest(_api: string, body: Record<string, unknown>) {
-    const text = JSON.stringify(body);
-    const count = text.split('alice@example.com').length - 1;
-    return { body: JSON.parse(text.replaceAll('alice@example.com', '<EMAIL_1>')) as Record<string, unknown>, findings: (count ? { email: count } : {}) as Record<string, number>, ...(text.includes('BLOCKME') ? { blocked: ['private_key'] } : {}) };
-  },
-  createRestorer() {
-    return { transform: (chunk: Buffer) => Buffer.from(chunk.toString('utf8').replaceAll('<EMAIL_1>', 'alice@example.com')) };
-  },
-};
-
-t.test('with a redaction engine: sensitive prompts stay local, hosted calls are redacted and restored', async (t) => {
-  const upstream = await createFakeOpenAI({ models: ['gpt-4o'], reply: (req) => ({ text: `You wrote to ${JSON.stringify(req.body).includes('<EMAIL_1>') ? '<EMAIL_1>' : 'someone'}.` }) });
+t.test('with the redaction engine: sensitive prompts stay local; hosted calls redacted, answers restored (split placeholders too)', async (t) => {
+  const redactor = createRedactor(privacySchema.parse({ redact: ['email', 'private_key'], operators: { private_key: 'block' } }));
+  t.teardown(() => redactor.close());
+  const seen: string[] = [];
+  const upstream = await createFakeOpenAI({
+    models: ['gpt-4o'],
+    reply: (req) => {
+      const placeholder = /<EMAIL_\d+>/.exec(req.raw)?.[0] ?? 'nobody';
+      seen.push(req.raw);
+      const half = Math.floor(placeholder.length / 2);
+      return { tokens: ['You wrote to ', placeholder.slice(0, half), placeholder.slice(half), '.'], text: `You wrote to ${placeholder}.`, toolCalls: [{ name: 'send', arguments: { to: placeholder } }] };
+    },
+  });
   const local = await createFakeOllama({ models: ['qwen3:8b'], reply: { text: 'Handled locally.' } });
   t.teardown(() => Promise.all([upstream.close(), local.close()]));
   const config = {
@@ -172,21 +172,34 @@ t.test('with a redaction engine: sensitive prompts stay local, hosted calls are 
       { name: 'hosted', match: { api: 'openai' as const }, action: 'allow' as const },
     ],
   };
-  const h = await startRouter(t, config, { host: 'api.openai.com', upstream: upstream.url, redactor: fakeRedactor });
+  const router: RouterRedactor = redactor;
+  const h = await startRouter(t, config, { host: 'api.openai.com', upstream: upstream.url, redactor: router });
   const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0 });
   const prompt = [{ role: 'user' as const, content: 'Mail alice@example.com please' }];
 
-  const hosted = await client.chat.completions.create({ model: 'gpt-4o', messages: prompt });
-  t.equal(upstream.requests[0]!.raw.includes('alice@example.com'), false, 'the hosted provider never sees the address');
+  const hosted = await client.chat.completions.create({ model: 'gpt-4o', messages: prompt, tools: [{ type: 'function', function: { name: 'send', parameters: { type: 'object' } } }] });
+  t.notMatch(seen[0], /alice@example\.com/, 'the hosted provider never sees the address');
   t.equal(hosted.choices[0]!.message.content, 'You wrote to alice@example.com.', 'restored in the answer');
+  t.same(JSON.parse((hosted.choices[0]!.message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall).function.arguments), { to: 'alice@example.com' }, 'and in tool arguments');
   t.match(await nextCall(h, 1), { action: 'allow', redactions: { email: 1 } });
+
+  const chunks: string[] = [];
+  let args = '';
+  for await (const c of await client.chat.completions.create({ model: 'gpt-4o', messages: prompt, stream: true })) {
+    chunks.push(c.choices[0]?.delta.content ?? '');
+    args += c.choices[0]?.delta.tool_calls?.[0]?.function?.arguments ?? '';
+  }
+  t.equal(chunks.join(''), 'You wrote to alice@example.com.', 'placeholder split across deltas restored');
+  t.notOk(chunks.some((c) => c.includes('<EMA')), 'no partial placeholder shown');
+  t.same(JSON.parse(args), { to: 'alice@example.com' });
 
   const kept = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: prompt });
   t.equal(kept.choices[0]!.message.content, 'Handled locally.');
-  t.match(JSON.stringify(local.requests[0]!.body), /alice@example\.com/, 'local backend gets the original text');
+  t.match(JSON.stringify(local.requests[0]!.body), /alice@example\.com/, 'a local backend gets the original text');
 
-  const blocked = await rejection(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'BLOCKME' }] }));
+  const key = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\n-----END RSA PRIVATE KEY-----';
+  const blocked = await rejection(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: key }] }));
   t.match(blocked, { status: 403 });
   t.equal((blocked as InstanceType<typeof OpenAI.APIError>).headers?.get('x-sluice-error'), 'redaction_blocked');
-  t.equal(upstream.requests.length, 1, 'blocked call never left');
+  t.equal(upstream.requests.length, 2, 'the blocked call never left');
 });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
-import { buildBaseImage, ensureDocker, prepareSandbox, type ProxyEndpoint, type SandboxDriver } from '../../sandbox/index.js';
+import { buildBaseImage, ensureDocker, prepareSandbox, type ProxyEndpoint, type SandboxDriver, type SandboxSpec } from '../../sandbox/index.js';
 import { listFirewallTables } from '../../sandbox/firewall.js';
 import { OPENAI_ANSWER, startDecoys, type BypassFixture } from './bypass-fixture.js';
 import { runProbes, type ProbeResult } from './run-probes.js';
@@ -50,6 +50,7 @@ export async function bypassSuite(
   driver: SandboxDriver,
   fixture: BypassFixture,
   startProxy: (listenHost: string) => Promise<ProxyUnderTest>,
+  specExtra: Partial<SandboxSpec> = {},
 ): Promise<void> {
   if (driver === 'docker') {
     await ensureDocker();
@@ -61,6 +62,7 @@ export async function bypassSuite(
     env: { SLUICE_TEST_DIR: here, SLUICE_NODE_MODULES: nodeModules },
     filesystem: { read_only: [here, path.join(nodeModules, 'openai')] },
     limits: { pids: 256, memoryMb: 1024 },
+    ...specExtra,
   });
   const proxyHost = prepared.proxyListen.host;
   const decoys = await startDecoys([proxyHost, fixture.hostAddr]);

@@ -12,8 +12,13 @@ if (process.getuid?.() !== 0) {
   const fixture = await startBypassFixture();
   t.teardown(() => fixture.close());
 
-  for (const driver of drivers) {
-    t.test(`${driver} with a stand-in proxy on the sandbox-facing address`, (t) =>
+  const variants: Array<{ driver: SandboxDriver; label: string; extra?: Parameters<typeof bypassSuite>[4] }> = [
+    { driver: 'bwrap', label: 'bwrap (veth network)' },
+    { driver: 'bwrap', label: 'bwrap (unix-socket network, no root needed, as nobody)', extra: { bwrapNetwork: 'unix-socket', process: { run_as_user: '65534' } } },
+    { driver: 'docker', label: 'docker' },
+  ];
+  for (const { driver, label, extra } of variants) {
+    t.test(`${label} with a stand-in proxy on the sandbox-facing address`, (t) =>
       bypassSuite(t, driver, fixture, async (host) => {
         const proxy = await startStandInProxy({ host, allow: { 'allowed.test:443': fixture.upstream.port } });
         const token = `tok-${driver}`;
@@ -27,7 +32,7 @@ if (process.getuid?.() !== 0) {
           },
           close: () => proxy.close(),
         };
-      }),
+      }, extra),
     );
   }
 

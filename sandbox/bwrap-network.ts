@@ -1,0 +1,101 @@
+import { chmod } from 'node:fs/promises';
+import path from 'node:path';
+import { installFirewall, removeFirewall } from './firewall.js';
+import { createSandboxNetwork, removeSandboxNetwork } from './netns.js';
+import { createRelay, type Relay } from './relay.js';
+import { IN_SANDBOX } from './sandbox-env.js';
+import { preloadSourcePath } from './sandbox-files.js';
+
+/**
+ * How a bwrap sandbox reaches the proxy, and nothing else.
+ *
+ * - `veth` (root): a network namespace joined to the host by a veth pair; nftables accepts only
+ *   TCP to the proxy's address and port from it. CMD runs under `nsenter --net`.
+ * - `unix-socket` (no root needed): bwrap's own empty network namespace (loopback only); a
+ *   bridge process inside listens on 127.0.0.1 and relays through a unix socket bound in from
+ *   the host to the proxy. With no interface but loopback there is nothing to firewall.
+ */
+export type BwrapNetworkMode = 'veth' | 'unix-socket';
+
+export interface BwrapConnection {
+  /** what the sandbox's proxy variables point at */
+  inside: { host: string; port: number };
+  argvPrefix: string[];
+  bwrapArgs: string[];
+  wrapCommand(command: string[]): string[];
+}
+
+export interface BwrapNetwork {
+  readonly mode: BwrapNetworkMode;
+  /** netns / nft table name, or '' when there is none to clean up */
+  readonly resourceName: string;
+  readonly proxyListen: { host: string };
+  connect(proxy: { host: string; port: number }, stateDir: string): Promise<BwrapConnection>;
+  remove(): Promise<void>;
+}
+
+const BRIDGE_PORT = 3128;
+const BRIDGE_SOCKET = `${IN_SANDBOX.dir}/proxy.sock`;
+const BRIDGE_SCRIPT = `${IN_SANDBOX.dir}/netbridge.mjs`;
+
+export async function createBwrapNetwork(mode: BwrapNetworkMode): Promise<BwrapNetwork> {
+  return mode === 'veth' ? vethNetwork() : socketNetwork();
+}
+
+async function vethNetwork(): Promise<BwrapNetwork> {
+  const network = await createSandboxNetwork();
+  let relay: Relay | undefined;
+  return {
+    mode: 'veth',
+    resourceName: network.name,
+    proxyListen: { host: network.hostIp },
+    async connect(proxy) {
+      if (proxy.host !== network.hostIp) relay = await createRelay({ listen: { host: network.hostIp }, target: proxy });
+      const inside = { host: network.hostIp, port: relay?.port ?? proxy.port };
+      await installFirewall({ table: network.name, iface: network.name, proxyHost: inside.host, proxyPort: inside.port });
+      return {
+        inside,
+        argvPrefix: ['/usr/bin/nsenter', `--net=${network.netnsPath}`, '--'],
+        bwrapArgs: [],
+        wrapCommand: (command) => command,
+      };
+    },
+    async remove() {
+      await relay?.close();
+      await removeFirewall(network.name);
+      await removeSandboxNetwork(network.name);
+    },
+  };
+}
+
+async function socketNetwork(): Promise<BwrapNetwork> {
+  let relay: Relay | undefined;
+  const node = process.execPath;
+  return {
+    mode: 'unix-socket',
+    resourceName: '',
+    proxyListen: { host: '127.0.0.1' },
+    async connect(proxy, stateDir) {
+      const socketPath = path.join(stateDir, 'proxy.sock');
+      relay = await createRelay({ listen: { path: socketPath }, target: proxy });
+      // the command may run as another user than the one that created the socket
+      await chmod(socketPath, 0o666);
+      const bridge = path.join(path.dirname(preloadSourcePath()), 'netbridge.mjs');
+      return {
+        inside: { host: '127.0.0.1', port: BRIDGE_PORT },
+        argvPrefix: [],
+        bwrapArgs: [
+          '--unshare-net',
+          '--ro-bind', socketPath, BRIDGE_SOCKET,
+          '--ro-bind', bridge, BRIDGE_SCRIPT,
+          // the host's node, wherever it lives (nvm, /opt…), runs the bridge
+          ...(node.startsWith('/usr/') ? [] : ['--ro-bind', node, node]),
+        ],
+        wrapCommand: (command) => [node, BRIDGE_SCRIPT, String(BRIDGE_PORT), BRIDGE_SOCKET, '--', ...command],
+      };
+    },
+    async remove() {
+      await relay?.close();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import t from 'tap';
+import net from 'node:net';
+import tls from 'node:tls';
+import { startWorld, get } from './fixtures.js';
+
+const GH = 'ghp_' + 'Zq8XbW2mK9vLr4TnY7pQs1cD6fH3jA5eU0gI';
+const policy = (extra: string) => (p: { api: number }) => `
+version: 1
+network_policies:
+  api:
+    endpoints: [{ host: api.example.test, port: ${p.api} }]
+${extra}`;
+
+t.test('egress DLP (default: block): secrets in query strings and bodies never leave', async (t) => {
+  const world = await startWorld(policy(''));
+  t.teardown(() => world.close());
+  const q = await get(world, `https://api.example.test:${world.api.port}/search?token=${GH}`);
+  t.equal(q.status, 403);
+  t.equal(q.json().error, 'dlp_blocked');
+  t.same(q.json().entities, ['github_token'], 'names the type');
+  t.notMatch(q.text, new RegExp(GH), 'never the value');
+  const body = await get(world, `https://api.example.test:${world.api.port}/upload`, { method: 'POST', body: `config:\n  token: ${GH}\n` });
+  t.equal(body.status, 403);
+  t.equal(body.json().error, 'dlp_blocked');
+  const clean = await get(world, `https://api.example.test:${world.api.port}/upload`, { method: 'POST', body: 'nothing secret here' });
+  t.equal(clean.status, 200);
+  t.notOk(world.api.requests.some((r) => r.body.toString().includes(GH.slice(0, 12)) || r.url.includes('ghp_')), 'no byte of the secret reached the upstream');
+  const audit = JSON.stringify(await world.sluice.readAudit());
+  t.notMatch(audit, new RegExp(GH), 'not in the audit log');
+  t.match(audit, /github_token/, 'the finding is audited by type');
+});
+
+t.test('a secret split across body chunks is caught before any of it is sent', async (t) => {
+  const world = await startWorld(policy(''));
+  t.teardown(() => world.close());
+  const socket = net.connect(world.sluice.port, '127.0.0.1');
+  socket.write(`CONNECT api.example.test:${world.api.port} HTTP/1.1\r\n\r\n`);
+  await new Promise((r) => socket.once('data', r));
+  const secure = tls.connect({ socket, servername: 'api.example.test', ca: world.sluice.caCertPem });
+  await new Promise((r) => secure.once('secureConnect', r));
+  const chunks: Buffer[] = [];
+  secure.on('data', (c: Buffer) => chunks.push(c));
+  secure.write(`POST /u HTTP/1.1\r\nHost: api.example.test:${world.api.port}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+  const payload = `${'x'.repeat(10_000)} token=${GH} ${'y'.repeat(100)}`;
+  const cut = 10_000 + 7 + 10;
+  for (const part of [payload.slice(0, cut), payload.slice(cut)]) {
+    secure.write(`${Buffer.byteLength(part).toString(16)}\r\n${part}\r\n`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  secure.write('0\r\n\r\n');
+  await new Promise((r) => setTimeout(r, 500));
+  secure.destroy();
+  const upstreamSaw = world.api.requests.map((r) => r.body.toString()).join('');
+  t.notMatch(upstreamSaw, /ghp_/, 'no part of the token reached the upstream');
+  t.notMatch(Buffer.concat(chunks).toString(), /^HTTP\/1\.1 200/, 'the client is refused (or cut off), never a success');
+});
+
+t.test('privacy.egress.default: redact masks the secret byte for byte', async (t) => {
+  const world = await startWorld(policy('privacy:\n  egress: { default: redact }\n'));
+  t.teardown(() => world.close());
+  const res = await get(world, `https://api.example.test:${world.api.port}/upload`, { method: 'POST', body: `key=${GH}&ok=1` });
+  t.equal(res.status, 200);
+  const seen = world.api.requests.at(-1)!.body.toString();
+  t.notMatch(seen, /ghp_/);
+  t.match(seen, /^key=\*+&ok=1$/);
+  t.equal(seen.length, `key=${GH}&ok=1`.length, 'length unchanged');
+});
+
+t.test('privacy.egress.default: off lets it through', async (t) => {
+  const world = await startWorld(policy('privacy:\n  egress: { default: "off" }\n'));
+  t.teardown(() => world.close());
+  const res = await get(world, `https://api.example.test:${world.api.port}/q?token=${GH}`);
+  t.equal(res.status, 200);
+});
