@@ -62,11 +62,13 @@ export function createDispatcher(job: Pick<LoadJob, 'proxy' | 'proxyTunnel' | 'c
     return new ProxyAgent({
       uri: job.proxy,
       proxyTunnel: job.proxyTunnel ?? true,
-      requestTls: { ca: job.ca },
+      // Generous: holding 1,000 connections means 1,000 handshakes queued on a slow proxy.
+      requestTls: { ca: job.ca, timeout: 60_000 },
+      proxyTls: { timeout: 60_000 },
       ...common,
     });
   }
-  return new Agent({ ...common, connect: { ca: job.ca, lookup: pinnedLookup(job.resolveTo) } });
+  return new Agent({ ...common, connect: { ca: job.ca, lookup: pinnedLookup(job.resolveTo), timeout: 60_000 } });
 }
 
 /** Sends one request and reads its whole body; returns the body bytes moved both ways. */

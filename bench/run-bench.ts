@@ -83,6 +83,9 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const loadgen = createLoadGenerator();
     closers.push(() => loadgen.close());
     const ctx: ScenarioContext = { options, env, contenders, running, unavailable, loadgen, log };
+    // Whatever runs first would otherwise pay for a cold load generator and upstream (JIT, TLS
+    // session setup): warm both with direct traffic before anything is measured.
+    await loadgen.run({ urls: [`https://bench.test:${upstream.https}/small`], method: 'GET', ca: [pki.caPem], resolveTo: '127.0.0.1', concurrency: 16, durationMs: options.quick ? 200 : 1000, warmupMs: 0 }).catch(() => undefined);
     for (const id of options.only) {
       const sc = SCENARIOS[id];
       log(`scenario ${id}: ${sc.title}`);

@@ -3,7 +3,7 @@ import type { StageResponse } from '../proxy/index.js';
 import type { Backend, CredentialSource } from './backend.js';
 import { backendHeaders } from './backend.js';
 import type { LlmCallKind } from './detect.js';
-import type { ApiError, ChatEvent, Shape } from './translate/index.js';
+import type { ApiError, ChatEvent, ClientCodec, Shape } from './translate/index.js';
 import { codecs, createSseParser, estimateTokens, parseBackendError, parseEmbedRequest, parseEmbedResponse, renderEmbedRequest, renderEmbedResponse, renderError } from './translate/index.js';
 import type { CallStats } from './stats.js';
 
@@ -12,6 +12,8 @@ type Json = Record<string, unknown>;
 /** One LLM call the router answers from a backend. */
 export interface RoutedCall {
   clientShape: Shape;
+  /** The client's side of a chat-like call: its chat codec, or a legacy completions codec. */
+  client: ClientCodec;
   kind: LlmCallKind;
   body: Json;
   requestedModel: string;
@@ -54,30 +56,47 @@ async function readText(body: Dispatcher.ResponseData['body'], cap: number): Pro
   return Buffer.concat(chunks).toString('utf8');
 }
 
+interface Built {
+  path: string;
+  body: Json;
+  /** The backend answers in its chat shape and the client codec renders it (chat, or completions over chat). */
+  viaChat: boolean;
+  /** Bytes pass through untouched: the backend speaks the client's own shape for this call. */
+  native: boolean;
+}
+
 /** What to send: path and JSON body for this backend, or an error when the backend cannot serve the kind. */
-function buildRequest(call: RoutedCall, attempt: Attempt): { path: string; body: Json } | ApiError {
+function buildRequest(call: RoutedCall, attempt: Attempt): Built | ApiError {
   const { backend, model } = attempt;
   const path = backend.pathFor(call.kind, call.clientShape);
-  const unsupported = (what: string): ApiError => ({ status: 400, kind: 'invalid_request', message: `backend "${backend.name}" (${backend.config.type}) cannot serve ${what}` });
-  if (path === undefined) {
-    if (call.kind === 'count-tokens') return { path: '', body: {} };
-    return unsupported(call.kind === 'completions' ? 'legacy completions in this API shape; use the chat API' : call.kind);
+  if (call.kind === 'completions' && path === undefined) {
+    // No native completions endpoint in this shape: ask the backend's chat API instead.
+    return { path: backend.pathFor('chat', call.clientShape)!, body: codecs[backend.shape].renderRequest(call.client.parseRequest(call.body), model), viaChat: true, native: false };
   }
+  if (path === undefined) {
+    if (call.kind === 'count-tokens') return { path: '', body: {}, viaChat: false, native: false };
+    return { status: 400, kind: 'invalid_request', message: `backend "${backend.name}" (${backend.config.type}) cannot serve ${call.kind}` };
+  }
+  const built = buildBody(call, attempt);
+  return { path, body: built.body, viaChat: call.kind === 'chat', native: built.native };
+}
+
+function buildBody(call: RoutedCall, { backend, model }: Attempt): { body: Json; native: boolean } {
   switch (call.kind) {
     case 'chat':
       if (backend.shape === call.clientShape) {
         // Ask an OpenAI backend for usage even when the client did not: the audit needs tokens (pump drops the extra chunk).
-        if (backend.shape === 'openai' && call.stream && !clientWantsUsage(call)) return { path, body: { ...call.body, model, stream_options: { ...(call.body.stream_options as Json | undefined), include_usage: true } } };
-        return { path, body: { ...call.body, model } };
+        if (backend.shape === 'openai' && call.stream && !clientWantsUsage(call)) return { body: { ...call.body, model, stream_options: { ...(call.body.stream_options as Json | undefined), include_usage: true } }, native: true };
+        return { body: { ...call.body, model }, native: true };
       }
-      return { path, body: codecs[backend.shape].renderRequest(codecs[call.clientShape].parseRequest(call.body), model) };
+      return { body: codecs[backend.shape].renderRequest(call.client.parseRequest(call.body), model), native: false };
     case 'embeddings': {
       const shape = backend.embedShape!;
-      if (shape === call.clientShape) return { path, body: { ...call.body, model } };
-      return { path, body: renderEmbedRequest(shape, parseEmbedRequest(call.clientShape, call.body), model) };
+      if (shape === call.clientShape) return { body: { ...call.body, model }, native: true };
+      return { body: renderEmbedRequest(shape, parseEmbedRequest(call.clientShape, call.body), model), native: false };
     }
     default:
-      return { path, body: { ...call.body, model } };
+      return { body: { ...call.body, model }, native: true };
   }
 }
 
@@ -116,7 +135,7 @@ export async function executeCall(call: RoutedCall, attempts: readonly Attempt[]
       lastError = `backend "${attempt.backend.name}" unreachable: ${(err as Error).message}`;
       continue;
     }
-    return { response: await answer(call, attempt, res), attempt };
+    return { response: await answer(call, attempt, built, res), attempt };
   }
   call.stats.status = 503;
   call.stats.error = lastError;
@@ -124,7 +143,7 @@ export async function executeCall(call: RoutedCall, attempts: readonly Attempt[]
   return { response: errorResponse(call.clientShape, { status: 503, kind: 'overloaded', message: lastError }, { 'x-sluice-error': 'backend_unavailable' }), attempt: attempts[0]! };
 }
 
-async function answer(call: RoutedCall, attempt: Attempt, res: Dispatcher.ResponseData): Promise<StageResponse> {
+async function answer(call: RoutedCall, attempt: Attempt, built: Built, res: Dispatcher.ResponseData): Promise<StageResponse> {
   const { backend } = attempt;
   const headers = { 'x-sluice-backend': backend.name };
   call.stats.status = res.statusCode;
@@ -135,19 +154,24 @@ async function answer(call: RoutedCall, attempt: Attempt, res: Dispatcher.Respon
     call.done();
     return errorResponse(call.clientShape, err, headers);
   }
-  if (call.kind === 'chat' && call.stream) {
-    return { status: 200, headers: { 'content-type': codecs[call.clientShape].streamType, 'cache-control': 'no-cache', ...headers }, body: pump(call, backend, res) };
+  if (built.viaChat && call.stream) {
+    return { status: 200, headers: { 'content-type': call.client.streamType, 'cache-control': 'no-cache', ...headers }, body: pump(call, backend, built.native, res) };
+  }
+  if (call.stream) {
+    // A native stream this router does not read (legacy completions): bytes through as they come.
+    const type = res.headers['content-type'];
+    return { status: 200, headers: { 'content-type': typeof type === 'string' ? type : call.client.streamType, 'cache-control': 'no-cache', ...headers }, body: relay(call, res) };
   }
   try {
     const text = await readText(res.body, MAX_BACKEND_BODY);
     const parsed = JSON.parse(text) as Json;
     let out: Json | string = text;
-    if (call.kind === 'chat') {
+    if (built.viaChat) {
       const neutral = codecs[backend.shape].parseResponse(parsed);
       call.stats.inputTokens = neutral.usage.inputTokens;
       call.stats.outputTokens = neutral.usage.outputTokens;
       call.stats.ttftMs = call.stats.elapsed();
-      if (backend.shape !== call.clientShape) out = codecs[call.clientShape].renderResponse(neutral, call.requestedModel);
+      if (!built.native) out = call.client.renderResponse(neutral, call.requestedModel);
     } else if (call.kind === 'embeddings' && backend.embedShape !== call.clientShape) {
       const neutral = parseEmbedResponse(backend.embedShape!, parsed);
       call.stats.inputTokens = neutral.inputTokens;
@@ -173,12 +197,11 @@ async function answer(call: RoutedCall, attempt: Attempt, res: Dispatcher.Respon
  * through untouched and only read them for the audit. A failure mid-stream ends the stream with
  * an error event in the client's own shape; a client that goes away aborts the backend request.
  */
-async function* pump(call: RoutedCall, backend: Backend, res: Dispatcher.ResponseData): AsyncGenerator<Uint8Array> {
-  const same = backend.shape === call.clientShape;
+async function* pump(call: RoutedCall, backend: Backend, same: boolean, res: Dispatcher.ResponseData): AsyncGenerator<Uint8Array> {
   const decoder = codecs[backend.shape].createDecoder();
   const includeUsage = clientWantsUsage(call);
   const strip = same && backend.shape === 'openai' && !includeUsage ? usageStripper() : undefined;
-  const encoder = same ? undefined : codecs[call.clientShape].createEncoder(call.requestedModel, includeUsage);
+  const encoder = same ? undefined : call.client.createEncoder(call.requestedModel, includeUsage);
   const events: ChatEvent[] = [];
   let completed = false;
   const drain = (): string => {
@@ -216,8 +239,24 @@ async function* pump(call: RoutedCall, backend: Backend, res: Dispatcher.Respons
       ? { status: 504, kind: 'timeout', message: `backend "${backend.name}" sent nothing for ${backend.timeoutMs} ms` }
       : { status: 502, kind: 'server', message: `backend "${backend.name}" stream failed: ${(err as Error).message}` };
     call.stats.error = error.message;
-    const out = (encoder ?? codecs[call.clientShape].createEncoder(call.requestedModel, includeUsage)).encode({ type: 'error', error });
+    const out = (encoder ?? call.client.createEncoder(call.requestedModel, includeUsage)).encode({ type: 'error', error });
     if (out.length) yield Buffer.from(out);
+  } finally {
+    if (!completed) res.body.destroy();
+    call.done();
+  }
+}
+
+async function* relay(call: RoutedCall, res: Dispatcher.ResponseData): AsyncGenerator<Uint8Array> {
+  let completed = false;
+  try {
+    for await (const chunk of res.body) {
+      call.stats.ttftMs ??= call.stats.elapsed();
+      yield chunk as Buffer;
+    }
+    completed = true;
+  } catch (err) {
+    call.stats.error = call.signal.aborted ? 'client disconnected' : (err as Error).message;
   } finally {
     if (!completed) res.body.destroy();
     call.done();

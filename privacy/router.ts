@@ -1,6 +1,6 @@
 import type { EventBus, LlmCallEvent } from '../core/index.js';
 import { SluiceError, allow } from '../core/index.js';
-import type { BodyFilter, RequestContext, Stage, StageResponse } from '../proxy/index.js';
+import type { RequestContext, Stage, StageResponse } from '../proxy/index.js';
 import type { Backend, CredentialSource } from './backend.js';
 import { createBackend } from './backend.js';
 import type { Attempt, RoutedCall } from './call.js';
@@ -13,7 +13,8 @@ import type { CompiledRoute, RouteTable } from './routes.js';
 import { compileRoutes } from './routes.js';
 import type { InferenceConfig } from './schema.js';
 import { CallStats } from './stats.js';
-import { renderModelList } from './translate/index.js';
+import { codecs, ollamaGenerate, openAICompletions, renderModelList } from './translate/index.js';
+import { kindForStatus } from './translate/chat.js';
 import type { RouterRedactor } from './restore.js';
 import { createResponseRestorer } from './restore.js';
 
@@ -189,6 +190,11 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       // inference.local exists only inside Sluice: no DNS, no network policy entry needed.
       if (ctx.dest.host === VIRTUAL_HOST) ctx.decision = allow('answered by the privacy router', { rule: VIRTUAL_HOST });
     },
+    renderError(ctx, err) {
+      const st = ctx.state.get(key) as CallState | undefined;
+      if (!st) return undefined;
+      return errorResponse(shapeOf(st.api), { status: err.status, kind: kindForStatus(err.status), message: `${err.message} [sluice: ${err.wire}]` });
+    },
     onRequestHeaders(ctx) {
       if (!gen.hosts.has(ctx.dest.host)) return;
       const api = detectLlmApi(ctx.dest.host, ctx.method, ctx.path, ctx.headers);
@@ -223,10 +229,17 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
         return errorResponse(shape, { status: 400, kind: 'invalid_request', message: `invalid JSON body: ${st.parseError ?? ''}` });
       }
       const attempts = attemptsFor(route, st.requestedModel ?? '');
+      if (attempts.length === 0) {
+        // Only possible when a reload removed the backend between this call's body and its answer.
+        const message = `inference backend "${route.backend ?? ''}" is no longer configured`;
+        emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: 503, reason: message });
+        return errorResponse(shape, { status: 503, kind: 'overloaded', message });
+      }
       const stats = new CallStats();
       let reported = false;
       const call: RoutedCall = {
         clientShape: shape,
+        client: st.api === 'openai-completions' ? openAICompletions : st.api === 'ollama-generate' ? ollamaGenerate : codecs[shape],
         kind: kindOf(st.api),
         body: st.body,
         requestedModel: st.requestedModel ?? '',

@@ -222,7 +222,13 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       deps.bus.emit({ type: 'upstream_error', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, code: e.wire, reason: e.message });
     }
     if (e.code === 'SLUICE_INTERNAL') process.emitWarning(`sluice: internal error: ${(err as Error)?.stack ?? String(err)}`);
-    sendError(res, e, { host: dest?.host, port: dest?.port, method: req.method, path: ctx?.path ?? splitTarget(req.url ?? '/').path });
+    const own = ctx && !res.headersSent ? renderOwnError(deps.stages, ctx, e) : undefined;
+    if (own) {
+      res.writeHead(own.status, { ...stripHopByHop(own.headers), 'x-sluice-error': e.wire, 'cache-control': 'no-store' });
+      res.end(typeof own.body === 'string' || own.body instanceof Uint8Array ? own.body : undefined);
+    } else {
+      sendError(res, e, { host: dest?.host, port: dest?.port, method: req.method, path: ctx?.path ?? splitTarget(req.url ?? '/').path });
+    }
     if (ctx) {
       if (!ctx.decision || ctx.decision.action === 'allow') {
         ctx.decision = { action: 'deny', code: e.wire, reason: String(e.context.reason ?? e.message), ...(e.context.policy ? { policy: String(e.context.policy) } : {}), ...(e.context.rule ? { rule: String(e.context.rule) } : {}) };
@@ -232,6 +238,18 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       deps.bus.emit({ type: 'request', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, method: req.method ?? '', path: splitTarget(req.url ?? '/').path, scheme, decision: { action: 'deny', code: e.wire, reason: e.message }, status: e.status });
     }
   }
+}
+
+function renderOwnError(stages: readonly Stage[], ctx: RequestContext, err: SluiceError): StageResponse | undefined {
+  for (const stage of stages) {
+    try {
+      const own = stage.renderError?.(ctx, err);
+      if (own) return own;
+    } catch {
+      // A stage that cannot render its own error shape leaves it to the generic JSON.
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -32,6 +32,8 @@ export interface PipelineOptions {
 export interface Pipeline {
   readonly stages: readonly Stage[];
   isVirtualHost(host: string): boolean;
+  /** Hosts whose calls the router may answer itself: resolved only when a request is forwarded. */
+  resolvesLazily(host: string): boolean;
   /** After a reload: may a tunnel to this destination stay open? */
   stillAllowed(dest: Destination): boolean;
   /** Sandbox environment: provider placeholders for `sluice env` / `sluice run`. */
@@ -48,15 +50,16 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
     bus: opts.bus,
     baseDir: opts.baseDir ?? path.resolve('.'),
   });
+  let privacyKey = JSON.stringify(opts.initial.privacy ?? null);
+  let redactor: Redactor = createRedactor(opts.initial.privacy);
   const router = createPrivacyRouter({
     config: opts.initial.inference,
     bus: opts.bus,
     credentials,
+    redactor: () => redactor,
     ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
   });
   const isVirtualHost = (host: string) => host === VIRTUAL_HOST;
-  let privacyKey = JSON.stringify(opts.initial.privacy ?? null);
-  let redactor: Redactor = createRedactor(opts.initial.privacy);
   const dlpStage = createDlpStage({
     redactor: () => redactor,
     isLlmCall: (ctx) => router.isLlmHost(ctx.dest.host) && router.isLlmCall(ctx.dest.host, ctx.method, ctx.path),
@@ -72,6 +75,7 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
   return {
     stages,
     isVirtualHost,
+    resolvesLazily: (host) => isVirtualHost(host) || router.isLlmHost(host),
     stillAllowed(dest) {
       return isVirtualHost(dest.host) || router.isLlmHost(dest.host) || opts.policy().decideConnect(dest).action === 'allow';
     },

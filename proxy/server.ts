@@ -47,8 +47,8 @@ export interface ProxyServerOptions {
   limits?: Partial<ProxyLimits>;
   /** Every client of this listener is this sandbox (a listener dedicated to one sandbox). */
   sandbox?: string;
-  /** Hosts answered by Sluice itself (the privacy router's virtual hosts): never resolved. */
-  isVirtualHost?(host: string): boolean;
+  /** Hosts not resolved at CONNECT (the privacy router may answer them without any upstream). */
+  resolvesLazily?(host: string): boolean;
 }
 
 interface Tunnel {
@@ -152,9 +152,8 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     }
     const decision = ctx.decision ?? { action: 'allow' as const, code: 'allowed', reason: 'no stage objected' };
     const tlsSkip = decision.endpoint?.tlsSkip ?? false;
-    const virtual = opts.isVirtualHost?.(dest.host) ?? false;
     let address: Promise<ResolvedAddress> | undefined;
-    if (!virtual) {
+    if (!(opts.resolvesLazily?.(dest.host) ?? false) || tlsSkip) {
       address = opts.resolver.resolve(dest.host, dest.ipVersion, decision.endpoint?.allowedIps ?? []);
       address.catch(() => undefined);
       try {

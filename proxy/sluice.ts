@@ -112,7 +112,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     forwarder,
     bus,
     ...(opts.limits ? { limits: opts.limits } : {}),
-    isVirtualHost: (host) => pipeline.isVirtualHost(host),
+    resolvesLazily: (host) => pipeline.resolvesLazily(host),
     ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
   });
   bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded' });

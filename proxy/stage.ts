@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Decision, Destination, Endpoint, EventBus } from '../core/index.js';
+import type { Decision, Destination, Endpoint, EventBus, SluiceError } from '../core/index.js';
 
 /**
  * Stages are small, named pieces of the request path (policy, privacy router, credentials,
@@ -69,5 +69,10 @@ export interface Stage {
   /** A stage that answers by itself (instead of forwarding) returns a response here. */
   respond?(ctx: RequestContext, body: Buffer | AsyncIterable<Uint8Array>): StageResponse | undefined | Promise<StageResponse | undefined>;
   onResponseHeaders?(ctx: RequestContext, head: ResponseHead): void | Promise<void>;
+  /**
+   * A refusal in the shape the client expects (e.g. an OpenAI or Anthropic error object for an
+   * LLM call), instead of Sluice's generic JSON. The first stage that answers wins.
+   */
+  renderError?(ctx: RequestContext, err: SluiceError): StageResponse | undefined;
   onClose?(ctx: RequestContext, error?: unknown): void;
 }

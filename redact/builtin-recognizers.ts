@@ -98,6 +98,18 @@ export function secretValueLooksReal(v: string): boolean {
 /** JSON keys under which a string value is a secret when it looks like one (tool-call arguments). */
 export const SECRET_KEY_NAME = /passw(?:or)?d|passphrase|^pwd$|secret|api[_-]?key|apikey|access[_-]?key|token|credential|private[_-]?key/i;
 
+/**
+ * The value of a generic assignment: the keyword part cannot contain `=` or `:`, so the first of them starts
+ * the operator (`=`, `:=`, `=>`, `:`, tried in that order by the pattern), then up to five quotes or blanks.
+ */
+function genericSecretValue(m: string): readonly [number, number] {
+  let i = m.search(/[=:]/);
+  if ((m[i] === '=' && m[i + 1] === '>') || (m[i] === ':' && m[i + 1] === '=')) i += 2;
+  else i += 1;
+  while (i < m.length && ' \t\'"`'.includes(m[i]!)) i++;
+  return [i, m.length];
+}
+
 const genericSecretCheck = (c: Candidate, score: number): number => (secretValueLooksReal(value(c)) ? score : 0);
 
 /** Decodes a JWT header and checks that it names an algorithm. */
@@ -125,47 +137,49 @@ export const PLACEHOLDER_PATTERN = '<[A-Z][A-Z0-9_]{0,40}_[0-9]{1,9}>';
 /** Built-in recognizers. Secret rules follow gitleaks' default config, with lengths relaxed where noted. */
 export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
   {
-    name: 'private_key', type: 'private_key', literalStart: true, priority: 100, score: 1, multiline: true,
+    name: 'private_key', type: 'private_key', priority: 100, score: 1, multiline: true,
     // Base64 lines and RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`); a dash must be followed by a letter or
     // digit, so the run stops at `-----END …`. A truncated block still covers everything after the header.
     pattern: '-----BEGIN[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\\s\\\\:,._]|-[A-Za-z0-9])*(?:-----END[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----)?',
   },
   {
-    name: 'aws_access_key', type: 'aws_access_key', literalStart: true, priority: 90, score: 0.95, check: tokenCheck,
+    name: 'aws_access_key', type: 'aws_access_key', priority: 90, score: 0.95, check: tokenCheck,
     pattern: '(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}',
   },
   {
-    name: 'github_token', type: 'github_token', literalStart: true, priority: 90, score: 0.95, check: tokenCheck,
+    name: 'github_token', type: 'github_token', priority: 90, score: 0.95, check: tokenCheck,
     pattern: '(?:ghp|gho|ghu|ghs|ghr)_[0-9A-Za-z]{36}|github_pat_[0-9A-Za-z_]{82}',
   },
   {
     // gitleaks requires the `T3BlbkFJ` marker; project keys without it are common, so any long sk-proj- counts.
-    name: 'openai_key', type: 'openai_key', literalStart: true, priority: 90, score: 0.95, check: tokenCheck,
+    name: 'openai_key', type: 'openai_key', priority: 90, score: 0.95, check: tokenCheck,
     pattern: 'sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|sk-[A-Za-z0-9]{48}',
   },
   {
-    name: 'anthropic_key', type: 'anthropic_key', literalStart: true, priority: 91, score: 0.95, check: tokenCheck,
+    name: 'anthropic_key', type: 'anthropic_key', priority: 91, score: 0.95, check: tokenCheck,
     pattern: 'sk-ant-[a-z]{2,8}[0-9]{2}-[A-Za-z0-9_-]{32,}',
   },
   {
-    name: 'slack_token', type: 'slack_token', literalStart: true, priority: 90, score: 0.9,
+    name: 'slack_token', type: 'slack_token', priority: 90, score: 0.9,
     pattern: 'xox[abprse]-[0-9A-Za-z][0-9A-Za-z-]{9,}',
     check: (c, s) => (tokenAlone(c) && /\d/.test(value(c)) ? s : 0),
   },
   {
-    name: 'stripe_key', type: 'stripe_key', literalStart: true, priority: 90, score: 0.95, check: tokenCheck,
+    name: 'stripe_key', type: 'stripe_key', priority: 90, score: 0.95, check: tokenCheck,
     pattern: '(?:sk|rk)_(?:live|test|prod)_[0-9A-Za-z]{10,}',
   },
   {
-    name: 'google_api_key', type: 'google_api_key', literalStart: true, priority: 90, score: 0.95, check: tokenCheck,
+    name: 'google_api_key', type: 'google_api_key', priority: 90, score: 0.95, check: tokenCheck,
     pattern: 'AIza[0-9A-Za-z_-]{35}',
   },
   {
-    name: 'jwt', type: 'jwt', literalStart: true, priority: 85, score: 0.95, check: jwtCheck,
+    name: 'jwt', type: 'jwt', priority: 85, score: 0.95, check: jwtCheck,
     pattern: 'eyJ[A-Za-z0-9_-]{10,}\\.eyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{10,}',
   },
   {
     name: 'url_credentials', type: 'url_credentials', priority: 80, score: 0.9, valueGroup: 1,
+    // The scheme has no `:`, user and password no `@`: the value runs from after `://` to the `@`.
+    locate: (m) => [m.indexOf('://') + 3, m.lastIndexOf('@')],
     // ASCII classes without counted repeats keep the DFA small (Unicode negated classes blow it up).
     pattern: '[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9._~%!$&*+=-]+:[A-Za-z0-9._~%!$&*+=,;^()-]+)@[A-Za-z0-9.-]*[A-Za-z0-9]',
     check: (c, s) => (/^\$\{|^<|:(?:\*+|x+|<[^>]*>|\$\{[^}]*\})$/i.test(value(c)) ? 0 : s),
@@ -173,12 +187,14 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
   {
     // detect-secrets' AWS rule: 40 base64 characters near the word "aws".
     name: 'aws_secret_key', type: 'aws_secret_key', priority: 75, score: 0.9, valueGroup: 1,
+    locate: (m) => [m.length - 40, m.length],
     pattern: '(?i:aws)[A-Za-z0-9_ .\'"=:>-]{0,40}?([A-Za-z0-9/+]{40})',
     check: (c, s) => (tokenAlone(c) && looksRandom(value(c), 0.8) ? s : 0),
   },
   {
     // gitleaks generic-api-key, keyed on assignment words and gated by entropy instead of a fixed alphabet.
     name: 'generic_secret', type: 'generic_secret', priority: 60, score: 0.75, valueGroup: 1, check: genericSecretCheck,
+    locate: genericSecretValue,
     pattern: '(?i:passw(?:or)?d|passphrase|pwd|secret|api[_-]?key|apikey|access[_-]?key|auth[_-]?token|access[_-]?token|client[_-]?secret|private[_-]?token|token|credentials?)[A-Za-z0-9_.-]{0,20}[ \\t\'"]{0,3}(?:=|:=|=>|:)[ \\t\'"`]{0,5}([A-Za-z0-9!#$%&*+./:=?@^_|~-]{6,})',
   },
   {
@@ -203,6 +219,7 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
   },
   {
     name: 'us_ssn_bare', type: 'us_ssn', priority: 45, score: 0.7, check: ssnCheck, valueGroup: 1,
+    locate: (m) => [m.length - 9, m.length],
     pattern: '(?i:ssn|social security(?: number)?|social sec\\.?|taxpayer id|tin)[^0-9\\n]{0,16}([0-9]{9})',
   },
   {
@@ -232,6 +249,8 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     // National formats without a country code are too close to other numbers: only right after a context
     // word, which is part of the pattern so that the set does not fire on every digit run.
     name: 'phone_national', type: 'phone', priority: 29, score: 0.6, check: phoneCheck, valueGroup: 1,
+    // The greedy prefix `[^0-9\n]{0,24}` takes everything up to the first digit (an opening `(` too).
+    locate: (m) => [m.search(/[0-9]/), m.length],
     pattern: '(?i:phone|tel|call|mobile|cell|fax|contact|whatsapp|sms|number|reach|dial|telefon|téléphone)[^0-9\\n]{0,24}(\\(?0[0-9]{1,4}\\)?(?:[ .-]?[0-9]{2,4}){2,4}|[0-9]{3} [0-9]{3} [0-9]{4}|[0-9]{10})',
   },
 ];

@@ -28,16 +28,25 @@ interface Compiled {
   readonly single: RE2 | undefined;
   /**
    * No assertions (`\b`, `^`, `$`): a match's position can be recovered with indexOf from the end of the
-   * previous one (if the same string occurred earlier, the pattern would have matched there first), so one
+   * previous one (had the same bytes occurred earlier, the pattern would have matched there first), so one
    * native `match` call returns every match of a chunk.
    */
   readonly positionFree: boolean;
 }
 
+/** A raw match: byte offsets into the scanned buffer. */
+interface Hit {
+  readonly c: Compiled;
+  readonly start: number;
+  readonly end: number;
+}
+
 const ASSERTION = /\\[bBAzZ]|[\^$]|\(\?[a-z]*m/;
 
-/** Characters per chunk of a long text (see detect). */
+/** Bytes per chunk of a long text (see createDetector). */
 const DEFAULT_CHUNK = 256;
+/** Up to this many recognizers firing in a whole text, they run over the whole text instead of per chunk. */
+const FEW = 3;
 
 export interface DetectorOptions {
   readonly recognizers: readonly Recognizer[];
@@ -45,19 +54,22 @@ export interface DetectorOptions {
   readonly threshold: number;
   /** Values never reported (compared case-insensitively). */
   readonly allow: readonly string[];
-  /** Characters per chunk; tests shrink it to put chunk cuts everywhere. */
+  /** Bytes per chunk; tests shrink it to put chunk cuts everywhere. */
   readonly chunkSize?: number;
 }
 
 /**
- * Compiles every recognizer once, plus RE2.Sets over them, so that a text is scanned by the set and then only
- * by the recognizers that fire (see detect).
+ * Compiles every recognizer once, plus one RE2.Set over all of them. The text is converted to UTF-8 once
+ * (node-re2 would convert a string again on every call) and cut after newlines into chunks of about
+ * `chunkSize` bytes; per chunk the set says which recognizers fire, and only those run, on that chunk only.
+ * On text dense with entities nearly every recognizer fires somewhere but few in any one chunk. Single-line
+ * patterns cannot match across a cut; multi-line ones run once over the whole buffer.
  */
 export function createDetector(options: DetectorOptions): Detector {
   const compiled: Compiled[] = options.recognizers.map((rec) => ({
     rec,
     global: new RE2(rec.pattern, `g${rec.flags ?? ''}`),
-    single: rec.valueGroup === undefined ? undefined : new RE2(rec.pattern, rec.flags ?? ''),
+    single: rec.valueGroup === undefined || rec.locate ? undefined : new RE2(rec.pattern, rec.flags ?? ''),
     positionFree: !ASSERTION.test(rec.pattern),
   }));
   let set: InstanceType<typeof RE2.Set> | undefined;
@@ -71,11 +83,71 @@ export function createDetector(options: DetectorOptions): Detector {
   const threshold = options.threshold;
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
 
-  function consider(out: Span[], c: Compiled, text: string, pos: number, match: string): void {
-    const cand: Candidate = { text, start: pos, end: pos + match.length };
-    if (c.single !== undefined) {
-      // Built-in value groups end their pattern or are followed by characters they cannot contain
-      // (url_credentials: `@host`), so the last occurrence of the group's text is the group.
+  /** Collects every match of one recognizer in `chunk`, which starts at byte `offset`. */
+  function run(hits: Hit[], c: Compiled, chunk: Buffer, offset: number): void {
+    if (c.positionFree) {
+      const matches = c.global.match(chunk);
+      if (matches === null) return;
+      let cursor = 0;
+      for (const m of matches as unknown as Buffer[]) {
+        if (m.length === 0) continue;
+        const pos = chunk.indexOf(m, cursor);
+        if (pos < 0) break;
+        cursor = pos + m.length;
+        hits.push({ c, start: offset + pos, end: offset + cursor });
+      }
+      return;
+    }
+    const re = c.global;
+    re.lastIndex = 0;
+    for (let m = re.exec(chunk); m !== null; m = re.exec(chunk)) {
+      const len = m[0].length;
+      if (len === 0) {
+        re.lastIndex = m.index + 1; // a custom pattern matched the empty string here
+        if (re.lastIndex > chunk.length) break;
+        continue;
+      }
+      hits.push({ c, start: offset + m.index, end: offset + m.index + len });
+    }
+  }
+
+  function collect(buf: Buffer): Hit[] {
+    const hits: Hit[] = [];
+    if (buf.length > chunkSize * 2 && set !== undefined) {
+      // Most texts carry nothing, or one or two kinds of entity: one set pass over the whole buffer and a
+      // few whole-buffer runs are then cheaper than a set call per chunk.
+      const fired = set.match(buf);
+      if (fired.length <= FEW) {
+        for (const i of fired) run(hits, compiled[i]!, buf, 0);
+        return hits;
+      }
+    }
+    const whole = new Set<number>();
+    for (let start = 0; start < buf.length; ) {
+      const nl = buf.length - start <= chunkSize * 2 ? -1 : buf.indexOf(10, start + chunkSize);
+      const end = nl < 0 ? buf.length : nl + 1;
+      const chunk = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
+      for (const i of set ? set.match(chunk) : allIndexes) {
+        const c = compiled[i]!;
+        if (c.rec.multiline) whole.add(i);
+        else run(hits, c, chunk, start);
+      }
+      start = end;
+    }
+    for (const i of whole) run(hits, compiled[i]!, buf, 0);
+    return hits;
+  }
+
+  function consider(out: Span[], c: Compiled, text: string, pos: number, end: number): void {
+    const cand: Candidate = { text, start: pos, end };
+    if (c.rec.locate !== undefined) {
+      const [from, to] = c.rec.locate(text.slice(pos, end));
+      cand.start = pos + from;
+      cand.end = pos + to;
+    } else if (c.single !== undefined) {
+      // The last occurrence of the group's text is the group for patterns where it ends the match or is
+      // followed by characters it cannot contain.
+      const match = text.slice(pos, end);
       const group = c.single.exec(match)?.[c.rec.valueGroup!];
       if (group === undefined || group.length === 0) return;
       cand.start = pos + match.lastIndexOf(group);
@@ -92,82 +164,48 @@ export function createDetector(options: DetectorOptions): Detector {
     out.push({ type: c.rec.type, start: cand.start, end: cand.end, score, priority: c.rec.priority });
   }
 
-  /** Runs one recognizer over `chunk`, which starts at `offset` in `text`. */
-  function run(out: Span[], c: Compiled, text: string, chunk: string, offset: number): void {
-    if (c.positionFree) {
-      const matches = chunk.match(c.global);
-      if (matches === null) return;
-      let cursor = 0;
-      for (const m of matches) {
-        if (m.length === 0) continue;
-        const pos = chunk.indexOf(m, cursor);
-        if (pos < 0) break;
-        cursor = pos + m.length;
-        consider(out, c, text, offset + pos, m);
-      }
-      return;
-    }
-    const re = c.global;
-    re.lastIndex = 0;
-    for (let m = re.exec(chunk); m !== null; m = re.exec(chunk)) {
-      if (m[0].length === 0) {
-        re.lastIndex = m.index + 1; // a custom pattern matched the empty string here
-        if (re.lastIndex > chunk.length) break;
-        continue;
-      }
-      consider(out, c, text, offset + m.index, m[0]);
-    }
-  }
-
-  // The per-chunk set holds only the recognizers that are worth localising (see detect).
-  const chunkable = allIndexes.filter((i) => !compiled[i]!.rec.multiline && !compiled[i]!.rec.literalStart);
-  let chunkSet: InstanceType<typeof RE2.Set> | undefined;
-  try {
-    chunkSet = chunkable.length > 1 ? new RE2.Set(chunkable.map((i) => set!.sources[i]!)) : undefined;
-  } catch {
-    chunkSet = undefined;
-  }
-
-  /**
-   * One set pass over the whole text says which recognizers fire. Those with a literal start (or spanning
-   * lines) then scan the whole text. The others start with a character class, so re2 must step through every
-   * byte for each of them: when several fire in a long text, the text is cut after newlines into chunks of
-   * about `chunkSize` characters, a second set finds which fire in each chunk, and each runs on its chunks
-   * only. Single-line patterns cannot match across a cut.
-   */
-  function detect(text: string): Span[] {
-    if (text.length === 0 || compiled.length === 0) return [];
-    const fired = set ? set.match(text) : allIndexes;
-    if (fired.length === 0) return [];
+  /** `text` and `buf` hold the same characters; `bytesAreUnits` when a byte offset is a UTF-16 offset. */
+  function detectIn(text: string, buf: Buffer, bytesAreUnits: boolean): Span[] {
+    if (buf.length === 0 || compiled.length === 0) return [];
+    const hits = collect(buf);
+    if (hits.length === 0) return [];
     const out: Span[] = [];
-    const local = new Set<number>();
-    for (const i of fired) {
-      const c = compiled[i]!;
-      if (c.rec.multiline || c.rec.literalStart) run(out, c, text, text, 0);
-      else local.add(i);
-    }
-    if (local.size < 2 || chunkSet === undefined || text.length <= chunkSize * 2) {
-      for (const i of local) run(out, compiled[i]!, text, text, 0);
-    } else {
-      for (let start = 0; start < text.length; ) {
-        const nl = text.length - start <= chunkSize * 2 ? -1 : text.indexOf('\n', start + chunkSize);
-        const end = nl < 0 ? text.length : nl + 1;
-        const chunk = text.slice(start, end);
-        for (const j of chunkSet.match(chunk)) {
-          const i = chunkable[j]!;
-          if (local.has(i)) run(out, compiled[i]!, text, chunk, start);
-        }
-        start = end;
-      }
+    if (bytesAreUnits) for (const h of hits) consider(out, h.c, text, h.start, h.end);
+    else {
+      const units = utf16Offsets(buf, hits);
+      for (const h of hits) consider(out, h.c, text, units.get(h.start)!, units.get(h.end)!);
     }
     return resolveOverlaps(out);
   }
 
   return {
     types: [...new Set(options.recognizers.map((r) => r.type))],
-    detect,
-    detectBytes: (bytes) => detect(bytes.toString('latin1')),
+    detect(text: string): Span[] {
+      const buf = Buffer.from(text, 'utf8');
+      return detectIn(text, buf, buf.length === text.length);
+    },
+    detectBytes: (bytes) => detectIn(bytes.toString('latin1'), bytes, true),
   };
+}
+
+/**
+ * Maps the byte offsets of the hits to UTF-16 offsets in one forward pass over the bytes: every byte that is
+ * not a continuation byte starts one UTF-16 unit, and 4-byte sequences take two. (Lone surrogates were
+ * encoded as U+FFFD, three bytes for one unit, so offsets stay aligned with the string.)
+ */
+function utf16Offsets(buf: Buffer, hits: readonly Hit[]): Map<number, number> {
+  const offsets = [...new Set(hits.flatMap((h) => [h.start, h.end]))].sort((a, b) => a - b);
+  const map = new Map<number, number>();
+  let byte = 0;
+  let unit = 0;
+  for (const target of offsets) {
+    for (; byte < target; byte++) {
+      const b = buf[byte]!;
+      if ((b & 0xc0) !== 0x80) unit += b >= 0xf0 ? 2 : 1;
+    }
+    map.set(target, unit);
+  }
+  return map;
 }
 
 function better(a: Span, b: Span): boolean {

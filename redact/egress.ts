@@ -1,6 +1,9 @@
 import type { Detector } from './detector.js';
 
-/** A secret found in an outgoing body or query string: byte offsets into the stream, never the value. */
+/**
+ * A secret found in an outgoing body or query string: byte offsets into the stream, never the value.
+ * `start`/`end` are -1 when the secret was only visible after percent-decoding a query string.
+ */
 export interface EgressFinding {
   readonly type: string;
   readonly start: number;
@@ -9,8 +12,9 @@ export interface EgressFinding {
 
 export interface EgressScanner {
   /**
-   * Scans what arrived so far. Findings come back once they cannot grow any more; very small chunks are
-   * batched (up to `minScan` bytes) so that a byte-at-a-time body stays linear. `end()` reports the rest.
+   * Scans what arrived so far. Findings come back once they cannot grow any more, and at the latest when
+   * 2 KB have arrived after their start; very small chunks are batched (up to `minScan` bytes) so that a
+   * byte-at-a-time body stays linear. `end()` reports the rest. Each secret is reported once.
    */
   push(chunk: Buffer | string): EgressFinding[];
   end(): EgressFinding[];
@@ -28,6 +32,12 @@ export interface EgressScannerOptions {
  */
 /** Matches ending this close to the end of what has arrived are held until more arrives (or the end). */
 const TAIL_MARGIN = 128;
+/**
+ * …but never once their start is this far behind the newest byte: a caller that holds back its last 4 KB
+ * (proxy/dlp-stage.ts) learns of every secret before the secret's first byte leaves. A secret still growing
+ * then (a long PEM block) is reported with the extent seen so far.
+ */
+const REPORT_WITHIN = 2048;
 
 export function createEgressScanner(detector: Detector, options: EgressScannerOptions = {}): EgressScanner {
   const overlap = options.overlap ?? 4096;
@@ -48,7 +58,7 @@ export function createEgressScanner(detector: Detector, options: EgressScannerOp
     for (const s of detector.detectBytes(window)) {
       const start = windowStart + s.start;
       if (start < reportedEnd) continue;
-      if (!final && s.end + TAIL_MARGIN > window.length) {
+      if (!final && s.end + TAIL_MARGIN > window.length && window.length - s.start < REPORT_WITHIN) {
         // It may continue, or end differently (`-----END …` cut in half), once more bytes arrive: report it
         // then, whole.
         keepFrom = Math.min(keepFrom, s.start);

@@ -8,6 +8,7 @@ import { bwrapArgs } from './bwrap-args.js';
 import { cgroupLauncher, createCgroup, hasLimits, type SandboxCgroup } from './cgroup.js';
 import { createBwrapNetwork, type BwrapNetworkMode } from './bwrap-network.js';
 import { resolveHostUser } from './host-user.js';
+import { descendants } from './process-alive.js';
 import { sandboxEnv } from './sandbox-env.js';
 import { removeSandboxFiles, writeSandboxFiles, writeStateFile } from './sandbox-files.js';
 import { compileSocketFilter } from './seccomp.js';
@@ -183,6 +184,15 @@ function runningBwrap(opts: {
     remove() {
       removed ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
+          // the whole tree, not only bwrap: --die-with-parent does not cover a sandbox that is
+          // still being set up when its monitor dies
+          for (const pid of child.pid ? descendants(child.pid) : []) {
+            try {
+              process.kill(pid, 'SIGKILL');
+            } catch {
+              // gone
+            }
+          }
           child.kill('SIGKILL');
           await exited;
         }

@@ -139,8 +139,10 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
             SecurityOpt: ['no-new-privileges'],
             ReadonlyRootfs: true,
             Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m', '/var/tmp': 'rw,nosuid,nodev', '/run': 'rw,nosuid,nodev' },
-            // Docker's embedded DNS would forward to the host's resolvers: point it at nothing.
-            Dns: ['127.0.0.1'],
+            // Docker's embedded DNS (127.0.0.11) forwards names it does not know to these
+            // servers, and loopback ones from the host's namespace. The gateway is ours and the
+            // firewall rejects port 53 there, so a query cannot leave through it.
+            Dns: [net.gateway],
             PidsLimit: limits.pids ?? 1024,
             ...(limits.memoryMb ? { Memory: limits.memoryMb * 1024 * 1024 } : {}),
             ...(limits.cpus ? { NanoCpus: Math.round(limits.cpus * 1e9) } : {}),

@@ -4,7 +4,7 @@ import { prepareBwrap, type BwrapState } from './bwrap-driver.js';
 import { listDockerSandboxes, prepareDocker, stopDockerSandbox } from './docker-driver.js';
 import { removeFirewall } from './firewall.js';
 import { removeSandboxNetwork } from './netns.js';
-import { isAlive, isSandboxProcess } from './process-alive.js';
+import { descendants, isAlive, isSandboxProcess } from './process-alive.js';
 import { readStateFile, removeSandboxFiles, sluiceRunDir } from './sandbox-files.js';
 import type { PreparedSandbox, SandboxInfo, SandboxSpec } from './types.js';
 
@@ -95,20 +95,29 @@ async function bwrapStates(): Promise<BwrapState[]> {
   return states;
 }
 
+/**
+ * SIGTERM to CMD and everything under it (bwrap's init ignores it, as a namespace init does),
+ * SIGKILL to whatever is left after the grace period, bwrap included.
+ */
 async function terminate(pid: number, graceMs: number): Promise<void> {
   if (!isAlive(pid) || !isSandboxProcess(pid)) return;
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  if (isAlive(pid)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
+  const signal = (pids: number[], sig: NodeJS.Signals) => {
+    for (const p of pids) {
+      try {
+        process.kill(p, sig);
+      } catch {
+        // gone
+      }
     }
+  };
+  // a sandbox still starting has no CMD yet: keep signalling processes as they appear
+  const sent = new Set<number>();
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) {
+    const fresh = descendants(pid).filter((p) => !sent.has(p));
+    fresh.forEach((p) => sent.add(p));
+    signal(fresh, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 50));
   }
+  signal([...descendants(pid), pid], 'SIGKILL');
 }

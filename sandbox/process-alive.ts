@@ -23,3 +23,21 @@ export function isSandboxProcess(pid: number): boolean {
     return false;
   }
 }
+
+/** All descendants of pid, parents before children (from /proc/PID/task/PID/children). */
+export function descendants(pid: number): number[] {
+  const out: number[] = [];
+  const queue = [pid];
+  while (queue.length > 0) {
+    const current = queue.shift() as number;
+    let children: number[] = [];
+    try {
+      children = readFileSync(`/proc/${current}/task/${current}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      // gone
+    }
+    out.push(...children);
+    queue.push(...children);
+  }
+  return out;
+}

@@ -266,6 +266,8 @@ export function createAnthropicEncoder(model: string): StreamEncoder {
   let stopSequence: string | null = null;
   let sawTool = false;
   let done = false;
+  /** Neutral tool index → content block index, so late argument deltas still reach their block. */
+  const toolBlocks = new Map<number, number>();
 
   const start = (id?: string): string => {
     started = true;
@@ -309,10 +311,13 @@ export function createAnthropicEncoder(model: string): StreamEncoder {
           block += 1;
           open = 'tool';
           sawTool = true;
+          toolBlocks.set(ev.index, block);
           return out + sseFrame('content_block_start', { type: 'content_block_start', index: block, content_block: { type: 'tool_use', id: ev.id || newId('toolu_'), name: ev.name, input: {} } });
-        case 'tool_args':
-          if (open !== 'tool' || ev.json.length === 0) return out;
-          return out + sseFrame('content_block_delta', { type: 'content_block_delta', index: block, delta: { type: 'input_json_delta', partial_json: ev.json } });
+        case 'tool_args': {
+          const index = toolBlocks.get(ev.index);
+          if (index === undefined || ev.json.length === 0) return out;
+          return out + sseFrame('content_block_delta', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: ev.json } });
+        }
         case 'finish':
           stopReason = ev.reason;
           stopSequence = ev.stopSequence ?? null;

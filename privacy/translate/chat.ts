@@ -37,6 +37,9 @@ export interface ChatRequest {
   topP?: number;
   topK?: number;
   stop?: string[];
+  seed?: number;
+  /** Structured output: plain JSON, or JSON following a schema (OpenAI response_format ↔ Ollama format). */
+  format?: 'json' | Record<string, unknown>;
   stream: boolean;
   /** OpenAI clients only see a usage chunk when they asked for one. */
   includeUsage?: boolean;

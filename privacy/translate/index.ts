@@ -8,6 +8,8 @@ export type { ApiError, ChatEvent, ChatRequest, ChatResponse, ErrorKind, Part, S
 export { createSseParser, createLineParser } from './framing.js';
 export type { SseFrame } from './framing.js';
 export * from './extras.js';
+export { openAICompletions, ollamaGenerate } from './completions.js';
+export type { ClientCodec } from './completions.js';
 
 type Json = Record<string, unknown>;
 

@@ -67,6 +67,9 @@ export function parseOllamaRequest(body: Json): ChatRequest {
   if (typeof o.top_p === 'number') req.topP = o.top_p;
   if (typeof o.top_k === 'number') req.topK = o.top_k;
   if (Array.isArray(o.stop)) req.stop = o.stop.map(String);
+  if (typeof o.seed === 'number') req.seed = o.seed;
+  if (body.format === 'json') req.format = 'json';
+  else if (isRecord(body.format)) req.format = body.format;
   return req;
 }
 
@@ -103,7 +106,9 @@ export function renderOllamaRequest(req: ChatRequest, model: string): Json {
   if (req.topP !== undefined) options.top_p = req.topP;
   if (req.topK !== undefined) options.top_k = req.topK;
   if (req.stop?.length) options.stop = req.stop;
+  if (req.seed !== undefined) options.seed = req.seed;
   if (Object.keys(options).length) out.options = options;
+  if (req.format) out.format = req.format;
   return out;
 }
 

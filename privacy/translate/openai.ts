@@ -88,6 +88,10 @@ export function parseOpenAIRequest(body: Json): ChatRequest {
   if (typeof body.stop === 'string') req.stop = [body.stop];
   else if (Array.isArray(body.stop)) req.stop = body.stop.map(String);
   if (isRecord(body.stream_options) && body.stream_options.include_usage === true) req.includeUsage = true;
+  if (typeof body.seed === 'number') req.seed = body.seed;
+  const rf = isRecord(body.response_format) ? body.response_format : undefined;
+  if (rf?.type === 'json_object') req.format = 'json';
+  else if (rf?.type === 'json_schema' && isRecord(rf.json_schema) && isRecord(rf.json_schema.schema)) req.format = rf.json_schema.schema;
   return req;
 }
 
@@ -123,6 +127,8 @@ export function renderOpenAIRequest(req: ChatRequest, model: string): Json {
   if (req.temperature !== undefined) out.temperature = req.temperature;
   if (req.topP !== undefined) out.top_p = req.topP;
   if (req.stop?.length) out.stop = req.stop;
+  if (req.seed !== undefined) out.seed = req.seed;
+  if (req.format) out.response_format = req.format === 'json' ? { type: 'json_object' } : { type: 'json_schema', json_schema: { name: 'response', schema: req.format } };
   if (req.stream) {
     out.stream = true;
     // Always ask: the audit event needs token counts even when the client did not.

@@ -63,6 +63,17 @@ t.test('official SDKs through a real Sluice, routed to fake Ollama and NIM', asy
   const denied = await local.chat({ model: 'mistral', messages: [{ role: 'user', content: 'x' }] }).then(() => undefined, (e: unknown) => e);
   t.match(denied, { status_code: 403 }, 'no route for this model: denied, never sent anywhere');
 
+  // The agent hangs up mid-stream: the backend request is aborted, not left running.
+  ollama.setReply({ text: 'one two three four five', stallAfter: 2 });
+  const stream = anthropic.messages.stream({ model: 'claude-test-1', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
+  const ended = stream.finalMessage().catch((e: unknown) => e);
+  await new Promise<void>((resolve) => stream.on('text', () => resolve()));
+  stream.abort();
+  t.ok((await ended) instanceof Anthropic.APIUserAbortError);
+  const last = ollama.requests.at(-1)!;
+  for (let i = 0; i < 200 && !last.aborted; i++) await new Promise((r) => setTimeout(r, 10));
+  t.equal(last.aborted, true, 'backend saw the disconnect through the proxy');
+
   const audit = JSON.stringify(sluice.auditEvents());
   t.match(audit, /claude-local/, 'LLM calls reach the audit log with their route');
 });

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { Ollama } from 'ollama';
+import OpenAI from 'openai';
 import { createFakeAnthropic, createFakeOllama, createFakeOpenAI } from '../fakes/index.js';
 import { nextCall, startRouter, weather, weatherCall } from './harness.js';
 
@@ -79,4 +80,47 @@ t.test('deny: the agent reads the reason', async (t) => {
   t.match(await nextCall(h, 1), { action: 'deny', route: 'no-ollama', reason: 'Ollama clients are not allowed here' });
   const other = await fetch(`${h.url}/api/pull`, { method: 'POST', body: '{}' });
   t.equal(other.status, 502, 'paths that are not LLM calls are left to the network policy (the adapter has no upstream)');
+});
+
+t.test('legacy single-prompt APIs: /api/generate and /v1/completions over any backend', async (t) => {
+  const vllm = await createFakeOpenAI({ models: ['Qwen/Qwen3-8B'], chunkSize: 2, reply: { text: 'Generated text.', usage: { input: 6, output: 3 } } });
+  const claude = await createFakeAnthropic({ models: ['claude-backend'], reply: { text: 'Completed by Claude.', usage: { input: 5, output: 4 } } });
+  const ollama = await createFakeOllama({ models: ['llama3.2:latest'], chunkSize: 3, reply: { text: 'Native generate.' } });
+  t.teardown(() => Promise.all([vllm.close(), claude.close(), ollama.close()]));
+  const h = await startRouter(t, {
+    backends: { vllm: { type: 'openai-compatible', url: vllm.url }, claude: { type: 'anthropic', url: claude.url }, local: { type: 'ollama', url: ollama.url } },
+    routes: [
+      { match: { api: 'ollama', model: 'qwen*' }, backend: 'vllm', model: 'Qwen/Qwen3-8B' },
+      { match: { api: 'ollama' }, backend: 'local' },
+      { match: { api: 'openai' }, backend: 'claude', model: 'claude-backend' },
+    ],
+  }, { host: 'inference.local' });
+  const client = new Ollama({ host: h.url });
+
+  let text = '';
+  let last: { done: boolean; eval_count?: number } | undefined;
+  for await (const part of await client.generate({ model: 'qwen3:8b', prompt: 'Say something', system: 'Be kind', stream: true, options: { num_predict: 9 } })) {
+    text += part.response;
+    last = part;
+  }
+  t.equal(text, 'Generated text.');
+  t.match(last, { done: true, eval_count: 3 });
+  t.same(vllm.requests[0]!.body!.messages, [{ role: 'system', content: 'Be kind' }, { role: 'user', content: 'Say something' }], 'prompt became a chat turn');
+  t.equal(vllm.requests[0]!.path, '/v1/chat/completions');
+  const plain = await client.generate({ model: 'qwen3:8b', prompt: 'x', stream: false });
+  t.equal(plain.response, 'Generated text.');
+
+  let native = '';
+  for await (const part of await client.generate({ model: 'llama3.2:latest', prompt: 'x', stream: true })) native += part.response;
+  t.equal(native, 'Native generate.', 'same shape: the NDJSON stream is relayed');
+  t.equal(ollama.requests.at(-1)!.path, '/api/generate');
+
+  const openai = new OpenAI({ apiKey: 'x', baseURL: `${h.url}/v1`, maxRetries: 0 });
+  const done = await openai.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Complete me', max_tokens: 12 });
+  t.equal(done.choices[0]!.text, 'Completed by Claude.');
+  t.equal(done.usage?.total_tokens, 9);
+  t.equal(claude.requests[0]!.body!.max_tokens, 12);
+  let streamed = '';
+  for await (const c of await openai.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Complete me', stream: true })) streamed += c.choices[0]?.text ?? '';
+  t.equal(streamed, 'Completed by Claude.');
 });

@@ -133,6 +133,8 @@ const REQUEST: translate.ChatRequest = {
   stop: ['END'],
   stream: true,
 };
+/** Only OpenAI and Ollama carry these; Anthropic has no equivalent. */
+const STRUCTURED = { seed: 7, format: { type: 'object', properties: { a: { type: 'string' } } } };
 
 /** Ids do not survive Ollama, and tool arguments may be re-serialised: compare what matters. */
 function normal(req: translate.ChatRequest) {
@@ -162,6 +164,11 @@ t.test('request translation for every pair keeps system, turns, images, tools, t
   const anthropicReq = codecs.anthropic.renderRequest(codecs.openai.parseRequest(codecs.openai.renderRequest(REQUEST, 'm')), 'm');
   t.same((anthropicReq.messages as { content: unknown[] }[])[2]!.content[0], { type: 'tool_result', tool_use_id: 'call_1', content: '21 C' }, 'OpenAI tool message → Anthropic tool_result in the user turn');
   t.equal(codecs.ollama.parseRequest({ model: 'm', messages: [] }).stream, true, 'Ollama streams unless told not to');
+  for (const [from, to] of [['openai', 'ollama'], ['ollama', 'openai']] as const) {
+    const back = codecs[to].parseRequest(codecs[to].renderRequest(codecs[from].parseRequest(codecs[from].renderRequest({ ...REQUEST, ...STRUCTURED }, 'm')), 'm'));
+    t.match(back, STRUCTURED, `${from} → ${to}: seed and structured output`);
+  }
+  t.same(codecs.ollama.renderRequest(codecs.openai.parseRequest({ model: 'm', messages: [], response_format: { type: 'json_object' } }), 'm').format, 'json');
   t.same(codecs.anthropic.renderRequest({ model: 'm', messages: [], stream: false, toolChoice: 'required' }, 'm').tool_choice, { type: 'any' });
   t.same(codecs.openai.parseRequest({ model: 'm', messages: [], tool_choice: { type: 'function', function: { name: 'f' } } }).toolChoice, { name: 'f' });
 });
@@ -236,4 +243,24 @@ t.test('embeddings and model lists', async (t) => {
   t.same(Array.from(new Float32Array(new Uint8Array(Buffer.from(b64, 'base64')).buffer)), [0.5, -1]);
   t.same(translate.parseEmbedResponse('openai', out).vectors, [[0.5, -1]], 'base64 read back');
   for (const shape of SHAPES) t.same(translate.parseModelList(shape === 'anthropic' ? 'openai' : shape, translate.renderModelList(shape, ['a', 'b'])), ['a', 'b'], shape);
+});
+
+t.test('parallel tool calls with interleaved argument deltas keep their own arguments', async (t) => {
+  const chunk = (delta: unknown, finish: string | null = null) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+  const wire = [
+    chunk({ role: 'assistant', content: null }),
+    chunk({ tool_calls: [{ index: 0, id: 'call_a', type: 'function', function: { name: 'a', arguments: '{"x":' } }] }),
+    chunk({ tool_calls: [{ index: 1, id: 'call_b', type: 'function', function: { name: 'b', arguments: '{"y":' } }] }),
+    chunk({ tool_calls: [{ index: 0, function: { arguments: '1}' } }] }),
+    chunk({ tool_calls: [{ index: 1, function: { arguments: '2}' } }] }),
+    chunk({}, 'tool_calls'),
+    'data: [DONE]\n\n',
+  ].join('');
+  for (const client of SHAPES) {
+    const enc = codecs[client].createEncoder('m', false);
+    const out = decodeAll('openai', Buffer.from(wire), 11).map((e) => enc.encode(e)).join('');
+    const got = assemble(decodeAll(client, Buffer.from(out), 64));
+    t.same(got.tools, [{ name: 'a', args: { x: 1 } }, { name: 'b', args: { y: 2 } }], client);
+    t.equal(got.stop, 'tool_calls');
+  }
 });

@@ -53,6 +53,20 @@ t.test('byte-at-a-time and random chunking find the same, including a PEM block'
   }
 });
 
+t.test('a secret is reported before 2 KB more have arrived, even while it may still grow', async (t) => {
+  const s = r.createEgressScanner();
+  const body = Buffer.from(`${'-----BEGIN RSA PRIVATE KEY-----\n'}${'QUJD'.repeat(5000)}`);
+  let at = 0;
+  let reportedAt = -1;
+  while (at < body.length && reportedAt < 0) {
+    const found = s.push(body.subarray(at, at + 100));
+    at += 100;
+    if (found.some((f) => f.type === 'private_key' && f.start === 0)) reportedAt = at;
+  }
+  t.ok(reportedAt > 0 && reportedAt <= 2048 + 256 + 100, `reported after ${reportedAt} bytes`);
+  t.same(s.end(), [], 'not reported twice');
+});
+
 t.test('invalid UTF-8 and binary bodies never throw', async (t) => {
   const junk = Buffer.alloc(200_000);
   let seed = 3;

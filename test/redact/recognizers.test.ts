@@ -141,3 +141,26 @@ t.test('the redact list limits types; groups expand', async (t) => {
   t.notOk(only.types.includes('credit_card'));
   t.ok(only.types.includes('aws_access_key'));
 });
+
+t.test('JS value locators agree with re2 capture groups', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const RE2 = (await import('re2')).default;
+  const { BUILTIN_RECOGNIZERS } = await import('../../redact/builtin-recognizers.js');
+  const corpus = readFileSync(new URL('./corpus/corpus.jsonl', import.meta.url), 'utf8');
+  const extra = [
+    'password=>Tr0ub4dor&3xK9!', 'secret:=Tr0ub4dor&3xK9!', 'api_key : " `Zq8vN2xL7pR4tY6wB1cE3gH5', 'token=:abcdef1234', 'pwd="=abc123def"',
+    'phone: (030) 1234567', 'tel ((0)30 1234 567', 'call 0301234567', 'ssn: 234567891', 'aws "key" = 9drTJvcXLB89EXAMPLEkQZKf/3bY8pO+rA2sT1uV',
+    'redis://default:a8F3kL9qZx2W@cache.internal', 'x+y.z://u.s-e_r:p@ss:w0rd!@h0st.example',
+  ].join('\n');
+  let checked = 0;
+  for (const rec of BUILTIN_RECOGNIZERS.filter((r) => r.locate)) {
+    const global = new RE2(rec.pattern, 'g');
+    const single = new RE2(rec.pattern, 'd');
+    for (const m of [...(corpus.match(global) ?? []), ...(extra.match(global) ?? [])]) {
+      const range = single.exec(m)?.indices?.[rec.valueGroup!];
+      t.same(rec.locate!(m), range ? [range[0], range[1]] : undefined, `${rec.name}: ${JSON.stringify(m)}`);
+      checked++;
+    }
+  }
+  t.ok(checked > 100, `${checked} matches compared`);
+});

@@ -31,6 +31,7 @@ const BYPASSES = [
   'udp',
   'dns_system',
   'dns_direct',
+  'dns_embedded',
   'raw_icmp',
   'raw_packet',
   'userns_nested',

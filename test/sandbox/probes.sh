@@ -57,6 +57,18 @@ for server in (sys.argv[1], "127.0.0.53", sys.argv[2]):
     except OSError as e:
         print(server, type(e).__name__, end="; ")
 sys.exit(3)' "$HOST_IP" "$OTHERNS_IP"
+# Docker's embedded resolver answers on 127.0.0.11 inside containers: it must not resolve outside names
+probe dns_embedded $PY -c '
+import socket, sys
+q = bytes.fromhex("abcd01000001000000000000076578616d706c6503636f6d0000010001")
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+try:
+    s.connect(("127.0.0.11", 53)); s.send(q); r = s.recv(512)
+except OSError as e:
+    print("no resolver:", type(e).__name__); sys.exit(3)
+ancount = int.from_bytes(r[6:8], "big")
+print("rcode", r[3] & 15, "answers", ancount)
+sys.exit(0 if ancount else 3)'
 probe raw_icmp $PY -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)'
 probe raw_packet $PY -c 'import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)'
 probe userns_nested $PY -c 'import ctypes, sys; sys.exit(0 if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) == 0 else 3)'

@@ -2,25 +2,29 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { buildBaseImage, ensureDocker, listSandboxes, stopSandbox, type SandboxDriver } from '../../sandbox/index.js';
+import { buildBaseImage, ensureDocker, listSandboxes, stopSandbox, type SandboxDriver, type SandboxSpec } from '../../sandbox/index.js';
 import { listFirewallTables } from '../../sandbox/firewall.js';
 import { listSandboxNetworks } from '../../sandbox/netns.js';
 import { runInSandbox } from './run-in-sandbox.js';
 
-const drivers: SandboxDriver[] = ['bwrap', 'docker'];
+const variants: Array<{ driver: SandboxDriver; label: string; extra: Partial<SandboxSpec> }> = [
+  { driver: 'bwrap', label: 'bwrap (veth)', extra: {} },
+  { driver: 'bwrap', label: 'bwrap (unix-socket)', extra: { bwrapNetwork: 'unix-socket' } },
+  { driver: 'docker', label: 'docker', extra: {} },
+];
 
 if (process.getuid?.() !== 0) {
   t.plan(0, 'sandbox drivers need root here (network namespaces, nftables, dockerd); CI runs this as root');
 } else {
-  for (const driver of drivers) {
-    t.test(driver, async (t) => {
+  for (const { driver, label, extra } of variants) {
+    t.test(label, async (t) => {
       if (driver === 'docker') {
         await ensureDocker();
         await buildBaseImage();
       }
 
       t.test('exit code, stdin and stdout pass through', async (t) => {
-        const run = await runInSandbox({ driver, command: ['sh', '-c', 'cat; echo err >&2; exit 7'] }, 'hello\n');
+        const run = await runInSandbox({ ...extra, driver, command: ['sh', '-c', 'cat; echo err >&2; exit 7'] }, 'hello\n');
         const { code, out, err } = await run.finish();
         t.equal(code, 7);
         t.equal(out, 'hello\n');
@@ -28,7 +32,7 @@ if (process.getuid?.() !== 0) {
       });
 
       t.test('kill() signals CMD itself', async (t) => {
-        const run = await runInSandbox({ driver, command: ['sleep', '30'] });
+        const run = await runInSandbox({ ...extra, driver, command: ['sleep', '30'] });
         await new Promise((r) => setTimeout(r, 300));
         run.running.kill('SIGTERM');
         const { code } = await run.finish();
@@ -51,7 +55,7 @@ if (process.getuid?.() !== 0) {
           'grep CapEff /proc/self/status',
           'grep NoNewPrivs /proc/self/status',
         ].join('; ');
-        const run = await runInSandbox({ driver, command: ['sh', '-c', script], workdir, process: { run_as_user: '65534', run_as_group: '65534' } });
+        const run = await runInSandbox({ ...extra, driver, command: ['sh', '-c', script], workdir, process: { run_as_user: '65534', run_as_group: '65534' } });
         const { out } = await run.finish();
         t.notMatch(out, /usr-writable|root-writable|shadow-readable|docker-sock/, out);
         t.match(out, /tmp-ok/);
@@ -65,7 +69,7 @@ if (process.getuid?.() !== 0) {
 
       t.test('pids limit', async (t) => {
         const py = 'import os, time\nn = 0\ntry:\n    for i in range(200):\n        if os.fork() == 0:\n            time.sleep(2); os._exit(0)\n        n += 1\nexcept OSError as e:\n    print("limited", n, e.errno)\n';
-        const run = await runInSandbox({ driver, command: ['python3', '-c', py], limits: { pids: 24, memoryMb: 256, cpus: 1 } });
+        const run = await runInSandbox({ ...extra, driver, command: ['python3', '-c', py], limits: { pids: 24, memoryMb: 256, cpus: 1 } });
         const { out } = await run.finish();
         const m = /limited (\d+) 11/.exec(out);
         t.ok(m, `fork was refused with EAGAIN: ${out}`);
@@ -73,8 +77,8 @@ if (process.getuid?.() !== 0) {
       });
 
       t.test('listSandboxes and stopSandbox', async (t) => {
-        const name = `ps-${driver}-${process.pid}`;
-        const run = await runInSandbox({ driver, name, command: ['sleep', '30'] });
+        const name = `ps-${label.replace(/\W+/g, '')}-${process.pid}`;
+        const run = await runInSandbox({ ...extra, driver, name, command: ['sleep', '30'] });
         const listed = await listSandboxes();
         t.ok(listed.some((s) => s.name === `sluice-${name}` && s.driver === driver && s.running), 'listed as running');
         await stopSandbox(name, { graceMs: 2000 });
