@@ -22,7 +22,7 @@ export async function attachStdio(container: Docker.Container, opts: { tty: bool
   const ended = new Promise<void>((resolve) => {
     stream.once('end', resolve);
     stream.once('close', resolve);
-    stream.once('error', () => resolve());
+    stream.on('error', () => resolve());
   });
 
   if (opts.mode === 'pipe') {

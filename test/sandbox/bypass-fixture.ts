@@ -117,6 +117,7 @@ export async function startDecoys(addresses: string[]): Promise<Decoys> {
   let udpPort = 0;
   for (const address of addresses) {
     const server = net.createServer((s) => {
+      s.on('error', () => undefined);
       tcpHits.push(`${address} from ${s.remoteAddress}`);
       s.end('DECOY\n');
     });

@@ -50,6 +50,8 @@ export function createGitRepo(name = 'repo.git'): GitRepo {
         },
       });
       const chunks: Buffer[] = [];
+      cgi.on('error', () => res.destroy());
+      cgi.stdin.on('error', () => undefined); // the backend may exit before reading the body
       cgi.stdout.on('data', (c: Buffer) => chunks.push(c));
       cgi.on('close', () => {
         const out = Buffer.concat(chunks);
