@@ -90,8 +90,12 @@ export function createResponseRestorer(shape: Shape, stream: boolean, redactor: 
     const raw = Buffer.concat(held);
     try {
       const value: unknown = JSON.parse(raw.toString('utf8'));
-      if (shape === 'openai') restoreOpenAIArguments(value, redactor, vault);
-      return Buffer.from(JSON.stringify(redactor.restoreJson(value, vault)));
+      // Tool arguments are restored once, JSON-escaped; restoreJson must not see them again
+      // (a user's literal "<EMAIL_1>" restored to itself would otherwise become the real value).
+      const putBack = shape === 'openai' ? restoreOpenAIArguments(value, redactor, vault) : () => undefined;
+      const restored = redactor.restoreJson(value, vault);
+      putBack();
+      return Buffer.from(JSON.stringify(restored));
     } catch {
       return raw;
     }
@@ -195,15 +199,24 @@ function restoreOllamaLine(msg: Json, push: Push, flush: Flush, redactor: Router
   }
 }
 
-/** OpenAI tool arguments are JSON inside a string: originals must be JSON-escaped there. */
-function restoreOpenAIArguments(value: unknown, redactor: RouterRedactor, vault: unknown): void {
-  if (!isObj(value) || !Array.isArray(value.choices)) return;
-  for (const c of value.choices) {
-    const calls = isObj(c) && isObj(c.message) && Array.isArray(c.message.tool_calls) ? c.message.tool_calls : [];
-    for (const tc of calls) {
-      if (!isObj(tc) || !isObj(tc.function) || typeof tc.function.arguments !== 'string') continue;
-      const r = redactor.createRestorer(vault, { json: true });
-      tc.function.arguments = r.push(tc.function.arguments) + r.flush();
+/**
+ * OpenAI tool arguments are JSON inside a string: originals must be JSON-escaped there. They are
+ * restored here and blanked; the returned function puts them back after the generic restore.
+ */
+function restoreOpenAIArguments(value: unknown, redactor: RouterRedactor, vault: unknown): () => void {
+  const done: Array<{ fn: Json; args: string }> = [];
+  if (isObj(value) && Array.isArray(value.choices)) {
+    for (const c of value.choices) {
+      const calls = isObj(c) && isObj(c.message) && Array.isArray(c.message.tool_calls) ? c.message.tool_calls : [];
+      for (const tc of calls) {
+        if (!isObj(tc) || !isObj(tc.function) || typeof tc.function.arguments !== 'string') continue;
+        const r = redactor.createRestorer(vault, { json: true });
+        done.push({ fn: tc.function, args: r.push(tc.function.arguments) + r.flush() });
+        tc.function.arguments = '';
+      }
     }
   }
+  return () => {
+    for (const { fn, args } of done) fn.arguments = args;
+  };
 }

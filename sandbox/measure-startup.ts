@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { prepareBwrap } from './bwrap-driver.js';
 import { prepareDocker } from './docker-driver.js';
 import { BASE_IMAGE } from './image.js';
-import type { SandboxDriver } from './types.js';
+import type { SandboxDriver, SandboxSpec } from './types.js';
 
 export interface StartupFigures {
   driver: SandboxDriver;
@@ -29,11 +29,15 @@ function median(values: number[]): number {
  * the first instruction of CMD, which is `date +%s%N` reporting the wall clock as it starts.
  * The proxy is a bare listener: its own start-up is not the sandbox's. For `npm run bench`.
  */
-export async function measureStartup(driver: SandboxDriver, n = 10, opts: { image?: string } = {}): Promise<StartupFigures> {
+export async function measureStartup(
+  driver: SandboxDriver,
+  n = 10,
+  opts: { image?: string; bwrapNetwork?: SandboxSpec['bwrapNetwork'] } = {},
+): Promise<StartupFigures> {
   const samples: number[] = [];
   const teardowns: number[] = [];
   for (let i = 0; i < n; i++) {
-    const spec = { driver, command: ['date', '+%s%N'], image: opts.image ?? BASE_IMAGE };
+    const spec: SandboxSpec = { driver, command: ['date', '+%s%N'], image: opts.image ?? BASE_IMAGE, bwrapNetwork: opts.bwrapNetwork };
     const name = `sluice-bench-${process.pid}-${i}`;
     const t0 = wallNowMs();
     const prepared = driver === 'bwrap' ? await prepareBwrap(spec, name) : await prepareDocker(spec, name);

@@ -26,40 +26,49 @@ interface MemoryFigures {
   notes: string[];
 }
 
-async function measureOne(ctx: ScenarioContext, c: Contender, ceiling: number): Promise<MemoryFigures> {
-  const s = ctx.options.scale;
+async function measureTunnels(ctx: ScenarioContext, c: Contender, ceiling: number, figures: MemoryFigures): Promise<void> {
   const env = ctx.env;
-  const figures: MemoryFigures = { notes: [] };
-  // Pauses let the proxy finish accepting and the allocator settle; --quick only checks the plumbing.
-  const settle = (ms: number) => new Promise((r) => setTimeout(r, ctx.options.quick ? ms / 5 : ms));
   const proc = await c.start(env);
   const holder = createTunnelHolder();
+  // Pauses let the proxy finish accepting and the allocator settle; --quick only checks the plumbing.
+  const settle = (ms: number) => new Promise((r) => setTimeout(r, ctx.options.quick ? ms / 5 : ms));
   try {
     const pid = proc.pid!;
     await settle(1000);
     figures.idle = await rssOfTree(pid);
-    if (c.capabilities.has('tunnel')) {
-      const target = `${env.tunnelHost}:${env.upstream.hold}`;
-      const [a, b] = s.tunnelCounts;
-      const wantB = Math.min(b, ceiling);
-      if (wantB < b) figures.notes.push(`${wantB} tunnels, not ${b}: fd limit`);
-      const first = await holder.open(proc.proxyPort!, target, a);
-      await settle(300);
-      if (first.open >= a * 0.99) figures.tunnelsA = await rssOfTree(pid);
-      else figures.notes.push(`only ${first.open}/${a} tunnels opened (${first.firstError ?? '?'})`);
-      const second = await holder.open(proc.proxyPort!, target, wantB - first.open);
-      await settle(300);
-      figures.tunnelsB = await rssOfTree(pid);
-      figures.countB = second.open;
-      if (second.open < wantB) figures.notes.push(`held ${second.open}/${wantB} tunnels (${second.firstError ?? 'closed by proxy'})`);
-      if (second.open > 0) figures.perTunnel = (figures.tunnelsB - figures.idle) / second.open;
-      await holder.closeAll();
-      await settle(500);
-    }
+    if (!c.capabilities.has('tunnel')) return;
+    const target = `${env.tunnelHost}:${env.upstream.hold}`;
+    const [a, b] = ctx.options.scale.tunnelCounts;
+    const wantB = Math.min(b, ceiling);
+    if (wantB < b) figures.notes.push(`${wantB} tunnels, not ${b}: fd limit`);
+    const first = await holder.open(proc.proxyPort!, target, a);
+    await settle(300);
+    if (first.open >= a * 0.99) figures.tunnelsA = await rssOfTree(pid);
+    else figures.notes.push(`only ${first.open}/${a} tunnels opened (${first.firstError ?? '?'})`);
+    const second = await holder.open(proc.proxyPort!, target, wantB - first.open);
+    await settle(300);
+    figures.tunnelsB = await rssOfTree(pid);
+    figures.countB = second.open;
+    if (second.open < wantB) figures.notes.push(`held ${second.open}/${wantB} tunnels (${second.firstError ?? 'closed by proxy'})`);
+    if (second.open > 0) figures.perTunnel = (figures.tunnelsB - figures.idle) / second.open;
+  } finally {
+    await holder.close();
+    await proc.close();
+  }
+}
+
+/** In a second fresh process, so that memory the tunnels left behind does not hide this growth. */
+async function measureConnectionsAndLoad(ctx: ScenarioContext, c: Contender, figures: MemoryFigures): Promise<void> {
+  const env = ctx.env;
+  const s = ctx.options.scale;
+  const proc = await c.start(env);
+  const settle = (ms: number) => new Promise((r) => setTimeout(r, ctx.options.quick ? ms / 5 : ms));
+  try {
+    const pid = proc.pid!;
     const cap = c.capabilities.has('intercept') ? 'intercept' : 'tunnel';
-    const host = cap === 'intercept' ? 'bench.test' : env.tunnelHost;
-    const url = `https://${host}:${env.upstream.https}/small`;
+    const url = `https://${cap === 'intercept' ? 'bench.test' : env.tunnelHost}:${env.upstream.https}/small`;
     if (cap === 'intercept') {
+      await settle(1000);
       const before = await rssOfTree(pid);
       const held = await ctx.loadgen.hold(jobFor(ctx, proc, { urls: [url], method: 'GET', concurrency: 1 }), s.heldConnections);
       await settle(300);
@@ -73,15 +82,14 @@ async function measureOne(ctx: ScenarioContext, c: Contender, ceiling: number): 
     await ctx.loadgen.run(jobFor(ctx, proc, { urls: [url], method: 'GET', concurrency: 64, durationMs: s.loadForMemoryMs, warmupMs: 0 }));
     figures.underLoad = await sampler.stop();
   } finally {
-    await holder.close();
     await proc.close();
   }
-  return figures;
 }
 
 /**
- * Memory, each contender in a fresh process: idle; holding idle CONNECT tunnels (nothing sent
- * through them); holding idle intercepted keep-alive connections; and the peak under c=64 load.
+ * Memory, each contender in fresh processes: idle, then holding idle CONNECT tunnels (nothing
+ * sent through them); and, in a second process, holding idle intercepted keep-alive connections,
+ * then the peak under c=64 load.
  */
 export async function memoryScenario(ctx: ScenarioContext): Promise<ScenarioResult> {
   const s = ctx.options.scale;
@@ -102,7 +110,9 @@ export async function memoryScenario(ctx: ScenarioContext): Promise<ScenarioResu
     const down = ctx.unavailable.get(c.name);
     if (down) { set(() => ({ na: down })); continue; }
     try {
-      const f = await measureOne(ctx, c, ceiling);
+      const f: MemoryFigures = { notes: [] };
+      await measureTunnels(ctx, c, ceiling, f);
+      await measureConnectionsAndLoad(ctx, c, f);
       const note = f.notes.join('; ');
       ctx.log(`  memory ${c.name}: idle ${((f.idle ?? 0) / MB).toFixed(1)} MB, per tunnel ${f.perTunnel !== undefined ? (f.perTunnel / 1024).toFixed(1) : '-'} KB${note ? ` (${note})` : ''}`);
       set((spec) => {
@@ -117,7 +127,7 @@ export async function memoryScenario(ctx: ScenarioContext): Promise<ScenarioResu
   }
   return {
     id: 'memory',
-    title: 'Memory (fresh process per contender)',
+    title: 'Memory (fresh processes per contender)',
     note: `RSS of the proxy process tree; tunnels are CONNECTs to ${ctx.env.tunnelHost} held idle; the hard fd limit caps the larger count at ${ceiling}`,
     rows,
   };

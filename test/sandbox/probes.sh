@@ -61,7 +61,7 @@ sys.exit(3)' "$HOST_IP" "$OTHERNS_IP"
 probe dns_embedded $PY -c '
 import socket, sys
 q = bytes.fromhex("abcd01000001000000000000076578616d706c6503636f6d0000010001")
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
 try:
     s.connect(("127.0.0.11", 53)); s.send(q); r = s.recv(512)
 except OSError as e:
