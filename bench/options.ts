@@ -12,6 +12,8 @@ export interface BenchScale {
   newHosts: number;
   newHostWarmup: number;
   largeBytes: number;
+  /** Large transfers per round and direction (sequential); one is too short to time well. */
+  largeRequests: number;
   tunnelCounts: readonly [number, number];
   heldConnections: number;
   loadForMemoryMs: number;
@@ -36,6 +38,7 @@ export const FULL_SCALE: BenchScale = {
   newHosts: 150,
   newHostWarmup: 10,
   largeBytes: 64 * 1024 * 1024,
+  largeRequests: 3,
   tunnelCounts: [1000, 10000],
   heldConnections: 1000,
   loadForMemoryMs: 1500,
@@ -49,6 +52,7 @@ export const QUICK_SCALE: BenchScale = {
   newHosts: 10,
   newHostWarmup: 2,
   largeBytes: 2 * 1024 * 1024,
+  largeRequests: 1,
   tunnelCounts: [50, 200],
   heldConnections: 50,
   loadForMemoryMs: 200,

@@ -80,6 +80,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
         }
       }
     }
+    // Freshly started contenders are still loading and compiling; let them settle first.
+    if (running.size > 1) await new Promise((r) => setTimeout(r, options.quick ? 1000 : 2000));
     const loadgen = createLoadGenerator();
     closers.push(() => loadgen.close());
     const ctx: ScenarioContext = { options, env, contenders, running, unavailable, loadgen, log };

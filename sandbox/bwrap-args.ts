@@ -58,10 +58,6 @@ export function bwrapArgs(input: BwrapArgsInput): string[] {
     if (lstatSync(hostPath).isSymbolicLink()) args.push('--symlink', readlinkSync(hostPath), hostPath);
     else args.push('--ro-bind', hostPath, hostPath);
   }
-  for (const file of MASKED) {
-    if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
-  }
-  if (existsSync('/etc/resolv.conf')) args.push('--ro-bind', input.files.resolvConfPath, '/etc/resolv.conf');
 
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp', '--tmpfs', '/var/tmp', '--tmpfs', '/run');
   args.push(
@@ -84,6 +80,11 @@ export function bwrapArgs(input: BwrapArgsInput): string[] {
   for (const p of input.readOnly) args.push('--ro-bind', p, p);
   for (const p of input.readWrite) args.push('--bind', p, p);
   if (input.workdir && input.includeWorkdir) args.push('--bind', input.workdir, input.workdir);
+  // last, so that no policy bind (say of /etc) can uncover them
+  for (const file of MASKED) {
+    if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
+  }
+  if (existsSync('/etc/resolv.conf')) args.push('--ro-bind', input.files.resolvConfPath, '/etc/resolv.conf');
   args.push('--remount-ro', '/');
   // Given as arguments, not inherited: whatever wraps our spawn (a test runner, a profiler
   // injecting NODE_OPTIONS) cannot add to what the sandboxed command sees.

@@ -8,6 +8,7 @@ import { bwrapArgs } from './bwrap-args.js';
 import { cgroupLauncher, createCgroup, hasLimits, type SandboxCgroup } from './cgroup.js';
 import { createBwrapNetwork, type BwrapNetworkMode } from './bwrap-network.js';
 import { resolveHostUser } from './host-user.js';
+import { policyMounts } from './mount-policy.js';
 import { descendants } from './process-alive.js';
 import { sandboxEnv } from './sandbox-env.js';
 import { removeSandboxFiles, writeSandboxFiles, writeStateFile } from './sandbox-files.js';
@@ -36,6 +37,10 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
     throw new Error('bwrap with a veth network needs root (nftables, network namespaces); without root use the unix-socket network');
   }
   const user = await resolveHostUser(spec.process?.run_as_user, spec.process?.run_as_group);
+  if (user && !root && user.uid !== process.getuid?.()) {
+    throw new Error(`run_as_user ${spec.process?.run_as_user}: switching users needs root`);
+  }
+  const mounts = policyMounts(spec.filesystem);
   const network = await createBwrapNetwork(mode);
   let started: RunningSandbox | undefined;
   const cleanup = async () => {
@@ -46,6 +51,7 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
     name,
     driver: 'bwrap',
     proxyListen: network.proxyListen,
+    warnings: mounts.warnings,
     async start(options: StartOptions = {}) {
       if (started) throw new Error(`sandbox ${name} already started`);
       const proxy = options.proxy ?? spec.proxy;
@@ -67,8 +73,8 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
           command: connection.wrapCommand(spec.command),
           workdir,
           includeWorkdir: spec.filesystem?.include_workdir ?? true,
-          readOnly: spec.filesystem?.read_only ?? [],
-          readWrite: spec.filesystem?.read_write ?? [],
+          readOnly: mounts.readOnly,
+          readWrite: mounts.readWrite,
           extra: connection.bwrapArgs,
           tty: !!spec.tty,
           seccompFd: SECCOMP_FD,

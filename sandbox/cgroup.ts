@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { SandboxSpec } from './types.js';
 
@@ -49,7 +49,7 @@ export async function createCgroup(name: string, limits: Limits): Promise<Sandbo
   const cgroup: SandboxCgroup = {
     procsFiles: dirs.map((d) => path.join(d, 'cgroup.procs')),
     async remove() {
-      for (const dir of dirs) await rmdir(dir).catch(() => undefined);
+      for (const dir of dirs) await removeCgroupDir(dir);
     },
   };
   try {
@@ -60,6 +60,40 @@ export async function createCgroup(name: string, limits: Limits): Promise<Sandbo
     throw new Error(`sandbox limits: cannot configure cgroup ${name}: ${(err as Error).message}`, { cause: err });
   }
   return cgroup;
+}
+
+/**
+ * A cgroup can be removed only once empty, and the last processes of a pid namespace exit a
+ * little after its init: retry for a while on EBUSY.
+ */
+async function removeCgroupDir(dir: string): Promise<void> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY') return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** Empty `sluice-` cgroups nobody removed (an owner that crashed), for leftover clean-up. */
+export async function removeEmptyCgroups(): Promise<string[]> {
+  const removed: string[] = [];
+  const roots = existsSync(path.join(ROOT, 'cgroup.controllers')) ? [ROOT] : ['pids', 'memory', 'cpu'].map((c) => path.join(ROOT, c));
+  for (const root of roots) {
+    const entries = await readdir(root).catch(() => [] as string[]);
+    for (const entry of entries.filter((e) => e.startsWith('sluice-'))) {
+      try {
+        await rmdir(path.join(root, entry));
+        removed.push(entry);
+      } catch {
+        // busy: a live sandbox
+      }
+    }
+  }
+  return removed;
 }
 
 /** argv prefix that joins the cgroups, then execs the rest of the argv. */

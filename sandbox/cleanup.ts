@@ -1,5 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import type { BwrapState } from './bwrap-driver.js';
+import { removeEmptyCgroups } from './cgroup.js';
 import { LABEL } from './docker-driver.js';
 import { dockerClient } from './docker-engine.js';
 import { listFirewallTables, removeFirewall } from './firewall.js';
@@ -53,6 +54,8 @@ export async function cleanupLeftovers(opts: { orphans?: boolean } = {}): Promis
       await removeFirewall(table);
       removed.push(table);
     }
+    // rmdir fails on a cgroup that still has processes, so live sandboxes keep theirs
+    removed.push(...(await removeEmptyCgroups()));
   }
   return removed;
 }

@@ -6,6 +6,7 @@ import { dockerClient } from './docker-engine.js';
 import { attachStdio, type AttachedStdio } from './docker-stdio.js';
 import { installFirewall, removeFirewall } from './firewall.js';
 import { BASE_IMAGE } from './image.js';
+import { policyMounts } from './mount-policy.js';
 import { createRelay, type Relay } from './relay.js';
 import { IN_SANDBOX, sandboxEnv } from './sandbox-env.js';
 import { removeSandboxFiles, writeSandboxFiles } from './sandbox-files.js';
@@ -63,8 +64,11 @@ async function createDockerNetwork(docker: Docker, name: string): Promise<Docker
 
 /** Non-root by default: the workdir's owner if that is not root, else nobody. */
 function containerUser(spec: SandboxSpec): string {
-  const user = spec.process?.run_as_user;
-  if (user) return spec.process?.run_as_group ? `${user}:${spec.process.run_as_group}` : user;
+  // the policy's symbolic `sandbox` is uid 1000 (the base image's user), numeric so that any image works
+  const numeric = (id: string | undefined) => (id === 'sandbox' ? '1000' : id);
+  const user = numeric(spec.process?.run_as_user);
+  const group = numeric(spec.process?.run_as_group);
+  if (user) return group ? `${user}:${group}` : user;
   if (spec.workdir) {
     const st = statSync(spec.workdir);
     if (st.uid !== 0) return `${st.uid}:${st.gid}`;
@@ -80,6 +84,7 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
   } catch {
     throw new Error(`image ${image} not found: run \`sluice image build\` (or docker load/build your own)`);
   }
+  const mounts = policyMounts(spec.filesystem, { imageProvides: true });
   const net = await createDockerNetwork(docker, name);
   let started: RunningSandbox | undefined;
   const cleanup = async (container?: Docker.Container) => {
@@ -92,6 +97,7 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
     name,
     driver: 'docker',
     proxyListen: { host: net.gateway },
+    warnings: mounts.warnings,
     async start(options: StartOptions = {}) {
       if (started) throw new Error(`sandbox ${name} already started`);
       const proxy = options.proxy ?? spec.proxy;
@@ -111,8 +117,8 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
           `${files.caPath}:${IN_SANDBOX.ca}:ro`,
           `${files.bundlePath}:${IN_SANDBOX.bundle}:ro`,
           `${files.resolvConfPath}:/etc/resolv.conf:ro`,
-          ...(spec.filesystem?.read_only ?? []).map((p) => `${p}:${p}:ro`),
-          ...(spec.filesystem?.read_write ?? []).map((p) => `${p}:${p}:rw`),
+          ...mounts.readOnly.map((p) => `${p}:${p}:ro`),
+          ...mounts.readWrite.map((p) => `${p}:${p}:rw`),
           ...(workdir ? [`${workdir}:${workdir}:rw`] : []),
         ];
         const limits = spec.limits ?? {};
@@ -180,8 +186,19 @@ function runningDocker(opts: {
   cleanup: () => Promise<void>;
 }): RunningSandbox {
   // The exit code is final only once the output stream has drained, or the last lines are lost.
-  const exited = Promise.all([opts.waited, opts.stdio.ended]).then(
-    ([result]) => result.StatusCode,
+  // Docker does not always end a hijacked attach stream when the container exits (stdin still
+  // open): give it a moment, then close it ourselves.
+  const exited = opts.waited.then(
+    async (result) => {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 2000);
+      });
+      await Promise.race([opts.stdio.ended, grace]);
+      clearTimeout(timer);
+      opts.stdio.detach();
+      return result.StatusCode;
+    },
     () => 125,
   );
   let removed: Promise<void> | undefined;

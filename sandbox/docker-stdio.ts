@@ -36,7 +36,12 @@ export async function attachStdio(container: Docker.Container, opts: { tty: bool
       stdout.end();
       stderr?.end();
     });
-    return { stdin, stdout, stderr, ended, detach: () => stream.destroy() };
+    const detach = () => {
+      stream.destroy();
+      stdout.end();
+      stderr?.end();
+    };
+    return { stdin, stdout, stderr, ended, detach };
   }
 
   const input = process.stdin;

@@ -27,7 +27,7 @@ const TREES = ['/usr/lib/git-core', '/usr/share/git-core', '/etc/ssl/certs/ca-ce
 const EXCLUDES = ['usr/lib/python3*/test', 'usr/lib/python3*/idlelib', 'usr/lib/python3*/tkinter', 'usr/lib/python3*/ensurepip'];
 
 /** Changes whenever the recipe does, so that a cached image from an older recipe is rebuilt. */
-const RECIPE = createHash('sha256').update(JSON.stringify({ TOOLS, TREES, EXCLUDES, v: 1 })).digest('hex').slice(0, 16);
+const RECIPE = createHash('sha256').update(JSON.stringify({ TOOLS, TREES, EXCLUDES, v: 2 })).digest('hex').slice(0, 16);
 const RECIPE_LABEL = 'sluice.base-recipe';
 
 export interface BuildImageOptions {
@@ -172,9 +172,9 @@ async function writeStaging(dir: string): Promise<void> {
   await mkdir(path.join(dir, 'sluice'), { mode: 0o755 });
   await writeFile(
     path.join(dir, 'etc/passwd'),
-    'root:x:0:0:root:/root:/bin/bash\nsluice:x:1000:1000:sluice:/home/sluice:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
+    'root:x:0:0:root:/root:/bin/bash\nsandbox:x:1000:1000:sandbox:/home/sluice:/bin/bash\nsluice:x:1000:1000:sluice:/home/sluice:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n',
   );
-  await writeFile(path.join(dir, 'etc/group'), 'root:x:0:\nsluice:x:1000:\nnogroup:x:65534:\n');
+  await writeFile(path.join(dir, 'etc/group'), 'root:x:0:\nsandbox:x:1000:\nsluice:x:1000:\nnogroup:x:65534:\n');
   await writeFile(path.join(dir, 'etc/nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files dns\n');
   await writeFile(path.join(dir, 'etc/os-release'), 'NAME="Sluice base"\nID=sluice-base\n');
 }

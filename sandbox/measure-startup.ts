@@ -46,9 +46,10 @@ export async function measureStartup(
       await new Promise<void>((resolve) => listener.listen(0, prepared.proxyListen.host, resolve));
       const port = (listener.address() as net.AddressInfo).port;
       const running = await prepared.start({ proxy: { host: prepared.proxyListen.host, port, caCertPem: '' }, stdio: 'pipe' });
+      running.stdin?.end();
       const output = collect(running.stdout);
-      const code = await running.wait();
-      const text = (await output).trim();
+      const code = await withTimeout(running.wait(), 30_000, 'sandbox did not exit');
+      const text = (await withTimeout(output, 5_000, 'sandbox output did not end')).trim();
       if (code !== 0 || !/^\d+$/.test(text)) throw new Error(`startup probe failed (exit ${code}): ${text}`);
       samples.push(Number(BigInt(text) / 1000n) / 1000 - t0);
       const t1 = wallNowMs();
@@ -67,6 +68,14 @@ export async function measureStartup(
     maxMs: Math.max(...samples),
     teardownMedianMs: median(teardowns),
   };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`measureStartup: ${message} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function collect(stream: Readable | null): Promise<string> {

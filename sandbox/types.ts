@@ -74,6 +74,8 @@ export interface PreparedSandbox {
    * proxy (bind port 0) and passed to start().
    */
   readonly proxyListen: { host: string; port?: number };
+  /** filesystem_policy paths left out (missing, host-only, `/`), with reasons, for the user */
+  readonly warnings: string[];
   start(options?: StartOptions): Promise<RunningSandbox>;
   /** Undoes prepare when start() is never called. Idempotent. */
   remove(): Promise<void>;

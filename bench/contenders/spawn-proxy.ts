@@ -16,7 +16,13 @@ export async function freePort(): Promise<number> {
  * `--resolve` option find the bench names.
  */
 export function inHostsNamespace(argv: readonly string[], hostsFile: string): string[] {
-  return ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, ...argv];
+  return [...unshareMount(), 'sh', '-c', 'mount --bind "$0" /etc/hosts && exec "$@"', hostsFile, ...argv];
+}
+
+/** Root can unshare a mount namespace directly; others need a user namespace to do it in. */
+export function unshareMount(): string[] {
+  const root = process.getuid?.() === 0;
+  return ['unshare', ...(root ? [] : ['--user', '--map-root-user']), '--mount', '--propagation', 'private'];
 }
 
 function canConnect(port: number): Promise<boolean> {

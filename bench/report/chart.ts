@@ -19,8 +19,8 @@ const COLORS: Record<string, string> = {
  * the dashed line), and req/s at c=16 relative to direct for every contender per scenario.
  */
 export function renderChart(results: BenchResults): string {
-  const W = 900;
-  const left = 430;
+  const W = 1000;
+  const left = 500;
   const barMax = W - left - 90;
   const rowH = 26;
   const parts: string[] = [];
@@ -35,7 +35,7 @@ export function renderChart(results: BenchResults): string {
     const s = score(g);
     const value = g.value === null ? 'n/a' : `${formatNumber(g.value)}${g.unit === '×' ? '×' : ` ${g.unit}`}`;
     const goal = `goal ${g.comparison === '>=' ? '≥' : '<'} ${g.target}${g.unit === '×' ? '×' : ` ${g.unit}`}`;
-    parts.push(`<text x="10" y="${y}" font-size="12">${esc(`${g.label} (${goal})`)}</text>`);
+    parts.push(`<text x="10" y="${y}" font-size="11">${esc(`${g.label} (${goal})`)}</text>`);
     if (s === null) {
       parts.push(`<text x="${left}" y="${y}" font-size="12" fill="#777">n/a — ${esc((g.note ?? '').slice(0, 60))}</text>`);
       continue;

@@ -50,12 +50,12 @@ export async function tunnelScenario(ctx: ScenarioContext): Promise<ScenarioResu
   const base = await keepAliveScenario(ctx, {
     id: 'tunnel', title: 'HTTPS through a CONNECT tunnel (no interception)', cap: 'tunnel',
     url: `https://${ctx.env.tunnelHost}:${u.https}/small`, concurrencies: [1, 16],
-    note: `end-to-end TLS; ${u.smallBytes} B GETs and a ${(s.largeBytes / 2 ** 20).toFixed(0)} MiB download through the tunnel`,
+    note: `end-to-end TLS; ${u.smallBytes} B GETs, and ${s.largeRequests}× ${(s.largeBytes / 2 ** 20).toFixed(0)} MiB downloads per round through the tunnel`,
   });
   const { ran, na } = participants(ctx, 'tunnel');
   const samples = await interleave(ctx, ran, s.rounds, async (c) => {
     const r = checked(await ctx.loadgen.run(jobFor(ctx, c, {
-      urls: [`https://${ctx.env.tunnelHost}:${u.https}/large?bytes=${s.largeBytes}`], method: 'GET', concurrency: 1, requests: 1,
+      urls: [`https://${ctx.env.tunnelHost}:${u.https}/large?bytes=${s.largeBytes}`], method: 'GET', concurrency: 1, requests: s.largeRequests,
     })));
     return { mbps: r.mbPerSec };
   });

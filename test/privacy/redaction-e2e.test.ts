@@ -1,4 +1,5 @@
 import t from 'tap';
+import type { Test } from 'tap';
 import OpenAI from 'openai';
 import { ProxyAgent, fetch as undiciFetch } from 'undici';
 import { startTestSluice } from '../helpers/sluice.js';
@@ -85,7 +86,7 @@ const request = (model: string) => ({
   tools: [{ type: 'function' as const, function: { name: 'send_email', parameters: { type: 'object', properties: { to: { type: 'string' } } } } }],
 });
 
-function assertRedacted(t: Tap.Test, fake: FakeBackend) {
+function assertRedacted(t: Test, fake: FakeBackend) {
   const seen = JSON.stringify(fake.requests.at(-1)!.body);
   for (const o of ORIGINALS) t.notMatch(seen, o, `"${o}" did not leave`);
   t.match(seen, /<EMAIL_1>/, 'emails became placeholders');

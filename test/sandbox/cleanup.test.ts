@@ -49,13 +49,17 @@ if (process.getuid?.() !== 0) {
   });
 
   t.test('docker: leftovers of a crashed owner are found and removed', async (t) => {
-    await ensureDocker();
     await buildBaseImage();
+    const docker = await ensureDocker();
     const { name } = await crashedOwner('docker');
     t.ok((await listSandboxes()).some((s) => s.name === name && s.running), 'the orphan container still runs');
+    const [network] = await docker.listNetworks({ filters: { label: [`sluice.sandbox=${name}`] } });
+    const bridge = network?.Labels?.['sluice.bridge'] ?? '';
+    t.ok((await listFirewallTables()).includes(bridge), `its bridge firewall ${bridge} is still there`);
     const removed = await cleanupLeftovers();
     t.ok(removed.includes(name), `cleanup reports ${name}`);
     t.notOk((await listSandboxes()).some((s) => s.name === name), 'container removed');
-    t.notOk((await listFirewallTables()).some((tb) => tb.startsWith('sluice-b')), 'bridge firewall table removed');
+    t.notOk((await listFirewallTables()).includes(bridge), 'bridge firewall table removed');
+    t.same(await docker.listNetworks({ filters: { label: [`sluice.sandbox=${name}`] } }), [], 'network removed');
   });
 }

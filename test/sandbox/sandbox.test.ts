@@ -1,11 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { buildBaseImage, ensureDocker, listSandboxes, stopSandbox, type SandboxDriver, type SandboxSpec } from '../../sandbox/index.js';
-import { listFirewallTables } from '../../sandbox/firewall.js';
-import { listSandboxNetworks } from '../../sandbox/netns.js';
+import { sluiceRunDir } from '../../sandbox/sandbox-files.js';
 import { runInSandbox } from './run-in-sandbox.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 const variants: Array<{ driver: SandboxDriver; label: string; extra: Partial<SandboxSpec> }> = [
   { driver: 'bwrap', label: 'bwrap (veth)', extra: {} },
@@ -26,6 +29,8 @@ if (process.getuid?.() !== 0) {
       t.test('exit code, stdin and stdout pass through', async (t) => {
         const run = await runInSandbox({ ...extra, driver, command: ['sh', '-c', 'cat; echo err >&2; exit 7'] }, 'hello\n');
         const { code, out, err } = await run.finish();
+        t.notOk(fs.existsSync(path.join(sluiceRunDir(), run.running.name)), 'its files are gone once removed');
+        t.notOk((await listSandboxes()).some((s) => s.name === run.running.name), 'and it is no longer listed');
         t.equal(code, 7);
         t.equal(out, 'hello\n');
         t.equal(err, 'err\n');
@@ -67,10 +72,21 @@ if (process.getuid?.() !== 0) {
         t.match(out, /NoNewPrivs:\s+1/, 'no new privileges');
       });
 
+      t.test('the policy user "sandbox" is never root', async (t) => {
+        const run = await runInSandbox({ ...extra, driver, command: ['id', '-u'], process: { run_as_user: 'sandbox', run_as_group: 'sandbox' } });
+        const { code, out } = await run.finish();
+        t.equal(code, 0);
+        t.match(out, /^[1-9]\d*\n$/, `uid ${out.trim()}`);
+      });
+
       t.test('pids limit', async (t) => {
         const py = 'import os, time\nn = 0\ntry:\n    for i in range(200):\n        if os.fork() == 0:\n            time.sleep(2); os._exit(0)\n        n += 1\nexcept OSError as e:\n    print("limited", n, e.errno)\n';
         const run = await runInSandbox({ ...extra, driver, command: ['python3', '-c', py], limits: { pids: 24, memoryMb: 256, cpus: 1 } });
         const { out } = await run.finish();
+        if (driver === 'bwrap') {
+          const dirs = ['/sys/fs/cgroup', '/sys/fs/cgroup/pids'].map((root) => path.join(root, run.running.name));
+          t.notOk(dirs.some((d) => fs.existsSync(d)), 'its cgroup is removed with it');
+        }
         const m = /limited (\d+) 11/.exec(out);
         t.ok(m, `fork was refused with EAGAIN: ${out}`);
         t.ok(Number(m?.[1]) < 24, 'before reaching the limit');
@@ -89,9 +105,19 @@ if (process.getuid?.() !== 0) {
     });
   }
 
-  t.test('nothing is left behind', async (t) => {
-    const networks = await listSandboxNetworks();
-    const tables = await listFirewallTables();
-    t.same(networks.filter((n) => tables.includes(n)), [], 'no sandbox netns with a firewall table');
+  t.test('bwrap without root: a non-root user gets a sandbox with the unix-socket network', async (t) => {
+    const child = spawnSync(
+      '/usr/bin/setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '--import', 'tsx', path.join(here, 'unprivileged-run.ts'), 'run'],
+      { cwd: path.resolve(here, '../..'), env: { PATH: process.env.PATH, HOME: '/tmp', TMPDIR: os.tmpdir() }, encoding: 'utf8', timeout: 20_000 },
+    );
+    const line = child.stdout.split('\n').find((l) => l.startsWith('{'));
+    t.ok(line, line ? 'the child reported' : `the child reported nothing: ${child.stderr.slice(-500)}`);
+    const result = JSON.parse(line ?? '{}') as { code: number; out: string; proxyListen: { host: string }; seen: string[] };
+    t.equal(result.proxyListen?.host, '127.0.0.1', 'the proxy may listen on loopback');
+    t.match(result.out, /^65534$/m, 'runs as the unprivileged user');
+    t.match(result.out, /"error":"policy_denied"/, 'reaches the proxy');
+    t.match(result.out, /Network is unreachable/, 'and nothing else');
+    t.same(result.seen, ['denied.test:80']);
   });
 }

@@ -1,7 +1,9 @@
+import os from 'node:os';
 import t from 'tap';
 import { bwrapArgs } from '../../sandbox/bwrap-args.js';
 import { firewallRuleset } from '../../sandbox/firewall.js';
 import { sandboxName } from '../../sandbox/index.js';
+import { policyMounts } from '../../sandbox/mount-policy.js';
 import { slotAddresses, slotName } from '../../sandbox/netns.js';
 import { proxyUrl, sandboxEnv } from '../../sandbox/sandbox-env.js';
 import { compileSocketFilter } from '../../sandbox/seccomp.js';
@@ -112,4 +114,30 @@ t.test('bwrap arguments', async (t) => {
   const tty = bwrapArgs({ files, command: ['sh'], includeWorkdir: false, readOnly: [], readWrite: [], tty: true, seccompFd: 3, infoFd: 4, env: {} });
   t.notOk(tty.includes('--new-session'), 'a TTY keeps the session for job control');
   t.match(tty.join(' '), /--chdir \/tmp/);
+});
+
+t.test('filesystem policy mounts', async (t) => {
+  const m = policyMounts({
+    read_only: ['/usr', '/lib', '/proc', '/dev/urandom', '/app-that-does-not-exist', '/etc', '/var/run/docker.sock', '/', '/usr/'],
+    read_write: ['/tmp', '/run/netns', os.tmpdir()],
+  });
+  t.same(m.readOnly, ['/usr', '/lib', '/etc'], 'host paths that exist, deduplicated');
+  t.same(m.readWrite, [os.tmpdir()].filter((p) => p !== '/tmp'));
+  t.match(m.warnings.join('\n'), /\/proc: host-only/);
+  t.match(m.warnings.join('\n'), /docker\.sock: host-only/);
+  t.match(m.warnings.join('\n'), /read_only \/: the host root is never mounted/);
+  t.match(m.warnings.join('\n'), /does-not-exist: does not exist/);
+  t.match(m.warnings.join('\n'), /\/run\/netns: host-only/);
+  const docker = policyMounts({ read_only: ['/usr', '/etc/ssl', os.tmpdir()] }, { imageProvides: true });
+  t.same(docker.readOnly, [os.tmpdir()].filter((p) => p !== '/tmp'), 'the image provides its own system trees');
+  t.match(docker.warnings.join('\n'), /\/usr: provided by the image/);
+});
+
+t.test('masks come after policy binds', async (t) => {
+  const files = { dir: '/run/x', caPath: '/run/x/ca.pem', bundlePath: '/run/x/b.pem', resolvConfPath: '/run/x/r', preloadPath: '/p.mjs', undiciDir: '/u' };
+  const args = bwrapArgs({ files, command: ['true'], includeWorkdir: false, readOnly: ['/etc'], readWrite: [], tty: false, seccompFd: 3, infoFd: 4, env: {} });
+  const joined = args.join(' ');
+  const policyBind = joined.lastIndexOf('--ro-bind /etc /etc');
+  const mask = joined.indexOf('--ro-bind /dev/null /etc/shadow');
+  t.ok(mask > policyBind, 'a policy bind of /etc cannot uncover /etc/shadow');
 });
