@@ -6,6 +6,8 @@ export type ScenarioId = (typeof SCENARIO_IDS)[number];
 /** How hard each scenario pushes; `--quick` shrinks every knob so CI keeps the harness honest. */
 export interface BenchScale {
   rounds: number;
+  /** Unmeasured run per contender and path before the first scenario. */
+  startWarmupMs: number;
   warmupMs: number;
   durationMs: number;
   concurrencies: readonly number[];
@@ -32,6 +34,7 @@ export interface BenchOptions {
 
 export const FULL_SCALE: BenchScale = {
   rounds: 3,
+  startWarmupMs: 1000,
   warmupMs: 300,
   durationMs: 1500,
   concurrencies: [1, 16, 64],
@@ -46,6 +49,7 @@ export const FULL_SCALE: BenchScale = {
 
 export const QUICK_SCALE: BenchScale = {
   rounds: 1,
+  startWarmupMs: 300,
   warmupMs: 50,
   durationMs: 200,
   concurrencies: [1, 16, 64],

@@ -10,7 +10,7 @@ import { renderChart } from './report/chart.js';
 import { computeGoals } from './report/goals.js';
 import type { BenchResults, ScenarioResult } from './report/model.js';
 import { renderTable } from './report/table.js';
-import type { ScenarioContext } from './scenarios/context.js';
+import { jobFor, type ScenarioContext } from './scenarios/context.js';
 import { redactionLane, sandboxLane } from './scenarios/lanes.js';
 import { largeScenario } from './scenarios/large.js';
 import { llmLane } from './scenarios/llm.js';
@@ -33,6 +33,28 @@ const SCENARIOS: Record<ScenarioId, { title: string; run(ctx: ScenarioContext): 
 
 /** Scenarios that need the long-running contender processes (memory starts its own). */
 const NEEDS_CONTENDERS: readonly ScenarioId[] = ['tunnel', 'intercept', 'new-host', 'large', 'plain'];
+
+/**
+ * Whatever is measured first would otherwise pay for cold code: the load generator's client
+ * paths, the upstream, and each contender's own JIT. Every running contender gets the same short
+ * run over each path it supports, before anything is measured.
+ */
+async function warmUp(ctx: ScenarioContext): Promise<void> {
+  const u = ctx.env.upstream;
+  const ms = ctx.options.scale.startWarmupMs;
+  const paths = [
+    { cap: 'intercept', url: `https://bench.test:${u.https}/small` },
+    { cap: 'tunnel', url: `https://${ctx.env.tunnelHost}:${u.https}/small` },
+  ] as const;
+  for (const c of ctx.contenders) {
+    const r = ctx.running.get(c.name);
+    if (!r) continue;
+    for (const p of paths) {
+      if (!c.capabilities.has(p.cap)) continue;
+      await ctx.loadgen.run(jobFor(ctx, r, { urls: [p.url], method: 'GET', concurrency: 16, durationMs: ms, warmupMs: 0 })).catch(() => undefined);
+    }
+  }
+}
 
 export interface BenchRun {
   results: BenchResults;
@@ -85,9 +107,7 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     const loadgen = createLoadGenerator();
     closers.push(() => loadgen.close());
     const ctx: ScenarioContext = { options, env, contenders, running, unavailable, loadgen, log };
-    // Whatever runs first would otherwise pay for a cold load generator and upstream (JIT, TLS
-    // session setup): warm both with direct traffic before anything is measured.
-    await loadgen.run({ urls: [`https://bench.test:${upstream.https}/small`], method: 'GET', ca: [pki.caPem], resolveTo: '127.0.0.1', concurrency: 16, durationMs: options.quick ? 200 : 1000, warmupMs: 0 }).catch(() => undefined);
+    await warmUp(ctx);
     for (const id of options.only) {
       const sc = SCENARIOS[id];
       log(`scenario ${id}: ${sc.title}`);

@@ -59,7 +59,10 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let prepared: PreparedSandbox | undefined;
   let sluice: Sluice | undefined;
   let running: RunningSandbox | undefined;
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
+  // With a terminal, Ctrl-C already reaches CMD (same foreground process group): forwarding
+  // SIGINT as well would deliver it twice.
+  const signals: NodeJS.Signals[] = tty ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const forward = (signal: NodeJS.Signals) => running?.kill(signal);
   try {
     prepared = await prepareSandbox({
@@ -68,7 +71,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       ...(values.name ? { name: values.name } : {}),
       ...(values.image ? { image: values.image } : {}),
       ...(workdir ? { workdir } : {}),
-      tty: Boolean(process.stdin.isTTY && process.stdout.isTTY),
+      tty,
       ...(policy.filesystem_policy ? { filesystem: policy.filesystem_policy } : {}),
       ...(policy.process ? { process: policy.process } : {}),
     });

@@ -54,7 +54,7 @@ t.test('runBench --quick on a tiny scale writes the table, JSON and chart', asyn
   const only = ['tunnel', 'intercept', 'new-host', 'large', 'plain', 'memory'] as const;
   const options = {
     ...parseBenchArgs(['--quick', '--only', only.join(','), '--peers', 'squid']),
-    scale: { ...QUICK_SCALE, durationMs: 50, warmupMs: 10, concurrencies: [1, 4], newHosts: 3, newHostWarmup: 1, largeBytes: 256 * 1024, tunnelCounts: [5, 10] as const, heldConnections: 5, loadForMemoryMs: 50 },
+    scale: { ...QUICK_SCALE, startWarmupMs: 50, durationMs: 50, warmupMs: 10, concurrencies: [1, 4], newHosts: 3, newHostWarmup: 1, largeBytes: 256 * 1024, tunnelCounts: [5, 10] as const, heldConnections: 5, loadForMemoryMs: 50 },
     resultsDir: out,
     print: false,
   };
