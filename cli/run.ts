@@ -64,6 +64,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   // SIGINT as well would deliver it twice.
   const signals: NodeJS.Signals[] = tty ? ['SIGTERM', 'SIGHUP'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const forward = (signal: NodeJS.Signals) => running?.kill(signal);
+  // Sluice itself must outlive Ctrl-C so that it can clean up after CMD exits.
+  const ignore = () => undefined;
+  if (tty) process.on('SIGINT', ignore);
   try {
     prepared = await prepareSandbox({
       driver,
@@ -101,6 +104,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     return 125;
   } finally {
     for (const s of signals) process.off(s, forward);
+    process.off('SIGINT', ignore);
     await running?.remove().catch(() => undefined);
     await prepared?.remove().catch(() => undefined);
     await sluice?.close().catch(() => undefined);
