@@ -28,8 +28,6 @@ export interface BenchOptions {
   scale: BenchScale;
   /** Where results go (bench/results unless told). */
   resultsDir?: string;
-  /** Print the table to stdout (default true). */
-  print: boolean;
 }
 
 export const FULL_SCALE: BenchScale = {
@@ -102,5 +100,5 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
         throw new Error(`unknown option ${a} (use --quick, --only SCENARIO[,…], --peers PEER[,…]|none, --out DIR)`);
     }
   }
-  return { quick, only, peers, scale: quick ? QUICK_SCALE : FULL_SCALE, print: true, ...(resultsDir ? { resultsDir } : {}) };
+  return { quick, only, peers, scale: quick ? QUICK_SCALE : FULL_SCALE, ...(resultsDir ? { resultsDir } : {}) };
 }

@@ -73,6 +73,14 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
   const scenarios: ScenarioResult[] = [];
   const contenders = createContenders(options.peers);
   const unavailable = new Map<string, string>();
+  // On Ctrl-C, stop what was started (spawned proxies would otherwise outlive the harness).
+  const onSignal = (): void => {
+    void Promise.all(closers.map((close) => close().catch(() => undefined)))
+      .then(() => rm(dir, { recursive: true, force: true }))
+      .finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const pki = await createBenchPki(dir);
     const upstream = await startUpstreams(pki);
@@ -118,6 +126,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       }
     }
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     for (const close of closers.reverse()) await close().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }

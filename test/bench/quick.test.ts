@@ -56,7 +56,6 @@ t.test('runBench --quick on a tiny scale writes the table, JSON and chart', asyn
     ...parseBenchArgs(['--quick', '--only', only.join(','), '--peers', 'squid']),
     scale: { ...QUICK_SCALE, startWarmupMs: 50, durationMs: 50, warmupMs: 10, concurrencies: [1, 4], newHosts: 3, newHostWarmup: 1, largeBytes: 256 * 1024, tunnelCounts: [5, 10] as const, heldConnections: 5, loadForMemoryMs: 50 },
     resultsDir: out,
-    print: false,
   };
   const { results, table, svg, files } = await runBench(options, () => undefined);
 
