@@ -84,6 +84,7 @@ export function createDlpStage(opts: DlpStageOptions): Stage {
         const found = realSecrets(redactor.scanEgress(ctx.query), (f) => (opts.isPlaceholder(ctx.query.slice(f.start, f.end)) ? ctx.query.slice(f.start, f.end) : decoded.slice(f.start, f.end)), opts.isPlaceholder);
         if (found.length) throw blocked(ctx, found.map((f) => f.type), 'query string');
       }
+      if (!ctx.hasBody) return;
       if (redactor.egressMode === 'redact') {
         ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? MAX_REDACT_BODY, MAX_REDACT_BODY);
         ctx.state.set(key, redactor);

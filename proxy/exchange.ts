@@ -155,6 +155,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     }
     const { path, query } = splitTarget(target);
     const headers = stripHopByHop(req.headers);
+    const hasBody = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) > 0 : req.headers['transfer-encoding'] !== undefined;
     headers.host = dest!.port === DEFAULT_PORT[scheme] ? (dest!.host.includes(':') ? `[${dest!.host}]` : dest!.host) : dest!.authority;
     ctx = {
       id: randomUUID(),
@@ -165,6 +166,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       bus: deps.bus,
       signal: abort.signal,
       method: req.method ?? 'GET',
+      hasBody,
       path,
       query,
       headers,
@@ -175,7 +177,6 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     for (const stage of deps.stages) await stage.onRequestHeaders?.(ctx);
 
     let body: Buffer | Readable | null = null;
-    const hasBody = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) > 0 : req.headers['transfer-encoding'] !== undefined;
     if (ctx.bufferRequestBody !== undefined) {
       let buffered = await readCapped(req, Math.min(ctx.bufferRequestBody, deps.maxBufferedBody));
       for (const stage of deps.stages) {

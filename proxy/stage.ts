@@ -42,6 +42,8 @@ export interface RequestContext {
   readonly bus: EventBus;
   readonly signal: AbortSignal;
   method: string;
+  /** True when the client sends a request body (Content-Length > 0 or chunked). */
+  readonly hasBody: boolean;
   /** Canonical path, without query: what policy matches on. */
   path: string;
   /** Raw query string without '?', '' when none. */

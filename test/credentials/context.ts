@@ -73,6 +73,7 @@ export function makeCtx(bus: EventBus, init: CtxInit = {}): RequestContext {
     src: { ip: '127.0.0.1', port: 50000 },
     dest: makeDestination(init.host ?? 'api.openai.com', init.port ?? 443),
     scheme: init.scheme ?? 'https',
+    hasBody: true,
     sandbox: init.sandbox,
     bus,
     signal: new AbortController().signal,

@@ -67,6 +67,7 @@ export async function startStageServer(opts: { stage: Stage; bus: EventBus; host
       src: { ip: '127.0.0.1' },
       dest: makeDestination(opts.host, 443),
       scheme: 'https',
+      hasBody: req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) > 0 : req.headers['transfer-encoding'] !== undefined,
       sandbox: undefined,
       bus: opts.bus,
       signal,
