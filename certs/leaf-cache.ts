@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { CertificateAuthority } from './ca.js';
 import { MAX_LEAF_VALIDITY_DAYS, createLeafIssuer } from './leaf-issuer.js';
+import { createKeyedContexts } from './keyed-contexts.js';
 
 export interface LeafCacheOptions {
   /** Most hosts kept (least recently used evicted first). Default 1000. */
@@ -40,6 +41,7 @@ export async function createLeafCache(ca: CertificateAuthority, opts: LeafCacheO
     throw new RangeError(`leaf validityDays must be in (0, ${MAX_LEAF_VALIDITY_DAYS}], got ${validityDays}`);
   }
   const issuer = await createLeafIssuer(ca);
+  const contexts = createKeyedContexts(issuer.keyPem);
   // Map iteration order is insertion order: re-inserting on every hit makes the first key the LRU.
   const entries = new Map<string, Entry>();
   const inFlight = new Map<string, Promise<tls.SecureContext>>();
@@ -50,7 +52,7 @@ export async function createLeafCache(ca: CertificateAuthority, opts: LeafCacheO
     const at = now();
     const leaf = await issuer.mint(host, at, validityDays);
     mints += 1;
-    const context = tls.createSecureContext({ key: issuer.keyPem, cert: leaf.chainPem });
+    const context = contexts.withChain(leaf.chainPem);
     if (!closed) {
       // Replace well before expiry so that no client ever sees a certificate about to lapse.
       const lifetime = leaf.notAfter.getTime() - at;
@@ -92,6 +94,7 @@ export async function createLeafCache(ca: CertificateAuthority, opts: LeafCacheO
     },
     close() {
       closed = true;
+      contexts.close();
       entries.clear();
     },
   };

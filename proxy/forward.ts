@@ -36,6 +36,11 @@ export interface ForwarderOptions {
 }
 
 export interface Forwarder {
+  /**
+   * Dials the upstream of a fresh tunnel while the client is still in its TLS handshake with
+   * Sluice, so that the first request finds a connection ready. Dial errors surface on that request.
+   */
+  prewarm(target: ForwardTarget): void;
   request(target: ForwardTarget, req: { method: string; path: string; headers: IncomingHttpHeaders; body: Readable | Buffer | null; signal?: AbortSignal }): Promise<UpstreamResponse>;
   close(): Promise<void>;
 }
@@ -76,27 +81,47 @@ export function upstreamError(err: unknown, dest: Destination): SluiceError {
 export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
   const secureContext = buildTrust(opts.extraCA ?? []);
   const maxPools = opts.maxPools ?? 512;
-  const pools = new Map<string, Pool>();
+  const pools = new Map<string, Upstream>();
   const connectTimeout = opts.connectTimeoutMs ?? 10_000;
 
-  function poolFor(target: ForwardTarget): Pool {
+  interface Upstream {
+    pool: Pool;
+    dial(o: buildConnector.Options): Promise<net.Socket>;
+    /** A connection dialled ahead of the first request (see prewarm), taken by the pool's first dial. */
+    spare?: Promise<net.Socket>;
+  }
+
+  function upstreamFor(target: ForwardTarget): { entry: Upstream; fresh: boolean } {
     const key = `${target.scheme}|${target.dest.authority}|${target.address}`;
-    let pool = pools.get(key);
-    if (pool) {
+    let entry = pools.get(key);
+    if (entry) {
       // Refresh recency: Map iteration order is insertion order, so re-insert.
       pools.delete(key);
-      pools.set(key, pool);
-      return pool;
+      pools.set(key, entry);
+      return { entry, fresh: false };
     }
     const base = buildConnector({ timeout: connectTimeout, secureContext, rejectUnauthorized: true } as buildConnector.BuildOptions);
     const servername = target.dest.ipVersion === 0 ? target.dest.host : undefined;
-    const connect: buildConnector.connector = (o, cb) =>
-      base({ ...o, hostname: target.address, ...(servername ? { servername } : {}) }, (err, socket) => {
-        if (socket) (socket as net.Socket).setNoDelay(true);
-        cb(err as Error, socket as never);
-      });
+    const dial = (o: buildConnector.Options): Promise<net.Socket> =>
+      new Promise((resolve, reject) =>
+        base({ ...o, hostname: target.address, ...(servername ? { servername } : {}) }, (err, socket) => {
+          if (err || !socket) return reject(err ?? new Error('no socket'));
+          (socket as net.Socket).setNoDelay(true);
+          resolve(socket as net.Socket);
+        }),
+      );
+    const created: Upstream = { pool: undefined as unknown as Pool, dial };
+    const connect: buildConnector.connector = (o, cb) => {
+      const spare = created.spare;
+      created.spare = undefined;
+      const socket = spare ? spare.catch(() => dial(o)) : dial(o);
+      socket.then(
+        (s) => cb(null, s as never),
+        (err: Error) => cb(err, null),
+      );
+    };
     const origin = `${target.scheme}://${target.dest.authority}`;
-    pool = new Pool(origin, {
+    created.pool = new Pool(origin, {
       connect,
       connections: opts.connectionsPerPool ?? 128,
       pipelining: 1,
@@ -105,18 +130,33 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
       bodyTimeout: opts.bodyTimeoutMs ?? 300_000,
       strictContentLength: true,
     });
-    pools.set(key, pool);
+    pools.set(key, created);
     if (pools.size > maxPools) {
-      const [oldestKey, oldest] = pools.entries().next().value as [string, Pool];
+      const [oldestKey, oldest] = pools.entries().next().value as [string, Upstream];
       pools.delete(oldestKey);
-      void oldest.close().catch(() => undefined);
+      void oldest.pool.close().catch(() => undefined);
+      void oldest.spare?.then((sock) => sock.destroy(), () => undefined);
     }
-    return pool;
+    return { entry: created, fresh: true };
   }
 
   return {
+    prewarm(target) {
+      const { entry, fresh } = upstreamFor(target);
+      if (!fresh || entry.spare) return;
+      const port = String(target.dest.port);
+      const spare = entry.dial({ hostname: target.dest.host, host: target.dest.host, protocol: `${target.scheme}:`, port, servername: target.dest.host } as buildConnector.Options);
+      spare.catch(() => undefined);
+      entry.spare = spare;
+      // Not taken soon (the client never sent a request): close it rather than hold it.
+      setTimeout(() => {
+        if (entry.spare !== spare) return;
+        entry.spare = undefined;
+        void spare.then((sock) => sock.destroy(), () => undefined);
+      }, 10_000).unref();
+    },
     async request(target, req) {
-      const pool = poolFor(target);
+      const pool = upstreamFor(target).entry.pool;
       let res: Dispatcher.ResponseData;
       try {
         res = await pool.request({
@@ -134,7 +174,8 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
     async close() {
       const all = [...pools.values()];
       pools.clear();
-      await Promise.all(all.map((p) => p.destroy().catch(() => undefined)));
+      for (const u of all) void u.spare?.then((sock) => sock.destroy(), () => undefined);
+      await Promise.all(all.map((u) => u.pool.destroy().catch(() => undefined)));
     },
   };
 }

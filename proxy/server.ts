@@ -188,6 +188,8 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       inner.emit('connection', socket);
       return;
     }
+    // Dial the upstream while the client finishes its handshake with us.
+    void address?.then((resolved) => opts.forwarder.prewarm({ scheme: 'https', dest, address: resolved.address }), () => undefined);
     let secureContext: tls.SecureContext;
     try {
       secureContext = await contextPromise;
