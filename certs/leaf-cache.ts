@@ -1,5 +1,5 @@
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { CertificateAuthority } from './ca.js';
 import { MAX_LEAF_VALIDITY_DAYS, createLeafIssuer } from './leaf-issuer.js';
 import { createKeyedContexts } from './keyed-contexts.js';

@@ -1,10 +1,5 @@
 import { processIO } from './io.js';
 import type { CliIO } from './io.js';
-import { up, UP_USAGE } from './up.js';
-import { policy, explain } from './policy.js';
-import { ca } from './ca.js';
-import { env } from './env.js';
-import { run, ps, stop, image } from './run.js';
 
 const USAGE = `sluice — egress proxy and privacy router for AI-agent sandboxes
 
@@ -19,13 +14,29 @@ const USAGE = `sluice — egress proxy and privacy router for AI-agent sandboxes
                                   run CMD in a sandbox whose only way out is Sluice
   sluice ps | sluice stop NAME    list / stop sandboxes
   sluice image build [--force]    build the local base image for the docker driver
+  sluice bench [--quick] [--only SCENARIO,...] [--peers PEER,...|none]
+                                  Sluice side by side with direct, mitmproxy, squid, sandbox-runtime, mockttp
 
 State (CA, audit log) lives in ~/.sluice unless --home or SLUICE_HOME says otherwise.
 `;
 
 type Command = (argv: string[], io: CliIO) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = { up, policy, explain, ca, env, run, ps, stop, image };
+/** Loaded on demand: `sluice ca path` should not load the bench harness or the sandbox drivers. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  up: async () => (await import('./up.js')).up,
+  policy: async () => (await import('./policy.js')).policy,
+  explain: async () => (await import('./policy.js')).explain,
+  ca: async () => (await import('./ca.js')).ca,
+  env: async () => (await import('./env.js')).env,
+  run: async () => (await import('./run.js')).run,
+  ps: async () => (await import('./run.js')).ps,
+  stop: async () => (await import('./run.js')).stop,
+  image: async () => (await import('./run.js')).image,
+  bench: async () => (await import('./bench.js')).bench,
+};
+
+const UP_USAGE = 'usage: sluice up [--policy FILE] [--listen HOST:PORT] [--resolve HOST=IP]... [--dns HOST:PORT] [--home DIR] [--verbose]';
 
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
   const [name, ...rest] = argv;
@@ -33,12 +44,13 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     io.stdout.write(USAGE);
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const load = COMMANDS[name];
+  if (!load) {
     io.stderr.write(`sluice: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
   try {
+    const command = await load();
     return await command(rest, io);
   } catch (err) {
     const e = err as Error & { code?: string };

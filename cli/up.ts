@@ -3,8 +3,6 @@ import { startSluice, PolicyLoadError } from '../proxy/index.js';
 import { resolveHome } from './home.js';
 import type { CliIO } from './io.js';
 
-export const UP_USAGE = `usage: sluice up [--policy FILE] [--listen HOST:PORT] [--resolve HOST=IP]... [--dns HOST:PORT] [--home DIR] [--verbose]`;
-
 export function parseListen(value: string | undefined): { host: string; port: number } {
   if (!value) return { host: '127.0.0.1', port: 3128 };
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);

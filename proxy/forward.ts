@@ -93,7 +93,7 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
 
   function upstreamFor(target: ForwardTarget): { entry: Upstream; fresh: boolean } {
     const key = `${target.scheme}|${target.dest.authority}|${target.address}`;
-    let entry = pools.get(key);
+    const entry = pools.get(key);
     if (entry) {
       // Refresh recency: Map iteration order is insertion order, so re-insert.
       pools.delete(key);
