@@ -10,7 +10,7 @@ import type { TunnelInfo } from './exchange.js';
 import { sendError, sendRawError, toSluiceError, errorBody } from './respond.js';
 import type { Forwarder } from './forward.js';
 import type { Resolver, ResolvedAddress } from './ssrf.js';
-import { openRawTunnel } from './tunnel.js';
+import { openRawTunnel, createReadBuffer } from './tunnel.js';
 
 /**
  * The listener: one port for absolute-form HTTP and CONNECT. CONNECT is decided before any
@@ -72,6 +72,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
   const tunnels = new Set<Tunnel>();
   const tunnelOf = new WeakMap<net.Socket, TunnelInfo>();
   const connections = new Set<net.Socket>();
+  const readBuffer = createReadBuffer();
   let closing = false;
 
   const serverOptions: http.ServerOptions = {
@@ -172,7 +173,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
 
     if (tlsSkip && address) {
       const resolved = await address;
-      openRawTunnel({ client: socket, head, dest, address: resolved.address, connectTimeoutMs: limits.connectTimeoutMs, idleTimeoutMs: limits.idleTimeoutMs, tunnel, bus: opts.bus, src });
+      openRawTunnel({ client: socket, head, dest, address: resolved.address, connectTimeoutMs: limits.connectTimeoutMs, idleTimeoutMs: limits.idleTimeoutMs, tunnel, bus: opts.bus, src, readBuffer });
       return;
     }
     const info: TunnelInfo = { dest, scheme: 'https', src, sandbox: ctx.sandbox, ...(address ? { address } : {}) };
