@@ -1,6 +1,5 @@
 import t from 'tap';
 import net from 'node:net';
-import tls from 'node:tls';
 import crypto from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { startWorld, curl } from './fixtures.js';
