@@ -131,6 +131,8 @@ function llmCall(event: LlmCallEvent): OcsfRecord {
         input_tokens: event.inputTokens,
         output_tokens: event.outputTokens,
         ttft_ms: event.ttftMs,
+        request_bytes: event.requestBytes,
+        response_bytes: event.responseBytes,
         redactions: event.redactions,
       },
     },

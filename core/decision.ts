@@ -28,6 +28,8 @@ export interface EndpointOptions {
   /** True when L7 rules exist, so every request must be inspected (interception required). */
   inspect: boolean;
   allowEncodedSlash: boolean;
+  /** Egress DLP for this endpoint; absent: the policy-wide `privacy.egress.default`. */
+  dlp?: 'block' | 'redact' | 'off';
 }
 
 export function allow(reason: string, extra: Partial<Decision> = {}): Decision {

@@ -74,6 +74,9 @@ export interface LlmCallEvent {
   outputTokens?: number;
   ttftMs?: number;
   durationMs?: number;
+  /** Bytes of the client's request body and of the answer the client received. */
+  requestBytes?: number;
+  responseBytes?: number;
   redactions?: Record<string, number>;
   reason?: string;
 }

@@ -112,14 +112,12 @@ export async function executeCall(call: RoutedCall, attempts: readonly Attempt[]
     const built = buildRequest(call, attempt);
     if ('kind' in built) {
       call.stats.status = built.status;
-      call.done();
-      return { response: errorResponse(call.clientShape, built), attempt };
+      return { response: finish(call, errorResponse(call.clientShape, built)), attempt };
     }
     if (call.kind === 'count-tokens' && built.path === '') {
       call.stats.status = 200;
       call.stats.inputTokens = estimateTokens(call.body);
-      call.done();
-      return { response: json(200, { input_tokens: call.stats.inputTokens }, { 'x-sluice-estimate': 'true' }), attempt };
+      return { response: finish(call, json(200, { input_tokens: call.stats.inputTokens }, { 'x-sluice-estimate': 'true' })), attempt };
     }
     let res: Dispatcher.ResponseData;
     try {
@@ -139,8 +137,14 @@ export async function executeCall(call: RoutedCall, attempts: readonly Attempt[]
   }
   call.stats.status = 503;
   call.stats.error = lastError;
+  return { response: finish(call, errorResponse(call.clientShape, { status: 503, kind: 'overloaded', message: lastError }, { 'x-sluice-error': 'backend_unavailable' })), attempt: attempts[0]! };
+}
+
+/** A whole (not streamed) answer: its size is known now, before the call is reported. */
+function finish(call: RoutedCall, response: StageResponse): StageResponse {
+  if (typeof response.body === 'string') call.stats.responseBytes = Buffer.byteLength(response.body);
   call.done();
-  return { response: errorResponse(call.clientShape, { status: 503, kind: 'overloaded', message: lastError }, { 'x-sluice-error': 'backend_unavailable' }), attempt: attempts[0]! };
+  return response;
 }
 
 async function answer(call: RoutedCall, attempt: Attempt, built: Built, res: Dispatcher.ResponseData): Promise<StageResponse> {
@@ -151,8 +155,7 @@ async function answer(call: RoutedCall, attempt: Attempt, built: Built, res: Dis
     const text = await readText(res.body, MAX_ERROR_BODY).catch(() => '');
     const err = parseBackendError(res.statusCode, text);
     call.stats.error = err.message;
-    call.done();
-    return errorResponse(call.clientShape, err, headers);
+    return finish(call, errorResponse(call.clientShape, err, headers));
   }
   if (built.viaChat && call.stream) {
     return { status: 200, headers: { 'content-type': call.client.streamType, 'cache-control': 'no-cache', ...headers }, body: pump(call, backend, built.native, res) };
@@ -180,14 +183,12 @@ async function answer(call: RoutedCall, attempt: Attempt, built: Built, res: Dis
     } else if (call.kind === 'count-tokens' && typeof parsed.input_tokens === 'number') {
       call.stats.inputTokens = parsed.input_tokens;
     }
-    call.done();
-    return { status: res.statusCode, headers: { 'content-type': 'application/json', ...headers }, body: typeof out === 'string' ? out : JSON.stringify(out) };
+    return finish(call, { status: res.statusCode, headers: { 'content-type': 'application/json', ...headers }, body: typeof out === 'string' ? out : JSON.stringify(out) });
   } catch (err) {
     const e: ApiError = { status: 502, kind: 'server', message: `backend "${backend.name}" sent an unreadable answer: ${(err as Error).message}` };
     call.stats.status = 502;
     call.stats.error = e.message;
-    call.done();
-    return errorResponse(call.clientShape, e, headers);
+    return finish(call, errorResponse(call.clientShape, e, headers));
   }
 }
 

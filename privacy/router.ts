@@ -12,7 +12,7 @@ import { createHealthMonitor } from './health.js';
 import type { CompiledRoute, RouteTable } from './routes.js';
 import { compileRoutes } from './routes.js';
 import type { InferenceConfig } from './schema.js';
-import { CallStats } from './stats.js';
+import { CallStats, countBytes } from './stats.js';
 import { codecs, ollamaGenerate, openAICompletions, renderModelList } from './translate/index.js';
 import { kindForStatus } from './translate/chat.js';
 import type { RouterRedactor } from './restore.js';
@@ -259,13 +259,18 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
             ...(stats.outputTokens !== undefined ? { outputTokens: stats.outputTokens } : {}),
             ...(stats.ttftMs !== undefined ? { ttftMs: stats.ttftMs } : {}),
             durationMs: stats.elapsed(),
+            requestBytes: stats.requestBytes,
+            responseBytes: stats.responseBytes,
             ...(stats.error ? { reason: stats.error } : {}),
           });
         },
       };
+      stats.requestBytes = body instanceof Buffer ? body.length : 0;
       const result = await executeCall(call, attempts, opts.credentials);
       ctx.decision = allow(`answered by inference backend "${result.attempt.backend.name}"`, { rule: route.name });
-      return result.response;
+      const out = result.response;
+      if (typeof out.body === 'string' || out.body instanceof Uint8Array) return out;
+      return { ...out, body: countBytes(out.body, stats) };
     },
   };
 

@@ -7,6 +7,9 @@ export class CallStats {
   inputTokens: number | undefined;
   outputTokens: number | undefined;
   ttftMs: number | undefined;
+  requestBytes = 0;
+  /** Counted as the answer passes to the client (see countBytes). */
+  responseBytes = 0;
   error: string | undefined;
   /** The backend that answered (the fallback's name when it did). */
   backend: string | undefined;
@@ -35,5 +38,13 @@ export class CallStats {
 
   elapsed(): number {
     return Math.round((performance.now() - this.started) * 1000) / 1000;
+  }
+}
+
+/** Passes a body through unchanged, counting its bytes into `stats.responseBytes`. */
+export async function* countBytes(body: AsyncIterable<Uint8Array>, stats: CallStats): AsyncIterable<Uint8Array> {
+  for await (const chunk of body) {
+    stats.responseBytes += chunk.byteLength;
+    yield chunk;
   }
 }

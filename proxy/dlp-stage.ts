@@ -78,14 +78,15 @@ export function createDlpStage(opts: DlpStageOptions): Stage {
     name: 'dlp',
     onRequestHeaders(ctx) {
       const redactor = opts.redactor();
-      if (redactor.egressMode === 'off' || opts.isLlmCall(ctx)) return;
+      const mode = ctx.decision?.endpoint?.dlp ?? redactor.egressMode;
+      if (mode === 'off' || opts.isLlmCall(ctx)) return;
       if (ctx.query) {
         const decoded = decodeQuery(ctx.query);
         const found = realSecrets(redactor.scanEgress(ctx.query), (f) => (opts.isPlaceholder(ctx.query.slice(f.start, f.end)) ? ctx.query.slice(f.start, f.end) : decoded.slice(f.start, f.end)), opts.isPlaceholder);
         if (found.length) throw blocked(ctx, found.map((f) => f.type), 'query string');
       }
       if (!ctx.hasBody) return;
-      if (redactor.egressMode === 'redact') {
+      if (mode === 'redact') {
         ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? MAX_REDACT_BODY, MAX_REDACT_BODY);
         ctx.state.set(key, redactor);
       } else {

@@ -34,6 +34,14 @@ function audited(decision: RequestDecision, audit: boolean): RequestDecision {
   return audit ? { ...decision, action: 'allow', audited: true } : decision;
 }
 
+const DLP_ORDER = ['off', 'redact', 'block'] as const;
+
+function strictestDlp(settings: ReadonlyArray<'block' | 'redact' | 'off' | undefined>): { dlp?: 'block' | 'redact' | 'off' } {
+  const set = settings.filter((d): d is 'block' | 'redact' | 'off' => d !== undefined);
+  if (set.length === 0) return {};
+  return { dlp: set.reduce((a, b) => (DLP_ORDER.indexOf(b) > DLP_ORDER.indexOf(a) ? b : a)) };
+}
+
 export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): CompiledPolicy {
   const endpoints: CompiledEndpoint[] = [];
   for (const [key, np] of Object.entries(policy.network_policies)) {
@@ -78,6 +86,8 @@ export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): Compi
       allowedIps: [...new Set(eps.flatMap((ep) => ep.allowedIps))],
       inspect: eps.some((ep) => ep.inspect),
       allowEncodedSlash: eps.some((ep) => ep.allowEncodedSlash),
+      // Several endpoints may match: the strictest DLP setting among them applies.
+      ...strictestDlp(eps.map((ep) => ep.dlp)),
     };
     return allow(`network policy ${first.policy} allows ${dest.authority} (endpoint ${first.label})`, {
       policy: first.policy,

@@ -22,6 +22,7 @@ export interface CompiledEndpoint {
   readonly inspect: boolean;
   readonly audit: boolean;
   readonly allowEncodedSlash: boolean;
+  readonly dlp: 'block' | 'redact' | 'off' | undefined;
   readonly allows: readonly RequestMatcher[];
   readonly denies: readonly RequestMatcher[];
   hostMatches(dest: Destination): boolean;
@@ -51,6 +52,7 @@ export function compileEndpoint(policy: string, ep: Endpoint): CompiledEndpoint 
     inspect,
     audit: ep.enforcement === 'audit',
     allowEncodedSlash: ep.allow_encoded_slash,
+    dlp: ep.dlp,
     allows,
     denies: inspect ? (ep.deny_rules ?? []).map((r) => restMatcher(r, 'deny')) : [],
     hostMatches: (dest) => hostMatches(pattern, dest.host, dest.ipVersion),

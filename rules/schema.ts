@@ -94,6 +94,9 @@ export const endpointSchema = z
     deny_rules: z.array(restMatcherSchema).optional().describe('Deny rules ({ method, path, query? }); they win over every allow.'),
     allowed_ips: z.array(cidrSchema).min(1, 'allowed_ips must not be empty').optional().describe('CIDRs (or addresses) the host may resolve to, private ranges included.'),
     allow_encoded_slash: z.boolean().default(false).describe('Accept %2F inside path segments (npm scoped packages, GitLab). Sluice addition to the OpenShell field of the same name.'),
+    dlp: oneOf(['block', 'redact', 'off'], 'dlp')
+      .optional()
+      .describe('Sluice addition: egress DLP for requests to this endpoint (secrets in query strings and bodies): block | redact | off. Default: privacy.egress.default (block).'),
   })
   .superRefine((ep, ctx) => {
     const issue = (message: string, key: string) => ctx.addIssue({ code: 'custom', message, path: [key] });

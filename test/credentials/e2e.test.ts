@@ -195,13 +195,7 @@ t.test('the real key, raw, base64 or URL-encoded, to any host: blocked', async (
 });
 
 t.test('no byte Sluice wrote contains a secret', async (t) => {
-  // The audit sink writes asynchronously: wait (bounded) for the last refusal to land.
-  let audit = '';
-  for (let i = 0; i < 100; i++) {
-    audit = JSON.stringify(sluice.auditEvents());
-    if ((audit.match(/"secret_exfiltration"/g) ?? []).length >= 5) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const audit = JSON.stringify(await sluice.readAudit());
   t.ok(audit.includes('credential_endpoint_mismatch'), 'the audit log has the findings');
   t.ok(audit.includes('secret_exfiltration'));
   const everything = [audit, Buffer.concat(humanOut).toString(), ...bodies].join('\n');

@@ -74,6 +74,11 @@ t.test('official SDKs through a real Sluice, routed to fake Ollama and NIM', asy
   for (let i = 0; i < 200 && !last.aborted; i++) await new Promise((r) => setTimeout(r, 10));
   t.equal(last.aborted, true, 'backend saw the disconnect through the proxy');
 
-  const audit = JSON.stringify(sluice.auditEvents());
+  const events = await sluice.readAudit();
+  const audit = JSON.stringify(events);
   t.match(audit, /claude-local/, 'LLM calls reach the audit log with their route');
+  const llm = events.map((e) => (e.unmapped as { llm?: Record<string, unknown> } | undefined)?.llm).filter((l): l is Record<string, unknown> => l !== undefined && l.action === 'route');
+  t.ok(llm.length >= 4, 'one event per routed call');
+  for (const l of llm.filter((x) => x.stream === true && x.status === 200)) t.ok((l.response_bytes as number) > 0 && (l.request_bytes as number) > 0, `streamed call ${String(l.route)} reports its bytes`);
+  t.ok(llm.some((l) => l.stream === false && (l.response_bytes as number) > 0), 'whole answers report their bytes too');
 });

@@ -72,3 +72,22 @@ t.test('privacy.egress.default: off lets it through', async (t) => {
   const res = await get(world, `https://api.example.test:${world.api.port}/q?token=${GH}`);
   t.equal(res.status, 200);
 });
+
+t.test('per endpoint: dlp overrides privacy.egress.default, both ways', async (t) => {
+  const world = await startWorld((p) => `
+version: 1
+network_policies:
+  trusted:
+    endpoints: [{ host: api.example.test, port: ${p.api}, dlp: "off" }]
+  strict:
+    endpoints: [{ host: other.example.test, port: ${p.other}, dlp: block }]
+privacy:
+  egress: { default: "off" }
+`);
+  t.teardown(() => world.close());
+  const trusted = await get(world, `https://api.example.test:${world.api.port}/q?token=${GH}`);
+  t.equal(trusted.status, 200, 'dlp: off on the endpoint lets it through');
+  const strict = await get(world, `https://other.example.test:${world.other.port}/q?token=${GH}`);
+  t.equal(strict.status, 403, 'dlp: block on the endpoint blocks even with the default off');
+  t.equal(strict.json().error, 'dlp_blocked');
+});
