@@ -155,6 +155,8 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     }
     const { path, query } = splitTarget(target);
     const headers = stripHopByHop(req.headers);
+    // Node's server already answered "Expect: 100-continue" to the client; undici refuses to send it.
+    delete headers.expect;
     const hasBody = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) > 0 : req.headers['transfer-encoding'] !== undefined;
     headers.host = dest!.port === DEFAULT_PORT[scheme] ? (dest!.host.includes(':') ? `[${dest!.host}]` : dest!.host) : dest!.authority;
     ctx = {

@@ -78,3 +78,28 @@ t.test('a large download through an intercepted tunnel arrives intact', async (t
   t.equal(got.length, blob.length);
   t.ok(got.equals(blob), 'byte for byte');
 });
+
+t.test("curl's large upload (Expect: 100-continue) through interception", async (t) => {
+  const fs = await import('node:fs');
+  const { createTestCA } = await import('../helpers/tls.js');
+  const { startUpstream } = await import('../helpers/upstream.js');
+  const { startTestSluice, tempDir } = await import('../helpers/sluice.js');
+  const { run } = await import('./fixtures.js');
+  const ca = await createTestCA();
+  const up = await startUpstream({ cert: await ca.issue(['api.example.test']), handler: (_q, res, body) => res.end(crypto.createHash('sha256').update(body).digest('hex')) });
+  const sluice = await startTestSluice(`version: 1\nnetwork_policies:\n  a:\n    endpoints: [{ host: api.example.test, port: ${up.port} }]\n`, { upstreamCA: [ca.caPem], resolve: { 'api.example.test': '127.0.0.1' } });
+  const dir = tempDir();
+  t.teardown(async () => {
+    await sluice.close();
+    await up.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  // Letters and spaces only: nothing for the egress DLP to find.
+  const blob = crypto.randomBytes(3 * 1024 * 1024).toString('base64').replace(/[^A-Za-z]/g, ' ');
+  fs.writeFileSync(`${dir}/blob.txt`, blob);
+  fs.writeFileSync(`${dir}/ca.pem`, sluice.caCertPem);
+  const { stdout } = await run('curl', ['-sS', '-x', sluice.url, '--cacert', `${dir}/ca.pem`, '--data-binary', `@${dir}/blob.txt`, '-w', '\n%{http_code}', `https://api.example.test:${up.port}/upload`]);
+  const [hash, code] = stdout.split('\n');
+  t.equal(code, '200');
+  t.equal(hash, crypto.createHash('sha256').update(blob).digest('hex'), 'the upload arrived whole');
+});
