@@ -6,7 +6,7 @@ import type { BodyFilter, RequestContext, Stage } from './stage.js';
 /**
  * Egress DLP on requests that are not LLM calls: query strings and bodies are scanned for
  * secrets (privacy.egress). `block` refuses the request before the secret leaves: the body
- * streams, but the last HOLD bytes are held back until the scanner has seen past them, so a
+ * streams, but at least the last HOLD bytes are held back until the scanner has seen past them, so a
  * secret split across chunks is caught before any of it is sent. `redact` masks the secret
  * byte for byte (the length is unchanged), on a buffered body.
  */
@@ -46,28 +46,37 @@ function blocked(ctx: RequestContext, types: readonly string[], where: string): 
 
 function holdBackFilter(ctx: RequestContext, redactor: Redactor, isPlaceholder: (v: string) => boolean): BodyFilter {
   const scanner = redactor.createEgressScanner();
-  let held: Buffer = Buffer.alloc(0);
+  // Chunks not yet released, whole (no copies on the hot path); at least HOLD bytes stay here.
+  const held: Buffer[] = [];
+  let heldBytes = 0;
   /** Stream offset of held[0]: findings are reported in stream offsets. */
   let base = 0;
-  const textOf = (f: Span) => (f.start >= base && f.end - base <= held.length ? held.subarray(f.start - base, f.end - base).toString('latin1') : undefined);
+  const textOf = (f: Span): string | undefined => {
+    if (f.start < base || f.end - base > heldBytes) return undefined;
+    return Buffer.concat(held).subarray(f.start - base, f.end - base).toString('latin1');
+  };
   const check = (found: readonly Span[]) => {
+    if (found.length === 0) return;
     const real = realSecrets(found, textOf, isPlaceholder);
     if (real.length) throw blocked(ctx, real.map((f) => f.type), 'body');
   };
   return {
     transform(chunk) {
-      held = held.length ? Buffer.concat([held, chunk]) : chunk;
+      held.push(chunk);
+      heldBytes += chunk.length;
       check(scanner.push(chunk));
-      if (held.length <= HOLD) return Buffer.alloc(0);
-      const cut = held.length - HOLD;
-      const out = held.subarray(0, cut);
-      held = held.subarray(cut);
-      base += cut;
-      return out;
+      const out: Buffer[] = [];
+      while (held.length > 1 && heldBytes - held[0]!.length >= HOLD) {
+        const first = held.shift()!;
+        heldBytes -= first.length;
+        base += first.length;
+        out.push(first);
+      }
+      return out.length === 1 ? out[0]! : Buffer.concat(out);
     },
     flush() {
       check(scanner.end());
-      return held;
+      return Buffer.concat(held);
     },
   };
 }
