@@ -1,6 +1,6 @@
 import type { EventBus, SluiceEvent } from '../core/index.js';
 import { formatHuman } from './human.js';
-import { toOcsf } from './ocsf.js';
+import { ocsfLine } from './ocsf.js';
 import { createRotatingFile } from './rotating-file.js';
 
 export interface AuditLogOptions {
@@ -56,7 +56,7 @@ export function createAuditLog(bus: EventBus, opts: AuditLogOptions): AuditLog {
 
   const unsubscribe = bus.on((event: SluiceEvent) => {
     try {
-      out.write(JSON.stringify(toOcsf(event)));
+      out.write(ocsfLine(event));
     } catch (err) {
       report(new Error(`cannot record ${String((event as { type?: unknown }).type)} event: ${(err as Error).message}`));
     }

@@ -44,6 +44,18 @@ const METADATA = {
 
 /** Maps one Sluice event to an OCSF 1.x record. Pure: same event in, same record out. */
 export function toOcsf(event: SluiceEvent): OcsfRecord {
+  return compact(ocsfRecord(event));
+}
+
+/**
+ * The JSONL line for one event. JSON.stringify leaves out undefined members by itself, so the
+ * line skips toOcsf's compaction pass (a whole copy of the record, once per audited request).
+ */
+export function ocsfLine(event: SluiceEvent): string {
+  return JSON.stringify(ocsfRecord(event));
+}
+
+function ocsfRecord(event: SluiceEvent): OcsfRecord {
   switch (event.type) {
     case 'connect': {
       const outcome = decisionOutcome(event.decision);
@@ -182,7 +194,7 @@ function record(cls: OcsfClass, activityId: number, activityName: string, time: 
   };
   for (const key of Object.keys(members)) {
     const value = members[key];
-    if (value !== undefined) out[key] = compact(value);
+    if (value !== undefined) out[key] = value;
   }
   return out;
 }

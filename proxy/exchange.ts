@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { SluiceError, parseAuthority } from '../core/index.js';
 import type { Destination, Endpoint, EventBus } from '../core/index.js';
 import type { BodyFilter, RequestContext, Stage, StageResponse } from './stage.js';
@@ -132,10 +133,24 @@ function writeStageResponse(res: http.ServerResponse, response: StageResponse, f
 
 export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage, res: http.ServerResponse, tunnel: TunnelInfo | undefined): Promise<void> {
   const started = performance.now();
-  const abort = new AbortController();
+  // A client that goes away cancels the exchange. AbortController is costly per request, so
+  // stages get one only when they ask (ctx.signal); undici gets a plain emitter.
+  let controller: AbortController | undefined;
+  let gone = false;
+  const cancel = new EventEmitter();
   res.on('close', () => {
-    if (!res.writableFinished) abort.abort();
+    if (res.writableFinished) return;
+    gone = true;
+    controller?.abort();
+    cancel.emit('abort');
   });
+  const lazySignal = (): AbortSignal => {
+    if (!controller) {
+      controller = new AbortController();
+      if (gone) controller.abort();
+    }
+    return controller.signal;
+  };
   let dest: Destination | undefined = tunnel?.dest;
   let ctx: RequestContext | undefined;
   const scheme = tunnel?.scheme ?? 'http';
@@ -166,7 +181,9 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       scheme,
       sandbox: tunnel?.sandbox ?? deps.sandbox ?? sandboxOf(req),
       bus: deps.bus,
-      signal: abort.signal,
+      get signal() {
+        return lazySignal();
+      },
       method: req.method ?? 'GET',
       hasBody,
       path,
@@ -211,7 +228,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     const resolved = await deps.resolveAddress(ctx, tunnel);
     const upstream = await deps.forwarder.request(
       { scheme, dest: ctx.dest, address: resolved.address },
-      { method: ctx.method, path: (ctx.upstreamPath ?? ctx.decision?.path ?? ctx.path) + (ctx.query ? `?${ctx.query}` : ''), headers: ctx.headers, body, signal: abort.signal },
+      { method: ctx.method, path: (ctx.upstreamPath ?? ctx.decision?.path ?? ctx.path) + (ctx.query ? `?${ctx.query}` : ''), headers: ctx.headers, body, signal: cancel },
     );
     const head = { status: upstream.status, headers: stripHopByHop(upstream.headers) };
     for (const stage of deps.stages) await stage.onResponseHeaders?.(ctx, head);

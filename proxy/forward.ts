@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Readable } from 'node:stream';
+import type { EventEmitter } from 'node:events';
 import { Pool, buildConnector } from 'undici';
 import type { Dispatcher } from 'undici';
 import { SluiceError } from '../core/index.js';
@@ -41,7 +42,7 @@ export interface Forwarder {
    * Sluice, so that the first request finds a connection ready. Dial errors surface on that request.
    */
   prewarm(target: ForwardTarget): void;
-  request(target: ForwardTarget, req: { method: string; path: string; headers: IncomingHttpHeaders; body: Readable | Buffer | null; signal?: AbortSignal }): Promise<UpstreamResponse>;
+  request(target: ForwardTarget, req: { method: string; path: string; headers: IncomingHttpHeaders; body: Readable | Buffer | null; signal?: AbortSignal | EventEmitter }): Promise<UpstreamResponse>;
   close(): Promise<void>;
 }
 

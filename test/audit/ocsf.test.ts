@@ -1,5 +1,5 @@
 import t from 'tap';
-import { OCSF_VERSION, toOcsf } from '../../audit/index.js';
+import { OCSF_VERSION, toOcsf, ocsfLine } from '../../audit/index.js';
 import {
   T0,
   allEvents,
@@ -188,4 +188,8 @@ t.test('findings → Detection Finding', async (t) => {
   t.match((r.finding_info as { uid: string }).uid, /^[0-9a-f]{32}$/);
   t.not((toOcsf({ ...finding, time: T0 + 11 }).finding_info as { uid: string }).uid, (r.finding_info as { uid: string }).uid, 'distinct findings, distinct uids');
   t.match(toOcsf({ ...finding, action: 'redacted' }), { action_id: 4, action: 'Modified', disposition_id: 11 });
+});
+
+t.test('the JSONL line is the compact record, whatever the event', async (t) => {
+  for (const event of allEvents) t.same(JSON.parse(ocsfLine(event)), toOcsf(event), event.type);
 });

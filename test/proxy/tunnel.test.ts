@@ -103,3 +103,30 @@ t.test("curl's large upload (Expect: 100-continue) through interception", async 
   t.equal(code, '200');
   t.equal(hash, crypto.createHash('sha256').update(blob).digest('hex'), 'the upload arrived whole');
 });
+
+t.test('a client that hangs up cancels the upstream request', async (t) => {
+  const { createTestCA } = await import('../helpers/tls.js');
+  const { startUpstream } = await import('../helpers/upstream.js');
+  const { startTestSluice } = await import('../helpers/sluice.js');
+  const { ProxyAgent, request } = await import('undici');
+  const ca = await createTestCA();
+  let upstreamClosed: () => void = () => undefined;
+  const closed = new Promise<void>((r) => (upstreamClosed = r));
+  // Never answers; notices when the proxy drops the request.
+  const up = await startUpstream({ cert: await ca.issue(['slow.example.test']), handler: (req) => req.socket.once('close', () => upstreamClosed()) });
+  const sluice = await startTestSluice(`version: 1\nnetwork_policies:\n  s:\n    endpoints: [{ host: slow.example.test, port: ${up.port} }]\n`, { upstreamCA: [ca.caPem], resolve: { 'slow.example.test': '127.0.0.1' } });
+  t.teardown(async () => {
+    await sluice.close();
+    await up.close();
+  });
+  const agent = new ProxyAgent({ uri: sluice.url, requestTls: { ca: sluice.caCertPem } });
+  const ac = new AbortController();
+  const pending = request(`https://slow.example.test:${up.port}/wait`, { dispatcher: agent, signal: ac.signal }).catch((e: unknown) => e);
+  for (let i = 0; i < 100 && up.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(up.requests.length, 1, 'the request reached the upstream');
+  ac.abort();
+  await agent.destroy();
+  const result = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 3000))]);
+  t.equal(result, 'closed', 'the upstream connection was dropped');
+  await pending;
+});
