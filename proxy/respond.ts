@@ -53,6 +53,32 @@ export function decisionError(decision: Decision): SluiceError {
   });
 }
 
+/** RFC 9209 error types, so that clients that cannot show a CONNECT body (curl) still show why. */
+const PROXY_STATUS_ERROR: Partial<Record<string, string>> = {
+  ssrf_denied: 'destination_ip_prohibited',
+  dns_failed: 'dns_error',
+  upstream_connect_failed: 'connection_refused',
+  upstream_tls_failed: 'tls_certificate_error',
+  upstream_timeout: 'connection_timeout',
+  upstream_error: 'destination_unavailable',
+  bad_request: 'http_request_error',
+  path_invalid: 'http_request_error',
+  headers_too_large: 'http_request_error',
+  host_mismatch: 'http_request_error',
+  body_too_large: 'http_request_error',
+  internal_error: 'proxy_internal_error',
+  overloaded: 'connection_limit_reached',
+};
+
+/** `Proxy-Status: sluice; error=…; details="…"` — details as an sf-string (printable ASCII). */
+export function proxyStatus(err: SluiceError): string {
+  const reason = String(err.context.reason ?? err.message)
+    .replace(/[^\x20-\x7e]/g, '?')
+    .replace(/[\\"]/g, (c) => `\\${c}`)
+    .slice(0, 400);
+  return `sluice; error=${PROXY_STATUS_ERROR[err.wire] ?? 'http_request_denied'}; details="${err.wire}: ${reason}"`;
+}
+
 function serialise(err: SluiceError, where: Parameters<typeof errorBody>[1]): { payload: string; headers: Record<string, string | number> } {
   const payload = `${JSON.stringify(errorBody(err, where))}\n`;
   return {
@@ -61,6 +87,7 @@ function serialise(err: SluiceError, where: Parameters<typeof errorBody>[1]): { 
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(payload),
       'x-sluice-error': err.wire,
+      'proxy-status': proxyStatus(err),
       'cache-control': 'no-store',
     },
   };

@@ -76,6 +76,8 @@ t.test('a host no policy names is denied at CONNECT with the 403 JSON (curl)', a
   const res = await curl(world, ['-v', `https://evil.example.test:${world.api.port}/`]);
   t.not(res.code, 0, 'curl fails: the tunnel never opens');
   t.match(res.stderr, /403/);
+  t.match(res.stderr, /< proxy-status: sluice; error=http_request_denied; details="policy_denied: no network policy allows evil\.example\.test/i, 'curl -v shows why (RFC 9209 Proxy-Status)');
+  t.match(res.stderr, /< x-sluice-error: policy_denied/i);
   t.notOk(world.api.requests.some((r) => r.url === '/' && r.headers.host?.startsWith('evil')), 'nothing reached the upstream');
 });
 
