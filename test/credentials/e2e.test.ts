@@ -1,8 +1,5 @@
 import t from 'tap';
-import net from 'node:net';
-import tls from 'node:tls';
 import { PassThrough } from 'node:stream';
-import type { AddressInfo } from 'node:net';
 import { ProxyAgent, request } from 'undici';
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
@@ -11,30 +8,12 @@ import { createCredentials } from '../../credentials/index.js';
 import { createFakeAnthropic, createFakeOpenAI } from '../fakes/index.js';
 import type { FakeBackend } from '../fakes/index.js';
 import { createTestCA } from '../helpers/tls.js';
-import type { TestCert } from '../helpers/tls.js';
 import { startUpstream } from '../helpers/upstream.js';
 import type { Upstream } from '../helpers/upstream.js';
 import { startTestSluice } from '../helpers/sluice.js';
+import { tlsFront } from '../helpers/tls-front.js';
 import type { TestSluice } from '../helpers/sluice.js';
 import { leakedSecrets, SECRETS } from './context.js';
-
-/** TLS in front of a plain-HTTP fake, so the SDKs talk HTTPS to "api.openai.com" through interception. */
-async function tlsFront(cert: TestCert, target: number): Promise<{ port: number; close(): Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = tls.createServer({ key: cert.key, cert: cert.cert }, (socket) => {
-    const back = net.connect(target, '127.0.0.1');
-    sockets.add(socket).add(back);
-    socket.pipe(back).pipe(socket);
-    const done = () => { socket.destroy(); back.destroy(); sockets.delete(socket); sockets.delete(back); };
-    socket.on('error', done).on('close', done);
-    back.on('error', done).on('close', done);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
-  };
-}
 
 let openaiFake: FakeBackend;
 let anthropicFake: FakeBackend;
