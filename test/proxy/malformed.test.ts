@@ -95,3 +95,31 @@ t.test('an upstream certificate Sluice cannot verify is a 502 with a JSON reason
   }
   t.equal(up.requests.length + wrongName.requests.length, 0, 'no request reached an unverified upstream');
 });
+
+t.test('the cap on concurrent connections holds; idle clients are cut after the idle timeout', async (t) => {
+  const { startTestSluice } = await import('../helpers/sluice.js');
+  const sluice = await startTestSluice('version: 1\nnetwork_policies: {}\n', { limits: { maxConnections: 2, idleTimeoutMs: 500 } });
+  t.teardown(() => sluice.close());
+  const open = () =>
+    new Promise<net.Socket>((resolve) => {
+      const s = net.connect(sluice.port, '127.0.0.1', () => resolve(s));
+      s.on('error', () => undefined);
+    });
+  const closedWithin = (s: net.Socket, ms: number) =>
+    new Promise<boolean>((resolve) => {
+      if (s.destroyed) return resolve(true);
+      const timer = setTimeout(() => resolve(false), ms);
+      s.once('close', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  const a = await open();
+  const b = await open();
+  await new Promise((r) => setTimeout(r, 50));
+  const c = await open();
+  t.ok(await closedWithin(c, 1000), 'the third connection is refused');
+  t.notOk(a.destroyed || b.destroyed, 'the first two stay');
+  t.ok(await closedWithin(a, 3000), 'an idle connection is closed after the idle timeout');
+  b.destroy();
+});
