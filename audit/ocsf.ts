@@ -146,6 +146,7 @@ function llmCall(event: LlmCallEvent): OcsfRecord {
         request_bytes: event.requestBytes,
         response_bytes: event.responseBytes,
         redactions: event.redactions,
+        prompt: event.prompt,
       },
     },
   });

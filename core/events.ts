@@ -78,6 +78,8 @@ export interface LlmCallEvent {
   requestBytes?: number;
   responseBytes?: number;
   redactions?: Record<string, number>;
+  /** Only with `inference.log_prompts`, and only after redaction. */
+  prompt?: string;
   reason?: string;
 }
 

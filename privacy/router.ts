@@ -44,6 +44,31 @@ export interface PrivacyRouter {
 export const MAX_LLM_BODY = 32 * 1024 * 1024;
 const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
 
+const MAX_LOGGED_PROMPT = 8 * 1024;
+const TEXT_KEYS = new Set(['content', 'text', 'system', 'prompt', 'input']);
+
+/** The prose of a (redacted) request body: message contents, system prompts, prompts. */
+function promptText(body: unknown): string {
+  const parts: string[] = [];
+  let size = 0;
+  const stack: Array<[unknown, boolean]> = [[body, false]];
+  while (stack.length && size < MAX_LOGGED_PROMPT) {
+    const [value, wanted] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (wanted) {
+        parts.push(value);
+        size += value.length;
+      }
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], wanted]);
+    } else if (value !== null && typeof value === 'object') {
+      const entries = Object.entries(value);
+      for (let i = entries.length - 1; i >= 0; i--) stack.push([entries[i]![1], wanted || TEXT_KEYS.has(entries[i]![0])]);
+    }
+  }
+  return parts.join('\n').slice(0, MAX_LOGGED_PROMPT);
+}
+
 interface CallState {
   api: LlmApi;
   body?: Json;
@@ -54,6 +79,8 @@ interface CallState {
   findings?: Record<string, number>;
   /** The body was replaced by its redacted form. */
   redacted?: boolean;
+  /** Only with log_prompts: the redacted prompt text for the audit event. */
+  prompt?: string;
   decided: boolean;
 }
 
@@ -62,6 +89,7 @@ interface Generation {
   backends: Map<string, Backend>;
   health: HealthMonitor;
   hosts: Set<string>;
+  logPrompts: boolean;
 }
 
 export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
@@ -76,6 +104,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       backends,
       health: createHealthMonitor([...backends.values()], opts.credentials, intervalMs),
       hosts: new Set([...DEFAULT_LLM_HOSTS, ...table.extraHosts.map((h) => h.toLowerCase())]),
+      logPrompts: config?.log_prompts === true,
     };
   };
   let gen = build(opts.config);
@@ -90,6 +119,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       ...(st.route ? { route: st.route.name } : {}),
       stream: st.stream,
       ...(st.findings && Object.keys(st.findings).length ? { redactions: st.findings } : {}),
+      ...(st.prompt !== undefined ? { prompt: st.prompt } : {}),
       ...extra,
     });
   };
@@ -123,6 +153,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     const redacted = structuredClone(st.body);
     const result = redactor.redactLlmRequest(st.api, redacted, vault);
     st.findings = result.counts;
+    if (gen.logPrompts) st.prompt = promptText(redacted);
     const sensitive = Object.values(result.counts).some((n) => n > 0) || result.blocked.length > 0;
     const route = gen.table.match(shape, st.requestedModel, sensitive);
     st.route = route;

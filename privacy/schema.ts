@@ -14,6 +14,7 @@ import { z } from 'zod';
  *     - { match: { api: openai }, action: allow }                  # to api.openai.com, redacted
  *     - { match: {}, action: deny, reason: "only Claude and OpenAI models are served here" }
  *   hosts: [llm.internal.example]                                  # extra hosts whose LLM paths are routed
+ *   log_prompts: false                                             # true: redacted prompt text in the audit log
  * ```
  *
  * When the policy has no `inference:` section, every recognised LLM call goes to a local Ollama at
@@ -72,6 +73,11 @@ export const inferenceSchema = z.strictObject({
   backends: z.record(z.string().min(1), backendSchema).default({}),
   routes: z.array(routeSchema).default([]),
   hosts: z.array(z.string().min(1)).optional(),
+  /**
+   * Put the prompt text (message contents, after redaction, at most 8 KiB) in each llm_call audit
+   * event. Off by default; with no `privacy` section there is no redaction, so nothing is logged.
+   */
+  log_prompts: z.boolean().optional(),
 }).superRefine((cfg, ctx) => {
   cfg.routes.forEach((route, i) => {
     const action = route.action ?? (route.backend ? 'route' : undefined);

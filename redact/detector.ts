@@ -72,12 +72,7 @@ export function createDetector(options: DetectorOptions): Detector {
     single: rec.valueGroup === undefined || rec.locate ? undefined : new RE2(rec.pattern, rec.flags ?? ''),
     positionFree: !ASSERTION.test(rec.pattern),
   }));
-  let set: InstanceType<typeof RE2.Set> | undefined;
-  try {
-    set = compiled.length > 0 ? new RE2.Set(compiled.map((c) => (c.rec.flags?.includes('i') ? `(?i:${c.rec.pattern})` : c.rec.pattern))) : undefined;
-  } catch {
-    set = undefined; // DFA budget exceeded for the union: run every recognizer instead
-  }
+  const sets = buildSets(compiled);
   const allIndexes = compiled.map((_, i) => i);
   const allow = new Set(options.allow.map((v) => v.toLowerCase()));
   const threshold = options.threshold;
@@ -113,10 +108,10 @@ export function createDetector(options: DetectorOptions): Detector {
 
   function collect(buf: Buffer): Hit[] {
     const hits: Hit[] = [];
-    if (buf.length > chunkSize * 2 && set !== undefined) {
+    if (buf.length > chunkSize * 2 && sets !== undefined) {
       // Most texts carry nothing, or one or two kinds of entity: one set pass over the whole buffer and a
       // few whole-buffer runs are then cheaper than a set call per chunk.
-      const fired = set.match(buf);
+      const fired = fire(sets, buf);
       if (fired.length <= FEW) {
         for (const i of fired) run(hits, compiled[i]!, buf, 0);
         return hits;
@@ -127,7 +122,7 @@ export function createDetector(options: DetectorOptions): Detector {
       const nl = buf.length - start <= chunkSize * 2 ? -1 : buf.indexOf(10, start + chunkSize);
       const end = nl < 0 ? buf.length : nl + 1;
       const chunk = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
-      for (const i of set ? set.match(chunk) : allIndexes) {
+      for (const i of sets ? fire(sets, chunk) : allIndexes) {
         const c = compiled[i]!;
         if (c.rec.multiline) whole.add(i);
         else run(hits, c, chunk, start);
@@ -186,6 +181,44 @@ export function createDetector(options: DetectorOptions): Detector {
     },
     detectBytes: (bytes) => detectIn(bytes.toString('latin1'), bytes, true),
   };
+}
+
+/** Recognizers per RE2.Set: one set over all of them thrashes the DFA cache on text dense with entities. */
+const SET_SIZE = 8;
+
+interface SetGroup {
+  readonly set: InstanceType<typeof RE2.Set>;
+  /** Recognizer index of each pattern of the set. */
+  readonly indexes: readonly number[];
+}
+
+function buildSets(compiled: readonly Compiled[]): SetGroup[] | undefined {
+  if (compiled.length === 0) return undefined;
+  const groups: SetGroup[] = [];
+  try {
+    for (let from = 0; from < compiled.length; from += SET_SIZE) {
+      const part = compiled.slice(from, from + SET_SIZE);
+      groups.push({
+        set: new RE2.Set(part.map((c) => (c.rec.flags?.includes('i') ? `(?i:${c.rec.pattern})` : c.rec.pattern))),
+        indexes: part.map((_, i) => from + i),
+      });
+    }
+  } catch {
+    return undefined; // DFA budget exceeded: run every recognizer instead
+  }
+  return groups;
+}
+
+/** Indexes of the recognizers that match somewhere in `buf`, ascending. */
+function fire(sets: readonly SetGroup[], buf: Buffer): number[] {
+  if (sets.length === 1) return sets[0]!.set.match(buf).sort((a, b) => a - b);
+  const out: number[] = [];
+  for (const g of sets) {
+    const hits = g.set.match(buf);
+    if (hits.length > 1) hits.sort((a, b) => a - b);
+    for (const i of hits) out.push(g.indexes[i]!);
+  }
+  return out;
 }
 
 /**
