@@ -34,6 +34,9 @@ export async function up(argv: string[], io: CliIO): Promise<number> {
     strict: true,
   });
   const listen = parseListen(values.listen);
+  if (!/^(127\.|::1$|localhost$)/.test(listen.host)) {
+    io.stderr.write(`sluice: warning: listening on ${listen.host}: anyone who can reach this address can use the proxy and its credentials; prefer 127.0.0.1 (sandboxes get their own listener)\n`);
+  }
   let sluice;
   try {
     sluice = await startSluice({

@@ -46,7 +46,7 @@ const ASSERTION = /\\[bBAzZ]|[\^$]|\(\?[a-z]*m/;
 /** Bytes per chunk of a long text (see createDetector). */
 const DEFAULT_CHUNK = 256;
 /** Up to this many recognizers firing in a whole text, they run over the whole text instead of per chunk. */
-const FEW = 3;
+const FEW = -1;
 
 export interface DetectorOptions {
   readonly recognizers: readonly Recognizer[];
@@ -184,7 +184,7 @@ export function createDetector(options: DetectorOptions): Detector {
 }
 
 /** Recognizers per RE2.Set: one set over all of them thrashes the DFA cache on text dense with entities. */
-const SET_SIZE = 8;
+const SET_SIZE = 12;
 
 interface SetGroup {
   readonly set: InstanceType<typeof RE2.Set>;
