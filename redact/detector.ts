@@ -46,7 +46,7 @@ const ASSERTION = /\\[bBAzZ]|[\^$]|\(\?[a-z]*m/;
 /** Bytes per chunk of a long text (see createDetector). */
 const DEFAULT_CHUNK = 256;
 /** Up to this many recognizers firing in a whole text, they run over the whole text instead of per chunk. */
-const FEW = -1;
+const FEW = 3;
 
 export interface DetectorOptions {
   readonly recognizers: readonly Recognizer[];
@@ -59,9 +59,9 @@ export interface DetectorOptions {
 }
 
 /**
- * Compiles every recognizer once, plus one RE2.Set over all of them. The text is converted to UTF-8 once
+ * Compiles every recognizer once, plus RE2.Sets over them (see SET_SIZE). The text is converted to UTF-8 once
  * (node-re2 would convert a string again on every call) and cut after newlines into chunks of about
- * `chunkSize` bytes; per chunk the set says which recognizers fire, and only those run, on that chunk only.
+ * `chunkSize` bytes; per chunk the sets say which recognizers fire, and only those run, on that chunk only.
  * On text dense with entities nearly every recognizer fires somewhere but few in any one chunk. Single-line
  * patterns cannot match across a cut; multi-line ones run once over the whole buffer.
  */
@@ -74,6 +74,11 @@ export function createDetector(options: DetectorOptions): Detector {
   }));
   const sets = buildSets(compiled);
   const allIndexes = compiled.map((_, i) => i);
+  /**
+   * Whether the last long text was dense. Only picks the sets of the next whole-text pass (one set is cheaper
+   * on sparse text, the groups on dense text, where one set thrashes); results never depend on it.
+   */
+  let lastDense = false;
   const allow = new Set(options.allow.map((v) => v.toLowerCase()));
   const threshold = options.threshold;
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
@@ -108,28 +113,33 @@ export function createDetector(options: DetectorOptions): Detector {
 
   function collect(buf: Buffer): Hit[] {
     const hits: Hit[] = [];
+    let groups = sets?.groups;
     if (buf.length > chunkSize * 2 && sets !== undefined) {
       // Most texts carry nothing, or one or two kinds of entity: one set pass over the whole buffer and a
-      // few whole-buffer runs are then cheaper than a set call per chunk.
-      const fired = fire(sets, buf);
+      // few whole-buffer runs are then cheaper than set calls per chunk.
+      const fired = fire(lastDense || sets.all === undefined ? sets.groups : sets.all, buf);
+      lastDense = fired.length > SPARSE;
       if (fired.length <= FEW) {
         for (const i of fired) run(hits, compiled[i]!, buf, 0);
         return hits;
       }
+      if (fired.length <= SPARSE && sets.all !== undefined) groups = sets.all;
+      // Chunks need no set whose recognizers all stay silent on the whole text.
+      else groups = sets.groups.filter((g) => g.indexes.some((i) => fired.includes(i)));
     }
-    const whole = new Set<number>();
+    let whole: Set<number> | undefined;
     for (let start = 0; start < buf.length; ) {
       const nl = buf.length - start <= chunkSize * 2 ? -1 : buf.indexOf(10, start + chunkSize);
       const end = nl < 0 ? buf.length : nl + 1;
       const chunk = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
-      for (const i of sets ? fire(sets, chunk) : allIndexes) {
+      for (const i of groups ? fire(groups, chunk) : allIndexes) {
         const c = compiled[i]!;
-        if (c.rec.multiline) whole.add(i);
+        if (c.rec.multiline) (whole ??= new Set()).add(i);
         else run(hits, c, chunk, start);
       }
       start = end;
     }
-    for (const i of whole) run(hits, compiled[i]!, buf, 0);
+    if (whole) for (const i of whole) run(hits, compiled[i]!, buf, 0);
     return hits;
   }
 
@@ -167,8 +177,10 @@ export function createDetector(options: DetectorOptions): Detector {
     const out: Span[] = [];
     if (bytesAreUnits) for (const h of hits) consider(out, h.c, text, h.start, h.end);
     else {
-      const units = utf16Offsets(buf, hits);
-      for (const h of hits) consider(out, h.c, text, units.get(h.start)!, units.get(h.end)!);
+      let last = 0;
+      for (const h of hits) if (h.end > last) last = h.end;
+      const units = utf16Offsets(buf, last);
+      for (const h of hits) consider(out, h.c, text, units[h.start]!, units[h.end]!);
     }
     return resolveOverlaps(out);
   }
@@ -183,8 +195,16 @@ export function createDetector(options: DetectorOptions): Detector {
   };
 }
 
-/** Recognizers per RE2.Set: one set over all of them thrashes the DFA cache on text dense with entities. */
+/**
+ * Recognizers per RE2.Set. One set over all ~20 built-ins exceeds its DFA cache on text dense with entities
+ * (many patterns half-matched at once) and then runs ~10x slower than two sets of half the size.
+ */
 const SET_SIZE = 12;
+/**
+ * Up to this many recognizers firing in a whole text, it is sparse enough for the chunks to use one set over
+ * all recognizers: one call per chunk instead of one per group.
+ */
+const SPARSE = 10;
 
 interface SetGroup {
   readonly set: InstanceType<typeof RE2.Set>;
@@ -192,26 +212,36 @@ interface SetGroup {
   readonly indexes: readonly number[];
 }
 
-function buildSets(compiled: readonly Compiled[]): SetGroup[] | undefined {
+interface Sets {
+  /** Sets of at most SET_SIZE recognizers, in recognizer order. */
+  readonly groups: readonly SetGroup[];
+  /** One set over all recognizers, for sparse texts; undefined when beyond re2's budget. */
+  readonly all: readonly SetGroup[] | undefined;
+}
+
+const setOf = (part: readonly Compiled[], from: number): SetGroup => ({
+  set: new RE2.Set(part.map((c) => (c.rec.flags?.includes('i') ? `(?i:${c.rec.pattern})` : c.rec.pattern))),
+  indexes: part.map((_, i) => from + i),
+});
+
+function buildSets(compiled: readonly Compiled[]): Sets | undefined {
   if (compiled.length === 0) return undefined;
   const groups: SetGroup[] = [];
   try {
-    for (let from = 0; from < compiled.length; from += SET_SIZE) {
-      const part = compiled.slice(from, from + SET_SIZE);
-      groups.push({
-        set: new RE2.Set(part.map((c) => (c.rec.flags?.includes('i') ? `(?i:${c.rec.pattern})` : c.rec.pattern))),
-        indexes: part.map((_, i) => from + i),
-      });
-    }
+    for (let from = 0; from < compiled.length; from += SET_SIZE) groups.push(setOf(compiled.slice(from, from + SET_SIZE), from));
   } catch {
     return undefined; // DFA budget exceeded: run every recognizer instead
   }
-  return groups;
+  if (groups.length === 1) return { groups, all: groups };
+  try {
+    return { groups, all: [setOf(compiled, 0)] };
+  } catch {
+    return { groups, all: undefined };
+  }
 }
 
 /** Indexes of the recognizers that match somewhere in `buf`, ascending. */
 function fire(sets: readonly SetGroup[], buf: Buffer): number[] {
-  if (sets.length === 1) return sets[0]!.set.match(buf).sort((a, b) => a - b);
   const out: number[] = [];
   for (const g of sets) {
     const hits = g.set.match(buf);
@@ -222,23 +252,22 @@ function fire(sets: readonly SetGroup[], buf: Buffer): number[] {
 }
 
 /**
- * Maps the byte offsets of the hits to UTF-16 offsets in one forward pass over the bytes: every byte that is
- * not a continuation byte starts one UTF-16 unit, and 4-byte sequences take two. (Lone surrogates were
- * encoded as U+FFFD, three bytes for one unit, so offsets stay aligned with the string.)
+ * UTF-16 offset of every byte offset of `buf` up to `last`, in one forward pass: every byte that is not a
+ * continuation byte starts one UTF-16 unit, and 4-byte sequences take two. (Lone surrogates were encoded as
+ * U+FFFD, three bytes for one unit, so offsets stay aligned with the string.) A flat table (4 bytes per byte,
+ * transient) costs little more than the walk itself, where collecting and sorting the hits' offsets first cost
+ * more than the walk on dense text.
  */
-function utf16Offsets(buf: Buffer, hits: readonly Hit[]): Map<number, number> {
-  const offsets = [...new Set(hits.flatMap((h) => [h.start, h.end]))].sort((a, b) => a - b);
-  const map = new Map<number, number>();
-  let byte = 0;
+function utf16Offsets(buf: Buffer, last: number): Uint32Array {
+  const units = new Uint32Array(last + 1);
   let unit = 0;
-  for (const target of offsets) {
-    for (; byte < target; byte++) {
-      const b = buf[byte]!;
-      if ((b & 0xc0) !== 0x80) unit += b >= 0xf0 ? 2 : 1;
-    }
-    map.set(target, unit);
+  for (let byte = 0; byte < last; byte++) {
+    units[byte] = unit;
+    const b = buf[byte]!;
+    if ((b & 0xc0) !== 0x80) unit += b >= 0xf0 ? 2 : 1;
   }
-  return map;
+  units[last] = unit;
+  return units;
 }
 
 function better(a: Span, b: Span): boolean {
