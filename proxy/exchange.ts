@@ -63,6 +63,8 @@ function parseAbsolute(url: string): { dest: Destination; target: string } {
 
 function hostAgrees(hostHeader: string | undefined, dest: Destination, scheme: 'http' | 'https'): boolean {
   if (!hostHeader) return true; // HTTP/1.0 clients may omit it; the tunnel decides.
+  // The common case, already canonical: no parsing on the keep-alive hot path.
+  if (hostHeader === dest.authority || (dest.port === DEFAULT_PORT[scheme] && hostHeader === dest.host)) return true;
   try {
     const h = parseAuthority(hostHeader, DEFAULT_PORT[scheme]);
     return h.host === dest.host && h.port === dest.port;

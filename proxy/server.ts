@@ -7,7 +7,7 @@ import type { Destination, Endpoint, EventBus } from '../core/index.js';
 import type { ConnectContext, Stage } from './stage.js';
 import { runExchange, sandboxOf } from './exchange.js';
 import type { TunnelInfo } from './exchange.js';
-import { sendError, sendRawError, toSluiceError, errorBody } from './respond.js';
+import { sendError, sendRawError, toSluiceError } from './respond.js';
 import type { Forwarder } from './forward.js';
 import type { Resolver, ResolvedAddress } from './ssrf.js';
 import { openRawTunnel, createReadBuffer } from './tunnel.js';
@@ -278,6 +278,5 @@ function firstByte(socket: net.Socket): Promise<number | undefined> {
 /** WebSocket and other upgrades are not inspected yet: refused with a clear reason. */
 function refuseUpgrade(req: http.IncomingMessage, socket: net.Socket): void {
   const err = new SluiceError('SLUICE_BAD_REQUEST', `protocol upgrade to "${String(req.headers.upgrade).slice(0, 40)}" is not supported through Sluice yet`);
-  void errorBody;
   sendRawError(socket, err, { method: req.method });
 }

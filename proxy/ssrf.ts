@@ -65,7 +65,7 @@ export function embeddedIPv4(address: string): string | undefined {
   const zeros = (n: number) => hi.slice(0, n).every((w) => w === 0);
   if (zeros(5) && hi[5] === 0xffff) return v4; // ::ffff:a.b.c.d
   if (zeros(6) && (words[6]! !== 0 || words[7]! > 1)) return v4; // ::a.b.c.d (deprecated compatible)
-  if (hi[0] === 0x64 && hi[1] === 0xff9b && zeros(6) === false && hi.slice(2).every((w) => w === 0)) return v4; // 64:ff9b::/96
+  if (hi[0] === 0x64 && hi[1] === 0xff9b && hi.slice(2).every((w) => w === 0)) return v4; // 64:ff9b::/96 (NAT64)
   if (hi[0] === 0x2002) return `${hi[1]! >> 8}.${hi[1]! & 0xff}.${hi[2]! >> 8}.${hi[2]! & 0xff}`; // 6to4
   return undefined;
 }
