@@ -37,8 +37,10 @@ if (process.getuid?.() !== 0) {
       });
 
       t.test('kill() signals CMD itself', async (t) => {
-        const run = await runInSandbox({ ...extra, driver, command: ['sleep', '30'] });
-        await new Promise((r) => setTimeout(r, 300));
+        // Wait until CMD itself runs (a fixed delay flaked under load: the signal could arrive first).
+        const run = await runInSandbox({ ...extra, driver, command: ['sh', '-c', 'echo ready; exec sleep 30'] });
+        for (let i = 0; i < 200 && !run.output().includes('ready'); i++) await new Promise((r) => setTimeout(r, 50));
+        t.match(run.output(), /ready/, 'CMD started');
         run.running.kill('SIGTERM');
         const { code } = await run.finish();
         t.equal(code, 143, 'sleep died of SIGTERM (128 + 15)');
