@@ -27,12 +27,12 @@ interface Span {
   end: number;
 }
 
-/** Findings that are not Sluice placeholders; `text(f)` gives the bytes a finding covers, if known. */
-function realSecrets<T extends Span>(found: readonly T[], text: (f: T) => string | undefined, isPlaceholder: (v: string) => boolean): T[] {
-  return found.filter((f) => {
-    const value = text(f);
-    return value === undefined || !isPlaceholder(value);
-  });
+/**
+ * Findings that are not Sluice placeholders. `texts(f)` gives what a finding may cover (the raw
+ * and the decoded reading of a query, say); one that cannot be read counts as a real secret.
+ */
+function realSecrets<T extends Span>(found: readonly T[], texts: (f: T) => readonly (string | undefined)[], isPlaceholder: (v: string) => boolean): T[] {
+  return found.filter((f) => !texts(f).some((value) => value !== undefined && isPlaceholder(value)));
 }
 
 function blocked(ctx: RequestContext, types: readonly string[], where: string): SluiceError {
@@ -51,9 +51,9 @@ function holdBackFilter(ctx: RequestContext, redactor: Redactor, isPlaceholder: 
   let heldBytes = 0;
   /** Stream offset of held[0]: findings are reported in stream offsets. */
   let base = 0;
-  const textOf = (f: Span): string | undefined => {
-    if (f.start < base || f.end - base > heldBytes) return undefined;
-    return Buffer.concat(held).subarray(f.start - base, f.end - base).toString('latin1');
+  const textOf = (f: Span): string[] => {
+    if (f.start < base || f.end - base > heldBytes) return [];
+    return [Buffer.concat(held).subarray(f.start - base, f.end - base).toString('latin1')];
   };
   const check = (found: readonly Span[]) => {
     if (found.length === 0) return;
@@ -91,7 +91,7 @@ export function createDlpStage(opts: DlpStageOptions): Stage {
       if (mode === 'off' || opts.isLlmCall(ctx)) return;
       if (ctx.query) {
         const decoded = decodeQuery(ctx.query);
-        const found = realSecrets(redactor.scanEgress(ctx.query), (f) => (opts.isPlaceholder(ctx.query.slice(f.start, f.end)) ? ctx.query.slice(f.start, f.end) : decoded.slice(f.start, f.end)), opts.isPlaceholder);
+        const found = realSecrets(redactor.scanEgress(ctx.query), (f) => [ctx.query.slice(f.start, f.end), decoded.slice(f.start, f.end)], opts.isPlaceholder);
         if (found.length) throw blocked(ctx, found.map((f) => f.type), 'query string');
       }
       if (!ctx.hasBody) return;
@@ -105,7 +105,7 @@ export function createDlpStage(opts: DlpStageOptions): Stage {
     onRequestBody(ctx, body) {
       const redactor = ctx.state.get(key) as Redactor | undefined;
       if (!redactor || body.length === 0) return;
-      const findings = realSecrets(redactor.scanEgress(body), (f) => body.subarray(f.start, f.end).toString('latin1'), opts.isPlaceholder);
+      const findings = realSecrets(redactor.scanEgress(body), (f) => [body.subarray(f.start, f.end).toString('latin1')], opts.isPlaceholder);
       if (findings.length === 0) return;
       const masked = maskFindings(body, findings);
       const names = [...new Set(findings.map((f) => f.type))].sort();

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -7,6 +7,7 @@ import { SluiceError, parseAuthority } from '../core/index.js';
 import type { Destination, Endpoint, EventBus } from '../core/index.js';
 import type { BodyFilter, RequestContext, Stage, StageResponse } from './stage.js';
 import { stripHopByHop } from './headers.js';
+import { filterBuffer, filterStream } from './body-filters.js';
 import { sendError, toSluiceError } from './respond.js';
 import type { Forwarder } from './forward.js';
 import type { ResolvedAddress } from './ssrf.js';
@@ -84,46 +85,6 @@ async function readCapped(req: http.IncomingMessage, cap: number): Promise<Buffe
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
-}
-
-function filterStream(filters: readonly BodyFilter[]): Transform {
-  return new Transform({
-    async transform(chunk: Buffer, _enc, cb) {
-      try {
-        let out = chunk;
-        for (const f of filters) out = await f.transform(out);
-        cb(null, out);
-      } catch (err) {
-        cb(err as Error);
-      }
-    },
-    async flush(cb) {
-      try {
-        // Each filter's tail passes through the filters after it.
-        let tail: Buffer = Buffer.alloc(0);
-        for (const f of filters) {
-          if (tail.length) tail = await f.transform(tail);
-          if (f.flush) tail = Buffer.concat([tail, await f.flush()]);
-        }
-        cb(null, tail.length ? tail : undefined);
-      } catch (err) {
-        cb(err as Error);
-      }
-    },
-  });
-}
-
-async function applyBufferFilters(filters: readonly BodyFilter[], body: Buffer): Promise<Buffer> {
-  if (filters.length === 0) return body;
-  const out: Buffer[] = [];
-  const t = filterStream(filters);
-  t.on('data', (c: Buffer) => out.push(c));
-  t.end(body);
-  await new Promise<void>((resolve, reject) => {
-    t.on('end', resolve);
-    t.on('error', reject);
-  });
-  return Buffer.concat(out);
 }
 
 function writeStageResponse(res: http.ServerResponse, response: StageResponse, filters: readonly BodyFilter[]): Promise<void> {
@@ -204,7 +165,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
         const replaced = await stage.onRequestBody?.(ctx, buffered);
         if (replaced) buffered = replaced;
       }
-      buffered = await applyBufferFilters(ctx.requestFilters, buffered);
+      buffered = await filterBuffer(ctx.requestFilters, buffered);
       body = buffered;
     } else if (hasBody) {
       body = ctx.requestFilters.length ? req.pipe(filterStream(ctx.requestFilters)) : req;

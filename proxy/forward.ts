@@ -111,7 +111,7 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
           resolve(socket as net.Socket);
         }),
       );
-    const created: Upstream = { pool: undefined as unknown as Pool, dial };
+    // The pool dials only after `created` exists: its first dial takes the prewarmed spare.
     const connect: buildConnector.connector = (o, cb) => {
       const spare = created.spare;
       created.spare = undefined;
@@ -122,15 +122,18 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
       );
     };
     const origin = `${target.scheme}://${target.dest.authority}`;
-    created.pool = new Pool(origin, {
-      connect,
-      connections: opts.connectionsPerPool ?? 128,
-      pipelining: 1,
-      keepAliveTimeout: 30_000,
-      headersTimeout: opts.headersTimeoutMs ?? 60_000,
-      bodyTimeout: opts.bodyTimeoutMs ?? 300_000,
-      strictContentLength: true,
-    });
+    const created: Upstream = {
+      dial,
+      pool: new Pool(origin, {
+        connect,
+        connections: opts.connectionsPerPool ?? 128,
+        pipelining: 1,
+        keepAliveTimeout: 30_000,
+        headersTimeout: opts.headersTimeoutMs ?? 60_000,
+        bodyTimeout: opts.bodyTimeoutMs ?? 300_000,
+        strictContentLength: true,
+      }),
+    };
     pools.set(key, created);
     if (pools.size > maxPools) {
       const [oldestKey, oldest] = pools.entries().next().value as [string, Upstream];

@@ -5,3 +5,4 @@ export { createResolver, checkAddress, embeddedIPv4 } from './ssrf.js';
 export type { Resolver, ResolvedAddress } from './ssrf.js';
 export { DEFAULT_LIMITS } from './server.js';
 export type { ProxyLimits } from './server.js';
+export { filterStream, filterBuffer } from './body-filters.js';

@@ -6,7 +6,7 @@ import { SluiceError, parseAuthority } from '../core/index.js';
 import type { Destination, Endpoint, EventBus } from '../core/index.js';
 import type { ConnectContext, Stage } from './stage.js';
 import { runExchange, sandboxOf } from './exchange.js';
-import type { TunnelInfo } from './exchange.js';
+import type { ExchangeDeps, TunnelInfo } from './exchange.js';
 import { sendError, sendRawError, toSluiceError } from './respond.js';
 import type { Forwarder } from './forward.js';
 import type { Resolver, ResolvedAddress } from './ssrf.js';
@@ -89,11 +89,21 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     return opts.resolver.resolve(ctx.dest.host, ctx.dest.ipVersion, ctx.decision?.endpoint?.allowedIps ?? []);
   };
 
-  const exchangeDeps = () => ({ ...(opts.sandbox ? { sandbox: opts.sandbox } : {}), stages: opts.stages(), forwarder: opts.forwarder, bus: opts.bus, resolveAddress, maxBufferedBody: limits.maxBufferedBody });
+  // Built once, not per request; the stage list is read through a getter each time.
+  const exchangeDeps: ExchangeDeps = {
+    ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
+    get stages() {
+      return opts.stages();
+    },
+    forwarder: opts.forwarder,
+    bus: opts.bus,
+    resolveAddress,
+    maxBufferedBody: limits.maxBufferedBody,
+  };
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const tunnel = tunnelOf.get(req.socket);
-    void runExchange(exchangeDeps(), req, res, tunnel).catch((err) => sendError(res, err));
+    void runExchange(exchangeDeps, req, res, tunnel).catch((err) => sendError(res, err));
   };
 
   const onClientError = (err: NodeJS.ErrnoException, socket: net.Socket) => {

@@ -25,10 +25,8 @@ export async function startTestSluice(policyYaml: string, opts: Partial<SluiceOp
   const policyFile = path.join(home, 'policy.yaml');
   fs.writeFileSync(policyFile, policyYaml);
   const sluice = await startSluice({ home, policyFile, listen: { host: '127.0.0.1', port: 0 }, ...opts });
-  return Object.assign(Object.create(null) as object, sluice, {
-    url: sluice.url,
-    host: sluice.host,
-    port: sluice.port,
+  const test: TestSluice = {
+    ...sluice,
     home,
     policyFile,
     async writePolicy(yaml: string) {
@@ -47,7 +45,7 @@ export async function startTestSluice(policyYaml: string, opts: Partial<SluiceOp
     },
     async readAudit() {
       await sluice.flushAudit();
-      return this.auditEvents();
+      return test.auditEvents();
     },
     auditEvents() {
       if (!fs.existsSync(sluice.auditFile)) return [];
@@ -61,5 +59,6 @@ export async function startTestSluice(policyYaml: string, opts: Partial<SluiceOp
       await sluice.close();
       fs.rmSync(home, { recursive: true, force: true });
     },
-  }) as TestSluice;
+  };
+  return test;
 }

@@ -1,12 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { request as undiciRequest } from 'undici';
 import type { EventBus } from '../../core/index.js';
 import { isSluiceError, makeDestination } from '../../core/index.js';
-import type { BodyFilter, RequestContext, Stage } from '../../proxy/index.js';
+import type { RequestContext, Stage } from '../../proxy/index.js';
+import { filterStream } from '../../proxy/index.js';
 
 /**
  * A stand-in for the proxy while testing the privacy stage alone: an HTTP server on
@@ -17,30 +18,6 @@ import type { BodyFilter, RequestContext, Stage } from '../../proxy/index.js';
 export interface StageServer {
   readonly url: string;
   close(): Promise<void>;
-}
-
-/** Response body filters in order, as the proxy applies them. */
-function filtered(filters: readonly BodyFilter[]): Transform {
-  return new Transform({
-    async transform(chunk: Buffer, _enc, done) {
-      try {
-        let out = chunk;
-        for (const f of filters) out = await f.transform(out);
-        done(null, out);
-      } catch (err) {
-        done(err as Error);
-      }
-    },
-    async flush(done) {
-      try {
-        let out = Buffer.alloc(0);
-        for (const f of filters) out = Buffer.concat([await f.transform(out), f.flush ? await f.flush() : Buffer.alloc(0)]);
-        done(null, out);
-      } catch (err) {
-        done(err as Error);
-      }
-    },
-  });
 }
 
 export async function startStageServer(opts: { stage: Stage; bus: EventBus; host: string; upstream?: string }): Promise<StageServer> {
@@ -92,7 +69,7 @@ export async function startStageServer(opts: { stage: Stage; bus: EventBus; host
       res.writeHead(own.status, own.headers);
       const b = own.body;
       const source = typeof b === 'string' || b instanceof Uint8Array ? Readable.from([Buffer.from(b)]) : Readable.from(b);
-      await (ctx.responseFilters.length ? pipeline(source, filtered(ctx.responseFilters), res) : pipeline(source, res));
+      await (ctx.responseFilters.length ? pipeline(source, filterStream(ctx.responseFilters), res) : pipeline(source, res));
       return;
     }
     if (!opts.upstream) {
@@ -107,7 +84,7 @@ export async function startStageServer(opts: { stage: Stage; bus: EventBus; host
     delete upHeaders['transfer-encoding'];
     delete upHeaders.connection;
     res.writeHead(up.statusCode, upHeaders);
-    await (ctx.responseFilters.length ? pipeline(up.body, filtered(ctx.responseFilters), res) : pipeline(up.body, res));
+    await (ctx.responseFilters.length ? pipeline(up.body, filterStream(ctx.responseFilters), res) : pipeline(up.body, res));
   };
 
   server.on('connection', (s: Socket) => {
