@@ -133,6 +133,7 @@ function ssnCheck(c: Candidate, score: number): number {
 const tokenCheck = (c: Candidate, score: number): number => (tokenAlone(c) ? score : 0);
 
 export const PLACEHOLDER_PATTERN = '<[A-Z][A-Z0-9_]{0,40}_[0-9]{1,9}>';
+export const PLACEHOLDER_PREFILTER = '<[A-Z]';
 
 /** Built-in recognizers. Secret rules follow gitleaks' default config, with lengths relaxed where noted. */
 export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
@@ -141,40 +142,49 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     // Base64 lines and RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`); a dash must be followed by a letter or
     // digit, so the run stops at `-----END …`. A truncated block still covers everything after the header.
     pattern: '-----BEGIN[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\\s\\\\:,._]|-[A-Za-z0-9])*(?:-----END[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----)?',
+    prefilter: '-----BEGIN',
   },
   {
     name: 'aws_access_key', type: 'aws_access_key', priority: 90, score: 0.95, check: tokenCheck,
     pattern: '(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}',
+    prefilter: 'A(?:3T|KIA|SIA|BIA|CCA)',
   },
   {
     name: 'github_token', type: 'github_token', priority: 90, score: 0.95, check: tokenCheck,
     pattern: '(?:ghp|gho|ghu|ghs|ghr)_[0-9A-Za-z]{36}|github_pat_[0-9A-Za-z_]{82}',
+    prefilter: 'gh[pousr]_|github_pat_',
   },
   {
     // gitleaks requires the `T3BlbkFJ` marker; project keys without it are common, so any long sk-proj- counts.
     name: 'openai_key', type: 'openai_key', priority: 90, score: 0.95, check: tokenCheck,
     pattern: 'sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|sk-[A-Za-z0-9]{48}',
+    prefilter: 'sk-',
   },
   {
     name: 'anthropic_key', type: 'anthropic_key', priority: 91, score: 0.95, check: tokenCheck,
     pattern: 'sk-ant-[a-z]{2,8}[0-9]{2}-[A-Za-z0-9_-]{32,}',
+    prefilter: 'sk-ant-',
   },
   {
     name: 'slack_token', type: 'slack_token', priority: 90, score: 0.9,
     pattern: 'xox[abprse]-[0-9A-Za-z][0-9A-Za-z-]{9,}',
+    prefilter: 'xox[abprse]-',
     check: (c, s) => (tokenAlone(c) && /\d/.test(value(c)) ? s : 0),
   },
   {
     name: 'stripe_key', type: 'stripe_key', priority: 90, score: 0.95, check: tokenCheck,
     pattern: '(?:sk|rk)_(?:live|test|prod)_[0-9A-Za-z]{10,}',
+    prefilter: '[sr]k_(?:live|test|prod)_',
   },
   {
     name: 'google_api_key', type: 'google_api_key', priority: 90, score: 0.95, check: tokenCheck,
     pattern: 'AIza[0-9A-Za-z_-]{35}',
+    prefilter: 'AIza',
   },
   {
     name: 'jwt', type: 'jwt', priority: 85, score: 0.95, check: jwtCheck,
     pattern: 'eyJ[A-Za-z0-9_-]{10,}\\.eyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{10,}',
+    prefilter: 'eyJ',
   },
   {
     name: 'url_credentials', type: 'url_credentials', priority: 80, score: 0.9, valueGroup: 1,
@@ -182,6 +192,7 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     locate: (m) => [m.indexOf('://') + 3, m.lastIndexOf('@')],
     // ASCII classes without counted repeats keep the DFA small (Unicode negated classes blow it up).
     pattern: '[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9._~%!$&*+=-]+:[A-Za-z0-9._~%!$&*+=,;^()-]+)@[A-Za-z0-9.-]*[A-Za-z0-9]',
+    prefilter: '://',
     check: (c, s) => (/^\$\{|^<|:(?:\*+|x+|<[^>]*>|\$\{[^}]*\})$/i.test(value(c)) ? 0 : s),
   },
   {
@@ -189,6 +200,7 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     name: 'aws_secret_key', type: 'aws_secret_key', priority: 75, score: 0.9, valueGroup: 1,
     locate: (m) => [m.length - 40, m.length],
     pattern: '(?i:aws)[A-Za-z0-9_ .\'"=:>-]{0,40}?([A-Za-z0-9/+]{40})',
+    prefilter: '(?i:aws)',
     check: (c, s) => (tokenAlone(c) && looksRandom(value(c), 0.8) ? s : 0),
   },
   {
@@ -196,10 +208,12 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     name: 'generic_secret', type: 'generic_secret', priority: 60, score: 0.75, valueGroup: 1, check: genericSecretCheck,
     locate: genericSecretValue,
     pattern: '(?i:passw(?:or)?d|passphrase|pwd|secret|api[_-]?key|apikey|access[_-]?key|auth[_-]?token|access[_-]?token|client[_-]?secret|private[_-]?token|token|credentials?)[A-Za-z0-9_.-]{0,20}[ \\t\'"]{0,3}(?:=|:=|=>|:)[ \\t\'"`]{0,5}([A-Za-z0-9!#$%&*+./:=?@^_|~-]{6,})',
+    prefilter: '(?i:pass|pwd|secret|key|token|credential)',
   },
   {
     name: 'credit_card', type: 'credit_card', priority: 50, score: 0.85,
     pattern: '[0-9](?:[ -]?[0-9]){11,18}',
+    prefilter: '[0-9](?:[ -]?[0-9]){11}',
     context: ['card', 'credit', 'visa', 'mastercard', 'amex', 'payment', 'cc'],
     check: (c, s) => {
       if (!numberAlone(c)) return 0;
@@ -211,20 +225,24 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
   {
     name: 'iban', type: 'iban', priority: 50, score: 0.9, check: ibanCheck,
     pattern: '[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}',
+    prefilter: '[A-Z]{2}[0-9]{2}',
   },
   {
     // Dashed/spaced SSNs stand on their own; nine bare digits only right after a context word.
     name: 'us_ssn', type: 'us_ssn', priority: 45, score: 0.7, check: ssnCheck,
     pattern: '[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}',
+    prefilter: '[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}',
   },
   {
     name: 'us_ssn_bare', type: 'us_ssn', priority: 45, score: 0.7, check: ssnCheck, valueGroup: 1,
     locate: (m) => [m.length - 9, m.length],
     pattern: '(?i:ssn|social security(?: number)?|social sec\\.?|taxpayer id|tin)[^0-9\\n]{0,16}([0-9]{9})',
+    prefilter: '(?i:ssn|social sec|taxpayer id|tin)',
   },
   {
     name: 'email', type: 'email', priority: 40, score: 0.9,
     pattern: '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,24}',
+    prefilter: '[A-Za-z0-9._%+-]@[A-Za-z0-9-]',
     check: (c, s) => {
       if (isWordChar(after(c))) return 0;
       while (c.text[c.start] === '.') c.start++;
@@ -234,16 +252,19 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
   {
     name: 'ipv4', type: 'ip_address', priority: 35, score: 0.7, check: ipv4Check,
     pattern: '[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}',
+    prefilter: '[0-9]\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]',
     context: ['ip', 'address', 'host', 'server', 'client'],
   },
   {
     name: 'ipv6', type: 'ip_address', priority: 35, score: 0.7, check: ipv6Check,
     pattern: '[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\\.[0-9]{1,3}){0,3}',
+    prefilter: ':[0-9A-Fa-f]{0,4}:',
   },
   {
     // International (+CC …) and North American formats with visible structure.
     name: 'phone', type: 'phone', priority: 30, score: 0.6, context: PHONE_CONTEXT, check: phoneCheck,
     pattern: '\\+[0-9]{1,3}(?:[ .-]?\\(?[0-9]{1,4}\\)?)(?:[ .-]?[0-9]{2,4}){2,4}(?: ?(?:x|ext\\.?) ?[0-9]{1,5})?|(?:1[ .-])?(?:\\([0-9]{3}\\) ?|[0-9]{3}[.-])[0-9]{3}[.-][0-9]{4}(?: ?(?:x|ext\\.?) ?[0-9]{1,5})?',
+    prefilter: '\\+[0-9]|[0-9]{3}[.-][0-9]{3}[.-]|\\([0-9]{3}\\)',
   },
   {
     // National formats without a country code are too close to other numbers: only right after a context
@@ -252,5 +273,6 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     // The greedy prefix `[^0-9\n]{0,24}` takes everything up to the first digit (an opening `(` too).
     locate: (m) => [m.search(/[0-9]/), m.length],
     pattern: '(?i:phone|tel|call|mobile|cell|fax|contact|whatsapp|sms|number|reach|dial|telefon|téléphone)[^0-9\\n]{0,24}(\\(?0[0-9]{1,4}\\)?(?:[ .-]?[0-9]{2,4}){2,4}|[0-9]{3} [0-9]{3} [0-9]{4}|[0-9]{10})',
+    prefilter: '(?i:phone|tel|call|mobile|cell|fax|contact|whatsapp|sms|number|reach|dial|telefon|téléphone)',
   },
 ];

@@ -23,15 +23,18 @@ export interface Detector {
 
 interface Compiled {
   readonly rec: Recognizer;
+  /** Global: whole-text runs of patterns with assertions (an `exec` loop). */
   readonly global: RE2;
+  /**
+   * For patterns without assertions (`\b`, `^`, `$`, …), where a match found in a slice is the match found at
+   * the same place in the whole text (patterns with assertions run over whole texts only): `find.search(slice)`
+   * gives where the next match starts and `anchored` (sticky) where it ends. Neither allocates, where a `match`
+   * or `exec` result copies every match into a new Buffer (about a microsecond each).
+   */
+  readonly find: RE2 | undefined;
+  readonly anchored: RE2 | undefined;
   /** Non-global copy that extracts the value group from one match. */
   readonly single: RE2 | undefined;
-  /**
-   * No assertions (`\b`, `^`, `$`): a match's position can be recovered with indexOf from the end of the
-   * previous one (had the same bytes occurred earlier, the pattern would have matched there first), so one
-   * native `match` call returns every match of a chunk.
-   */
-  readonly positionFree: boolean;
 }
 
 /** A raw match: byte offsets into the scanned buffer. */
@@ -41,12 +44,8 @@ interface Hit {
   readonly end: number;
 }
 
-const ASSERTION = /\\[bBAzZ]|[\^$]|\(\?[a-z]*m/;
-
 /** Bytes per chunk of a long text (see createDetector). */
 const DEFAULT_CHUNK = 256;
-/** Up to this many recognizers firing in a whole text, they run over the whole text instead of per chunk. */
-const FEW = 3;
 
 export interface DetectorOptions {
   readonly recognizers: readonly Recognizer[];
@@ -59,42 +58,44 @@ export interface DetectorOptions {
 }
 
 /**
- * Compiles every recognizer once, plus RE2.Sets over them (see SET_SIZE). The text is converted to UTF-8 once
- * (node-re2 would convert a string again on every call) and cut after newlines into chunks of about
- * `chunkSize` bytes; per chunk the sets say which recognizers fire, and only those run, on that chunk only.
- * On text dense with entities nearly every recognizer fires somewhere but few in any one chunk. Single-line
- * patterns cannot match across a cut; multi-line ones run once over the whole buffer.
+ * Compiles every recognizer once, plus RE2.Sets over their prefilters (see buildSets). The text is converted to
+ * UTF-8 once (node-re2 would convert a string again on every call) and cut after newlines into chunks of about
+ * `chunkSize` bytes; per chunk one set pass says which recognizers can match there, and only those run, on that
+ * chunk only. Single-line patterns cannot match across a cut; multi-line ones run once over the whole buffer
+ * when their prefilter fires in some chunk (or, without one, when their own set fires on the whole buffer).
  */
 export function createDetector(options: DetectorOptions): Detector {
-  const compiled: Compiled[] = options.recognizers.map((rec) => ({
-    rec,
-    global: new RE2(rec.pattern, `g${rec.flags ?? ''}`),
-    single: rec.valueGroup === undefined || rec.locate ? undefined : new RE2(rec.pattern, rec.flags ?? ''),
-    positionFree: !ASSERTION.test(rec.pattern),
-  }));
+  const compiled: Compiled[] = options.recognizers.map((rec) => {
+    const flags = rec.flags ?? '';
+    const free = assertionFree(rec.pattern);
+    return {
+      rec,
+      global: new RE2(rec.pattern, `g${flags}`),
+      find: free ? new RE2(rec.pattern, flags) : undefined,
+      anchored: free ? new RE2(rec.pattern, `y${flags}`) : undefined,
+      single: rec.valueGroup === undefined || rec.locate ? undefined : new RE2(rec.pattern, flags),
+    };
+  });
   const sets = buildSets(compiled);
   const allIndexes = compiled.map((_, i) => i);
-  /**
-   * Whether the last long text was dense. Only picks the sets of the next whole-text pass (one set is cheaper
-   * on sparse text, the groups on dense text, where one set thrashes); results never depend on it.
-   */
-  let lastDense = false;
   const allow = new Set(options.allow.map((v) => v.toLowerCase()));
   const threshold = options.threshold;
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
 
   /** Collects every match of one recognizer in `chunk`, which starts at byte `offset`. */
   function run(hits: Hit[], c: Compiled, chunk: Buffer, offset: number): void {
-    if (c.positionFree) {
-      const matches = c.global.match(chunk);
-      if (matches === null) return;
-      let cursor = 0;
-      for (const m of matches as unknown as Buffer[]) {
-        if (m.length === 0) continue;
-        const pos = chunk.indexOf(m, cursor);
-        if (pos < 0) break;
-        cursor = pos + m.length;
-        hits.push({ c, start: offset + pos, end: offset + cursor });
+    const { find, anchored } = c;
+    if (find !== undefined && anchored !== undefined) {
+      for (let cursor = 0; cursor < chunk.length; ) {
+        const found = find.search(cursor === 0 ? chunk : chunk.subarray(cursor));
+        if (found < 0) return;
+        const start = cursor + found;
+        anchored.lastIndex = start;
+        const end = anchored.test(chunk) ? anchored.lastIndex : start;
+        if (end > start) {
+          hits.push({ c, start: offset + start, end: offset + end });
+          cursor = end;
+        } else cursor = nextChar(chunk, start); // a custom pattern matched the empty string here
       }
       return;
     }
@@ -103,8 +104,8 @@ export function createDetector(options: DetectorOptions): Detector {
     for (let m = re.exec(chunk); m !== null; m = re.exec(chunk)) {
       const len = m[0].length;
       if (len === 0) {
-        re.lastIndex = m.index + 1; // a custom pattern matched the empty string here
-        if (re.lastIndex > chunk.length) break;
+        re.lastIndex = nextChar(chunk, m.index);
+        if (re.lastIndex >= chunk.length) break;
         continue;
       }
       hits.push({ c, start: offset + m.index, end: offset + m.index + len });
@@ -113,33 +114,21 @@ export function createDetector(options: DetectorOptions): Detector {
 
   function collect(buf: Buffer): Hit[] {
     const hits: Hit[] = [];
-    let groups = sets?.groups;
-    if (buf.length > chunkSize * 2 && sets !== undefined) {
-      // Most texts carry nothing, or one or two kinds of entity: one set pass over the whole buffer and a
-      // few whole-buffer runs are then cheaper than set calls per chunk.
-      const fired = fire(lastDense || sets.all === undefined ? sets.groups : sets.all, buf);
-      lastDense = fired.length > SPARSE;
-      if (fired.length <= FEW) {
-        for (const i of fired) run(hits, compiled[i]!, buf, 0);
-        return hits;
-      }
-      if (fired.length <= SPARSE && sets.all !== undefined) groups = sets.all;
-      // Chunks need no set whose recognizers all stay silent on the whole text.
-      else groups = sets.groups.filter((g) => g.indexes.some((i) => fired.includes(i)));
-    }
     let whole: Set<number> | undefined;
     for (let start = 0; start < buf.length; ) {
       const nl = buf.length - start <= chunkSize * 2 ? -1 : buf.indexOf(10, start + chunkSize);
       const end = nl < 0 ? buf.length : nl + 1;
       const chunk = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
-      for (const i of groups ? fire(groups, chunk) : allIndexes) {
+      for (const i of sets ? fire(sets.chunk, chunk) : allIndexes) {
         const c = compiled[i]!;
-        if (c.rec.multiline) (whole ??= new Set()).add(i);
+        // A pattern with assertions would see a chunk's start as the text's start (`^`, `\A`).
+        if (c.rec.multiline || c.find === undefined) (whole ??= new Set()).add(i);
         else run(hits, c, chunk, start);
       }
       start = end;
     }
-    if (whole) for (const i of whole) run(hits, compiled[i]!, buf, 0);
+    if (sets) for (const i of fire(sets.whole, buf)) (whole ??= new Set()).add(i);
+    if (whole) for (const i of [...whole].sort((a, b) => a - b)) run(hits, compiled[i]!, buf, 0);
     return hits;
   }
 
@@ -177,10 +166,16 @@ export function createDetector(options: DetectorOptions): Detector {
     const out: Span[] = [];
     if (bytesAreUnits) for (const h of hits) consider(out, h.c, text, h.start, h.end);
     else {
-      let last = 0;
-      for (const h of hits) if (h.end > last) last = h.end;
-      const units = utf16Offsets(buf, last);
-      for (const h of hits) consider(out, h.c, text, units[h.start]!, units[h.end]!);
+      const extra = buf.length - text.length;
+      if (extra <= SPARSE_EXTRA) {
+        const toUnit = sparseUnits(text);
+        for (const h of hits) consider(out, h.c, text, toUnit(h.start), toUnit(h.end));
+      } else {
+        let last = 0;
+        for (const h of hits) if (h.end > last) last = h.end;
+        const units = utf16Offsets(buf, last);
+        for (const h of hits) consider(out, h.c, text, units[h.start]!, units[h.end]!);
+      }
     }
     return resolveOverlaps(out);
   }
@@ -195,16 +190,8 @@ export function createDetector(options: DetectorOptions): Detector {
   };
 }
 
-/**
- * Recognizers per RE2.Set. One set over all ~20 built-ins exceeds its DFA cache on text dense with entities
- * (many patterns half-matched at once) and then runs ~10x slower than two sets of half the size.
- */
+/** Patterns per RE2.Set where a recognizer has no prefilter of its own (custom ones): its full pattern is used. */
 const SET_SIZE = 12;
-/**
- * Up to this many recognizers firing in a whole text, it is sparse enough for the chunks to use one set over
- * all recognizers: one call per chunk instead of one per group.
- */
-const SPARSE = 10;
 
 interface SetGroup {
   readonly set: InstanceType<typeof RE2.Set>;
@@ -213,42 +200,133 @@ interface SetGroup {
 }
 
 interface Sets {
-  /** Sets of at most SET_SIZE recognizers, in recognizer order. */
-  readonly groups: readonly SetGroup[];
-  /** One set over all recognizers, for sparse texts; undefined when beyond re2's budget. */
-  readonly all: readonly SetGroup[] | undefined;
+  /** Run per chunk: prefilters of every recognizer, and the full patterns of single-line ones without. */
+  readonly chunk: readonly SetGroup[];
+  /** Run once per text: multi-line recognizers and patterns with assertions, without a prefilter. */
+  readonly whole: readonly SetGroup[];
 }
 
-const setOf = (part: readonly Compiled[], from: number): SetGroup => ({
-  set: new RE2.Set(part.map((c) => (c.rec.flags?.includes('i') ? `(?i:${c.rec.pattern})` : c.rec.pattern))),
-  indexes: part.map((_, i) => from + i),
+const caseless = (c: Compiled, pattern: string): string => (c.rec.flags?.includes('i') ? `(?i:${pattern})` : pattern);
+
+const setOf = (entries: readonly (readonly [index: number, pattern: string])[]): SetGroup => ({
+  set: new RE2.Set(entries.map(([, p]) => p)),
+  indexes: entries.map(([i]) => i),
 });
 
+/**
+ * Prefilters are short literals and small classes: one set over all of them keeps its DFA within re2's memory
+ * budget on any text. Full patterns (custom recognizers) go in sets of SET_SIZE: one set over many full patterns
+ * thrashes its DFA cache on text dense with entities and runs ~10x slower.
+ */
 function buildSets(compiled: readonly Compiled[]): Sets | undefined {
-  if (compiled.length === 0) return undefined;
-  const groups: SetGroup[] = [];
+  const pre: [number, string][] = [];
+  const full: [number, string][] = [];
+  const wholeFull: [number, string][] = [];
+  compiled.forEach((c, i) => {
+    if (c.rec.prefilter !== undefined) pre.push([i, caseless(c, c.rec.prefilter)]);
+    else (c.rec.multiline || c.find === undefined ? wholeFull : full).push([i, caseless(c, c.rec.pattern)]);
+  });
+  const groups = (entries: [number, string][], size: number): SetGroup[] => {
+    const out: SetGroup[] = [];
+    for (let from = 0; from < entries.length; from += size) out.push(setOf(entries.slice(from, from + size)));
+    return out;
+  };
   try {
-    for (let from = 0; from < compiled.length; from += SET_SIZE) groups.push(setOf(compiled.slice(from, from + SET_SIZE), from));
+    return { chunk: [...groups(pre, pre.length), ...groups(full, SET_SIZE)], whole: groups(wholeFull, SET_SIZE) };
   } catch {
-    return undefined; // DFA budget exceeded: run every recognizer instead
-  }
-  if (groups.length === 1) return { groups, all: groups };
-  try {
-    return { groups, all: [setOf(compiled, 0)] };
-  } catch {
-    return { groups, all: undefined };
+    return undefined; // beyond re2's memory budget: run every recognizer instead
   }
 }
 
 /** Indexes of the recognizers that match somewhere in `buf`, ascending. */
 function fire(sets: readonly SetGroup[], buf: Buffer): number[] {
-  const out: number[] = [];
-  for (const g of sets) {
+  if (sets.length === 1) {
+    const g = sets[0]!;
     const hits = g.set.match(buf);
-    if (hits.length > 1) hits.sort((a, b) => a - b);
-    for (const i of hits) out.push(g.indexes[i]!);
+    for (let k = 0; k < hits.length; k++) hits[k] = g.indexes[hits[k]!]!;
+    return hits.length > 1 ? hits.sort((a, b) => a - b) : hits;
   }
-  return out;
+  const out: number[] = [];
+  for (const g of sets) for (const i of g.set.match(buf)) out.push(g.indexes[i]!);
+  return out.length > 1 ? out.sort((a, b) => a - b) : out;
+}
+
+/**
+ * Whether `pattern` has no assertion (`\b`, `\B`, `\A`, `\z`, `^`, `$`, `(?m)`): then a match found in a slice of a
+ * text is a match of the text. Character classes are skipped (a `^` or `$` in them is a character).
+ */
+export function assertionFree(pattern: string): boolean {
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === '\\') {
+      if (!inClass && 'bBAzZ'.includes(pattern[i + 1] ?? '')) return false;
+      i++;
+    } else if (inClass) {
+      if (ch === '[' && pattern[i + 1] === ':') {
+        const close = pattern.indexOf(':]', i + 2);
+        if (close < 0) return false;
+        i = close + 1;
+      } else if (ch === ']') inClass = false;
+    } else if (ch === '[') {
+      inClass = true;
+      if (pattern[i + 1] === '^') i++;
+      if (pattern[i + 1] === ']') i++; // a leading `]` is a character
+    } else if (ch === '^' || ch === '$') return false;
+    else if (ch === '(' && pattern[i + 1] === '?' && /^\(\?[a-zA-Z-]*m/.test(pattern.slice(i, i + 12))) return false;
+  }
+  return true;
+}
+
+/** The byte after the UTF-8 character that starts at `at`. */
+function nextChar(buf: Buffer, at: number): number {
+  let next = at + 1;
+  while (next < buf.length && (buf[next]! & 0xc0) === 0x80) next++;
+  return next;
+}
+
+/**
+ * Up to this many more UTF-8 bytes than UTF-16 units (mostly ASCII text with some accents or emoji), byte
+ * offsets are mapped through the few non-ASCII characters instead of a table over every byte.
+ */
+const SPARSE_EXTRA = 1024;
+const NON_ASCII = /[\u0080-\uffff]/g;
+
+/**
+ * Maps a byte offset of `Buffer.from(text)` (on a character boundary) to a UTF-16 offset of `text`: subtracts
+ * the extra bytes of the non-ASCII characters before it, found with one regex pass over the string. A
+ * surrogate pair is 4 bytes for 2 units; any other unit above U+007F is 2 or 3 bytes (a lone surrogate is
+ * encoded as U+FFFD, 3 bytes).
+ */
+function sparseUnits(text: string): (byte: number) => number {
+  const at: number[] = []; // byte offset just after each non-ASCII character
+  const cumulative: number[] = []; // extra bytes up to and including it
+  let extra = 0;
+  NON_ASCII.lastIndex = 0;
+  for (let m = NON_ASCII.exec(text); m !== null; m = NON_ASCII.exec(text)) {
+    const i = m.index;
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      NON_ASCII.lastIndex = i + 2;
+      extra += 2;
+      at.push(i + 2 + extra);
+    } else {
+      extra += c < 0x800 ? 1 : 2;
+      at.push(i + 1 + extra);
+    }
+    cumulative.push(extra);
+  }
+  return (byte) => {
+    // The last character ending at or before `byte`.
+    let lo = 0;
+    let hi = at.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (at[mid]! <= byte) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? byte : byte - cumulative[lo - 1]!;
+  };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { BUILTIN_RECOGNIZERS, PLACEHOLDER_PATTERN, SECRET_KEY_NAME, secretValueLooksReal } from './builtin-recognizers.js';
+import { BUILTIN_RECOGNIZERS, PLACEHOLDER_PATTERN, PLACEHOLDER_PREFILTER, SECRET_KEY_NAME, secretValueLooksReal } from './builtin-recognizers.js';
 import { customRecognizer } from './custom-recognizers.js';
 import { createDetector } from './detector.js';
 import type { Detector, Span } from './detector.js';
@@ -88,7 +88,7 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
   if (enabled && pseudonymizing) {
     // Placeholder look-alikes typed by the user get a pseudonym of their own, so a restore gives them back
     // verbatim instead of swapping in a real value.
-    recognizers.push({ name: LITERAL_TYPE, type: LITERAL_TYPE, pattern: PLACEHOLDER_PATTERN, score: 1, priority: 200 });
+    recognizers.push({ name: LITERAL_TYPE, type: LITERAL_TYPE, pattern: PLACEHOLDER_PATTERN, prefilter: PLACEHOLDER_PREFILTER, score: 1, priority: 200 });
   }
   const detector: Detector = createDetector({ recognizers, threshold, allow });
 

@@ -77,25 +77,32 @@ export function ibanValid(compact: string): boolean {
   return rem === 1;
 }
 
+/** Counts per ASCII character, reused by every call (zeroed again before returning). */
+const counts = new Uint32Array(128);
+
 /** Shannon entropy in bits per character. */
 export function shannonEntropy(s: string): number {
-  if (s.length === 0) return 0;
+  const n = s.length;
+  if (n === 0) return 0;
   // Secrets are ASCII: a flat table is several times cheaper than a Map on every candidate value.
-  const ascii = new Uint32Array(128);
   let other: Map<number, number> | undefined;
-  for (let i = 0; i < s.length; i++) {
+  for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c < 128) ascii[c]!++;
+    if (c < 128) counts[c]!++;
     else (other ??= new Map()).set(c, (other.get(c) ?? 0) + 1);
   }
-  let h = 0;
-  const add = (n: number) => {
-    const p = n / s.length;
-    h -= p * Math.log2(p);
-  };
-  for (let c = 0; c < 128; c++) if (ascii[c]! > 0) add(ascii[c]!);
-  if (other) for (const n of other.values()) add(n);
-  return h;
+  // Sum of k·log2(k) over the counts: H = log2(n) − Σ k·log2(k) / n.
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 128) continue;
+    const k = counts[c]!;
+    if (k === 0) continue; // already counted
+    sum += k * Math.log2(k);
+    counts[c] = 0;
+  }
+  if (other) for (const k of other.values()) sum += k * Math.log2(k);
+  return Math.log2(n) - sum / n;
 }
 
 /**

@@ -1,10 +1,7 @@
 import { inspect } from 'node:util';
 import { labelOf } from './entities.js';
 
-/**
- * Pseudonyms of one conversation: `<EMAIL_1>` <-> the original. Originals live only in closures, so
- * neither JSON.stringify nor util.inspect (hence no logger) can print them.
- */
+/** Pseudonyms of one conversation: `<EMAIL_1>` <-> the original. Never printable (see MemoryVault). */
 export interface Vault {
   readonly key: string;
   /** Number of pseudonyms currently held. */
@@ -32,65 +29,97 @@ export interface VaultLimits {
   readonly ttlMs: number;
 }
 
-export function createVault(key: string, maxEntries: number): Vault {
-  const byOriginal = new Map<string, string>();
-  const byPlaceholder = new Map<string, { original: string; okey: string }>();
-  const counters = new Map<string, number>();
-  // Labels with their `<LABEL_` prefix, for prefix checks of streamed tails.
-  const heads = new Map<string, string>();
+/** Per entity type: its placeholder label, the `<LABEL_` head, the last number issued and the values seen. */
+interface TypeState {
+  readonly head: string;
+  issued: number;
+  readonly byOriginal: Map<string, string>;
+}
 
-  const vault = {
-    key,
-    get size() {
-      return byPlaceholder.size;
-    },
-    pseudonym(type: string, original: string): string {
-      const okey = `${type}\u0000${original}`;
-      const known = byOriginal.get(okey);
-      if (known !== undefined) {
-        const entry = byPlaceholder.get(known)!;
-        byPlaceholder.delete(known);
-        byPlaceholder.set(known, entry);
-        return known;
-      }
-      const label = labelOf(type);
-      const n = (counters.get(label) ?? 0) + 1;
-      counters.set(label, n);
-      if (!heads.has(label)) heads.set(label, `<${label}_`);
-      const placeholder = `<${label}_${n}>`;
-      byOriginal.set(okey, placeholder);
-      byPlaceholder.set(placeholder, { original, okey });
-      while (byPlaceholder.size > maxEntries) {
-        const [oldest, entry] = byPlaceholder.entries().next().value as [string, { okey: string }];
+/**
+ * Originals live in private fields, so neither JSON.stringify nor util.inspect (hence no logger) can print them.
+ */
+class MemoryVault implements Vault {
+  readonly #types = new Map<string, TypeState>();
+  // Insertion order is recency order (a hit moves its entry to the end), so the front is least recently used.
+  readonly #byPlaceholder = new Map<string, { readonly original: string; readonly state: TypeState }>();
+
+  constructor(
+    readonly key: string,
+    readonly maxEntries: number,
+  ) {}
+
+  get size(): number {
+    return this.#byPlaceholder.size;
+  }
+
+  #stateOf(type: string): TypeState {
+    let state = this.#types.get(type);
+    if (state === undefined) {
+      // Types that share a label share its numbering, so placeholders stay unique.
+      const head = `<${labelOf(type)}_`;
+      for (const other of this.#types.values()) if (other.head === head) state = other;
+      state ??= { head, issued: 0, byOriginal: new Map() };
+      this.#types.set(type, state);
+    }
+    return state;
+  }
+
+  pseudonym(type: string, original: string): string {
+    const state = this.#stateOf(type);
+    const byPlaceholder = this.#byPlaceholder;
+    const known = state.byOriginal.get(original);
+    if (known !== undefined) {
+      const entry = byPlaceholder.get(known)!;
+      byPlaceholder.delete(known);
+      byPlaceholder.set(known, entry);
+      return known;
+    }
+    const placeholder = state.head + ++state.issued + '>';
+    // A slice of a request body keeps the whole body alive in V8; the vault outlives the request, so it keeps
+    // a copy of just the value (slicing a fresh concatenation flattens it into a string of its own).
+    const own = (' ' + original).slice(1);
+    state.byOriginal.set(own, placeholder);
+    byPlaceholder.set(placeholder, { original: own, state });
+    if (byPlaceholder.size > this.maxEntries) {
+      for (const [oldest, entry] of byPlaceholder) {
+        if (byPlaceholder.size <= this.maxEntries) break;
         byPlaceholder.delete(oldest);
-        byOriginal.delete(entry.okey);
+        entry.state.byOriginal.delete(entry.original);
       }
-      return placeholder;
-    },
-    original(placeholder: string): string | undefined {
-      return byPlaceholder.get(placeholder)?.original;
-    },
-    couldBecomePlaceholder(tail: string): boolean {
-      for (const [label, head] of heads) {
-        if (tail.length <= head.length) {
-          if (head.startsWith(tail)) return true;
-          continue;
-        }
-        if (!tail.startsWith(head)) continue;
-        const digits = tail.slice(head.length);
-        // A prefix of some issued number n <= max iff it is itself <= max (no leading zero).
-        if (/^[1-9][0-9]{0,8}$/.test(digits) && Number(digits) <= (counters.get(label) ?? 0)) return true;
+    }
+    return placeholder;
+  }
+
+  original(placeholder: string): string | undefined {
+    return this.#byPlaceholder.get(placeholder)?.original;
+  }
+
+  couldBecomePlaceholder(tail: string): boolean {
+    for (const { head, issued } of this.#types.values()) {
+      if (tail.length <= head.length) {
+        if (head.startsWith(tail)) return true;
+        continue;
       }
-      return false;
-    },
-    toJSON() {
-      return { key };
-    },
-    [inspect.custom]() {
-      return `Vault(${key}, ${byPlaceholder.size} entries)`;
-    },
-  };
-  return vault;
+      if (!tail.startsWith(head)) continue;
+      const digits = tail.slice(head.length);
+      // A prefix of some issued number n <= max iff it is itself <= max (no leading zero).
+      if (/^[1-9][0-9]{0,8}$/.test(digits) && Number(digits) <= issued) return true;
+    }
+    return false;
+  }
+
+  toJSON(): { key: string } {
+    return { key: this.key };
+  }
+
+  [inspect.custom](): string {
+    return `Vault(${this.key}, ${this.#byPlaceholder.size} entries)`;
+  }
+}
+
+export function createVault(key: string, maxEntries: number): Vault {
+  return new MemoryVault(key, maxEntries);
 }
 
 export function createVaultStore(limits: VaultLimits, now: () => number): VaultStore {

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
+import RE2 from 're2';
 import t from 'tap';
-import { BUILTIN_RECOGNIZERS, PLACEHOLDER_PATTERN } from '../../redact/builtin-recognizers.js';
-import { createDetector } from '../../redact/detector.js';
+import { BUILTIN_RECOGNIZERS, PLACEHOLDER_PATTERN, PLACEHOLDER_PREFILTER } from '../../redact/builtin-recognizers.js';
+import { assertionFree, createDetector } from '../../redact/detector.js';
+import { createRedactor } from '../../redact/index.js';
 import type { Recognizer } from '../../redact/recognizer.js';
+import { HARD_CASES } from './corpus/hard-cases.js';
 
-// Long texts take the detector's other paths: a whole-text set pass, then per chunk either one set over every
-// recognizer (sparse texts) or only the smaller sets that fired (dense texts). Whatever the path, the spans
-// must be those of a single pass over the whole text.
+// Long texts are cut into chunks, and per chunk one set pass over the recognizers' prefilters picks the
+// recognizers to run there. Whatever the cuts, the spans must be those of a single pass over the whole text.
 
 const samples = readFileSync(new URL('corpus/corpus.jsonl', import.meta.url), 'utf8')
   .split('\n')
@@ -19,7 +21,7 @@ const FILLER = [
 ];
 const recognizers: Recognizer[] = [
   ...BUILTIN_RECOGNIZERS,
-  { name: 'placeholder', type: 'placeholder', pattern: PLACEHOLDER_PATTERN, score: 1, priority: 200 },
+  { name: 'placeholder', type: 'placeholder', pattern: PLACEHOLDER_PATTERN, prefilter: PLACEHOLDER_PREFILTER, score: 1, priority: 200 },
 ];
 
 let seed = 99;
@@ -81,4 +83,75 @@ t.test('many custom recognizers: more sets, same spans', async (t) => {
       t.same(chunked.detect(text), expected, `run ${run}`);
     }
   }
+});
+
+// Per chunk, one RE2.Set looks for each recognizer's prefilter instead of its pattern. A prefilter that some
+// match lacks would make the detector miss that match: every match of every built-in, on the corpus, the hard
+// cases and random texts built from the pieces entities are made of, must contain its prefilter.
+t.test('every match of a built-in pattern contains its prefilter', async (t) => {
+  const pieces = [
+    ...'0123456789  ..--::@@__++//==()<>\'"\n', 'AKIA', 'ASIA', 'A3TX', 'ghp_', 'gho_', 'github_pat_', 'sk-', 'sk-ant-api03-',
+    'sk-proj-', 'T3BlbkFJ', 'xoxb-', 'sk_live_', 'rk_test_', 'AIza', 'eyJ', '://', 'https://', 'aws', 'AWS_', 'password',
+    'Passwd', 'api_key', 'token', 'secret', 'ssn', 'SSN ', 'tin', 'phone', 'Tel', 'call', 'x', 'ext.', 'DE89', 'GB', 'NWBK',
+    'ab', 'Zq8v', 'fe80', 'ffff', '234567891', 'social security number: ', 'taxpayer id ', '-----BEGIN RSA PRIVATE KEY-----', '-----END RSA PRIVATE KEY-----', '<EMAIL_', '_1>',
+  ];
+  const texts = [...samples, ...HARD_CASES.map((h) => h.replace(/⟦[a-z_]+:|⟧/g, ''))];
+  for (let i = 0; i < 4000; i++) texts.push(Array.from({ length: 20 + rand(60) }, () => pieces[rand(pieces.length)]).join(''));
+  for (const rec of recognizers) {
+    const pattern = new RE2(rec.pattern, `g${rec.flags ?? ''}`);
+    const prefilter = new RE2(rec.prefilter ?? rec.pattern, rec.flags ?? '');
+    let matches = 0;
+    let missing = 0;
+    for (const text of texts) {
+      for (const m of pattern.match(text) ?? []) {
+        matches++;
+        if (!prefilter.test(m)) {
+          missing++;
+          if (missing <= 3) t.fail(`${rec.name}: ${JSON.stringify(m)} lacks ${rec.prefilter}`);
+        }
+      }
+    }
+    t.equal(missing, 0, `${rec.name}: all ${matches} matches contain the prefilter`);
+    t.ok(matches >= 5, `${rec.name}: the texts exercise it (${matches} matches)`);
+  }
+});
+
+t.test('assertion-free patterns are told apart from those with assertions', async (t) => {
+  for (const p of ['[^0-9\\n]{0,16}', '[$^]x', '\\$5', '\\\\b', '[]^]', '[[:alpha:]^]+', '(?i:ab)c', '(?s:.)']) t.ok(assertionFree(p), p);
+  for (const p of ['^a', 'a$', '\\bword', 'x\\B', '\\Astart', 'end\\z', '(?m)a', '(?im:x)', '[]]^', 'a|^b']) t.notOk(assertionFree(p), p);
+});
+
+t.test('patterns with assertions see the whole text, not a chunk', async (t) => {
+  const custom: Recognizer[] = [
+    { name: 'head', type: 'head', pattern: '^HEAD-[0-9]{3}', score: 0.9, priority: 65 },
+    { name: 'tail', type: 'tail', pattern: 'TAIL-[0-9]{3}$', score: 0.9, priority: 65 },
+    { name: 'word', type: 'word', pattern: '\\bZQ[0-9]{3}\\b', score: 0.9, priority: 65 },
+    { name: 'line', type: 'line', pattern: '(?m)^ID-[0-9]{4}$', score: 0.9, priority: 65 },
+  ];
+  const lines = ['HEAD-123 at a line start but not the text start\n', 'ZQ123 and xZQ456 and ZQ789\n', 'ID-2024\n', 'TAIL-999 mid-text\n', 'plain text\n'];
+  let text = 'HEAD-001 opens the text\n';
+  while (text.length < 5000) text += lines[rand(lines.length)];
+  text += 'and TAIL-002';
+  const chunked = createDetector({ recognizers: custom, threshold: 0.5, allow: [], chunkSize: 16 });
+  const spans = chunked.detect(text).map((s) => `${s.type}:${text.slice(s.start, s.end)}`);
+  const expected: string[] = [];
+  for (const rec of custom) {
+    const re = new RE2(rec.pattern, 'g');
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) expected.push(`${rec.type}:${m[0]}`);
+  }
+  t.same([...spans].sort(), [...expected].sort());
+  t.equal(spans.filter((s) => s.startsWith('head:')).length, 1, 'only the text start is ^');
+  t.equal(spans.filter((s) => s.startsWith('tail:')).length, 1, 'only the text end is $');
+});
+
+t.test('a custom multi-line pattern is found when its match spans chunks', async (t) => {
+  const r = createRedactor({ recognizers: [{ name: 'ticket', pattern: 'TICKET-BEGIN[\\s\\S]{0,800}?TICKET-END' }] });
+  t.teardown(() => r.close());
+  // Entities of many types around it, so that detection takes the per-chunk path.
+  const filler = samples.slice(0, 30).join('\n') + '\n';
+  const block = 'TICKET-BEGIN\n' + 'customer said the usual things\n'.repeat(20) + 'TICKET-END';
+  const text = `${filler}${block}\n${filler}`;
+  t.ok(block.length > 512, 'the block is longer than two chunks');
+  const spans = r.detect(text).filter((s) => s.type === 'ticket');
+  t.same(spans.map((s) => text.slice(s.start, s.end)), [block]);
 });

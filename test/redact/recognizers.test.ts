@@ -164,3 +164,13 @@ t.test('JS value locators agree with re2 capture groups', async (t) => {
   }
   t.ok(checked > 100, `${checked} matches compared`);
 });
+
+t.test('long non-ASCII runs before entities keep UTF-16 offsets right (both offset maps)', async (t) => {
+  // Up to 1 KiB of extra UTF-8 bytes the detector maps offsets through the non-ASCII characters, beyond
+  // that through a table over every byte; surrogate pairs and lone surrogates are where they could drift.
+  const runs = ['é'.repeat(500), '日本'.repeat(200), '😀'.repeat(200), '😀'.repeat(300), 'é😀\ud800日'.repeat(150), '\udc00'.repeat(600)];
+  for (const run of runs) {
+    const text = `${run} a@example.com ${run} 203.0.113.5 ${run}\n+33 1 23 45 67 89 ${run}`;
+    t.same(found(text), [['email', 'a@example.com'], ['ip_address', '203.0.113.5'], ['phone', '+33 1 23 45 67 89']], `${run.slice(0, 6)}… (${Buffer.byteLength(run) - run.length} extra bytes per run)`);
+  }
+});

@@ -1,3 +1,5 @@
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import t from 'tap';
 import { createRedactor } from '../../redact/index.js';
 
@@ -67,4 +69,23 @@ t.test('conversation keys: stable across turns, differ between conversations, ke
   t.equal(r.conversationKey('ollama-generate', { prompt: 'p', system: 's' }), r.conversationKey('ollama-generate', { prompt: 'p', system: 's', context: [1, 2] }));
   t.doesNotThrow(() => r.conversationKey('openai-chat', null));
   t.doesNotThrow(() => r.conversationKey('anthropic-messages', { messages: 'nonsense' }));
+});
+
+t.test('a vault keeps copies of its values, not the request texts they were cut from', async (t) => {
+  // A slice of a string keeps the whole string alive in V8; vaults outlive requests by up to the TTL.
+  v8.setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const r = createRedactor({});
+  t.teardown(() => r.close());
+  const v = r.vault('big-bodies');
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < 20; i++) {
+    const body = `${`filler ${i} `.repeat(400_000)} mail someone${i}@example.com please`; // ~4 MB each
+    t.equal(r.redactText(body, v).counts.email, 1);
+  }
+  gc();
+  const retained = process.memoryUsage().heapUsed - before;
+  t.ok(retained < 20e6, `20 bodies of ~4 MB leave ${(retained / 1e6).toFixed(1)} MB behind`);
+  t.equal(r.restoreText('<EMAIL_20>', v), 'someone19@example.com', 'the values are still there');
 });
