@@ -113,20 +113,29 @@ export function createDetector(options: DetectorOptions): Detector {
   }
 
   function collect(buf: Buffer): Hit[] {
-    const hits: Hit[] = [];
+    // Chunks that fired, per recognizer: each recognizer then runs over all of its chunks in a row, which keeps
+    // its DFA in the CPU caches (going chunk by chunk through ~20 recognizers' DFAs cost more than the scanning).
+    const fired: number[][] = compiled.map(() => []);
     let whole: Set<number> | undefined;
     for (let start = 0; start < buf.length; ) {
       const nl = buf.length - start <= chunkSize * 2 ? -1 : buf.indexOf(10, start + chunkSize);
       const end = nl < 0 ? buf.length : nl + 1;
-      const chunk = start === 0 && end === buf.length ? buf : buf.subarray(start, end);
-      for (const i of sets ? fire(sets.chunk, chunk) : allIndexes) {
-        const c = compiled[i]!;
+      for (const i of sets ? fire(sets.chunk, start === 0 && end === buf.length ? buf : buf.subarray(start, end)) : allIndexes) {
         // A pattern with assertions would see a chunk's start as the text's start (`^`, `\A`).
-        if (c.rec.multiline || c.find === undefined) (whole ??= new Set()).add(i);
-        else run(hits, c, chunk, start);
+        if (compiled[i]!.rec.multiline || compiled[i]!.find === undefined) (whole ??= new Set()).add(i);
+        else {
+          // Runs of chunks where a recognizer fires are searched as one slice: fewer calls, same bytes.
+          const bounds = fired[i]!;
+          if (bounds.length > 0 && bounds[bounds.length - 1] === start) bounds[bounds.length - 1] = end;
+          else bounds.push(start, end);
+        }
       }
       start = end;
     }
+    const hits: Hit[] = [];
+    fired.forEach((bounds, i) => {
+      for (let k = 0; k < bounds.length; k += 2) run(hits, compiled[i]!, buf.subarray(bounds[k], bounds[k + 1]), bounds[k]!);
+    });
     if (sets) for (const i of fire(sets.whole, buf)) (whole ??= new Set()).add(i);
     if (whole) for (const i of [...whole].sort((a, b) => a - b)) run(hits, compiled[i]!, buf, 0);
     return hits;

@@ -29,20 +29,45 @@ export interface VaultLimits {
   readonly ttlMs: number;
 }
 
-/** Per entity type: its placeholder label, the `<LABEL_` head, the last number issued and the values seen. */
-interface TypeState {
+/** A placeholder label: `<LABEL_`, and the entry behind each number it issued (n at index n - 1, NONE once evicted). */
+interface Label {
   readonly head: string;
-  issued: number;
-  readonly byOriginal: Map<string, string>;
+  readonly entries: number[];
 }
 
+const NONE = -1;
+
+/** Fields of an entry in the entry table (one Int32Array, FIELDS slots per entry). */
+const START = 0; // byte offset of the value in the data buffer, NONE once evicted
+const UNITS = 1; // UTF-16 code units; negative when stored as UTF-16LE, else one byte each (Latin-1)
+const LABEL = 2; // index into #labels
+const NUMBER = 3; // placeholder number
+const USED = 4; // tick of the last use
+const NEXT = 5; // next entry with the same hash, or NONE
+const FIELDS = 6;
+
 /**
- * Originals live in private fields, so neither JSON.stringify nor util.inspect (hence no logger) can print them.
+ * The pseudonyms of one conversation. Vaults outlive requests (1,000 conversations of up to 10,000 values by
+ * default), so the values live off the JS heap: their code units in one Buffer (one byte each when they all fit,
+ * else UTF-16LE, so lone surrogates come back exactly), their bookkeeping in one Int32Array, found again through
+ * a Map from a 30-bit hash to the first entry with it. Per value the heap holds no object, so garbage collection
+ * never copies or walks them (a million values: full GC 6 ms instead of 50 ms); and nothing is printable:
+ * neither JSON.stringify nor util.inspect sees private fields.
  */
 class MemoryVault implements Vault {
-  readonly #types = new Map<string, TypeState>();
-  // Insertion order is recency order (a hit moves its entry to the end), so the front is least recently used.
-  readonly #byPlaceholder = new Map<string, { readonly original: string; readonly state: TypeState }>();
+  #data = Buffer.alloc(1024);
+  #end = 0;
+  #deadBytes = 0;
+  #table = new Int32Array(16 * FIELDS);
+  /** Entry slots in use or freed; freed ones (of evicted values) are taken again first. */
+  #entries = 0;
+  readonly #free: number[] = [];
+  #size = 0;
+  #clock = 0;
+  readonly #byHash = new Map<number, number>();
+  readonly #labels: Label[] = [];
+  readonly #labelOfType = new Map<string, number>();
+  readonly #labelOfHead = new Map<string, number>();
 
   constructor(
     readonly key: string,
@@ -50,53 +75,160 @@ class MemoryVault implements Vault {
   ) {}
 
   get size(): number {
-    return this.#byPlaceholder.size;
+    return this.#size;
   }
 
-  #stateOf(type: string): TypeState {
-    let state = this.#types.get(type);
-    if (state === undefined) {
+  #labelFor(type: string): number {
+    let index = this.#labelOfType.get(type);
+    if (index === undefined) {
       // Types that share a label share its numbering, so placeholders stay unique.
       const head = `<${labelOf(type)}_`;
-      for (const other of this.#types.values()) if (other.head === head) state = other;
-      state ??= { head, issued: 0, byOriginal: new Map() };
-      this.#types.set(type, state);
+      index = this.#labelOfHead.get(head);
+      if (index === undefined) {
+        index = this.#labels.push({ head, entries: [] }) - 1;
+        this.#labelOfHead.set(head, index);
+      }
+      this.#labelOfType.set(type, index);
     }
-    return state;
+    return index;
+  }
+
+  /** FNV-1a over the label and the code units, cut to 30 bits so that Map keys stay small integers. */
+  static #hash(label: number, original: string): number {
+    let h = Math.imul(0x811c9dc5 ^ label, 0x01000193);
+    for (let i = 0; i < original.length; i++) h = Math.imul(h ^ original.charCodeAt(i), 0x01000193);
+    return h & 0x3fffffff;
+  }
+
+  #find(label: number, original: string, hash: number): number {
+    const t = this.#table;
+    const data = this.#data;
+    for (let k = this.#byHash.get(hash) ?? NONE; k !== NONE; k = t[k * FIELDS + NEXT]!) {
+      const e = k * FIELDS;
+      const units = t[e + UNITS]!;
+      if (t[e + LABEL] !== label || Math.abs(units) !== original.length) continue;
+      let at = t[e + START]!;
+      let i = 0;
+      if (units < 0) for (; i < original.length; i++, at += 2) if ((data[at]! | (data[at + 1]! << 8)) !== original.charCodeAt(i)) break;
+      if (units >= 0) for (; i < original.length; i++, at++) if (data[at] !== original.charCodeAt(i)) break;
+      if (i === original.length) return k;
+    }
+    return NONE;
   }
 
   pseudonym(type: string, original: string): string {
-    const state = this.#stateOf(type);
-    const byPlaceholder = this.#byPlaceholder;
-    const known = state.byOriginal.get(original);
-    if (known !== undefined) {
-      const entry = byPlaceholder.get(known)!;
-      byPlaceholder.delete(known);
-      byPlaceholder.set(known, entry);
-      return known;
-    }
-    const placeholder = state.head + ++state.issued + '>';
-    // A slice of a request body keeps the whole body alive in V8; the vault outlives the request, so it keeps
-    // a copy of just the value (slicing a fresh concatenation flattens it into a string of its own).
-    const own = (' ' + original).slice(1);
-    state.byOriginal.set(own, placeholder);
-    byPlaceholder.set(placeholder, { original: own, state });
-    if (byPlaceholder.size > this.maxEntries) {
-      for (const [oldest, entry] of byPlaceholder) {
-        if (byPlaceholder.size <= this.maxEntries) break;
-        byPlaceholder.delete(oldest);
-        entry.state.byOriginal.delete(entry.original);
-      }
-    }
+    const label = this.#labelFor(type);
+    const hash = MemoryVault.#hash(label, original);
+    let k = this.#find(label, original, hash);
+    if (k === NONE) k = this.#add(label, original, hash);
+    this.#table[k * FIELDS + USED] = ++this.#clock;
+    const placeholder = this.#labels[label]!.head + this.#table[k * FIELDS + NUMBER]! + '>';
+    if (this.#size > this.maxEntries) this.#evict();
     return placeholder;
   }
 
+  #add(label: number, original: string, hash: number): number {
+    // eslint-disable-next-line no-control-regex -- Latin-1 is every code unit below U+0100
+    const wide = /[^\u0000-\u00ff]/.test(original);
+    const bytes = wide ? original.length * 2 : original.length;
+    if (this.#end + bytes > this.#data.length) this.#makeRoom(bytes);
+    const k = this.#free.pop() ?? this.#entries++;
+    if ((k + 1) * FIELDS > this.#table.length) {
+      const table = new Int32Array(Math.ceil(this.#table.length * 1.5 / FIELDS) * FIELDS);
+      table.set(this.#table);
+      this.#table = table;
+    }
+    const e = k * FIELDS;
+    const t = this.#table;
+    t[e + START] = this.#end;
+    t[e + UNITS] = wide ? -original.length : original.length;
+    t[e + LABEL] = label;
+    t[e + NUMBER] = this.#labels[label]!.entries.push(k);
+    t[e + NEXT] = this.#byHash.get(hash) ?? NONE;
+    this.#byHash.set(hash, k);
+    this.#end += this.#data.write(original, this.#end, wide ? 'utf16le' : 'latin1');
+    this.#size++;
+    return k;
+  }
+
+  /** Grows the data by half, after dropping the bytes of evicted values when they are a quarter of it. */
+  #makeRoom(bytes: number): void {
+    const live = this.#end - this.#deadBytes;
+    const old = this.#data;
+    const data = Buffer.alloc(Math.max(1024, Math.ceil((live + bytes) * 1.5)));
+    if (this.#deadBytes * 4 < this.#end) {
+      old.copy(data, 0, 0, this.#end);
+      this.#data = data;
+      return;
+    }
+    const t = this.#table;
+    let end = 0;
+    for (let e = 0; e < this.#entries * FIELDS; e += FIELDS) {
+      const from = t[e + START]!;
+      if (from === NONE) continue;
+      t[e + START] = end;
+      const units = t[e + UNITS]!;
+      end += old.copy(data, end, from, from + (units < 0 ? -units * 2 : units));
+    }
+    this.#data = data;
+    this.#end = end;
+    this.#deadBytes = 0;
+  }
+
+  /**
+   * Drops the least recently used values: the excess, and at least 1% of the limit at once, so that a full vault
+   * sorts its entries once per hundredth of its size instead of on every new value. Numbers are never reused.
+   */
+  #evict(): void {
+    const t = this.#table;
+    const live: number[] = [];
+    for (let k = 0; k < this.#entries; k++) if (t[k * FIELDS + START] !== NONE) live.push(k);
+    live.sort((a, b) => t[a * FIELDS + USED]! - t[b * FIELDS + USED]!);
+    const count = Math.max(this.#size - this.maxEntries, Math.floor(this.maxEntries / 100));
+    for (const k of live.slice(0, count)) {
+      const e = k * FIELDS;
+      const hash = MemoryVault.#hash(t[e + LABEL]!, this.#decode(k));
+      // Unlink k from its hash chain.
+      const first = this.#byHash.get(hash)!;
+      if (first === k) {
+        if (t[e + NEXT] === NONE) this.#byHash.delete(hash);
+        else this.#byHash.set(hash, t[e + NEXT]!);
+      } else {
+        let prev = first;
+        while (t[prev * FIELDS + NEXT] !== k) prev = t[prev * FIELDS + NEXT]!;
+        t[prev * FIELDS + NEXT] = t[e + NEXT]!;
+      }
+      this.#labels[t[e + LABEL]!]!.entries[t[e + NUMBER]! - 1] = NONE;
+      const units = t[e + UNITS]!;
+      this.#deadBytes += units < 0 ? -units * 2 : units;
+      t[e + START] = NONE;
+      this.#free.push(k);
+      this.#size--;
+    }
+  }
+
+  #decode(k: number): string {
+    const e = k * FIELDS;
+    const start = this.#table[e + START]!;
+    const units = this.#table[e + UNITS]!;
+    return units < 0 ? this.#data.toString('utf16le', start, start - units * 2) : this.#data.toString('latin1', start, start + units);
+  }
+
   original(placeholder: string): string | undefined {
-    return this.#byPlaceholder.get(placeholder)?.original;
+    const cut = placeholder.lastIndexOf('_') + 1;
+    if (cut === 0 || placeholder[placeholder.length - 1] !== '>') return undefined;
+    const label = this.#labelOfHead.get(placeholder.slice(0, cut));
+    if (label === undefined) return undefined;
+    const digits = placeholder.slice(cut, -1);
+    const n = Number(digits);
+    // Only numbers as issued: `<EMAIL_01>` or `<EMAIL_1.0>` name nothing.
+    if (!Number.isInteger(n) || n < 1 || String(n) !== digits) return undefined;
+    const k = this.#labels[label]!.entries[n - 1];
+    return k === undefined || k === NONE ? undefined : this.#decode(k);
   }
 
   couldBecomePlaceholder(tail: string): boolean {
-    for (const { head, issued } of this.#types.values()) {
+    for (const { head, entries } of this.#labels) {
       if (tail.length <= head.length) {
         if (head.startsWith(tail)) return true;
         continue;
@@ -104,7 +236,7 @@ class MemoryVault implements Vault {
       if (!tail.startsWith(head)) continue;
       const digits = tail.slice(head.length);
       // A prefix of some issued number n <= max iff it is itself <= max (no leading zero).
-      if (/^[1-9][0-9]{0,8}$/.test(digits) && Number(digits) <= issued) return true;
+      if (/^[1-9][0-9]{0,8}$/.test(digits) && Number(digits) <= entries.length) return true;
     }
     return false;
   }
@@ -114,7 +246,7 @@ class MemoryVault implements Vault {
   }
 
   [inspect.custom](): string {
-    return `Vault(${this.key}, ${this.#byPlaceholder.size} entries)`;
+    return `Vault(${this.key}, ${this.#size} entries)`;
   }
 }
 

@@ -2,6 +2,7 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import t from 'tap';
 import { createRedactor } from '../../redact/index.js';
+import { createVault } from '../../redact/vault.js';
 
 t.test('vault store: get-or-create, LRU bound on conversations', async (t) => {
   let now = 0;
@@ -88,4 +89,38 @@ t.test('a vault keeps copies of its values, not the request texts they were cut 
   const retained = process.memoryUsage().heapUsed - before;
   t.ok(retained < 20e6, `20 bodies of ~4 MB leave ${(retained / 1e6).toFixed(1)} MB behind`);
   t.equal(r.restoreText('<EMAIL_20>', v), 'someone19@example.com', 'the values are still there');
+});
+
+t.test('vault values: any UTF-16 comes back exactly, hash collisions resolve, eviction keeps the recently used', async (t) => {
+  const v = createVault('k', 300_000);
+  // 200,000 values: with 30-bit hashes a few dozen pairs collide, so chains are exercised.
+  const values = Array.from({ length: 200_000 }, (_, i) => `v${i.toString(36)}@example.com`);
+  const placeholders = values.map((x) => v.pseudonym('email', x));
+  t.equal(new Set(placeholders).size, values.length, 'one placeholder per value');
+  let wrong = 0;
+  values.forEach((x, i) => {
+    if (v.original(placeholders[i]!) !== x || v.pseudonym('email', x) !== placeholders[i]) wrong++;
+  });
+  t.equal(wrong, 0, 'every value restores and keeps its placeholder');
+
+  const odd = ['é', 'Zoë Ångström', '日本語のテキスト', '😀 emoji 🚀', '\ud800 lone high', 'lone low \udfff', '\u0000\u00ff\u0100', ''.padEnd(5000, 'ß')];
+  for (const x of odd) t.equal(v.original(v.pseudonym('secret', x)), x, JSON.stringify(x.slice(0, 12)));
+  t.equal(v.pseudonym('email', values[0]!), placeholders[0], 'a type keeps its own numbering');
+  t.equal(v.original('<EMAIL_01>'), undefined, 'numbers only as issued');
+  t.equal(v.original('<EMAIL_1.0>'), undefined);
+  t.equal(v.original('<NOPE_1>'), undefined);
+
+  const small = createVault('s', 200);
+  const first = Array.from({ length: 150 }, (_, i) => small.pseudonym('phone', `+1 555 000 ${1000 + i}`));
+  let largest = 0;
+  for (let i = 0; i < 2000; i++) {
+    small.pseudonym('phone', '+1 555 000 1000'); // keeps the first value recently used
+    small.pseudonym('ip_address', `10.0.${i >> 8}.${i & 255}`);
+    largest = Math.max(largest, small.size);
+  }
+  t.equal(largest, 200, 'never more than the limit');
+  t.equal(small.original(first[0]!), '+1 555 000 1000', 'a value in use survives evictions and compactions');
+  t.equal(small.original(first[1]!), undefined, 'an unused old value was evicted');
+  t.equal(small.original('<IP_ADDRESS_2000>'), '10.0.7.207', 'the newest values are there');
+  t.equal(small.pseudonym('phone', '+1 555 000 1001'), '<PHONE_151>', 'an evicted value returns under a new number');
 });
