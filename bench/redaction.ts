@@ -3,7 +3,10 @@
  * (test/redact/corpus/corpus.jsonl). Two workloads of ~10 KB prompts, both engines on the same prompts:
  * - corpus prompts (the top-level `sluice`/`redactPii` figures): corpus samples back to back, about one
  *   entity per 100 bytes, the pessimistic case (every recognizer fires, every entity costs a call into re2);
- * - typical prompts (`typical`): prose and code with a corpus sample every ~1.5 KB.
+ * - typical prompts (`typical`): prose and code with a corpus sample every ~1.5 KB;
+ * - conversations (`conversation`): requests as agents send them to stateless LLM APIs, the whole history plus one
+ *   new corpus prompt per turn, through `redactLlmRequest` (Sluice remembers the detections of texts it has seen;
+ *   redact-pii, like any engine without that, redacts every message again).
  * Accuracy is per entity type over the whole corpus; redact-pii runs one built-in at a time so that its
  * spans can be read back (it returns text only).
  *
@@ -47,6 +50,8 @@ export interface RedactionBenchResult {
    * agents send than the corpus itself.
    */
   typical: WorkloadFigures;
+  /** Per request (turn) of `turns`-turn conversations; MB/s counts every message of every request. */
+  conversation: WorkloadFigures & { conversations: number; turns: number };
   /** All recognizers on, pseudonymize operator, one vault per prompt. */
   sluice: EngineFigures;
   /** `new SyncRedactor()` defaults (all built-ins, names included); accuracy per type with one built-in at a time. */
@@ -102,9 +107,10 @@ const FILLER = [
 ];
 
 /** Deterministic prompts of `size` characters; `sampleEvery` > 0 mixes filler with one corpus sample per that many characters. */
-export function buildPrompts(samples: Sample[], count: number, size: number, sampleEvery = 0): string[] {
-  let seed = 0x5eed;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+export function buildPrompts(samples: Sample[], count: number, size: number, sampleEvery = 0, seedOffset = 0): string[] {
+  let seed = 0x5eed + seedOffset;
+  // Math.imul: a plain `*` loses the low bits beyond 2^53 and the sequence falls into a short cycle.
+  const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
   const prompts: string[] = [];
   for (let p = 0; p < count; p++) {
@@ -120,8 +126,13 @@ export function buildPrompts(samples: Sample[], count: number, size: number, sam
   return prompts;
 }
 
-function measure(prompts: string[], run: (text: string, i: number) => void, warmup: number): ThroughputFigures {
-  for (let i = 0; i < warmup; i++) run(prompts[i % prompts.length]!, i);
+/**
+ * Warm-up runs on prompts of its own (numbered after the measured ones): a measured prompt is seen for the first
+ * time, as it would be in a proxy, where the detection cache (redact/detection-cache.ts) only helps texts that
+ * come again.
+ */
+function measure(prompts: string[], run: (text: string, i: number) => void, warmup: readonly string[]): ThroughputFigures {
+  warmup.forEach((p, i) => run(p, prompts.length + i));
   const lat: number[] = [];
   let bytes = 0;
   const cpu0 = process.cpuUsage();
@@ -138,6 +149,41 @@ function measure(prompts: string[], run: (text: string, i: number) => void, warm
   lat.sort((a, b) => a - b);
   const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * f))]!;
   return { mbPerSec: bytes / seconds / 1e6, cpuMbPerSec: bytes / cpuSeconds / 1e6, p50Ms: q(0.5), p99Ms: q(0.99), prompts: prompts.length, promptBytes: Math.round(bytes / prompts.length) };
+}
+
+const split = <T>(xs: T[], at: number): [T[], T[]] => [xs.slice(0, at), xs.slice(at)];
+
+interface Conversation {
+  id: number;
+  /** The message added on each turn; request i carries messages 0..i. */
+  messages: string[];
+}
+
+function buildConversations(prompts: string[], turns: number): Conversation[] {
+  const out: Conversation[] = [];
+  for (let i = 0; i + turns <= prompts.length; i += turns) out.push({ id: out.length, messages: prompts.slice(i, i + turns) });
+  return out;
+}
+
+/** Every turn of every conversation, in order (a turn's latency includes its whole history). */
+function measureTurns(conversations: Conversation[], turn: (c: Conversation, i: number) => void): ThroughputFigures {
+  const lat: number[] = [];
+  let bytes = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (const c of conversations) {
+    for (let i = 0; i < c.messages.length; i++) {
+      const s = process.hrtime.bigint();
+      turn(c, i);
+      lat.push(Number(process.hrtime.bigint() - s) / 1e6);
+      for (let k = 0; k <= i; k++) bytes += Buffer.byteLength(c.messages[k]!);
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  lat.sort((a, b) => a - b);
+  const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * f))]!;
+  return { mbPerSec: bytes / seconds / 1e6, cpuMbPerSec: bytes / ((cpu.user + cpu.system) / 1e6) / 1e6, p50Ms: q(0.5), p99Ms: q(0.99), prompts: lat.length, promptBytes: Math.round(bytes / lat.length) };
 }
 
 /** redact-pii returns text only: wrap each match in markers (`$&` keeps it) and read the spans back. */
@@ -174,12 +220,21 @@ export async function runRedactionBench(opts: { quick: boolean }): Promise<Redac
   const ours = (t: string, i: number) => redactor.redactText(t, redactor.vault(`bench-${i}`));
   const count = opts.quick ? 60 : 400;
   const theirCount = opts.quick ? 15 : 60;
-  const prompts = buildPrompts(samples, count, 10 * 1024);
-  const sluice = measure(prompts, ours, opts.quick ? 20 : 100);
-  const redactPiiFigures = measure(prompts.slice(0, theirCount), (t) => theirs.redact(t), 3);
-  const typicalPrompts = buildPrompts(samples, count, 10 * 1024, 1500);
-  const typicalOurs = measure(typicalPrompts, ours, opts.quick ? 20 : 100);
-  const typicalTheirs = measure(typicalPrompts.slice(0, theirCount), (t) => theirs.redact(t), 3);
+  const warm = opts.quick ? 20 : 100;
+  const [warmup, prompts] = split(buildPrompts(samples, warm + count, 10 * 1024), warm);
+  const sluice = measure(prompts, ours, warmup);
+  const redactPiiFigures = measure(prompts.slice(0, theirCount), (t) => theirs.redact(t), warmup.slice(0, 3));
+  const [typicalWarmup, typicalPrompts] = split(buildPrompts(samples, warm + count, 10 * 1024, 1500), warm);
+  const typicalOurs = measure(typicalPrompts, ours, typicalWarmup);
+  const typicalTheirs = measure(typicalPrompts.slice(0, theirCount), (t) => theirs.redact(t), typicalWarmup.slice(0, 3));
+  const turns = opts.quick ? 6 : 20;
+  const conversations = buildConversations(buildPrompts(samples, (opts.quick ? 3 : 10) * turns, 10 * 1024, 0, 7), turns);
+  const ourTurn = (c: Conversation, i: number) => {
+    const body = { model: 'gpt-4o', messages: c.messages.slice(0, i + 1).map((content) => ({ role: 'user', content })) };
+    redactor.redactLlmRequest('openai-chat', body, redactor.vault(`conversation-${c.id}`));
+  };
+  const conversationOurs = measureTurns(conversations, ourTurn);
+  const conversationTheirs = measureTurns(conversations.slice(0, 1), (c, i) => c.messages.slice(0, i + 1).forEach((m) => theirs.redact(m)));
   redactor.close();
 
   const sluiceAccuracy = sluiceAcc.scores();
@@ -188,6 +243,13 @@ export async function runRedactionBench(opts: { quick: boolean }): Promise<Redac
   return {
     corpus: { file, samples: samples.length, entities: samples.reduce((n, s) => n + s.entities.length, 0) },
     typical: { sluice: typicalOurs, redactPii: typicalTheirs, speedup: typicalOurs.mbPerSec / typicalTheirs.mbPerSec },
+    conversation: {
+      sluice: conversationOurs,
+      redactPii: conversationTheirs,
+      speedup: conversationOurs.mbPerSec / conversationTheirs.mbPerSec,
+      conversations: conversations.length,
+      turns,
+    },
     sluice: { ...sluice, accuracy: sluiceAccuracy },
     redactPii: { ...redactPiiFigures, accuracy: theirAccuracy },
     commonTypes,
@@ -213,6 +275,10 @@ export function formatRedactionBench(r: RedactionBenchResult): string {
     `  sluice     ${f(r.typical.sluice.mbPerSec, 1).padStart(8)}  (${f(r.typical.sluice.cpuMbPerSec, 1).padStart(7)})   ${f(r.typical.sluice.p50Ms, 3).padStart(7)}  ${f(r.typical.sluice.p99Ms, 3).padStart(7)}   (${r.typical.sluice.prompts})`,
     `  redact-pii ${f(r.typical.redactPii.mbPerSec, 3).padStart(8)}  (${f(r.typical.redactPii.cpuMbPerSec, 3).padStart(7)})   ${f(r.typical.redactPii.p50Ms, 1).padStart(7)}  ${f(r.typical.redactPii.p99Ms, 1).padStart(7)}   (${r.typical.redactPii.prompts})`,
     `  speedup ${f(r.typical.speedup, 1)}x`,
+    `  conversations (${r.conversation.conversations} × ${r.conversation.turns} turns, whole history each turn; per request):`,
+    `  sluice     ${f(r.conversation.sluice.mbPerSec, 1).padStart(8)}  (${f(r.conversation.sluice.cpuMbPerSec, 1).padStart(7)})   ${f(r.conversation.sluice.p50Ms, 3).padStart(7)}  ${f(r.conversation.sluice.p99Ms, 3).padStart(7)}   (${r.conversation.sluice.prompts})`,
+    `  redact-pii ${f(r.conversation.redactPii.mbPerSec, 3).padStart(8)}  (${f(r.conversation.redactPii.cpuMbPerSec, 3).padStart(7)})   ${f(r.conversation.redactPii.p50Ms, 1).padStart(7)}  ${f(r.conversation.redactPii.p99Ms, 1).padStart(7)}   (${r.conversation.redactPii.prompts})`,
+    `  speedup ${f(r.conversation.speedup, 1)}x`,
     `  speedup on corpus prompts ${f(r.speedup, 1)}x; goals (corpus prompts): ${Object.entries(r.goals).map(([k, v]) => `${k}=${v ? 'met' : 'MISSED'}`).join(' ')}`,
     `  type              sluice P / R        redact-pii P / R`,
   ];

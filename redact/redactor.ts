@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { BUILTIN_RECOGNIZERS, PLACEHOLDER_PATTERN, PLACEHOLDER_PREFILTER, SECRET_KEY_NAME, secretValueLooksReal } from './builtin-recognizers.js';
 import { customRecognizer } from './custom-recognizers.js';
+import { createDetectionCache } from './detection-cache.js';
 import { createDetector } from './detector.js';
 import type { Detector, Span } from './detector.js';
 import { createEgressScanner, decodeQuery, maskFindings } from './egress.js';
@@ -35,6 +36,8 @@ export interface Redactor {
   /** Get-or-create; LRU and TTL bounded; never printable. */
   vault(key: string): Vault;
   detect(text: string): Span[];
+  /** How often a long text's detections were remembered from an earlier request (see detection-cache.ts). */
+  readonly detectionCache: { readonly hits: number; readonly misses: number };
   redactText(text: string, vault: Vault): { text: string } & Redaction;
   /** Rewrites only content strings of the request, in place. */
   redactLlmRequest(api: LlmApi, body: unknown, vault: Vault): Redaction;
@@ -91,6 +94,7 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     recognizers.push({ name: LITERAL_TYPE, type: LITERAL_TYPE, pattern: PLACEHOLDER_PATTERN, prefilter: PLACEHOLDER_PREFILTER, score: 1, priority: 200 });
   }
   const detector: Detector = createDetector({ recognizers, threshold, allow });
+  const remembered = createDetectionCache((text) => detector.detect(text));
 
   const egressTypes = expandTypes(cfg.egress?.types ?? DEFAULT_EGRESS_TYPES);
   const egressDetector = createDetector({ recognizers: recognizersFor(new Set(egressTypes), custom), threshold, allow });
@@ -106,7 +110,7 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
   );
 
   function redactString(text: string, vault: Vault, acc: Redaction, blocked: Set<string>, key?: string): string {
-    let spans = detector.detect(text);
+    let spans: readonly Span[] = remembered.detect(text);
     if (spans.length === 0) {
       // A tool argument named like a secret carries no `password=` context of its own: the key is the context.
       if (!genericOn || key === undefined || !SECRET_KEY_NAME.test(key) || !secretValueLooksReal(text)) return text;
@@ -148,6 +152,7 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     },
     vault: (key) => store.get(key),
     detect: (text) => detector.detect(text),
+    detectionCache: remembered,
     redactText(text, vault) {
       const acc: Redaction = { counts: {}, blocked: [] };
       if (!enabled) return { text, ...acc };

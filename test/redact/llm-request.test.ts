@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { createRedactor } from '../../redact/index.js';
 import type { LlmApi } from '../../redact/index.js';
@@ -135,4 +136,34 @@ t.test('a block operator reports the types without the values', async (t) => {
   const res = blocking.redactLlmRequest('openai-chat', body, blocking.vault('b'));
   t.same(res.blocked, ['aws_access_key']);
   t.notMatch(JSON.stringify(res), KEY);
+});
+
+t.test('a conversation history resent on every turn is scanned once; placeholders stay stable', async (t) => {
+  const r = createRedactor({});
+  t.teardown(() => r.close());
+  const samples = readFileSync(new URL('corpus/corpus.jsonl', import.meta.url), 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { text: string }).text);
+  const message = (i: number) => samples.slice(i * 12, i * 12 + 12).join('\n'); // ~1.5 KB, a dozen entities
+  const history: Array<{ role: string; content: string }> = [{ role: 'system', content: `You help ${EMAIL}. ${message(0)}` }];
+  const seen = new Map<string, string>(); // original message -> what left the first time
+  for (let turn = 1; turn <= 6; turn++) {
+    history.push({ role: 'user', content: message(turn) });
+    const body = { model: 'gpt-4o', messages: history.map((m) => ({ ...m })) };
+    const v = r.vault(r.conversationKey('openai-chat', body));
+    const misses = r.detectionCache.misses;
+    r.redactLlmRequest('openai-chat', body, v);
+    t.equal(r.detectionCache.misses - misses, turn === 1 ? 2 : 1, `turn ${turn}: only the new message is scanned`);
+    body.messages.forEach((m, i) => {
+      const original = history[i]!.content;
+      t.equal(r.restoreText(m.content, v), original, `turn ${turn}, message ${i}: restores exactly`);
+      if (seen.has(original)) t.equal(m.content, seen.get(original), `turn ${turn}, message ${i}: same text leaves as before`);
+      seen.set(original, m.content);
+      t.notMatch(m.content, EMAIL);
+    });
+  }
+  t.ok(r.detectionCache.hits >= 15, `earlier messages came from the cache (${r.detectionCache.hits} hits)`);
+  const short = { model: 'gpt-4o', messages: [{ role: 'user', content: `short ${EMAIL}` }] };
+  const hits = r.detectionCache.hits;
+  r.redactLlmRequest('openai-chat', short, r.vault('short'));
+  r.redactLlmRequest('openai-chat', short, r.vault('short'));
+  t.equal(r.detectionCache.hits, hits, 'short texts are scanned every time');
 });
