@@ -38,6 +38,8 @@ interface RedactionReport {
   redactPii: EngineFigures;
   /** Prose and code with an entity sample every ~1.5 KB. */
   typical?: { sluice: EngineFigures; redactPii: EngineFigures };
+  /** Conversations sent as agents send them: the whole history plus a new corpus prompt per turn. */
+  conversation?: { sluice: EngineFigures; redactPii: EngineFigures; turns?: number };
   commonTypes?: string[];
   speedup?: number;
 }
@@ -72,6 +74,11 @@ function redactionRows(r: RedactionReport): MetricRow[] {
   if (r.typical) {
     rows.push(both('redaction.typical.mbps', 'typical prompts (~7 entities per 10 KB): MB/s', 'MB/s', 'higher', (e) => e.mbPerSec, r.typical));
     rows.push(both('redaction.typical.p99', 'typical prompts: p99 per prompt', 'ms', 'lower', (e) => e.p99Ms, r.typical));
+  }
+  if (r.conversation) {
+    const turns = r.conversation.turns ?? '?';
+    rows.push(both('redaction.conversation.mbps', `${turns}-turn conversations, whole history per request: MB/s`, 'MB/s', 'higher', (e) => e.mbPerSec, r.conversation));
+    rows.push(both('redaction.conversation.p99', 'conversations: p99 per request', 'ms', 'lower', (e) => e.p99Ms, r.conversation));
   }
   for (const t of r.commonTypes ?? []) {
     rows.push(both(`redaction.precision.${t}`, `${t} precision`, '', 'higher', (e) => e.accuracy?.[t]?.precision));

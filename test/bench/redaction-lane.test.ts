@@ -10,7 +10,7 @@ t.test('the redaction lane measures both engines in a child process', async (t) 
   const ctx = { options: parseBenchArgs(['--quick', '--only', 'redaction']), log: (l: string) => lines.push(l) } as unknown as ScenarioContext;
   const result = await redactionLane(ctx);
   const byId = new Map(result.rows.map((r) => [r.id, r]));
-  for (const id of ['redaction.mbps', 'redaction.p50', 'redaction.p99', 'redaction.typical.mbps', 'redaction.typical.p99', 'redaction.recall.email']) {
+  for (const id of ['redaction.mbps', 'redaction.p50', 'redaction.p99', 'redaction.typical.mbps', 'redaction.typical.p99', 'redaction.conversation.mbps', 'redaction.recall.email']) {
     const row = byId.get(id);
     t.ok(row, `${id} is reported`);
     for (const engine of ['sluice', 'redact-pii']) {
