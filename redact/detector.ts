@@ -1,6 +1,7 @@
 import RE2 from 're2';
 import type { Candidate, Recognizer } from './recognizer.js';
 import { CONTEXT_BOOST, CONTEXT_WINDOW } from './recognizer.js';
+import { utf16OffsetOf } from './utf16-offsets.js';
 
 /** A detected entity: UTF-16 offsets into the scanned string. */
 export interface Span {
@@ -175,16 +176,10 @@ export function createDetector(options: DetectorOptions): Detector {
     const out: Span[] = [];
     if (bytesAreUnits) for (const h of hits) consider(out, h.c, text, h.start, h.end);
     else {
-      const extra = buf.length - text.length;
-      if (extra <= SPARSE_EXTRA) {
-        const toUnit = sparseUnits(text);
-        for (const h of hits) consider(out, h.c, text, toUnit(h.start), toUnit(h.end));
-      } else {
-        let last = 0;
-        for (const h of hits) if (h.end > last) last = h.end;
-        const units = utf16Offsets(buf, last);
-        for (const h of hits) consider(out, h.c, text, units[h.start]!, units[h.end]!);
-      }
+      let last = 0;
+      for (const h of hits) if (h.end > last) last = h.end;
+      const toUnit = utf16OffsetOf(text, buf, last);
+      for (const h of hits) consider(out, h.c, text, toUnit(h.start), toUnit(h.end));
     }
     return resolveOverlaps(out);
   }
@@ -292,69 +287,6 @@ function nextChar(buf: Buffer, at: number): number {
   let next = at + 1;
   while (next < buf.length && (buf[next]! & 0xc0) === 0x80) next++;
   return next;
-}
-
-/**
- * Up to this many more UTF-8 bytes than UTF-16 units (mostly ASCII text with some accents or emoji), byte
- * offsets are mapped through the few non-ASCII characters instead of a table over every byte.
- */
-const SPARSE_EXTRA = 1024;
-const NON_ASCII = /[\u0080-\uffff]/g;
-
-/**
- * Maps a byte offset of `Buffer.from(text)` (on a character boundary) to a UTF-16 offset of `text`: subtracts
- * the extra bytes of the non-ASCII characters before it, found with one regex pass over the string. A
- * surrogate pair is 4 bytes for 2 units; any other unit above U+007F is 2 or 3 bytes (a lone surrogate is
- * encoded as U+FFFD, 3 bytes).
- */
-function sparseUnits(text: string): (byte: number) => number {
-  const at: number[] = []; // byte offset just after each non-ASCII character
-  const cumulative: number[] = []; // extra bytes up to and including it
-  let extra = 0;
-  NON_ASCII.lastIndex = 0;
-  for (let m = NON_ASCII.exec(text); m !== null; m = NON_ASCII.exec(text)) {
-    const i = m.index;
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      NON_ASCII.lastIndex = i + 2;
-      extra += 2;
-      at.push(i + 2 + extra);
-    } else {
-      extra += c < 0x800 ? 1 : 2;
-      at.push(i + 1 + extra);
-    }
-    cumulative.push(extra);
-  }
-  return (byte) => {
-    // The last character ending at or before `byte`.
-    let lo = 0;
-    let hi = at.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (at[mid]! <= byte) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo === 0 ? byte : byte - cumulative[lo - 1]!;
-  };
-}
-
-/**
- * UTF-16 offset of every byte offset of `buf` up to `last`, in one forward pass: every byte that is not a
- * continuation byte starts one UTF-16 unit, and 4-byte sequences take two. (Lone surrogates were encoded as
- * U+FFFD, three bytes for one unit, so offsets stay aligned with the string.) A flat table (4 bytes per byte,
- * transient) costs little more than the walk itself, where collecting and sorting the hits' offsets first cost
- * more than the walk on dense text.
- */
-function utf16Offsets(buf: Buffer, last: number): Uint32Array {
-  const units = new Uint32Array(last + 1);
-  let unit = 0;
-  for (let byte = 0; byte < last; byte++) {
-    units[byte] = unit;
-    const b = buf[byte]!;
-    if ((b & 0xc0) !== 0x80) unit += b >= 0xf0 ? 2 : 1;
-  }
-  units[last] = unit;
-  return units;
 }
 
 function better(a: Span, b: Span): boolean {
