@@ -77,10 +77,12 @@ export function createDetectionCache(detect: (text: string) => Span[], limits: D
       const found = detect(text);
       remembered.set(key, pack(found));
       spans += found.length;
-      for (const [oldest, entry] of remembered) {
-        if (remembered.size <= limits.maxTexts && spans <= limits.maxSpans) break;
-        remembered.delete(oldest);
-        spans -= entry.length / FIELDS;
+      if (remembered.size > limits.maxTexts || spans > limits.maxSpans) {
+        for (const [oldest, entry] of remembered) {
+          if (remembered.size <= limits.maxTexts && spans <= limits.maxSpans) break;
+          remembered.delete(oldest);
+          spans -= entry.length / FIELDS;
+        }
       }
       return found;
     },

@@ -38,11 +38,26 @@ interface Compiled {
   readonly single: RE2 | undefined;
 }
 
-/** A raw match: byte offsets into the scanned buffer. */
-interface Hit {
-  readonly c: Compiled;
-  readonly start: number;
-  readonly end: number;
+/**
+ * Raw matches of one detection: recognizer index, start and end byte offsets into the scanned buffer, three
+ * slots per match. Kept by the detector and reused (detection is synchronous): an object per match, or arrays
+ * emptied with `length = 0` (V8 drops their storage), were garbage on every text.
+ */
+class Hits {
+  data = new Int32Array(3 * 256);
+  count = 0;
+
+  push(rec: number, start: number, end: number): void {
+    if (3 * (this.count + 1) > this.data.length) {
+      const grown = new Int32Array(this.data.length * 2);
+      grown.set(this.data);
+      this.data = grown;
+    }
+    const at = 3 * this.count++;
+    this.data[at] = rec;
+    this.data[at + 1] = start;
+    this.data[at + 2] = end;
+  }
 }
 
 /** Bytes per chunk of a long text (see createDetector). */
@@ -79,12 +94,16 @@ export function createDetector(options: DetectorOptions): Detector {
   });
   const sets = buildSets(compiled);
   const allIndexes = compiled.map((_, i) => i);
+  const hits = new Hits();
+  /** Per recognizer, the [start, end) byte ranges of the chunks where it fired, and how many (reused). */
+  const fired = compiled.map(() => ({ bounds: new Int32Array(64), count: 0 }));
   const allow = new Set(options.allow.map((v) => v.toLowerCase()));
   const threshold = options.threshold;
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
 
-  /** Collects every match of one recognizer in `chunk`, which starts at byte `offset`. */
-  function run(hits: Hit[], c: Compiled, chunk: Buffer, offset: number): void {
+  /** Collects every match of recognizer `i` in `chunk`, which starts at byte `offset`. */
+  function run(i: number, chunk: Buffer, offset: number): void {
+    const c = compiled[i]!;
     const { find, anchored } = c;
     if (find !== undefined && anchored !== undefined) {
       for (let cursor = 0; cursor < chunk.length; ) {
@@ -94,7 +113,7 @@ export function createDetector(options: DetectorOptions): Detector {
         anchored.lastIndex = start;
         const end = anchored.test(chunk) ? anchored.lastIndex : start;
         if (end > start) {
-          hits.push({ c, start: offset + start, end: offset + end });
+          hits.push(i, offset + start, offset + end);
           cursor = end;
         } else cursor = nextChar(chunk, start); // a custom pattern matched the empty string here
       }
@@ -109,14 +128,15 @@ export function createDetector(options: DetectorOptions): Detector {
         if (re.lastIndex >= chunk.length) break;
         continue;
       }
-      hits.push({ c, start: offset + m.index, end: offset + m.index + len });
+      hits.push(i, offset + m.index, offset + m.index + len);
     }
   }
 
-  function collect(buf: Buffer): Hit[] {
-    // Chunks that fired, per recognizer: each recognizer then runs over all of its chunks in a row, which keeps
-    // its DFA in the CPU caches (going chunk by chunk through ~20 recognizers' DFAs cost more than the scanning).
-    const fired: number[][] = compiled.map(() => []);
+  function collect(buf: Buffer): void {
+    hits.count = 0;
+    for (const f of fired) f.count = 0;
+    // Each recognizer then runs over all of its chunks in a row, which keeps its DFA in the CPU caches (going
+    // chunk by chunk through ~20 recognizers' DFAs cost more than the scanning).
     let whole: Set<number> | undefined;
     for (let start = 0; start < buf.length; ) {
       const nl = buf.length - start <= chunkSize * 2 ? -1 : buf.indexOf(10, start + chunkSize);
@@ -126,24 +146,33 @@ export function createDetector(options: DetectorOptions): Detector {
         if (compiled[i]!.rec.multiline || compiled[i]!.find === undefined) (whole ??= new Set()).add(i);
         else {
           // Runs of chunks where a recognizer fires are searched as one slice: fewer calls, same bytes.
-          const bounds = fired[i]!;
-          if (bounds.length > 0 && bounds[bounds.length - 1] === start) bounds[bounds.length - 1] = end;
-          else bounds.push(start, end);
+          const f = fired[i]!;
+          if (f.count > 0 && f.bounds[f.count - 1] === start) f.bounds[f.count - 1] = end;
+          else {
+            if (f.count + 2 > f.bounds.length) {
+              const grown = new Int32Array(f.bounds.length * 2);
+              grown.set(f.bounds);
+              f.bounds = grown;
+            }
+            f.bounds[f.count++] = start;
+            f.bounds[f.count++] = end;
+          }
         }
       }
       start = end;
     }
-    const hits: Hit[] = [];
-    fired.forEach((bounds, i) => {
-      for (let k = 0; k < bounds.length; k += 2) run(hits, compiled[i]!, buf.subarray(bounds[k], bounds[k + 1]), bounds[k]!);
+    fired.forEach(({ bounds, count }, i) => {
+      for (let k = 0; k < count; k += 2) run(i, buf.subarray(bounds[k], bounds[k + 1]), bounds[k]!);
     });
     if (sets) for (const i of fire(sets.whole, buf)) (whole ??= new Set()).add(i);
-    if (whole) for (const i of [...whole].sort((a, b) => a - b)) run(hits, compiled[i]!, buf, 0);
-    return hits;
+    if (whole) for (const i of [...whole].sort((a, b) => a - b)) run(i, buf, 0);
   }
 
-  function consider(out: Span[], c: Compiled, text: string, pos: number, end: number): void {
-    const cand: Candidate = { text, start: pos, end };
+  /** `cand` is one object per text, reset here for each match (checks may narrow it but never keep it). */
+  function consider(out: Span[], c: Compiled, cand: Candidate, pos: number, end: number): void {
+    const text = cand.text;
+    cand.start = pos;
+    cand.end = end;
     if (c.rec.locate !== undefined) {
       const [from, to] = c.rec.locate(text.slice(pos, end));
       cand.start = pos + from;
@@ -171,15 +200,17 @@ export function createDetector(options: DetectorOptions): Detector {
   /** `text` and `buf` hold the same characters; `bytesAreUnits` when a byte offset is a UTF-16 offset. */
   function detectIn(text: string, buf: Buffer, bytesAreUnits: boolean): Span[] {
     if (buf.length === 0 || compiled.length === 0) return [];
-    const hits = collect(buf);
-    if (hits.length === 0) return [];
+    collect(buf);
+    const { data, count } = hits;
+    if (count === 0) return [];
     const out: Span[] = [];
-    if (bytesAreUnits) for (const h of hits) consider(out, h.c, text, h.start, h.end);
+    const cand: Candidate = { text, start: 0, end: 0 };
+    if (bytesAreUnits) for (let k = 0; k < 3 * count; k += 3) consider(out, compiled[data[k]!]!, cand, data[k + 1]!, data[k + 2]!);
     else {
       let last = 0;
-      for (const h of hits) if (h.end > last) last = h.end;
+      for (let k = 0; k < 3 * count; k += 3) if (data[k + 2]! > last) last = data[k + 2]!;
       const toUnit = utf16OffsetOf(text, buf, last);
-      for (const h of hits) consider(out, h.c, text, toUnit(h.start), toUnit(h.end));
+      for (let k = 0; k < 3 * count; k += 3) consider(out, compiled[data[k]!]!, cand, toUnit(data[k + 1]!), toUnit(data[k + 2]!));
     }
     return resolveOverlaps(out);
   }
@@ -242,17 +273,17 @@ function buildSets(compiled: readonly Compiled[]): Sets | undefined {
   }
 }
 
-/** Indexes of the recognizers that match somewhere in `buf`, ascending. */
+/** Indexes of the recognizers that can match somewhere in `buf`, in no particular order. */
 function fire(sets: readonly SetGroup[], buf: Buffer): number[] {
   if (sets.length === 1) {
     const g = sets[0]!;
     const hits = g.set.match(buf);
     for (let k = 0; k < hits.length; k++) hits[k] = g.indexes[hits[k]!]!;
-    return hits.length > 1 ? hits.sort((a, b) => a - b) : hits;
+    return hits;
   }
   const out: number[] = [];
   for (const g of sets) for (const i of g.set.match(buf)) out.push(g.indexes[i]!);
-  return out.length > 1 ? out.sort((a, b) => a - b) : out;
+  return out;
 }
 
 /**

@@ -31,8 +31,9 @@ function sparseUnits(text: string): (byte: number) => number {
   const cumulative: number[] = []; // extra bytes up to and including it
   let extra = 0;
   NON_ASCII.lastIndex = 0;
-  for (let m = NON_ASCII.exec(text); m !== null; m = NON_ASCII.exec(text)) {
-    const i = m.index;
+  // `test` moves lastIndex past each match without allocating a match array as `exec` would.
+  while (NON_ASCII.test(text)) {
+    const i = NON_ASCII.lastIndex - 1;
     const c = text.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
       NON_ASCII.lastIndex = i + 2;

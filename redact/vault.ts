@@ -43,28 +43,30 @@ const UNITS = 1; // UTF-16 code units; negative when stored as UTF-16LE, else on
 const LABEL = 2; // index into #labels
 const NUMBER = 3; // placeholder number
 const USED = 4; // tick of the last use
-const NEXT = 5; // next entry with the same hash, or NONE
-const FIELDS = 6;
+const HASH = 5; // hash of (label, value)
+const NEXT = 6; // next entry in the same bucket, or NONE
+const FIELDS = 7;
 
 /**
  * The pseudonyms of one conversation. Vaults outlive requests (1,000 conversations of up to 10,000 values by
  * default), so the values live off the JS heap: their code units in one Buffer (one byte each when they all fit,
  * else UTF-16LE, so lone surrogates come back exactly), their bookkeeping in one Int32Array, found again through
- * a Map from a 30-bit hash to the first entry with it. Per value the heap holds no object, so garbage collection
+ * a hash table of chained buckets in another. Per value the heap holds no object, so garbage collection
  * never copies or walks them (a million values: full GC 6 ms instead of 50 ms); and nothing is printable:
  * neither JSON.stringify nor util.inspect sees private fields.
  */
 class MemoryVault implements Vault {
-  #data = Buffer.alloc(1024);
+  #data = Buffer.alloc(2048);
   #end = 0;
   #deadBytes = 0;
-  #table = new Int32Array(16 * FIELDS);
+  #table = new Int32Array(64 * FIELDS);
+  /** First entry of each bucket (hash & (length - 1)); at least as many buckets as values. */
+  #buckets = new Int32Array(64).fill(NONE);
   /** Entry slots in use or freed; freed ones (of evicted values) are taken again first. */
   #entries = 0;
   readonly #free: number[] = [];
   #size = 0;
   #clock = 0;
-  readonly #byHash = new Map<number, number>();
   readonly #labels: Label[] = [];
   readonly #labelOfType = new Map<string, number>();
   readonly #labelOfHead = new Map<string, number>();
@@ -93,20 +95,20 @@ class MemoryVault implements Vault {
     return index;
   }
 
-  /** FNV-1a over the label and the code units, cut to 30 bits so that Map keys stay small integers. */
+  /** FNV-1a over the label and the code units. */
   static #hash(label: number, original: string): number {
     let h = Math.imul(0x811c9dc5 ^ label, 0x01000193);
     for (let i = 0; i < original.length; i++) h = Math.imul(h ^ original.charCodeAt(i), 0x01000193);
-    return h & 0x3fffffff;
+    return h;
   }
 
   #find(label: number, original: string, hash: number): number {
     const t = this.#table;
     const data = this.#data;
-    for (let k = this.#byHash.get(hash) ?? NONE; k !== NONE; k = t[k * FIELDS + NEXT]!) {
+    for (let k = this.#buckets[hash & (this.#buckets.length - 1)]!; k !== NONE; k = t[k * FIELDS + NEXT]!) {
       const e = k * FIELDS;
       const units = t[e + UNITS]!;
-      if (t[e + LABEL] !== label || Math.abs(units) !== original.length) continue;
+      if (t[e + HASH] !== hash || t[e + LABEL] !== label || Math.abs(units) !== original.length) continue;
       let at = t[e + START]!;
       let i = 0;
       if (units < 0) for (; i < original.length; i++, at += 2) if ((data[at]! | (data[at + 1]! << 8)) !== original.charCodeAt(i)) break;
@@ -144,18 +146,34 @@ class MemoryVault implements Vault {
     t[e + UNITS] = wide ? -original.length : original.length;
     t[e + LABEL] = label;
     t[e + NUMBER] = this.#labels[label]!.entries.push(k);
-    t[e + NEXT] = this.#byHash.get(hash) ?? NONE;
-    this.#byHash.set(hash, k);
+    t[e + HASH] = hash;
+    const bucket = hash & (this.#buckets.length - 1);
+    t[e + NEXT] = this.#buckets[bucket]!;
+    this.#buckets[bucket] = k;
     this.#end += this.#data.write(original, this.#end, wide ? 'utf16le' : 'latin1');
-    this.#size++;
+    if (++this.#size > this.#buckets.length) this.#rehash();
     return k;
+  }
+
+  /** Twice the buckets, every live entry relinked. */
+  #rehash(): void {
+    const buckets = new Int32Array(this.#buckets.length * 2).fill(NONE);
+    const t = this.#table;
+    for (let k = 0; k < this.#entries; k++) {
+      const e = k * FIELDS;
+      if (t[e + START] === NONE) continue;
+      const bucket = t[e + HASH]! & (buckets.length - 1);
+      t[e + NEXT] = buckets[bucket]!;
+      buckets[bucket] = k;
+    }
+    this.#buckets = buckets;
   }
 
   /** Grows the data by half, after dropping the bytes of evicted values when they are a quarter of it. */
   #makeRoom(bytes: number): void {
     const live = this.#end - this.#deadBytes;
     const old = this.#data;
-    const data = Buffer.alloc(Math.max(1024, Math.ceil((live + bytes) * 1.5)));
+    const data = Buffer.alloc(Math.max(2048, Math.ceil((live + bytes) * 1.5)));
     if (this.#deadBytes * 4 < this.#end) {
       old.copy(data, 0, 0, this.#end);
       this.#data = data;
@@ -187,14 +205,11 @@ class MemoryVault implements Vault {
     const count = Math.max(this.#size - this.maxEntries, Math.floor(this.maxEntries / 100));
     for (const k of live.slice(0, count)) {
       const e = k * FIELDS;
-      const hash = MemoryVault.#hash(t[e + LABEL]!, this.#decode(k));
-      // Unlink k from its hash chain.
-      const first = this.#byHash.get(hash)!;
-      if (first === k) {
-        if (t[e + NEXT] === NONE) this.#byHash.delete(hash);
-        else this.#byHash.set(hash, t[e + NEXT]!);
-      } else {
-        let prev = first;
+      // Unlink k from its bucket.
+      const bucket = t[e + HASH]! & (this.#buckets.length - 1);
+      if (this.#buckets[bucket] === k) this.#buckets[bucket] = t[e + NEXT]!;
+      else {
+        let prev = this.#buckets[bucket]!;
         while (t[prev * FIELDS + NEXT] !== k) prev = t[prev * FIELDS + NEXT]!;
         t[prev * FIELDS + NEXT] = t[e + NEXT]!;
       }
