@@ -29,10 +29,23 @@ export interface VaultLimits {
   readonly ttlMs: number;
 }
 
-/** A placeholder label: `<LABEL_`, and the entry behind each number it issued (n at index n - 1, NONE once evicted). */
-interface Label {
-  readonly head: string;
-  readonly entries: number[];
+/**
+ * Placeholder heads (`<LABEL_`) of every type seen, process-wide: a vault refers to them by index. Types that
+ * share a label (a custom name differing only in case) share its index, so their numbering stays unique.
+ */
+const heads: string[] = [];
+const headIndex = new Map<string, number>();
+const labelOfType = new Map<string, number>();
+
+function labelFor(type: string): number {
+  let index = labelOfType.get(type);
+  if (index === undefined) {
+    const head = `<${labelOf(type)}_`;
+    index = headIndex.get(head);
+    if (index === undefined) headIndex.set(head, (index = heads.push(head) - 1));
+    labelOfType.set(type, index);
+  }
+  return index;
 }
 
 const NONE = -1;
@@ -40,36 +53,39 @@ const NONE = -1;
 /** Fields of an entry in the entry table (one Int32Array, FIELDS slots per entry). */
 const START = 0; // byte offset of the value in the data buffer, NONE once evicted
 const UNITS = 1; // UTF-16 code units; negative when stored as UTF-16LE, else one byte each (Latin-1)
-const LABEL = 2; // index into #labels
+const LABEL = 2; // index into `heads`
 const NUMBER = 3; // placeholder number
 const USED = 4; // tick of the last use
 const HASH = 5; // hash of (label, value)
-const NEXT = 6; // next entry in the same bucket, or NONE
-const FIELDS = 7;
+const NEXT = 6; // next entry in the same value bucket, or NONE
+const NEXT_NUMBER = 7; // next entry in the same (label, number) bucket, or NONE
+const FIELDS = 8;
+
+const numberHash = (label: number, n: number): number => Math.imul(label + 1, 0x9e3779b1) ^ n;
 
 /**
  * The pseudonyms of one conversation. Vaults outlive requests (1,000 conversations of up to 10,000 values by
- * default), so the values live off the JS heap: their code units in one Buffer (one byte each when they all fit,
- * else UTF-16LE, so lone surrogates come back exactly), their bookkeeping in one Int32Array, found again through
- * a hash table of chained buckets in another. Per value the heap holds no object, so garbage collection
- * never copies or walks them (a million values: full GC 6 ms instead of 50 ms); and nothing is printable:
- * neither JSON.stringify nor util.inspect sees private fields.
+ * default), so they live off the JS heap: the values' code units in one Buffer (one byte each when they all fit,
+ * else UTF-16LE, so lone surrogates come back exactly), their bookkeeping in one Int32Array, and two hash tables
+ * of chained buckets (by value, and by placeholder number) in two more. A vault is a handful of heap objects
+ * whatever it holds, so garbage collection neither copies nor walks its values (a million values: full GC 6 ms
+ * instead of 50 ms), and nothing in it is printable: neither JSON.stringify nor util.inspect sees private fields.
  */
 class MemoryVault implements Vault {
   #data = Buffer.alloc(2048);
   #end = 0;
   #deadBytes = 0;
   #table = new Int32Array(64 * FIELDS);
-  /** First entry of each bucket (hash & (length - 1)); at least as many buckets as values. */
-  #buckets = new Int32Array(64).fill(NONE);
+  /** First entry of each bucket, by value hash and by (label, number); at least as many buckets as values. */
+  #byValue = new Int32Array(64).fill(NONE);
+  #byNumber = new Int32Array(64).fill(NONE);
+  /** Last number issued, per label index. */
+  #issued = new Int32Array(32);
   /** Entry slots in use or freed; freed ones (of evicted values) are taken again first. */
   #entries = 0;
   readonly #free: number[] = [];
   #size = 0;
   #clock = 0;
-  readonly #labels: Label[] = [];
-  readonly #labelOfType = new Map<string, number>();
-  readonly #labelOfHead = new Map<string, number>();
 
   constructor(
     readonly key: string,
@@ -78,21 +94,6 @@ class MemoryVault implements Vault {
 
   get size(): number {
     return this.#size;
-  }
-
-  #labelFor(type: string): number {
-    let index = this.#labelOfType.get(type);
-    if (index === undefined) {
-      // Types that share a label share its numbering, so placeholders stay unique.
-      const head = `<${labelOf(type)}_`;
-      index = this.#labelOfHead.get(head);
-      if (index === undefined) {
-        index = this.#labels.push({ head, entries: [] }) - 1;
-        this.#labelOfHead.set(head, index);
-      }
-      this.#labelOfType.set(type, index);
-    }
-    return index;
   }
 
   /** FNV-1a over the label and the code units. */
@@ -105,7 +106,7 @@ class MemoryVault implements Vault {
   #find(label: number, original: string, hash: number): number {
     const t = this.#table;
     const data = this.#data;
-    for (let k = this.#buckets[hash & (this.#buckets.length - 1)]!; k !== NONE; k = t[k * FIELDS + NEXT]!) {
+    for (let k = this.#byValue[hash & (this.#byValue.length - 1)]!; k !== NONE; k = t[k * FIELDS + NEXT]!) {
       const e = k * FIELDS;
       const units = t[e + UNITS]!;
       if (t[e + HASH] !== hash || t[e + LABEL] !== label || Math.abs(units) !== original.length) continue;
@@ -119,12 +120,12 @@ class MemoryVault implements Vault {
   }
 
   pseudonym(type: string, original: string): string {
-    const label = this.#labelFor(type);
+    const label = labelFor(type);
     const hash = MemoryVault.#hash(label, original);
     let k = this.#find(label, original, hash);
     if (k === NONE) k = this.#add(label, original, hash);
     this.#table[k * FIELDS + USED] = ++this.#clock;
-    const placeholder = this.#labels[label]!.head + this.#table[k * FIELDS + NUMBER]! + '>';
+    const placeholder = heads[label]! + this.#table[k * FIELDS + NUMBER]! + '>';
     if (this.#size > this.maxEntries) this.#evict();
     return placeholder;
   }
@@ -135,38 +136,39 @@ class MemoryVault implements Vault {
     const bytes = wide ? original.length * 2 : original.length;
     if (this.#end + bytes > this.#data.length) this.#makeRoom(bytes);
     const k = this.#free.pop() ?? this.#entries++;
-    if ((k + 1) * FIELDS > this.#table.length) {
-      const table = new Int32Array(Math.ceil(this.#table.length * 1.5 / FIELDS) * FIELDS);
-      table.set(this.#table);
-      this.#table = table;
-    }
+    if ((k + 1) * FIELDS > this.#table.length) this.#table = grown(this.#table, Math.ceil(this.#table.length * 1.5 / FIELDS) * FIELDS);
+    if (label >= this.#issued.length) this.#issued = grown(this.#issued, 2 * label + 2);
+    const n = ++this.#issued[label]!;
     const e = k * FIELDS;
     const t = this.#table;
     t[e + START] = this.#end;
     t[e + UNITS] = wide ? -original.length : original.length;
     t[e + LABEL] = label;
-    t[e + NUMBER] = this.#labels[label]!.entries.push(k);
+    t[e + NUMBER] = n;
     t[e + HASH] = hash;
-    const bucket = hash & (this.#buckets.length - 1);
-    t[e + NEXT] = this.#buckets[bucket]!;
-    this.#buckets[bucket] = k;
+    this.#link(k);
     this.#end += this.#data.write(original, this.#end, wide ? 'utf16le' : 'latin1');
-    if (++this.#size > this.#buckets.length) this.#rehash();
+    if (++this.#size > this.#byValue.length) this.#rehash();
     return k;
+  }
+
+  /** Puts entry k at the head of its two buckets. */
+  #link(k: number): void {
+    const t = this.#table;
+    const e = k * FIELDS;
+    const v = t[e + HASH]! & (this.#byValue.length - 1);
+    t[e + NEXT] = this.#byValue[v]!;
+    this.#byValue[v] = k;
+    const b = numberHash(t[e + LABEL]!, t[e + NUMBER]!) & (this.#byNumber.length - 1);
+    t[e + NEXT_NUMBER] = this.#byNumber[b]!;
+    this.#byNumber[b] = k;
   }
 
   /** Twice the buckets, every live entry relinked. */
   #rehash(): void {
-    const buckets = new Int32Array(this.#buckets.length * 2).fill(NONE);
-    const t = this.#table;
-    for (let k = 0; k < this.#entries; k++) {
-      const e = k * FIELDS;
-      if (t[e + START] === NONE) continue;
-      const bucket = t[e + HASH]! & (buckets.length - 1);
-      t[e + NEXT] = buckets[bucket]!;
-      buckets[bucket] = k;
-    }
-    this.#buckets = buckets;
+    this.#byValue = new Int32Array(this.#byValue.length * 2).fill(NONE);
+    this.#byNumber = new Int32Array(this.#byNumber.length * 2).fill(NONE);
+    for (let k = 0; k < this.#entries; k++) if (this.#table[k * FIELDS + START] !== NONE) this.#link(k);
   }
 
   /** Grows the data by half, after dropping the bytes of evicted values when they are a quarter of it. */
@@ -193,6 +195,17 @@ class MemoryVault implements Vault {
     this.#deadBytes = 0;
   }
 
+  /** Removes entry k from the chain that starts at `buckets[bucket]` and runs through field `next`. */
+  #unlink(buckets: Int32Array, bucket: number, k: number, next: number): void {
+    const t = this.#table;
+    if (buckets[bucket] === k) buckets[bucket] = t[k * FIELDS + next]!;
+    else {
+      let prev = buckets[bucket]!;
+      while (t[prev * FIELDS + next] !== k) prev = t[prev * FIELDS + next]!;
+      t[prev * FIELDS + next] = t[k * FIELDS + next]!;
+    }
+  }
+
   /**
    * Drops the least recently used values: the excess, and at least 1% of the limit at once, so that a full vault
    * sorts its entries once per hundredth of its size instead of on every new value. Numbers are never reused.
@@ -205,15 +218,8 @@ class MemoryVault implements Vault {
     const count = Math.max(this.#size - this.maxEntries, Math.floor(this.maxEntries / 100));
     for (const k of live.slice(0, count)) {
       const e = k * FIELDS;
-      // Unlink k from its bucket.
-      const bucket = t[e + HASH]! & (this.#buckets.length - 1);
-      if (this.#buckets[bucket] === k) this.#buckets[bucket] = t[e + NEXT]!;
-      else {
-        let prev = this.#buckets[bucket]!;
-        while (t[prev * FIELDS + NEXT] !== k) prev = t[prev * FIELDS + NEXT]!;
-        t[prev * FIELDS + NEXT] = t[e + NEXT]!;
-      }
-      this.#labels[t[e + LABEL]!]!.entries[t[e + NUMBER]! - 1] = NONE;
+      this.#unlink(this.#byValue, t[e + HASH]! & (this.#byValue.length - 1), k, NEXT);
+      this.#unlink(this.#byNumber, numberHash(t[e + LABEL]!, t[e + NUMBER]!) & (this.#byNumber.length - 1), k, NEXT_NUMBER);
       const units = t[e + UNITS]!;
       this.#deadBytes += units < 0 ? -units * 2 : units;
       t[e + START] = NONE;
@@ -232,18 +238,24 @@ class MemoryVault implements Vault {
   original(placeholder: string): string | undefined {
     const cut = placeholder.lastIndexOf('_') + 1;
     if (cut === 0 || placeholder[placeholder.length - 1] !== '>') return undefined;
-    const label = this.#labelOfHead.get(placeholder.slice(0, cut));
+    const label = headIndex.get(placeholder.slice(0, cut));
     if (label === undefined) return undefined;
     const digits = placeholder.slice(cut, -1);
     const n = Number(digits);
     // Only numbers as issued: `<EMAIL_01>` or `<EMAIL_1.0>` name nothing.
     if (!Number.isInteger(n) || n < 1 || String(n) !== digits) return undefined;
-    const k = this.#labels[label]!.entries[n - 1];
-    return k === undefined || k === NONE ? undefined : this.#decode(k);
+    const t = this.#table;
+    for (let k = this.#byNumber[numberHash(label, n) & (this.#byNumber.length - 1)]!; k !== NONE; k = t[k * FIELDS + NEXT_NUMBER]!) {
+      if (t[k * FIELDS + LABEL] === label && t[k * FIELDS + NUMBER] === n) return this.#decode(k);
+    }
+    return undefined;
   }
 
   couldBecomePlaceholder(tail: string): boolean {
-    for (const { head, entries } of this.#labels) {
+    for (let label = 0; label < this.#issued.length; label++) {
+      const issued = this.#issued[label]!;
+      if (issued === 0) continue;
+      const head = heads[label]!;
       if (tail.length <= head.length) {
         if (head.startsWith(tail)) return true;
         continue;
@@ -251,7 +263,7 @@ class MemoryVault implements Vault {
       if (!tail.startsWith(head)) continue;
       const digits = tail.slice(head.length);
       // A prefix of some issued number n <= max iff it is itself <= max (no leading zero).
-      if (/^[1-9][0-9]{0,8}$/.test(digits) && Number(digits) <= entries.length) return true;
+      if (/^[1-9][0-9]{0,8}$/.test(digits) && Number(digits) <= issued) return true;
     }
     return false;
   }
@@ -263,6 +275,13 @@ class MemoryVault implements Vault {
   [inspect.custom](): string {
     return `Vault(${this.key}, ${this.#size} entries)`;
   }
+}
+
+/** A copy of `a` with room for `length` elements. */
+function grown(a: Int32Array, length: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(length);
+  b.set(a);
+  return b;
 }
 
 export function createVault(key: string, maxEntries: number): Vault {
