@@ -25,8 +25,14 @@ const numberAlone = (c: Candidate): boolean => {
 
 /** Consistent separators: `4111 1111 1111 1111` or `4111111111111111`, not `4111-1111 1111.1111`. */
 function separatorsConsistent(s: string): boolean {
-  const seps = new Set(s.replace(/\d/g, ''));
-  return seps.size <= 1;
+  let sep = -1;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) continue;
+    if (sep >= 0 && c !== sep) return false;
+    sep = c;
+  }
+  return true;
 }
 
 const PHONE_CONTEXT = ['phone', 'tel', 'call', 'mobile', 'cell', 'fax', 'contact', 'whatsapp', 'sms', 'text me', 'number', 'reach', 'dial', 'telefon', 'téléphone'];

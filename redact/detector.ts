@@ -134,14 +134,16 @@ export function createDetector(options: DetectorOptions): Detector {
 
   function collect(buf: Buffer): void {
     hits.count = 0;
-    for (const f of fired) f.count = 0;
+    for (let i = 0; i < fired.length; i++) fired[i]!.count = 0;
     // Each recognizer then runs over all of its chunks in a row, which keeps its DFA in the CPU caches (going
     // chunk by chunk through ~20 recognizers' DFAs cost more than the scanning).
     let whole: Set<number> | undefined;
     for (let start = 0; start < buf.length; ) {
       const nl = buf.length - start <= chunkSize * 2 ? -1 : buf.indexOf(10, start + chunkSize);
       const end = nl < 0 ? buf.length : nl + 1;
-      for (const i of sets ? fire(sets.chunk, start === 0 && end === buf.length ? buf : buf.subarray(start, end)) : allIndexes) {
+      const firing = sets ? fire(sets.chunk, start === 0 && end === buf.length ? buf : buf.subarray(start, end)) : allIndexes;
+      for (let f = 0; f < firing.length; f++) {
+        const i = firing[f]!;
         // A pattern with assertions would see a chunk's start as the text's start (`^`, `\A`).
         if (compiled[i]!.rec.multiline || compiled[i]!.find === undefined) (whole ??= new Set()).add(i);
         else {
@@ -331,7 +333,8 @@ export function resolveOverlaps(spans: Span[]): Span[] {
   if (spans.length < 2) return spans;
   spans.sort((a, b) => a.start - b.start || b.end - a.end);
   const out: Span[] = [];
-  for (const s of spans) {
+  for (let k = 0; k < spans.length; k++) {
+    const s = spans[k]!;
     const last = out[out.length - 1];
     if (last === undefined || s.start >= last.end) out.push(s);
     else if (better(s, last)) {

@@ -118,7 +118,8 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     }
     let out = '';
     let at = 0;
-    for (const s of spans) {
+    for (let k = 0; k < spans.length; k++) {
+      const s = spans[k]!;
       const original = text.slice(s.start, s.end);
       let replacement: string;
       if (s.type === LITERAL_TYPE) replacement = vault.pseudonym(LITERAL_TYPE, original);

@@ -145,12 +145,23 @@ export function looksRandom(s: string, ratio = 0.7): boolean {
 
 /** Checks that every octet is 0–255 without leading zeros. */
 export function ipv4Valid(s: string): boolean {
-  const parts = s.split('.');
-  if (parts.length !== 4) return false;
-  for (const p of parts) {
-    if (p.length === 0 || p.length > 3 || (p.length > 1 && p[0] === '0') || Number(p) > 255) return false;
+  let parts = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 46; // the end closes the last octet like a dot
+    if (c === 46) {
+      if (digits === 0 || value > 255) return false;
+      parts++;
+      value = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && value === 0) return false; // a leading zero
+      if (++digits > 3) return false;
+      value = value * 10 + (c - 48);
+    } else return false;
   }
-  return true;
+  return parts === 4;
 }
 
 export function isWordChar(ch: string | undefined): boolean {
@@ -160,5 +171,17 @@ export function isWordChar(ch: string | undefined): boolean {
 }
 
 export function digitsOf(s: string): string {
-  return s.replace(/\D/g, '');
+  let out = '';
+  let from = -1;
+  // Runs of digits are sliced whole: one string per run, not one per digit.
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0;
+    const digit = c >= 48 && c <= 57;
+    if (digit && from < 0) from = i;
+    else if (!digit && from >= 0) {
+      out += s.slice(from, i);
+      from = -1;
+    }
+  }
+  return out;
 }
