@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { inspect } from 'node:util';
 import { labelOf } from './entities.js';
 
@@ -64,6 +65,18 @@ const FIELDS = 8;
 const numberHash = (label: number, n: number): number => Math.imul(label + 1, 0x9e3779b1) ^ n;
 
 /**
+ * FNV-1a over a seed, a label index and the code units of a value, then murmur3's finalizer: FNV's low bits
+ * (the bucket index) depend only on the inputs' low bits, so without the mixing a seed would barely move them.
+ */
+export function valueHash(seed: number, label: number, value: string): number {
+  let h = Math.imul(0x811c9dc5 ^ seed ^ label, 0x01000193);
+  for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/**
  * The pseudonyms of one conversation. Vaults outlive requests (1,000 conversations of up to 10,000 values by
  * default), so they live off the JS heap: the values' code units in one Buffer (one byte each when they all fit,
  * else UTF-16LE, so lone surrogates come back exactly), their bookkeeping in one Int32Array, and two hash tables
@@ -96,11 +109,15 @@ class MemoryVault implements Vault {
     return this.#size;
   }
 
-  /** FNV-1a over the label and the code units. */
-  static #hash(label: number, original: string): number {
-    let h = Math.imul(0x811c9dc5 ^ label, 0x01000193);
-    for (let i = 0; i < original.length; i++) h = Math.imul(h ^ original.charCodeAt(i), 0x01000193);
-    return h;
+  /**
+   * Seed of this vault's hash: the sandbox writes the values, and with a known hash it could fill one bucket
+   * chain on purpose and make every lookup walk it (V8's own string hashes are seeded per process for the same
+   * reason).
+   */
+  readonly #seed = randomInt(0x7fffffff);
+
+  #hash(label: number, original: string): number {
+    return valueHash(this.#seed, label, original);
   }
 
   #find(label: number, original: string, hash: number): number {
@@ -121,7 +138,7 @@ class MemoryVault implements Vault {
 
   pseudonym(type: string, original: string): string {
     const label = labelFor(type);
-    const hash = MemoryVault.#hash(label, original);
+    const hash = this.#hash(label, original);
     let k = this.#find(label, original, hash);
     if (k === NONE) k = this.#add(label, original, hash);
     this.#table[k * FIELDS + USED] = ++this.#clock;

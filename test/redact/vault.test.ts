@@ -2,7 +2,7 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import t from 'tap';
 import { createRedactor } from '../../redact/index.js';
-import { createVault } from '../../redact/vault.js';
+import { createVault, valueHash } from '../../redact/vault.js';
 
 t.test('vault store: get-or-create, LRU bound on conversations', async (t) => {
   let now = 0;
@@ -123,4 +123,25 @@ t.test('vault values: any UTF-16 comes back exactly, hash collisions resolve, ev
   t.equal(small.original(first[1]!), undefined, 'an unused old value was evicted');
   t.equal(small.original('<IP_ADDRESS_2000>'), '10.0.7.207', 'the newest values are there');
   t.equal(small.pseudonym('phone', '+1 555 000 1001'), '<PHONE_151>', 'an evicted value returns under a new number');
+});
+
+t.test('values crafted to share a hash bucket without the seed spread out with it', async (t) => {
+  // 300 values whose unseeded hash has the same low 9 bits (one bucket of a 512-bucket table): with a known hash
+  // a sandbox could send such a set and make every lookup walk one long chain.
+  const crafted: string[] = [];
+  for (let i = 0; crafted.length < 300; i++) {
+    const value = `x${i.toString(36)}@example.com`;
+    if ((valueHash(0, 0, value) & 511) === 0) crafted.push(value);
+  }
+  for (const seed of [0x1234567, 0x7654321, 0x2a2a2a2a]) {
+    const buckets = new Map<number, number>();
+    for (const value of crafted) {
+      const b = valueHash(seed, 0, value) & 511;
+      buckets.set(b, (buckets.get(b) ?? 0) + 1);
+    }
+    t.ok(Math.max(...buckets.values()) <= 6, `seed ${seed}: the longest chain holds ${Math.max(...buckets.values())} of 300`);
+  }
+  const v = createVault('k', 1000);
+  t.same(crafted.map((x) => v.pseudonym('email', x)), crafted.map((_, i) => `<EMAIL_${i + 1}>`), 'each its own placeholder');
+  t.equal(v.original('<EMAIL_300>'), crafted[299]);
 });
