@@ -27,10 +27,11 @@ export function repoRoot(): string {
   throw new Error(`no package.json above ${here}`);
 }
 
-export function forkChild(relative: string, env?: NodeJS.ProcessEnv): ChildProcess {
-  return fork(benchModulePath(relative), [], {
+/** A bench module in a child process with the same loader; `stdout: 'pipe'` to read what it prints. */
+export function forkChild(relative: string, env?: NodeJS.ProcessEnv, opts: { args?: string[]; stdout?: 'inherit' | 'pipe' } = {}): ChildProcess {
+  return fork(benchModulePath(relative), opts.args ?? [], {
     execArgv: process.execArgv,
     env: env ?? process.env,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    stdio: ['ignore', opts.stdout ?? 'inherit', 'inherit', 'ipc'],
   });
 }

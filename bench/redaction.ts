@@ -126,6 +126,25 @@ export function buildPrompts(samples: Sample[], count: number, size: number, sam
   return prompts;
 }
 
+/** Times each job in order: MB/s over all of them (wall clock and CPU time), p50 and p99 per job. */
+function measureJobs(jobs: readonly { run: () => void; bytes: number }[]): ThroughputFigures {
+  const lat: number[] = [];
+  let bytes = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  for (const job of jobs) {
+    const s = process.hrtime.bigint();
+    job.run();
+    lat.push(Number(process.hrtime.bigint() - s) / 1e6);
+    bytes += job.bytes;
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  lat.sort((a, b) => a - b);
+  const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * f))]!;
+  return { mbPerSec: bytes / seconds / 1e6, cpuMbPerSec: bytes / ((cpu.user + cpu.system) / 1e6) / 1e6, p50Ms: q(0.5), p99Ms: q(0.99), prompts: lat.length, promptBytes: Math.round(bytes / lat.length) };
+}
+
 /**
  * Warm-up runs on prompts of its own (numbered after the measured ones): a measured prompt is seen for the first
  * time, as it would be in a proxy, where the detection cache (redact/detection-cache.ts) only helps texts that
@@ -133,22 +152,7 @@ export function buildPrompts(samples: Sample[], count: number, size: number, sam
  */
 function measure(prompts: string[], run: (text: string, i: number) => void, warmup: readonly string[]): ThroughputFigures {
   warmup.forEach((p, i) => run(p, prompts.length + i));
-  const lat: number[] = [];
-  let bytes = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  prompts.forEach((p, i) => {
-    const s = process.hrtime.bigint();
-    run(p, i);
-    lat.push(Number(process.hrtime.bigint() - s) / 1e6);
-    bytes += Buffer.byteLength(p);
-  });
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = process.cpuUsage(cpu0);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  lat.sort((a, b) => a - b);
-  const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * f))]!;
-  return { mbPerSec: bytes / seconds / 1e6, cpuMbPerSec: bytes / cpuSeconds / 1e6, p50Ms: q(0.5), p99Ms: q(0.99), prompts: prompts.length, promptBytes: Math.round(bytes / prompts.length) };
+  return measureJobs(prompts.map((p, i) => ({ run: () => run(p, i), bytes: Buffer.byteLength(p) })));
 }
 
 const split = <T>(xs: T[], at: number): [T[], T[]] => [xs.slice(0, at), xs.slice(at)];
@@ -167,23 +171,11 @@ function buildConversations(prompts: string[], turns: number): Conversation[] {
 
 /** Every turn of every conversation, in order (a turn's latency includes its whole history). */
 function measureTurns(conversations: Conversation[], turn: (c: Conversation, i: number) => void): ThroughputFigures {
-  const lat: number[] = [];
-  let bytes = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = process.hrtime.bigint();
-  for (const c of conversations) {
-    for (let i = 0; i < c.messages.length; i++) {
-      const s = process.hrtime.bigint();
-      turn(c, i);
-      lat.push(Number(process.hrtime.bigint() - s) / 1e6);
-      for (let k = 0; k <= i; k++) bytes += Buffer.byteLength(c.messages[k]!);
-    }
-  }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cpu = process.cpuUsage(cpu0);
-  lat.sort((a, b) => a - b);
-  const q = (f: number) => lat[Math.min(lat.length - 1, Math.floor(lat.length * f))]!;
-  return { mbPerSec: bytes / seconds / 1e6, cpuMbPerSec: bytes / ((cpu.user + cpu.system) / 1e6) / 1e6, p50Ms: q(0.5), p99Ms: q(0.99), prompts: lat.length, promptBytes: Math.round(bytes / lat.length) };
+  return measureJobs(
+    conversations.flatMap((c) =>
+      c.messages.map((_, i) => ({ run: () => turn(c, i), bytes: c.messages.slice(0, i + 1).reduce((n, m) => n + Buffer.byteLength(m), 0) })),
+    ),
+  );
 }
 
 /** redact-pii returns text only: wrap each match in markers (`$&` keeps it) and read the spans back. */

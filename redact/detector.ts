@@ -24,8 +24,8 @@ export interface Detector {
 
 interface Compiled {
   readonly rec: Recognizer;
-  /** Global: whole-text runs of patterns with assertions (an `exec` loop). */
-  readonly global: RE2;
+  /** Global, for patterns with assertions only: whole-text runs (an `exec` loop). */
+  readonly global: RE2 | undefined;
   /**
    * For patterns without assertions (`\b`, `^`, `$`, …), where a match found in a slice is the match found at
    * the same place in the whole text (patterns with assertions run over whole texts only): `find.search(slice)`
@@ -48,11 +48,7 @@ class Hits {
   count = 0;
 
   push(rec: number, start: number, end: number): void {
-    if (3 * (this.count + 1) > this.data.length) {
-      const grown = new Int32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
+    if (3 * (this.count + 1) > this.data.length) this.data = doubled(this.data);
     const at = 3 * this.count++;
     this.data[at] = rec;
     this.data[at + 1] = start;
@@ -86,7 +82,7 @@ export function createDetector(options: DetectorOptions): Detector {
     const free = assertionFree(rec.pattern);
     return {
       rec,
-      global: new RE2(rec.pattern, `g${flags}`),
+      global: free ? undefined : new RE2(rec.pattern, `g${flags}`),
       find: free ? new RE2(rec.pattern, flags) : undefined,
       anchored: free ? new RE2(rec.pattern, `y${flags}`) : undefined,
       single: rec.valueGroup === undefined || rec.locate ? undefined : new RE2(rec.pattern, flags),
@@ -119,7 +115,7 @@ export function createDetector(options: DetectorOptions): Detector {
       }
       return;
     }
-    const re = c.global;
+    const re = c.global!;
     re.lastIndex = 0;
     for (let m = re.exec(chunk); m !== null; m = re.exec(chunk)) {
       const len = m[0].length;
@@ -151,11 +147,7 @@ export function createDetector(options: DetectorOptions): Detector {
           const f = fired[i]!;
           if (f.count > 0 && f.bounds[f.count - 1] === start) f.bounds[f.count - 1] = end;
           else {
-            if (f.count + 2 > f.bounds.length) {
-              const grown = new Int32Array(f.bounds.length * 2);
-              grown.set(f.bounds);
-              f.bounds = grown;
-            }
+            if (f.count + 2 > f.bounds.length) f.bounds = doubled(f.bounds);
             f.bounds[f.count++] = start;
             f.bounds[f.count++] = end;
           }
@@ -313,6 +305,13 @@ export function assertionFree(pattern: string): boolean {
     else if (ch === '(' && pattern[i + 1] === '?' && /^\(\?[a-zA-Z-]*m/.test(pattern.slice(i, i + 12))) return false;
   }
   return true;
+}
+
+/** A copy of `a` in twice the room. */
+function doubled(a: Int32Array): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 /** The byte after the UTF-8 character that starts at `at`. */

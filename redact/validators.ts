@@ -83,11 +83,6 @@ const counts = new Uint32Array(128);
 const K_LOG_K = Float64Array.from({ length: 256 }, (_, k) => (k === 0 ? 0 : k * Math.log2(k)));
 const kLogK = (k: number): number => (k < K_LOG_K.length ? K_LOG_K[k]! : k * Math.log2(k));
 
-/** Shannon entropy in bits per character. */
-export function shannonEntropy(s: string): number {
-  return entropyAndAlphabet(s).entropy;
-}
-
 /**
  * Shannon entropy in bits per character, and the size of the alphabet `s` draws from: 16 when it is all hex
  * digits, else 26 per letter case, 10 for digits and 32 for anything else that occurs. One pass over `s` plus

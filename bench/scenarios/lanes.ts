@@ -1,8 +1,7 @@
-import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { benchModuleExists, benchModulePath, repoRoot } from '../fork-child.js';
+import { benchModuleExists, benchModulePath, forkChild, repoRoot } from '../fork-child.js';
 import type { Cell, MetricRow, ScenarioResult } from '../report/model.js';
 import type { ScenarioContext } from './context.js';
 
@@ -90,7 +89,7 @@ function redactionRows(r: RedactionReport): MetricRow[] {
 /** Runs a bench module in a fresh Node process (same loader) and parses the JSON it prints. */
 function runInOwnProcess(relative: string, args: string[]): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const child = fork(benchModulePath(relative), args, { execArgv: process.execArgv, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+    const child = forkChild(relative, undefined, { args, stdout: 'pipe' });
     let out = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.on('error', reject);
