@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { bwrapArgs } from './bwrap-args.js';
 import { cgroupLauncher, createCgroup, hasLimits, type SandboxCgroup } from './cgroup.js';
 import { createBwrapNetwork, type BwrapNetworkMode } from './bwrap-network.js';
@@ -168,13 +168,19 @@ function runningBwrap(opts: {
     });
   });
   let removed: Promise<void> | undefined;
+  // Node resumes (drains into nothing) the output pipes of a child that exits while nobody reads them, so a
+  // fast CMD lost its output when the caller attached its listeners a moment after start() returned (under
+  // load; it failed the start-up test in two clean-clone CI runs of twelve). Piped into streams of our own from
+  // the start, the output waits for its reader.
+  const stdout = child.stdout?.pipe(new PassThrough()) ?? null;
+  const stderr = child.stderr?.pipe(new PassThrough()) ?? null;
   return {
     name: opts.name,
     driver: 'bwrap',
     proxyAddress: opts.reachable,
     stdin: child.stdin,
-    stdout: child.stdout,
-    stderr: child.stderr,
+    stdout,
+    stderr,
     wait: () => exited,
     kill(signal: NodeJS.Signals = 'SIGTERM') {
       const targets = commandPid ? commandProcesses(commandPid) : [];

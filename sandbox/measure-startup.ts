@@ -49,7 +49,7 @@ export async function measureStartup(
       running.stdin?.end();
       const output = collect(running.stdout);
       const code = await withTimeout(running.wait(), 30_000, 'sandbox did not exit');
-      const text = (await withTimeout(output, 5_000, 'sandbox printed no line')).trim();
+      const text = (await withTimeout(output, 5_000, 'sandbox output did not end')).trim();
       if (code !== 0 || !/^\d+$/.test(text)) throw new Error(`startup probe failed (exit ${code}): ${text}`);
       samples.push(Number(BigInt(text) / 1000n) / 1000 - t0);
       const t1 = wallNowMs();
@@ -78,21 +78,12 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/**
- * The probe's one line, as soon as it is complete. Waiting for the end of the stream instead made the
- * measurement depend on when the last holder of the pipe closes it, which once took over 5 s after CMD
- * had exited (seen once, in a clean-clone CI run, on the first bwrap/veth sample); `remove()` ends what is left.
- */
 function collect(stream: Readable | null): Promise<string> {
   if (!stream) return Promise.resolve('');
   return new Promise((resolve) => {
     let text = '';
-    stream.on('data', (c: Buffer) => {
-      text += c.toString();
-      if (text.includes('\n')) resolve(text);
-    });
+    stream.on('data', (c: Buffer) => (text += c.toString()));
     stream.on('end', () => resolve(text));
-    stream.on('close', () => resolve(text));
     stream.on('error', () => resolve(text));
   });
 }

@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { buildBaseImage, ensureDocker, listSandboxes, stopSandbox, type SandboxDriver, type SandboxSpec } from '../../sandbox/index.js';
+import { text } from 'node:stream/consumers';
+import { buildBaseImage, ensureDocker, listSandboxes, prepareSandbox, stopSandbox, type SandboxDriver, type SandboxSpec } from '../../sandbox/index.js';
 import { sluiceRunDir } from '../../sandbox/sandbox-files.js';
 import { runInSandbox } from './run-in-sandbox.js';
 
@@ -34,6 +37,21 @@ if (process.getuid?.() !== 0) {
         t.equal(code, 7);
         t.equal(out, 'hello\n');
         t.equal(err, 'err\n');
+      });
+
+      t.test('output of a CMD that exits before anyone reads it is kept', async (t) => {
+        const prepared = await prepareSandbox({ ...extra, driver, command: ['sh', '-c', 'echo fast; echo late >&2'] });
+        const listener = net.createServer((s) => s.destroy());
+        await new Promise<void>((resolve) => listener.listen(0, prepared.proxyListen.host, resolve));
+        t.teardown(() => listener.close());
+        const port = (listener.address() as net.AddressInfo).port;
+        const running = await prepared.start({ proxy: { host: prepared.proxyListen.host, port, caCertPem: '' }, stdio: 'pipe' });
+        running.stdin?.end();
+        t.equal(await running.wait(), 0);
+        // Only now does anything read.
+        const read = (s: Readable | null) => (s ? text(s) : Promise.resolve(''));
+        t.same(await Promise.all([read(running.stdout), read(running.stderr)]), ['fast\n', 'late\n']);
+        await running.remove();
       });
 
       t.test('kill() signals CMD itself', async (t) => {
