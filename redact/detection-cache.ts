@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import type { Span } from './detector.js';
 
 /**
- * Detections of long texts, remembered under a SHA-256 of the text's UTF-16 code units. LLM APIs are stateless,
+ * Detections of long texts, remembered under a SHA-256 of the text's UTF-8 bytes (which the detector scans, so
+ * they are converted once), or of its UTF-16 code units when it has lone surrogates (which UTF-8 cannot tell
+ * apart). LLM APIs are stateless,
  * so an agent sends the conversation's whole history on every turn: with this, only the messages that are new
  * get scanned, and the old ones cost a hash (about 1 µs per KB, against 10–40 µs per KB to scan) plus their
  * pseudonym lookups. It holds positions and types only, never text; which placeholder a span becomes is still
@@ -25,6 +27,9 @@ export interface DetectionCacheLimits {
 
 export const DEFAULT_CACHE_LIMITS: DetectionCacheLimits = { minChars: 512, maxTexts: 4096, maxSpans: 256 * 1024 };
 
+const UTF8 = Buffer.of(1);
+const UTF16 = Buffer.of(2);
+
 /** Fields per span in a remembered Float64Array. */
 const START = 0;
 const END = 1;
@@ -33,7 +38,7 @@ const SCORE = 3;
 const PRIORITY = 4;
 const FIELDS = 5;
 
-export function createDetectionCache(detect: (text: string) => Span[], limits: DetectionCacheLimits = DEFAULT_CACHE_LIMITS): DetectionCache {
+export function createDetectionCache(detect: (text: string, utf8?: Buffer) => Span[], limits: DetectionCacheLimits = DEFAULT_CACHE_LIMITS): DetectionCache {
   // Map order is recency order: a hit moves its entry to the end. Spans are kept as numbers in one typed array
   // per text, not as objects: the cache outlives requests, and thousands of small objects would be what every
   // garbage collection copies and walks.
@@ -65,7 +70,10 @@ export function createDetectionCache(detect: (text: string) => Span[], limits: D
   return {
     detect(text) {
       if (text.length < limits.minChars) return detect(text);
-      const key = createHash('sha256').update(text, 'utf16le').digest('base64');
+      const utf8 = Buffer.from(text, 'utf8');
+      // The first byte keeps the two encodings' keys apart.
+      const hash = createHash('sha256');
+      const key = (wellFormed(text) ? hash.update(UTF8).update(utf8) : hash.update(UTF16).update(text, 'utf16le')).digest('base64');
       const known = remembered.get(key);
       if (known !== undefined) {
         hits++;
@@ -74,7 +82,7 @@ export function createDetectionCache(detect: (text: string) => Span[], limits: D
         return unpack(known);
       }
       misses++;
-      const found = detect(text);
+      const found = detect(text, utf8);
       remembered.set(key, pack(found));
       spans += found.length;
       if (remembered.size > limits.maxTexts || spans > limits.maxSpans) {
@@ -94,3 +102,6 @@ export function createDetectionCache(detect: (text: string) => Span[], limits: D
     },
   };
 }
+
+/** Whether `text` has no lone surrogate (String.prototype.isWellFormed is ES2024, Node 20 has it). */
+const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();

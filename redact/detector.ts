@@ -18,7 +18,8 @@ export interface Detector {
   readonly types: readonly string[];
   /** Which loop finds the raw matches: the C++ one (redact/native/collector.cc) or the JavaScript one. */
   readonly collector: 'native' | 'js';
-  detect(text: string): Span[];
+  /** `utf8`, when the caller has it already, must be `Buffer.from(text, 'utf8')`. */
+  detect(text: string, utf8?: Buffer): Span[];
   /**
    * Detects in raw bytes read as latin1 (one byte = one character): offsets are byte offsets and invalid
    * UTF-8 cannot throw. For egress bodies, where everything worth finding is ASCII.
@@ -234,8 +235,8 @@ export function createDetector(options: DetectorOptions): Detector {
   return {
     types: [...new Set(options.recognizers.map((r) => r.type))],
     collector: engine === undefined ? 'js' : 'native',
-    detect(text: string): Span[] {
-      const buf = Buffer.from(text, 'utf8');
+    detect(text: string, utf8?: Buffer): Span[] {
+      const buf = utf8 ?? Buffer.from(text, 'utf8');
       return detectIn(text, buf, buf.length === text.length);
     },
     detectBytes: (bytes) => detectIn(bytes.toString('latin1'), bytes, true),

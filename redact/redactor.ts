@@ -94,7 +94,7 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     recognizers.push({ name: LITERAL_TYPE, type: LITERAL_TYPE, pattern: PLACEHOLDER_PATTERN, prefilter: PLACEHOLDER_PREFILTER, score: 1, priority: 200 });
   }
   const detector: Detector = createDetector({ recognizers, threshold, allow });
-  const remembered = createDetectionCache((text) => detector.detect(text));
+  const remembered = createDetectionCache((text, utf8) => detector.detect(text, utf8));
 
   const egressTypes = expandTypes(cfg.egress?.types ?? DEFAULT_EGRESS_TYPES);
   const egressDetector = createDetector({ recognizers: recognizersFor(new Set(egressTypes), custom), threshold, allow });
@@ -109,7 +109,27 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     now,
   );
 
-  function redactString(text: string, vault: Vault, acc: Redaction, blocked: Set<string>, key?: string): string {
+  // Per entity type (index into `typeNames`): its operator, and how many values of it the current call replaced.
+  // A counts object keyed by type names was built up in a different key order per text (one hidden class
+  // after another, slow keyed stores); one array of numbers is reused, and the object made once per call.
+  const typeNames = [...operators.keys()];
+  const typeIndex = new Map(typeNames.map((t, i) => [t, i]));
+  const opOf = typeNames.map((t) => operators.get(t)!);
+  const counted = new Int32Array(typeNames.length);
+
+  /** Counts of the call so far as a Redaction, the counters zeroed for the next one. */
+  function tally(): Redaction {
+    const acc: Redaction = { counts: {}, blocked: [] };
+    for (let i = 0; i < counted.length; i++) {
+      if (counted[i] === 0) continue;
+      acc.counts[typeNames[i]!] = counted[i]!;
+      if (opOf[i] === 'block') acc.blocked.push(typeNames[i]!);
+      counted[i] = 0;
+    }
+    return acc;
+  }
+
+  function redactString(text: string, vault: Vault, key?: string): string {
     let spans: readonly Span[] = remembered.detect(text);
     if (spans.length === 0) {
       // A tool argument named like a secret carries no `password=` context of its own: the key is the context.
@@ -124,10 +144,9 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
       let replacement: string;
       if (s.type === LITERAL_TYPE) replacement = vault.pseudonym(LITERAL_TYPE, original);
       else {
-        const op = operators.get(s.type) ?? 'pseudonymize';
-        replacement = applyOperator(op, s.type, original, vault, hmacKey);
-        acc.counts[s.type] = (acc.counts[s.type] ?? 0) + 1;
-        if (op === 'block') blocked.add(s.type);
+        const type = typeIndex.get(s.type); // every recognizer's type is one of `types`
+        replacement = applyOperator(type === undefined ? 'pseudonymize' : opOf[type]!, s.type, original, vault, hmacKey);
+        if (type !== undefined) counted[type]!++;
       }
       out += text.slice(at, s.start) + replacement;
       at = s.end;
@@ -155,20 +174,16 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     detect: (text) => detector.detect(text),
     detectionCache: remembered,
     redactText(text, vault) {
-      const acc: Redaction = { counts: {}, blocked: [] };
-      if (!enabled) return { text, ...acc };
-      const blocked = new Set<string>();
-      const out = redactString(text, vault, acc, blocked);
-      acc.blocked = [...blocked];
-      return { text: out, ...acc };
+      if (!enabled) return { text, counts: {}, blocked: [] };
+      counted.fill(0); // an earlier call that threw left its counts
+      const out = redactString(text, vault);
+      return { text: out, ...tally() };
     },
     redactLlmRequest(api, body, vault) {
-      const acc: Redaction = { counts: {}, blocked: [] };
-      if (!enabled) return acc;
-      const blocked = new Set<string>();
-      rewriteLlmRequest(api, body, (t, key) => redactString(t, vault, acc, blocked, key));
-      acc.blocked = [...blocked];
-      return acc;
+      if (!enabled) return { counts: {}, blocked: [] };
+      counted.fill(0);
+      rewriteLlmRequest(api, body, (t, key) => redactString(t, vault, key));
+      return tally();
     },
     restoreText: (text, vault, options) => restoreText(text, vault, options),
     restoreJson: (value, vault) => restoreJson(value, vault),

@@ -77,55 +77,61 @@ export function ibanValid(compact: string): boolean {
   return rem === 1;
 }
 
-/** Counts per ASCII character, reused by every call (zeroed again before returning). */
-const counts = new Uint32Array(128);
+/** Counts per ASCII character, and the distinct ones seen, reused by every call (zeroed again before returning). */
+const counts = new Int32Array(128);
+const seen = new Uint8Array(128);
 /** k * log2(k) for the counts candidate values have (Math.log2 per distinct character was most of the cost). */
 const K_LOG_K = Float64Array.from({ length: 256 }, (_, k) => (k === 0 ? 0 : k * Math.log2(k)));
 const kLogK = (k: number): number => (k < K_LOG_K.length ? K_LOG_K[k]! : k * Math.log2(k));
 
+/** Character classes of ASCII, as bits: which alphabets a string draws from. */
+const DIGIT = 1;
+const LOWER = 2;
+const UPPER = 4;
+const SYMBOL = 8;
+const NOT_HEX = 16;
+const CLASS = Uint8Array.from({ length: 128 }, (_, c) => {
+  if (c >= 48 && c <= 57) return DIGIT;
+  if (c >= 97 && c <= 122) return LOWER | (c > 102 ? NOT_HEX : 0);
+  if (c >= 65 && c <= 90) return UPPER | (c > 70 ? NOT_HEX : 0);
+  return SYMBOL | NOT_HEX;
+});
+
+/** Entropy and alphabet of the last `entropyAndAlphabet` call (no object per call: it runs on every candidate secret). */
+let lastEntropy = 0;
+let lastAlphabet = 0;
+
 /**
  * Shannon entropy in bits per character, and the size of the alphabet `s` draws from: 16 when it is all hex
  * digits, else 26 per letter case, 10 for digits and 32 for anything else that occurs. One pass over `s` plus
- * one over its distinct characters, no allocation for ASCII (secrets are ASCII).
+ * one over its distinct characters; results in `lastEntropy` and `lastAlphabet`.
  */
-function entropyAndAlphabet(s: string): { entropy: number; alphabet: number } {
+function entropyAndAlphabet(s: string): void {
   const n = s.length;
-  if (n === 0) return { entropy: 0, alphabet: 0 };
   let other: Map<number, number> | undefined;
-  let lower = false;
-  let upper = false;
-  let digit = false;
-  let symbol = false;
-  let hex = true;
+  let classes = 0;
+  let distinct = 0;
   for (let i = 0; i < n; i++) {
     const c = s.charCodeAt(i);
-    if (c < 128) counts[c]!++;
-    else (other ??= new Map()).set(c, (other.get(c) ?? 0) + 1);
-    if (c >= 48 && c <= 57) digit = true;
-    else if (c >= 97 && c <= 122) {
-      lower = true;
-      if (c > 102) hex = false;
-    } else if (c >= 65 && c <= 90) {
-      upper = true;
-      if (c > 70) hex = false;
+    if (c < 128) {
+      if (counts[c]!++ === 0) seen[distinct++] = c;
+      classes |= CLASS[c]!;
     } else {
-      symbol = true;
-      hex = false;
+      (other ??= new Map()).set(c, (other.get(c) ?? 0) + 1);
+      classes |= SYMBOL | NOT_HEX;
     }
   }
   // H = log2(n) - (sum over distinct characters of k * log2(k)) / n
   let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 128) continue;
-    const k = counts[c]!;
-    if (k === 0) continue; // already counted
-    sum += kLogK(k);
+  for (let i = 0; i < distinct; i++) {
+    const c = seen[i]!;
+    sum += kLogK(counts[c]!);
     counts[c] = 0;
   }
   if (other) for (const k of other.values()) sum += kLogK(k);
-  const alphabet = hex ? 16 : (lower ? 26 : 0) + (upper ? 26 : 0) + (digit ? 10 : 0) + (symbol ? 32 : 0);
-  return { entropy: Math.log2(n) - sum / n, alphabet };
+  lastEntropy = n === 0 ? 0 : Math.log2(n) - sum / n;
+  lastAlphabet =
+    n === 0 ? 0 : (classes & NOT_HEX) === 0 ? 16 : (classes & LOWER ? 26 : 0) + (classes & UPPER ? 26 : 0) + (classes & DIGIT ? 10 : 0) + (classes & SYMBOL ? 32 : 0);
 }
 
 /**
@@ -133,9 +139,9 @@ function entropyAndAlphabet(s: string): { entropy: number; alphabet: number } {
  * over this alphabet could have. A fixed bits-per-char threshold would reject every short secret.
  */
 export function looksRandom(s: string, ratio = 0.7): boolean {
-  const { entropy, alphabet } = entropyAndAlphabet(s);
-  const max = Math.log2(Math.max(2, Math.min(s.length, alphabet)));
-  return entropy >= ratio * max;
+  entropyAndAlphabet(s);
+  const max = Math.log2(Math.max(2, Math.min(s.length, lastAlphabet)));
+  return lastEntropy >= ratio * max;
 }
 
 /** Checks that every octet is 0–255 without leading zeros. */

@@ -148,8 +148,7 @@ class MemoryVault implements Vault {
   }
 
   #add(label: number, original: string, hash: number): number {
-    // eslint-disable-next-line no-control-regex -- Latin-1 is every code unit below U+0100
-    const wide = /[^\u0000-\u00ff]/.test(original);
+    const wide = !isLatin1(original);
     const bytes = wide ? original.length * 2 : original.length;
     if (this.#end + bytes > this.#data.length) this.#makeRoom(bytes);
     const k = this.#free.pop() ?? this.#entries++;
@@ -164,7 +163,12 @@ class MemoryVault implements Vault {
     t[e + NUMBER] = n;
     t[e + HASH] = hash;
     this.#link(k);
-    this.#end += this.#data.write(original, this.#end, wide ? 'utf16le' : 'latin1');
+    if (wide || original.length > 64) this.#end += this.#data.write(original, this.#end, wide ? 'utf16le' : 'latin1');
+    else {
+      // Values are mostly short: a loop beats a call into Buffer#write.
+      const data = this.#data;
+      for (let i = 0; i < original.length; i++) data[this.#end++] = original.charCodeAt(i);
+    }
     if (++this.#size > this.#byValue.length) this.#rehash();
     return k;
   }
@@ -292,6 +296,12 @@ class MemoryVault implements Vault {
   [inspect.custom](): string {
     return `Vault(${this.key}, ${this.#size} entries)`;
   }
+}
+
+/** Whether every code unit of `s` is below U+0100 (one byte each as Latin-1). */
+function isLatin1(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+  return true;
 }
 
 /** A copy of `a` with room for `length` elements. */

@@ -167,3 +167,20 @@ t.test('a conversation history resent on every turn is scanned once; placeholder
   r.redactLlmRequest('openai-chat', short, r.vault('short'));
   t.equal(r.detectionCache.hits, hits, 'short texts are scanned every time');
 });
+
+t.test('the detection cache keeps apart texts whose UTF-8 is the same (a lone surrogate and U+FFFD)', async (t) => {
+  const r = createRedactor({});
+  t.teardown(() => r.close());
+  const body = (odd: string) => `${'Filler prose for a long enough text. '.repeat(20)}${odd} write to ${EMAIL}${odd}x`;
+  const lone = body('\ud800');
+  const replaced = body('\ufffd');
+  t.same(Buffer.from(lone), Buffer.from(replaced), 'same UTF-8 bytes');
+  const misses = r.detectionCache.misses;
+  for (const text of [lone, replaced, lone, replaced]) {
+    const v = r.vault(`odd-${text === lone}`);
+    const out = r.redactText(text, v).text;
+    t.notMatch(out, EMAIL);
+    t.equal(r.restoreText(out, v), text, 'restores exactly, the odd character included');
+  }
+  t.equal(r.detectionCache.misses - misses, 2, 'two entries, each found again');
+});
