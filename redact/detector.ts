@@ -105,6 +105,11 @@ export function createDetector(options: DetectorOptions): Detector {
   const engine = useNative ? nativeEngine(compiled, entries, chunkSize) : undefined;
   const sets = engine === undefined ? buildSets(entries) : undefined;
   const allIndexes = compiled.map((_, i) => i);
+  // Levels of priority, 0 the highest: each recognizer's level, and per level where its matches start in `order`.
+  const priorities = [...new Set(compiled.map((c) => c.rec.priority))].sort((a, b) => b - a);
+  const levelOf = Int32Array.from(compiled, (c) => priorities.indexOf(c.rec.priority));
+  const levelStart = new Int32Array(priorities.length + 1);
+  const levelFill = new Int32Array(priorities.length + 1);
   const hits = new Hits();
   /** Per recognizer, the [start, end) byte ranges of the chunks where it fired, and how many (reused). */
   const fired = compiled.map(() => ({ bounds: new Int32Array(64), count: 0 }));
@@ -185,7 +190,11 @@ export function createDetector(options: DetectorOptions): Detector {
     if (whole) for (const i of [...whole].sort((a, b) => a - b)) run(i, buf, 0);
   }
 
-  /** `cand` is one object per text, reset here for each match (checks may narrow it but never keep it). */
+  /**
+   * Evaluates one match of `c` (UTF-16 offsets) into `out`, unless the value it narrows to lies wholly under spans
+   * of higher priority already taken: then it could never be kept, and its check (an entropy pass, a checksum) is
+   * skipped. `cand` is one object per text, reset here for each match (checks may narrow it but never keep it).
+   */
   function consider(out: Span[], c: Compiled, cand: Candidate, pos: number, end: number): void {
     const text = cand.text;
     cand.start = pos;
@@ -203,6 +212,8 @@ export function createDetector(options: DetectorOptions): Detector {
       cand.start = pos + match.lastIndexOf(group);
       cand.end = cand.start + group.length;
     }
+    // Checks only narrow a candidate: one wholly covered now stays covered.
+    if (cand.end <= cand.start || taken.covers(cand.start, cand.end)) return;
     let score = c.rec.check ? c.rec.check(cand, c.rec.score) : c.rec.score;
     if (score <= 0) return;
     if (score < threshold && c.rec.context !== undefined) {
@@ -214,22 +225,55 @@ export function createDetector(options: DetectorOptions): Detector {
     out.push({ type: c.rec.type, start: cand.start, end: cand.end, score, priority: c.rec.priority });
   }
 
-  /** `text` and `buf` hold the same characters; `bytesAreUnits` when a byte offset is a UTF-16 offset. */
+  const taken = new Coverage();
+  let order = new Int32Array(256);
+
+  /**
+   * `text` and `buf` hold the same characters; `bytesAreUnits` when a byte offset is a UTF-16 offset.
+   * Overlaps are settled by priority, then score, then length (then position): matches are evaluated a priority
+   * at a time, highest first, and a span is kept when it overlaps none kept before it.
+   */
   function detectIn(text: string, buf: Buffer, bytesAreUnits: boolean): Span[] {
     if (buf.length === 0 || compiled.length === 0) return [];
     collect(buf);
     const { data, count } = hits;
     if (count === 0) return [];
-    const out: Span[] = [];
-    const cand: Candidate = { text, start: 0, end: 0 };
-    if (bytesAreUnits) for (let k = 0; k < 3 * count; k += 3) consider(out, compiled[data[k]!]!, cand, data[k + 1]!, data[k + 2]!);
-    else {
+    if (!bytesAreUnits) {
       let last = 0;
       for (let k = 0; k < 3 * count; k += 3) if (data[k + 2]! > last) last = data[k + 2]!;
       const toUnit = utf16OffsetOf(text, buf, last);
-      for (let k = 0; k < 3 * count; k += 3) consider(out, compiled[data[k]!]!, cand, toUnit(data[k + 1]!), toUnit(data[k + 2]!));
+      for (let k = 0; k < 3 * count; k += 3) {
+        data[k + 1] = toUnit(data[k + 1]!);
+        data[k + 2] = toUnit(data[k + 2]!);
+      }
     }
-    return resolveOverlaps(out);
+    // Matches by level of priority, highest first, in the order found within a level (a counting sort: V8 sorts
+    // typed arrays with a comparator slowly).
+    if (order.length < count) order = new Int32Array(2 ** Math.ceil(Math.log2(count)));
+    levelStart.fill(0);
+    for (let k = 0; k < count; k++) levelStart[levelOf[data[3 * k]!]! + 1]!++;
+    for (let l = 1; l < levelStart.length; l++) levelStart[l]! += levelStart[l - 1]!;
+    levelFill.set(levelStart);
+    for (let k = 0; k < count; k++) order[levelFill[levelOf[data[3 * k]!]!]!++] = 3 * k;
+    taken.reset(text.length);
+    const out: Span[] = [];
+    const cand: Candidate = { text, start: 0, end: 0 };
+    const level: Span[] = [];
+    for (let l = 0; l + 1 < levelStart.length; l++) {
+      if (levelStart[l] === levelStart[l + 1]) continue;
+      level.length = 0;
+      for (let k = levelStart[l]!; k < levelStart[l + 1]!; k++) {
+        const at = order[k]!;
+        consider(level, compiled[data[at]!]!, cand, data[at + 1]!, data[at + 2]!);
+      }
+      if (level.length > 1) level.sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
+      for (const s of level) {
+        if (taken.overlaps(s.start, s.end)) continue;
+        taken.take(s.start, s.end);
+        out.push(s);
+      }
+    }
+    return out.length > 1 ? out.sort((a, b) => a.start - b.start) : out;
   }
 
   return {
@@ -380,25 +424,50 @@ function nextChar(buf: Buffer, at: number): number {
   return next;
 }
 
-function better(a: Span, b: Span): boolean {
-  if (a.priority !== b.priority) return a.priority > b.priority;
-  if (a.score !== b.score) return a.score > b.score;
-  return a.end - a.start > b.end - b.start;
-}
+/**
+ * The UTF-16 units of a text taken by kept spans: a stamp per unit, where this detection's stamp means taken, so
+ * nothing needs clearing between texts (and an exception half-way cannot leave units marked for the next one).
+ */
+class Coverage {
+  /** Reused up to this many units; a longer text gets an array of its own for the one detection. */
+  static readonly KEEP = 1 << 20;
+  #kept = new Uint32Array(4096);
+  /** Last stamp used on `#kept` (stamps only grow there, so older marks never read as taken). */
+  #keptStamp = 0;
+  #stamps = this.#kept;
+  #stamp = 0;
 
-/** Keeps non-overlapping spans, preferring priority, then score, then length; linear after sorting. */
-export function resolveOverlaps(spans: Span[]): Span[] {
-  if (spans.length < 2) return spans;
-  spans.sort((a, b) => a.start - b.start || b.end - a.end);
-  const out: Span[] = [];
-  for (let k = 0; k < spans.length; k++) {
-    const s = spans[k]!;
-    const last = out[out.length - 1];
-    if (last === undefined || s.start >= last.end) out.push(s);
-    else if (better(s, last)) {
-      // Sorted by start, so s cannot overlap anything before `last`.
-      out[out.length - 1] = s;
+  reset(units: number): void {
+    if (units >= Coverage.KEEP) {
+      this.#stamps = new Uint32Array(units);
+      this.#stamp = 1;
+      return;
     }
+    if (units > this.#kept.length) {
+      this.#kept = new Uint32Array(2 ** Math.ceil(Math.log2(units)));
+      this.#keptStamp = 0;
+    }
+    if (++this.#keptStamp === 0xffffffff) {
+      this.#kept.fill(0);
+      this.#keptStamp = 1;
+    }
+    this.#stamps = this.#kept;
+    this.#stamp = this.#keptStamp;
   }
-  return out;
+
+  /** Every unit of [start, end) is taken. */
+  covers(start: number, end: number): boolean {
+    for (let i = start; i < end; i++) if (this.#stamps[i] !== this.#stamp) return false;
+    return true;
+  }
+
+  /** Some unit of [start, end) is taken. */
+  overlaps(start: number, end: number): boolean {
+    for (let i = start; i < end; i++) if (this.#stamps[i] === this.#stamp) return true;
+    return false;
+  }
+
+  take(start: number, end: number): void {
+    this.#stamps.fill(this.#stamp, start, end);
+  }
 }

@@ -155,3 +155,27 @@ t.test('a custom multi-line pattern is found when its match spans chunks', async
   const spans = r.detect(text).filter((s) => s.type === 'ticket');
   t.same(spans.map((s) => text.slice(s.start, s.end)), [block]);
 });
+
+t.test('overlaps: higher priority wins, and a span overlapping only a loser is kept', async (t) => {
+  let lowChecks = 0;
+  const recs: Recognizer[] = [
+    { name: 'a', type: 'a', pattern: '0123456789', score: 0.9, priority: 50 },
+    { name: 'b', type: 'b', pattern: '89ab', score: 0.9, priority: 60 },
+    { name: 'c', type: 'c', pattern: 'bcdefghij', score: 0.9, priority: 70 },
+    // wholly inside c: never kept, so its check never runs
+    { name: 'low', type: 'low', pattern: 'def', score: 0.9, priority: 10, check: (_c, s) => (lowChecks++, s) },
+    // same priority: the higher score wins whatever its position, then the longer
+    { name: 'p1', type: 'p1', pattern: 'PQRS', score: 0.6, priority: 40 },
+    { name: 'p2', type: 'p2', pattern: 'RSTU', score: 0.9, priority: 40 },
+    { name: 'q1', type: 'q1', pattern: 'VWX', score: 0.9, priority: 40 },
+    { name: 'q2', type: 'q2', pattern: 'WXYZ', score: 0.9, priority: 40 },
+  ];
+  const text = '0123456789abcdefghij PQRSTU VWXYZ';
+  for (const jsCollector of [false, true]) {
+    const d = createDetector({ recognizers: recs, threshold: 0.5, allow: [], jsCollector });
+    const spans = d.detect(text).map((s) => `${s.type}:${text.slice(s.start, s.end)}`);
+    // Settling overlaps left to right against the last kept span alone dropped `a` here: b beat a, then c beat b.
+    t.same(spans, ['a:0123456789', 'c:bcdefghij', 'p2:RSTU', 'q2:WXYZ'], jsCollector ? 'JS collector' : 'native collector');
+  }
+  t.equal(lowChecks, 0, 'the covered candidate was not checked');
+});
