@@ -51,11 +51,17 @@ export function createDetectionCache(detect: (text: string, utf8?: Buffer) => Sp
 
   function pack(found: readonly Span[]): Float64Array {
     const packed = new Float64Array(found.length * FIELDS);
-    found.forEach((s, i) => {
+    for (let i = 0; i < found.length; i++) {
+      const s = found[i]!;
       let type = typeIndex.get(s.type);
       if (type === undefined) typeIndex.set(s.type, (type = types.push(s.type) - 1));
-      packed.set([s.start, s.end, type, s.score, s.priority], i * FIELDS);
-    });
+      const e = i * FIELDS;
+      packed[e + START] = s.start;
+      packed[e + END] = s.end;
+      packed[e + TYPE] = type;
+      packed[e + SCORE] = s.score;
+      packed[e + PRIORITY] = s.priority;
+    }
     return packed;
   }
 

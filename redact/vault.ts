@@ -51,6 +51,13 @@ function labelFor(type: string): number {
 
 const NONE = -1;
 
+/** Entries a vault makes room for with its first value (~9 KB in all). */
+const FIRST_ENTRIES = 128;
+/** Placeholders of an empty vault, never written: the first value allocates real ones. */
+const NO_DATA = Buffer.alloc(0);
+const NO_ENTRIES = new Int32Array(0);
+const NO_BUCKETS = Int32Array.of(NONE);
+
 /** Fields of an entry in the entry table (one Int32Array, FIELDS slots per entry). */
 const START = 0; // byte offset of the value in the data buffer, NONE once evicted
 const UNITS = 1; // UTF-16 code units; negative when stored as UTF-16LE, else one byte each (Latin-1)
@@ -85,15 +92,17 @@ export function valueHash(seed: number, label: number, value: string): number {
  * instead of 50 ms), and nothing in it is printable: neither JSON.stringify nor util.inspect sees private fields.
  */
 class MemoryVault implements Vault {
-  #data = Buffer.alloc(2048);
+  // Allocated with the first value (every request gets its conversation's vault, most hold nothing), at a size
+  // that holds an entity-dense prompt's values without growing: an ArrayBuffer costs microseconds to make.
+  #data = NO_DATA;
   #end = 0;
   #deadBytes = 0;
-  #table = new Int32Array(64 * FIELDS);
+  #table = NO_ENTRIES;
   /** First entry of each bucket, by value hash and by (label, number); at least as many buckets as values. */
-  #byValue = new Int32Array(64).fill(NONE);
-  #byNumber = new Int32Array(64).fill(NONE);
+  #byValue = NO_BUCKETS;
+  #byNumber = NO_BUCKETS;
   /** Last number issued, per label index. */
-  #issued = new Int32Array(32);
+  #issued = NO_ENTRIES;
   /** Entry slots in use or freed; freed ones (of evicted values) are taken again first. */
   #entries = 0;
   readonly #free: number[] = [];
@@ -150,9 +159,15 @@ class MemoryVault implements Vault {
   #add(label: number, original: string, hash: number): number {
     const wide = !isLatin1(original);
     const bytes = wide ? original.length * 2 : original.length;
+    if (this.#table === NO_ENTRIES) {
+      this.#data = Buffer.alloc(FIRST_ENTRIES * 32);
+      this.#table = new Int32Array(FIRST_ENTRIES * FIELDS);
+      this.#issued = new Int32Array(32);
+      this.#buckets(FIRST_ENTRIES);
+    }
     if (this.#end + bytes > this.#data.length) this.#makeRoom(bytes);
     const k = this.#free.pop() ?? this.#entries++;
-    if ((k + 1) * FIELDS > this.#table.length) this.#table = grown(this.#table, Math.ceil(this.#table.length * 1.5 / FIELDS) * FIELDS);
+    if ((k + 1) * FIELDS > this.#table.length) this.#table = grown(this.#table, this.#table.length * 2);
     if (label >= this.#issued.length) this.#issued = grown(this.#issued, 2 * label + 2);
     const n = ++this.#issued[label]!;
     const e = k * FIELDS;
@@ -185,18 +200,23 @@ class MemoryVault implements Vault {
     this.#byNumber[b] = k;
   }
 
+  /** Empty buckets, `count` of each kind, in one allocation. */
+  #buckets(count: number): void {
+    const both = new Int32Array(2 * count).fill(NONE);
+    this.#byValue = both.subarray(0, count);
+    this.#byNumber = both.subarray(count);
+  }
+
   /** Twice the buckets, every live entry relinked. */
   #rehash(): void {
-    this.#byValue = new Int32Array(this.#byValue.length * 2).fill(NONE);
-    this.#byNumber = new Int32Array(this.#byNumber.length * 2).fill(NONE);
+    this.#buckets(this.#byValue.length * 2);
     for (let k = 0; k < this.#entries; k++) if (this.#table[k * FIELDS + START] !== NONE) this.#link(k);
   }
 
-  /** Grows the data by half, after dropping the bytes of evicted values when they are a quarter of it. */
+  /** Doubles the data at least, after dropping the bytes of evicted values when they are a quarter of it. */
   #makeRoom(bytes: number): void {
-    const live = this.#end - this.#deadBytes;
     const old = this.#data;
-    const data = Buffer.alloc(Math.max(2048, Math.ceil((live + bytes) * 1.5)));
+    const data = Buffer.alloc(Math.max(2 * old.length, this.#end + bytes));
     if (this.#deadBytes * 4 < this.#end) {
       old.copy(data, 0, 0, this.#end);
       this.#data = data;
