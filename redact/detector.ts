@@ -262,18 +262,21 @@ export function createDetector(options: DetectorOptions): Detector {
     for (let l = 0; l + 1 < levelStart.length; l++) {
       if (levelStart[l] === levelStart[l + 1]) continue;
       level.length = 0;
+      let mixed = false;
       for (let k = levelStart[l]!; k < levelStart[l + 1]!; k++) {
         const at = order[k]!;
+        mixed ||= data[at] !== data[order[levelStart[l]!]!];
         consider(level, compiled[data[at]!]!, cand, data[at + 1]!, data[at + 2]!);
       }
-      if (level.length > 1) level.sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
+      // One recognizer's matches never overlap one another: only a level shared by several needs the ranking.
+      if (mixed) level.sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
       for (const s of level) {
         if (taken.overlaps(s.start, s.end)) continue;
-        taken.take(s.start, s.end);
+        taken.take(s.start, s.end, out.length);
         out.push(s);
       }
     }
-    return out.length > 1 ? out.sort((a, b) => a.start - b.start) : out;
+    return taken.inOrder(out);
   }
 
   return {
@@ -434,17 +437,23 @@ class Coverage {
   #kept = new Uint32Array(4096);
   /** Last stamp used on `#kept` (stamps only grow there, so older marks never read as taken). */
   #keptStamp = 0;
+  #keptOwner = new Int32Array(4096);
   #stamps = this.#kept;
   #stamp = 0;
+  /** Index of the kept span that starts at a unit (valid where a span starts). */
+  #owner = this.#keptOwner;
 
   reset(units: number): void {
     if (units >= Coverage.KEEP) {
       this.#stamps = new Uint32Array(units);
+      this.#owner = new Int32Array(units);
       this.#stamp = 1;
       return;
     }
     if (units > this.#kept.length) {
-      this.#kept = new Uint32Array(2 ** Math.ceil(Math.log2(units)));
+      const size = 2 ** Math.ceil(Math.log2(units));
+      this.#kept = new Uint32Array(size);
+      this.#keptOwner = new Int32Array(size);
       this.#keptStamp = 0;
     }
     if (++this.#keptStamp === 0xffffffff) {
@@ -452,6 +461,7 @@ class Coverage {
       this.#keptStamp = 1;
     }
     this.#stamps = this.#kept;
+    this.#owner = this.#keptOwner;
     this.#stamp = this.#keptStamp;
   }
 
@@ -467,7 +477,22 @@ class Coverage {
     return false;
   }
 
-  take(start: number, end: number): void {
+  /** Marks [start, end) taken by `spans[index]` (see inOrder). */
+  take(start: number, end: number, index: number): void {
     this.#stamps.fill(this.#stamp, start, end);
+    this.#owner[start] = index;
+  }
+
+  /**
+   * The kept spans by position. They do not overlap, so their starts are distinct: those are sorted as numbers
+   * (natively, where a comparator over span objects calls back into JS and allocates its merge buffers) and each
+   * start gives its span back.
+   */
+  inOrder(spans: Span[]): Span[] {
+    if (spans.length < 2) return spans;
+    const starts = Int32Array.from(spans, (s) => s.start).sort();
+    const out = new Array<Span>(spans.length);
+    for (let i = 0; i < starts.length; i++) out[i] = spans[this.#owner[starts[i]!]!]!;
+    return out;
   }
 }
