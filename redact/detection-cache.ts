@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Span } from './detector.js';
+import { encodeUtf8, wellFormed } from './utf8.js';
 
 /**
  * Detections of long texts, remembered under a SHA-256 of the text's UTF-8 bytes (which the detector scans, so
@@ -78,10 +79,10 @@ export function createDetectionCache(detect: (text: string, utf8?: Buffer) => Sp
   return {
     detect(text) {
       if (text.length < limits.minChars) return detect(text);
-      const utf8 = Buffer.from(text, 'utf8');
+      const utf8 = encodeUtf8(text);
       // The first byte keeps the two encodings' keys apart.
       const hash = createHash('sha256');
-      const key = (wellFormed(text) ? hash.update(UTF8).update(utf8) : hash.update(UTF16).update(text, 'utf16le')).digest('base64');
+      const key = (wellFormed(text, utf8) ? hash.update(UTF8).update(utf8) : hash.update(UTF16).update(text, 'utf16le')).digest('base64');
       const known = remembered.get(key);
       if (known !== undefined) {
         hits++;
@@ -110,6 +111,3 @@ export function createDetectionCache(detect: (text: string, utf8?: Buffer) => Sp
     },
   };
 }
-
-/** Whether `text` has no lone surrogate (String.prototype.isWellFormed is ES2024, Node 20 has it). */
-const wellFormed = (text: string): boolean => (text as string & { isWellFormed(): boolean }).isWellFormed();

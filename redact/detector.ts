@@ -4,6 +4,7 @@ import { CONTEXT_BOOST, CONTEXT_WINDOW } from './recognizer.js';
 import { flagBits, native } from './native-collector.js';
 import type { NativeEngine, NativeSetGroup } from './native-collector.js';
 import { utf16OffsetOf } from './utf16-offsets.js';
+import { encodeUtf8 } from './utf8.js';
 
 /** A detected entity: UTF-16 offsets into the scanned string. */
 export interface Span {
@@ -18,7 +19,7 @@ export interface Detector {
   readonly types: readonly string[];
   /** Which loop finds the raw matches: the C++ one (redact/native/collector.cc) or the JavaScript one. */
   readonly collector: 'native' | 'js';
-  /** `utf8`, when the caller has it already, must be `Buffer.from(text, 'utf8')`. */
+  /** `utf8`, when the caller has it already, must be the UTF-8 of `text` (it is not kept). */
   detect(text: string, utf8?: Buffer): Span[];
   /**
    * Detects in raw bytes read as latin1 (one byte = one character): offsets are byte offsets and invalid
@@ -283,7 +284,7 @@ export function createDetector(options: DetectorOptions): Detector {
     types: [...new Set(options.recognizers.map((r) => r.type))],
     collector: engine === undefined ? 'js' : 'native',
     detect(text: string, utf8?: Buffer): Span[] {
-      const buf = utf8 ?? Buffer.from(text, 'utf8');
+      const buf = utf8 ?? encodeUtf8(text);
       return detectIn(text, buf, buf.length === text.length);
     },
     detectBytes: (bytes) => detectIn(bytes.toString('latin1'), bytes, true),
