@@ -148,15 +148,16 @@ export function createDetector(options: DetectorOptions): Detector {
     }
   }
 
-  function collect(buf: Buffer): void {
+  /** Raw matches into `hits`; true when their offsets are UTF-16 offsets already (the native collector's). */
+  function collect(buf: Buffer, bytesAreUnits: boolean): boolean {
     if (engine !== undefined) {
-      let count = native.collector!.collect(engine, buf, hits.data);
+      let count = native.collector!.collect(engine, buf, hits.data, !bytesAreUnits);
       if (3 * count > hits.data.length) {
         hits.data = new Int32Array(2 ** Math.ceil(Math.log2(3 * count)));
-        count = native.collector!.collect(engine, buf, hits.data);
+        count = native.collector!.collect(engine, buf, hits.data, !bytesAreUnits);
       }
       hits.count = count;
-      return;
+      return true;
     }
     hits.count = 0;
     for (let i = 0; i < fired.length; i++) fired[i]!.count = 0;
@@ -189,6 +190,7 @@ export function createDetector(options: DetectorOptions): Detector {
     });
     if (sets) for (const i of fire(sets.whole, buf)) (whole ??= new Set()).add(i);
     if (whole) for (const i of [...whole].sort((a, b) => a - b)) run(i, buf, 0);
+    return bytesAreUnits;
   }
 
   /**
@@ -236,10 +238,10 @@ export function createDetector(options: DetectorOptions): Detector {
    */
   function detectIn(text: string, buf: Buffer, bytesAreUnits: boolean): Span[] {
     if (buf.length === 0 || compiled.length === 0) return [];
-    collect(buf);
+    const inUnits = collect(buf, bytesAreUnits);
     const { data, count } = hits;
     if (count === 0) return [];
-    if (!bytesAreUnits) {
+    if (!inUnits) {
       let last = 0;
       for (let k = 0; k < 3 * count; k += 3) if (data[k + 2]! > last) last = data[k + 2]!;
       const toUnit = utf16OffsetOf(text, buf, last);

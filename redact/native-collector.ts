@@ -29,10 +29,11 @@ export interface NativeCollector {
     chunkSize: number,
   ): NativeEngine;
   /**
-   * Writes matches into `out` as (recognizer, start, end) byte triples and returns how many there are; when
-   * that is more than `out` holds, only what fits was written.
+   * Writes matches into `out` as (recognizer, start, end) triples and returns how many there are; when that is
+   * more than `out` holds, only what fits was written. Offsets are bytes, or with `utf16` the UTF-16 offsets in
+   * the string that `bytes` is the UTF-8 of.
    */
-  collect(engine: NativeEngine, bytes: Uint8Array, out: Int32Array): number;
+  collect(engine: NativeEngine, bytes: Uint8Array, out: Int32Array, utf16: boolean): number;
 }
 
 declare const engineBrand: unique symbol;

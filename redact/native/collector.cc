@@ -10,6 +10,7 @@
 #include <node_api.h>
 
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -36,6 +37,7 @@ struct Engine {
   std::vector<std::vector<std::pair<size_t, size_t>>> fired;
   std::vector<uint8_t> wholeFired;
   std::vector<int> matched;
+  std::vector<uint32_t> units;
 };
 
 bool ok(napi_env env, napi_status status, const char* what) {
@@ -193,15 +195,47 @@ void fire(Engine* e, const std::vector<Group>& sets, std::string_view text, std:
   }
 }
 
-// collect(engine, bytes: Uint8Array, out: Int32Array) -> number of matches (triples: recognizer, start, end);
-// when that is more than `out` holds, only what fits was written and the caller calls again with more room.
+/**
+ * Turns the byte offsets of `count` triples into UTF-16 offsets of the string `bytes` was encoded from: each
+ * byte that is not a continuation byte starts one unit, a 4-byte sequence two (a lone surrogate was written as
+ * U+FFFD, three bytes for one unit). Nothing to do for ASCII; else one table over the bytes up to the last end.
+ */
+void toUtf16(const uint8_t* bytes, size_t len, int32_t* triples, size_t count, std::vector<uint32_t>* table) {
+  size_t last = 0;
+  for (size_t k = 0; k < count; k++) last = std::max(last, static_cast<size_t>(triples[3 * k + 2]));
+  size_t firstWide = 0;
+  while (firstWide < last && bytes[firstWide] < 0x80) firstWide++;
+  if (firstWide == last) return;
+  table->resize(last + 1);
+  uint32_t* units = table->data();
+  uint32_t unit = static_cast<uint32_t>(firstWide);
+  for (size_t i = firstWide; i < last; i++) {
+    units[i] = unit;
+    uint8_t b = bytes[i];
+    unit += (b & 0xc0) != 0x80 ? (b >= 0xf0 ? 2 : 1) : 0;
+  }
+  units[last] = unit;
+  for (size_t k = 0; k < count; k++) {
+    for (size_t f = 1; f <= 2; f++) {
+      size_t at = static_cast<size_t>(triples[3 * k + f]);
+      if (at >= firstWide) triples[3 * k + f] = static_cast<int32_t>(units[at]);
+    }
+  }
+  (void)len;
+}
+
+// collect(engine, bytes: Uint8Array, out: Int32Array, utf16: boolean) -> number of matches (triples: recognizer,
+// start, end; UTF-16 offsets with `utf16`, else byte offsets); when that is more than `out` holds, only what fits
+// was written (in bytes) and the caller calls again with more room.
 napi_value Collect(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  if (!ok(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "bad call") || argc != 3) {
-    napi_throw_type_error(env, "ERR_SLUICE_NATIVE", "collect takes 3 arguments");
+  size_t argc = 4;
+  napi_value argv[4];
+  if (!ok(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "bad call") || argc != 4) {
+    napi_throw_type_error(env, "ERR_SLUICE_NATIVE", "collect takes 4 arguments");
     return nullptr;
   }
+  bool utf16 = false;
+  if (!ok(env, napi_get_value_bool(env, argv[3], &utf16), "expected a boolean")) return nullptr;
   Engine* e = nullptr;
   if (!ok(env, napi_get_value_external(env, argv[0], reinterpret_cast<void**>(&e)), "expected an engine")) return nullptr;
   napi_typedarray_type type;
@@ -256,6 +290,7 @@ napi_value Collect(napi_env env, napi_callback_info info) {
     for (int32_t i : firing) e->wholeFired[i] = 1;
     for (size_t i = 0; i < R; i++) if (e->wholeFired[i]) runRange(*e->res[i], text, 0, len, i, &out);
   }
+  if (utf16 && out.count <= out.capacity) toUtf16(static_cast<const uint8_t*>(bytes), len, out.data, out.count, &e->units);
   napi_value result;
   if (!ok(env, napi_create_double(env, static_cast<double>(out.count), &result), "cannot return")) return nullptr;
   return result;

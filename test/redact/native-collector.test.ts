@@ -125,10 +125,14 @@ t.test('the addon refuses bad arguments with a clear error', { skip: native.coll
   t.throws(() => c.compile(['a'], [], [false], [], [], 64), /different lengths/);
   t.throws(() => c.compile(['(unclosed'], [0], [false], [], [], 64), /re2 rejected/);
   const engine = c.compile(['a+'], [0], [false], [[[0], ['a']]], [], 64);
-  t.throws(() => c.collect(engine, 'aaa' as unknown as Uint8Array, new Int32Array(3)), /Uint8Array/);
-  t.throws(() => c.collect(engine, Buffer.from('aaa'), new Float64Array(3) as unknown as Int32Array), /Int32Array/);
-  t.throws(() => c.collect({} as NativeEngine, Buffer.from('aaa'), new Int32Array(3)), /engine/);
+  t.throws(() => c.collect(engine, 'aaa' as unknown as Uint8Array, new Int32Array(3), false), /Uint8Array/);
+  t.throws(() => c.collect(engine, Buffer.from('aaa'), new Float64Array(3) as unknown as Int32Array, false), /Int32Array/);
+  t.throws(() => c.collect({} as NativeEngine, Buffer.from('aaa'), new Int32Array(3), false), /engine/);
   const out = new Int32Array(3);
-  t.equal(c.collect(engine, Buffer.from('aa b aaa'), out), 2, 'two matches counted');
+  t.equal(c.collect(engine, Buffer.from('aa b aaa'), out, false), 2, 'two matches counted');
   t.same([...out], [0, 0, 2], 'the first one written, the second did not fit');
+  t.throws(() => (c.collect as (...args: unknown[]) => number)(engine, Buffer.from('aaa'), out), /4 arguments/);
+  const wide = new Int32Array(6);
+  t.equal(c.collect(engine, Buffer.from('é😀a \ud800aa'), wide, true), 2);
+  t.same([...wide], [0, 3, 4, 0, 6, 8], 'UTF-16 offsets: é is one unit, 😀 two, a lone surrogate (as U+FFFD) one');
 });
