@@ -1,27 +1,30 @@
 import { isIPv6 } from 'node:net';
 import type { Candidate, Recognizer } from './recognizer.js';
 import {
-  cardBrandValid, digitsOf, ibanLength, ibanValid, ipv4Valid, isWordChar, looksRandom, luhnValid, ssnValid,
+  cardBrandValidPrefix, digitsOf, ibanLength, ibanMod97, ipv4Valid, looksRandom, ssnValid,
 } from './validators.js';
 
-const before = (c: Candidate): string | undefined => c.text[c.start - 1];
-const after = (c: Candidate): string | undefined => c.text[c.end];
+// Neighbours are looked at as UTF-16 code units (NaN past either end, which no comparison accepts): a
+// one-character string and a regex test per neighbour were most of what the checks cost.
+const codeAt = (c: Candidate, at: number): number => c.text.charCodeAt(at);
+const isDigit = (x: number): boolean => x >= 48 && x <= 57;
+const isLetter = (x: number): boolean => (x >= 65 && x <= 90) || (x >= 97 && x <= 122);
+const isWord = (x: number): boolean => isDigit(x) || isLetter(x) || x === 95;
 /** True when the value is not glued to other letters/digits on either side. */
-const standsAlone = (c: Candidate): boolean => !isWordChar(before(c)) && !isWordChar(after(c));
+const standsAlone = (c: Candidate): boolean => !isWord(codeAt(c, c.start - 1)) && !isWord(codeAt(c, c.end));
 // `=` may precede a token (`KEY=ghp_…`) but not follow it (base64 padding means the token goes on).
-const TOKEN_BEFORE = /[A-Za-z0-9_\-+/]/;
-const TOKEN_AFTER = /[A-Za-z0-9_\-+/=]/;
-const tokenAlone = (c: Candidate): boolean => !TOKEN_BEFORE.test(before(c) ?? ' ') && !TOKEN_AFTER.test(after(c) ?? ' ');
-const value = (c: Candidate): string => c.text.slice(c.start, c.end);
-/** A digit run glued to `.`/`-` plus more digits is part of a longer number (versions, ids). */
-const numberAlone = (c: Candidate): boolean => {
-  if (!standsAlone(c)) return false;
-  const b = before(c);
-  const a = after(c);
-  if ((b === '.' || b === '-' || b === '/') && /\d/.test(c.text[c.start - 2] ?? '')) return false;
-  if ((a === '.' || a === '-' || a === '/') && /\d/.test(c.text[c.end + 1] ?? '')) return false;
-  return true;
+const tokenChar = (x: number): boolean => isWord(x) || x === 45 || x === 43 || x === 47; // - + /
+const tokenAlone = (c: Candidate): boolean => {
+  const a = codeAt(c, c.end);
+  return !tokenChar(codeAt(c, c.start - 1)) && !tokenChar(a) && a !== 61; // =
 };
+const value = (c: Candidate): string => c.text.slice(c.start, c.end);
+const joiner = (x: number): boolean => x === 46 || x === 45 || x === 47; // . - /
+/** A digit run glued to `.`/`-` plus more digits is part of a longer number (versions, ids). */
+const numberAlone = (c: Candidate): boolean =>
+  standsAlone(c) &&
+  !(joiner(codeAt(c, c.start - 1)) && isDigit(codeAt(c, c.start - 2))) &&
+  !(joiner(codeAt(c, c.end)) && isDigit(codeAt(c, c.end + 1)));
 
 /** Consistent separators: `4111 1111 1111 1111` or `4111111111111111`, not `4111-1111 1111.1111`. */
 function separatorsConsistent(s: string): boolean {
@@ -37,26 +40,36 @@ function separatorsConsistent(s: string): boolean {
 
 const PHONE_CONTEXT = ['phone', 'tel', 'call', 'mobile', 'cell', 'fax', 'contact', 'whatsapp', 'sms', 'text me', 'number', 'reach', 'dial', 'telefon', 'téléphone'];
 
+const PHONE_EXTENSION = /\s*(?:x|ext\.?)\s*\d+$/i;
+
 function phoneCheck(c: Candidate, score: number): number {
   if (!numberAlone(c)) return 0;
-  const v = value(c);
-  const d = digitsOf(v.replace(/\s*(?:x|ext\.?)\s*\d+$/i, ''));
-  if (d.length < 7 || d.length > 15) return 0;
-  // Runs like 1111111 or 1234567 are test data or ids, not numbers someone dials.
-  if (/^(\d)\1+$/.test(d)) return 0;
-  return score;
+  let v = value(c);
+  if (v.includes('x') || v.includes('X')) v = v.replace(PHONE_EXTENSION, '');
+  // 7 to 15 digits, not all the same (1111111 is test data or an id, not a number someone dials).
+  let digits = 0;
+  let first = -1;
+  let same = true;
+  for (let i = 0; i < v.length; i++) {
+    const x = v.charCodeAt(i);
+    if (!isDigit(x)) continue;
+    digits++;
+    if (first < 0) first = x;
+    else if (x !== first) same = false;
+  }
+  return digits < 7 || digits > 15 || same ? 0 : score;
 }
 
 const VERSION_BEFORE = /(?:(?:^|[^a-z])v|version|ver\.?|released?|build|rev|chrome|firefox|safari|section|chapter|§|[=~<>!]=)[\s:=/]*$/;
 
 function ipv4Check(c: Candidate, score: number): number {
+  const b = codeAt(c, c.start - 1);
+  const a = codeAt(c, c.end);
+  if (isWord(b) || b === 46 || isWord(a)) return 0;
+  if (a === 46 && isDigit(codeAt(c, c.end + 1))) return 0; // 1.2.3.4.5 is an OID or a version
+  if (b === 47 && isLetter(codeAt(c, c.start - 2))) return 0; // product token: Chrome/120.0.6099.109
   const v = value(c);
   if (!ipv4Valid(v)) return 0;
-  const b = before(c);
-  const a = after(c);
-  if (isWordChar(b) || b === '.' || isWordChar(a)) return 0;
-  if (a === '.' && /\d/.test(c.text[c.end + 1] ?? '')) return 0; // 1.2.3.4.5 is an OID or a version
-  if (b === '/' && /[A-Za-z]/.test(c.text[c.start - 2] ?? '')) return 0; // product token: Chrome/120.0.6099.109
   if (VERSION_BEFORE.test(c.text.slice(Math.max(0, c.start - 12), c.start).toLowerCase())) return 0;
   // Loopback, unspecified and netmasks identify nobody.
   if (v.startsWith('127.') || v === '0.0.0.0' || v.startsWith('255.')) return 0;
@@ -64,9 +77,9 @@ function ipv4Check(c: Candidate, score: number): number {
 }
 
 function ipv6Check(c: Candidate, score: number): number {
-  const b = before(c);
-  const a = after(c);
-  if (isWordChar(b) || b === ':' || b === '.' || isWordChar(a) || a === ':') return 0;
+  const b = codeAt(c, c.start - 1);
+  const a = codeAt(c, c.end);
+  if (isWord(b) || b === 58 || b === 46 || isWord(a) || a === 58) return 0; // : .
   const v = value(c);
   if (!isIPv6(v)) return 0;
   const groups = v.split(':').filter((g) => g.length > 0);
@@ -77,18 +90,18 @@ function ipv6Check(c: Candidate, score: number): number {
 }
 
 function ibanCheck(c: Candidate, score: number): number {
-  if (isWordChar(before(c))) return 0;
-  const raw = value(c);
-  const expected = ibanLength(raw.slice(0, 2));
+  if (isWord(codeAt(c, c.start - 1))) return 0;
+  const expected = ibanLength(c.text.slice(c.start, c.start + 2));
   if (expected === undefined) return 0;
   // The pattern is greedy over `[A-Z0-9 ]`; keep exactly the country's length of characters.
   let n = 0;
-  let i = 0;
-  for (; i < raw.length && n < expected; i++) if (raw[i] !== ' ') n++;
+  let end = c.start;
+  for (; end < c.end && n < expected; end++) if (codeAt(c, end) !== 32) n++;
   if (n !== expected) return 0;
-  c.end = c.start + i;
-  if (isWordChar(after(c))) return 0;
-  return ibanValid(raw.slice(0, i).replace(/ /g, '')) ? score : 0;
+  c.end = end;
+  if (isWord(codeAt(c, c.end))) return 0;
+  // The pattern took upper-case letters and digits only: mod 97 straight over them, spaces skipped.
+  return ibanMod97(c.text, c.start, c.end) === 1 ? score : 0;
 }
 
 const PLACEHOLDER_VALUES = /^(?:x{3,}|\*{3,}|\.{3,}|changeme|change_me|password\d*|secret|null|none|undefined|true|false|example\w*|your[_-].*|<.*|\$\{.*|\{\{.*|%\(.*|redacted)$/i;
@@ -134,6 +147,39 @@ function ssnCheck(c: Candidate, score: number): number {
   if (!numberAlone(c)) return 0;
   const v = value(c);
   return separatorsConsistent(v) && ssnValid(digitsOf(v)) ? score : 0;
+}
+
+/** Luhn, brand and separators of a card number candidate in one pass over its characters. */
+function cardCheck(c: Candidate, score: number): number {
+  if (!numberAlone(c)) return 0;
+  let sep = -1;
+  let digits = 0;
+  let prefix = 0; // the first six digits
+  // Luhn sums with the digits at even, and at odd, positions from the left doubled: which one applies depends
+  // on the parity of the count, known at the end.
+  let evenDoubled = 0;
+  let oddDoubled = 0;
+  for (let i = c.start; i < c.end; i++) {
+    const x = codeAt(c, i);
+    if (!isDigit(x)) {
+      if (sep >= 0 && x !== sep) return 0; // `4111-1111 1111.1111`
+      sep = x;
+      continue;
+    }
+    const d = x - 48;
+    const twice = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    if (digits % 2 === 0) {
+      evenDoubled += twice;
+      oddDoubled += d;
+    } else {
+      evenDoubled += d;
+      oddDoubled += twice;
+    }
+    if (digits < 6) prefix = prefix * 10 + d;
+    digits++;
+  }
+  const luhn = digits % 2 === 0 ? evenDoubled : oddDoubled;
+  return digits >= 6 && luhn % 10 === 0 && cardBrandValidPrefix(prefix, digits) ? score : 0;
 }
 
 const tokenCheck = (c: Candidate, score: number): number => (tokenAlone(c) ? score : 0);
@@ -221,12 +267,7 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     pattern: '[0-9](?:[ -]?[0-9]){11,18}',
     prefilter: '[0-9](?:[ -]?[0-9]){11}',
     context: ['card', 'credit', 'visa', 'mastercard', 'amex', 'payment', 'cc'],
-    check: (c, s) => {
-      if (!numberAlone(c)) return 0;
-      const v = value(c);
-      const d = digitsOf(v);
-      return separatorsConsistent(v) && luhnValid(d) && cardBrandValid(d) ? s : 0;
-    },
+    check: cardCheck,
   },
   {
     name: 'iban', type: 'iban', priority: 50, score: 0.9, check: ibanCheck,
@@ -250,8 +291,8 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     pattern: '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,24}',
     prefilter: '[A-Za-z0-9._%+-]@[A-Za-z0-9-]',
     check: (c, s) => {
-      if (isWordChar(after(c))) return 0;
-      while (c.text[c.start] === '.') c.start++;
+      if (isWord(codeAt(c, c.end))) return 0;
+      while (codeAt(c, c.start) === 46) c.start++; // leading dots
       return s;
     },
   },

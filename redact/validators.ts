@@ -18,12 +18,15 @@ export function luhnValid(digits: string): boolean {
 
 /** Major card brands by IIN prefix and length (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro). */
 export function cardBrandValid(digits: string): boolean {
-  const n = digits.length;
-  const p2 = Number(digits.slice(0, 2));
-  const p3 = Number(digits.slice(0, 3));
-  const p4 = Number(digits.slice(0, 4));
-  const p6 = Number(digits.slice(0, 6));
-  if (digits[0] === '4') return n === 13 || n === 16 || n === 19;
+  return digits.length >= 6 && /^[0-9]+$/.test(digits) && cardBrandValidPrefix(Number(digits.slice(0, 6)), digits.length);
+}
+
+/** cardBrandValid for a number of `n` digits whose first six are `p6`. */
+export function cardBrandValidPrefix(p6: number, n: number): boolean {
+  const p2 = Math.floor(p6 / 10_000);
+  const p3 = Math.floor(p6 / 1000);
+  const p4 = Math.floor(p6 / 100);
+  if (p6 >= 400_000 && p6 < 500_000) return n === 13 || n === 16 || n === 19;
   if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n === 16;
   if (p2 === 34 || p2 === 37) return n === 15;
   if (p4 === 6011 || p2 === 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925)) return n >= 16 && n <= 19;
@@ -67,14 +70,25 @@ export function ibanValid(compact: string): boolean {
   const expected = IBAN_LENGTHS[iban.slice(0, 2)];
   if (expected !== undefined && iban.length !== expected) return false;
   if (expected === undefined && (iban.length < 15 || iban.length > 34)) return false;
-  const moved = iban.slice(4) + iban.slice(0, 4);
+  return ibanMod97(iban, 0, iban.length) === 1;
+}
+
+/**
+ * ISO 7064 mod 97 of the IBAN in s[from, to) (upper-case letters and digits; spaces skipped), its first four
+ * characters moved to the end: 1 for a valid IBAN.
+ */
+export function ibanMod97(s: string, from: number, to: number): number {
   let rem = 0;
-  for (let i = 0; i < moved.length; i++) {
-    const c = moved.charCodeAt(i);
+  let head = 0; // characters of the first four seen
+  let i = from;
+  for (; i < to && head < 4; i++) if (s.charCodeAt(i) !== 32) head++;
+  const step = (c: number): void => {
     const v = c >= 65 ? c - 55 : c - 48;
     rem = v >= 10 ? (rem * 100 + v) % 97 : (rem * 10 + v) % 97;
-  }
-  return rem === 1;
+  };
+  for (let k = i; k < to; k++) if (s.charCodeAt(k) !== 32) step(s.charCodeAt(k));
+  for (let k = from; k < i; k++) if (s.charCodeAt(k) !== 32) step(s.charCodeAt(k));
+  return rem;
 }
 
 /** Counts per ASCII character, and the distinct ones seen, reused by every call (zeroed again before returning). */

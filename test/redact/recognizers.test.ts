@@ -174,3 +174,41 @@ t.test('long non-ASCII runs before entities keep UTF-16 offsets right (both offs
     t.same(found(text), [['email', 'a@example.com'], ['ip_address', '203.0.113.5'], ['phone', '+33 1 23 45 67 89']], `${run.slice(0, 6)}… (${Buffer.byteLength(run) - run.length} extra bytes per run)`);
   }
 });
+
+t.test('card and IBAN checks agree with the validators on random numbers', async (t) => {
+  const { luhnValid, ibanValid } = await import('../../redact/index.js');
+  const { cardBrandValid } = await import('../../redact/validators.js');
+  let seed = 5;
+  const rand = (n: number) => Math.floor(((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32) * n);
+  const digits = (n: number) => Array.from({ length: n }, () => rand(10)).join('');
+  let cards = 0;
+  for (let run = 0; run < 3000; run++) {
+    // Brand prefixes often enough that many pass the brand check, and a Luhn digit fixed up half the time.
+    const prefix = ['4', '51', '2221', '34', '37', '6011', '65', '644', '622126', '3528', '36', '300', '62', '50', '9'][rand(15)]!;
+    let d = prefix + digits(12 + rand(8) - prefix.length);
+    if (rand(2) === 0) for (let k = 0; k < 10 && !luhnValid(d); k++) d = d.slice(0, -1) + String(k);
+    const sep = ['', ' ', '-', ' '][rand(4)]!;
+    const number = sep === '' ? d : d.match(/.{1,4}/g)!.join(sep);
+    const text = `card ${number} ok`;
+    const expected = luhnValid(d) && cardBrandValid(d);
+    const found = r.detect(text).some((s) => s.type === 'credit_card' && text.slice(s.start, s.end) === number);
+    if (found !== expected) t.fail(`${number}: found ${found}, validators say ${expected}`);
+    if (expected) cards++;
+  }
+  t.ok(cards > 300, `valid cards among them (${cards})`);
+  const ibans = ['DE89370400440532013000', 'GB82WEST12345698765432', 'FR1420041010050500013M02606', 'NL91ABNA0417164300'];
+  let valid = 0;
+  for (let run = 0; run < 2000; run++) {
+    let iban = ibans[rand(ibans.length)]!;
+    if (rand(2) === 0) {
+      const at = 4 + rand(iban.length - 4);
+      iban = iban.slice(0, at) + String(rand(10)) + iban.slice(at + 1); // often breaks the checksum
+    }
+    const spaced = rand(2) === 0 ? iban : iban.match(/.{1,4}/g)!.join(' ');
+    const text = `IBAN ${spaced}.`;
+    const found = r.detect(text).some((s) => s.type === 'iban' && text.slice(s.start, s.end) === spaced);
+    if (found !== ibanValid(iban)) t.fail(`${spaced}: found ${found}, ibanValid ${ibanValid(iban)}`);
+    if (found) valid++;
+  }
+  t.ok(valid > 900 && valid < 2000, `valid and invalid IBANs both seen (${valid} valid)`);
+});
