@@ -121,12 +121,14 @@ export const SECRET_KEY_NAME = /passw(?:or)?d|passphrase|^pwd$|secret|api[_-]?ke
  * The value of a generic assignment: the keyword part cannot contain `=` or `:`, so the first of them starts
  * the operator (`=`, `:=`, `=>`, `:`, tried in that order by the pattern), then up to five quotes or blanks.
  */
-function genericSecretValue(m: string): readonly [number, number] {
-  let i = m.search(/[=:]/);
-  if ((m[i] === '=' && m[i + 1] === '>') || (m[i] === ':' && m[i + 1] === '=')) i += 2;
-  else i += 1;
-  while (i < m.length && ' \t\'"`'.includes(m[i]!)) i++;
-  return [i, m.length];
+function genericSecretValue(c: Candidate): void {
+  let i = c.start;
+  while (codeAt(c, i) !== 61 && codeAt(c, i) !== 58) i++; // = :
+  const op = codeAt(c, i);
+  const next = codeAt(c, i + 1);
+  i += (op === 61 && next === 62) || (op === 58 && next === 61) ? 2 : 1; // => :=
+  for (let x = codeAt(c, i); i < c.end && (x === 32 || x === 9 || x === 39 || x === 34 || x === 96); x = codeAt(c, ++i)); // blanks and quotes
+  c.start = i;
 }
 
 const genericSecretCheck = (c: Candidate, score: number): number => (secretValueLooksReal(value(c)) ? score : 0);
@@ -241,7 +243,11 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
   {
     name: 'url_credentials', type: 'url_credentials', priority: 80, score: 0.9, valueGroup: 1,
     // The scheme has no `:`, user and password no `@`: the value runs from after `://` to the `@`.
-    locate: (m) => [m.indexOf('://') + 3, m.lastIndexOf('@')],
+    locate: (c) => {
+      const from = c.text.indexOf('://', c.start) + 3;
+      c.end = c.text.lastIndexOf('@', c.end - 1);
+      c.start = from;
+    },
     // ASCII classes without counted repeats keep the DFA small (Unicode negated classes blow it up).
     pattern: '[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9._~%!$&*+=-]+:[A-Za-z0-9._~%!$&*+=,;^()-]+)@[A-Za-z0-9.-]*[A-Za-z0-9]',
     prefilter: '://',
@@ -250,7 +256,7 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
   {
     // detect-secrets' AWS rule: 40 base64 characters near the word "aws".
     name: 'aws_secret_key', type: 'aws_secret_key', priority: 75, score: 0.9, valueGroup: 1,
-    locate: (m) => [m.length - 40, m.length],
+    locate: (c) => void (c.start = c.end - 40),
     pattern: '(?i:aws)[A-Za-z0-9_ .\'"=:>-]{0,40}?([A-Za-z0-9/+]{40})',
     prefilter: '(?i:aws)',
     check: (c, s) => (tokenAlone(c) && looksRandom(value(c), 0.8) ? s : 0),
@@ -282,7 +288,7 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
   },
   {
     name: 'us_ssn_bare', type: 'us_ssn', priority: 45, score: 0.7, check: ssnCheck, valueGroup: 1,
-    locate: (m) => [m.length - 9, m.length],
+    locate: (c) => void (c.start = c.end - 9),
     pattern: '(?i:ssn|social security(?: number)?|social sec\\.?|taxpayer id|tin)[^0-9\\n]{0,16}([0-9]{9})',
     prefilter: '(?i:ssn|social sec|taxpayer id|tin)',
   },
@@ -318,7 +324,9 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     // word, which is part of the pattern so that the set does not fire on every digit run.
     name: 'phone_national', type: 'phone', priority: 29, score: 0.6, check: phoneCheck, valueGroup: 1,
     // The greedy prefix `[^0-9\n]{0,24}` takes everything up to the first digit (an opening `(` too).
-    locate: (m) => [m.search(/[0-9]/), m.length],
+    locate: (c) => {
+      while (!isDigit(codeAt(c, c.start))) c.start++;
+    },
     pattern: '(?i:phone|tel|call|mobile|cell|fax|contact|whatsapp|sms|number|reach|dial|telefon|téléphone)[^0-9\\n]{0,24}(\\(?0[0-9]{1,4}\\)?(?:[ .-]?[0-9]{2,4}){2,4}|[0-9]{3} [0-9]{3} [0-9]{4}|[0-9]{10})',
     prefilter: '(?i:phone|tel|call|mobile|cell|fax|contact|whatsapp|sms|number|reach|dial|telefon|téléphone)',
   },

@@ -202,11 +202,8 @@ export function createDetector(options: DetectorOptions): Detector {
     const text = cand.text;
     cand.start = pos;
     cand.end = end;
-    if (c.rec.locate !== undefined) {
-      const [from, to] = c.rec.locate(text.slice(pos, end));
-      cand.start = pos + from;
-      cand.end = pos + to;
-    } else if (c.single !== undefined) {
+    if (c.rec.locate !== undefined) c.rec.locate(cand);
+    else if (c.single !== undefined) {
       // The last occurrence of the group's text is the group for patterns where it ends the match or is
       // followed by characters it cannot contain.
       const match = text.slice(pos, end);

@@ -24,10 +24,10 @@ export interface Recognizer {
   /** Capture group holding the value (the rest of the match is context such as `password=`). */
   readonly valueGroup?: number;
   /**
-   * Where group `valueGroup` lies in a match, computed in JS from the pattern's structure instead of a second
-   * re2 call per match (tests check it against re2's own group). Without it the detector asks re2.
+   * Narrows `c` from a whole match to group `valueGroup`, computed in JS from the pattern's structure instead of
+   * a second re2 call per match (tests check it against re2's own group). Without it the detector asks re2.
    */
-  locate?(match: string): readonly [start: number, end: number];
+  locate?(c: Candidate): void;
   /** Base confidence 0..1; a candidate is kept when its final score reaches the threshold. */
   readonly score: number;
   /** Words that, within 48 characters before the value, raise the score by 0.35. */

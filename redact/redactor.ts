@@ -140,12 +140,13 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     let at = 0;
     for (let k = 0; k < spans.length; k++) {
       const s = spans[k]!;
-      const original = text.slice(s.start, s.end);
       let replacement: string;
-      if (s.type === LITERAL_TYPE) replacement = vault.pseudonym(LITERAL_TYPE, original);
+      if (s.type === LITERAL_TYPE) replacement = vault.pseudonymIn(LITERAL_TYPE, text, s.start, s.end);
       else {
         const type = typeIndex.get(s.type); // every recognizer's type is one of `types`
-        replacement = applyOperator(type === undefined ? 'pseudonymize' : opOf[type]!, s.type, original, vault, hmacKey);
+        const op = type === undefined ? 'pseudonymize' : opOf[type]!;
+        // The vault reads a value where it stands; other operators get it as a string.
+        replacement = op === 'pseudonymize' ? vault.pseudonymIn(s.type, text, s.start, s.end) : applyOperator(op, s.type, text.slice(s.start, s.end), vault, hmacKey);
         if (type !== undefined) counted[type]!++;
       }
       out += text.slice(at, s.start) + replacement;

@@ -9,6 +9,8 @@ export interface Vault {
   readonly size: number;
   /** Same (type, original) -> same placeholder for the life of the vault. */
   pseudonym(type: string, original: string): string;
+  /** `pseudonym(type, text.slice(start, end))` without making that string. */
+  pseudonymIn(type: string, text: string, start: number, end: number): string;
   original(placeholder: string): string | undefined;
   /** Whether `tail`, which starts with `<`, could still grow into a placeholder this vault issued. */
   couldBecomePlaceholder(tail: string): boolean;
@@ -86,9 +88,9 @@ const numberHash = (label: number, n: number): number => Math.imul(label + 1, 0x
  * FNV-1a over a seed, a label index and the code units of a value, then murmur3's finalizer: FNV's low bits
  * (the bucket index) depend only on the inputs' low bits, so without the mixing a seed would barely move them.
  */
-export function valueHash(seed: number, label: number, value: string): number {
+export function valueHash(seed: number, label: number, value: string, start = 0, end = value.length): number {
   let h = Math.imul(0x811c9dc5 ^ seed ^ label, 0x01000193);
-  for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+  for (let i = start; i < end; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return h ^ (h >>> 16);
@@ -136,40 +138,43 @@ class MemoryVault implements Vault {
    */
   readonly #seed = nextSeed();
 
-  #hash(label: number, original: string): number {
-    return valueHash(this.#seed, label, original);
-  }
-
-  #find(label: number, original: string, hash: number): number {
+  /** The entry holding text[start, end) under `label`, or NONE. */
+  #find(label: number, text: string, start: number, end: number, hash: number): number {
     const t = this.#table;
     const data = this.#data;
+    const length = end - start;
     for (let k = this.#byValue[hash & (this.#byValue.length - 1)]!; k !== NONE; k = t[k * FIELDS + NEXT]!) {
       const e = k * FIELDS;
       const units = t[e + UNITS]!;
-      if (t[e + HASH] !== hash || t[e + LABEL] !== label || Math.abs(units) !== original.length) continue;
+      if (t[e + HASH] !== hash || t[e + LABEL] !== label || Math.abs(units) !== length) continue;
       let at = t[e + START]!;
-      let i = 0;
-      if (units < 0) for (; i < original.length; i++, at += 2) if ((data[at]! | (data[at + 1]! << 8)) !== original.charCodeAt(i)) break;
-      if (units >= 0) for (; i < original.length; i++, at++) if (data[at] !== original.charCodeAt(i)) break;
-      if (i === original.length) return k;
+      let i = start;
+      if (units < 0) for (; i < end; i++, at += 2) if ((data[at]! | (data[at + 1]! << 8)) !== text.charCodeAt(i)) break;
+      if (units >= 0) for (; i < end; i++, at++) if (data[at] !== text.charCodeAt(i)) break;
+      if (i === end) return k;
     }
     return NONE;
   }
 
   pseudonym(type: string, original: string): string {
+    return this.pseudonymIn(type, original, 0, original.length);
+  }
+
+  pseudonymIn(type: string, text: string, start: number, end: number): string {
     const label = labelFor(type);
-    const hash = this.#hash(label, original);
-    let k = this.#find(label, original, hash);
-    if (k === NONE) k = this.#add(label, original, hash);
+    const hash = valueHash(this.#seed, label, text, start, end);
+    let k = this.#find(label, text, start, end, hash);
+    if (k === NONE) k = this.#add(label, text, start, end, hash);
     this.#table[k * FIELDS + USED] = ++this.#clock;
     const placeholder = heads[label]! + this.#table[k * FIELDS + NUMBER]! + '>';
     if (this.#size > this.maxEntries) this.#evict();
     return placeholder;
   }
 
-  #add(label: number, original: string, hash: number): number {
-    const wide = !isLatin1(original);
-    const bytes = wide ? original.length * 2 : original.length;
+  #add(label: number, text: string, start: number, end: number, hash: number): number {
+    const length = end - start;
+    const wide = !isLatin1(text, start, end);
+    const bytes = wide ? length * 2 : length;
     if (this.#table === NO_ENTRIES) {
       this.#data = Buffer.alloc(FIRST_ENTRIES * 32);
       this.#table = new Int32Array(FIRST_ENTRIES * FIELDS);
@@ -184,16 +189,16 @@ class MemoryVault implements Vault {
     const e = k * FIELDS;
     const t = this.#table;
     t[e + START] = this.#end;
-    t[e + UNITS] = wide ? -original.length : original.length;
+    t[e + UNITS] = wide ? -length : length;
     t[e + LABEL] = label;
     t[e + NUMBER] = n;
     t[e + HASH] = hash;
     this.#link(k);
-    if (wide || original.length > 64) this.#end += this.#data.write(original, this.#end, wide ? 'utf16le' : 'latin1');
+    if (wide || length > 64) this.#end += this.#data.write(text.slice(start, end), this.#end, wide ? 'utf16le' : 'latin1');
     else {
       // Values are mostly short: a loop beats a call into Buffer#write.
       const data = this.#data;
-      for (let i = 0; i < original.length; i++) data[this.#end++] = original.charCodeAt(i);
+      for (let i = start; i < end; i++) data[this.#end++] = text.charCodeAt(i);
     }
     if (++this.#size > this.#byValue.length) this.#rehash();
     return k;
@@ -329,9 +334,9 @@ class MemoryVault implements Vault {
   }
 }
 
-/** Whether every code unit of `s` is below U+0100 (one byte each as Latin-1). */
-function isLatin1(s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) return false;
+/** Whether every code unit of s[start, end) is below U+0100 (one byte each as Latin-1). */
+function isLatin1(s: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (s.charCodeAt(i) > 0xff) return false;
   return true;
 }
 

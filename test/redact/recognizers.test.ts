@@ -158,7 +158,11 @@ t.test('JS value locators agree with re2 capture groups', async (t) => {
     const single = new RE2(rec.pattern, 'd');
     for (const m of [...(corpus.match(global) ?? []), ...(extra.match(global) ?? [])]) {
       const range = single.exec(m)?.indices?.[rec.valueGroup!];
-      t.same(rec.locate!(m), range ? [range[0], range[1]] : undefined, `${rec.name}: ${JSON.stringify(m)}`);
+      // As the detector calls it: on the whole text, the candidate spanning the match.
+      const text = `x${m}y`;
+      const c = { text, start: 1, end: 1 + m.length };
+      rec.locate!(c);
+      t.same([c.start - 1, c.end - 1], range ? [range[0], range[1]] : undefined, `${rec.name}: ${JSON.stringify(m)}`);
       checked++;
     }
   }
