@@ -270,7 +270,8 @@ export function createDetector(options: DetectorOptions): Detector {
       }
       // One recognizer's matches never overlap one another: only a level shared by several needs the ranking.
       if (mixed) level.sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
-      for (const s of level) {
+      for (let k = 0; k < level.length; k++) {
+        const s = level[k]!;
         if (taken.overlaps(s.start, s.end)) continue;
         taken.take(s.start, s.end, out.length);
         out.push(s);
@@ -442,6 +443,7 @@ class Coverage {
   #stamp = 0;
   /** Index of the kept span that starts at a unit (valid where a span starts). */
   #owner = this.#keptOwner;
+  #starts = new Int32Array(256);
 
   reset(units: number): void {
     if (units >= Coverage.KEEP) {
@@ -490,7 +492,10 @@ class Coverage {
    */
   inOrder(spans: Span[]): Span[] {
     if (spans.length < 2) return spans;
-    const starts = Int32Array.from(spans, (s) => s.start).sort();
+    if (this.#starts.length < spans.length) this.#starts = new Int32Array(2 ** Math.ceil(Math.log2(spans.length)));
+    const starts = this.#starts.subarray(0, spans.length);
+    for (let i = 0; i < spans.length; i++) starts[i] = spans[i]!.start;
+    starts.sort();
     const out = new Array<Span>(spans.length);
     for (let i = 0; i < starts.length; i++) out[i] = spans[this.#owner[starts[i]!]!]!;
     return out;

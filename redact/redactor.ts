@@ -178,7 +178,8 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
       if (!enabled) return { text, counts: {}, blocked: [] };
       counted.fill(0); // an earlier call that threw left its counts
       const out = redactString(text, vault);
-      return { text: out, ...tally() };
+      const { counts, blocked } = tally();
+      return { text: out, counts, blocked };
     },
     redactLlmRequest(api, body, vault) {
       if (!enabled) return { counts: {}, blocked: [] };
