@@ -136,6 +136,12 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
       if (!genericOn || key === undefined || !SECRET_KEY_NAME.test(key) || !secretValueLooksReal(text)) return text;
       spans = [{ type: 'generic_secret', start: 0, end: text.length, score: 1, priority: 60 }];
     }
+    if (vault.size === 0) {
+      // A new conversation: its vault takes room for this text's values at once instead of growing into it.
+      let chars = 0;
+      for (let k = 0; k < spans.length; k++) chars += spans[k]!.end - spans[k]!.start;
+      vault.reserve(spans.length, chars);
+    }
     let out = '';
     let at = 0;
     for (let k = 0; k < spans.length; k++) {

@@ -11,6 +11,8 @@ export interface Vault {
   pseudonym(type: string, original: string): string;
   /** `pseudonym(type, text.slice(start, end))` without making that string. */
   pseudonymIn(type: string, text: string, start: number, end: number): string;
+  /** A hint before adding up to `values` values of `chars` characters in all: room for them at once. */
+  reserve(values: number, chars: number): void;
   original(placeholder: string): string | undefined;
   /** Whether `tail`, which starts with `<`, could still grow into a placeholder this vault issued. */
   couldBecomePlaceholder(tail: string): boolean;
@@ -66,6 +68,8 @@ function nextSeed(): number {
 
 /** Entries a vault makes room for with its first value (~9 KB in all). */
 const FIRST_ENTRIES = 128;
+/** Label indexes a vault makes room for at first (it grows when a process has seen more types). */
+const LABELS = 32;
 /** Placeholders of an empty vault, never written: the first value allocates real ones. */
 const NO_DATA = Buffer.alloc(0);
 const NO_ENTRIES = new Int32Array(0);
@@ -175,12 +179,7 @@ class MemoryVault implements Vault {
     const length = end - start;
     const wide = !isLatin1(text, start, end);
     const bytes = wide ? length * 2 : length;
-    if (this.#table === NO_ENTRIES) {
-      this.#data = Buffer.alloc(FIRST_ENTRIES * 32);
-      this.#table = new Int32Array(FIRST_ENTRIES * FIELDS);
-      this.#issued = new Int32Array(32);
-      this.#buckets(FIRST_ENTRIES);
-    }
+    if (this.#table === NO_ENTRIES) this.reserve(FIRST_ENTRIES, 0);
     if (this.#end + bytes > this.#data.length) this.#makeRoom(bytes);
     const k = this.#free.pop() ?? this.#entries++;
     if ((k + 1) * FIELDS > this.#table.length) this.#table = grown(this.#table, this.#table.length * 2);
@@ -214,6 +213,19 @@ class MemoryVault implements Vault {
     const b = numberHash(t[e + LABEL]!, t[e + NUMBER]!) & (this.#byNumber.length - 1);
     t[e + NEXT_NUMBER] = this.#byNumber[b]!;
     this.#byNumber[b] = k;
+  }
+
+  reserve(values: number, chars: number): void {
+    if (this.#table !== NO_ENTRIES) return; // only the first allocation is sized ahead; later ones double
+    const entries = 2 ** Math.ceil(Math.log2(Math.max(FIRST_ENTRIES, values)));
+    // The entry table, both bucket tables and the numbers issued in one allocation (they grow apart later).
+    const ints = new Int32Array(entries * (FIELDS + 2) + LABELS);
+    this.#table = ints.subarray(0, entries * FIELDS);
+    ints.fill(NONE, entries * FIELDS, entries * (FIELDS + 2));
+    this.#byValue = ints.subarray(entries * FIELDS, entries * (FIELDS + 1));
+    this.#byNumber = ints.subarray(entries * (FIELDS + 1), entries * (FIELDS + 2));
+    this.#issued = ints.subarray(entries * (FIELDS + 2));
+    this.#data = Buffer.alloc(Math.max(FIRST_ENTRIES * 32, chars));
   }
 
   /** Empty buckets, `count` of each kind, in one allocation. */

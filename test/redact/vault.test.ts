@@ -145,3 +145,22 @@ t.test('values crafted to share a hash bucket without the seed spread out with i
   t.same(crafted.map((x) => v.pseudonym('email', x)), crafted.map((_, i) => `<EMAIL_${i + 1}>`), 'each its own placeholder');
   t.equal(v.original('<EMAIL_300>'), crafted[299]);
 });
+
+t.test('a reserved vault grows past what it reserved; values read in place equal values passed whole', async (t) => {
+  for (const [values, chars] of [[1, 1], [2, 4], [500, 100_000], [0, 0]] as const) {
+    const v = createVault(`reserve-${values}`, 10_000);
+    v.reserve(values, chars);
+    v.reserve(10_000, 1_000_000); // ignored: only the first allocation is sized ahead
+    const originals = Array.from({ length: 700 }, (_, i) => (i % 7 === 0 ? `wide ${i} 日本語 😀` : `user${i}@example.com`));
+    const text = originals.join(' | ');
+    let at = 0;
+    const placeholders = originals.map((o) => {
+      const start = text.indexOf(o, at);
+      at = start + o.length;
+      return v.pseudonymIn(o.includes('@') ? 'email' : 'person', text, start, start + o.length);
+    });
+    originals.forEach((o, i) => t.equal(v.pseudonym(o.includes('@') ? 'email' : 'person', o), placeholders[i], 'the same placeholder either way'));
+    if (placeholders.some((p, i) => v.original(p) !== originals[i])) t.fail('a value did not come back');
+    t.equal(v.size, 700, `reserve(${values}, ${chars}): all kept`);
+  }
+});
