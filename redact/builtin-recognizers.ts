@@ -197,6 +197,7 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     // digit, so the run stops at `-----END …`. A truncated block still covers everything after the header.
     pattern: '-----BEGIN[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\\s\\\\:,._]|-[A-Za-z0-9])*(?:-----END[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----)?',
     prefilter: '-----BEGIN',
+    prefilterStarts: true,
   },
   {
     name: 'aws_access_key', type: 'aws_access_key', priority: 90, score: 0.95, check: tokenCheck,

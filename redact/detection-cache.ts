@@ -31,7 +31,7 @@ export const DEFAULT_CACHE_LIMITS: DetectionCacheLimits = { minChars: 512, maxTe
 const UTF8 = Buffer.of(1);
 const UTF16 = Buffer.of(2);
 
-/** Fields per span in a remembered array of numbers. */
+/** Fields per span in a remembered Float64Array. */
 const START = 0;
 const END = 1;
 const TYPE = 2;
@@ -43,17 +43,15 @@ export function createDetectionCache(detect: (text: string, utf8?: Buffer) => Sp
   // Map order is recency order: a hit moves its entry to the end. Spans are kept as numbers in one typed array
   // per text, not as objects: the cache outlives requests, and thousands of small objects would be what every
   // garbage collection copies and walks.
-  const remembered = new Map<string, number[]>();
+  const remembered = new Map<string, Float64Array>();
   const types: string[] = [];
   const typeIndex = new Map<string, number>();
   let spans = 0;
   let hits = 0;
   let misses = 0;
 
-  function pack(found: readonly Span[]): number[] {
-    // One array of unboxed doubles (filled with a double so that V8 stores them so) on the heap: a typed array's
-    // off-heap store cost more to allocate than the packing itself; the garbage collector walks neither's numbers.
-    const packed = new Array<number>(found.length * FIELDS).fill(0.5);
+  function pack(found: readonly Span[]): Float64Array {
+    const packed = new Float64Array(found.length * FIELDS);
     for (let i = 0; i < found.length; i++) {
       const s = found[i]!;
       let type = typeIndex.get(s.type);
@@ -68,7 +66,7 @@ export function createDetectionCache(detect: (text: string, utf8?: Buffer) => Sp
     return packed;
   }
 
-  function unpack(packed: readonly number[]): Span[] {
+  function unpack(packed: Float64Array): Span[] {
     const out: Span[] = [];
     for (let e = 0; e < packed.length; e += FIELDS) {
       out.push({ type: types[packed[e + TYPE]!]!, start: packed[e + START]!, end: packed[e + END]!, score: packed[e + SCORE]!, priority: packed[e + PRIORITY]! });

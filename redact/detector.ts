@@ -163,7 +163,7 @@ export function createDetector(options: DetectorOptions): Detector {
     for (let i = 0; i < fired.length; i++) fired[i]!.count = 0;
     // Each recognizer then runs over all of its chunks in a row, which keeps its DFA in the CPU caches (going
     // chunk by chunk through ~20 recognizers' DFAs cost more than the scanning).
-    let whole: Set<number> | undefined;
+    let whole: Map<number, number> | undefined; // recognizer -> where its whole-text run starts
     for (let start = 0; start < buf.length; ) {
       const nl = buf.length - start <= chunkSize * 2 ? -1 : buf.indexOf(10, start + chunkSize);
       const end = nl < 0 ? buf.length : nl + 1;
@@ -171,7 +171,10 @@ export function createDetector(options: DetectorOptions): Detector {
       for (let f = 0; f < firing.length; f++) {
         const i = firing[f]!;
         // A pattern with assertions would see a chunk's start as the text's start (`^`, `\A`).
-        if (compiled[i]!.rec.multiline || compiled[i]!.find === undefined) (whole ??= new Set()).add(i);
+        if (compiled[i]!.rec.multiline || compiled[i]!.find === undefined) {
+          // Matches start with a prefilter match (`prefilterStarts`): none before the first chunk it fired in.
+          if (!whole?.has(i)) (whole ??= new Map()).set(i, startsAfterPrefilter(compiled[i]!) ? start : 0);
+        }
         else {
           // Runs of chunks where a recognizer fires are searched as one slice: fewer calls, same bytes.
           const f = fired[i]!;
@@ -188,8 +191,8 @@ export function createDetector(options: DetectorOptions): Detector {
     fired.forEach(({ bounds, count }, i) => {
       for (let k = 0; k < count; k += 2) run(i, buf.subarray(bounds[k], bounds[k + 1]), bounds[k]!);
     });
-    if (sets) for (const i of fire(sets.whole, buf)) (whole ??= new Set()).add(i);
-    if (whole) for (const i of [...whole].sort((a, b) => a - b)) run(i, buf, 0);
+    if (sets) for (const i of fire(sets.whole, buf)) (whole ??= new Map()).set(i, 0);
+    if (whole) for (const [i, from] of [...whole].sort(([a], [b]) => a - b)) run(i, from === 0 ? buf : buf.subarray(from), from);
     return bytesAreUnits;
   }
 
@@ -367,7 +370,7 @@ function nativeEngine(compiled: readonly Compiled[], entries: SetEntries, chunkS
   return collector.compile(
     compiled.map((c) => (c.find ?? c.global)!.internalSource),
     compiled.map((c) => flagBits(c.rec.flags ?? '')),
-    compiled.map((c) => c.rec.multiline === true || c.find === undefined),
+    compiled.map((c) => (c.rec.multiline === true || c.find === undefined ? (startsAfterPrefilter(c) ? 2 : 1) : 0)),
     chunkSets,
     wholeSets,
     chunkSize,
@@ -413,6 +416,12 @@ export function assertionFree(pattern: string): boolean {
   }
   return true;
 }
+
+/**
+ * A whole-text run may start where the prefilter first fired: the recognizer says its matches start with a
+ * prefilter match, and the pattern has no assertion that would look at what comes before.
+ */
+const startsAfterPrefilter = (c: Compiled): boolean => c.rec.prefilterStarts === true && c.rec.prefilter !== undefined && c.find !== undefined;
 
 /** A copy of `a` in twice the room. */
 function doubled(a: Int32Array): Int32Array<ArrayBuffer> {

@@ -19,11 +19,14 @@ export function flagBits(flags: string): number {
 export type NativeSetGroup = readonly [indexes: readonly number[], patterns: readonly string[]];
 
 export interface NativeCollector {
-  /** Patterns in RE2's syntax (node-re2's `internalSource`); sets null when they could not be built. */
+  /**
+   * Patterns in RE2's syntax (node-re2's `internalSource`); sets null when they could not be built. `whole` per
+   * pattern: 0 runs over the chunks where it fired, 1 over whole texts, 2 over texts from the first such chunk.
+   */
   compile(
     patterns: readonly string[],
     flags: readonly number[],
-    whole: readonly boolean[],
+    whole: readonly number[],
     chunkSets: readonly NativeSetGroup[] | null,
     wholeSets: readonly NativeSetGroup[] | null,
     chunkSize: number,

@@ -21,6 +21,11 @@ export interface Recognizer {
    * it against the corpus. Without it the set uses `pattern` itself.
    */
   readonly prefilter?: string;
+  /**
+   * Every match starts with a match of `prefilter`: a multi-line pattern then runs from the first chunk where its
+   * prefilter fired instead of from the text's start. Tests check it against the corpus.
+   */
+  readonly prefilterStarts?: boolean;
   /** Capture group holding the value (the rest of the match is context such as `password=`). */
   readonly valueGroup?: number;
   /**

@@ -26,16 +26,19 @@ struct Group {
   std::vector<int32_t> indexes;  // recognizer index of each pattern of the set
 };
 
+constexpr size_t NOT_FIRED = SIZE_MAX;
+
 struct Engine {
   std::vector<std::unique_ptr<re2::RE2>> res;
   std::vector<uint8_t> whole;    // 1: runs over whole texts (multi-line, or a pattern with assertions)
+  std::vector<uint8_t> fromFirst; // 1: a whole-text run starts at the first chunk its prefilter fired in
   std::vector<Group> chunkSets;  // empty with `noSets`: every recognizer fires everywhere
   std::vector<Group> wholeSets;
   bool noSets = false;
   size_t chunk = 256;
   // Scratch, reused by every collect (calls are synchronous, on the JS thread).
   std::vector<std::vector<std::pair<size_t, size_t>>> fired;
-  std::vector<uint8_t> wholeFired;
+  std::vector<size_t> wholeFrom;  // where each whole-text run starts, NOT_FIRED when it does not run
   std::vector<int> matched;
   std::vector<uint32_t> units;
 };
@@ -102,7 +105,8 @@ bool buildGroups(napi_env env, napi_value v, std::vector<Group>* out, bool* fail
 
 void deleteEngine(napi_env, void* data, void*) { delete static_cast<Engine*>(data); }
 
-// compile(patterns: string[], flags: number[], whole: boolean[], chunkSets | null, wholeSets | null, chunkSize) -> engine
+// compile(patterns: string[], flags: number[], whole: number[], chunkSets | null, wholeSets | null, chunkSize) -> engine
+// whole: 0 per chunk, 1 over the whole text, 2 over the text from the first chunk where its prefilter fired
 napi_value Compile(napi_env env, napi_callback_info info) {
   size_t argc = 6;
   napi_value argv[6];
@@ -120,15 +124,16 @@ napi_value Compile(napi_env env, napi_callback_info info) {
   for (size_t i = 0; i < pats.size(); i++) {
     std::string p;
     int32_t f = 0;
-    bool w = false;
-    if (!getString(env, pats[i], &p) || !getInt(env, flags[i], &f) || !ok(env, napi_get_value_bool(env, whole[i], &w), "expected a boolean")) return nullptr;
+    int32_t w = 0;
+    if (!getString(env, pats[i], &p) || !getInt(env, flags[i], &f) || !getInt(env, whole[i], &w)) return nullptr;
     auto re = std::make_unique<re2::RE2>(p, optionsFor(f));
     if (!re->ok()) {
       napi_throw_error(env, "ERR_SLUICE_NATIVE", ("re2 rejected a pattern node-re2 accepted: " + re->error()).c_str());
       return nullptr;
     }
     e->res.push_back(std::move(re));
-    e->whole.push_back(w ? 1 : 0);
+    e->whole.push_back(w != 0 ? 1 : 0);
+    e->fromFirst.push_back(w == 2 ? 1 : 0);
   }
   napi_valuetype setsType;
   if (!ok(env, napi_typeof(env, argv[3], &setsType), "bad sets")) return nullptr;
@@ -144,7 +149,7 @@ napi_value Compile(napi_env env, napi_callback_info info) {
   if (!getInt(env, argv[5], &chunk)) return nullptr;
   e->chunk = chunk < 1 ? 1 : static_cast<size_t>(chunk);
   e->fired.resize(e->res.size());
-  e->wholeFired.resize(e->res.size());
+  e->wholeFrom.resize(e->res.size());
   napi_value ext;
   if (!ok(env, napi_create_external(env, e.get(), deleteEngine, nullptr, &ext), "cannot wrap the engine")) return nullptr;
   e.release();
@@ -257,7 +262,7 @@ napi_value Collect(napi_env env, napi_callback_info info) {
   Out out{static_cast<int32_t*>(outData), outLen / 3};
   const size_t R = e->res.size();
   for (auto& f : e->fired) f.clear();
-  std::fill(e->wholeFired.begin(), e->wholeFired.end(), 0);
+  std::fill(e->wholeFrom.begin(), e->wholeFrom.end(), NOT_FIRED);
   std::vector<int32_t> firing;
 
   if (len > 0 && R > 0) {
@@ -272,7 +277,8 @@ napi_value Collect(napi_env env, napi_callback_info info) {
       else fire(e, e->chunkSets, text.substr(start, end - start), &firing);
       for (int32_t i : firing) {
         if (e->whole[i]) {
-          e->wholeFired[i] = 1;
+          // Every match starts with a prefilter match, which lies in a chunk where it fired: none before the first.
+          if (e->wholeFrom[i] == NOT_FIRED) e->wholeFrom[i] = e->fromFirst[i] ? start : 0;
           continue;
         }
         auto& f = e->fired[i];
@@ -287,8 +293,8 @@ napi_value Collect(napi_env env, napi_callback_info info) {
     }
     firing.clear();
     fire(e, e->wholeSets, text, &firing);
-    for (int32_t i : firing) e->wholeFired[i] = 1;
-    for (size_t i = 0; i < R; i++) if (e->wholeFired[i]) runRange(*e->res[i], text, 0, len, i, &out);
+    for (int32_t i : firing) e->wholeFrom[i] = 0;
+    for (size_t i = 0; i < R; i++) if (e->wholeFrom[i] != NOT_FIRED) runRange(*e->res[i], text, e->wholeFrom[i], len, i, &out);
   }
   if (utf16 && out.count <= out.capacity) toUtf16(static_cast<const uint8_t*>(bytes), len, out.data, out.count, &e->units);
   napi_value result;

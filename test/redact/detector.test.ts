@@ -100,14 +100,16 @@ t.test('every match of a built-in pattern contains its prefilter', async (t) => 
   for (const rec of recognizers) {
     const pattern = new RE2(rec.pattern, `g${rec.flags ?? ''}`);
     const prefilter = new RE2(rec.prefilter ?? rec.pattern, rec.flags ?? '');
+    // `prefilterStarts`: the match begins with a prefilter match.
+    const starts = new RE2(`^(?:${rec.prefilter ?? rec.pattern})`, rec.flags ?? '');
     let matches = 0;
     let missing = 0;
     for (const text of texts) {
       for (const m of pattern.match(text) ?? []) {
         matches++;
-        if (!prefilter.test(m)) {
+        if (!prefilter.test(m) || (rec.prefilterStarts === true && !starts.test(m))) {
           missing++;
-          if (missing <= 3) t.fail(`${rec.name}: ${JSON.stringify(m)} lacks ${rec.prefilter}`);
+          if (missing <= 3) t.fail(`${rec.name}: ${JSON.stringify(m)} lacks ${rec.prefilter}${rec.prefilterStarts ? ' at its start' : ''}`);
         }
       }
     }

@@ -122,9 +122,9 @@ t.test('more matches than the detector has room for: it grows and asks again', {
 
 t.test('the addon refuses bad arguments with a clear error', { skip: native.collector ? false : native.reason }, async (t) => {
   const c = native.collector!;
-  t.throws(() => c.compile(['a'], [], [false], [], [], 64), /different lengths/);
-  t.throws(() => c.compile(['(unclosed'], [0], [false], [], [], 64), /re2 rejected/);
-  const engine = c.compile(['a+'], [0], [false], [[[0], ['a']]], [], 64);
+  t.throws(() => c.compile(['a'], [], [0], [], [], 64), /different lengths/);
+  t.throws(() => c.compile(['(unclosed'], [0], [0], [], [], 64), /re2 rejected/);
+  const engine = c.compile(['a+'], [0], [0], [[[0], ['a']]], [], 64);
   t.throws(() => c.collect(engine, 'aaa' as unknown as Uint8Array, new Int32Array(3), false), /Uint8Array/);
   t.throws(() => c.collect(engine, Buffer.from('aaa'), new Float64Array(3) as unknown as Int32Array, false), /Int32Array/);
   t.throws(() => c.collect({} as NativeEngine, Buffer.from('aaa'), new Int32Array(3), false), /engine/);

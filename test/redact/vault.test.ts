@@ -159,7 +159,8 @@ t.test('a reserved vault grows past what it reserved; values read in place equal
       at = start + o.length;
       return v.pseudonymIn(o.includes('@') ? 'email' : 'person', text, start, start + o.length);
     });
-    originals.forEach((o, i) => t.equal(v.pseudonym(o.includes('@') ? 'email' : 'person', o), placeholders[i], 'the same placeholder either way'));
+    const differ = originals.filter((o, i) => v.pseudonym(o.includes('@') ? 'email' : 'person', o) !== placeholders[i]);
+    t.same(differ, [], 'the same placeholder either way');
     if (placeholders.some((p, i) => v.original(p) !== originals[i])) t.fail('a value did not come back');
     t.equal(v.size, 700, `reserve(${values}, ${chars}): all kept`);
   }
