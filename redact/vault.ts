@@ -88,13 +88,22 @@ const FIELDS = 8;
 
 const numberHash = (label: number, n: number): number => Math.imul(label + 1, 0x9e3779b1) ^ n;
 
+/** Whether the value of the last valueHash call was all Latin-1 (the same pass tells, for #add). */
+let hashedLatin1 = true;
+
 /**
  * FNV-1a over a seed, a label index and the code units of a value, then murmur3's finalizer: FNV's low bits
  * (the bucket index) depend only on the inputs' low bits, so without the mixing a seed would barely move them.
  */
 export function valueHash(seed: number, label: number, value: string, start = 0, end = value.length): number {
   let h = Math.imul(0x811c9dc5 ^ seed ^ label, 0x01000193);
-  for (let i = start; i < end; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+  let units = 0;
+  for (let i = start; i < end; i++) {
+    const c = value.charCodeAt(i);
+    units |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  hashedLatin1 = units <= 0xff;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return h ^ (h >>> 16);
@@ -168,16 +177,16 @@ class MemoryVault implements Vault {
     const label = labelFor(type);
     const hash = valueHash(this.#seed, label, text, start, end);
     let k = this.#find(label, text, start, end, hash);
-    if (k === NONE) k = this.#add(label, text, start, end, hash);
+    if (k === NONE) k = this.#add(label, text, start, end, hash, !hashedLatin1);
     this.#table[k * FIELDS + USED] = ++this.#clock;
     const placeholder = heads[label]! + this.#table[k * FIELDS + NUMBER]! + '>';
     if (this.#size > this.maxEntries) this.#evict();
     return placeholder;
   }
 
-  #add(label: number, text: string, start: number, end: number, hash: number): number {
+  /** `wide`: some code unit of the value is above U+00FF (stored as UTF-16LE, not Latin-1). */
+  #add(label: number, text: string, start: number, end: number, hash: number, wide: boolean): number {
     const length = end - start;
-    const wide = !isLatin1(text, start, end);
     const bytes = wide ? length * 2 : length;
     if (this.#table === NO_ENTRIES) this.reserve(FIRST_ENTRIES, 0);
     if (this.#end + bytes > this.#data.length) this.#makeRoom(bytes);
@@ -197,7 +206,9 @@ class MemoryVault implements Vault {
     else {
       // Values are mostly short: a loop beats a call into Buffer#write.
       const data = this.#data;
-      for (let i = start; i < end; i++) data[this.#end++] = text.charCodeAt(i);
+      let at = this.#end;
+      for (let i = start; i < end; i++) data[at++] = text.charCodeAt(i);
+      this.#end = at;
     }
     if (++this.#size > this.#byValue.length) this.#rehash();
     return k;
@@ -344,12 +355,6 @@ class MemoryVault implements Vault {
   [inspect.custom](): string {
     return `Vault(${this.key}, ${this.#size} entries)`;
   }
-}
-
-/** Whether every code unit of s[start, end) is below U+0100 (one byte each as Latin-1). */
-function isLatin1(s: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (s.charCodeAt(i) > 0xff) return false;
-  return true;
 }
 
 /** A copy of `a` with room for `length` elements. */
