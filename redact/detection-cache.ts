@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Span } from './detector.js';
-import { encodeUtf8, wellFormed } from './utf8.js';
+import { createUtf8Encoder, wellFormed } from './utf8.js';
 
 /**
  * Detections of long texts, remembered under a SHA-256 of the text's UTF-8 bytes (which the detector scans, so
@@ -46,6 +46,7 @@ export function createDetectionCache(detect: (text: string, utf8?: Buffer) => Sp
   const remembered = new Map<string, Float64Array>();
   const types: string[] = [];
   const typeIndex = new Map<string, number>();
+  const encode = createUtf8Encoder();
   let spans = 0;
   let hits = 0;
   let misses = 0;
@@ -77,7 +78,7 @@ export function createDetectionCache(detect: (text: string, utf8?: Buffer) => Sp
   return {
     detect(text) {
       if (text.length < limits.minChars) return detect(text);
-      const utf8 = encodeUtf8(text);
+      const utf8 = encode(text);
       // The first byte keeps the two encodings' keys apart.
       const hash = createHash('sha256');
       const key = (wellFormed(text, utf8) ? hash.update(UTF8).update(utf8) : hash.update(UTF16).update(text, 'utf16le')).digest('base64');

@@ -4,7 +4,7 @@ import { CONTEXT_BOOST, CONTEXT_WINDOW } from './recognizer.js';
 import { flagBits, native } from './native-collector.js';
 import type { NativeEngine, NativeSetGroup } from './native-collector.js';
 import { utf16OffsetOf } from './utf16-offsets.js';
-import { encodeUtf8 } from './utf8.js';
+import { createUtf8Encoder } from './utf8.js';
 
 /** A detected entity: UTF-16 offsets into the scanned string. */
 export interface Span {
@@ -229,6 +229,7 @@ export function createDetector(options: DetectorOptions): Detector {
   }
 
   const taken = new Coverage();
+  const encode = createUtf8Encoder();
   let order = new Int32Array(256);
 
   /**
@@ -287,7 +288,7 @@ export function createDetector(options: DetectorOptions): Detector {
     types: [...new Set(options.recognizers.map((r) => r.type))],
     collector: engine === undefined ? 'js' : 'native',
     detect(text: string, utf8?: Buffer): Span[] {
-      const buf = utf8 ?? encodeUtf8(text);
+      const buf = utf8 ?? encode(text);
       return detectIn(text, buf, buf.length === text.length);
     },
     detectBytes: (bytes) => detectIn(bytes.toString('latin1'), bytes, true),

@@ -91,7 +91,7 @@ export function ibanMod97(s: string, from: number, to: number): number {
   return rem;
 }
 
-/** Counts per ASCII character, and the distinct ones seen, reused by every call (zeroed again before returning). */
+/** looksRandom's counts per ASCII character and the distinct ones seen: scratch, zeroed again before it returns. */
 const counts = new Int32Array(128);
 const seen = new Uint8Array(128);
 /** k * log2(k) for the counts candidate values have (Math.log2 per distinct character was most of the cost). */
@@ -111,16 +111,13 @@ const CLASS = Uint8Array.from({ length: 128 }, (_, c) => {
   return SYMBOL | NOT_HEX;
 });
 
-/** Entropy and alphabet of the last `entropyAndAlphabet` call (no object per call: it runs on every candidate secret). */
-let lastEntropy = 0;
-let lastAlphabet = 0;
-
 /**
- * Shannon entropy in bits per character, and the size of the alphabet `s` draws from: 16 when it is all hex
- * digits, else 26 per letter case, 10 for digits and 32 for anything else that occurs. One pass over `s` plus
- * one over its distinct characters; results in `lastEntropy` and `lastAlphabet`.
+ * Whether a string looks randomly generated: its Shannon entropy is close to the most a string of this length
+ * over this alphabet could have (a fixed bits-per-char threshold would reject every short secret). The alphabet
+ * is 16 when `s` is all hex digits, else 26 per letter case, 10 for digits and 32 for anything else that occurs.
+ * One pass over `s` plus one over its distinct characters, no allocation for ASCII (secrets are ASCII).
  */
-function entropyAndAlphabet(s: string): void {
+export function looksRandom(s: string, ratio = 0.7): boolean {
   const n = s.length;
   let other: Map<number, number> | undefined;
   let classes = 0;
@@ -143,19 +140,10 @@ function entropyAndAlphabet(s: string): void {
     counts[c] = 0;
   }
   if (other) for (const k of other.values()) sum += kLogK(k);
-  lastEntropy = n === 0 ? 0 : Math.log2(n) - sum / n;
-  lastAlphabet =
+  const entropy = n === 0 ? 0 : Math.log2(n) - sum / n;
+  const alphabet =
     n === 0 ? 0 : (classes & NOT_HEX) === 0 ? 16 : (classes & LOWER ? 26 : 0) + (classes & UPPER ? 26 : 0) + (classes & DIGIT ? 10 : 0) + (classes & SYMBOL ? 32 : 0);
-}
-
-/**
- * Whether a string looks randomly generated: its entropy is close to the most a string of this length
- * over this alphabet could have. A fixed bits-per-char threshold would reject every short secret.
- */
-export function looksRandom(s: string, ratio = 0.7): boolean {
-  entropyAndAlphabet(s);
-  const max = Math.log2(Math.max(2, Math.min(s.length, lastAlphabet)));
-  return lastEntropy >= ratio * max;
+  return entropy >= ratio * Math.log2(Math.max(2, Math.min(n, alphabet)));
 }
 
 /** Checks that every octet is 0–255 without leading zeros. */

@@ -88,14 +88,12 @@ const FIELDS = 8;
 
 const numberHash = (label: number, n: number): number => Math.imul(label + 1, 0x9e3779b1) ^ n;
 
-/** Whether the value of the last valueHash call was all Latin-1 (the same pass tells, for #add). */
-let hashedLatin1 = true;
-
 /**
  * FNV-1a over a seed, a label index and the code units of a value, then murmur3's finalizer: FNV's low bits
  * (the bucket index) depend only on the inputs' low bits, so without the mixing a seed would barely move them.
+ * Over value[start, end); `out.or` gets the OR of the code units (whether the value is Latin-1, in the same pass).
  */
-export function valueHash(seed: number, label: number, value: string, start = 0, end = value.length): number {
+export function valueHash(seed: number, label: number, value: string, start = 0, end = value.length, out?: { or: number }): number {
   let h = Math.imul(0x811c9dc5 ^ seed ^ label, 0x01000193);
   let units = 0;
   for (let i = start; i < end; i++) {
@@ -103,7 +101,7 @@ export function valueHash(seed: number, label: number, value: string, start = 0,
     units |= c;
     h = Math.imul(h ^ c, 0x01000193);
   }
-  hashedLatin1 = units <= 0xff;
+  if (out !== undefined) out.or = units;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
   return h ^ (h >>> 16);
@@ -150,6 +148,8 @@ class MemoryVault implements Vault {
    * reason).
    */
   readonly #seed = nextSeed();
+  /** The OR of the code units valueHash saw: above 0xff means not Latin-1 (the hash pass tells, for #add). */
+  readonly #units = { or: 0 };
 
   /** The entry holding text[start, end) under `label`, or NONE. */
   #find(label: number, text: string, start: number, end: number, hash: number): number {
@@ -175,9 +175,9 @@ class MemoryVault implements Vault {
 
   pseudonymIn(type: string, text: string, start: number, end: number): string {
     const label = labelFor(type);
-    const hash = valueHash(this.#seed, label, text, start, end);
+    const hash = valueHash(this.#seed, label, text, start, end, this.#units);
     let k = this.#find(label, text, start, end, hash);
-    if (k === NONE) k = this.#add(label, text, start, end, hash, !hashedLatin1);
+    if (k === NONE) k = this.#add(label, text, start, end, hash, this.#units.or > 0xff);
     this.#table[k * FIELDS + USED] = ++this.#clock;
     const placeholder = heads[label]! + this.#table[k * FIELDS + NUMBER]! + '>';
     if (this.#size > this.maxEntries) this.#evict();
