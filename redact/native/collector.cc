@@ -105,6 +105,9 @@ bool buildGroups(napi_env env, napi_value v, std::vector<Group>* out, bool* fail
 
 void deleteEngine(napi_env, void* data, void*) { delete static_cast<Engine*>(data); }
 
+// Marks engines made here, so that collect never takes another addon's external for one.
+const napi_type_tag kEngineTag = {0x736c756963652d72ULL, 0x6564616374000001ULL};
+
 // compile(patterns: string[], flags: number[], whole: number[], chunkSets | null, wholeSets | null, chunkSize) -> engine
 // whole: 0 per chunk, 1 over the whole text, 2 over the text from the first chunk where its prefilter fired
 napi_value Compile(napi_env env, napi_callback_info info) {
@@ -153,6 +156,7 @@ napi_value Compile(napi_env env, napi_callback_info info) {
   napi_value ext;
   if (!ok(env, napi_create_external(env, e.get(), deleteEngine, nullptr, &ext), "cannot wrap the engine")) return nullptr;
   e.release();
+  if (!ok(env, napi_type_tag_object(env, ext, &kEngineTag), "cannot tag the engine")) return nullptr;
   return ext;
 }
 
@@ -242,6 +246,14 @@ napi_value Collect(napi_env env, napi_callback_info info) {
   bool utf16 = false;
   if (!ok(env, napi_get_value_bool(env, argv[3], &utf16), "expected a boolean")) return nullptr;
   Engine* e = nullptr;
+  bool tagged = false;
+  napi_valuetype kind;
+  if (!ok(env, napi_typeof(env, argv[0], &kind), "expected an engine")) return nullptr;
+  if (kind == napi_external && !ok(env, napi_check_object_type_tag(env, argv[0], &kEngineTag, &tagged), "expected an engine")) return nullptr;
+  if (!tagged) {
+    napi_throw_type_error(env, "ERR_SLUICE_NATIVE", "expected an engine made by compile");
+    return nullptr;
+  }
   if (!ok(env, napi_get_value_external(env, argv[0], reinterpret_cast<void**>(&e)), "expected an engine")) return nullptr;
   napi_typedarray_type type;
   size_t len = 0, outLen = 0;

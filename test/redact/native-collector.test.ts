@@ -128,6 +128,8 @@ t.test('the addon refuses bad arguments with a clear error', { skip: native.coll
   t.throws(() => c.collect(engine, 'aaa' as unknown as Uint8Array, new Int32Array(3), false), /Uint8Array/);
   t.throws(() => c.collect(engine, Buffer.from('aaa'), new Float64Array(3) as unknown as Int32Array, false), /Int32Array/);
   t.throws(() => c.collect({} as NativeEngine, Buffer.from('aaa'), new Int32Array(3), false), /engine/);
+  // An external made elsewhere (here: the environment's own kind of value that is not ours) is refused too.
+  t.throws(() => c.collect(c.compile as unknown as NativeEngine, Buffer.from('aaa'), new Int32Array(3), false), /engine made by compile/);
   const out = new Int32Array(3);
   t.equal(c.collect(engine, Buffer.from('aa b aaa'), out, false), 2, 'two matches counted');
   t.same([...out], [0, 0, 2], 'the first one written, the second did not fit');
