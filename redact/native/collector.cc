@@ -51,6 +51,15 @@ bool ok(napi_env env, napi_status status, const char* what) {
   return false;
 }
 
+/** The call's `n` arguments into argv; a TypeError saying `usage` when there are not exactly `n`. */
+bool args(napi_env env, napi_callback_info info, napi_value* argv, size_t n, const char* usage) {
+  size_t argc = n;
+  if (!ok(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "bad call")) return false;
+  if (argc == n) return true;
+  napi_throw_type_error(env, "ERR_SLUICE_NATIVE", usage);
+  return false;
+}
+
 bool getString(napi_env env, napi_value v, std::string* out) {
   size_t n = 0;
   if (!ok(env, napi_get_value_string_utf8(env, v, nullptr, 0, &n), "expected a string")) return false;
@@ -111,12 +120,8 @@ const napi_type_tag kEngineTag = {0x736c756963652d72ULL, 0x6564616374000001ULL};
 // compile(patterns: string[], flags: number[], whole: number[], chunkSets | null, wholeSets | null, chunkSize) -> engine
 // whole: 0 per chunk, 1 over the whole text, 2 over the text from the first chunk where its prefilter fired
 napi_value Compile(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
   napi_value argv[6];
-  if (!ok(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "bad call") || argc != 6) {
-    napi_throw_type_error(env, "ERR_SLUICE_NATIVE", "compile takes 6 arguments");
-    return nullptr;
-  }
+  if (!args(env, info, argv, 6, "compile takes 6 arguments")) return nullptr;
   auto e = std::make_unique<Engine>();
   std::vector<napi_value> pats, flags, whole;
   if (!getArray(env, argv[0], &pats) || !getArray(env, argv[1], &flags) || !getArray(env, argv[2], &whole)) return nullptr;
@@ -209,7 +214,7 @@ void fire(Engine* e, const std::vector<Group>& sets, std::string_view text, std:
  * byte that is not a continuation byte starts one unit, a 4-byte sequence two (a lone surrogate was written as
  * U+FFFD, three bytes for one unit). Nothing to do for ASCII; else one table over the bytes up to the last end.
  */
-void toUtf16(const uint8_t* bytes, size_t len, int32_t* triples, size_t count, std::vector<uint32_t>* table) {
+void toUtf16(const uint8_t* bytes, int32_t* triples, size_t count, std::vector<uint32_t>* table) {
   size_t last = 0;
   for (size_t k = 0; k < count; k++) last = std::max(last, static_cast<size_t>(triples[3 * k + 2]));
   size_t firstWide = 0;
@@ -230,19 +235,14 @@ void toUtf16(const uint8_t* bytes, size_t len, int32_t* triples, size_t count, s
       if (at >= firstWide) triples[3 * k + f] = static_cast<int32_t>(units[at]);
     }
   }
-  (void)len;
 }
 
 // collect(engine, bytes: Uint8Array, out: Int32Array, utf16: boolean) -> number of matches (triples: recognizer,
 // start, end; UTF-16 offsets with `utf16`, else byte offsets); when that is more than `out` holds, only what fits
 // was written (in bytes) and the caller calls again with more room.
 napi_value Collect(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  if (!ok(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "bad call") || argc != 4) {
-    napi_throw_type_error(env, "ERR_SLUICE_NATIVE", "collect takes 4 arguments");
-    return nullptr;
-  }
+  if (!args(env, info, argv, 4, "collect takes 4 arguments")) return nullptr;
   bool utf16 = false;
   if (!ok(env, napi_get_value_bool(env, argv[3], &utf16), "expected a boolean")) return nullptr;
   Engine* e = nullptr;
@@ -308,7 +308,7 @@ napi_value Collect(napi_env env, napi_callback_info info) {
     for (int32_t i : firing) e->wholeFrom[i] = 0;
     for (size_t i = 0; i < R; i++) if (e->wholeFrom[i] != NOT_FIRED) runRange(*e->res[i], text, e->wholeFrom[i], len, i, &out);
   }
-  if (utf16 && out.count <= out.capacity) toUtf16(static_cast<const uint8_t*>(bytes), len, out.data, out.count, &e->units);
+  if (utf16 && out.count <= out.capacity) toUtf16(static_cast<const uint8_t*>(bytes), out.data, out.count, &e->units);
   napi_value result;
   if (!ok(env, napi_create_double(env, static_cast<double>(out.count), &result), "cannot return")) return nullptr;
   return result;
