@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { startSluice, PolicyLoadError } from '../proxy/index.js';
+import { native } from '../redact/native-collector.js';
 import { resolveHome } from './home.js';
 import type { CliIO } from './io.js';
 
@@ -55,6 +56,7 @@ export async function up(argv: string[], io: CliIO): Promise<number> {
     }
     throw err;
   }
+  if (native.collector === undefined) io.stderr.write(`sluice: warning: redaction runs its JavaScript loop, about 1.7x slower: ${native.reason}\n`);
   const policyName = values.policy ?? 'embedded default policy (see `sluice policy show`)';
   io.stdout.write(
     [

@@ -91,6 +91,8 @@ t.test('sluice up: a new user points curl at it; allowed passes, denied gets the
     fs.rmSync(home, { recursive: true, force: true });
   });
   let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -101,6 +103,7 @@ t.test('sluice up: a new user points curl at it; allowed passes, denied gets the
   });
   t.match(out, /HTTPS_PROXY=/);
   t.match(out, /NODE_EXTRA_CA_CERTS=/);
+  t.notMatch(err, /JavaScript loop/, 'the native redaction loop is built: no warning');
   const caPath = (await sluice(['ca', 'path', '--home', home])).stdout.trim();
   const ok = await run('curl', ['-sS', '-x', url, '--cacert', caPath, `https://allowed.test:${up.port}/hi`]);
   t.equal(JSON.parse(ok.stdout).url, '/hi');
@@ -111,4 +114,27 @@ t.test('sluice up: a new user points curl at it; allowed passes, denied gets the
   const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   t.equal(await exit, 0, 'stops cleanly on SIGTERM');
+});
+
+t.test('sluice up without the native redaction loop says so, and why', async (t) => {
+  const home = tempDir();
+  const child = spawn(bin, ['up', '--listen', '127.0.0.1:0', '--home', home], {
+    env: { ...cleanEnv(), SLUICE_NATIVE_COLLECTOR: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => {
+    child.kill('SIGKILL');
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (/listening on/.test(out)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}${err}`)));
+  });
+  t.match(err, /warning: redaction runs its JavaScript loop.*SLUICE_NATIVE_COLLECTOR=0/);
 });
