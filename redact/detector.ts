@@ -83,11 +83,13 @@ export interface DetectorOptions {
 }
 
 /**
- * Compiles every recognizer once, plus RE2.Sets over their prefilters (see buildSets). The text is converted to
+ * Compiles every recognizer once, plus RE2.Sets over their prefilters (see setEntries). The text is converted to
  * UTF-8 once (node-re2 would convert a string again on every call) and cut after newlines into chunks of about
  * `chunkSize` bytes; per chunk one set pass says which recognizers can match there, and only those run, on that
  * chunk only. Single-line patterns cannot match across a cut; multi-line ones run once over the whole buffer
  * when their prefilter fires in some chunk (or, without one, when their own set fires on the whole buffer).
+ * That loop (`collect`) runs in C++ when the addon is built (native-collector.ts), else in JavaScript: same
+ * matches in the same order. Candidates are then checked and their overlaps settled in JavaScript (detectIn).
  */
 export function createDetector(options: DetectorOptions): Detector {
   const compiled: Compiled[] = options.recognizers.map((rec) => {
