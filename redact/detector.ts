@@ -31,17 +31,20 @@ export interface Detector {
 
 interface Compiled {
   readonly rec: Recognizer;
-  /** Global, for patterns with assertions only: whole-text runs (an `exec` loop). */
-  readonly global: RE2 | undefined;
+  /** The pattern has assertions (`\b`, `^`, `$`, …): a chunk's start would pass for the text's, so it runs over whole texts. */
+  readonly assertions: boolean;
   /**
-   * For patterns without assertions (`\b`, `^`, `$`, …), where a match found in a slice is the match found at
-   * the same place in the whole text (patterns with assertions run over whole texts only): `find.search(slice)`
-   * gives where the next match starts and `anchored` (sticky) where it ends. Neither allocates, where a `match`
-   * or `exec` result copies every match into a new Buffer (about a microsecond each).
+   * Non-global: node-re2 validates and translates the pattern (the C++ collector compiles its `internalSource`),
+   * extracts value groups from one match, and in the JavaScript loop finds where the next match in a slice starts
+   * (`re.search(slice)`; for patterns without assertions a match found in a slice is the match found at the same
+   * place in the whole text).
    */
-  readonly find: RE2 | undefined;
+  readonly re: RE2;
+  /** The JavaScript loop's only: sticky, where a match found by `re` ends (no allocation, where `exec` copies every match into a new Buffer). */
   readonly anchored: RE2 | undefined;
-  /** Non-global copy that extracts the value group from one match. */
+  /** The JavaScript loop's only, for patterns with assertions: whole-text runs (an `exec` loop). */
+  readonly global: RE2 | undefined;
+  /** `re` when a value group must be extracted by re2 (no `locate`). */
   readonly single: RE2 | undefined;
 }
 
@@ -92,18 +95,20 @@ export interface DetectorOptions {
  * matches in the same order. Candidates are then checked and their overlaps settled in JavaScript (detectIn).
  */
 export function createDetector(options: DetectorOptions): Detector {
+  const useNative = options.jsCollector !== true && native.collector !== undefined;
   const compiled: Compiled[] = options.recognizers.map((rec) => {
     const flags = rec.flags ?? '';
-    const free = assertionFree(rec.pattern);
+    const assertions = !assertionFree(rec.pattern);
+    const re = new RE2(rec.pattern, flags);
     return {
       rec,
-      global: free ? undefined : new RE2(rec.pattern, `g${flags}`),
-      find: free ? new RE2(rec.pattern, flags) : undefined,
-      anchored: free ? new RE2(rec.pattern, `y${flags}`) : undefined,
-      single: rec.valueGroup === undefined || rec.locate ? undefined : new RE2(rec.pattern, flags),
+      assertions,
+      re,
+      anchored: useNative || assertions ? undefined : new RE2(rec.pattern, `y${flags}`),
+      global: useNative || !assertions ? undefined : new RE2(rec.pattern, `g${flags}`),
+      single: rec.valueGroup === undefined || rec.locate ? undefined : re,
     };
   });
-  const useNative = options.jsCollector !== true && native.collector !== undefined;
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK[useNative ? 'native' : 'js']);
   const entries = setEntries(compiled);
   const engine = useNative ? nativeEngine(compiled, entries, chunkSize) : undefined;
@@ -123,10 +128,10 @@ export function createDetector(options: DetectorOptions): Detector {
   /** Collects every match of recognizer `i` in `chunk`, which starts at byte `offset`. */
   function run(i: number, chunk: Buffer, offset: number): void {
     const c = compiled[i]!;
-    const { find, anchored } = c;
-    if (find !== undefined && anchored !== undefined) {
+    const { anchored } = c;
+    if (anchored !== undefined) {
       for (let cursor = 0; cursor < chunk.length; ) {
-        const found = find.search(cursor === 0 ? chunk : chunk.subarray(cursor));
+        const found = c.re.search(cursor === 0 ? chunk : chunk.subarray(cursor));
         if (found < 0) return;
         const start = cursor + found;
         anchored.lastIndex = start;
@@ -138,13 +143,13 @@ export function createDetector(options: DetectorOptions): Detector {
       }
       return;
     }
-    const re = c.global!;
-    re.lastIndex = 0;
-    for (let m = re.exec(chunk); m !== null; m = re.exec(chunk)) {
+    const global = c.global!;
+    global.lastIndex = 0;
+    for (let m = global.exec(chunk); m !== null; m = global.exec(chunk)) {
       const len = m[0].length;
       if (len === 0) {
-        re.lastIndex = nextChar(chunk, m.index);
-        if (re.lastIndex >= chunk.length) break;
+        global.lastIndex = nextChar(chunk, m.index);
+        if (global.lastIndex >= chunk.length) break;
         continue;
       }
       hits.push(i, offset + m.index, offset + m.index + len);
@@ -174,7 +179,7 @@ export function createDetector(options: DetectorOptions): Detector {
       for (let f = 0; f < firing.length; f++) {
         const i = firing[f]!;
         // A pattern with assertions would see a chunk's start as the text's start (`^`, `\A`).
-        if (compiled[i]!.rec.multiline || compiled[i]!.find === undefined) {
+        if (compiled[i]!.rec.multiline || compiled[i]!.assertions) {
           // Matches start with a prefilter match (`prefilterStarts`): none before the first chunk it fired in.
           if (!whole?.has(i)) (whole ??= new Map()).set(i, startsAfterPrefilter(compiled[i]!) ? start : 0);
         }
@@ -332,7 +337,7 @@ function setEntries(compiled: readonly Compiled[]): SetEntries {
   const wholeFull: [number, string][] = [];
   compiled.forEach((c, i) => {
     if (c.rec.prefilter !== undefined) pre.push([i, caseless(c, c.rec.prefilter)]);
-    else (c.rec.multiline || c.find === undefined ? wholeFull : full).push([i, caseless(c, c.rec.pattern)]);
+    else (c.rec.multiline || c.assertions ? wholeFull : full).push([i, caseless(c, c.rec.pattern)]);
   });
   const groups = (list: [number, string][], size: number): NativeSetGroup[] => {
     const out: NativeSetGroup[] = [];
@@ -372,9 +377,9 @@ function nativeEngine(compiled: readonly Compiled[], entries: SetEntries, chunkS
     chunkSets = wholeSets = null; // as buildSets: every recognizer runs
   }
   return collector.compile(
-    compiled.map((c) => (c.find ?? c.global)!.internalSource),
+    compiled.map((c) => c.re.internalSource),
     compiled.map((c) => flagBits(c.rec.flags ?? '')),
-    compiled.map((c) => (c.rec.multiline === true || c.find === undefined ? (startsAfterPrefilter(c) ? 2 : 1) : 0)),
+    compiled.map((c) => (c.rec.multiline === true || c.assertions ? (startsAfterPrefilter(c) ? 2 : 1) : 0)),
     chunkSets,
     wholeSets,
     chunkSize,
@@ -425,7 +430,7 @@ export function assertionFree(pattern: string): boolean {
  * A whole-text run may start where the prefilter first fired: the recognizer says its matches start with a
  * prefilter match, and the pattern has no assertion that would look at what comes before.
  */
-const startsAfterPrefilter = (c: Compiled): boolean => c.rec.prefilterStarts === true && c.rec.prefilter !== undefined && c.find !== undefined;
+const startsAfterPrefilter = (c: Compiled): boolean => c.rec.prefilterStarts === true && c.rec.prefilter !== undefined && !c.assertions;
 
 /** A copy of `a` in twice the room. */
 function doubled(a: Int32Array): Int32Array<ArrayBuffer> {

@@ -167,12 +167,6 @@ export function ipv4Valid(s: string): boolean {
   return parts === 4;
 }
 
-export function isWordChar(ch: string | undefined): boolean {
-  if (ch === undefined) return false;
-  const c = ch.charCodeAt(0);
-  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
-}
-
 export function digitsOf(s: string): string {
   let out = '';
   let from = -1;
