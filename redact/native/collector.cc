@@ -51,13 +51,17 @@ bool ok(napi_env env, napi_status status, const char* what) {
   return false;
 }
 
+/** Throws a TypeError saying `what`; false, for `return fail(...)`. */
+bool fail(napi_env env, const char* what) {
+  napi_throw_type_error(env, "ERR_SLUICE_NATIVE", what);
+  return false;
+}
+
 /** The call's `n` arguments into argv; a TypeError saying `usage` when there are not exactly `n`. */
 bool args(napi_env env, napi_callback_info info, napi_value* argv, size_t n, const char* usage) {
   size_t argc = n;
   if (!ok(env, napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr), "bad call")) return false;
-  if (argc == n) return true;
-  napi_throw_type_error(env, "ERR_SLUICE_NATIVE", usage);
-  return false;
+  return argc == n || fail(env, usage);
 }
 
 bool getString(napi_env env, napi_value v, std::string* out) {
@@ -88,13 +92,19 @@ re2::RE2::Options optionsFor(int32_t flags) {
   return o;
 }
 
-/** [[indexes...], [patterns...]] per group; patterns in RE2 syntax, default options (as node-re2's RE2.Set). */
-bool buildGroups(napi_env env, napi_value v, std::vector<Group>* out, bool* failed) {
+/**
+ * [[indexes...], [patterns...]] per group, indexes below `recognizers`; patterns in RE2 syntax, default options
+ * (as node-re2's RE2.Set).
+ */
+bool buildGroups(napi_env env, napi_value v, size_t recognizers, std::vector<Group>* out, bool* failed) {
   std::vector<napi_value> groups;
   if (!getArray(env, v, &groups)) return false;
   for (napi_value g : groups) {
     std::vector<napi_value> pair, idx, pats;
-    if (!getArray(env, g, &pair) || pair.size() != 2 || !getArray(env, pair[0], &idx) || !getArray(env, pair[1], &pats)) return false;
+    if (!getArray(env, g, &pair)) return false;
+    if (pair.size() != 2) return fail(env, "compile: a set group is [indexes, patterns]");
+    if (!getArray(env, pair[0], &idx) || !getArray(env, pair[1], &pats)) return false;
+    if (idx.size() != pats.size()) return fail(env, "compile: a set group has as many indexes as patterns");
     Group group;
     re2::RE2::Options o;
     o.set_log_errors(false);
@@ -103,6 +113,7 @@ bool buildGroups(napi_env env, napi_value v, std::vector<Group>* out, bool* fail
       std::string p;
       int32_t i = 0;
       if (!getString(env, pats[k], &p) || !getInt(env, idx[k], &i)) return false;
+      if (i < 0 || static_cast<size_t>(i) >= recognizers) return fail(env, "compile: a set names a recognizer that is not there");
       if (group.set->Add(p, nullptr) < 0) *failed = true;
       group.indexes.push_back(i);
     }
@@ -126,7 +137,7 @@ napi_value Compile(napi_env env, napi_callback_info info) {
   std::vector<napi_value> pats, flags, whole;
   if (!getArray(env, argv[0], &pats) || !getArray(env, argv[1], &flags) || !getArray(env, argv[2], &whole)) return nullptr;
   if (flags.size() != pats.size() || whole.size() != pats.size()) {
-    napi_throw_type_error(env, "ERR_SLUICE_NATIVE", "compile: arrays of different lengths");
+    fail(env, "compile: arrays of different lengths");
     return nullptr;
   }
   for (size_t i = 0; i < pats.size(); i++) {
@@ -147,7 +158,8 @@ napi_value Compile(napi_env env, napi_callback_info info) {
   if (!ok(env, napi_typeof(env, argv[3], &setsType), "bad sets")) return nullptr;
   // null: the sets could not be built (re2's memory budget, see buildSets in detector.ts)
   bool failed = setsType == napi_null;
-  if (!failed && (!buildGroups(env, argv[3], &e->chunkSets, &failed) || !buildGroups(env, argv[4], &e->wholeSets, &failed))) return nullptr;
+  const size_t R = e->res.size();
+  if (!failed && (!buildGroups(env, argv[3], R, &e->chunkSets, &failed) || !buildGroups(env, argv[4], R, &e->wholeSets, &failed))) return nullptr;
   if (failed) {
     e->noSets = true;
     e->chunkSets.clear();
@@ -251,7 +263,7 @@ napi_value Collect(napi_env env, napi_callback_info info) {
   if (!ok(env, napi_typeof(env, argv[0], &kind), "expected an engine")) return nullptr;
   if (kind == napi_external && !ok(env, napi_check_object_type_tag(env, argv[0], &kEngineTag, &tagged), "expected an engine")) return nullptr;
   if (!tagged) {
-    napi_throw_type_error(env, "ERR_SLUICE_NATIVE", "expected an engine made by compile");
+    fail(env, "expected an engine made by compile");
     return nullptr;
   }
   if (!ok(env, napi_get_value_external(env, argv[0], reinterpret_cast<void**>(&e)), "expected an engine")) return nullptr;
@@ -261,12 +273,12 @@ napi_value Collect(napi_env env, napi_callback_info info) {
   void* outData = nullptr;
   if (!ok(env, napi_get_typedarray_info(env, argv[1], &type, &len, &bytes, nullptr, nullptr), "expected a Uint8Array")) return nullptr;
   if (type != napi_uint8_array) {
-    napi_throw_type_error(env, "ERR_SLUICE_NATIVE", "expected a Uint8Array");
+    fail(env, "expected a Uint8Array");
     return nullptr;
   }
   if (!ok(env, napi_get_typedarray_info(env, argv[2], &type, &outLen, &outData, nullptr, nullptr), "expected an Int32Array")) return nullptr;
   if (type != napi_int32_array) {
-    napi_throw_type_error(env, "ERR_SLUICE_NATIVE", "expected an Int32Array");
+    fail(env, "expected an Int32Array");
     return nullptr;
   }
   const char* data = static_cast<const char*>(bytes);

@@ -124,6 +124,13 @@ t.test('the addon refuses bad arguments with a clear error', { skip: native.coll
   const c = native.collector!;
   t.throws(() => c.compile(['a'], [], [0], [], [], 64), /different lengths/);
   t.throws(() => c.compile(['(unclosed'], [0], [0], [], [], 64), /re2 rejected/);
+  // Malformed sets: errors, never a read outside the recognizers.
+  const bad = (group: unknown) => () => c.compile(['a'], [0], [0], [group] as never, [], 64);
+  t.throws(bad([[0]]), /\[indexes, patterns\]/);
+  t.throws(bad([[0, 1], ['a']]), /as many indexes as patterns/);
+  t.throws(bad([[5], ['a']]), /not there/);
+  t.throws(bad([[-1], ['a']]), /not there/);
+  t.throws(() => c.compile(['a'], [0], [0], [], [[[1], ['a']]], 64), /not there/, 'whole-text sets too');
   const engine = c.compile(['a+'], [0], [0], [[[0], ['a']]], [], 64);
   t.throws(() => c.collect(engine, 'aaa' as unknown as Uint8Array, new Int32Array(3), false), /Uint8Array/);
   t.throws(() => c.collect(engine, Buffer.from('aaa'), new Float64Array(3) as unknown as Int32Array, false), /Int32Array/);
