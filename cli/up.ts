@@ -56,7 +56,7 @@ export async function up(argv: string[], io: CliIO): Promise<number> {
     }
     throw err;
   }
-  if (native.collector === undefined) io.stderr.write(`sluice: warning: redaction runs its JavaScript loop, about 1.7x slower: ${native.reason}\n`);
+  if (native.collector === undefined) io.stderr.write(`sluice: warning: redaction runs its JavaScript loop, which is slower: ${native.reason}\n`);
   const policyName = values.policy ?? 'embedded default policy (see `sluice policy show`)';
   io.stdout.write(
     [

@@ -2,7 +2,7 @@ import RE2 from 're2';
 import type { Candidate, Recognizer } from './recognizer.js';
 import { CONTEXT_BOOST, CONTEXT_WINDOW } from './recognizer.js';
 import { flagBits, native } from './native-collector.js';
-import type { NativeEngine, NativeSetGroup } from './native-collector.js';
+import type { NativeCollector, NativeEngine, NativeSetGroup } from './native-collector.js';
 import { Coverage } from './coverage.js';
 import { utf16OffsetOf } from './utf16-offsets.js';
 import { createUtf8Encoder } from './utf8.js';
@@ -44,8 +44,6 @@ interface Compiled {
   readonly anchored: RE2 | undefined;
   /** The JavaScript loop's only, for patterns with assertions: whole-text runs (an `exec` loop). */
   readonly global: RE2 | undefined;
-  /** `re` when a value group must be extracted by re2 (no `locate`). */
-  readonly single: RE2 | undefined;
 }
 
 /**
@@ -95,7 +93,8 @@ export interface DetectorOptions {
  * matches in the same order. Candidates are then checked and their overlaps settled in JavaScript (detectIn).
  */
 export function createDetector(options: DetectorOptions): Detector {
-  const useNative = options.jsCollector !== true && native.collector !== undefined;
+  const collector = options.jsCollector === true ? undefined : native.collector;
+  const useNative = collector !== undefined;
   const compiled: Compiled[] = options.recognizers.map((rec) => {
     const flags = rec.flags ?? '';
     const assertions = !assertionFree(rec.pattern);
@@ -106,12 +105,11 @@ export function createDetector(options: DetectorOptions): Detector {
       re,
       anchored: useNative || assertions ? undefined : new RE2(rec.pattern, `y${flags}`),
       global: useNative || !assertions ? undefined : new RE2(rec.pattern, `g${flags}`),
-      single: rec.valueGroup === undefined || rec.locate ? undefined : re,
     };
   });
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK[useNative ? 'native' : 'js']);
   const entries = setEntries(compiled);
-  const engine = useNative ? nativeEngine(compiled, entries, chunkSize) : undefined;
+  const engine = collector === undefined ? undefined : nativeEngine(collector, compiled, entries, chunkSize);
   const sets = engine === undefined ? buildSets(entries) : undefined;
   const allIndexes = compiled.map((_, i) => i);
   // Levels of priority, 0 the highest: each recognizer's level, and per level where its matches start in `order`.
@@ -159,10 +157,11 @@ export function createDetector(options: DetectorOptions): Detector {
   /** Raw matches into `hits`; true when their offsets are UTF-16 offsets already (the native collector's). */
   function collect(buf: Buffer, bytesAreUnits: boolean): boolean {
     if (engine !== undefined) {
-      let count = native.collector!.collect(engine, buf, hits.data, !bytesAreUnits);
+      let count = collector!.collect(engine, buf, hits.data, !bytesAreUnits);
       if (3 * count > hits.data.length) {
+        // Rare (the array stays grown): the second call scans again.
         hits.data = new Int32Array(2 ** Math.ceil(Math.log2(3 * count)));
-        count = native.collector!.collect(engine, buf, hits.data, !bytesAreUnits);
+        count = collector!.collect(engine, buf, hits.data, !bytesAreUnits);
       }
       hits.count = count;
       return true;
@@ -214,11 +213,11 @@ export function createDetector(options: DetectorOptions): Detector {
     cand.start = pos;
     cand.end = end;
     if (c.rec.locate !== undefined) c.rec.locate(cand);
-    else if (c.single !== undefined) {
-      // The last occurrence of the group's text is the group for patterns where it ends the match or is
-      // followed by characters it cannot contain.
+    else if (c.rec.valueGroup !== undefined) {
+      // re2 extracts the group. The last occurrence of the group's text is the group for patterns where it ends
+      // the match or is followed by characters it cannot contain.
       const match = text.slice(pos, end);
-      const group = c.single.exec(match)?.[c.rec.valueGroup!];
+      const group = c.re.exec(match)?.[c.rec.valueGroup];
       if (group === undefined || group.length === 0) return;
       cand.start = pos + match.lastIndexOf(group);
       cand.end = cand.start + group.length;
@@ -361,11 +360,9 @@ function buildSets(entries: SetEntries): Sets | undefined {
 
 /**
  * The same recognizers and sets for the C++ collector, in RE2's own syntax (node-re2 translates JS-isms such as
- * `(?<name>` and `\u{…}` first); undefined when it is not built.
+ * `(?<name>` and `\u{…}` first).
  */
-function nativeEngine(compiled: readonly Compiled[], entries: SetEntries, chunkSize: number): NativeEngine | undefined {
-  const collector = native.collector;
-  if (collector === undefined) return undefined;
+function nativeEngine(collector: NativeCollector, compiled: readonly Compiled[], entries: SetEntries, chunkSize: number): NativeEngine {
   const translate = (groups: readonly NativeSetGroup[]): NativeSetGroup[] =>
     groups.map(([indexes, patterns]) => [indexes, patterns.map((p) => new RE2(p).internalSource)]);
   let chunkSets: NativeSetGroup[] | null;

@@ -25,18 +25,19 @@ export function hashValue(type: string, original: string, key: Buffer): string {
   return `<${labelOf(type)}#${mac.slice(0, 16)}>`;
 }
 
-export function applyOperator(op: Operator, type: string, original: string, vault: Vault, key: Buffer): string {
+/** The replacement of the value text[start, end): the vault reads it where it stands, the others as a string. */
+export function applyOperator(op: Operator, type: string, text: string, start: number, end: number, vault: Vault, key: Buffer): string {
   switch (op) {
     case 'pseudonymize':
-      return vault.pseudonym(type, original);
+      return vault.pseudonymIn(type, text, start, end);
     case 'mask':
-      return maskValue(type, original);
+      return maskValue(type, text.slice(start, end));
     case 'hash':
-      return hashValue(type, original, key);
+      return hashValue(type, text.slice(start, end), key);
     case 'remove':
       return '';
     case 'block':
       // The request is refused by the caller; the text is still scrubbed in case it is logged.
-      return maskValue(type, original);
+      return maskValue(type, text.slice(start, end));
   }
 }

@@ -146,16 +146,10 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     let at = 0;
     for (let k = 0; k < spans.length; k++) {
       const s = spans[k]!;
-      let replacement: string;
-      if (s.type === LITERAL_TYPE) replacement = vault.pseudonymIn(LITERAL_TYPE, text, s.start, s.end);
-      else {
-        const type = typeIndex.get(s.type); // every recognizer's type is one of `types`
-        const op = type === undefined ? 'pseudonymize' : opOf[type]!;
-        // The vault reads a value where it stands; other operators get it as a string.
-        replacement = op === 'pseudonymize' ? vault.pseudonymIn(s.type, text, s.start, s.end) : applyOperator(op, s.type, text.slice(s.start, s.end), vault, hmacKey);
-        if (type !== undefined) counted[type]!++;
-      }
-      out += text.slice(at, s.start) + replacement;
+      // Placeholder look-alikes are pseudonymized and not counted; every other type is one of `types`.
+      const type = s.type === LITERAL_TYPE ? undefined : typeIndex.get(s.type);
+      out += text.slice(at, s.start) + applyOperator(type === undefined ? 'pseudonymize' : opOf[type]!, s.type, text, s.start, s.end, vault, hmacKey);
+      if (type !== undefined) counted[type]!++;
       at = s.end;
     }
     return out + text.slice(at);

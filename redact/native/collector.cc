@@ -40,6 +40,7 @@ struct Engine {
   std::vector<std::vector<std::pair<size_t, size_t>>> fired;
   std::vector<size_t> wholeFrom;  // where each whole-text run starts, NOT_FIRED when it does not run
   std::vector<int> matched;
+  std::vector<int32_t> firing;
   std::vector<uint32_t> units;
 };
 
@@ -177,6 +178,15 @@ napi_value Compile(napi_env env, napi_callback_info info) {
   return ext;
 }
 
+/** The elements and data of `v`, a typed array of `expected` kind; a TypeError saying `what` otherwise. */
+bool typedArray(napi_env env, napi_value v, napi_typedarray_type expected, size_t* length, void** data, const char* what) {
+  bool is = false;
+  if (!ok(env, napi_is_typedarray(env, v, &is), what) || !is) return fail(env, what);
+  napi_typedarray_type type;
+  if (!ok(env, napi_get_typedarray_info(env, v, &type, length, data, nullptr, nullptr), what)) return false;
+  return type == expected || fail(env, what);
+}
+
 /** The byte after the UTF-8 character that starts at `at`. */
 size_t nextChar(const char* data, size_t len, size_t at) {
   size_t next = at + 1;
@@ -267,27 +277,18 @@ napi_value Collect(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   if (!ok(env, napi_get_value_external(env, argv[0], reinterpret_cast<void**>(&e)), "expected an engine")) return nullptr;
-  napi_typedarray_type type;
   size_t len = 0, outLen = 0;
   void* bytes = nullptr;
   void* outData = nullptr;
-  if (!ok(env, napi_get_typedarray_info(env, argv[1], &type, &len, &bytes, nullptr, nullptr), "expected a Uint8Array")) return nullptr;
-  if (type != napi_uint8_array) {
-    fail(env, "expected a Uint8Array");
-    return nullptr;
-  }
-  if (!ok(env, napi_get_typedarray_info(env, argv[2], &type, &outLen, &outData, nullptr, nullptr), "expected an Int32Array")) return nullptr;
-  if (type != napi_int32_array) {
-    fail(env, "expected an Int32Array");
-    return nullptr;
-  }
+  if (!typedArray(env, argv[1], napi_uint8_array, &len, &bytes, "expected a Uint8Array")) return nullptr;
+  if (!typedArray(env, argv[2], napi_int32_array, &outLen, &outData, "expected an Int32Array")) return nullptr;
   const char* data = static_cast<const char*>(bytes);
   std::string_view text(data, len);
   Out out{static_cast<int32_t*>(outData), outLen / 3};
   const size_t R = e->res.size();
   for (auto& f : e->fired) f.clear();
   std::fill(e->wholeFrom.begin(), e->wholeFrom.end(), NOT_FIRED);
-  std::vector<int32_t> firing;
+  std::vector<int32_t>& firing = e->firing;
 
   if (len > 0 && R > 0) {
     for (size_t start = 0; start < len;) {
