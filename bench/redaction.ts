@@ -131,7 +131,9 @@ export function buildPrompts(samples: Sample[], count: number, size: number, sam
 /**
  * A full garbage collection (gc exposed at run time): each measurement starts from a collected heap, so that
  * neither engine pays for what was allocated before it (the prompts themselves, built just before, would
- * otherwise be copied out of the young generation during the first measured jobs).
+ * otherwise be copied out of the young generation during the first measured jobs). The warm-up runs after it:
+ * a full collection walks the whole heap and leaves the CPU caches cold, and the first three prompts measured
+ * right after one took 2-4 times the median.
  */
 let gc: (() => void) | undefined;
 function collectGarbage(): void {
@@ -145,7 +147,6 @@ function collectGarbage(): void {
 
 /** Times each job in order: MB/s over all of them (wall clock and CPU time), p50 and p99 per job. */
 function measureJobs(jobs: readonly { run: () => void; bytes: number }[]): ThroughputFigures {
-  collectGarbage();
   const lat: number[] = [];
   let bytes = 0;
   const cpu0 = process.cpuUsage();
@@ -169,6 +170,7 @@ function measureJobs(jobs: readonly { run: () => void; bytes: number }[]): Throu
  * come again.
  */
 function measure(prompts: string[], run: (text: string, i: number) => void, warmup: readonly string[]): ThroughputFigures {
+  collectGarbage();
   warmup.forEach((p, i) => run(p, prompts.length + i));
   return measureJobs(prompts.map((p, i) => ({ run: () => run(p, i), bytes: Buffer.byteLength(p) })));
 }
@@ -189,6 +191,7 @@ function buildConversations(prompts: string[], turns: number): Conversation[] {
 
 /** Every turn of every conversation, in order (a turn's latency includes its whole history). */
 function measureTurns(conversations: Conversation[], turn: (c: Conversation, i: number) => void): ThroughputFigures {
+  collectGarbage();
   return measureJobs(
     conversations.flatMap((c) =>
       c.messages.map((_, i) => ({ run: () => turn(c, i), bytes: c.messages.slice(0, i + 1).reduce((n, m) => n + Buffer.byteLength(m), 0) })),
@@ -228,8 +231,8 @@ export async function runRedactionBench(opts: { quick: boolean }): Promise<Redac
 
   const theirs = new redactPii.SyncRedactor();
   const ours = (t: string, i: number) => redactor.redactText(t, redactor.vault(`bench-${i}`));
-  const count = opts.quick ? 60 : 400;
-  const theirCount = opts.quick ? 15 : 60;
+  const count = opts.quick ? 60 : 1000;
+  const theirCount = opts.quick ? 15 : 100;
   const warm = opts.quick ? 20 : 100;
   const [warmup, prompts] = split(buildPrompts(samples, warm + count, 10 * 1024), warm);
   const sluice = measure(prompts, ours, warmup);

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "re2/re2.h"
+#include "re2/regexp.h"
 #include "re2/set.h"
 
 namespace {
@@ -30,6 +31,7 @@ constexpr size_t NOT_FIRED = SIZE_MAX;
 
 struct Engine {
   std::vector<std::unique_ptr<re2::RE2>> res;
+  std::vector<size_t> minLength;  // fewest bytes a match of each recognizer spans (see minBytes)
   std::vector<uint8_t> whole;    // 1: runs over whole texts (multi-line, or a pattern with assertions)
   std::vector<uint8_t> fromFirst; // 1: a whole-text run starts at the first chunk its prefilter fired in
   std::vector<Group> chunkSets;  // empty with `noSets`: every recognizer fires everywhere
@@ -82,6 +84,40 @@ bool getArray(napi_env env, napi_value v, std::vector<napi_value>* out) {
 
 bool getInt(napi_env env, napi_value v, int32_t* out) {
   return ok(env, napi_get_value_int32(env, v, out), "expected an integer");
+}
+
+/**
+ * A lower bound on the bytes of any match of `re`, from its parse tree (a rune counts one byte, whatever its
+ * encoding or case folding): a search over fewer bytes than this cannot match and is not made. Every range of
+ * chunks ends with a search that finds nothing, and most of them start a few bytes from the end of a line.
+ */
+size_t minBytes(re2::Regexp* re) {  // not const: the accessors are not
+  constexpr size_t CAP = 1 << 20;
+  re2::Regexp** sub = re->sub();
+  size_t n = 0;
+  switch (re->op()) {
+    case re2::kRegexpLiteral:
+    case re2::kRegexpAnyChar:
+    case re2::kRegexpAnyByte:
+    case re2::kRegexpCharClass:
+      return 1;
+    case re2::kRegexpLiteralString:
+      return static_cast<size_t>(re->nrunes());
+    case re2::kRegexpConcat:
+      for (int i = 0; i < re->nsub(); i++) n = std::min(CAP, n + minBytes(sub[i]));
+      return n;
+    case re2::kRegexpAlternate:
+      n = CAP;
+      for (int i = 0; i < re->nsub(); i++) n = std::min(n, minBytes(sub[i]));
+      return n;
+    case re2::kRegexpPlus:
+    case re2::kRegexpCapture:
+      return minBytes(sub[0]);
+    case re2::kRegexpRepeat:
+      return std::min(CAP, static_cast<size_t>(std::max(re->min(), 0)) * minBytes(sub[0]));
+    default:
+      return 0;  // star, quest, empty-width assertions, empty match; no-match too (0 is a bound for anything)
+  }
 }
 
 re2::RE2::Options optionsFor(int32_t flags) {
@@ -151,6 +187,7 @@ napi_value Compile(napi_env env, napi_callback_info info) {
       napi_throw_error(env, "ERR_SLUICE_NATIVE", ("re2 rejected a pattern node-re2 accepted: " + re->error()).c_str());
       return nullptr;
     }
+    e->minLength.push_back(minBytes(re->Regexp()));
     e->res.push_back(std::move(re));
     e->whole.push_back(w != 0 ? 1 : 0);
     e->fromFirst.push_back(w == 2 ? 1 : 0);
@@ -208,10 +245,13 @@ struct Out {
   }
 };
 
-/** Every leftmost-first match of `re` in text[from, to), `text` being the context (whole texts: assertions). */
-void runRange(const re2::RE2& re, std::string_view text, size_t from, size_t to, size_t rec, Out* out) {
+/**
+ * Every leftmost-first match of `re` in text[from, to), `text` being the context (whole texts: assertions);
+ * `least`: the fewest bytes a match spans.
+ */
+void runRange(const re2::RE2& re, size_t least, std::string_view text, size_t from, size_t to, size_t rec, Out* out) {
   std::string_view m;
-  for (size_t pos = from; pos < to && re.Match(text, pos, to, re2::RE2::UNANCHORED, &m, 1);) {
+  for (size_t pos = from; pos < to && to - pos >= least && re.Match(text, pos, to, re2::RE2::UNANCHORED, &m, 1);) {
     size_t start = static_cast<size_t>(m.data() - text.data());
     size_t end = start + m.size();
     if (end > start) {
@@ -231,30 +271,62 @@ void fire(Engine* e, const std::vector<Group>& sets, std::string_view text, std:
   }
 }
 
+constexpr uint64_t HIGH_BITS = 0x8080808080808080ULL;
+
+/** The 8 bytes at `at` as one word, zeros for those at or past `len`. */
+uint64_t wordAt(const uint8_t* bytes, size_t len, size_t at) {
+  uint64_t w = 0;
+  if (at + 8 <= len) std::memcpy(&w, bytes + at, 8);  // one load
+  else std::memcpy(&w, bytes + at, len - at);
+  return w;
+}
+
 /**
- * Turns the byte offsets of `count` triples into UTF-16 offsets of the string `bytes` was encoded from: each
- * byte that is not a continuation byte starts one unit, a 4-byte sequence two (a lone surrogate was written as
- * U+FFFD, three bytes for one unit). Nothing to do for ASCII; else one table over the bytes up to the last end.
+ * UTF-16 units that the UTF-8 bytes in `w` stand for, counting only the bytes under `mask`: each byte that is not
+ * a continuation byte (10xxxxxx) starts one unit, a 4-byte lead (11110xxx) two. Each byte's lower bits are
+ * shifted onto its bit 7, so the order of the bytes in the word does not matter; highBits counts the bit 7s
+ * with a multiply (no popcount instruction assumed).
  */
-void toUtf16(const uint8_t* bytes, int32_t* triples, size_t count, std::vector<uint32_t>* table) {
+uint32_t highBits(uint64_t x) {
+  return static_cast<uint32_t>(((x >> 7) * 0x0101010101010101ULL) >> 56);  // x has bits 7, 15, ..., 63 only
+}
+
+uint32_t unitsIn(uint64_t w, uint64_t mask) {
+  uint64_t continuation = w & ~(w << 1) & HIGH_BITS & mask;
+  uint64_t lead4 = w & (w << 1) & (w << 2) & (w << 3) & HIGH_BITS & mask;
+  return highBits(mask & HIGH_BITS) - highBits(continuation) + highBits(lead4);
+}
+
+/**
+ * Turns the byte offsets of `count` triples into UTF-16 offsets of the string `bytes` (`len` bytes) was encoded
+ * from (a lone surrogate was written as U+FFFD, three bytes for one unit). Nothing to do when the bytes up to the
+ * last end are ASCII; else the units before each 8-byte word go in `table`, and an offset is its word's count plus
+ * the units of the bytes before it in its word.
+ */
+void toUtf16(const uint8_t* bytes, size_t len, int32_t* triples, size_t count, std::vector<uint32_t>* table) {
   size_t last = 0;
   for (size_t k = 0; k < count; k++) last = std::max(last, static_cast<size_t>(triples[3 * k + 2]));
-  size_t firstWide = 0;
-  while (firstWide < last && bytes[firstWide] < 0x80) firstWide++;
-  if (firstWide == last) return;
-  table->resize(last + 1);
-  uint32_t* units = table->data();
-  uint32_t unit = static_cast<uint32_t>(firstWide);
-  for (size_t i = firstWide; i < last; i++) {
-    units[i] = unit;
-    uint8_t b = bytes[i];
-    unit += (b & 0xc0) != 0x80 ? (b >= 0xf0 ? 2 : 1) : 0;
+  const size_t words = last / 8;  // whole words before the one `last` falls in
+  bool ascii = true;
+  for (size_t j = 0; j <= words && ascii; j++) {
+    uint64_t mask = j < words ? ~0ULL : (1ULL << (8 * (last % 8))) - 1;
+    ascii = (wordAt(bytes, len, 8 * j) & HIGH_BITS & mask) == 0;
   }
-  units[last] = unit;
+  if (ascii) return;
+  table->resize(words + 1);
+  uint32_t* units = table->data();
+  uint32_t unit = 0;
+  for (size_t j = 0; j < words; j++) {
+    units[j] = unit;
+    unit += unitsIn(wordAt(bytes, len, 8 * j), ~0ULL);
+  }
+  units[words] = unit;
   for (size_t k = 0; k < count; k++) {
     for (size_t f = 1; f <= 2; f++) {
       size_t at = static_cast<size_t>(triples[3 * k + f]);
-      if (at >= firstWide) triples[3 * k + f] = static_cast<int32_t>(units[at]);
+      size_t in = at % 8;
+      uint32_t before = in == 0 ? 0 : unitsIn(wordAt(bytes, len, at - in), (1ULL << (8 * in)) - 1);
+      triples[3 * k + f] = static_cast<int32_t>(units[at / 8] + before);
     }
   }
 }
@@ -314,14 +386,14 @@ napi_value Collect(napi_env env, napi_callback_info info) {
     }
     for (size_t i = 0; i < R; i++) {
       // A slice is the whole text for a pattern without assertions: same matches as searching the slice alone.
-      for (auto [a, b] : e->fired[i]) runRange(*e->res[i], text, a, b, i, &out);
+      for (auto [a, b] : e->fired[i]) runRange(*e->res[i], e->minLength[i], text, a, b, i, &out);
     }
     firing.clear();
     fire(e, e->wholeSets, text, &firing);
     for (int32_t i : firing) e->wholeFrom[i] = 0;
-    for (size_t i = 0; i < R; i++) if (e->wholeFrom[i] != NOT_FIRED) runRange(*e->res[i], text, e->wholeFrom[i], len, i, &out);
+    for (size_t i = 0; i < R; i++) if (e->wholeFrom[i] != NOT_FIRED) runRange(*e->res[i], e->minLength[i], text, e->wholeFrom[i], len, i, &out);
   }
-  if (utf16 && out.count <= out.capacity) toUtf16(static_cast<const uint8_t*>(bytes), out.data, out.count, &e->units);
+  if (utf16 && out.count <= out.capacity) toUtf16(static_cast<const uint8_t*>(bytes), len, out.data, out.count, &e->units);
   napi_value result;
   if (!ok(env, napi_create_double(env, static_cast<double>(out.count), &result), "cannot return")) return nullptr;
   return result;

@@ -111,6 +111,44 @@ t.test('custom recognizers: many sets, assertions, multi-line, flags, empty matc
   }
 });
 
+t.test('matches as short as they can be, at the very end of a line, a chunk or the text: none is skipped', { skip: native.collector ? false : native.reason }, async (t) => {
+  // The C++ collector does not search a range shorter than the fewest bytes a match can span (counted from the
+  // pattern, a rune as one byte). Multi-byte runes, case folding (K matches U+212A, s matches U+017F), optional
+  // parts and alternations put matches right at that bound, or above it in bytes while at it in runes.
+  const custom: Recognizer[] = [
+    { name: 'kelvin', type: 'kelvin', pattern: 'kelvin', flags: 'i', score: 0.9, priority: 65 },
+    { name: 'longs', type: 'longs', pattern: 's{3}', flags: 'i', score: 0.9, priority: 65 },
+    { name: 'accents', type: 'accents', pattern: 'é{2}x', score: 0.9, priority: 65 },
+    { name: 'optional', type: 'optional', pattern: 'a(?:bc|d)?e', score: 0.9, priority: 65 },
+    { name: 'digits', type: 'digits', pattern: '[0-9]{4}', score: 0.9, priority: 65 },
+    { name: 'either', type: 'either', pattern: 'tok|t', score: 0.9, priority: 65 },
+    { name: 'emoji', type: 'emoji', pattern: '😀+', score: 0.9, priority: 65 },
+    // Runes of two and three bytes that fold onto one-byte letters: a bound counted in bytes would skip these.
+    { name: 'folds', type: 'folds', pattern: 'ſ{3}', flags: 'i', score: 0.9, priority: 65 },
+    { name: 'sign', type: 'sign', pattern: '\\u212A', flags: 'i', score: 0.9, priority: 65 },
+    // ẞ (three bytes) folds onto ß (two) alone: re2 keeps it a literal, not a class.
+    { name: 'eszett', type: 'eszett', pattern: 'ẞ', flags: 'i', score: 0.9, priority: 65 },
+    { name: 'street', type: 'street', pattern: 'straẞe', flags: 'i', score: 0.9, priority: 65 },
+  ];
+  // Each recognizer alone (they would otherwise take one another's matches), with the values it must find.
+  const ends: Record<string, string[]> = {
+    kelvin: ['\u212Aelvin', 'KELVIN'], longs: ['ſſſ', 'SſS', 'sss'], accents: ['ééx'], optional: ['ae', 'abce'], digits: ['2024'],
+    either: ['t', 'tok'], emoji: ['😀'], folds: ['sss', 'ſſſ'], sign: ['k', 'K', '\u212A'], eszett: ['ß', 'ẞ'], street: ['straße', 'STRAßE'],
+  };
+  for (const chunkSize of [1, 2, 3, 5, 8, 64]) {
+    for (const rec of custom) {
+      const [n, js] = pair({ recognizers: [rec], threshold: 0.5, allow: [], chunkSize });
+      for (const end of ends[rec.type]!) {
+        for (const text of [end, `— ${end}`, `${end}\n`, `pad ${end}\nnow ${end}`]) {
+          const spans = n.detect(text);
+          t.same(spans, js.detect(text), `chunk ${chunkSize}: ${rec.type} in ${JSON.stringify(text)}`);
+          t.equal(spans.length, text.split(end).length - 1, `chunk ${chunkSize}: every ${rec.type} in ${JSON.stringify(text)}`);
+        }
+      }
+    }
+  }
+});
+
 t.test('more matches than the detector has room for: it grows and asks again', { skip: native.collector ? false : native.reason }, async (t) => {
   const [n, js] = pair({ recognizers: builtins, threshold: 0.5, allow: [] });
   const text = Array.from({ length: 5000 }, (_, i) => `user${i}@example.com 10.0.${i % 250}.${(i * 7) % 250}`).join('\n');
