@@ -123,7 +123,9 @@ export function buildPrompts(samples: Sample[], count: number, size: number, sam
       sinceSample = piece.endsWith('\n\n') && sampleEvery > 0 && sinceSample >= sampleEvery ? 0 : sinceSample + piece.length;
       text += piece;
     }
-    prompts.push(text.slice(0, size));
+    // A flat string, as the proxy gets every message out of JSON.parse: a slice of the concatenation would be a
+    // view into it, which V8 reads more slowly (charCodeAt about 2x) and which no request ever carries.
+    prompts.push(JSON.parse(JSON.stringify(text.slice(0, size))) as string);
   }
   return prompts;
 }
