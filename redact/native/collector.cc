@@ -281,16 +281,16 @@ uint64_t wordAt(const uint8_t* bytes, size_t len, size_t at) {
   return w;
 }
 
+/** How many of bits 7, 15, ..., 63 (the only ones `x` may have) are set: a multiply, no popcount instruction assumed. */
+uint32_t highBits(uint64_t x) {
+  return static_cast<uint32_t>(((x >> 7) * 0x0101010101010101ULL) >> 56);
+}
+
 /**
  * UTF-16 units that the UTF-8 bytes in `w` stand for, counting only the bytes under `mask`: each byte that is not
  * a continuation byte (10xxxxxx) starts one unit, a 4-byte lead (11110xxx) two. Each byte's lower bits are
- * shifted onto its bit 7, so the order of the bytes in the word does not matter; highBits counts the bit 7s
- * with a multiply (no popcount instruction assumed).
+ * shifted onto its own bit 7, so the order of the bytes in the word does not matter.
  */
-uint32_t highBits(uint64_t x) {
-  return static_cast<uint32_t>(((x >> 7) * 0x0101010101010101ULL) >> 56);  // x has bits 7, 15, ..., 63 only
-}
-
 uint32_t unitsIn(uint64_t w, uint64_t mask) {
   uint64_t continuation = w & ~(w << 1) & HIGH_BITS & mask;
   uint64_t lead4 = w & (w << 1) & (w << 2) & (w << 3) & HIGH_BITS & mask;
