@@ -29,10 +29,16 @@ export interface Detector {
   detectBytes(bytes: Buffer): Span[];
 }
 
+/** Where a recognizer runs: the values `compile` takes per pattern (see NativeCollector). */
+const CHUNKS = 0; // over runs of the chunks where it fired
+const WHOLE = 1; // over whole texts: multi-line, or with assertions (a chunk's start would pass for the text's)
+const FROM_FIRST = 2; // over texts from the first chunk its prefilter fired in (see startsAfterPrefilter)
+
 interface Compiled {
   readonly rec: Recognizer;
-  /** The pattern has assertions (`\b`, `^`, `$`, …): a chunk's start would pass for the text's, so it runs over whole texts. */
+  /** The pattern has assertions (`\b`, `^`, `$`, …). */
   readonly assertions: boolean;
+  readonly runs: typeof CHUNKS | typeof WHOLE | typeof FROM_FIRST;
   /**
    * Non-global: node-re2 validates and translates the pattern (the C++ collector compiles its `internalSource`),
    * extracts value groups from one match, and in the JavaScript loop finds where the next match in a slice starts
@@ -102,6 +108,7 @@ export function createDetector(options: DetectorOptions): Detector {
     return {
       rec,
       assertions,
+      runs: rec.multiline !== true && !assertions ? CHUNKS : startsAfterPrefilter(rec, assertions) ? FROM_FIRST : WHOLE,
       re,
       anchored: useNative || assertions ? undefined : new RE2(rec.pattern, `y${flags}`),
       global: useNative || !assertions ? undefined : new RE2(rec.pattern, `g${flags}`),
@@ -177,10 +184,10 @@ export function createDetector(options: DetectorOptions): Detector {
       const firing = sets ? fire(sets.chunk, start === 0 && end === buf.length ? buf : buf.subarray(start, end)) : allIndexes;
       for (let f = 0; f < firing.length; f++) {
         const i = firing[f]!;
-        // A pattern with assertions would see a chunk's start as the text's start (`^`, `\A`).
-        if (compiled[i]!.rec.multiline || compiled[i]!.assertions) {
+        const runs = compiled[i]!.runs;
+        if (runs !== CHUNKS) {
           // Matches start with a prefilter match (`prefilterStarts`): none before the first chunk it fired in.
-          if (!whole?.has(i)) (whole ??= new Map()).set(i, startsAfterPrefilter(compiled[i]!) ? start : 0);
+          if (!whole?.has(i)) (whole ??= new Map()).set(i, runs === FROM_FIRST ? start : 0);
         }
         else {
           // Runs of chunks where a recognizer fires are searched as one slice: fewer calls, same bytes.
@@ -336,7 +343,7 @@ function setEntries(compiled: readonly Compiled[]): SetEntries {
   const wholeFull: [number, string][] = [];
   compiled.forEach((c, i) => {
     if (c.rec.prefilter !== undefined) pre.push([i, caseless(c, c.rec.prefilter)]);
-    else (c.rec.multiline || c.assertions ? wholeFull : full).push([i, caseless(c, c.rec.pattern)]);
+    else (c.runs === CHUNKS ? full : wholeFull).push([i, caseless(c, c.rec.pattern)]);
   });
   const groups = (list: [number, string][], size: number): NativeSetGroup[] => {
     const out: NativeSetGroup[] = [];
@@ -376,7 +383,7 @@ function nativeEngine(collector: NativeCollector, compiled: readonly Compiled[],
   return collector.compile(
     compiled.map((c) => c.re.internalSource),
     compiled.map((c) => flagBits(c.rec.flags ?? '')),
-    compiled.map((c) => (c.rec.multiline === true || c.assertions ? (startsAfterPrefilter(c) ? 2 : 1) : 0)),
+    compiled.map((c) => c.runs),
     chunkSets,
     wholeSets,
     chunkSize,
@@ -427,7 +434,7 @@ export function assertionFree(pattern: string): boolean {
  * A whole-text run may start where the prefilter first fired: the recognizer says its matches start with a
  * prefilter match, and the pattern has no assertion that would look at what comes before.
  */
-const startsAfterPrefilter = (c: Compiled): boolean => c.rec.prefilterStarts === true && c.rec.prefilter !== undefined && !c.assertions;
+const startsAfterPrefilter = (rec: Recognizer, assertions: boolean): boolean => rec.prefilterStarts === true && rec.prefilter !== undefined && !assertions;
 
 /** A copy of `a` in twice the room. */
 function doubled(a: Int32Array): Int32Array<ArrayBuffer> {

@@ -299,28 +299,26 @@ uint32_t unitsIn(uint64_t w, uint64_t mask) {
 
 /**
  * Turns the byte offsets of `count` triples into UTF-16 offsets of the string `bytes` (`len` bytes) was encoded
- * from (a lone surrogate was written as U+FFFD, three bytes for one unit). Nothing to do when the bytes up to the
- * last end are ASCII; else the units before each 8-byte word go in `table`, and an offset is its word's count plus
- * the units of the bytes before it in its word.
+ * from (a lone surrogate was written as U+FFFD, three bytes for one unit): the units before each 8-byte word go
+ * in `table`, and an offset is its word's count plus the units of the bytes before it in its word. Nothing more to
+ * do when the bytes up to the last end are ASCII.
  */
 void toUtf16(const uint8_t* bytes, size_t len, int32_t* triples, size_t count, std::vector<uint32_t>* table) {
   size_t last = 0;
   for (size_t k = 0; k < count; k++) last = std::max(last, static_cast<size_t>(triples[3 * k + 2]));
   const size_t words = last / 8;  // whole words before the one `last` falls in
-  bool ascii = true;
-  for (size_t j = 0; j <= words && ascii; j++) {
-    uint64_t mask = j < words ? ~0ULL : (1ULL << (8 * (last % 8))) - 1;
-    ascii = (wordAt(bytes, len, 8 * j) & HIGH_BITS & mask) == 0;
-  }
-  if (ascii) return;
   table->resize(words + 1);
   uint32_t* units = table->data();
   uint32_t unit = 0;
+  uint64_t seen = wordAt(bytes, len, 8 * words) & ((1ULL << (8 * (last % 8))) - 1);  // the bytes before `last`
   for (size_t j = 0; j < words; j++) {
+    uint64_t w = wordAt(bytes, len, 8 * j);
+    seen |= w;
     units[j] = unit;
-    unit += unitsIn(wordAt(bytes, len, 8 * j), ~0ULL);
+    unit += unitsIn(w, ~0ULL);
   }
   units[words] = unit;
+  if ((seen & HIGH_BITS) == 0) return;  // ASCII up to the last end: byte offsets are UTF-16 offsets
   for (size_t k = 0; k < count; k++) {
     for (size_t f = 1; f <= 2; f++) {
       size_t at = static_cast<size_t>(triples[3 * k + f]);
