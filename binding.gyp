@@ -2,10 +2,10 @@
   "targets": [
     {
       "target_name": "sluice_redact",
-      "sources": ["redact/native/collector.cc"],
+      "sources": ["redact/native/collector.cc", "redact/native/checks.cc"],
       "include_dirs": ["node_modules/re2/vendor/re2", "node_modules/re2/vendor/abseil-cpp"],
       "defines": ["NDEBUG", "NOMINMAX", "NAPI_VERSION=8"],
-      "cflags_cc": ["-std=c++2a", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
+      "cflags_cc": ["-std=c++2a", "-O3", "-ffp-contract=off", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "cflags_cc!": ["-std=gnu++17", "-fno-exceptions"],
       "libraries": [
         "-L<(module_root_dir)/node_modules/re2/build/Release",

@@ -1,4 +1,3 @@
-import { isIPv6 } from 'node:net';
 import type { Candidate, Recognizer } from './recognizer.js';
 import {
   cardBrandValidPrefix, digitsOf, ibanLength, ibanMod97, ipv4Valid, looksRandom, ssnValid,
@@ -60,7 +59,10 @@ function phoneCheck(c: Candidate, score: number): number {
   return digits < 7 || digits > 15 || same ? 0 : score;
 }
 
-const VERSION_BEFORE = /(?:(?:^|[^a-z])v|version|ver\.?|released?|build|rev|chrome|firefox|safari|section|chapter|§|[=~<>!]=)[\s:=/]*$/;
+/** Words that make the IPv4-shaped value after them a version number (the C++ check gets the same list). */
+export const VERSION_WORDS = ['version', 'ver', 'ver.', 'release', 'released', 'build', 'rev', 'chrome', 'firefox', 'safari', 'section', 'chapter', '§'];
+/** The text before an IPv4-shaped value, lower-cased, ends with a version word, a lone `v` or an operator (`>=`). */
+export const VERSION_BEFORE = new RegExp(`(?:(?:^|[^a-z])v|${VERSION_WORDS.map((w) => w.replace('.', '\\.')).join('|')}|[=~<>!]=)[\\s:=/]*$`);
 
 function ipv4Check(c: Candidate, score: number): number {
   const b = codeAt(c, c.start - 1);
@@ -76,12 +78,32 @@ function ipv4Check(c: Candidate, score: number): number {
   return score;
 }
 
+// IPv6 text forms (RFC 4291 2.2), the grammar of Node's `net.isIPv6` without zone ids (the pattern has no `%`);
+// the native checks run it in re2, so both sides share it (a test holds it to `net.isIPv6`).
+const V4_OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])';
+const V4 = `(?:${V4_OCTET}\\.){3}${V4_OCTET}`;
+const V6_GROUP = '[0-9a-fA-F]{1,4}';
+export const IPV6_ADDRESS = new RegExp(
+  '^(?:' +
+    [
+      `(?:${V6_GROUP}:){7}(?:${V6_GROUP}|:)`,
+      `(?:${V6_GROUP}:){6}(?:${V4}|:${V6_GROUP}|:)`,
+      `(?:${V6_GROUP}:){5}(?::${V4}|(?::${V6_GROUP}){1,2}|:)`,
+      `(?:${V6_GROUP}:){4}(?:(?::${V6_GROUP}){0,1}:${V4}|(?::${V6_GROUP}){1,3}|:)`,
+      `(?:${V6_GROUP}:){3}(?:(?::${V6_GROUP}){0,2}:${V4}|(?::${V6_GROUP}){1,4}|:)`,
+      `(?:${V6_GROUP}:){2}(?:(?::${V6_GROUP}){0,3}:${V4}|(?::${V6_GROUP}){1,5}|:)`,
+      `(?:${V6_GROUP}:){1}(?:(?::${V6_GROUP}){0,4}:${V4}|(?::${V6_GROUP}){1,6}|:)`,
+      `(?::(?:(?::${V6_GROUP}){0,5}:${V4}|(?::${V6_GROUP}){1,7}|:))`,
+    ].join('|') +
+    ')$',
+);
+
 function ipv6Check(c: Candidate, score: number): number {
   const b = codeAt(c, c.start - 1);
   const a = codeAt(c, c.end);
   if (isWord(b) || b === 58 || b === 46 || isWord(a) || a === 58) return 0; // : .
   const v = value(c);
-  if (!isIPv6(v)) return 0;
+  if (!IPV6_ADDRESS.test(v)) return 0;
   const groups = v.split(':').filter((g) => g.length > 0);
   const hexChars = groups.reduce((n, g) => n + g.length, 0);
   if (groups.length < 2 || hexChars < 5) return 0; // `std::`, `a::b`
@@ -104,8 +126,8 @@ function ibanCheck(c: Candidate, score: number): number {
   return ibanMod97(c.text, c.start, c.end) === 1 ? score : 0;
 }
 
-const PLACEHOLDER_VALUES = /^(?:x{3,}|\*{3,}|\.{3,}|changeme|change_me|password\d*|secret|null|none|undefined|true|false|example\w*|your[_-].*|<.*|\$\{.*|\{\{.*|%\(.*|redacted)$/i;
-const CODE_REFERENCE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$|^[A-Z_][A-Z0-9_]*$|^(?:process|os|env|self|this|config|settings)\b/;
+export const PLACEHOLDER_VALUES = /^(?:x{3,}|\*{3,}|\.{3,}|changeme|change_me|password\d*|secret|null|none|undefined|true|false|example\w*|your[_-].*|<.*|\$\{.*|\{\{.*|%\(.*|redacted)$/i;
+export const CODE_REFERENCE = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$|^[A-Z_][A-Z0-9_]*$|^(?:process|os|env|self|this|config|settings)\b/;
 
 /** Whether the value of a `password=`-style assignment looks like a real secret, not a reference or a dummy. */
 export function secretValueLooksReal(v: string): boolean {
@@ -192,7 +214,7 @@ export const PLACEHOLDER_PREFILTER = '<[A-Z]';
 /** Built-in recognizers. Secret rules follow gitleaks' default config, with lengths relaxed where noted. */
 export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
   {
-    name: 'private_key', type: 'private_key', priority: 100, score: 1, multiline: true,
+    name: 'private_key', native: 'none', type: 'private_key', priority: 100, score: 1, multiline: true,
     // Base64 lines and RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`); a dash must be followed by a letter or
     // digit, so the run stops at `-----END …`. A truncated block still covers everything after the header.
     pattern: '-----BEGIN[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\\s\\\\:,._]|-[A-Za-z0-9])*(?:-----END[ A-Z0-9_-]{0,40}PRIVATE KEY(?: BLOCK)?-----)?',
@@ -200,49 +222,49 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     prefilterStarts: true,
   },
   {
-    name: 'aws_access_key', type: 'aws_access_key', priority: 90, score: 0.95, check: tokenCheck,
+    name: 'aws_access_key', native: 'token', type: 'aws_access_key', priority: 90, score: 0.95, check: tokenCheck,
     pattern: '(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}',
     prefilter: 'A(?:3T|KIA|SIA|BIA|CCA)',
   },
   {
-    name: 'github_token', type: 'github_token', priority: 90, score: 0.95, check: tokenCheck,
+    name: 'github_token', native: 'token', type: 'github_token', priority: 90, score: 0.95, check: tokenCheck,
     pattern: '(?:ghp|gho|ghu|ghs|ghr)_[0-9A-Za-z]{36}|github_pat_[0-9A-Za-z_]{82}',
     prefilter: 'gh[pousr]_|github_pat_',
   },
   {
     // gitleaks requires the `T3BlbkFJ` marker; project keys without it are common, so any long sk-proj- counts.
-    name: 'openai_key', type: 'openai_key', priority: 90, score: 0.95, check: tokenCheck,
+    name: 'openai_key', native: 'token', type: 'openai_key', priority: 90, score: 0.95, check: tokenCheck,
     pattern: 'sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{40,}|sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|sk-[A-Za-z0-9]{48}',
     prefilter: 'sk-',
   },
   {
-    name: 'anthropic_key', type: 'anthropic_key', priority: 91, score: 0.95, check: tokenCheck,
+    name: 'anthropic_key', native: 'token', type: 'anthropic_key', priority: 91, score: 0.95, check: tokenCheck,
     pattern: 'sk-ant-[a-z]{2,8}[0-9]{2}-[A-Za-z0-9_-]{32,}',
     prefilter: 'sk-ant-',
   },
   {
-    name: 'slack_token', type: 'slack_token', priority: 90, score: 0.9,
+    name: 'slack_token', native: 'slack', type: 'slack_token', priority: 90, score: 0.9,
     pattern: 'xox[abprse]-[0-9A-Za-z][0-9A-Za-z-]{9,}',
     prefilter: 'xox[abprse]-',
     check: (c, s) => (tokenAlone(c) && /\d/.test(value(c)) ? s : 0),
   },
   {
-    name: 'stripe_key', type: 'stripe_key', priority: 90, score: 0.95, check: tokenCheck,
+    name: 'stripe_key', native: 'token', type: 'stripe_key', priority: 90, score: 0.95, check: tokenCheck,
     pattern: '(?:sk|rk)_(?:live|test|prod)_[0-9A-Za-z]{10,}',
     prefilter: '[sr]k_(?:live|test|prod)_',
   },
   {
-    name: 'google_api_key', type: 'google_api_key', priority: 90, score: 0.95, check: tokenCheck,
+    name: 'google_api_key', native: 'token', type: 'google_api_key', priority: 90, score: 0.95, check: tokenCheck,
     pattern: 'AIza[0-9A-Za-z_-]{35}',
     prefilter: 'AIza',
   },
   {
-    name: 'jwt', type: 'jwt', priority: 85, score: 0.95, check: jwtCheck,
+    name: 'jwt', native: 'jwt', type: 'jwt', priority: 85, score: 0.95, check: jwtCheck,
     pattern: 'eyJ[A-Za-z0-9_-]{10,}\\.eyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{10,}',
     prefilter: 'eyJ',
   },
   {
-    name: 'url_credentials', type: 'url_credentials', priority: 80, score: 0.9, valueGroup: 1,
+    name: 'url_credentials', native: 'url_credentials', type: 'url_credentials', priority: 80, score: 0.9, valueGroup: 1,
     // The scheme has no `:`, user and password no `@`: the value runs from after `://` to the `@`.
     locate: (c) => {
       const from = c.text.indexOf('://', c.start) + 3;
@@ -256,7 +278,7 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
   },
   {
     // detect-secrets' AWS rule: 40 base64 characters near the word "aws".
-    name: 'aws_secret_key', type: 'aws_secret_key', priority: 75, score: 0.9, valueGroup: 1,
+    name: 'aws_secret_key', native: 'aws_secret', type: 'aws_secret_key', priority: 75, score: 0.9, valueGroup: 1,
     locate: (c) => void (c.start = c.end - 40),
     pattern: '(?i:aws)[A-Za-z0-9_ .\'"=:>-]{0,40}?([A-Za-z0-9/+]{40})',
     prefilter: '(?i:aws)',
@@ -264,37 +286,37 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
   },
   {
     // gitleaks generic-api-key, keyed on assignment words and gated by entropy instead of a fixed alphabet.
-    name: 'generic_secret', type: 'generic_secret', priority: 60, score: 0.75, valueGroup: 1, check: genericSecretCheck,
+    name: 'generic_secret', native: 'generic_secret', type: 'generic_secret', priority: 60, score: 0.75, valueGroup: 1, check: genericSecretCheck,
     locate: genericSecretValue,
     pattern: '(?i:passw(?:or)?d|passphrase|pwd|secret|api[_-]?key|apikey|access[_-]?key|auth[_-]?token|access[_-]?token|client[_-]?secret|private[_-]?token|token|credentials?)[A-Za-z0-9_.-]{0,20}[ \\t\'"]{0,3}(?:=|:=|=>|:)[ \\t\'"`]{0,5}([A-Za-z0-9!#$%&*+./:=?@^_|~-]{6,})',
     prefilter: '(?i:pass|pwd|secret|key|token|credential)',
   },
   {
-    name: 'credit_card', type: 'credit_card', priority: 50, score: 0.85,
+    name: 'credit_card', native: 'card', type: 'credit_card', priority: 50, score: 0.85,
     pattern: '[0-9](?:[ -]?[0-9]){11,18}',
     prefilter: '[0-9](?:[ -]?[0-9]){11}',
     context: ['card', 'credit', 'visa', 'mastercard', 'amex', 'payment', 'cc'],
     check: cardCheck,
   },
   {
-    name: 'iban', type: 'iban', priority: 50, score: 0.9, check: ibanCheck,
+    name: 'iban', native: 'iban', type: 'iban', priority: 50, score: 0.9, check: ibanCheck,
     pattern: '[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}',
     prefilter: '[A-Z]{2}[0-9]{2}',
   },
   {
     // Dashed/spaced SSNs stand on their own; nine bare digits only right after a context word.
-    name: 'us_ssn', type: 'us_ssn', priority: 45, score: 0.7, check: ssnCheck,
+    name: 'us_ssn', native: 'ssn', type: 'us_ssn', priority: 45, score: 0.7, check: ssnCheck,
     pattern: '[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}',
     prefilter: '[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}',
   },
   {
-    name: 'us_ssn_bare', type: 'us_ssn', priority: 45, score: 0.7, check: ssnCheck, valueGroup: 1,
+    name: 'us_ssn_bare', native: 'ssn_bare', type: 'us_ssn', priority: 45, score: 0.7, check: ssnCheck, valueGroup: 1,
     locate: (c) => void (c.start = c.end - 9),
     pattern: '(?i:ssn|social security(?: number)?|social sec\\.?|taxpayer id|tin)[^0-9\\n]{0,16}([0-9]{9})',
     prefilter: '(?i:ssn|social sec|taxpayer id|tin)',
   },
   {
-    name: 'email', type: 'email', priority: 40, score: 0.9,
+    name: 'email', native: 'email', type: 'email', priority: 40, score: 0.9,
     pattern: '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,24}',
     prefilter: '[A-Za-z0-9._%+-]@[A-Za-z0-9-]',
     check: (c, s) => {
@@ -304,26 +326,26 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     },
   },
   {
-    name: 'ipv4', type: 'ip_address', priority: 35, score: 0.7, check: ipv4Check,
+    name: 'ipv4', native: 'ipv4', type: 'ip_address', priority: 35, score: 0.7, check: ipv4Check,
     pattern: '[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}',
     prefilter: '[0-9]\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]',
     context: ['ip', 'address', 'host', 'server', 'client'],
   },
   {
-    name: 'ipv6', type: 'ip_address', priority: 35, score: 0.7, check: ipv6Check,
+    name: 'ipv6', native: 'ipv6', type: 'ip_address', priority: 35, score: 0.7, check: ipv6Check,
     pattern: '[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\\.[0-9]{1,3}){0,3}',
     prefilter: ':[0-9A-Fa-f]{0,4}:',
   },
   {
     // International (+CC …) and North American formats with visible structure.
-    name: 'phone', type: 'phone', priority: 30, score: 0.6, context: PHONE_CONTEXT, check: phoneCheck,
+    name: 'phone', native: 'phone', type: 'phone', priority: 30, score: 0.6, context: PHONE_CONTEXT, check: phoneCheck,
     pattern: '\\+[0-9]{1,3}(?:[ .-]?\\(?[0-9]{1,4}\\)?)(?:[ .-]?[0-9]{2,4}){2,4}(?: ?(?:x|ext\\.?) ?[0-9]{1,5})?|(?:1[ .-])?(?:\\([0-9]{3}\\) ?|[0-9]{3}[.-])[0-9]{3}[.-][0-9]{4}(?: ?(?:x|ext\\.?) ?[0-9]{1,5})?',
     prefilter: '\\+[0-9]|[0-9]{3}[.-][0-9]{3}[.-]|\\([0-9]{3}\\)',
   },
   {
     // National formats without a country code are too close to other numbers: only right after a context
     // word, which is part of the pattern so that the set does not fire on every digit run.
-    name: 'phone_national', type: 'phone', priority: 29, score: 0.6, check: phoneCheck, valueGroup: 1,
+    name: 'phone_national', native: 'phone_national', type: 'phone', priority: 29, score: 0.6, check: phoneCheck, valueGroup: 1,
     // The greedy prefix `[^0-9\n]{0,24}` takes everything up to the first digit (an opening `(` too).
     locate: (c) => {
       while (!isDigit(codeAt(c, c.start))) c.start++;

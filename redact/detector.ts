@@ -1,8 +1,8 @@
 import RE2 from 're2';
 import type { Candidate, Recognizer } from './recognizer.js';
 import { CONTEXT_BOOST, CONTEXT_WINDOW } from './recognizer.js';
-import { flagBits, native } from './native-collector.js';
-import type { NativeCollector, NativeEngine, NativeSetGroup } from './native-collector.js';
+import { VERDICT_BOOSTED, VERDICT_JS, VERDICT_SETTLED, VERDICT_SETTLED_BOOSTED, flagBits, native, nativeEvaluation } from './native-collector.js';
+import type { NativeCollector, NativeEngine, NativeEvaluation, NativeSetGroup } from './native-collector.js';
 import { Coverage } from './coverage.js';
 import { utf16OffsetOf } from './utf16-offsets.js';
 import { createUtf8Encoder } from './utf8.js';
@@ -52,21 +52,26 @@ interface Compiled {
   readonly global: RE2 | undefined;
 }
 
+/** Slots per match in Hits: recognizer, start, end, verdict (see NativeCollector.collect). */
+const FIELDS = 4;
+
 /**
- * Raw matches of one detection: recognizer index, start and end byte offsets into the scanned buffer, three
- * slots per match. Kept by the detector and reused (detection is synchronous): an object per match, or arrays
- * emptied with `length = 0` (V8 drops their storage), were garbage on every text.
+ * Matches of one detection: recognizer index, start and end offsets into the scanned buffer, and the C++
+ * evaluation's verdict (VERDICT_JS for every match the JavaScript loop finds). Kept by the detector and reused
+ * (detection is synchronous): an object per match, or arrays emptied with `length = 0` (V8 drops their storage),
+ * were garbage on every text.
  */
 class Hits {
-  data = new Int32Array(3 * 256);
+  data = new Int32Array(FIELDS * 256);
   count = 0;
 
   push(rec: number, start: number, end: number): void {
-    if (3 * (this.count + 1) > this.data.length) this.data = doubled(this.data);
-    const at = 3 * this.count++;
+    if (FIELDS * (this.count + 1) > this.data.length) this.data = doubled(this.data);
+    const at = FIELDS * this.count++;
     this.data[at] = rec;
     this.data[at + 1] = start;
     this.data[at + 2] = end;
+    this.data[at + 3] = VERDICT_JS;
   }
 }
 
@@ -116,19 +121,20 @@ export function createDetector(options: DetectorOptions): Detector {
   });
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK[useNative ? 'native' : 'js']);
   const entries = setEntries(compiled);
-  const engine = collector === undefined ? undefined : nativeEngine(collector, compiled, entries, chunkSize);
-  const sets = engine === undefined ? buildSets(entries) : undefined;
-  const allIndexes = compiled.map((_, i) => i);
+  const allow = new Set(options.allow.map((v) => v.toLowerCase()));
+  const threshold = options.threshold;
   // Levels of priority, 0 the highest: each recognizer's level, and per level where its matches start in `order`.
   const priorities = [...new Set(compiled.map((c) => c.rec.priority))].sort((a, b) => b - a);
   const levelOf = Int32Array.from(compiled, (c) => priorities.indexOf(c.rec.priority));
+  const engine =
+    collector === undefined ? undefined : nativeEngine(collector, compiled, entries, chunkSize, nativeEvaluation(options.recognizers, levelOf, threshold, allow));
+  const sets = engine === undefined ? buildSets(entries) : undefined;
+  const allIndexes = compiled.map((_, i) => i);
   const levelStart = new Int32Array(priorities.length + 1);
   const levelFill = new Int32Array(priorities.length + 1);
   const hits = new Hits();
   /** Per recognizer, the [start, end) byte ranges of the chunks where it fired, and how many (reused). */
   const fired = compiled.map(() => ({ bounds: new Int32Array(64), count: 0 }));
-  const allow = new Set(options.allow.map((v) => v.toLowerCase()));
-  const threshold = options.threshold;
 
   /** Collects every match of recognizer `i` in `chunk`, which starts at byte `offset`. */
   function run(i: number, chunk: Buffer, offset: number): void {
@@ -161,13 +167,16 @@ export function createDetector(options: DetectorOptions): Detector {
     }
   }
 
-  /** Raw matches into `hits`; true when their offsets are UTF-16 offsets already (the native collector's). */
+  /**
+   * Matches into `hits`, evaluated by the C++ collector or left to `consider`; true when their offsets are UTF-16
+   * offsets already (the native collector's).
+   */
   function collect(buf: Buffer, bytesAreUnits: boolean): boolean {
     if (engine !== undefined) {
       let count = collector!.collect(engine, buf, hits.data, !bytesAreUnits);
-      if (3 * count > hits.data.length) {
+      if (FIELDS * count > hits.data.length) {
         // Rare (the array stays grown): the second call scans again.
-        hits.data = new Int32Array(2 ** Math.ceil(Math.log2(3 * count)));
+        hits.data = new Int32Array(2 ** Math.ceil(Math.log2(FIELDS * count)));
         count = collector!.collect(engine, buf, hits.data, !bytesAreUnits);
       }
       hits.count = count;
@@ -256,11 +265,21 @@ export function createDetector(options: DetectorOptions): Detector {
     const inUnits = collect(buf, bytesAreUnits);
     const { data, count } = hits;
     if (count === 0) return [];
+    if (data[3]! >= VERDICT_SETTLED) {
+      // The C++ collector evaluated every match and settled the overlaps: these are the spans, in text order.
+      const spans: Span[] = new Array(count);
+      for (let k = 0, at = 0; k < count; k++, at += FIELDS) {
+        const { rec } = compiled[data[at]!]!;
+        const score = data[at + 3] === VERDICT_SETTLED_BOOSTED ? rec.score + CONTEXT_BOOST : rec.score;
+        spans[k] = { type: rec.type, start: data[at + 1]!, end: data[at + 2]!, score, priority: rec.priority };
+      }
+      return spans;
+    }
     if (!inUnits) {
       let last = 0;
-      for (let k = 0; k < 3 * count; k += 3) if (data[k + 2]! > last) last = data[k + 2]!;
+      for (let k = 0; k < FIELDS * count; k += FIELDS) if (data[k + 2]! > last) last = data[k + 2]!;
       const toUnit = utf16OffsetOf(text, buf, last);
-      for (let k = 0; k < 3 * count; k += 3) {
+      for (let k = 0; k < FIELDS * count; k += FIELDS) {
         data[k + 1] = toUnit(data[k + 1]!);
         data[k + 2] = toUnit(data[k + 2]!);
       }
@@ -269,10 +288,10 @@ export function createDetector(options: DetectorOptions): Detector {
     // typed arrays with a comparator slowly).
     if (order.length < count) order = new Int32Array(2 ** Math.ceil(Math.log2(count)));
     levelStart.fill(0);
-    for (let k = 0; k < count; k++) levelStart[levelOf[data[3 * k]!]! + 1]!++;
+    for (let k = 0; k < count; k++) levelStart[levelOf[data[FIELDS * k]!]! + 1]!++;
     for (let l = 1; l < levelStart.length; l++) levelStart[l]! += levelStart[l - 1]!;
     levelFill.set(levelStart);
-    for (let k = 0; k < count; k++) order[levelFill[levelOf[data[3 * k]!]!]!++] = 3 * k;
+    for (let k = 0; k < count; k++) order[levelFill[levelOf[data[FIELDS * k]!]!]!++] = FIELDS * k;
     taken.reset(text.length);
     const out: Span[] = [];
     const cand: Candidate = { text, start: 0, end: 0 };
@@ -284,7 +303,14 @@ export function createDetector(options: DetectorOptions): Detector {
       for (let k = levelStart[l]!; k < levelStart[l + 1]!; k++) {
         const at = order[k]!;
         mixed ||= data[at] !== data[order[levelStart[l]!]!];
-        consider(level, compiled[data[at]!]!, cand, data[at + 1]!, data[at + 2]!);
+        const c = compiled[data[at]!]!;
+        const verdict = data[at + 3]!;
+        if (verdict === VERDICT_JS) consider(level, c, cand, data[at + 1]!, data[at + 2]!);
+        else {
+          // Evaluated in C++ (redact/native/checks.cc): narrowed, checked, above the threshold, not allowed.
+          const score = verdict === VERDICT_BOOSTED ? c.rec.score + CONTEXT_BOOST : c.rec.score;
+          level.push({ type: c.rec.type, start: data[at + 1]!, end: data[at + 2]!, score, priority: c.rec.priority });
+        }
       }
       // One recognizer's matches never overlap one another: only a level shared by several needs the ranking.
       if (mixed) level.sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);
@@ -369,7 +395,13 @@ function buildSets(entries: SetEntries): Sets | undefined {
  * The same recognizers and sets for the C++ collector, in RE2's own syntax (node-re2 translates JS-isms such as
  * `(?<name>` and `\u{…}` first).
  */
-function nativeEngine(collector: NativeCollector, compiled: readonly Compiled[], entries: SetEntries, chunkSize: number): NativeEngine {
+function nativeEngine(
+  collector: NativeCollector,
+  compiled: readonly Compiled[],
+  entries: SetEntries,
+  chunkSize: number,
+  evaluation: NativeEvaluation,
+): NativeEngine {
   const translate = (groups: readonly NativeSetGroup[]): NativeSetGroup[] =>
     groups.map(([indexes, patterns]) => [indexes, patterns.map((p) => new RE2(p).internalSource)]);
   let chunkSets: NativeSetGroup[] | null;
@@ -387,6 +419,7 @@ function nativeEngine(collector: NativeCollector, compiled: readonly Compiled[],
     chunkSets,
     wholeSets,
     chunkSize,
+    evaluation,
   );
 }
 

@@ -1,3 +1,5 @@
+import type { NativeCheck } from './native-collector.js';
+
 /** A candidate span found by a recognizer's pattern, before validation. */
 export interface Candidate {
   readonly text: string;
@@ -43,6 +45,11 @@ export interface Recognizer {
   readonly priority: number;
   /** Returns the score to use (<= 0 rejects); may narrow `start`/`end`. */
   check?(c: Candidate, score: number): number;
+  /**
+   * The C++ check that does what `locate` and `check` do (redact/native/checks.cc), for the built-ins: the C++
+   * collector then evaluates the recognizer's matches itself. Without it, JavaScript evaluates them.
+   */
+  readonly native?: NativeCheck;
 }
 
 export const CONTEXT_WINDOW = 48;

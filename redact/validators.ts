@@ -50,7 +50,7 @@ export function ssnValid(digits: string): boolean {
 }
 
 /** IBAN lengths per country (ISO 13616 registry). */
-const IBAN_LENGTHS: Readonly<Record<string, number>> = {
+export const IBAN_LENGTHS: Readonly<Record<string, number>> = {
   AD: 24, AE: 23, AL: 28, AT: 20, AZ: 28, BA: 20, BE: 16, BG: 22, BH: 22, BR: 29, BY: 28, CH: 21, CR: 22, CY: 28,
   CZ: 24, DE: 22, DK: 18, DO: 28, EE: 20, EG: 29, ES: 24, FI: 18, FO: 18, FR: 27, GB: 22, GE: 22, GI: 23, GL: 18,
   GR: 27, GT: 28, HR: 21, HU: 28, IE: 22, IL: 23, IQ: 23, IS: 26, IT: 27, JO: 30, KW: 30, KZ: 20, LB: 28, LC: 32,
@@ -94,8 +94,8 @@ export function ibanMod97(s: string, from: number, to: number): number {
 /** looksRandom's counts per ASCII character and the distinct ones seen: scratch, zeroed again before it returns. */
 const counts = new Int32Array(128);
 const seen = new Uint8Array(128);
-/** k * log2(k) for the counts candidate values have (Math.log2 per distinct character was most of the cost). */
-const K_LOG_K = Float64Array.from({ length: 256 }, (_, k) => (k === 0 ? 0 : k * Math.log2(k)));
+/** k * log2(k) for the counts candidate values have (the C++ checks get this table: the same doubles) (Math.log2 per distinct character was most of the cost). */
+export const K_LOG_K = Float64Array.from({ length: 256 }, (_, k) => (k === 0 ? 0 : k * Math.log2(k)));
 const kLogK = (k: number): number => (k < K_LOG_K.length ? K_LOG_K[k]! : k * Math.log2(k));
 
 /** Character classes of ASCII, as bits: which alphabets a string draws from. */

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "checks.h"
 #include "re2/re2.h"
 #include "re2/regexp.h"
 #include "re2/set.h"
@@ -38,12 +39,14 @@ struct Engine {
   std::vector<Group> wholeSets;
   bool noSets = false;
   size_t chunk = 256;
+  std::unique_ptr<sluice::Evaluation> eval;  // null: every match goes to JavaScript unevaluated
   // Scratch, reused by every collect (calls are synchronous, on the JS thread).
   std::vector<std::vector<std::pair<size_t, size_t>>> fired;
   std::vector<size_t> wholeFrom;  // where each whole-text run starts, NOT_FIRED when it does not run
   std::vector<int> matched;
   std::vector<int32_t> firing;
   std::vector<uint32_t> units;
+  std::vector<int32_t> found;  // matches as (recognizer, start, end, verdict)
 };
 
 bool ok(napi_env env, napi_status status, const char* what) {
@@ -84,6 +87,17 @@ bool getArray(napi_env env, napi_value v, std::vector<napi_value>* out) {
 
 bool getInt(napi_env env, napi_value v, int32_t* out) {
   return ok(env, napi_get_value_int32(env, v, out), "expected an integer");
+}
+
+bool getNamed(napi_env env, napi_value obj, const char* name, napi_value* out) {
+  bool has = false;
+  if (!ok(env, napi_has_named_property(env, obj, name, &has), "expected an object")) return false;
+  if (!has) return fail(env, (std::string("compile: the evaluation has no ") + name).c_str());
+  return ok(env, napi_get_named_property(env, obj, name, out), "expected an object");
+}
+
+bool getDouble(napi_env env, napi_value v, double* out) {
+  return ok(env, napi_get_value_double(env, v, out), "expected a number");
 }
 
 /**
@@ -160,16 +174,115 @@ bool buildGroups(napi_env env, napi_value v, size_t recognizers, std::vector<Gro
   return true;
 }
 
+/** The elements and data of `v`, a typed array of `expected` kind; a TypeError saying `what` otherwise. */
+bool typedArray(napi_env env, napi_value v, napi_typedarray_type expected, size_t* length, void** data, const char* what) {
+  bool is = false;
+  if (!ok(env, napi_is_typedarray(env, v, &is), what) || !is) return fail(env, what);
+  napi_typedarray_type type;
+  if (!ok(env, napi_get_typedarray_info(env, v, &type, length, data, nullptr, nullptr), what)) return false;
+  return type == expected || fail(env, what);
+}
+
+bool getStrings(napi_env env, napi_value v, std::vector<std::string>* out) {
+  std::vector<napi_value> items;
+  if (!getArray(env, v, &items)) return false;
+  out->resize(items.size());
+  for (size_t i = 0; i < items.size(); i++) if (!getString(env, items[i], &(*out)[i])) return false;
+  return true;
+}
+
+/** A regex the checks use, by name (RE2 syntax, translated by node-re2). */
+bool getRegex(napi_env env, napi_value obj, const char* name, std::unique_ptr<re2::RE2>* out) {
+  napi_value v;
+  std::string p;
+  if (!getNamed(env, obj, name, &v) || !getString(env, v, &p)) return false;
+  *out = std::make_unique<re2::RE2>(p, optionsFor(0));
+  return (*out)->ok() || fail(env, (std::string("compile: re2 rejected the evaluation's ") + name).c_str());
+}
+
+/** A Float64Array of exactly `n` numbers into `out`. */
+bool getDoubles(napi_env env, napi_value obj, const char* name, double* out, size_t n) {
+  napi_value v;
+  size_t length = 0;
+  void* data = nullptr;
+  if (!getNamed(env, obj, name, &v) || !typedArray(env, v, napi_float64_array, &length, &data, "compile: expected a Float64Array")) return false;
+  if (length != n) return fail(env, (std::string("compile: wrong length of ") + name).c_str());
+  std::memcpy(out, data, n * sizeof(double));
+  return true;
+}
+
+/**
+ * What redact/native-collector.ts NativeEvaluation describes, for `recognizers` recognizers: per recognizer its
+ * check, score and context words; the threshold, context boost and window; the allow-list; the regexes and tables
+ * the checks share.
+ */
+bool buildEvaluation(napi_env env, napi_value v, size_t recognizers, std::unique_ptr<sluice::Evaluation>* out) {
+  auto ev = std::make_unique<sluice::Evaluation>();
+  napi_value checks, levels, scores, context, threshold, boost, window, allow, iban;
+  std::vector<napi_value> checkList, levelList, scoreList, contextList, ibanList;
+  if (!getNamed(env, v, "checks", &checks) || !getNamed(env, v, "levels", &levels) || !getNamed(env, v, "scores", &scores) ||
+      !getNamed(env, v, "context", &context) ||
+      !getNamed(env, v, "threshold", &threshold) || !getNamed(env, v, "boost", &boost) || !getNamed(env, v, "window", &window) ||
+      !getNamed(env, v, "allow", &allow) || !getNamed(env, v, "ibanLengths", &iban)) {
+    return false;
+  }
+  if (!getArray(env, checks, &checkList) || !getArray(env, levels, &levelList) || !getArray(env, scores, &scoreList) || !getArray(env, context, &contextList)) return false;
+  if (checkList.size() != recognizers || levelList.size() != recognizers || scoreList.size() != recognizers || contextList.size() != recognizers) {
+    return fail(env, "compile: the evaluation has one check, level, score and context per recognizer");
+  }
+  for (size_t i = 0; i < recognizers; i++) {
+    int32_t k = 0, level = 0;
+    double score = 0;
+    std::vector<std::string> words;
+    if (!getInt(env, checkList[i], &k) || !getInt(env, levelList[i], &level) || !getDouble(env, scoreList[i], &score) || !getStrings(env, contextList[i], &words)) return false;
+    if (k < -1 || k >= sluice::CHECK_COUNT) return fail(env, "compile: no such check");
+    if (level < 0 || static_cast<size_t>(level) >= recognizers) return fail(env, "compile: a level is a rank below the number of recognizers");
+    ev->checks.push_back(static_cast<sluice::Check>(k));
+    ev->levels.push_back(level);
+    ev->scores.push_back(score);
+    ev->context.push_back(std::move(words));
+  }
+  int32_t w = 0;
+  std::vector<std::string> allowed;
+  if (!getDouble(env, threshold, &ev->threshold) || !getDouble(env, boost, &ev->boost) || !getInt(env, window, &w) || !getStrings(env, allow, &allowed)) return false;
+  if (w < 0) return fail(env, "compile: a negative context window");
+  ev->window = static_cast<size_t>(w);
+  ev->allow.insert(allowed.begin(), allowed.end());
+  if (!getArray(env, iban, &ibanList)) return false;
+  for (napi_value entry : ibanList) {
+    std::vector<napi_value> pair;
+    std::string country;
+    int32_t length = 0;
+    if (!getArray(env, entry, &pair) || pair.size() != 2 || !getString(env, pair[0], &country) || !getInt(env, pair[1], &length)) {
+      return fail(env, "compile: an IBAN length is [country, length]");
+    }
+    if (country.size() != 2 || country[0] < 'A' || country[0] > 'Z' || country[1] < 'A' || country[1] > 'Z' || length < 1 || length > 255) {
+      return fail(env, "compile: an IBAN country is two capital letters, its length 1 to 255");
+    }
+    ev->ibanLength[(country[0] - 'A') * 26 + (country[1] - 'A')] = static_cast<uint8_t>(length);
+  }
+  napi_value words;
+  if (!getNamed(env, v, "versionWords", &words) || !getStrings(env, words, &ev->versionWords)) return false;
+  if (!getRegex(env, v, "placeholderValues", &ev->placeholderValues) ||
+      !getRegex(env, v, "codeReference", &ev->codeReference) || !getRegex(env, v, "ipv6", &ev->ipv6)) {
+    return false;
+  }
+  if (!getDoubles(env, v, "kLogK", ev->kLogK, 256) || !getDoubles(env, v, "log2", ev->log2, 257)) return false;
+  *out = std::move(ev);
+  return true;
+}
+
 void deleteEngine(napi_env, void* data, void*) { delete static_cast<Engine*>(data); }
 
 // Marks engines made here, so that collect never takes another addon's external for one.
 const napi_type_tag kEngineTag = {0x736c756963652d72ULL, 0x6564616374000001ULL};
 
-// compile(patterns: string[], flags: number[], whole: number[], chunkSets | null, wholeSets | null, chunkSize) -> engine
+// compile(patterns: string[], flags: number[], whole: number[], chunkSets | null, wholeSets | null, chunkSize,
+// evaluation | null) -> engine
 // whole: 0 per chunk, 1 over the whole text, 2 over the text from the first chunk where its prefilter fired
 napi_value Compile(napi_env env, napi_callback_info info) {
-  napi_value argv[6];
-  if (!args(env, info, argv, 6, "compile takes 6 arguments")) return nullptr;
+  napi_value argv[7];
+  if (!args(env, info, argv, 7, "compile takes 7 arguments")) return nullptr;
   auto e = std::make_unique<Engine>();
   std::vector<napi_value> pats, flags, whole;
   if (!getArray(env, argv[0], &pats) || !getArray(env, argv[1], &flags) || !getArray(env, argv[2], &whole)) return nullptr;
@@ -206,6 +319,9 @@ napi_value Compile(napi_env env, napi_callback_info info) {
   int32_t chunk = 256;
   if (!getInt(env, argv[5], &chunk)) return nullptr;
   e->chunk = chunk < 1 ? 1 : static_cast<size_t>(chunk);
+  napi_valuetype evalType;
+  if (!ok(env, napi_typeof(env, argv[6], &evalType), "bad evaluation")) return nullptr;
+  if (evalType != napi_null && !buildEvaluation(env, argv[6], R, &e->eval)) return nullptr;
   e->fired.resize(e->res.size());
   e->wholeFrom.resize(e->res.size());
   napi_value ext;
@@ -215,15 +331,6 @@ napi_value Compile(napi_env env, napi_callback_info info) {
   return ext;
 }
 
-/** The elements and data of `v`, a typed array of `expected` kind; a TypeError saying `what` otherwise. */
-bool typedArray(napi_env env, napi_value v, napi_typedarray_type expected, size_t* length, void** data, const char* what) {
-  bool is = false;
-  if (!ok(env, napi_is_typedarray(env, v, &is), what) || !is) return fail(env, what);
-  napi_typedarray_type type;
-  if (!ok(env, napi_get_typedarray_info(env, v, &type, length, data, nullptr, nullptr), what)) return false;
-  return type == expected || fail(env, what);
-}
-
 /** The byte after the UTF-8 character that starts at `at`. */
 size_t nextChar(const char* data, size_t len, size_t at) {
   size_t next = at + 1;
@@ -231,17 +338,12 @@ size_t nextChar(const char* data, size_t len, size_t at) {
   return next;
 }
 
+using sluice::FIELDS;  // recognizer, start, end, verdict (sluice::VERDICT_*; VERDICT_JS when not evaluated)
+
 struct Out {
-  int32_t* data;
-  size_t capacity;  // in triples
-  size_t count = 0;
+  std::vector<int32_t>* data;
   void push(size_t rec, size_t start, size_t end) {
-    if (count < capacity) {
-      data[3 * count] = static_cast<int32_t>(rec);
-      data[3 * count + 1] = static_cast<int32_t>(start);
-      data[3 * count + 2] = static_cast<int32_t>(end);
-    }
-    count++;  // counted beyond capacity too: the caller grows its array and calls again
+    data->insert(data->end(), {static_cast<int32_t>(rec), static_cast<int32_t>(start), static_cast<int32_t>(end), sluice::VERDICT_JS});
   }
 };
 
@@ -263,10 +365,21 @@ void runRange(const re2::RE2& re, size_t least, std::string_view text, size_t fr
   }
 }
 
+/**
+ * Appends the recognizers whose set patterns match in `text` to `firing`. A set whose DFA runs out of memory fails
+ * closed: all of its recognizers fire.
+ */
+/**
+ * Appends the recognizers whose set patterns match in `text` to `firing`. A set that cannot answer (its DFA ran
+ * out of memory) fails closed: all of its recognizers fire.
+ */
 void fire(Engine* e, const std::vector<Group>& sets, std::string_view text, std::vector<int32_t>* firing) {
   for (const Group& g : sets) {
-    e->matched.clear();
-    g.set->Match(text, &e->matched);
+    re2::RE2::Set::ErrorInfo error;
+    if (!g.set->Match(text, &e->matched, &error) && error.kind != re2::RE2::Set::kNoError) {
+      firing->insert(firing->end(), g.indexes.begin(), g.indexes.end());
+      continue;
+    }
     for (int k : e->matched) firing->push_back(g.indexes[static_cast<size_t>(k)]);
   }
 }
@@ -298,14 +411,14 @@ uint32_t unitsIn(uint64_t w, uint64_t mask) {
 }
 
 /**
- * Turns the byte offsets of `count` triples into UTF-16 offsets of the string `bytes` (`len` bytes) was encoded
+ * Turns the byte offsets of `count` matches (FIELDS each) into UTF-16 offsets of the string `bytes` (`len` bytes) was encoded
  * from (a lone surrogate was written as U+FFFD, three bytes for one unit): the units before each 8-byte word go
  * in `table`, and an offset is its word's count plus the units of the bytes before it in its word. Nothing more to
  * do when the bytes up to the last end are ASCII.
  */
-void toUtf16(const uint8_t* bytes, size_t len, int32_t* triples, size_t count, std::vector<uint32_t>* table) {
+void toUtf16(const uint8_t* bytes, size_t len, int32_t* matches, size_t count, std::vector<uint32_t>* table) {
   size_t last = 0;
-  for (size_t k = 0; k < count; k++) last = std::max(last, static_cast<size_t>(triples[3 * k + 2]));
+  for (size_t k = 0; k < count; k++) last = std::max(last, static_cast<size_t>(matches[FIELDS * k + 2]));
   const size_t words = last / 8;  // whole words before the one `last` falls in
   table->resize(words + 1);
   uint32_t* units = table->data();
@@ -321,17 +434,18 @@ void toUtf16(const uint8_t* bytes, size_t len, int32_t* triples, size_t count, s
   if ((seen & HIGH_BITS) == 0) return;  // ASCII up to the last end: byte offsets are UTF-16 offsets
   for (size_t k = 0; k < count; k++) {
     for (size_t f = 1; f <= 2; f++) {
-      size_t at = static_cast<size_t>(triples[3 * k + f]);
+      size_t at = static_cast<size_t>(matches[FIELDS * k + f]);
       size_t in = at % 8;
       uint32_t before = in == 0 ? 0 : unitsIn(wordAt(bytes, len, at - in), (1ULL << (8 * in)) - 1);
-      triples[3 * k + f] = static_cast<int32_t>(units[at / 8] + before);
+      matches[FIELDS * k + f] = static_cast<int32_t>(units[at / 8] + before);
     }
   }
 }
 
-// collect(engine, bytes: Uint8Array, out: Int32Array, utf16: boolean) -> number of matches (triples: recognizer,
-// start, end; UTF-16 offsets with `utf16`, else byte offsets); when that is more than `out` holds, only what fits
-// was written (in bytes) and the caller calls again with more room.
+// collect(engine, bytes: Uint8Array, out: Int32Array, utf16: boolean) -> number of matches (FIELDS each:
+// recognizer, start, end, verdict; UTF-16 offsets with `utf16`, else byte offsets). With an evaluation, matches it
+// rejects are left out and those it keeps are narrowed to their values. When there are more than `out` holds,
+// nothing is written and the caller calls again with more room.
 napi_value Collect(napi_env env, napi_callback_info info) {
   napi_value argv[4];
   if (!args(env, info, argv, 4, "collect takes 4 arguments")) return nullptr;
@@ -354,7 +468,8 @@ napi_value Collect(napi_env env, napi_callback_info info) {
   if (!typedArray(env, argv[2], napi_int32_array, &outLen, &outData, "expected an Int32Array")) return nullptr;
   const char* data = static_cast<const char*>(bytes);
   std::string_view text(data, len);
-  Out out{static_cast<int32_t*>(outData), outLen / 3};
+  e->found.clear();
+  Out out{&e->found};
   const size_t R = e->res.size();
   for (auto& f : e->fired) f.clear();
   std::fill(e->wholeFrom.begin(), e->wholeFrom.end(), NOT_FIRED);
@@ -391,9 +506,18 @@ napi_value Collect(napi_env env, napi_callback_info info) {
     for (int32_t i : firing) e->wholeFrom[i] = 0;
     for (size_t i = 0; i < R; i++) if (e->wholeFrom[i] != NOT_FIRED) runRange(*e->res[i], e->minLength[i], text, e->wholeFrom[i], len, i, &out);
   }
-  if (utf16 && out.count <= out.capacity) toUtf16(static_cast<const uint8_t*>(bytes), len, out.data, out.count, &e->units);
+  std::vector<int32_t>& found = e->found;
+  size_t count = found.size() / FIELDS;
+  if (e->eval != nullptr) {
+    e->eval->settle(&found, static_cast<const uint8_t*>(bytes), len);
+    count = found.size() / FIELDS;
+  }
+  if (FIELDS * count <= outLen) {
+    if (utf16) toUtf16(static_cast<const uint8_t*>(bytes), len, found.data(), count, &e->units);
+    std::memcpy(outData, found.data(), FIELDS * count * sizeof(int32_t));
+  }
   napi_value result;
-  if (!ok(env, napi_create_double(env, static_cast<double>(out.count), &result), "cannot return")) return nullptr;
+  if (!ok(env, napi_create_double(env, static_cast<double>(count), &result), "cannot return")) return nullptr;
   return result;
 }
 

@@ -3,7 +3,7 @@ import t from 'tap';
 import { BUILTIN_RECOGNIZERS, PLACEHOLDER_PATTERN, PLACEHOLDER_PREFILTER } from '../../redact/builtin-recognizers.js';
 import { createDetector } from '../../redact/detector.js';
 import type { Detector, DetectorOptions } from '../../redact/detector.js';
-import { native } from '../../redact/native-collector.js';
+import { VERDICT_JS, native } from '../../redact/native-collector.js';
 import type { NativeEngine } from '../../redact/native-collector.js';
 import type { Recognizer } from '../../redact/recognizer.js';
 import { HARD_CASES } from './corpus/hard-cases.js';
@@ -160,26 +160,29 @@ t.test('more matches than the detector has room for: it grows and asks again', {
 
 t.test('the addon refuses bad arguments with a clear error', { skip: native.collector ? false : native.reason }, async (t) => {
   const c = native.collector!;
-  t.throws(() => c.compile(['a'], [], [0], [], [], 64), /different lengths/);
-  t.throws(() => c.compile(['(unclosed'], [0], [0], [], [], 64), /re2 rejected/);
+  t.throws(() => c.compile(['a'], [], [0], [], [], 64, null), /different lengths/);
+  t.throws(() => c.compile(['(unclosed'], [0], [0], [], [], 64, null), /re2 rejected/);
   // Malformed sets: errors, never a read outside the recognizers.
-  const bad = (group: unknown) => () => c.compile(['a'], [0], [0], [group] as never, [], 64);
+  const bad = (group: unknown) => () => c.compile(['a'], [0], [0], [group] as never, [], 64, null);
   t.throws(bad([[0]]), /\[indexes, patterns\]/);
   t.throws(bad([[0, 1], ['a']]), /as many indexes as patterns/);
   t.throws(bad([[5], ['a']]), /not there/);
   t.throws(bad([[-1], ['a']]), /not there/);
-  t.throws(() => c.compile(['a'], [0], [0], [], [[[1], ['a']]], 64), /not there/, 'whole-text sets too');
-  const engine = c.compile(['a+'], [0], [0], [[[0], ['a']]], [], 64);
+  t.throws(() => c.compile(['a'], [0], [0], [], [[[1], ['a']]], 64, null), /not there/, 'whole-text sets too');
+  const engine = c.compile(['a+'], [0], [0], [[[0], ['a']]], [], 64, null);
   t.throws(() => c.collect(engine, 'aaa' as unknown as Uint8Array, new Int32Array(3), false), /Uint8Array/);
   t.throws(() => c.collect(engine, Buffer.from('aaa'), new Float64Array(3) as unknown as Int32Array, false), /Int32Array/);
   t.throws(() => c.collect({} as NativeEngine, Buffer.from('aaa'), new Int32Array(3), false), /engine/);
   // An external made elsewhere (here: the environment's own kind of value that is not ours) is refused too.
   t.throws(() => c.collect(c.compile as unknown as NativeEngine, Buffer.from('aaa'), new Int32Array(3), false), /engine made by compile/);
-  const out = new Int32Array(3);
+  const out = new Int32Array(4);
   t.equal(c.collect(engine, Buffer.from('aa b aaa'), out, false), 2, 'two matches counted');
-  t.same([...out], [0, 0, 2], 'the first one written, the second did not fit');
+  t.same([...out], [0, 0, 0, 0], 'none written: they did not all fit');
+  const room = new Int32Array(8);
+  t.equal(c.collect(engine, Buffer.from('aa b aaa'), room, false), 2);
+  t.same([...room], [0, 0, 2, VERDICT_JS, 0, 5, 8, VERDICT_JS], 'both, unevaluated (no evaluation given)');
   t.throws(() => (c.collect as (...args: unknown[]) => number)(engine, Buffer.from('aaa'), out), /4 arguments/);
-  const wide = new Int32Array(6);
+  const wide = new Int32Array(8);
   t.equal(c.collect(engine, Buffer.from('é😀a \ud800aa'), wide, true), 2);
-  t.same([...wide], [0, 3, 4, 0, 6, 8], 'UTF-16 offsets: é is one unit, 😀 two, a lone surrogate (as U+FFFD) one');
+  t.same([...wide], [0, 3, 4, VERDICT_JS, 0, 6, 8, VERDICT_JS], 'UTF-16 offsets: é is one unit, 😀 two, a lone surrogate (as U+FFFD) one');
 });
