@@ -33,6 +33,7 @@ constexpr size_t NOT_FIRED = SIZE_MAX;
 struct Engine {
   std::vector<std::unique_ptr<re2::RE2>> res;
   std::vector<size_t> minLength;  // fewest bytes a match of each recognizer spans (see minBytes)
+  std::vector<std::string> lead;  // the literal every match starts with, when it is worth searching for (see leadOf)
   std::vector<uint8_t> whole;    // 1: runs over whole texts (multi-line, or a pattern with assertions)
   std::vector<uint8_t> fromFirst; // 1: a whole-text run starts at the first chunk its prefilter fired in
   std::vector<Group> chunkSets;  // empty with `noSets`: every recognizer fires everywhere
@@ -132,6 +133,30 @@ size_t minBytes(re2::Regexp* re) {  // not const: the accessors are not
     default:
       return 0;  // star, quest, empty-width assertions, empty match; no-match too (0 is a bound for anything)
   }
+}
+
+/** Leads shorter than this are not searched for: a common byte would start an anchored search at every turn. */
+constexpr size_t LEAD_MIN = 3;
+
+/**
+ * The literal every match of `re` starts with, from its parse tree (re2's parser factors a prefix shared by all
+ * alternatives out in front): ASCII and case-sensitive, LEAD_MIN bytes or more, else empty. A recognizer with
+ * one is searched for it with memmem, and each place it stands is tried with an anchored match: one forward
+ * pass over the match, where an unanchored search makes a second, backwards, to find where it starts.
+ */
+std::string leadOf(re2::Regexp* re) {
+  std::string lead;
+  while (re->op() == re2::kRegexpConcat || re->op() == re2::kRegexpCapture) {
+    if (re->nsub() < 1) return lead;
+    re = re->sub()[0];
+  }
+  if ((re->parse_flags() & re2::Regexp::FoldCase) != 0) return lead;
+  if (re->op() == re2::kRegexpLiteral && re->rune() < 0x80) lead.push_back(static_cast<char>(re->rune()));
+  if (re->op() == re2::kRegexpLiteralString) {
+    for (int i = 0; i < re->nrunes() && re->runes()[i] < 0x80; i++) lead.push_back(static_cast<char>(re->runes()[i]));
+  }
+  if (lead.size() < LEAD_MIN) lead.clear();
+  return lead;
 }
 
 re2::RE2::Options optionsFor(int32_t flags) {
@@ -301,6 +326,7 @@ napi_value Compile(napi_env env, napi_callback_info info) {
       return nullptr;
     }
     e->minLength.push_back(minBytes(re->Regexp()));
+    e->lead.push_back(leadOf(re->Regexp()));
     e->res.push_back(std::move(re));
     e->whole.push_back(w != 0 ? 1 : 0);
     e->fromFirst.push_back(w == 2 ? 1 : 0);
@@ -348,13 +374,29 @@ struct Out {
 };
 
 /**
- * Every leftmost-first match of `re` in text[from, to), `text` being the context (whole texts: assertions);
- * `least`: the fewest bytes a match spans.
+ * Every leftmost-first match of recognizer `rec` in text[from, to), `text` being the context (whole texts:
+ * assertions). With a lead, the matches are those of anchored searches where the lead stands (every match
+ * starts with it, so the first place one succeeds is where the leftmost match starts).
  */
-void runRange(const re2::RE2& re, size_t least, std::string_view text, size_t from, size_t to, size_t rec, Out* out) {
+void runRange(const Engine& e, size_t rec, std::string_view text, size_t from, size_t to, Out* out) {
+  const re2::RE2& re = *e.res[rec];
+  const size_t least = e.minLength[rec];
+  const std::string& lead = e.lead[rec];
   std::string_view m;
-  for (size_t pos = from; pos < to && to - pos >= least && re.Match(text, pos, to, re2::RE2::UNANCHORED, &m, 1);) {
-    size_t start = static_cast<size_t>(m.data() - text.data());
+  for (size_t pos = from; pos < to && to - pos >= least;) {
+    size_t start = 0;
+    if (!lead.empty()) {
+      const void* at = memmem(text.data() + pos, to - pos, lead.data(), lead.size());
+      if (at == nullptr) return;
+      start = static_cast<size_t>(static_cast<const char*>(at) - text.data());
+      if (!re.Match(text, start, to, re2::RE2::ANCHOR_START, &m, 1)) {
+        pos = start + 1;
+        continue;
+      }
+    } else {
+      if (!re.Match(text, pos, to, re2::RE2::UNANCHORED, &m, 1)) return;
+      start = static_cast<size_t>(m.data() - text.data());
+    }
     size_t end = start + m.size();
     if (end > start) {
       out->push(rec, start, end);
@@ -365,14 +407,6 @@ void runRange(const re2::RE2& re, size_t least, std::string_view text, size_t fr
   }
 }
 
-/**
- * Appends the recognizers whose set patterns match in `text` to `firing`. A set whose DFA runs out of memory fails
- * closed: all of its recognizers fire.
- */
-/**
- * Appends the recognizers whose set patterns match in `text` to `firing`. A set that cannot answer (its DFA ran
- * out of memory) fails closed: all of its recognizers fire.
- */
 void fire(Engine* e, const std::vector<Group>& sets, std::string_view text, std::vector<int32_t>* firing) {
   for (const Group& g : sets) {
     re2::RE2::Set::ErrorInfo error;
@@ -499,12 +533,12 @@ napi_value Collect(napi_env env, napi_callback_info info) {
     }
     for (size_t i = 0; i < R; i++) {
       // A slice is the whole text for a pattern without assertions: same matches as searching the slice alone.
-      for (auto [a, b] : e->fired[i]) runRange(*e->res[i], e->minLength[i], text, a, b, i, &out);
+      for (auto [a, b] : e->fired[i]) runRange(*e, i, text, a, b, &out);
     }
     firing.clear();
     fire(e, e->wholeSets, text, &firing);
     for (int32_t i : firing) e->wholeFrom[i] = 0;
-    for (size_t i = 0; i < R; i++) if (e->wholeFrom[i] != NOT_FIRED) runRange(*e->res[i], e->minLength[i], text, e->wholeFrom[i], len, i, &out);
+    for (size_t i = 0; i < R; i++) if (e->wholeFrom[i] != NOT_FIRED) runRange(*e, i, text, e->wholeFrom[i], len, &out);
   }
   std::vector<int32_t>& found = e->found;
   size_t count = found.size() / FIELDS;
