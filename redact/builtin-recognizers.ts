@@ -273,7 +273,7 @@ export const BUILTIN_RECOGNIZERS: readonly Recognizer[] = [
     },
     // ASCII classes without counted repeats keep the DFA small (Unicode negated classes blow it up).
     pattern: '[A-Za-z][A-Za-z0-9+.-]*://([A-Za-z0-9._~%!$&*+=-]+:[A-Za-z0-9._~%!$&*+=,;^()-]+)@[A-Za-z0-9.-]*[A-Za-z0-9]',
-    prefilter: '://',
+    prefilter: ':[A-Za-z0-9._~%!$&*+=,;^()-]+@',
     check: (c, s) => (/^\$\{|^<|:(?:\*+|x+|<[^>]*>|\$\{[^}]*\})$/i.test(value(c)) ? 0 : s),
   },
   {
