@@ -34,6 +34,7 @@ struct Engine {
   std::vector<std::unique_ptr<re2::RE2>> res;
   std::vector<size_t> minLength;  // fewest bytes a match of each recognizer spans (see minBytes)
   std::vector<std::string> lead;  // the literal every match starts with, when it is worth searching for (see leadOf)
+  std::vector<std::vector<std::string>> needs;  // literals every match contains (see needsOf)
   std::vector<uint8_t> whole;    // 1: runs over whole texts (multi-line, or a pattern with assertions)
   std::vector<uint8_t> fromFirst; // 1: a whole-text run starts at the first chunk its prefilter fired in
   std::vector<Group> chunkSets;  // empty with `noSets`: every recognizer fires everywhere
@@ -157,6 +158,49 @@ std::string leadOf(re2::Regexp* re) {
   }
   if (lead.size() < LEAD_MIN) lead.clear();
   return lead;
+}
+
+/** Adds the ASCII, case-sensitive literals every match of `re` contains to `out` (from its parse tree). */
+void addNeeds(re2::Regexp* re, std::vector<std::string>* out) {
+  const bool folds = (re->parse_flags() & re2::Regexp::FoldCase) != 0;
+  switch (re->op()) {
+    case re2::kRegexpLiteral:
+      if (!folds && re->rune() < 0x80) out->push_back(std::string(1, static_cast<char>(re->rune())));
+      return;
+    case re2::kRegexpLiteralString: {
+      std::string literal;
+      for (int i = 0; i < re->nrunes() && re->runes()[i] < 0x80; i++) literal.push_back(static_cast<char>(re->runes()[i]));
+      if (!folds && !literal.empty()) out->push_back(literal);  // its ASCII start, at least
+      return;
+    }
+    case re2::kRegexpConcat:
+      for (int i = 0; i < re->nsub(); i++) addNeeds(re->sub()[i], out);
+      return;
+    case re2::kRegexpCapture:
+    case re2::kRegexpPlus:
+      addNeeds(re->sub()[0], out);
+      return;
+    case re2::kRegexpRepeat:
+      if (re->min() >= 1) addNeeds(re->sub()[0], out);
+      return;
+    default:
+      return;  // alternations, optional parts, classes: nothing that every match has
+  }
+}
+
+/**
+ * Up to NEEDS_MAX literals that every match of `re` contains, longest first. A search over a part of a range where
+ * one of them does not occur cannot match and is not made: most ranges end with a search that finds nothing (an
+ * e-mail's `@`, an address's `.`, a memchr instead of a pass of the DFA over the rest of the range).
+ */
+constexpr size_t NEEDS_MAX = 2;
+std::vector<std::string> needsOf(re2::Regexp* re) {
+  std::vector<std::string> needs;
+  addNeeds(re, &needs);
+  std::sort(needs.begin(), needs.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  needs.erase(std::unique(needs.begin(), needs.end()), needs.end());
+  if (needs.size() > NEEDS_MAX) needs.resize(NEEDS_MAX);
+  return needs;
 }
 
 re2::RE2::Options optionsFor(int32_t flags) {
@@ -327,6 +371,7 @@ napi_value Compile(napi_env env, napi_callback_info info) {
     }
     e->minLength.push_back(minBytes(re->Regexp()));
     e->lead.push_back(leadOf(re->Regexp()));
+    e->needs.push_back(needsOf(re->Regexp()));
     e->res.push_back(std::move(re));
     e->whole.push_back(w != 0 ? 1 : 0);
     e->fromFirst.push_back(w == 2 ? 1 : 0);
@@ -394,6 +439,9 @@ void runRange(const Engine& e, size_t rec, std::string_view text, size_t from, s
         continue;
       }
     } else {
+      for (const std::string& need : e.needs[rec]) {
+        if (memmem(text.data() + pos, to - pos, need.data(), need.size()) == nullptr) return;
+      }
       if (!re.Match(text, pos, to, re2::RE2::UNANCHORED, &m, 1)) return;
       start = static_cast<size_t>(m.data() - text.data());
     }
