@@ -48,8 +48,8 @@ export interface NativeEvaluation {
   /** VERSION_WORDS (the rest of VERSION_BEFORE is in the C++). */
   readonly versionWords: readonly string[];
   /** The checks' regexes, in RE2 syntax. */
-  readonly placeholderValues: string;
-  readonly codeReference: string;
+  /** PLACEHOLDER_VALUES or CODE_REFERENCE: a value that is not a secret (one regex, one call into re2). */
+  readonly notSecret: string;
   readonly ipv6: string;
   /** k * Math.log2(k) for k < 256, and Math.log2(n) for n <= 256: the entropy check's doubles, computed by V8. */
   readonly kLogK: Float64Array;
@@ -58,7 +58,7 @@ export interface NativeEvaluation {
 
 const LOG2 = Float64Array.from({ length: 257 }, (_, n) => Math.log2(n));
 /** A JavaScript regex in RE2's syntax, case-insensitive as the regex is. */
-const re2Source = (re: RegExp): string => (re.flags.includes('i') ? `(?i:${new RE2(re.source).internalSource})` : new RE2(re.source).internalSource);
+const re2Source = (re: RegExp): string => `(?${re.flags.includes('i') ? 'i' : ''}:${new RE2(re.source).internalSource})`;
 
 /** The evaluation for `recognizers` (in the engine's order), as detector.ts `consider` evaluates their matches. */
 export function nativeEvaluation(recognizers: readonly Recognizer[], levels: ArrayLike<number>, threshold: number, allow: ReadonlySet<string>): NativeEvaluation {
@@ -73,8 +73,7 @@ export function nativeEvaluation(recognizers: readonly Recognizer[], levels: Arr
     allow: [...allow],
     ibanLengths: Object.entries(IBAN_LENGTHS),
     versionWords: VERSION_WORDS,
-    placeholderValues: re2Source(PLACEHOLDER_VALUES),
-    codeReference: re2Source(CODE_REFERENCE),
+    notSecret: `${re2Source(PLACEHOLDER_VALUES)}|${re2Source(CODE_REFERENCE)}`,
     ipv6: re2Source(IPV6_ADDRESS),
     kLogK: K_LOG_K,
     log2: LOG2,

@@ -339,21 +339,25 @@ bool jwtHeaderNamesAlg(const uint8_t* b64, size_t n) {
 
 /** looksRandom (redact/validators.ts) for an ASCII value: the same sums in the same order, so the same doubles. */
 bool Evaluation::looksRandom(const uint8_t* v, size_t n, double ratio) const {
-  if (n > 256) return false;  // never asked: values are at most 200 characters (the caller defers longer ones)
+  if (n > 255) return false;  // never asked: values are at most 200 characters (the caller rejects longer ones)
   constexpr int DIGIT = 1, LOWER = 2, UPPER = 4, SYMBOL = 8, NOT_HEX = 16;
-  int32_t counts[128] = {};
+  uint8_t counts[128] = {};
   uint8_t seen[128];
-  int distinct = 0, classes = 0;
+  int distinct = 0;
   for (size_t i = 0; i < n; i++) {
-    int c = v[i];
-    if (counts[c]++ == 0) seen[distinct++] = static_cast<uint8_t>(c);
+    if (counts[v[i]]++ == 0) seen[distinct++] = v[i];
+  }
+  // The alphabets and the sum over the distinct characters, in the order first seen (JavaScript's order).
+  int classes = 0;
+  double sum = 0;
+  for (int i = 0; i < distinct; i++) {
+    int c = seen[i];
     if (isDigit(c)) classes |= DIGIT;
     else if (c >= 'a' && c <= 'z') classes |= LOWER | (c > 'f' ? NOT_HEX : 0);
     else if (c >= 'A' && c <= 'Z') classes |= UPPER | (c > 'F' ? NOT_HEX : 0);
     else classes |= SYMBOL | NOT_HEX;
+    sum += kLogK[counts[c]];
   }
-  double sum = 0;
-  for (int i = 0; i < distinct; i++) sum += kLogK[counts[seen[i]]];
   double entropy = n == 0 ? 0 : log2[n] - sum / static_cast<double>(n);
   int alphabet = n == 0 ? 0
                  : (classes & NOT_HEX) == 0
@@ -364,7 +368,7 @@ bool Evaluation::looksRandom(const uint8_t* v, size_t n, double ratio) const {
 
 /**
  * secretValueLooksReal (redact/builtin-recognizers.ts) for an ASCII value: every test rejects, so the cheap ones
- * go first and the two regexes (a call into re2 costs more than the rest) only see what passed them.
+ * go first and the regex (a call into re2 costs more than the rest) only sees what passed them.
  */
 Evaluation::Outcome Evaluation::secretValueLooksReal(const uint8_t* v, size_t n) const {
   if (n < 8 || n > 200) return REJECT;
@@ -376,7 +380,7 @@ Evaluation::Outcome Evaluation::secretValueLooksReal(const uint8_t* v, size_t n)
   }
   if (!digit && !notLetter && n < 20) return REJECT;
   if (!looksRandom(v, n, 0.7)) return REJECT;
-  return re2::RE2::PartialMatch(view(v, n), *placeholderValues) || re2::RE2::PartialMatch(view(v, n), *codeReference) ? REJECT : PASS;
+  return re2::RE2::PartialMatch(view(v, n), *notSecret) ? REJECT : PASS;
 }
 
 /**

@@ -332,8 +332,7 @@ bool buildEvaluation(napi_env env, napi_value v, size_t recognizers, std::unique
   }
   napi_value words;
   if (!getNamed(env, v, "versionWords", &words) || !getStrings(env, words, &ev->versionWords)) return false;
-  if (!getRegex(env, v, "placeholderValues", &ev->placeholderValues) ||
-      !getRegex(env, v, "codeReference", &ev->codeReference) || !getRegex(env, v, "ipv6", &ev->ipv6)) {
+  if (!getRegex(env, v, "notSecret", &ev->notSecret) || !getRegex(env, v, "ipv6", &ev->ipv6)) {
     return false;
   }
   if (!getDoubles(env, v, "kLogK", ev->kLogK, 256) || !getDoubles(env, v, "log2", ev->log2, 257)) return false;
