@@ -92,14 +92,25 @@ const numberHash = (label: number, n: number): number => Math.imul(label + 1, 0x
  * FNV-1a over a seed, a label index and the code units of a value, then murmur3's finalizer: FNV's low bits
  * (the bucket index) depend only on the inputs' low bits, so without the mixing a seed would barely move them.
  * Over value[start, end); `out.or` gets the OR of the code units (whether the value is Latin-1, in the same pass).
+ * With `into`, each unit's low byte is also written there from `at` on (the vault stages a Latin-1 copy of a new
+ * value in the same pass, instead of a second pass over it).
  */
-export function valueHash(seed: number, label: number, value: string, start = 0, end = value.length, out?: { or: number }): number {
+export function valueHash(seed: number, label: number, value: string, start = 0, end = value.length, out?: { or: number }, into?: Uint8Array, at = 0): number {
   let h = Math.imul(0x811c9dc5 ^ seed ^ label, 0x01000193);
   let units = 0;
-  for (let i = start; i < end; i++) {
-    const c = value.charCodeAt(i);
-    units |= c;
-    h = Math.imul(h ^ c, 0x01000193);
+  if (into === undefined) {
+    for (let i = start; i < end; i++) {
+      const c = value.charCodeAt(i);
+      units |= c;
+      h = Math.imul(h ^ c, 0x01000193);
+    }
+  } else {
+    for (let i = start; i < end; i++) {
+      const c = value.charCodeAt(i);
+      units |= c;
+      h = Math.imul(h ^ c, 0x01000193);
+      into[at++] = c;
+    }
   }
   if (out !== undefined) out.or = units;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -175,7 +186,10 @@ class MemoryVault implements Vault {
 
   pseudonymIn(type: string, text: string, start: number, end: number): string {
     const label = labelFor(type);
-    const hash = valueHash(this.#seed, label, text, start, end, this.#units);
+    // The value's Latin-1 bytes are staged past the data's end while it is hashed: #add keeps them if it is new.
+    if (this.#table === NO_ENTRIES) this.reserve(FIRST_ENTRIES, 0);
+    if (this.#end + (end - start) > this.#data.length) this.#makeRoom(end - start);
+    const hash = valueHash(this.#seed, label, text, start, end, this.#units, this.#data, this.#end);
     let k = this.#find(label, text, start, end, hash);
     if (k === NONE) k = this.#add(label, text, start, end, hash, this.#units.or > 0xff);
     this.#table[k * FIELDS + USED] = ++this.#clock;
@@ -184,12 +198,13 @@ class MemoryVault implements Vault {
     return placeholder;
   }
 
-  /** `wide`: some code unit of the value is above U+00FF (stored as UTF-16LE, not Latin-1). */
+  /**
+   * `wide`: some code unit of the value is above U+00FF (stored as UTF-16LE, not Latin-1); else its bytes are
+   * already staged at the data's end (pseudonymIn).
+   */
   #add(label: number, text: string, start: number, end: number, hash: number, wide: boolean): number {
     const length = end - start;
-    const bytes = wide ? length * 2 : length;
-    if (this.#table === NO_ENTRIES) this.reserve(FIRST_ENTRIES, 0);
-    if (this.#end + bytes > this.#data.length) this.#makeRoom(bytes);
+    if (wide && this.#end + 2 * length > this.#data.length) this.#makeRoom(2 * length);
     const k = this.#free.pop() ?? this.#entries++;
     if ((k + 1) * FIELDS > this.#table.length) this.#table = grown(this.#table, this.#table.length * 2);
     if (label >= this.#issued.length) this.#issued = grown(this.#issued, 2 * label + 2);
@@ -202,14 +217,7 @@ class MemoryVault implements Vault {
     t[e + NUMBER] = n;
     t[e + HASH] = hash;
     this.#link(k);
-    if (wide || length > 64) this.#end += this.#data.write(text.slice(start, end), this.#end, wide ? 'utf16le' : 'latin1');
-    else {
-      // Values are mostly short: a loop beats a call into Buffer#write.
-      const data = this.#data;
-      let at = this.#end;
-      for (let i = start; i < end; i++) data[at++] = text.charCodeAt(i);
-      this.#end = at;
-    }
+    this.#end += wide ? this.#data.write(text.slice(start, end), this.#end, 'utf16le') : length;
     if (++this.#size > this.#byValue.length) this.#rehash();
     return k;
   }
