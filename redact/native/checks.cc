@@ -706,14 +706,18 @@ bool Evaluation::settle(std::vector<int32_t>* found, const uint8_t* bytes, size_
     }
   }
   // Kept spans do not overlap: their starts are distinct.
-  std::sort(kept_.begin(), kept_.end(), [](const Kept& a, const Kept& b) { return a.start < b.start; });
+  // Sorted as numbers, start and index in one, not as structs.
+  keys_.resize(kept_.size());
+  for (size_t k = 0; k < kept_.size(); k++) keys_[k] = (static_cast<uint64_t>(kept_[k].start) << 32) | k;
+  std::sort(keys_.begin(), keys_.end());
   found->resize(FIELDS * kept_.size());
   for (size_t k = 0; k < kept_.size(); k++) {
+    const Kept& x = kept_[keys_[k] & 0xffffffffu];
     int32_t* to = &(*found)[FIELDS * k];
-    to[0] = kept_[k].rec;
-    to[1] = static_cast<int32_t>(kept_[k].start);
-    to[2] = static_cast<int32_t>(kept_[k].end);
-    to[3] = kept_[k].boosted ? VERDICT_SETTLED_BOOSTED : VERDICT_SETTLED;
+    to[0] = x.rec;
+    to[1] = static_cast<int32_t>(x.start);
+    to[2] = static_cast<int32_t>(x.end);
+    to[3] = x.boosted ? VERDICT_SETTLED_BOOSTED : VERDICT_SETTLED;
   }
   return true;
 }

@@ -126,6 +126,7 @@ class Evaluation {
   Taken taken_;
   std::vector<int32_t> order_, levelStart_, levelFill_;
   std::vector<Kept> level_, kept_;
+  std::vector<uint64_t> keys_;
 };
 
 }  // namespace sluice

@@ -142,7 +142,7 @@ constexpr size_t LEAD_MIN = 3;
 /**
  * The literal every match of `re` starts with, from its parse tree (re2's parser factors a prefix shared by all
  * alternatives out in front): ASCII and case-sensitive, LEAD_MIN bytes or more, else empty. A recognizer with
- * one is searched for it with memmem, and each place it stands is tried with an anchored match: one forward
+ * one is searched for it (find), and each place it stands is tried with an anchored match: one forward
  * pass over the match, where an unanchored search makes a second, backwards, to find where it starts.
  */
 std::string leadOf(re2::Regexp* re) {
@@ -201,6 +201,23 @@ std::vector<std::string> needsOf(re2::Regexp* re) {
   needs.erase(std::unique(needs.begin(), needs.end()), needs.end());
   if (needs.size() > NEEDS_MAX) needs.resize(NEEDS_MAX);
   return needs;
+}
+
+/**
+ * Where `needle` first stands in text[from, to), or nullptr: memchr for its first byte, then a compare (needles are
+ * a few bytes; glibc's memmem prepares a two-way search on every call, which cost more than the search).
+ */
+const char* find(std::string_view text, size_t from, size_t to, const std::string& needle) {
+  const char* p = text.data() + from;
+  const char* end = text.data() + to;
+  const size_t n = needle.size();
+  while (static_cast<size_t>(end - p) >= n) {
+    p = static_cast<const char*>(std::memchr(p, needle[0], static_cast<size_t>(end - p) - n + 1));
+    if (p == nullptr) return nullptr;
+    if (std::memcmp(p + 1, needle.data() + 1, n - 1) == 0) return p;
+    p++;
+  }
+  return nullptr;
 }
 
 re2::RE2::Options optionsFor(int32_t flags) {
@@ -430,16 +447,16 @@ void runRange(const Engine& e, size_t rec, std::string_view text, size_t from, s
   for (size_t pos = from; pos < to && to - pos >= least;) {
     size_t start = 0;
     if (!lead.empty()) {
-      const void* at = memmem(text.data() + pos, to - pos, lead.data(), lead.size());
+      const char* at = find(text, pos, to, lead);
       if (at == nullptr) return;
-      start = static_cast<size_t>(static_cast<const char*>(at) - text.data());
+      start = static_cast<size_t>(at - text.data());
       if (!re.Match(text, start, to, re2::RE2::ANCHOR_START, &m, 1)) {
         pos = start + 1;
         continue;
       }
     } else {
       for (const std::string& need : e.needs[rec]) {
-        if (memmem(text.data() + pos, to - pos, need.data(), need.size()) == nullptr) return;
+        if (find(text, pos, to, need) == nullptr) return;
       }
       if (!re.Match(text, pos, to, re2::RE2::UNANCHORED, &m, 1)) return;
       start = static_cast<size_t>(m.data() - text.data());
