@@ -399,14 +399,12 @@ Evaluation::Outcome Evaluation::versionBefore(std::string_view w, bool whole) co
   }
   if (m == 0 && !whole) return DEFER;  // the run may go on (JavaScript's \s has non-ASCII blanks), or a `§` ends it
   std::string_view head = w.substr(0, m);
-  if (m > 0 && head[m - 1] == 'v') {
-    if (m >= 2) return head[m - 2] < 'a' || head[m - 2] > 'z' ? PASS : REJECT;
-    return whole ? PASS : DEFER;  // a Kelvin sign before it lower-cases to `k`
-  }
   for (const std::string& word : versionWords) {
     if (head.size() >= word.size() && head.substr(head.size() - word.size()) == word) return PASS;
   }
-  return REJECT;
+  if (m == 0 || head[m - 1] != 'v') return REJECT;
+  if (m >= 2) return head[m - 2] < 'a' || head[m - 2] > 'z' ? PASS : REJECT;
+  return whole ? PASS : DEFER;  // a lone `v` after a character that is not ASCII (a Kelvin sign lower-cases to `k`)
 }
 
 Evaluation::Outcome Evaluation::check(Check k, const uint8_t* bytes, size_t len, ptrdiff_t* sp, ptrdiff_t* ep) const {
