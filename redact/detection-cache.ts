@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Span } from './detector.js';
+import type { PackedSpans } from './detector.js';
 import { createUtf8Encoder, wellFormed } from './utf8.js';
 
 /**
@@ -12,7 +12,8 @@ import { createUtf8Encoder, wellFormed } from './utf8.js';
  * the vault's business, so an evicted value gets a fresh number exactly as without the cache.
  */
 export interface DetectionCache {
-  detect(text: string): readonly Span[];
+  /** The detector's packed spans of `text`: read them before the next call (see Detector.detectPacked). */
+  detect(text: string): PackedSpans;
   readonly hits: number;
   readonly misses: number;
 }
@@ -31,49 +32,18 @@ export const DEFAULT_CACHE_LIMITS: DetectionCacheLimits = { minChars: 512, maxTe
 const UTF8 = Buffer.of(1);
 const UTF16 = Buffer.of(2);
 
-/** Fields per span in a remembered Float64Array. */
-const START = 0;
-const END = 1;
-const TYPE = 2;
-const SCORE = 3;
-const PRIORITY = 4;
-const FIELDS = 5;
+/** Numbers per span (see PackedSpans). */
+const PER_SPAN = 3;
 
-export function createDetectionCache(detect: (text: string, utf8?: Buffer) => Span[], limits: DetectionCacheLimits = DEFAULT_CACHE_LIMITS): DetectionCache {
-  // Map order is recency order: a hit moves its entry to the end. Spans are kept as numbers in one typed array
-  // per text, not as objects: the cache outlives requests, and thousands of small objects would be what every
-  // garbage collection copies and walks.
-  const remembered = new Map<string, Float64Array>();
-  const types: string[] = [];
-  const typeIndex = new Map<string, number>();
+export function createDetectionCache(detect: (text: string, utf8?: Buffer) => PackedSpans, limits: DetectionCacheLimits = DEFAULT_CACHE_LIMITS): DetectionCache {
+  // Map order is recency order: a hit moves its entry to the end. Spans are kept as the detector packs them, in one
+  // typed array per text, not as objects: the cache outlives requests, and thousands of small objects would be what
+  // every garbage collection copies and walks.
+  const remembered = new Map<string, Int32Array>();
   const encode = createUtf8Encoder();
   let spans = 0;
   let hits = 0;
   let misses = 0;
-
-  function pack(found: readonly Span[]): Float64Array {
-    const packed = new Float64Array(found.length * FIELDS);
-    for (let i = 0; i < found.length; i++) {
-      const s = found[i]!;
-      let type = typeIndex.get(s.type);
-      if (type === undefined) typeIndex.set(s.type, (type = types.push(s.type) - 1));
-      const e = i * FIELDS;
-      packed[e + START] = s.start;
-      packed[e + END] = s.end;
-      packed[e + TYPE] = type;
-      packed[e + SCORE] = s.score;
-      packed[e + PRIORITY] = s.priority;
-    }
-    return packed;
-  }
-
-  function unpack(packed: Float64Array): Span[] {
-    const out: Span[] = [];
-    for (let e = 0; e < packed.length; e += FIELDS) {
-      out.push({ type: types[packed[e + TYPE]!]!, start: packed[e + START]!, end: packed[e + END]!, score: packed[e + SCORE]!, priority: packed[e + PRIORITY]! });
-    }
-    return out;
-  }
 
   return {
     detect(text) {
@@ -87,17 +57,17 @@ export function createDetectionCache(detect: (text: string, utf8?: Buffer) => Sp
         hits++;
         remembered.delete(key);
         remembered.set(key, known);
-        return unpack(known);
+        return { data: known, count: known.length / PER_SPAN };
       }
       misses++;
       const found = detect(text, utf8);
-      remembered.set(key, pack(found));
-      spans += found.length;
+      remembered.set(key, found.data.slice(0, PER_SPAN * found.count));
+      spans += found.count;
       if (remembered.size > limits.maxTexts || spans > limits.maxSpans) {
         for (const [oldest, entry] of remembered) {
           if (remembered.size <= limits.maxTexts && spans <= limits.maxSpans) break;
           remembered.delete(oldest);
-          spans -= entry.length / FIELDS;
+          spans -= entry.length / PER_SPAN;
         }
       }
       return found;

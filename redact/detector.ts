@@ -16,6 +16,15 @@ export interface Span {
   readonly priority: number;
 }
 
+/**
+ * Spans as numbers, three per span: its type (an index into Detector.types), start and end; in text order. Only
+ * the first `count` spans of `data` are these.
+ */
+export interface PackedSpans {
+  readonly data: Int32Array;
+  readonly count: number;
+}
+
 export interface Detector {
   readonly types: readonly string[];
   /** Which loop finds the raw matches: the C++ one (redact/native/collector.cc) or the JavaScript one. */
@@ -27,6 +36,11 @@ export interface Detector {
    * UTF-8 cannot throw. For egress bodies, where everything worth finding is ASCII.
    */
   detectBytes(bytes: Buffer): Span[];
+  /**
+   * What detect finds, as numbers and without an object per span (the redactor's path). `data` is the detector's
+   * own and is overwritten by its next call: use it, or copy it, first.
+   */
+  detectPacked(text: string, utf8?: Buffer): PackedSpans;
 }
 
 /** Where a recognizer runs: the values `compile` takes per pattern (see NativeCollector). */
@@ -130,6 +144,10 @@ export function createDetector(options: DetectorOptions): Detector {
     collector === undefined ? undefined : nativeEngine(collector, compiled, entries, chunkSize, nativeEvaluation(options.recognizers, levelOf, threshold, allow));
   const sets = engine === undefined ? buildSets(entries) : undefined;
   const allIndexes = compiled.map((_, i) => i);
+  const types = [...new Set(options.recognizers.map((r) => r.type))];
+  const typeIndex = new Map(types.map((type, i) => [type, i]));
+  /** Per recognizer, its type's index in `types`. */
+  const typeOf = Int32Array.from(compiled, (c) => typeIndex.get(c.rec.type)!);
   const levelStart = new Int32Array(priorities.length + 1);
   const levelFill = new Int32Array(priorities.length + 1);
   const hits = new Hits();
@@ -261,20 +279,52 @@ export function createDetector(options: DetectorOptions): Detector {
    * at a time, highest first, and a span is kept when it overlaps none kept before it.
    */
   function detectIn(text: string, buf: Buffer, bytesAreUnits: boolean): Span[] {
-    if (buf.length === 0 || compiled.length === 0) return [];
-    const inUnits = collect(buf, bytesAreUnits);
+    if (!found(buf, bytesAreUnits)) return evaluate(text, buf);
+    // The C++ collector evaluated every match and settled the overlaps: these are the spans, in text order.
+    const { data, count } = hits;
+    const spans: Span[] = new Array(count);
+    for (let k = 0, at = 0; k < count; k++, at += FIELDS) {
+      const { rec } = compiled[data[at]!]!;
+      const score = data[at + 3] === VERDICT_SETTLED_BOOSTED ? rec.score + CONTEXT_BOOST : rec.score;
+      spans[k] = { type: rec.type, start: data[at + 1]!, end: data[at + 2]!, score, priority: rec.priority };
+    }
+    return spans;
+  }
+
+  let packed = new Int32Array(3 * 256);
+  function detectPacked(text: string, buf: Buffer): PackedSpans {
+    const settled = found(buf, buf.length === text.length);
+    const spans = settled ? undefined : evaluate(text, buf);
+    const count = spans === undefined ? hits.count : spans.length;
+    if (packed.length < 3 * count) packed = new Int32Array(2 ** Math.ceil(Math.log2(3 * count)));
+    for (let k = 0; k < count; k++) {
+      if (spans === undefined) {
+        packed[3 * k] = typeOf[hits.data[FIELDS * k]!]!;
+        packed[3 * k + 1] = hits.data[FIELDS * k + 1]!;
+        packed[3 * k + 2] = hits.data[FIELDS * k + 2]!;
+      } else {
+        packed[3 * k] = typeIndex.get(spans[k]!.type)!;
+        packed[3 * k + 1] = spans[k]!.start;
+        packed[3 * k + 2] = spans[k]!.end;
+      }
+    }
+    return { data: packed, count };
+  }
+
+  /** Collects the matches into `hits`; true when the C++ collector settled them into the spans (VERDICT_SETTLED). */
+  function found(buf: Buffer, bytesAreUnits: boolean): boolean {
+    hits.count = 0;
+    if (buf.length === 0 || compiled.length === 0) return false;
+    inUnits = collect(buf, bytesAreUnits);
+    return hits.count > 0 && hits.data[3]! >= VERDICT_SETTLED;
+  }
+  /** Whether the offsets in `hits` are UTF-16 offsets (see collect). */
+  let inUnits = true;
+
+  /** Evaluates the matches in `hits` (collected from `buf`, the UTF-8 of `text`) in JavaScript. */
+  function evaluate(text: string, buf: Buffer): Span[] {
     const { data, count } = hits;
     if (count === 0) return [];
-    if (data[3]! >= VERDICT_SETTLED) {
-      // The C++ collector evaluated every match and settled the overlaps: these are the spans, in text order.
-      const spans: Span[] = new Array(count);
-      for (let k = 0, at = 0; k < count; k++, at += FIELDS) {
-        const { rec } = compiled[data[at]!]!;
-        const score = data[at + 3] === VERDICT_SETTLED_BOOSTED ? rec.score + CONTEXT_BOOST : rec.score;
-        spans[k] = { type: rec.type, start: data[at + 1]!, end: data[at + 2]!, score, priority: rec.priority };
-      }
-      return spans;
-    }
     if (!inUnits) {
       let last = 0;
       for (let k = 0; k < FIELDS * count; k += FIELDS) if (data[k + 2]! > last) last = data[k + 2]!;
@@ -325,13 +375,14 @@ export function createDetector(options: DetectorOptions): Detector {
   }
 
   return {
-    types: [...new Set(options.recognizers.map((r) => r.type))],
+    types,
     collector: engine === undefined ? 'js' : 'native',
     detect(text: string, utf8?: Buffer): Span[] {
       const buf = utf8 ?? encode(text);
       return detectIn(text, buf, buf.length === text.length);
     },
     detectBytes: (bytes) => detectIn(bytes.toString('latin1'), bytes, true),
+    detectPacked: (text, utf8) => detectPacked(text, utf8 ?? encode(text)),
   };
 }
 

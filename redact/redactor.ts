@@ -94,7 +94,7 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     recognizers.push({ name: LITERAL_TYPE, type: LITERAL_TYPE, pattern: PLACEHOLDER_PATTERN, prefilter: PLACEHOLDER_PREFILTER, score: 1, priority: 200 });
   }
   const detector: Detector = createDetector({ recognizers, threshold, allow });
-  const remembered = createDetectionCache((text, utf8) => detector.detect(text, utf8));
+  const remembered = createDetectionCache((text, utf8) => detector.detectPacked(text, utf8));
 
   const egressTypes = expandTypes(cfg.egress?.types ?? DEFAULT_EGRESS_TYPES);
   const egressDetector = createDetector({ recognizers: recognizersFor(new Set(egressTypes), custom), threshold, allow });
@@ -116,6 +116,8 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
   const typeIndex = new Map(typeNames.map((t, i) => [t, i]));
   const opOf = typeNames.map((t) => operators.get(t)!);
   const counted = new Int32Array(typeNames.length);
+  /** Per type of the detector (Detector.types, as packed spans name them), its index in `typeNames`; -1 for placeholder look-alikes. */
+  const indexOfDetected = Int32Array.from(detector.types, (t) => (t === LITERAL_TYPE ? -1 : (typeIndex.get(t) ?? -1)));
 
   /** Counts of the call so far as a Redaction, the counters zeroed for the next one. */
   function tally(): Redaction {
@@ -130,27 +132,30 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
   }
 
   function redactString(text: string, vault: Vault, key?: string): string {
-    let spans: readonly Span[] = remembered.detect(text);
-    if (spans.length === 0) {
+    let { data, count } = remembered.detect(text);
+    if (count === 0) {
       // A tool argument named like a secret carries no `password=` context of its own: the key is the context.
       if (!genericOn || key === undefined || !SECRET_KEY_NAME.test(key) || !secretValueLooksReal(text)) return text;
-      spans = [{ type: 'generic_secret', start: 0, end: text.length, score: 1, priority: 60 }];
+      data = Int32Array.of(detector.types.indexOf('generic_secret'), 0, text.length);
+      count = 1;
     }
     if (vault.size === 0) {
       // A new conversation: its vault takes room for this text's values at once instead of growing into it.
       let chars = 0;
-      for (let k = 0; k < spans.length; k++) chars += spans[k]!.end - spans[k]!.start;
-      vault.reserve(spans.length, chars);
+      for (let k = 0; k < count; k++) chars += data[3 * k + 2]! - data[3 * k + 1]!;
+      vault.reserve(count, chars);
     }
     let out = '';
     let at = 0;
-    for (let k = 0; k < spans.length; k++) {
-      const s = spans[k]!;
+    for (let k = 0; k < count; k++) {
+      const detected = data[3 * k]!;
+      const start = data[3 * k + 1]!;
+      const end = data[3 * k + 2]!;
       // Placeholder look-alikes are pseudonymized and not counted; every other type is one of `types`.
-      const type = s.type === LITERAL_TYPE ? undefined : typeIndex.get(s.type);
-      out += text.slice(at, s.start) + applyOperator(type === undefined ? 'pseudonymize' : opOf[type]!, s.type, text, s.start, s.end, vault, hmacKey);
-      if (type !== undefined) counted[type]!++;
-      at = s.end;
+      const type = indexOfDetected[detected]!;
+      out += text.slice(at, start) + applyOperator(type < 0 ? 'pseudonymize' : opOf[type]!, detector.types[detected]!, text, start, end, vault, hmacKey);
+      if (type >= 0) counted[type]!++;
+      at = end;
     }
     return out + text.slice(at);
   }
