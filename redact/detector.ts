@@ -115,7 +115,9 @@ export interface DetectorOptions {
  * chunk only. Single-line patterns cannot match across a cut; multi-line ones run once over the whole buffer
  * when their prefilter fires in some chunk (or, without one, when their own set fires on the whole buffer).
  * That loop (`collect`) runs in C++ when the addon is built (native-collector.ts), else in JavaScript: same
- * matches in the same order. Candidates are then checked and their overlaps settled in JavaScript (detectIn).
+ * matches in the same order. Candidates are then checked and their overlaps settled (`evaluate`); the C++ collector
+ * does that too for recognizers with a `native` check (redact/native/checks.cc), and hands a text back to
+ * `evaluate` when one of its matches needs JavaScript (a custom recognizer, a window that is not ASCII).
  */
 export function createDetector(options: DetectorOptions): Detector {
   const collector = options.jsCollector === true ? undefined : native.collector;
@@ -273,11 +275,7 @@ export function createDetector(options: DetectorOptions): Detector {
   const encode = createUtf8Encoder();
   let order = new Int32Array(256);
 
-  /**
-   * `text` and `buf` hold the same characters; `bytesAreUnits` when a byte offset is a UTF-16 offset.
-   * Overlaps are settled by priority, then score, then length (then position): matches are evaluated a priority
-   * at a time, highest first, and a span is kept when it overlaps none kept before it.
-   */
+  /** `text` and `buf` hold the same characters; `bytesAreUnits` when a byte offset is a UTF-16 offset. */
   function detectIn(text: string, buf: Buffer, bytesAreUnits: boolean): Span[] {
     if (!found(buf, bytesAreUnits)) return evaluate(text, buf);
     // The C++ collector evaluated every match and settled the overlaps: these are the spans, in text order.
@@ -291,6 +289,7 @@ export function createDetector(options: DetectorOptions): Detector {
     return spans;
   }
 
+  /** detectIn as PackedSpans, into an array the detector keeps (see Detector.detectPacked). */
   let packed = new Int32Array(3 * 256);
   function detectPacked(text: string, buf: Buffer): PackedSpans {
     const settled = found(buf, buf.length === text.length);
@@ -311,6 +310,8 @@ export function createDetector(options: DetectorOptions): Detector {
     return { data: packed, count };
   }
 
+  /** Whether the offsets in `hits` are UTF-16 offsets (see collect). */
+  let inUnits = true;
   /** Collects the matches into `hits`; true when the C++ collector settled them into the spans (VERDICT_SETTLED). */
   function found(buf: Buffer, bytesAreUnits: boolean): boolean {
     hits.count = 0;
@@ -318,10 +319,12 @@ export function createDetector(options: DetectorOptions): Detector {
     inUnits = collect(buf, bytesAreUnits);
     return hits.count > 0 && hits.data[3]! >= VERDICT_SETTLED;
   }
-  /** Whether the offsets in `hits` are UTF-16 offsets (see collect). */
-  let inUnits = true;
 
-  /** Evaluates the matches in `hits` (collected from `buf`, the UTF-8 of `text`) in JavaScript. */
+  /**
+   * Evaluates the matches in `hits` (collected from `buf`, the UTF-8 of `text`) in JavaScript, those the C++
+   * collector evaluated aside. Overlaps are settled by priority, then score, then length (then position): matches
+   * are evaluated a priority at a time, highest first, and a span is kept when it overlaps none kept before it.
+   */
   function evaluate(text: string, buf: Buffer): Span[] {
     const { data, count } = hits;
     if (count === 0) return [];

@@ -1,7 +1,11 @@
 // The detector's hot loop (redact/detector.ts, `collect`) in C++ over the RE2 that the `re2` package already
 // loaded: per chunk one RE2::Set over the prefilters, then each recognizer that fired over its runs of chunks.
 // Same chunks, same sets, same matches in the same order as the JavaScript loop; what it saves is ~450 calls
-// into node-re2 per entity-dense 10 KB text (100-150 ns each) and a Buffer view per slice.
+// into node-re2 per entity-dense 10 KB text (100-150 ns each) and a Buffer view per slice. Two things the parse
+// tree of a pattern tells spare searches: a literal every match starts with (a lead: memchr for it, then an
+// anchored match, one pass where an unanchored search makes two) and literals every match contains (needs: a
+// part of a range without one is not searched). Then, for the built-ins, the matches are evaluated and their
+// overlaps settled here too (checks.cc), so that JavaScript gets the spans.
 //
 // It links against re2.node (the `re2` package's addon, which exports RE2's symbols): one RE2 in the process,
 // built once. Node must have loaded re2.node before this file (redact/native-collector.ts imports `re2` first),
