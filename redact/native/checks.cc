@@ -389,22 +389,22 @@ Evaluation::Outcome Evaluation::secretValueLooksReal(const uint8_t* v, size_t n)
  * blanks, `:`, `=` and `/`. Only the operator ends with a character of that run, so the rest is read before it.
  * `w` is the window's ASCII tail, the whole window when `whole`; else a character that is not ASCII stands
  * before it (lower-cased, still not ASCII, or a `k` or an `i` and a combining dot: never part of a version word),
- * and the few cases it decides go back to JavaScript (DEFER).
+ * and the few cases it decides are UNSURE (the match goes back to JavaScript).
  */
-Evaluation::Outcome Evaluation::versionBefore(std::string_view w, bool whole) const {
+Evaluation::Answer Evaluation::versionBefore(std::string_view w, bool whole) const {
   size_t m = w.size();
   while (m > 0 && (isSpace(static_cast<uint8_t>(w[m - 1])) || w[m - 1] == ':' || w[m - 1] == '=' || w[m - 1] == '/')) m--;
   for (size_t j = std::max<size_t>(m, 1); j < w.size(); j++) {
-    if (w[j] == '=' && std::string_view("=~<>!").find(w[j - 1]) != std::string_view::npos) return PASS;
+    if (w[j] == '=' && std::string_view("=~<>!").find(w[j - 1]) != std::string_view::npos) return YES;
   }
-  if (m == 0 && !whole) return DEFER;  // the run may go on (JavaScript's \s has non-ASCII blanks), or a `§` ends it
+  if (m == 0 && !whole) return UNSURE;  // the run may go on (JavaScript's \s has non-ASCII blanks), or a `§` ends it
   std::string_view head = w.substr(0, m);
   for (const std::string& word : versionWords) {
-    if (head.size() >= word.size() && head.substr(head.size() - word.size()) == word) return PASS;
+    if (head.size() >= word.size() && head.substr(head.size() - word.size()) == word) return YES;
   }
-  if (m == 0 || head[m - 1] != 'v') return REJECT;
-  if (m >= 2) return head[m - 2] < 'a' || head[m - 2] > 'z' ? PASS : REJECT;
-  return whole ? PASS : DEFER;  // a lone `v` after a character that is not ASCII (a Kelvin sign lower-cases to `k`)
+  if (m == 0 || head[m - 1] != 'v') return NO;
+  if (m >= 2) return head[m - 2] < 'a' || head[m - 2] > 'z' ? YES : NO;
+  return whole ? YES : UNSURE;  // a lone `v` after a character that is not ASCII (a Kelvin sign lower-cases to `k`)
 }
 
 Evaluation::Outcome Evaluation::check(Check k, const uint8_t* bytes, size_t len, ptrdiff_t* sp, ptrdiff_t* ep) const {
@@ -479,12 +479,12 @@ Evaluation::Outcome Evaluation::check(Check k, const uint8_t* bytes, size_t len,
       ptrdiff_t from = std::max<ptrdiff_t>(0, s - 12), tail = s;
       while (tail > from && bytes[tail - 1] < 0x80) tail--;
       switch (versionBefore(lowered(bytes + tail, static_cast<size_t>(s - tail)), tail == from)) {
-        case PASS:
+        case YES:
           return REJECT;  // a version
-        case DEFER:
-          return DEFER;
-        case REJECT:
+        case NO:
           return PASS;
+        case UNSURE:
+          break;
       }
       return DEFER;
     }

@@ -118,9 +118,10 @@ class Evaluation {
   int32_t evaluate(size_t rec, const uint8_t* text, size_t len, size_t* start, size_t* end, const Taken* taken) const;
 
   enum Outcome { REJECT, PASS, DEFER };
+  enum Answer { NO, YES, UNSURE };
   Outcome check(Check k, const uint8_t* text, size_t len, ptrdiff_t* s, ptrdiff_t* e) const;
   bool looksRandom(const uint8_t* v, size_t n, double ratio) const;
-  Outcome versionBefore(std::string_view w, bool whole) const;
+  Answer versionBefore(std::string_view w, bool whole) const;
   Outcome secretValueLooksReal(const uint8_t* v, size_t n) const;
   // Scratch of settle (collect calls are synchronous, on the JavaScript thread).
   Taken taken_;
