@@ -273,6 +273,16 @@ bool jwtHeaderNamesAlg(const uint8_t* b64, size_t n) {
   std::vector<char> open;  // '{' and '[' not yet closed
   bool alg = false;
   enum { VALUE, VALUE_OR_CLOSE, KEY, KEY_OR_CLOSE, AFTER } state = VALUE;
+  auto enter = [&](char bracket) {
+    open.push_back(bracket);
+    i++;
+    state = bracket == '{' ? KEY_OR_CLOSE : VALUE_OR_CLOSE;
+  };
+  auto leave = [&] {
+    open.pop_back();
+    i++;
+    state = AFTER;
+  };
   for (;;) {
     blanks();
     if (state == AFTER && open.empty()) return i == len && alg;
@@ -281,21 +291,13 @@ bool jwtHeaderNamesAlg(const uint8_t* b64, size_t n) {
     switch (state) {
       case VALUE_OR_CLOSE:
         if (c == ']') {
-          i++;
-          open.pop_back();
-          state = AFTER;
+          leave();
           continue;
         }
         [[fallthrough]];
       case VALUE:
-        if (c == '{') {
-          open.push_back('{');
-          i++;
-          state = KEY_OR_CLOSE;
-        } else if (c == '[') {
-          open.push_back('[');
-          i++;
-          state = VALUE_OR_CLOSE;
+        if (c == '{' || c == '[') {
+          enter(static_cast<char>(c));
         } else {
           bool ok = c == '"' ? string(nullptr) : c == 't' ? literal("true") : c == 'f' ? literal("false") : c == 'n' ? literal("null") : number();
           if (!ok) return false;
@@ -304,9 +306,7 @@ bool jwtHeaderNamesAlg(const uint8_t* b64, size_t n) {
         continue;
       case KEY_OR_CLOSE:
         if (c == '}') {
-          i++;
-          open.pop_back();
-          state = AFTER;
+          leave();
           continue;
         }
         [[fallthrough]];
@@ -325,8 +325,7 @@ bool jwtHeaderNamesAlg(const uint8_t* b64, size_t n) {
           i++;
           state = open.back() == '{' ? KEY : VALUE;
         } else if (c == (open.back() == '{' ? '}' : ']')) {
-          i++;
-          open.pop_back();
+          leave();
         } else {
           return false;
         }
