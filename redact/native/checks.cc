@@ -341,10 +341,11 @@ bool Evaluation::looksRandom(const uint8_t* v, size_t n, double ratio) const {
   if (n > 255) return false;  // never asked: values are at most 200 characters (the caller rejects longer ones)
   constexpr int DIGIT = 1, LOWER = 2, UPPER = 4, SYMBOL = 8, NOT_HEX = 16;
   uint8_t counts[128] = {};
-  uint8_t seen[128];
+  uint8_t seen[129];  // one past the 128 distinct characters there can be: written before it is counted
   int distinct = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (counts[v[i]]++ == 0) seen[distinct++] = v[i];
+  for (size_t i = 0; i < n; i++) {  // without a branch: whether a character is new is a coin toss
+    seen[distinct] = v[i];
+    distinct += counts[v[i]]++ == 0;
   }
   // The alphabets and the sum over the distinct characters, in the order first seen (JavaScript's order).
   int classes = 0;

@@ -38,7 +38,7 @@ struct Engine {
   std::vector<std::unique_ptr<re2::RE2>> res;
   std::vector<size_t> minLength;  // fewest bytes a match of each recognizer spans (see minBytes)
   std::vector<std::string> lead;  // the literal every match starts with, when it is worth searching for (see leadOf)
-  std::vector<std::vector<std::string>> needs;  // literals every match contains (see needsOf)
+  std::vector<std::vector<std::vector<std::string>>> needs;  // what every match contains (see needsOf)
   std::vector<uint8_t> whole;    // 1: runs over whole texts (multi-line, or a pattern with assertions)
   std::vector<uint8_t> fromFirst; // 1: a whole-text run starts at the first chunk its prefilter fired in
   std::vector<Group> chunkSets;  // empty with `noSets`: every recognizer fires everywhere
@@ -164,17 +164,23 @@ std::string leadOf(re2::Regexp* re) {
   return lead;
 }
 
-/** Adds the ASCII, case-sensitive literals every match of `re` contains to `out` (from its parse tree). */
-void addNeeds(re2::Regexp* re, std::vector<std::string>* out) {
+/**
+ * One thing every match contains: one of these literals (one literal, or one per branch of an alternation such as
+ * `=|:=|=>|:`).
+ */
+using Need = std::vector<std::string>;
+
+/** Adds what every match of `re` contains to `out`, from its parse tree: ASCII, case-sensitive literals. */
+void addNeeds(re2::Regexp* re, std::vector<Need>* out) {
   const bool folds = (re->parse_flags() & re2::Regexp::FoldCase) != 0;
   switch (re->op()) {
     case re2::kRegexpLiteral:
-      if (!folds && re->rune() < 0x80) out->push_back(std::string(1, static_cast<char>(re->rune())));
+      if (!folds && re->rune() < 0x80) out->push_back({std::string(1, static_cast<char>(re->rune()))});
       return;
     case re2::kRegexpLiteralString: {
       std::string literal;
       for (int i = 0; i < re->nrunes() && re->runes()[i] < 0x80; i++) literal.push_back(static_cast<char>(re->runes()[i]));
-      if (!folds && !literal.empty()) out->push_back(literal);  // its ASCII start, at least
+      if (!folds && !literal.empty()) out->push_back({literal});  // its ASCII start, at least
       return;
     }
     case re2::kRegexpConcat:
@@ -187,21 +193,48 @@ void addNeeds(re2::Regexp* re, std::vector<std::string>* out) {
     case re2::kRegexpRepeat:
       if (re->min() >= 1) addNeeds(re->sub()[0], out);
       return;
+    case re2::kRegexpAlternate: {
+      // A literal from every branch, or nothing.
+      Need any;
+      for (int i = 0; i < re->nsub(); i++) {
+        std::vector<Need> branch;
+        addNeeds(re->sub()[i], &branch);
+        if (branch.empty() || branch.front().size() != 1) return;
+        any.push_back(branch.front().front());
+      }
+      // A literal that contains another one of the set adds nothing to it (`:=` where there is `:`).
+      Need least;
+      for (const std::string& literal : any) {
+        bool redundant = std::any_of(any.begin(), any.end(), [&](const std::string& o) { return o != literal && literal.find(o) != std::string::npos; });
+        if (!redundant && std::find(least.begin(), least.end(), literal) == least.end()) least.push_back(literal);
+      }
+      out->push_back(least);
+      return;
+    }
     default:
-      return;  // alternations, optional parts, classes: nothing that every match has
+      return;  // optional parts, classes: nothing that every match has
   }
 }
 
 /**
- * Up to NEEDS_MAX literals that every match of `re` contains, longest first. A search over a part of a range where
- * one of them does not occur cannot match and is not made: most ranges end with a search that finds nothing (an
- * e-mail's `@`, an address's `.`, a memchr instead of a pass of the DFA over the rest of the range).
+ * Up to NEEDS_MAX things every match of `re` contains, single literals first, longest first. A search over a part
+ * of a range where one of them does not occur cannot match and is not made: most ranges end with a search that
+ * finds nothing (an e-mail's `@`, an address's `.`, an assignment's `=` or `:`: a memchr instead of a pass of the
+ * DFA over the rest of the range).
  */
 constexpr size_t NEEDS_MAX = 2;
-std::vector<std::string> needsOf(re2::Regexp* re) {
-  std::vector<std::string> needs;
+std::vector<Need> needsOf(re2::Regexp* re) {
+  std::vector<Need> needs;
   addNeeds(re, &needs);
-  std::sort(needs.begin(), needs.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  auto shortest = [](const Need& n) {
+    size_t least = SIZE_MAX;
+    for (const std::string& s : n) least = std::min(least, s.size());
+    return least;
+  };
+  std::stable_sort(needs.begin(), needs.end(), [&](const Need& a, const Need& b) {
+    if (a.size() != b.size()) return a.size() < b.size();
+    return shortest(a) > shortest(b);
+  });
   needs.erase(std::unique(needs.begin(), needs.end()), needs.end());
   if (needs.size() > NEEDS_MAX) needs.resize(NEEDS_MAX);
   return needs;
@@ -459,8 +492,8 @@ void runRange(const Engine& e, size_t rec, std::string_view text, size_t from, s
         continue;
       }
     } else {
-      for (const std::string& need : e.needs[rec]) {
-        if (find(text, pos, to, need) == nullptr) return;
+      for (const auto& need : e.needs[rec]) {
+        if (std::none_of(need.begin(), need.end(), [&](const std::string& literal) { return find(text, pos, to, literal) != nullptr; })) return;
       }
       if (!re.Match(text, pos, to, re2::RE2::UNANCHORED, &m, 1)) return;
       start = static_cast<size_t>(m.data() - text.data());
