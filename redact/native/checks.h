@@ -86,7 +86,7 @@ class Evaluation {
   size_t window = 0;
   std::unordered_set<std::string> allow;  // lower-cased
   std::vector<std::string> versionWords;  // VERSION_WORDS (ASCII ones; the others never end an ASCII window)
-  std::unique_ptr<re2::RE2> notSecret, ipv6;  // PLACEHOLDER_VALUES or CODE_REFERENCE; IPV6_ADDRESS
+  std::shared_ptr<const re2::RE2> notSecret, ipv6;  // PLACEHOLDER_VALUES or CODE_REFERENCE; IPV6_ADDRESS
   uint8_t ibanLength[26 * 26] = {};  // by country, 0 for none
   double kLogK[256] = {};            // k * Math.log2(k), as JavaScript computes it
   double log2[257] = {};             // Math.log2(n)
