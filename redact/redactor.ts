@@ -91,7 +91,7 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
   if (enabled && pseudonymizing) {
     // Placeholder look-alikes typed by the user get a pseudonym of their own, so a restore gives them back
     // verbatim instead of swapping in a real value.
-    recognizers.push({ name: LITERAL_TYPE, type: LITERAL_TYPE, pattern: PLACEHOLDER_PATTERN, prefilter: PLACEHOLDER_PREFILTER, score: 1, priority: 200 });
+    recognizers.push({ name: LITERAL_TYPE, type: LITERAL_TYPE, pattern: PLACEHOLDER_PATTERN, prefilter: PLACEHOLDER_PREFILTER, score: 1, priority: 200, native: 'none' });
   }
   const detector: Detector = createDetector({ recognizers, threshold, allow });
   const remembered = createDetectionCache((text, utf8) => detector.detectPacked(text, utf8));
