@@ -24,6 +24,8 @@ export function customRecognizer(cfg: RecognizerConfig): Recognizer {
     // Whether an arbitrary pattern can span lines is unknown, so it always sees whole texts.
     multiline: true,
     ...(context ? { context } : {}),
-    ...(validate ? { check: (c: Candidate, score: number) => (validate(c.text.slice(c.start, c.end)) ? score : 0) } : {}),
+    // Without a validator there is nothing to check: the C++ collector evaluates the matches itself (context words,
+    // threshold, allow-list); a validator is JavaScript's to run.
+    ...(validate ? { check: (c: Candidate, score: number) => (validate(c.text.slice(c.start, c.end)) ? score : 0) } : { native: 'none' as const }),
   };
 }

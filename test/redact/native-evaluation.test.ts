@@ -7,6 +7,7 @@ import type { Detector, DetectorOptions, Span } from '../../redact/detector.js';
 import { VERDICT_JS, VERDICT_SETTLED, native, nativeEvaluation } from '../../redact/native-collector.js';
 import type { NativeCollector, NativeEvaluation } from '../../redact/native-collector.js';
 import type { Recognizer } from '../../redact/recognizer.js';
+import { customRecognizer } from '../../redact/custom-recognizers.js';
 
 // The C++ collector evaluates the built-ins' matches itself (redact/native/checks.cc: locate, checks, context words,
 // threshold, allow-list, overlaps) and hands a text back to JavaScript's evaluation when something in it is not
@@ -189,6 +190,24 @@ t.test('custom recognizers with literal leads, required literals, assertions and
   for (const chunkSize of [3, 64]) {
     const found = same(t, pair({ recognizers: [...builtins, ...custom], chunkSize }), texts, `chunk ${chunkSize}`);
     for (const r of custom) t.ok(found.some((s) => s.type === r.type), `${r.type} found`);
+  }
+});
+
+t.test('custom recognizers from a policy: evaluated in C++ without a validator, in JavaScript with one', { skip }, async (t) => {
+  const custom = [
+    customRecognizer({ name: 'employee_id', pattern: 'EMP-[0-9]{6}', context: ['employee', 'Mitarbeiter', 'salarié'], score: 0.4 }),
+    customRecognizer({ name: 'ticket', pattern: 'TCK[0-9]{4}' }),
+    customRecognizer({ name: 'nationalid', pattern: '[0-9]{3}-[0-9]{2}-[0-9]{4}', validator: 'us_ssn' }),
+    customRecognizer({ name: 'acct', pattern: '[0-9]{12,16}', validator: 'luhn' }),
+  ];
+  t.equal(custom[0]!.native, 'none');
+  t.equal(custom[2]!.native, undefined);
+  const pieces = ['EMP-123456', 'TCK1234', 'employee ', 'EMPLOYEE: ', 'salarié ', 'SALARIÉ ', 'Mitarbeiter ', '123-45-6789', '000-12-3456', '4111111111111111', '4111111111111112',
+    'tck1234', 'x', ' ', '\n', 'é'];
+  const texts = Array.from({ length: 2000 }, () => join(pieces, 2 + rand(8)));
+  for (const threshold of [0.3, 0.5]) {
+    const found = same(t, pair({ recognizers: [...builtins.slice(0, -1), ...custom], threshold }), texts, `threshold ${threshold}`);
+    for (const type of ['employee_id', 'ticket', 'nationalid', 'acct']) t.ok(found.some((s) => s.type === type), `${type} found`);
   }
 });
 
