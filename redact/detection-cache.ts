@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { PER_SPAN } from './detector.js';
 import type { PackedSpans } from './detector.js';
 import { createUtf8Encoder, wellFormed } from './utf8.js';
 
@@ -31,9 +32,6 @@ export const DEFAULT_CACHE_LIMITS: DetectionCacheLimits = { minChars: 512, maxTe
 
 const UTF8 = Buffer.of(1);
 const UTF16 = Buffer.of(2);
-
-/** Numbers per span (see PackedSpans). */
-const PER_SPAN = 3;
 
 export function createDetectionCache(detect: (text: string, utf8?: Buffer) => PackedSpans, limits: DetectionCacheLimits = DEFAULT_CACHE_LIMITS): DetectionCache {
   // Map order is recency order: a hit moves its entry to the end. Spans are kept as the detector packs them, in one

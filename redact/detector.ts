@@ -16,9 +16,12 @@ export interface Span {
   readonly priority: number;
 }
 
+/** Numbers per span in PackedSpans. */
+export const PER_SPAN = 3;
+
 /**
- * Spans as numbers, three per span: its type (an index into Detector.types), start and end; in text order. Only
- * the first `count` spans of `data` are these.
+ * Spans as numbers, PER_SPAN per span: its type (an index into Detector.types), start and end; in text order.
+ * Only the first `count` spans of `data` are these.
  */
 export interface PackedSpans {
   readonly data: Int32Array;
@@ -281,32 +284,32 @@ export function createDetector(options: DetectorOptions): Detector {
     // The C++ collector evaluated every match and settled the overlaps: these are the spans, in text order.
     const { data, count } = hits;
     const spans: Span[] = new Array(count);
-    for (let k = 0, at = 0; k < count; k++, at += FIELDS) {
-      const { rec } = compiled[data[at]!]!;
-      const score = data[at + 3] === VERDICT_SETTLED_BOOSTED ? rec.score + CONTEXT_BOOST : rec.score;
-      spans[k] = { type: rec.type, start: data[at + 1]!, end: data[at + 2]!, score, priority: rec.priority };
-    }
+    for (let k = 0, at = 0; k < count; k++, at += FIELDS) spans[k] = evaluated(compiled[data[at]!]!, data[at + 1]!, data[at + 2]!, data[at + 3] === VERDICT_SETTLED_BOOSTED);
     return spans;
   }
 
+  /** A span the C++ collector evaluated (redact/native/checks.cc): narrowed, checked, above the threshold, not allowed. */
+  const evaluated = ({ rec }: Compiled, start: number, end: number, boosted: boolean): Span => ({
+    type: rec.type,
+    start,
+    end,
+    score: boosted ? rec.score + CONTEXT_BOOST : rec.score,
+    priority: rec.priority,
+  });
+
   /** detectIn as PackedSpans, into an array the detector keeps (see Detector.detectPacked). */
-  let packed = new Int32Array(3 * 256);
+  let packed = new Int32Array(PER_SPAN * 256);
   function detectPacked(text: string, buf: Buffer): PackedSpans {
-    const settled = found(buf, buf.length === text.length);
-    const spans = settled ? undefined : evaluate(text, buf);
+    const spans = found(buf, buf.length === text.length) ? undefined : evaluate(text, buf);
     const count = spans === undefined ? hits.count : spans.length;
-    if (packed.length < 3 * count) packed = new Int32Array(2 ** Math.ceil(Math.log2(3 * count)));
-    for (let k = 0; k < count; k++) {
-      if (spans === undefined) {
-        packed[3 * k] = typeOf[hits.data[FIELDS * k]!]!;
-        packed[3 * k + 1] = hits.data[FIELDS * k + 1]!;
-        packed[3 * k + 2] = hits.data[FIELDS * k + 2]!;
-      } else {
-        packed[3 * k] = typeIndex.get(spans[k]!.type)!;
-        packed[3 * k + 1] = spans[k]!.start;
-        packed[3 * k + 2] = spans[k]!.end;
-      }
-    }
+    if (packed.length < PER_SPAN * count) packed = new Int32Array(2 ** Math.ceil(Math.log2(PER_SPAN * count)));
+    const pack = (k: number, type: number, start: number, end: number): void => {
+      packed[PER_SPAN * k] = type;
+      packed[PER_SPAN * k + 1] = start;
+      packed[PER_SPAN * k + 2] = end;
+    };
+    if (spans === undefined) for (let k = 0, at = 0; k < count; k++, at += FIELDS) pack(k, typeOf[hits.data[at]!]!, hits.data[at + 1]!, hits.data[at + 2]!);
+    else spans.forEach((s, k) => pack(k, typeIndex.get(s.type)!, s.start, s.end));
     return { data: packed, count };
   }
 
@@ -359,11 +362,7 @@ export function createDetector(options: DetectorOptions): Detector {
         const c = compiled[data[at]!]!;
         const verdict = data[at + 3]!;
         if (verdict === VERDICT_JS) consider(level, c, cand, data[at + 1]!, data[at + 2]!);
-        else {
-          // Evaluated in C++ (redact/native/checks.cc): narrowed, checked, above the threshold, not allowed.
-          const score = verdict === VERDICT_BOOSTED ? c.rec.score + CONTEXT_BOOST : c.rec.score;
-          level.push({ type: c.rec.type, start: data[at + 1]!, end: data[at + 2]!, score, priority: c.rec.priority });
-        }
+        else level.push(evaluated(c, data[at + 1]!, data[at + 2]!, verdict === VERDICT_BOOSTED));
       }
       // One recognizer's matches never overlap one another: only a level shared by several needs the ranking.
       if (mixed) level.sort((a, b) => b.score - a.score || b.end - b.start - (a.end - a.start) || a.start - b.start);

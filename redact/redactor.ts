@@ -2,7 +2,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { BUILTIN_RECOGNIZERS, PLACEHOLDER_PATTERN, PLACEHOLDER_PREFILTER, SECRET_KEY_NAME, secretValueLooksReal } from './builtin-recognizers.js';
 import { customRecognizer } from './custom-recognizers.js';
 import { createDetectionCache } from './detection-cache.js';
-import { createDetector } from './detector.js';
+import { PER_SPAN, createDetector } from './detector.js';
 import type { Detector, Span } from './detector.js';
 import { createEgressScanner, decodeQuery, maskFindings } from './egress.js';
 import type { EgressFinding, EgressScanner } from './egress.js';
@@ -142,15 +142,15 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     if (vault.size === 0) {
       // A new conversation: its vault takes room for this text's values at once instead of growing into it.
       let chars = 0;
-      for (let k = 0; k < count; k++) chars += data[3 * k + 2]! - data[3 * k + 1]!;
+      for (let k = 0; k < count; k++) chars += data[PER_SPAN * k + 2]! - data[PER_SPAN * k + 1]!;
       vault.reserve(count, chars);
     }
     let out = '';
     let at = 0;
     for (let k = 0; k < count; k++) {
-      const detected = data[3 * k]!;
-      const start = data[3 * k + 1]!;
-      const end = data[3 * k + 2]!;
+      const detected = data[PER_SPAN * k]!;
+      const start = data[PER_SPAN * k + 1]!;
+      const end = data[PER_SPAN * k + 2]!;
       // Placeholder look-alikes are pseudonymized and not counted; every other type is one of `types`.
       const type = indexOfDetected[detected]!;
       out += text.slice(at, start) + applyOperator(type < 0 ? 'pseudonymize' : opOf[type]!, detector.types[detected]!, text, start, end, vault, hmacKey);

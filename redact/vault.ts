@@ -98,19 +98,11 @@ const numberHash = (label: number, n: number): number => Math.imul(label + 1, 0x
 export function valueHash(seed: number, label: number, value: string, start = 0, end = value.length, out?: { or: number }, into?: Uint8Array, at = 0): number {
   let h = Math.imul(0x811c9dc5 ^ seed ^ label, 0x01000193);
   let units = 0;
-  if (into === undefined) {
-    for (let i = start; i < end; i++) {
-      const c = value.charCodeAt(i);
-      units |= c;
-      h = Math.imul(h ^ c, 0x01000193);
-    }
-  } else {
-    for (let i = start; i < end; i++) {
-      const c = value.charCodeAt(i);
-      units |= c;
-      h = Math.imul(h ^ c, 0x01000193);
-      into[at++] = c;
-    }
+  for (let i = start; i < end; i++) {
+    const c = value.charCodeAt(i);
+    units |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+    if (into !== undefined) into[at++] = c;
   }
   if (out !== undefined) out.or = units;
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);

@@ -652,7 +652,6 @@ bool Evaluation::settle(std::vector<int32_t>* found, const uint8_t* bytes, size_
   if (count == 0) return true;
   const int32_t* m = found->data();
   // Matches by level, highest first, in the order found within a level (a counting sort).
-  int32_t levelCount = levels.empty() ? 0 : *std::max_element(levels.begin(), levels.end()) + 1;
   levelStart_.assign(static_cast<size_t>(levelCount) + 1, 0);
   for (size_t k = 0; k < count; k++) levelStart_[static_cast<size_t>(levels[static_cast<size_t>(m[FIELDS * k])]) + 1]++;
   for (size_t l = 1; l < levelStart_.size(); l++) levelStart_[l] += levelStart_[l - 1];

@@ -79,6 +79,7 @@ class Evaluation {
  public:
   std::vector<Check> checks;  // per recognizer
   std::vector<int32_t> levels;  // per recognizer: its rank of priority, 0 the highest
+  int32_t levelCount = 0;       // 1 + the highest rank
   std::vector<double> scores;
   std::vector<std::vector<std::string>> context;  // lower-cased ASCII words (others never match ASCII windows)
   double threshold = 0;

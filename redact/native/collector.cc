@@ -142,6 +142,20 @@ size_t minBytes(re2::Regexp* re) {  // not const: the accessors are not
   }
 }
 
+/**
+ * The ASCII, case-sensitive literal a literal node of a parse tree stands for (of a literal string, its ASCII
+ * start); empty for any other node, or one that folds case.
+ */
+std::string literalOf(re2::Regexp* re) {
+  std::string literal;
+  if ((re->parse_flags() & re2::Regexp::FoldCase) != 0) return literal;
+  if (re->op() == re2::kRegexpLiteral && re->rune() < 0x80) literal.push_back(static_cast<char>(re->rune()));
+  if (re->op() == re2::kRegexpLiteralString) {
+    for (int i = 0; i < re->nrunes() && re->runes()[i] < 0x80; i++) literal.push_back(static_cast<char>(re->runes()[i]));
+  }
+  return literal;
+}
+
 /** Leads shorter than this are not searched for: a common byte would start an anchored search at every turn. */
 constexpr size_t LEAD_MIN = 3;
 
@@ -152,18 +166,12 @@ constexpr size_t LEAD_MIN = 3;
  * pass over the match, where an unanchored search makes a second, backwards, to find where it starts.
  */
 std::string leadOf(re2::Regexp* re) {
-  std::string lead;
   while (re->op() == re2::kRegexpConcat || re->op() == re2::kRegexpCapture) {
-    if (re->nsub() < 1) return lead;
+    if (re->nsub() < 1) return "";
     re = re->sub()[0];
   }
-  if ((re->parse_flags() & re2::Regexp::FoldCase) != 0) return lead;
-  if (re->op() == re2::kRegexpLiteral && re->rune() < 0x80) lead.push_back(static_cast<char>(re->rune()));
-  if (re->op() == re2::kRegexpLiteralString) {
-    for (int i = 0; i < re->nrunes() && re->runes()[i] < 0x80; i++) lead.push_back(static_cast<char>(re->runes()[i]));
-  }
-  if (lead.size() < LEAD_MIN) lead.clear();
-  return lead;
+  std::string lead = literalOf(re);
+  return lead.size() < LEAD_MIN ? "" : lead;
 }
 
 /**
@@ -174,15 +182,11 @@ using Need = std::vector<std::string>;
 
 /** Adds what every match of `re` contains to `out`, from its parse tree: ASCII, case-sensitive literals. */
 void addNeeds(re2::Regexp* re, std::vector<Need>* out) {
-  const bool folds = (re->parse_flags() & re2::Regexp::FoldCase) != 0;
   switch (re->op()) {
     case re2::kRegexpLiteral:
-      if (!folds && re->rune() < 0x80) out->push_back({std::string(1, static_cast<char>(re->rune()))});
-      return;
     case re2::kRegexpLiteralString: {
-      std::string literal;
-      for (int i = 0; i < re->nrunes() && re->runes()[i] < 0x80; i++) literal.push_back(static_cast<char>(re->runes()[i]));
-      if (!folds && !literal.empty()) out->push_back({literal});  // its ASCII start, at least
+      std::string literal = literalOf(re);
+      if (!literal.empty()) out->push_back({literal});
       return;
     }
     case re2::kRegexpConcat:
@@ -380,6 +384,7 @@ bool buildEvaluation(napi_env env, napi_value v, size_t recognizers, std::unique
     if (level < 0 || static_cast<size_t>(level) >= recognizers) return fail(env, "compile: a level is a rank below the number of recognizers");
     ev->checks.push_back(static_cast<sluice::Check>(k));
     ev->levels.push_back(level);
+    ev->levelCount = std::max(ev->levelCount, level + 1);
     ev->scores.push_back(score);
     ev->context.push_back(std::move(words));
   }
