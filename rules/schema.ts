@@ -4,7 +4,7 @@ import { inferenceSchema } from '../privacy/schema.js';
 import { privacySchema } from '../redact/schema.js';
 import { providersSchema } from '../credentials/schema.js';
 import { parseHostPattern } from './host-pattern.js';
-import { parseCidr } from './cidr.js';
+import { coveredFamily, parseCidr } from './cidr.js';
 import { compileGlob } from './glob.js';
 import { normalizeEncoding } from './path.js';
 import { findEndpointConflicts } from './conflicts.js';
@@ -81,6 +81,18 @@ export const hostSchema = z.string().superRefine(refine<string>((host) => void p
 
 const cidrSchema = z.string().superRefine(refine<string>((cidr) => void parseCidr(cidr)));
 
+/** Ranges that add up to every address turn the SSRF guard off as surely as 0.0.0.0/0 would. */
+function coverNotEverything(cidrs: string[]): void {
+  let parsed: string[];
+  try {
+    parsed = cidrs.map(parseCidr);
+  } catch {
+    return; // each bad entry is reported on its own
+  }
+  const family = coveredFamily(parsed);
+  if (family) throw new Error(`allowed_ips together cover every ${family} address (${cidrs.join(', ')}); list the ranges you mean`);
+}
+
 export const endpointSchema = z
   .strictObject({
     host: hostSchema.describe('Exact name, IP address, or wildcard: "*" is one label, "**" (whole first label only) one or more; the last two labels must be literal.'),
@@ -92,7 +104,7 @@ export const endpointSchema = z
     access: oneOf(['read-only', 'read-write', 'full'], 'access').optional().describe('Preset: read-only = GET, HEAD, OPTIONS; read-write adds POST, PUT, PATCH; full = every method. Any path.'),
     rules: z.array(z.strictObject({ allow: restMatcherSchema })).min(1, 'rules must not be empty').optional().describe('Allow rules: { allow: { method, path, query? } }. Not with access.'),
     deny_rules: z.array(restMatcherSchema).optional().describe('Deny rules ({ method, path, query? }); they win over every allow.'),
-    allowed_ips: z.array(cidrSchema).min(1, 'allowed_ips must not be empty').optional().describe('CIDRs (or addresses) the host may resolve to, private ranges included.'),
+    allowed_ips: z.array(cidrSchema).min(1, 'allowed_ips must not be empty').superRefine(refine<string[]>(coverNotEverything)).optional().describe('CIDRs (or addresses) the host may resolve to, private ranges included.'),
     allow_encoded_slash: z.boolean().default(false).describe('Accept %2F inside path segments (npm scoped packages, GitLab). Sluice addition to the OpenShell field of the same name.'),
     dlp: oneOf(['block', 'redact', 'off'], 'dlp')
       .optional()
