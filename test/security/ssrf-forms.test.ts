@@ -4,7 +4,7 @@ import { startTestSluice } from '../helpers/sluice.js';
 import type { TestSluice } from '../helpers/sluice.js';
 import { startTestDns } from '../helpers/dns.js';
 import type { TestDns } from '../helpers/dns.js';
-const checkAddress = (..._a: unknown[]) => ({ allowed: true });
+import { checkAddress } from '../../proxy/index.js';
 
 /**
  * Issue 16 item 10: IPv6 spellings that carry an IPv4 address, allowed_ips lists that add up to
