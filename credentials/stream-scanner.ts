@@ -109,3 +109,24 @@ export function scrubText(patterns: readonly SecretPattern[], text: string, repl
   for (const p of patterns) if (out.includes(p.text)) out = out.split(p.text).join(replacement(p));
   return out;
 }
+
+/** scrubText, ignoring ASCII case: host names arrive lowercased whatever the client sent. */
+export function scrubTextCaseless(patterns: readonly SecretPattern[], text: string, replacement: (p: SecretPattern) => string): string {
+  let out = text;
+  for (const p of patterns) {
+    const needle = p.text.toLowerCase();
+    let lower = out.toLowerCase();
+    // Lower-casing keeps every length only for ASCII text: otherwise fall back to the exact compare.
+    if (lower.length !== out.length) {
+      out = scrubText([p], out, replacement);
+      continue;
+    }
+    for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at)) {
+      const marker = replacement(p);
+      out = out.slice(0, at) + marker + out.slice(at + needle.length);
+      lower = out.toLowerCase();
+      at += marker.length;
+    }
+  }
+  return out;
+}

@@ -87,7 +87,14 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   fs.mkdirSync(opts.home, { recursive: true, mode: 0o700 });
   const auditFile = opts.auditFile ?? path.join(opts.home, 'audit', 'audit.jsonl');
   fs.mkdirSync(path.dirname(auditFile), { recursive: true, mode: 0o700 });
-  const audit = createAuditLog(bus, { file: auditFile, ...(opts.human ? { human: opts.human } : {}) });
+  // The pipeline (which knows the secrets) is built after the audit log, which must see its first events;
+  // no request reaches the bus before it exists.
+  const late: { pipeline?: Pipeline } = {};
+  const audit = createAuditLog(bus, {
+    file: auditFile,
+    ...(opts.human ? { human: opts.human } : {}),
+    scrub: (value) => (late.pipeline ? late.pipeline.scrubForLog(value) : value),
+  });
   const ca = await loadOrCreateCA(opts.home);
   const leaves = await createLeafCache(ca);
 
@@ -100,6 +107,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     ...(policyFile ? { baseDir: path.dirname(policyFile) } : {}),
     ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
   });
+  late.pipeline = pipeline;
   const pins = new Map<string, string>();
   for (const [host, ip] of Object.entries(opts.resolve ?? {})) pins.set(host, ip);
   const resolver = createResolver({ pins, ...(opts.dns ? { dnsServer: opts.dns } : {}) });

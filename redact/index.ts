@@ -12,3 +12,5 @@ export { luhnValid, ibanValid, ssnValid } from './validators.js';
 export { AccuracyTally } from './accuracy.js';
 export type { LabeledSpan, TypeScore } from './accuracy.js';
 export { maskFindings, decodeQuery } from './egress.js';
+export { createLogScrubber } from './log-scrub.js';
+export type { LogScrubber } from './log-scrub.js';

@@ -6,7 +6,9 @@ import { PER_SPAN, createDetector } from './detector.js';
 import type { Detector, Span } from './detector.js';
 import { createEgressScanner, decodeQuery, maskFindings } from './egress.js';
 import type { EgressFinding, EgressScanner } from './egress.js';
-import { BUILTIN_TYPES, DEFAULT_EGRESS_TYPES, LITERAL_TYPE, expandTypes } from './entities.js';
+import { BUILTIN_TYPES, DEFAULT_EGRESS_TYPES, LITERAL_TYPE, SECRET_TYPES, expandTypes } from './entities.js';
+import { createLogScrubber } from './log-scrub.js';
+import type { LogScrubber } from './log-scrub.js';
 import { conversationSeed, rewriteLlmRequest } from './llm-request.js';
 import type { LlmApi } from './llm-request.js';
 import { applyOperator } from './operators.js';
@@ -54,6 +56,8 @@ export interface Redactor {
   scanEgress(chunk: Buffer | string): EgressFinding[];
   /** Masks egress findings byte for byte (length unchanged). */
   redactEgress(body: Buffer): { body: Buffer; findings: EgressFinding[] };
+  /** Secrets (every secret type, URL credentials, custom recognizers) out of strings bound for logs. */
+  readonly logScrubber: LogScrubber;
   close(): void;
 }
 
@@ -99,6 +103,9 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
   const egressTypes = expandTypes(cfg.egress?.types ?? DEFAULT_EGRESS_TYPES);
   const egressDetector = createDetector({ recognizers: recognizersFor(new Set(egressTypes), custom), threshold, allow });
   const genericOn = types.has('generic_secret');
+  // Logs are scrubbed of every secret type whatever the policy redacts or blocks: no log needs one.
+  const logTypes = new Set([...SECRET_TYPES, 'url_credentials', ...customNames]);
+  const logScrubber = createLogScrubber(createDetector({ recognizers: recognizersFor(logTypes, custom), threshold, allow }));
 
   const store = createVaultStore(
     {
@@ -203,6 +210,7 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
       const findings = scanEgress(body);
       return { body: maskFindings(body, findings), findings };
     },
+    logScrubber,
     close() {
       store.close();
     },
