@@ -6,7 +6,9 @@ import type { EndpointTarget } from './endpoints.js';
 import { anyEndpointMatches } from './endpoints.js';
 import type { Keyring, Provider } from './keyring.js';
 import type { Occurrence } from './placeholder-finder.js';
-import type { Rewriter } from './request-rewrite.js';
+import type { Place, Rewriter } from './request-rewrite.js';
+import { describeInjectionPoints } from './profiles.js';
+import { normalizeText } from './normalized-view.js';
 import { rewriteHeaders, rewritePath, rewriteQuery } from './request-rewrite.js';
 import type { SandboxView } from './sandbox-view.js';
 import type { SecretPattern } from './secret-variants.js';
@@ -75,19 +77,30 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
     return o.provider;
   }
 
+  /** A placeholder on its own endpoint, but outside the one place its provider injects at: refused. */
+  function atInjectionPoint(ctx: RequestContext, st: RequestState, provider: Provider, where: string, place: Place): void {
+    const points = provider.injectsAt;
+    const ok = 'header' in place ? points.headers.has(place.header.toLowerCase()) : 'query' in place ? points.query === place.query : points.path;
+    if (ok) return;
+    refuse(ctx, st.keyring, 'SLUICE_CREDENTIAL_MISMATCH', 'credential_endpoint_mismatch', [provider.name],
+      `the credential of provider "${provider.name}" is injected only in ${describeInjectionPoints(points)}; a placeholder in ${where} is refused`);
+  }
+
   function rewriter(ctx: RequestContext, st: RequestState, inject: boolean): Rewriter {
     return {
       checkSecrets(text, where) {
-        const hit = findSecretInText(st.keyring.patterns, text);
+        // As written, and with percent-, JSON- and line-break spellings undone (%73%6B… is the key too).
+        const hit = findSecretInText(st.keyring.patterns, text) ?? findSecretInText(st.keyring.patterns, normalizeText(text));
         if (hit) onSecret(ctx, st.keyring, hit, where);
       },
-      replace(text, where, encode) {
+      replace(text, where, place, encode) {
         const found = st.view.finder.find(text);
         if (found.length === 0) return text;
         let out = '';
         let pos = 0;
         for (const o of found) {
           const provider = admit(ctx, st, o, where);
+          atInjectionPoint(ctx, st, provider, where, place);
           const secret = provider.secret;
           if (!inject || secret === undefined) continue;
           if (/[\r\n\0]/.test(secret)) {

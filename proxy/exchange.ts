@@ -1,5 +1,6 @@
 import type http from 'node:http';
-import { Readable } from 'node:stream';
+import { Readable, pipeline as streamPipeline } from 'node:stream';
+import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -11,6 +12,7 @@ import { filterBuffer, filterStream } from './body-filters.js';
 import { sendError, toSluiceError } from './respond.js';
 import type { Forwarder } from './forward.js';
 import type { ResolvedAddress } from './ssrf.js';
+import { codingsOf, decodableAcceptEncoding, decodersFor } from './content-coding.js';
 
 /**
  * One HTTP exchange (plain absolute-form, or a request inside an intercepted tunnel) through
@@ -74,12 +76,11 @@ function hostAgrees(hostHeader: string | undefined, dest: Destination, scheme: '
   }
 }
 
-async function readCapped(req: http.IncomingMessage, cap: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
+async function readCapped(body: Readable, declared: number, cap: number): Promise<Buffer> {
   if (declared > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body of ${declared} bytes exceeds the ${cap}-byte limit for inspected requests`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  for await (const chunk of body as AsyncIterable<Buffer>) {
     size += chunk.length;
     if (size > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body exceeds the ${cap}-byte limit for inspected requests`);
     chunks.push(chunk);
@@ -157,10 +158,15 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       state: new Map(),
     };
     for (const stage of deps.stages) await stage.onRequestHeaders?.(ctx);
+    // What a response filter reads must be decodable: ask only for codings Sluice can undo.
+    if (ctx.responseFilters.length) ctx.headers['accept-encoding'] = decodableAcceptEncoding(ctx.headers['accept-encoding']);
 
+    const inspected = ctx.bufferRequestBody !== undefined || ctx.requestFilters.length > 0;
+    const source: Readable = hasBody && inspected ? decodedRequest(req, ctx) : req;
+    const declared = source === req ? Number(req.headers['content-length'] ?? 0) : 0;
     let body: Buffer | Readable | null = null;
     if (ctx.bufferRequestBody !== undefined) {
-      let buffered = await readCapped(req, Math.min(ctx.bufferRequestBody, deps.maxBufferedBody));
+      let buffered = await readCapped(source, declared, Math.min(ctx.bufferRequestBody, deps.maxBufferedBody));
       for (const stage of deps.stages) {
         const replaced = await stage.onRequestBody?.(ctx, buffered);
         if (replaced) buffered = replaced;
@@ -168,7 +174,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       buffered = await filterBuffer(ctx.requestFilters, buffered);
       body = buffered;
     } else if (hasBody) {
-      body = ctx.requestFilters.length ? req.pipe(filterStream(ctx.requestFilters)) : req;
+      body = ctx.requestFilters.length ? source.pipe(filterStream(ctx.requestFilters)) : source;
     }
 
     for (const stage of deps.stages) {
@@ -195,9 +201,15 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     );
     const head = { status: upstream.status, headers: stripHopByHop(upstream.headers) };
     for (const stage of deps.stages) await stage.onResponseHeaders?.(ctx, head);
-    if (ctx.responseFilters.length) delete head.headers['content-length'];
-    res.writeHead(head.status, head.headers);
-    await (ctx.responseFilters.length ? pipeline(upstream.body, filterStream(ctx.responseFilters), res) : pump(upstream.body, res));
+    if (!ctx.responseFilters.length) {
+      res.writeHead(head.status, head.headers);
+      await pump(upstream.body, res);
+    } else {
+      const decoded = decodedResponse(upstream.body, head, ctx);
+      delete head.headers['content-length'];
+      res.writeHead(head.status, head.headers);
+      await pipeline(decoded, filterStream(ctx.responseFilters), res);
+    }
     finish(deps, ctx, head.status, started);
   } catch (err) {
     const e = toSluiceError(err);
@@ -221,6 +233,40 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       deps.bus.emit({ type: 'request', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, method: req.method ?? '', path: splitTarget(req.url ?? '/').path, scheme, decision: { action: 'deny', code: e.wire, reason: e.message }, status: e.status });
     }
   }
+}
+
+/** The request body as identity bytes for the stages that inspect it; refuses a coding Sluice cannot undo. */
+function decodedRequest(req: http.IncomingMessage, ctx: RequestContext): Readable {
+  const codings = codingsOf(req.headers['content-encoding']);
+  if (codings.length === 0) return req;
+  const chain = decodersFor(codings);
+  if ('unsupported' in chain) {
+    throw new SluiceError('SLUICE_ENCODING_UNSUPPORTED', `request Content-Encoding "${chain.unsupported.slice(0, 40)}" cannot be decoded, so the body cannot be inspected`, { reason: 'send the body with gzip, deflate, br or no Content-Encoding' });
+  }
+  // Forwarded as decoded: the upstream gets what the stages checked.
+  delete ctx.headers['content-encoding'];
+  delete ctx.headers['content-length'];
+  return pipelineOf(req, chain.decoders);
+}
+
+/** The response body as identity bytes for the response filters; refuses a coding Sluice cannot undo. */
+function decodedResponse(body: Readable, head: { status: number; headers: http.IncomingHttpHeaders }, ctx: RequestContext): Readable {
+  const codings = codingsOf(head.headers['content-encoding']);
+  if (codings.length === 0 || ctx.method === 'HEAD' || head.status === 204 || head.status === 304 || head.headers['content-length'] === '0') return body;
+  const chain = decodersFor(codings);
+  if ('unsupported' in chain) {
+    body.on('error', () => undefined); // undici reports the abort as an error on the body
+    body.destroy();
+    throw new SluiceError('SLUICE_UPSTREAM_ERROR', `${ctx.dest.authority} answered with Content-Encoding "${chain.unsupported.slice(0, 40)}", which Sluice cannot decode to inspect`, { reason: 'the response body cannot be inspected, so it is not passed on' });
+  }
+  delete head.headers['content-encoding'];
+  return pipelineOf(body, chain.decoders);
+}
+
+/** `source` through `transforms`; an error anywhere destroys the rest (the last stream reports it). */
+function pipelineOf(source: Readable, transforms: Transform[]): Readable {
+  if (transforms.length === 0) return source;
+  return streamPipeline([source, ...transforms] as unknown as [Readable, Transform], () => undefined) as unknown as Readable;
 }
 
 function renderOwnError(stages: readonly Stage[], ctx: RequestContext, err: SluiceError): StageResponse | undefined {
