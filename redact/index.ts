@@ -14,3 +14,6 @@ export type { LabeledSpan, TypeScore } from './accuracy.js';
 export { maskFindings, decodeQuery } from './egress.js';
 export { createLogScrubber } from './log-scrub.js';
 export type { LogScrubber } from './log-scrub.js';
+export { createDlpStage } from './dlp-stage.js';
+export type { DlpStageOptions } from './dlp-stage.js';
+export { native } from './native-collector.js';
