@@ -2,7 +2,7 @@ import type { BodyFilter } from '../core/index.js';
 import type { MultiMatcher } from './multi-matcher.js';
 import type { Occurrence, PlaceholderFinder } from './placeholder-finder.js';
 import type { SecretPattern } from './secret-variants.js';
-import { isPlain, normalize } from './normalized-view.js';
+import { isPlain, normalize } from '../core/index.js';
 
 /**
  * Body scanning that never lets a complete match slip out in pieces: each chunk is joined to
@@ -29,6 +29,9 @@ export function patternHoldLength(patterns: readonly SecretPattern[], buf: Buffe
   return longest;
 }
 
+/** Wrapped base64 is joined: a key's spelling may run across line breaks. */
+const JOIN_LINES = { lineBreaks: 'drop' } as const;
+
 /** A spelling of a secret found in a buffer: the range of original bytes it occupies. */
 export interface SecretMatch {
   start: number;
@@ -44,8 +47,8 @@ export interface SecretMatch {
 export function scanSpellings(patterns: readonly SecretPattern[], matcher: MultiMatcher<SecretPattern>, buf: Buffer): { matches: SecretMatch[]; holdFrom: number } {
   const matches: SecretMatch[] = matcher.findAll(buf).map((m) => ({ start: m.start, end: m.start + m.pattern.bytes.length, pattern: m.pattern }));
   let holdFrom = buf.length - patternHoldLength(patterns, buf);
-  if (!isPlain(buf)) {
-    const view = normalize(buf);
+  if (!isPlain(buf, JOIN_LINES)) {
+    const view = normalize(buf, JOIN_LINES);
     for (const m of matcher.findAll(view.bytes)) {
       matches.push({ start: view.start[m.start]!, end: view.end[m.start + m.pattern.bytes.length - 1]!, pattern: m.pattern });
     }

@@ -160,7 +160,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       sendRawError(socket, err);
       return;
     }
-    const ctx: ConnectContext = { id: randomUUID(), src, dest, sandbox: opts.sandbox ?? sandboxOf(req) };
+    const ctx: ConnectContext = { id: randomUUID(), src, dest, sandbox: opts.sandbox ?? sandboxOf(req), bus: opts.bus };
     const stages = opts.stages();
     try {
       for (const stage of stages) await stage.onConnect?.(ctx);
