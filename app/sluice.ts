@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createEventBus } from '../core/index.js';
 import type { Destination, EventBus } from '../core/index.js';
-import { compilePolicy, loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
+import { compilePolicy, loadPolicyFile, parsePolicy, formatPolicyError, watchPolicyFile, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { CompiledPolicy, Policy } from '../rules/index.js';
 import { loadOrCreateCA, createLeafCache } from '../certs/index.js';
 import { createAuditLog } from '../audit/index.js';
@@ -144,7 +144,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     return { ok: true, errors: [], closedTunnels };
   }
 
-  const watcher = policyFile && opts.watch !== false ? watchFile(policyFile, () => void reload()) : undefined;
+  const watcher = policyFile && opts.watch !== false ? watchPolicyFile(policyFile, () => void reload()) : undefined;
 
   return {
     url: server.url,
@@ -170,39 +170,3 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   };
 }
 
-/**
- * Watches the file's directory, not the file: editors and `kubectl cp`-style tools replace
- * files by rename, which a watch on the old inode would miss. Changes are debounced.
- */
-function watchFile(file: string, onChange: () => void): { close(): void } {
-  const dir = path.dirname(file);
-  const base = path.basename(file);
-  let timer: NodeJS.Timeout | undefined;
-  let last = statKey(file);
-  const watcher = fs.watch(dir, { persistent: false }, (_event, name) => {
-    if (name !== null && name !== base) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      const key = statKey(file);
-      if (key === last) return;
-      last = key;
-      onChange();
-    }, 50);
-  });
-  watcher.on('error', () => undefined);
-  return {
-    close() {
-      clearTimeout(timer);
-      watcher.close();
-    },
-  };
-}
-
-function statKey(file: string): string {
-  try {
-    const st = fs.statSync(file);
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    return 'missing';
-  }
-}

@@ -12,3 +12,5 @@ export type { AccessPreset } from './request-matcher.js';
 export { DEFAULT_POLICY_YAML } from './default-policy.js';
 export { createPolicyStage } from './policy-stage.js';
 export type { PolicyStageOptions } from './policy-stage.js';
+export { watchPolicyFile } from './watch.js';
+export type { PolicyWatcher } from './watch.js';
