@@ -38,6 +38,8 @@ export interface SluiceOptions {
   sandbox?: string;
   /** Background health checks of LLM backends (ms); 0 disables them. */
   healthIntervalMs?: number;
+  /** Memory the minted leaf certificates may hold (certs/leaf-cache.ts); default 32 MiB. */
+  leafCacheBytes?: number;
 }
 
 export interface ReloadResult {
@@ -56,6 +58,8 @@ export interface Sluice {
   readonly bus: EventBus;
   readonly server: ProxyServer;
   readonly pipeline: Pipeline;
+  /** Minted leaves held, and their estimated memory. */
+  readonly leafCache: { readonly size: number; readonly bytes: number };
   policy(): CompiledPolicy;
   /** Waits until every audit event emitted so far is on disk. */
   flushAudit(): Promise<void>;
@@ -63,8 +67,9 @@ export interface Sluice {
   close(): Promise<void>;
 }
 
-async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; errors: string[] }> {
-  const result = file ? await loadPolicyFile(file) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
+/** `offThread` for reloads: the proxy is serving then, and a large policy must not stall it. */
+async function loadPolicy(file: string | undefined, offThread = false): Promise<{ policy?: Policy; errors: string[] }> {
+  const result = file ? await loadPolicyFile(file, { offThread }) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
   return { ...(result.policy ? { policy: result.policy } : {}), errors: result.errors.map(formatPolicyError) };
 }
 
@@ -94,7 +99,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     scrub: (value) => (late.pipeline ? late.pipeline.scrubForLog(value) : value),
   });
   const ca = await loadOrCreateCA(opts.home);
-  const leaves = await createLeafCache(ca);
+  const leaves = await createLeafCache(ca, opts.leafCacheBytes !== undefined ? { maxBytes: opts.leafCacheBytes } : {});
 
   const pipeline = await buildPipeline({
     policy: () => compiled,
@@ -124,7 +129,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded' });
 
   async function reload(): Promise<ReloadResult> {
-    const next = await loadPolicy(policyFile);
+    const next = await loadPolicy(policyFile, true);
     if (!next.policy || next.errors.length) {
       bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...(policyFile ? { file: policyFile } : {}), reason: 'invalid policy rejected; the last good policy stays in force', errors: next.errors });
       return { ok: false, errors: next.errors, closedTunnels: 0 };
@@ -156,6 +161,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     bus,
     server,
     pipeline,
+    leafCache: leaves,
     policy: () => compiled,
     flushAudit: () => audit.flush(),
     reload,
