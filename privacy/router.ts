@@ -151,7 +151,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     const vault = redactor.vault(conversation);
     // Redact a copy: a local backend gets the original text.
     const redacted = structuredClone(st.body);
-    const result = redactor.redactLlmRequest(st.api, redacted, vault);
+    const result = redactor.redactLlmRequestAsync ? await redactor.redactLlmRequestAsync(st.api, redacted, vault) : redactor.redactLlmRequest(st.api, redacted, vault);
     st.findings = result.counts;
     if (gen.logPrompts) st.prompt = promptText(redacted);
     const sensitive = Object.values(result.counts).some((n) => n > 0) || result.blocked.length > 0;

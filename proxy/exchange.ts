@@ -12,6 +12,7 @@ import { sendError, toSluiceError } from './respond.js';
 import type { Forwarder } from './forward.js';
 import type { ResolvedAddress } from './ssrf.js';
 import { codingsOf, decodableAcceptEncoding, decodersFor } from './content-coding.js';
+import type { BodyBudget, BodyCharge } from './body-budget.js';
 
 /**
  * One HTTP exchange (plain absolute-form, or a request inside an intercepted tunnel) through
@@ -35,6 +36,8 @@ export interface ExchangeDeps {
   bus: EventBus;
   resolveAddress(ctx: RequestContext, tunnel: TunnelInfo | undefined): Promise<ResolvedAddress>;
   maxBufferedBody: number;
+  /** Shared by every exchange of the listener (body-budget.ts). */
+  bodyBudget: BodyBudget;
 }
 
 const DEFAULT_PORT = { http: 80, https: 443 } as const;
@@ -75,16 +78,30 @@ function hostAgrees(hostHeader: string | undefined, dest: Destination, scheme: '
   }
 }
 
-async function readCapped(body: Readable, declared: number, cap: number): Promise<Buffer> {
+/**
+ * Reads a body a stage asked to see whole, charging the budget for it: all at once when its length is
+ * declared (and then into one buffer of that size, not chunks and a concatenated copy).
+ */
+async function readCapped(body: Readable, declared: number, cap: number, charge: BodyCharge): Promise<Buffer> {
   if (declared > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body of ${declared} bytes exceeds the ${cap}-byte limit for inspected requests`);
+  charge.take(declared);
+  let charged = declared;
+  const whole = declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (size + chunk.length > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body exceeds the ${cap}-byte limit for inspected requests`);
+    if (size + chunk.length > charged) {
+      charge.take(size + chunk.length - charged);
+      charged = size + chunk.length;
+    }
+    if (whole && size + chunk.length <= whole.length) chunk.copy(whole, size);
+    else chunks.push(chunk);
     size += chunk.length;
-    if (size > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body exceeds the ${cap}-byte limit for inspected requests`);
-    chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  if (!whole) return Buffer.concat(chunks);
+  // Node's parser enforces Content-Length, so the buffer is exactly filled.
+  return size === whole.length ? whole : Buffer.concat([whole.subarray(0, Math.min(size, whole.length)), ...chunks]);
 }
 
 function writeStageResponse(res: http.ServerResponse, response: StageResponse, filters: readonly BodyFilter[]): Promise<void> {
@@ -165,7 +182,9 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     const declared = source === req ? Number(req.headers['content-length'] ?? 0) : 0;
     let body: Buffer | Readable | null = null;
     if (ctx.bufferRequestBody !== undefined) {
-      let buffered = await readCapped(source, declared, Math.min(ctx.bufferRequestBody, deps.maxBufferedBody));
+      const charge = deps.bodyBudget.open();
+      res.once('close', () => charge.release());
+      let buffered = await readCapped(source, declared, Math.min(ctx.bufferRequestBody, deps.maxBufferedBody), charge);
       for (const stage of deps.stages) {
         const replaced = await stage.onRequestBody?.(ctx, buffered);
         if (replaced) buffered = replaced;
@@ -218,7 +237,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     if (e.code === 'SLUICE_INTERNAL') process.emitWarning(`sluice: internal error: ${(err as Error)?.stack ?? String(err)}`);
     const own = ctx && !res.headersSent ? renderOwnError(deps.stages, ctx, e) : undefined;
     if (own) {
-      res.writeHead(own.status, { ...stripHopByHop(own.headers), 'x-sluice-error': e.wire, 'cache-control': 'no-store' });
+      res.writeHead(own.status, { ...stripHopByHop(own.headers), 'x-sluice-error': e.wire, 'cache-control': 'no-store', ...retryAfter(e) });
       res.end(typeof own.body === 'string' || own.body instanceof Uint8Array ? own.body : undefined);
     } else {
       sendError(res, e, { host: dest?.host, port: dest?.port, method: req.method, path: ctx?.path ?? splitTarget(req.url ?? '/').path });
@@ -266,6 +285,10 @@ function decodedResponse(body: Readable, head: { status: number; headers: http.I
 function pipelineOf(source: Readable, transforms: Transform[]): Readable {
   if (transforms.length === 0) return source;
   return streamPipeline([source, ...transforms] as unknown as [Readable, Transform], () => undefined) as unknown as Readable;
+}
+
+function retryAfter(e: SluiceError): Record<string, string> {
+  return typeof e.context.retryAfter === 'number' ? { 'retry-after': String(e.context.retryAfter) } : {};
 }
 
 function renderOwnError(stages: readonly Stage[], ctx: RequestContext, err: SluiceError): StageResponse | undefined {

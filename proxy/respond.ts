@@ -79,6 +79,7 @@ function serialise(err: SluiceError, where: Parameters<typeof errorBody>[1]): { 
       'x-sluice-error': err.wire,
       'proxy-status': proxyStatus(err),
       'cache-control': 'no-store',
+      ...(typeof err.context.retryAfter === 'number' ? { 'retry-after': String(err.context.retryAfter) } : {}),
     },
   };
 }

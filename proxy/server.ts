@@ -11,6 +11,7 @@ import type { Forwarder } from './forward.js';
 import type { Resolver, ResolvedAddress } from './ssrf.js';
 import { openRawTunnel, createReadBuffer } from './tunnel.js';
 import { createConnectionSlots, defaultMaxConnections } from './connection-slots.js';
+import { createBodyBudget } from './body-budget.js';
 
 /**
  * The listener: one port for absolute-form HTTP and CONNECT. CONNECT is decided before any
@@ -28,6 +29,11 @@ export interface ProxyLimits {
   keepAliveTimeoutMs: number;
   connectTimeoutMs: number;
   maxBufferedBody: number;
+  /**
+   * Memory all buffered request bodies together may take, each byte charged COST_PER_BYTE times (body-budget.ts);
+   * past it, requests that need their body buffered get 503 with Retry-After.
+   */
+  bufferedBodyBudget: number;
 }
 
 export const DEFAULT_LIMITS: ProxyLimits = {
@@ -38,6 +44,8 @@ export const DEFAULT_LIMITS: ProxyLimits = {
   keepAliveTimeoutMs: 65_000,
   connectTimeoutMs: 10_000,
   maxBufferedBody: 32 * 1024 * 1024,
+  // With ~100 MB for the rest of the process, RSS stays under 512 MB: one 30 MB body at a time.
+  bufferedBodyBudget: 384 * 1024 * 1024,
 };
 
 export interface ProxyServerOptions {
@@ -108,6 +116,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     bus: opts.bus,
     resolveAddress,
     maxBufferedBody: limits.maxBufferedBody,
+    bodyBudget: createBodyBudget(limits.bufferedBodyBudget),
   };
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {

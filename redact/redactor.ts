@@ -17,6 +17,8 @@ import { createRestorer, restoreJson, restoreText } from './restore.js';
 import type { RestoreOptions, Restorer } from './restore.js';
 import type { Operator, PrivacyConfig } from './schema.js';
 import { createVaultStore } from './vault.js';
+import { SLICE_CHARS, detectSliced } from './sliced-detect.js';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Vault } from './vault.js';
 
 export interface Redaction {
@@ -43,6 +45,11 @@ export interface Redactor {
   redactText(text: string, vault: Vault): { text: string } & Redaction;
   /** Rewrites only content strings of the request, in place. */
   redactLlmRequest(api: LlmApi, body: unknown, vault: Vault): Redaction;
+  /**
+   * The same, for a large request (INLINE_CHARS of content or more) detected a slice at a time
+   * with the event loop given back between slices (sliced-detect.ts); small ones at once.
+   */
+  redactLlmRequestAsync(api: LlmApi, body: unknown, vault: Vault): Promise<Redaction>;
   restoreText(text: string, vault: Vault, options?: RestoreOptions): string;
   /** Every string of a parsed JSON value, deep; mutates containers in place and returns the value. */
   restoreJson(value: unknown, vault: Vault): unknown;
@@ -66,6 +73,9 @@ export interface RedactorOptions {
   hmacKey?: Buffer;
   now?: () => number;
 }
+
+/** Content of a request below which it is redacted in one go: ~4 ms of scanning. */
+export const INLINE_CHARS = 256 * 1024;
 
 const DEFAULT_THRESHOLD = 0.5;
 
@@ -138,8 +148,8 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     return acc;
   }
 
-  function redactString(text: string, vault: Vault, key?: string): string {
-    let { data, count } = remembered.detect(text);
+  function redactString(text: string, vault: Vault, key?: string, detected?: Int32Array): string {
+    let { data, count } = detected ? { data: detected, count: detected.length / PER_SPAN } : remembered.detect(text);
     if (count === 0) {
       // A tool argument named like a secret carries no `password=` context of its own: the key is the context.
       if (!genericOn || key === undefined || !SECRET_KEY_NAME.test(key) || !secretValueLooksReal(text)) return text;
@@ -197,6 +207,39 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
       if (!enabled) return { counts: {}, blocked: [] };
       counted.fill(0);
       rewriteLlmRequest(api, body, (t, key) => redactString(t, vault, key));
+      return tally();
+    },
+    async redactLlmRequestAsync(api, body, vault) {
+      if (!enabled) return { counts: {}, blocked: [] };
+      const texts: string[] = [];
+      let chars = 0;
+      rewriteLlmRequest(api, body, (t) => {
+        texts.push(t);
+        chars += t.length;
+        return t;
+      });
+      if (chars < INLINE_CHARS) return this.redactLlmRequest(api, body, vault);
+      // Detection yields between slices; what it found is copied out of the detector's scratch at once,
+      // since another request may use the detector meanwhile. The rewrite below runs in one go, so the
+      // vault numbers this request's values without interleaving.
+      const spans: Int32Array[] = [];
+      let sinceYield = 0;
+      for (const text of texts) {
+        if (text.length >= SLICE_CHARS) {
+          spans.push(await detectSliced((piece) => detector.detectPacked(piece), text));
+          continue;
+        }
+        const { data, count } = remembered.detect(text);
+        spans.push(data.slice(0, PER_SPAN * count));
+        sinceYield += text.length;
+        if (sinceYield >= SLICE_CHARS) {
+          sinceYield = 0;
+          await yieldToLoop();
+        }
+      }
+      counted.fill(0);
+      let i = 0;
+      rewriteLlmRequest(api, body, (t, key) => redactString(t, vault, key, spans[i++]));
       return tally();
     },
     restoreText: (text, vault, options) => restoreText(text, vault, options),
