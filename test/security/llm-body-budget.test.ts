@@ -41,6 +41,8 @@ privacy:
   mode: pseudonymize
 `);
   child = spawn(process.execPath, [path.join(root, 'bin', 'sluice'), 'up', '--policy', path.join(home, 'policy.yaml'), '--home', home, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Even if this test is cut short by its timeout, the Sluice it started does not outlive it.
+  process.once('exit', () => child.kill('SIGKILL'));
   url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
