@@ -69,12 +69,16 @@ interface Generation {
   logPrompts: boolean;
 }
 
-/** What every refusal on an LLM host carries besides its body: the provider's request id, and no retry. */
+/** The header the provider's SDK reads its request id from (shown in its errors and logs). */
+function requestIdHeader(shape: LlmShape, id: string): Record<string, string> {
+  if (shape === 'openai') return { 'x-request-id': `sluice-${id}` };
+  if (shape === 'anthropic') return { 'request-id': `sluice-${id}` };
+  return {};
+}
+
+/** What every refusal on an LLM host carries besides its body: the request id, and no retry of a 4xx. */
 function refusalHeaders(shape: LlmShape, id: string, status: number): Record<string, string> {
-  const headers: Record<string, string> = status < 500 ? { 'x-should-retry': 'false' } : {};
-  if (shape === 'openai') headers['x-request-id'] = `sluice-${id}`;
-  if (shape === 'anthropic') headers['request-id'] = `sluice-${id}`;
-  return headers;
+  return { ...(status < 500 ? { 'x-should-retry': 'false' } : {}), ...requestIdHeader(shape, id) };
 }
 
 /**
@@ -323,8 +327,8 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       const st = ctx.state.get(key) as CallState | undefined;
       const route = st?.route;
       if (!st || st.api === undefined || route?.action !== 'route') return undefined;
-      if (kindOf(st.api) === 'models') return listModels(ctx, st, route);
-      return answer(ctx, st, st.api, route, body instanceof Buffer ? body.length : 0);
+      const out = kindOf(st.api) === 'models' ? await listModels(ctx, st, route) : await answer(ctx, st, st.api, route, body instanceof Buffer ? body.length : 0);
+      return { ...out, headers: { ...requestIdHeader(st.shape, ctx.id), ...out.headers } };
     },
     onResponseHeaders(ctx, head) {
       const st = ctx.state.get(key) as CallState | undefined;
