@@ -63,7 +63,7 @@ export interface Sluice {
   close(): Promise<void>;
 }
 
-async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; errors: string[] }> {
+export async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; errors: string[] }> {
   const result = file ? await loadPolicyFile(file) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
   return { ...(result.policy ? { policy: result.policy } : {}), errors: result.errors.map(formatPolicyError) };
 }

@@ -73,6 +73,8 @@ export interface RequestContext {
   decision?: Decision;
   /** On LLM hosts: the inference route the router chose and what it does with the call. */
   route?: RouteVerdict;
+  /** Names of the providers whose placeholders in this request are replaced by their real values. */
+  injected?: string[];
   /** Set by a stage that needs the whole request body; the smallest cap wins. */
   bufferRequestBody?: number;
   requestFilters: BodyFilter[];

@@ -91,7 +91,10 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
         for (const o of found) {
           const provider = admit(ctx, st, o, where);
           const secret = provider.secret;
-          if (!inject || secret === undefined) continue;
+          if (!inject) continue;
+          if (!(ctx.injected ??= []).includes(provider.name)) ctx.injected.push(provider.name);
+          // `sluice explain` reads no secret: it learns which provider would be injected, and stops there.
+          if (secret === undefined) continue;
           if (/[\r\n\0]/.test(secret)) {
             refuse(ctx, st.keyring, 'SLUICE_CREDENTIAL_UNKNOWN', 'credential_invalid', [provider.name], `the credential of provider "${provider.name}" contains CR, LF or NUL; refusing to send it`);
           }
