@@ -68,7 +68,7 @@ export interface Sluice {
 }
 
 /** `offThread` for reloads: the proxy is serving then, and a large policy must not stall it. */
-async function loadPolicy(file: string | undefined, offThread = false): Promise<{ policy?: Policy; errors: string[] }> {
+export async function loadPolicy(file: string | undefined, offThread = false): Promise<{ policy?: Policy; errors: string[] }> {
   const result = file ? await loadPolicyFile(file, { offThread }) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
   return { ...(result.policy ? { policy: result.policy } : {}), errors: result.errors.map(formatPolicyError) };
 }
@@ -123,7 +123,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     forwarder,
     bus,
     ...(opts.limits ? { limits: opts.limits } : {}),
-    resolvesLazily: (host) => pipeline.resolvesLazily(host),
+    classifier: pipeline.classifier,
     ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
   });
   bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded' });
@@ -137,7 +137,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     let nextCompiled: CompiledPolicy;
     try {
       nextCompiled = compilePolicy(next.policy);
-      await pipeline.reload(next.policy);
+      await pipeline.reload(next.policy, nextCompiled);
     } catch (err) {
       const errors = [(err as Error).message];
       bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...(policyFile ? { file: policyFile } : {}), reason: 'policy could not be applied; the last good policy stays in force', errors });

@@ -5,7 +5,8 @@ import type { EgressFinding } from './egress.js';
 import type { Redactor } from './redactor.js';
 
 /**
- * Egress DLP on requests that are not LLM calls: host names, paths, query strings and bodies
+ * Egress DLP on requests that are not recognised LLM calls (the privacy router redacts those by
+ * the privacy rules; the classification says which): host names, paths, query strings and bodies
  * are scanned for secrets (privacy.egress). A CONNECT's host name is judged before it is
  * resolved, so a key spelled as a DNS label never leaves as a query. Bodies are scanned with
  * percent-escapes and JSON escapes undone (a form-encoded `AKIA%2F…`, a JSON `\u0041KIA…`),
@@ -25,8 +26,6 @@ const MAX_CLEAN_HOSTS = 4096;
 
 export interface DlpStageOptions {
   redactor(): Redactor;
-  /** LLM calls are the privacy router's: it redacts them by the privacy rules instead. */
-  isLlmCall(ctx: RequestContext): boolean;
   /** Sluice's own placeholders look like keys on purpose; the credentials stage judges them. */
   isPlaceholder(value: string): boolean;
 }
@@ -158,9 +157,9 @@ export function createDlpStage(opts: DlpStageOptions): Stage {
     onRequestHeaders(ctx) {
       const redactor = opts.redactor();
       const mode = ctx.decision?.endpoint?.dlp ?? redactor.egressMode;
-      if (mode === 'off' || opts.isLlmCall(ctx)) return;
+      if (mode === 'off' || ctx.classification.api !== undefined) return;
       checkHost(ctx, redactor);
-      const inPath = scanName(redactor, ctx.path, opts.isPlaceholder, /\//g);
+      const inPath = scanName(redactor, ctx.classification.path, opts.isPlaceholder, /\//g);
       if (inPath.length) throw blocked(ctx, inPath, 'path');
       if (ctx.query) {
         const decoded = decodeQuery(ctx.query);

@@ -10,7 +10,7 @@ import { BUILTIN_TYPES, DEFAULT_EGRESS_TYPES, LITERAL_TYPE, SECRET_TYPES, expand
 import { createLogScrubber } from './log-scrub.js';
 import type { LogScrubber } from './log-scrub.js';
 import { conversationSeed, rewriteLlmRequest } from './llm-request.js';
-import type { LlmApi } from './llm-request.js';
+import type { LlmApi } from '../core/index.js';
 import { applyOperator } from './operators.js';
 import type { Recognizer } from './recognizer.js';
 import { createRestorer, restoreJson, restoreText } from './restore.js';
@@ -36,20 +36,23 @@ export interface Redactor {
   /** Entity types this redactor looks for. */
   readonly types: readonly string[];
   /** Stable across the turns of one conversation: keyed HMAC of system prompt + first user message. */
-  conversationKey(api: LlmApi, body: unknown): string;
+  conversationKey(api: LlmApi | undefined, body: unknown): string;
   /** Get-or-create; LRU and TTL bounded; never printable. */
   vault(key: string): Vault;
   detect(text: string): Span[];
   /** How often a long text's detections were remembered from an earlier request (see detection-cache.ts). */
   readonly detectionCache: { readonly hits: number; readonly misses: number };
   redactText(text: string, vault: Vault): { text: string } & Redaction;
-  /** Rewrites only content strings of the request, in place. */
-  redactLlmRequest(api: LlmApi, body: unknown, vault: Vault): Redaction;
+  /**
+   * Rewrites only content strings of the request, in place; with `api` undefined (an unrecognised
+   * request an `allow` route lets out) every string value of the JSON body.
+   */
+  redactLlmRequest(api: LlmApi | undefined, body: unknown, vault: Vault): Redaction;
   /**
    * The same, for a large request (INLINE_CHARS of content or more) detected a slice at a time
    * with the event loop given back between slices (sliced-detect.ts); small ones at once.
    */
-  redactLlmRequestAsync(api: LlmApi, body: unknown, vault: Vault): Promise<Redaction>;
+  redactLlmRequestAsync(api: LlmApi | undefined, body: unknown, vault: Vault): Promise<Redaction>;
   restoreText(text: string, vault: Vault, options?: RestoreOptions): string;
   /** Every string of a parsed JSON value, deep; mutates containers in place and returns the value. */
   restoreJson(value: unknown, vault: Vault): unknown;

@@ -28,6 +28,9 @@ export interface PolicyParseResult {
  */
 export const POLICY_LIMITS = { bytes: 1024 * 1024, endpoints: 5000, rules: 20_000 } as const;
 
+/** Policies longer than this (~400 endpoints) are parsed off the event loop on reload. */
+const OFF_THREAD_CHARS = 64 * 1024;
+
 export function formatPolicyError(e: PolicyError): string {
   return `${e.file}:${e.line}:${e.col}: ${e.message}`;
 }
@@ -214,5 +217,6 @@ export async function loadPolicyFile(path: string, opts: { offThread?: boolean }
   } catch (err) {
     return { errors: [{ file: path, line: 1, col: 1, message: `cannot read policy file: ${(err as Error).message}` }] };
   }
-  return opts.offThread ? parsePolicyOffThread(text, path) : parsePolicy(text, path);
+  // A small policy parses in a few milliseconds, less than a worker takes to start.
+  return opts.offThread && text.length > OFF_THREAD_CHARS ? parsePolicyOffThread(text, path) : parsePolicy(text, path);
 }

@@ -66,7 +66,7 @@ t.teardown(async () => {
 });
 
 /** The next policy event, or undefined when none came before the deadline. */
-function nextPolicyEvent(deadlineMs = 5000): Promise<SluiceEvent | undefined> {
+function nextPolicyEvent(deadlineMs = 30_000): Promise<SluiceEvent | undefined> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       off();
