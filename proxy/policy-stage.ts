@@ -1,6 +1,7 @@
 import { SluiceError } from '../core/index.js';
 import type { Decision } from '../core/index.js';
-import type { CompiledPolicy } from '../rules/index.js';
+import { denialGuidance } from '../rules/index.js';
+import type { CompiledPolicy, PendingBody } from '../rules/index.js';
 import type { Stage } from './stage.js';
 import { decisionError } from './respond.js';
 
@@ -19,6 +20,15 @@ export interface PolicyStageOptions {
   isVirtualHost(host: string): boolean;
 }
 
+/** A policy refusal, with OpenShell's denial fields (rule_missing, next_steps, agent_guidance). */
+function refusal(decision: Decision, target: Parameters<typeof denialGuidance>[1]): SluiceError {
+  const err = decisionError(decision);
+  if (decision.code === 'policy_denied' || decision.code === 'l7_denied') Object.assign(err.context, denialGuidance(decision, target));
+  return err;
+}
+
+const PENDING = Symbol('policy: body-dependent verdict');
+
 const ROUTER_DECISION = (host: string): Decision => ({ action: 'allow', code: 'allowed', reason: `${host} is an LLM host; the privacy router decides each call`, rule: 'privacy router', endpoint: { tlsSkip: false, allowedIps: [], inspect: true, allowEncodedSlash: false } });
 
 export function createPolicyStage(opts: PolicyStageOptions): Stage {
@@ -35,7 +45,7 @@ export function createPolicyStage(opts: PolicyStageOptions): Stage {
         decision = { ...decision, endpoint: { ...decision.endpoint, tlsSkip: false } };
       }
       ctx.decision = decision;
-      if (decision.action === 'deny') throw decisionError(decision);
+      if (decision.action === 'deny') throw refusal(decision, { host: ctx.dest.host, port: ctx.dest.port, method: 'CONNECT' });
     },
     onRequestHeaders(ctx) {
       if (opts.isLlmHost(ctx.dest.host) && opts.isLlmCall(ctx.dest.host, ctx.method, ctx.path)) {
@@ -50,12 +60,34 @@ export function createPolicyStage(opts: PolicyStageOptions): Stage {
         }
         if (!opts.isLlmHost(ctx.dest.host)) {
           ctx.decision = connect;
-          throw decisionError(connect);
+          throw refusal(connect, { host: ctx.dest.host, port: ctx.dest.port, method: 'CONNECT' });
         }
       }
-      const decision = policy.decideRequest(ctx.dest, ctx.method, ctx.path, ctx.query);
+      const header = (name: string) => {
+        const v = ctx.headers[name];
+        return Array.isArray(v) ? v.join(', ') : v;
+      };
+      const { body, ...decision } = policy.decideRequest(ctx.dest, ctx.method, ctx.path, ctx.query, {
+        hasBody: ctx.hasBody,
+        ...(header('accept') !== undefined ? { accept: header('accept')! } : {}),
+        ...(header('content-type') !== undefined ? { contentType: header('content-type')! } : {}),
+        ...(header('content-encoding') !== undefined ? { contentEncoding: header('content-encoding')! } : {}),
+      });
       ctx.decision = { ...decision, endpoint: decision.endpoint ?? connect.endpoint };
-      if (decision.action === 'deny') throw decisionError(decision);
+      const target = { host: ctx.dest.host, port: ctx.dest.port, method: ctx.method, path: decision.path ?? ctx.path, scheme: ctx.scheme };
+      if (decision.action === 'deny') throw refusal(decision, target);
+      if (body) {
+        // The operations, methods or tools in the body decide: read it (capped) before anything leaves.
+        ctx.state.set(PENDING, body);
+        ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? Infinity, body.maxBytes);
+      }
+    },
+    onRequestBody(ctx, buffered) {
+      const pending = ctx.state.get(PENDING) as PendingBody | undefined;
+      if (!pending) return;
+      const decision = pending.finish(buffered);
+      ctx.decision = { ...decision, endpoint: ctx.decision?.endpoint };
+      if (decision.action === 'deny') throw refusal(decision, { host: ctx.dest.host, port: ctx.dest.port, method: ctx.method, path: decision.path ?? ctx.path, scheme: ctx.scheme });
     },
   };
 }

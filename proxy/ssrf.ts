@@ -13,9 +13,20 @@ export interface ResolvedAddress {
   pinned: boolean;
 }
 
-export interface Resolver {
-  resolve(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[]): Promise<ResolvedAddress>;
+/** What the policy says about a destination beyond allowed_ips (OpenShell's destination modes). */
+export interface DestinationTrust {
+  /** An endpoint names this exact host or address: private addresses are fine, always-blocked ones never. */
+  exactHost?: boolean;
+  /** The destination port: Kubernetes and etcd control-plane ports are refused wherever private addresses are allowed. */
+  port?: number;
 }
+
+export interface Resolver {
+  resolve(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[], trust?: DestinationTrust): Promise<ResolvedAddress>;
+}
+
+/** etcd client and peer, Kubernetes API, kubelet and its read-only port (OpenShell's list). */
+export const CONTROL_PLANE_PORTS: ReadonlySet<number> = new Set([2379, 2380, 6443, 10250, 10255]);
 
 export interface ResolverOptions {
   /** --resolve HOST=IP pins, trusted. Keys are canonical host names. */
@@ -114,6 +125,18 @@ export function checkAddress(address: string, allowedIps: readonly string[]): Ad
   return { allowed: true, reason: `${address} is a public address` };
 }
 
+/** An address of an exact host the policy names: anything but the always-blocked ranges. */
+function checkDeclared(address: string): AddressVerdict {
+  const v4 = embeddedIPv4(address);
+  for (const candidate of v4 ? [address, v4] : [address]) {
+    const type = net.isIPv4(candidate) ? 'ipv4' : 'ipv6';
+    for (const range of ALWAYS_BLOCKED) {
+      if (range.net.check(candidate, type)) return { allowed: false, reason: `${address} is a ${range.label} address, never reachable through Sluice` };
+    }
+  }
+  return { allowed: true, reason: `${address} belongs to a host the policy names exactly` };
+}
+
 function allowedIpsCover(address: string, allowedIps: readonly string[]): boolean {
   if (allowedIps.length === 0) return false;
   const list = new net.BlockList();
@@ -152,7 +175,12 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
   }
 
   return {
-    async resolve(host, ipVersion, allowedIps) {
+    async resolve(host, ipVersion, allowedIps, trust = {}) {
+      // Wherever the policy lets private addresses through, control-plane ports stay closed.
+      if ((allowedIps.length > 0 || trust.exactHost) && trust.port !== undefined && CONTROL_PLANE_PORTS.has(trust.port)) {
+        const reason = `port ${trust.port} is a Kubernetes or etcd control-plane port, never reachable on a destination the policy lets resolve privately`;
+        throw new SluiceError('SLUICE_SSRF_BLOCKED', reason, { host, reason });
+      }
       const pinned = pins.get(host);
       if (pinned !== undefined) return { address: pinned, family: net.isIPv6(pinned) ? 6 : 4, pinned: true };
       let addresses: Array<{ address: string; family: 4 | 6 }>;
@@ -167,7 +195,8 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
       }
       // Every address must pass: a name that resolves to one public and one private address is refused.
       for (const { address } of addresses) {
-        const verdict = checkAddress(address, allowedIps);
+        // An exact declared host (or address) may be private, as in OpenShell, unless allowed_ips narrows it.
+        const verdict = trust.exactHost && allowedIps.length === 0 ? checkDeclared(address) : checkAddress(address, allowedIps);
         if (!verdict.allowed) {
           throw new SluiceError('SLUICE_SSRF_BLOCKED', ipVersion === 0 ? `${host} resolves to ${verdict.reason}` : verdict.reason, { host, reason: verdict.reason });
         }

@@ -15,3 +15,5 @@ export type { CompiledEndpoint } from './endpoint.js';
 export { ACCESS_PRESETS } from './request-matcher.js';
 export type { AccessPreset } from './request-matcher.js';
 export { DEFAULT_POLICY_YAML } from './default-policy.js';
+export { denialGuidance } from './guidance.js';
+export type { DenialGuidance, DenialTarget } from './guidance.js';
