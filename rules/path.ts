@@ -162,7 +162,13 @@ function reread(canonical: string): string {
     bytes.push(b === 0x5c ? 0x2f : b < 0x20 || b === 0x7f ? 0x5f : b);
     i += 2;
   }
-  return encode(resolve(split(bytes).map(stripParams), true)!);
+  // `%` stays literal: it is the next layer's escape, peeled by the next pass.
+  let out = '';
+  for (const seg of resolve(split(bytes).map(stripParams), true)!) {
+    out += '/';
+    for (const b of seg) out += b === 0x25 || isPchar(b) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out === '' ? '/' : out;
 }
 
 /**
