@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { compileDotGlob } from './glob.js';
 import type { Glob } from './glob.js';
 import { oneOf } from './l7-schema.js';
+import { hostMatches, parseHostPattern } from './host-pattern.js';
 
 /**
  * OpenShell's `network_middlewares`: ordered request middleware selected by destination host.
@@ -77,12 +78,17 @@ export const middlewaresSchema = z.record(z.string().min(1, 'middleware name mus
 export type Middleware = z.output<typeof middlewareSchema>;
 
 export interface MiddlewareSelector {
+  readonly key: string;
   readonly name: string;
   readonly failClosed: boolean;
   /** 'redact' when it maps onto Sluice's DLP; 'unsupported' when Sluice cannot run it. */
   readonly kind: 'redact' | 'unsupported';
   readonly middleware: string;
   matches(host: string): boolean;
+  /** The include patterns that are plain host names. */
+  readonly literals: readonly string[];
+  /** Could some host match both this selector and the endpoint host pattern? (conservative) */
+  overlaps(hostPattern: string): boolean;
 }
 
 export function compileMiddlewares(all: Record<string, Middleware> | undefined): MiddlewareSelector[] {
@@ -91,12 +97,48 @@ export function compileMiddlewares(all: Record<string, Middleware> | undefined):
     .map(([key, m]) => {
       const include: Glob[] = m.endpoints.include.map((p) => compileDotGlob(p.toLowerCase()));
       const exclude: Glob[] = (m.endpoints.exclude ?? []).map((p) => compileDotGlob(p.toLowerCase()));
+      const includeText = m.endpoints.include.map((p) => p.toLowerCase());
       return {
+        key,
+        literals: includeText.filter((p) => !/[*?[\]]/.test(p)),
         name: m.name || key,
         failClosed: (m.on_error ?? 'fail_closed') === 'fail_closed',
         kind: m.middleware === 'openshell/regex' ? ('redact' as const) : ('unsupported' as const),
         middleware: m.middleware,
         matches: (host: string) => include.some((g) => g.test(host)) && !exclude.some((g) => g.test(host)),
+        // A selector pattern written like the endpoint's own wildcard covers it.
+        overlaps: (hostPattern: string) => includeText.includes(hostPattern) || include.some((g) => g.test(hostPattern)),
       };
     });
+}
+
+/**
+ * A fail-closed middleware whose selector can cover a `tls: skip` endpoint is refused, as OpenShell
+ * refuses it: that traffic can never be inspected, so the middleware could never run on it.
+ */
+export function findMiddlewareTlsSkipConflicts(policy: {
+  network_policies: Record<string, { name?: string | undefined; endpoints: ReadonlyArray<{ host?: string | undefined; tls?: string | undefined }> }>;
+  network_middlewares?: Record<string, Middleware> | undefined;
+}): Array<{ path: Array<string | number>; message: string }> {
+  const out: Array<{ path: Array<string | number>; message: string }> = [];
+  const selectors = compileMiddlewares(policy.network_middlewares);
+  for (const [key, np] of Object.entries(policy.network_policies)) {
+    np.endpoints.forEach((ep, i) => {
+      if (ep.tls !== 'skip' || !ep.host) return;
+      // A wildcard endpoint is probed with a representative name for each of its wildcard labels.
+      const probe = ep.host.toLowerCase().replace(/^\*\*\./, 'x.').replaceAll('*', 'x');
+      for (const m of selectors) {
+        let pattern: ReturnType<typeof parseHostPattern> | undefined;
+        try {
+          pattern = parseHostPattern(ep.host);
+        } catch {
+          pattern = undefined;
+        }
+        const literalHit = pattern !== undefined && m.literals.some((l) => hostMatches(pattern!, l, 0));
+        if (!m.failClosed || !(literalHit || m.matches(probe) || m.matches(ep.host.toLowerCase()) || m.overlaps(ep.host.toLowerCase()))) continue;
+        out.push({ path: ['network_middlewares', m.key], message: `middleware config '${m.key}' selects network policy '${np.name || key}' tls: skip endpoint '${ep.host}' (endpoints[${i}]): that traffic cannot be inspected; use on_error: fail_open or narrow the selector` });
+      }
+    });
+  }
+  return out;
 }

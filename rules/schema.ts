@@ -8,7 +8,7 @@ import { pathGlob } from './request-matcher.js';
 import { findEndpointConflicts } from './conflicts.js';
 import { allowRuleSchema, graphqlOperationSchema, oneOf, protocolSchema, queryMatcherSchema, refine, ruleFieldsSchema } from './l7-schema.js';
 import { checkEndpoint } from './openshell-checks.js';
-import { middlewaresSchema } from './middleware.js';
+import { findMiddlewareTlsSkipConflicts, middlewaresSchema } from './middleware.js';
 
 /**
  * The one schema of the policy file: types, validation and docs come from here.
@@ -161,6 +161,9 @@ export const policySchema = z
   .superRefine((policy, ctx) => {
     for (const conflict of findEndpointConflicts(policy.network_policies)) {
       ctx.addIssue({ code: 'custom', message: conflict.message, path: ['network_policies', ...conflict.path] });
+    }
+    for (const conflict of findMiddlewareTlsSkipConflicts(policy)) {
+      ctx.addIssue({ code: 'custom', message: conflict.message, path: conflict.path });
     }
   });
 
