@@ -17,3 +17,5 @@ export type { AccessPreset } from './request-matcher.js';
 export { DEFAULT_POLICY_YAML } from './default-policy.js';
 export { denialGuidance } from './guidance.js';
 export type { DenialGuidance, DenialTarget } from './guidance.js';
+export { createPolicyStage } from './policy-stage.js';
+export type { PolicyStageOptions } from './policy-stage.js';

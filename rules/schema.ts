@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { inferenceSchema } from '../privacy/schema.js';
-import { privacySchema } from '../redact/schema.js';
-import { providersSchema } from '../credentials/schema.js';
+import { inferenceSchema } from '../privacy/index.js';
+import { privacySchema } from '../redact/index.js';
+import { providersSchema } from '../credentials/index.js';
 import { parseHostPattern } from './host-pattern.js';
 import { parseCidr } from './cidr.js';
 import { pathGlob } from './request-matcher.js';

@@ -1,9 +1,8 @@
-import { SluiceError } from '../core/index.js';
-import type { Decision } from '../core/index.js';
-import { denialGuidance } from '../rules/index.js';
-import type { CompiledPolicy, PendingBody } from '../rules/index.js';
-import type { Stage } from './stage.js';
-import { decisionError } from './respond.js';
+import { SluiceError, decisionError } from '../core/index.js';
+import type { Decision, Stage } from '../core/index.js';
+import type { CompiledPolicy } from './compile.js';
+import { denialGuidance } from './guidance.js';
+import type { PendingBody } from './judge.js';
 
 /**
  * The network policy as a stage: host/port at CONNECT (and for each plain request), then L7
