@@ -3,6 +3,7 @@ import type { Decision, Stage } from '../core/index.js';
 import type { CompiledPolicy } from './compile.js';
 import { denialGuidance } from './guidance.js';
 import type { PendingBody } from './judge.js';
+import type { QueryParams } from './query.js';
 
 /**
  * The network policy as a stage: host/port at CONNECT (and for each plain request), then L7
@@ -27,11 +28,19 @@ function refusal(decision: Decision, target: Parameters<typeof denialGuidance>[1
 }
 
 const PENDING = Symbol('policy: body-dependent verdict');
+const WEBSOCKET = Symbol('policy: the allowed WebSocket upgrade');
+
+/** The relay's per-message hook (core/stage.ts WebSocketMessage once the relay lands). */
+interface ClientMessage {
+  direction: 'out' | 'in';
+  binary: boolean;
+  data: Buffer;
+}
 
 const ROUTER_DECISION = (host: string): Decision => ({ action: 'allow', code: 'allowed', reason: `${host} is an LLM host; the privacy router decides each call`, rule: 'privacy router', endpoint: { tlsSkip: false, allowedIps: [], inspect: true, allowEncodedSlash: false } });
 
 export function createPolicyStage(opts: PolicyStageOptions): Stage {
-  return {
+  const stage: Stage & { onWebSocketMessage(ctx: Parameters<NonNullable<Stage['onRequestHeaders']>>[0], message: ClientMessage): void } = {
     name: 'policy',
     onConnect(ctx) {
       const policy = opts.current();
@@ -75,6 +84,7 @@ export function createPolicyStage(opts: PolicyStageOptions): Stage {
       ctx.decision = { ...decision, endpoint: decision.endpoint ?? connect.endpoint };
       const target = { host: ctx.dest.host, port: ctx.dest.port, method: ctx.method, path: decision.path ?? ctx.path, scheme: ctx.scheme };
       if (decision.action === 'deny') throw refusal(decision, target);
+      if (decision.websocket) ctx.state.set(WEBSOCKET, decision.websocket);
       if (body) {
         // The operations, methods or tools in the body decide: read it (capped) before anything leaves.
         ctx.state.set(PENDING, body);
@@ -88,5 +98,15 @@ export function createPolicyStage(opts: PolicyStageOptions): Stage {
       ctx.decision = { ...decision, endpoint: ctx.decision?.endpoint };
       if (decision.action === 'deny') throw refusal(decision, { host: ctx.dest.host, port: ctx.dest.port, method: ctx.method, path: decision.path ?? ctx.path, scheme: ctx.scheme });
     },
+    // Each client text message of an allowed upgrade to a WebSocket endpoint, judged by the current
+    // policy (OpenShell's WEBSOCKET_TEXT rules and GraphQL-over-WebSocket operations); a refusal
+    // makes the relay close the connection. Binary messages are relayed unjudged, as in OpenShell.
+    onWebSocketMessage(ctx, message) {
+      const upgrade = ctx.state.get(WEBSOCKET) as { path: string; query: QueryParams } | undefined;
+      if (!upgrade || message.direction !== 'out' || message.binary) return;
+      const decision = opts.current().websocket.decideMessage({ dest: ctx.dest, path: upgrade.path, query: upgrade.query }, message.data.toString('utf8'));
+      if (decision.action === 'deny') throw decisionError(decision);
+    },
   };
+  return stage;
 }
