@@ -30,8 +30,22 @@ function policyKey(host: string): string {
   return `allow_${host.replace(/[^A-Za-z0-9]+/g, '_')}`.slice(0, 64);
 }
 
+/** Destinations no policy can open (loopback, link-local incl. cloud metadata, unspecified). */
+function neverReachable(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === 'metadata.google.internal' || /^(127\.|169\.254\.|0\.)/.test(h) || h === '::1' || h === '::' || /^fe[89ab]/.test(h) || /^::ffff:(127|169\.254|0)\./.test(h);
+}
+
 export function denialGuidance(decision: Decision, target: DenialTarget): DenialGuidance {
   const authority = target.host.includes(':') ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
+  if (neverReachable(target.host)) {
+    return {
+      layer: 'l4',
+      rule_missing: { type: 'none', layer: 'l4', host: target.host, port: target.port },
+      next_steps: [],
+      agent_guidance: `${authority} is a loopback, link-local (cloud metadata) or unspecified destination; Sluice never opens it, whatever the policy says. Do not retry.`,
+    };
+  }
   const url = `${target.scheme ?? (target.port === 80 ? 'http' : 'https')}://${authority}${target.path ?? '/'}`;
   const explain = { action: 'explain', command: `sluice explain ${target.method ?? 'GET'} ${url}` };
   const edit = { action: 'edit_policy', detail: 'add the rule below to the policy file Sluice runs with; a valid change applies at once' };
