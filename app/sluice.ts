@@ -60,6 +60,8 @@ export interface Sluice {
   readonly pipeline: Pipeline;
   /** Minted leaves held, and their estimated memory. */
   readonly leafCache: { readonly size: number; readonly bytes: number };
+  /** Load warnings of the policy Sluice started with (rules/warnings.ts). */
+  readonly warnings: readonly string[];
   policy(): CompiledPolicy;
   /** Waits until every audit event emitted so far is on disk. */
   flushAudit(): Promise<void>;
@@ -68,9 +70,9 @@ export interface Sluice {
 }
 
 /** `offThread` for reloads: the proxy is serving then, and a large policy must not stall it. */
-export async function loadPolicy(file: string | undefined, offThread = false): Promise<{ policy?: Policy; errors: string[] }> {
+export async function loadPolicy(file: string | undefined, offThread = false): Promise<{ policy?: Policy; errors: string[]; warnings: string[] }> {
   const result = file ? await loadPolicyFile(file, { offThread }) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
-  return { ...(result.policy ? { policy: result.policy } : {}), errors: result.errors.map(formatPolicyError) };
+  return { ...(result.policy ? { policy: result.policy } : {}), errors: result.errors.map(formatPolicyError), warnings: (result.warnings ?? []).map(formatPolicyError) };
 }
 
 export class PolicyLoadError extends Error {
@@ -126,7 +128,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     classifier: pipeline.classifier,
     ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
   });
-  bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded' });
+  bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded', ...(first.warnings.length ? { warnings: first.warnings } : {}) });
 
   async function reload(): Promise<ReloadResult> {
     const next = await loadPolicy(policyFile, true);
@@ -145,7 +147,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     }
     compiled = nextCompiled;
     const closedTunnels = server.recheckTunnels((dest: Destination) => pipeline.stillAllowed(dest));
-    bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: `policy reloaded${closedTunnels ? `; ${closedTunnels} tunnel(s) no longer allowed were closed` : ''}` });
+    bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: `policy reloaded${closedTunnels ? `; ${closedTunnels} tunnel(s) no longer allowed were closed` : ''}`, ...(next.warnings.length ? { warnings: next.warnings } : {}) });
     return { ok: true, errors: [], closedTunnels };
   }
 
@@ -162,6 +164,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     server,
     pipeline,
     leafCache: leaves,
+    warnings: first.warnings,
     policy: () => compiled,
     flushAudit: () => audit.flush(),
     reload,

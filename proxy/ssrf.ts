@@ -14,14 +14,21 @@ export interface ResolvedAddress {
   pinned: boolean;
 }
 
+/** What the policy says about a destination beyond allowed_ips (OpenShell's destination modes). */
+export interface DestinationTrust {
+  /** An endpoint names this exact host or address: private addresses are fine, always-blocked ones never. */
+  exactHost?: boolean;
+  /** The destination port: Kubernetes and etcd control-plane ports are refused wherever private addresses are allowed. */
+  port?: number;
+}
+
 export interface Resolver {
-  /** `port`, when given, is checked against the control-plane ports (CONTROL_PLANE_PORTS). */
-  resolve(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[], port?: number): Promise<ResolvedAddress>;
+  resolve(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[], trust?: DestinationTrust): Promise<ResolvedAddress>;
   /**
    * The same verdict when it needs no DNS (an IP literal, a --resolve pin), undefined when it
    * does: for `sluice explain`, which sends nothing, not even a DNS query. Throws as resolve does.
    */
-  known(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[], port?: number): ResolvedAddress | undefined;
+  known(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[], trust?: DestinationTrust): ResolvedAddress | undefined;
 }
 
 export interface ResolverOptions {
@@ -120,6 +127,16 @@ function checkPinned(address: string, port: number | undefined): AddressVerdict 
   return { allowed: true, reason: `${address} is pinned by --resolve` };
 }
 
+/** An address of an exact host the policy names: anything but the always-blocked ranges, embedded IPv4 included. */
+function checkDeclared(address: string): AddressVerdict {
+  const candidates = [address, ...embeddedIPv4s(address)];
+  for (const candidate of candidates) {
+    const range = rangeOf(ALWAYS_BLOCKED, candidate);
+    if (range) return { allowed: false, reason: `${address} is a ${range.label} address${candidate === address ? '' : ` (it embeds the IPv4 address ${candidate})`}, never reachable through Sluice` };
+  }
+  return { allowed: true, reason: `${address} belongs to a host the policy names exactly` };
+}
+
 function allowedIpsCover(address: string, allowedIps: readonly string[]): boolean {
   if (allowedIps.length === 0) return false;
   const list = new net.BlockList();
@@ -158,9 +175,10 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
   }
 
   /** Every address must pass: a name that resolves to one public and one private address is refused. */
-  const judge = (host: string, ipVersion: 0 | 4 | 6, addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>, allowedIps: readonly string[], port: number | undefined): ResolvedAddress => {
+  const judge = (host: string, ipVersion: 0 | 4 | 6, addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>, allowedIps: readonly string[], trust: DestinationTrust): ResolvedAddress => {
     for (const { address } of addresses) {
-      const verdict = checkAddress(address, allowedIps, port);
+      // An exact declared host (or address) may be private, as in OpenShell, unless allowed_ips narrows it.
+      const verdict = trust.exactHost && allowedIps.length === 0 ? checkDeclared(address) : checkAddress(address, allowedIps, trust.port);
       if (!verdict.allowed) {
         throw new SluiceError('SLUICE_SSRF_BLOCKED', ipVersion === 0 ? `${host} resolves to ${verdict.reason}` : verdict.reason, { host, reason: verdict.reason });
       }
@@ -169,20 +187,25 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
     return { address: first.address, family: first.family, pinned: false };
   };
 
-  const known = (host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[], port?: number): ResolvedAddress | undefined => {
+  const known = (host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[], trust: DestinationTrust = {}): ResolvedAddress | undefined => {
+    // Wherever the policy lets private addresses through, control-plane ports stay closed.
+    if ((allowedIps.length > 0 || trust.exactHost) && trust.port !== undefined && CONTROL_PLANE_PORTS.has(trust.port)) {
+      const reason = `port ${trust.port} is a Kubernetes or etcd control-plane port, never reachable on a destination the policy lets resolve privately`;
+      throw new SluiceError('SLUICE_SSRF_BLOCKED', reason, { host, reason });
+    }
     const pinned = pins.get(host);
     if (pinned !== undefined) {
-      const verdict = checkPinned(pinned, port);
+      const verdict = checkPinned(pinned, trust.port);
       if (!verdict.allowed) throw new SluiceError('SLUICE_SSRF_BLOCKED', `${host} is pinned to ${verdict.reason}`, { host, reason: verdict.reason });
       return { address: pinned, family: net.isIPv6(pinned) ? 6 : 4, pinned: true };
     }
-    return ipVersion === 0 ? undefined : judge(host, ipVersion, [{ address: host, family: ipVersion }], allowedIps, port);
+    return ipVersion === 0 ? undefined : judge(host, ipVersion, [{ address: host, family: ipVersion }], allowedIps, trust);
   };
 
   return {
     known,
-    async resolve(host, ipVersion, allowedIps, port) {
-      const answer = known(host, ipVersion, allowedIps, port);
+    async resolve(host, ipVersion, allowedIps, trust = {}) {
+      const answer = known(host, ipVersion, allowedIps, trust);
       if (answer) return answer;
       let addresses: Array<{ address: string; family: 4 | 6 }>;
       try {
@@ -190,7 +213,7 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
       } catch (err) {
         throw new SluiceError('SLUICE_DNS_FAILED', `could not resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { host });
       }
-      return judge(host, ipVersion, addresses, allowedIps, port);
+      return judge(host, ipVersion, addresses, allowedIps, trust);
     },
   };
 }

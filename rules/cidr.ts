@@ -1,9 +1,48 @@
 import net from 'node:net';
 
+/** Never reachable through Sluice (or OpenShell): an allowed_ips entry touching them can never work. */
+
+function v4ToNumber(a: string): number {
+  return a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+/** Does v4 range [base/prefix] overlap any always-blocked IPv4 range? */
+function v4Overlaps(base: string, prefix: number): boolean {
+  const size = 2 ** (32 - prefix);
+  const start = Math.floor(v4ToNumber(base) / size) * size;
+  const end = start + size - 1;
+  const ranges: Array<[number, number]> = [[v4ToNumber('127.0.0.0'), v4ToNumber('127.255.255.255')], [v4ToNumber('169.254.0.0'), v4ToNumber('169.254.255.255')], [0, 0]];
+  return ranges.some(([a, b]) => start <= b && a <= end);
+}
+
+function expand6(address: string): bigint {
+  const url = new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  const [head = '', tail] = url.split('::');
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const words = tail !== undefined ? [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
+  return words.reduce((n, w) => (n << 16n) | BigInt(parseInt(w, 16)), 0n);
+}
+
+/** Does the v6 range overlap ::1, ::, fe80::/10, or the IPv4-mapped always-blocked ranges? */
+function v6Overlaps(base: string, prefix: number): boolean {
+  const bits = BigInt(128 - prefix);
+  const start = (expand6(base) >> bits) << bits;
+  const end = start + (1n << bits) - 1n;
+  const mapped = (v4: string, p: number): [bigint, bigint] => {
+    const s = 0xffff00000000n + BigInt(v4ToNumber(v4));
+    return [s, s + (1n << BigInt(32 - p)) - 1n];
+  };
+  const ranges: Array<[bigint, bigint]> = [[0n, 1n], [0xfe80n << 112n, (0xfec0n << 112n) - 1n], mapped('127.0.0.0', 8), mapped('169.254.0.0', 16), mapped('0.0.0.0', 32)];
+  return ranges.some(([a, b]) => start <= b && a <= end);
+}
+
 /**
  * `allowed_ips` entries: a CIDR (`10.0.0.0/8`, `fd00::/8`) or a bare address, which means a
  * single host. Returns the normalised `address/prefix` form that net.BlockList accepts, or throws
- * Error with a readable message.
+ * Error with a readable message. Entries overlapping loopback, link-local or the unspecified
+ * address are refused, as OpenShell refuses them: they could never be reached, and a range such
+ * as 0.0.0.0/1 would otherwise pass for "every address".
  */
 export function parseCidr(raw: string): string {
   const slash = raw.indexOf('/');
@@ -19,67 +58,10 @@ export function parseCidr(raw: string): string {
     }
     prefix = Number(text);
   }
-  if (prefix === 0) throw new Error(`"${raw}" covers every address; list the ranges you mean`);
   const canonical = version === 6 ? new URL(`http://[${address}]/`).hostname.slice(1, -1) : address;
+  if (version === 4 ? v4Overlaps(canonical, prefix) : v6Overlaps(canonical, prefix)) {
+    throw new Error(`"${raw}" overlaps an always-blocked range (loopback, link-local or unspecified); Sluice never dials those, whatever the policy says`);
+  }
   return `${canonical}/${prefix}`;
 }
 
-const V4_BITS = 32n;
-const V6_BITS = 128n;
-const MAPPED_START = 0xffff_0000_0000n; // ::ffff:0.0.0.0
-
-/**
- * Which address family, if any, the ranges together cover whole: [0.0.0.0/1, 128.0.0.0/1] is
- * as much "every address" as 0.0.0.0/0, and ::ffff:0:0/96 is every IPv4 address in mapped form.
- * Takes parseCidr's normalised output.
- */
-export function coveredFamily(cidrs: readonly string[]): 'IPv4' | 'IPv6' | undefined {
-  const v4: Array<[bigint, bigint]> = [];
-  const v6: Array<[bigint, bigint]> = [];
-  for (const cidr of cidrs) {
-    const [address = '', prefixText = ''] = cidr.split('/');
-    const prefix = BigInt(prefixText);
-    if (net.isIPv4(address)) {
-      v4.push(span(ipv4Number(address), prefix, V4_BITS));
-      continue;
-    }
-    const [start, end] = span(ipv6Number(address), prefix, V6_BITS);
-    v6.push([start, end]);
-    // The part inside ::ffff:0:0/96 reaches the same hosts as the IPv4 addresses it maps.
-    const lo = start > MAPPED_START ? start : MAPPED_START;
-    const hi = end < MAPPED_START + 0xffff_ffffn ? end : MAPPED_START + 0xffff_ffffn;
-    if (lo <= hi) v4.push([lo - MAPPED_START, hi - MAPPED_START]);
-  }
-  if (coversAll(v4, V4_BITS)) return 'IPv4';
-  if (coversAll(v6, V6_BITS)) return 'IPv6';
-  return undefined;
-}
-
-function span(base: bigint, prefix: bigint, bits: bigint): [bigint, bigint] {
-  const size = 1n << (bits - prefix);
-  const start = (base / size) * size;
-  return [start, start + size - 1n];
-}
-
-function coversAll(ranges: Array<[bigint, bigint]>, bits: bigint): boolean {
-  ranges.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  let next = 0n;
-  for (const [start, end] of ranges) {
-    if (start > next) return false;
-    if (end + 1n > next) next = end + 1n;
-  }
-  return next === 1n << bits;
-}
-
-function ipv4Number(address: string): bigint {
-  return address.split('.').reduce((n, octet) => (n << 8n) | BigInt(octet), 0n);
-}
-
-function ipv6Number(address: string): bigint {
-  // Node's URL parser writes every IPv6 literal as eight hex words (or fewer, with one ::).
-  const [head = '', tail] = new URL(`http://[${address}]/`).hostname.slice(1, -1).split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const words = [...h, ...new Array<string>(tail !== undefined ? 8 - h.length - t.length : 0).fill('0'), ...t];
-  return words.reduce((n, word) => (n << 16n) | BigInt(parseInt(word, 16)), 0n);
-}

@@ -6,6 +6,8 @@ import type { z } from 'zod';
 import { policySchema } from './schema.js';
 import type { Policy } from './schema.js';
 import { closestKey, knownKeysAt } from './suggest.js';
+import { policyWarnings } from './warnings.js';
+import type { WarningOptions } from './warnings.js';
 
 /** One problem in a policy file, at the key or value that causes it. Lines and columns are 1-based. */
 export interface PolicyError {
@@ -19,6 +21,8 @@ export interface PolicyParseResult {
   /** Present only when there are no errors. */
   policy?: Policy;
   errors: PolicyError[];
+  /** Features the policy asks for that Sluice does differently or not at all (see rules/warnings.ts). */
+  warnings?: PolicyError[];
 }
 
 /**
@@ -132,7 +136,7 @@ function issueErrors(doc: Document, lines: LineCounter, file: string, issue: z.c
 }
 
 /** Parses and validates policy text; reports every error, never just the first. `file` labels the errors. */
-export function parsePolicy(text: string, file: string): PolicyParseResult {
+export function parsePolicy(text: string, file: string, opts: WarningOptions = {}): PolicyParseResult {
   const bytes = Buffer.byteLength(text);
   if (bytes > POLICY_LIMITS.bytes) return { errors: [tooLarge(file, bytes)] };
   const lines = new LineCounter();
@@ -164,11 +168,21 @@ export function parsePolicy(text: string, file: string): PolicyParseResult {
   if (data === null || data === undefined) {
     return { errors: [{ file, line: 1, col: 1, message: 'policy file is empty; it needs at least "version: 1"' }] };
   }
+  // OpenShell reads an empty `network_policies:` as no policies.
+  if (typeof data === 'object' && data !== null && 'network_policies' in data && (data as Record<string, unknown>).network_policies === null) {
+    (data as Record<string, unknown>).network_policies = {};
+  }
   // Counted before validation, which costs time in proportion to them.
   const crowded = overBounds(data);
   if (crowded) return { errors: [{ file, line: 1, col: 1, message: crowded }] };
   const result = policySchema.safeParse(data, { reportInput: true });
-  if (result.success) return { policy: result.data, errors: [] };
+  if (result.success) {
+    const warnings = policyWarnings(result.data, opts).map((w) => {
+      const located = locate(doc, w.path);
+      return { file, ...positionOf(doc, lines, (located.pair?.key as Node | undefined)?.range?.[0] ?? located.node?.range?.[0]), message: `warning: ${formatPath(w.path)}: ${w.message}` };
+    });
+    return { policy: result.data, errors: [], warnings };
+  }
   const errors = result.error.issues.flatMap((issue) => issueErrors(doc, lines, file, issue));
   errors.sort((a, b) => a.line - b.line || a.col - b.col);
   return { errors };
@@ -201,7 +215,7 @@ function overBounds(data: unknown): string | undefined {
  * Reads a policy file, at most POLICY_LIMITS.bytes of it, and parses it (off the event loop with
  * `offThread`, as reloads do). A read failure is reported as an error, never thrown.
  */
-export async function loadPolicyFile(path: string, opts: { offThread?: boolean } = {}): Promise<PolicyParseResult> {
+export async function loadPolicyFile(path: string, opts: WarningOptions & { offThread?: boolean } = {}): Promise<PolicyParseResult> {
   let text: string;
   try {
     const handle = await open(path, 'r');
@@ -217,6 +231,7 @@ export async function loadPolicyFile(path: string, opts: { offThread?: boolean }
   } catch (err) {
     return { errors: [{ file: path, line: 1, col: 1, message: `cannot read policy file: ${(err as Error).message}` }] };
   }
+  const { offThread, ...warningOpts } = opts;
   // A small policy parses in a few milliseconds, less than a worker takes to start.
-  return opts.offThread && text.length > OFF_THREAD_CHARS ? parsePolicyOffThread(text, path) : parsePolicy(text, path);
+  return offThread && text.length > OFF_THREAD_CHARS ? parsePolicyOffThread(text, path, warningOpts) : parsePolicy(text, path, warningOpts);
 }
