@@ -38,12 +38,12 @@ if (process.getuid?.() !== 0) {
     const { name } = await crashedOwner('bwrap');
     t.ok((await listSandboxes()).some((s) => s.name === name), 'the orphan is listed');
     const state = JSON.parse(fs.readFileSync(path.join(sluiceRunDir(), name, 'state.json'), 'utf8')) as { network: string };
-    t.ok((await listSandboxNetworks()).includes(state.network), 'its netns is still there');
+    t.ok((await listSandboxNetworks()).some((n) => n.name === state.network), 'its netns is still there');
     t.ok((await listFirewallTables()).includes(state.network), 'and its firewall table');
     const removed = await cleanupLeftovers();
-    t.ok(removed.includes(name), `cleanup reports ${name}`);
+    t.ok(removed.removed.includes(name), `cleanup reports ${name}`);
     t.notOk((await listSandboxes()).some((s) => s.name === name), 'no longer listed');
-    t.notOk((await listSandboxNetworks()).includes(state.network), 'netns removed');
+    t.notOk((await listSandboxNetworks()).some((n) => n.name === state.network), 'netns removed');
     t.notOk((await listFirewallTables()).includes(state.network), 'firewall table removed');
     t.notOk(fs.existsSync(path.join(sluiceRunDir(), name)), 'state files removed');
   });
@@ -57,7 +57,7 @@ if (process.getuid?.() !== 0) {
     const bridge = network?.Labels?.['sluice.bridge'] ?? '';
     t.ok((await listFirewallTables()).includes(bridge), `its bridge firewall ${bridge} is still there`);
     const removed = await cleanupLeftovers();
-    t.ok(removed.includes(name), `cleanup reports ${name}`);
+    t.ok(removed.removed.includes(name), `cleanup reports ${name}`);
     t.notOk((await listSandboxes()).some((s) => s.name === name), 'container removed');
     t.notOk((await listFirewallTables()).includes(bridge), 'bridge firewall table removed');
     t.same(await docker.listNetworks({ filters: { label: [`sluice.sandbox=${name}`] } }), [], 'network removed');

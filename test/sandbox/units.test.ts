@@ -6,7 +6,7 @@ import { sandboxName } from '../../sandbox/index.js';
 import { policyMounts } from '../../sandbox/mount-policy.js';
 import { slotAddresses, slotName } from '../../sandbox/netns.js';
 import { proxyUrl, sandboxEnv } from '../../sandbox/sandbox-env.js';
-import { compileSocketFilter } from '../../sandbox/seccomp.js';
+import { compileSeccompFilter } from '../../sandbox/seccomp.js';
 
 t.test('sandbox environment', async (t) => {
   const env = sandboxEnv({
@@ -77,7 +77,7 @@ function runFilter(prog: Buffer, data: { nr: number; arch: number; args?: number
 t.test('seccomp filter', async (t) => {
   const ALLOW = 0x7fff0000;
   const EPERM = 0x50001;
-  const x64 = compileSocketFilter('x64');
+  const x64 = compileSeccompFilter('x64');
   const X64 = 0xc000003e;
   t.equal(runFilter(x64, { nr: 41, arch: X64, args: [2, 1, 0] }), ALLOW, 'TCP socket allowed');
   t.equal(runFilter(x64, { nr: 41, arch: X64, args: [10, 2 | 0x80000, 0] }), ALLOW, 'UDP6 with SOCK_CLOEXEC allowed');
@@ -92,15 +92,15 @@ t.test('seccomp filter', async (t) => {
   t.equal(runFilter(x64, { nr: 359, arch: 0x40000003, args: [17, 3, 0] }), EPERM, 'i386 packet socket refused');
   t.equal(runFilter(x64, { nr: 359, arch: 0x40000003, args: [2, 1, 0] }), ALLOW, 'i386 TCP socket allowed');
   t.equal(runFilter(x64, { nr: 41, arch: 0xc00000b7 }), 0x80000000, 'foreign arch killed');
-  const arm = compileSocketFilter('arm64');
+  const arm = compileSeccompFilter('arm64');
   t.equal(runFilter(arm, { nr: 198, arch: 0xc00000b7, args: [2, 3, 1] }), EPERM, 'arm64 raw refused');
   t.equal(runFilter(arm, { nr: 198, arch: 0xc00000b7, args: [2, 1, 0] }), ALLOW, 'arm64 TCP allowed');
-  t.throws(() => compileSocketFilter('ia32'), /unsupported/);
+  t.throws(() => compileSeccompFilter('ia32'), /unsupported/);
 });
 
 t.test('bwrap arguments', async (t) => {
   const files = { dir: '/run/x', caPath: '/run/x/ca.pem', bundlePath: '/run/x/b.pem', resolvConfPath: '/run/x/r', preloadPath: '/p.mjs', undiciDir: '/u' };
-  const args = bwrapArgs({ files, command: ['sh', '-c', 'true'], workdir: '/w', includeWorkdir: true, readOnly: ['/ro'], readWrite: ['/rw'], tty: false, seccompFd: 3, infoFd: 4, env: { A: '1' } });
+  const args = bwrapArgs({ files, command: ['sh', '-c', 'true'], workdir: '/w', includeWorkdir: true, readOnly: ['/ro'], readWrite: ['/rw'], tty: false, seccompFd: 3, infoFd: 4, tmpfsBytes: 1 << 20, env: { A: '1' } });
   const joined = args.join(' ');
   for (const flag of ['--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session', '--clearenv']) t.ok(args.includes(flag), flag);
   t.match(joined, /--cap-drop ALL/);
@@ -111,7 +111,7 @@ t.test('bwrap arguments', async (t) => {
   t.match(joined, /--bind \/rw \/rw/);
   t.match(joined, /--setenv A 1/);
   t.same(args.slice(-4), ['--', 'sh', '-c', 'true'], 'command last, after --');
-  const tty = bwrapArgs({ files, command: ['sh'], includeWorkdir: false, readOnly: [], readWrite: [], tty: true, seccompFd: 3, infoFd: 4, env: {} });
+  const tty = bwrapArgs({ files, command: ['sh'], includeWorkdir: false, readOnly: [], readWrite: [], tty: true, seccompFd: 3, infoFd: 4, tmpfsBytes: 1 << 20, env: {} });
   t.notOk(tty.includes('--new-session'), 'a TTY keeps the session for job control');
   t.match(tty.join(' '), /--chdir \/tmp/);
 });
@@ -135,7 +135,7 @@ t.test('filesystem policy mounts', async (t) => {
 
 t.test('masks come after policy binds', async (t) => {
   const files = { dir: '/run/x', caPath: '/run/x/ca.pem', bundlePath: '/run/x/b.pem', resolvConfPath: '/run/x/r', preloadPath: '/p.mjs', undiciDir: '/u' };
-  const args = bwrapArgs({ files, command: ['true'], includeWorkdir: false, readOnly: ['/etc'], readWrite: [], tty: false, seccompFd: 3, infoFd: 4, env: {} });
+  const args = bwrapArgs({ files, command: ['true'], includeWorkdir: false, readOnly: ['/etc'], readWrite: [], tty: false, seccompFd: 3, infoFd: 4, tmpfsBytes: 1 << 20, env: {} });
   const joined = args.join(' ');
   const policyBind = joined.lastIndexOf('--ro-bind /etc /etc');
   const mask = joined.indexOf('--ro-bind /dev/null /etc/shadow');
