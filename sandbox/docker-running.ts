@@ -5,13 +5,14 @@ import type { LimitEvents } from './cgroup.js';
 import type { AttachedStdio } from './docker-stdio.js';
 import type { RunningSandbox } from './types.js';
 
-const POLL_MS = 1000;
+const POLL_MS = 200;
 
 /**
  * How often the container hit its limits. Docker reports an OOM kill (State.OOMKilled) but not
  * a refused fork, and removes the container's cgroup when it stops: the counters are read from
- * the cgroup (found through the container's init, v1 or v2, cgroupfs or systemd driver) while it
- * runs, and kept.
+ * the cgroup (found through the container's init, v1 or v2, cgroupfs or systemd driver) every
+ * POLL_MS while it runs, and kept. A limit reached less than POLL_MS before the container ended
+ * can go unreported (the command's own error still says so).
  */
 export function watchLimitEvents(container: Docker.Container): { events(): LimitEvents; stop(): void } {
   const seen: LimitEvents = { pidsMax: 0, oomKills: 0 };
@@ -27,6 +28,7 @@ export function watchLimitEvents(container: Docker.Container): { events(): Limit
   };
   const timer = setInterval(() => void poll().catch(() => undefined), POLL_MS);
   timer.unref();
+  void poll().catch(() => undefined);
   return {
     events: () => ({ ...seen }),
     stop: () => clearInterval(timer),

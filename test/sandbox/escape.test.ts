@@ -41,6 +41,7 @@ function setUp(t: Test) {
 if (process.getuid?.() !== 0) {
   t.plan(0, 'the escape suite runs as root, as the review did (CI runs it as root)');
 } else {
+  t.setTimeout(600_000); // several `sluice run`s on shared CI cores
   const drivers: SandboxDriver[] = ['bwrap', 'docker'];
   for (const driver of drivers) {
     t.test(`${driver}: every escape attempt from a default sandbox started by root holds`, async (t) => {

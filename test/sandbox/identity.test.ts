@@ -51,6 +51,7 @@ t.test('the choice of user, without starting anything', async (t) => {
 if (process.getuid?.() !== 0) {
   t.test('started by root', { skip: 'needs root (CI runs it as root)' }, async () => undefined);
 } else {
+  t.setTimeout(600_000); // several `sluice run`s on shared CI cores
   const drivers: SandboxDriver[] = ['bwrap', 'docker'];
   for (const driver of drivers) {
     t.test(`${driver}: sluice run by root`, async (t) => {
