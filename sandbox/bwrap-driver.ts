@@ -8,7 +8,7 @@ import { createBwrapNetwork, type BwrapNetwork, type BwrapNetworkMode } from './
 import { runningBwrap } from './bwrap-running.js';
 import { createCgroup, describeLimitEvents, type SandboxCgroup } from './cgroup.js';
 import { removeSandbox } from './cleanup.js';
-import { launcherArgv } from './launcher.js';
+import { inheritedDescriptors, launcherArgv } from './launcher.js';
 import { formatMb, hardOpenFilesLimit, resolveLimits, type SandboxLimits } from './limits.js';
 import { policyMounts } from './mount-policy.js';
 import { processStart } from './owner.js';
@@ -108,13 +108,21 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
         ];
         const stdio = options.stdio ?? 'inherit';
         const seccompFd = openSync(seccompPath, 'r');
+        const devNull = openSync('/dev/null', 'r');
         const [file, ...rest] = argv as [string, ...string[]];
         const startedAt = Date.now();
         let child;
         try {
-          child = spawn(file, rest, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: [stdio, stdio, stdio, seccompFd, 'pipe'] });
+          const fds: Array<'inherit' | 'pipe' | 'ignore' | number> = [stdio, stdio, stdio, seccompFd, 'pipe'];
+          // whatever this process inherited without close-on-exec is /dev/null in the sandbox
+          for (const fd of inheritedDescriptors(INFO_FD + 1)) {
+            while (fds.length < fd) fds.push('ignore');
+            fds[fd] = devNull;
+          }
+          child = spawn(file, rest, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: fds });
         } finally {
           closeSync(seccompFd);
+          closeSync(devNull);
         }
         const pid = child.pid ?? 0;
         await recordState(state, { pid, pidStart: processStart(pid) });

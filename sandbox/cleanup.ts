@@ -113,7 +113,8 @@ function claimedBy(states: SandboxState[]): Set<string> {
  */
 export async function removeSandbox(state: SandboxState, claimed?: Set<string>): Promise<void> {
   const keep = claimed ?? (await liveClaims(state.name));
-  if (state.reaper && isRunning(state.reaper)) killAll([state.reaper.pid]);
+  // the reaper's shell execs the clean-up: the reaper may be this very process
+  if (state.reaper && state.reaper.pid !== process.pid && isRunning(state.reaper)) killAll([state.reaper.pid]);
   if (state.driver === 'bwrap' && state.pid && isRunning({ pid: state.pid, start: state.pidStart })) {
     killAll([state.pid, ...descendants(state.pid)]);
   }

@@ -10,13 +10,17 @@ export interface ProcessIdentity {
   start: number;
 }
 
-/** Start time of a live process, or undefined when there is none with that pid. */
+/**
+ * Start time of a live process, or undefined when there is none with that pid. A zombie (dead,
+ * not yet reaped by its parent: a killed `sluice run` whose shell has not collected it) is dead.
+ */
 export function processStart(pid: number): number | undefined {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // the command name (field 2) may hold spaces and parentheses: count from the last ')'
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
     const start = Number(fields[19]);
     return Number.isFinite(start) ? start : undefined;
   } catch {

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { processStart, type ProcessIdentity } from './owner.js';
+import { sluiceRunDir } from './sandbox-files.js';
 
 export interface Reaper {
   readonly identity: ProcessIdentity;
@@ -29,11 +30,13 @@ function reaperEntry(): string {
  * itself killed leaves the job to the next `sluice run` or `sluice ps` (cleanupLeftovers).
  */
 export function startReaper(name: string): Reaper {
+  const log = openSync(path.join(sluiceRunDir(), 'reaper.log'), 'a', 0o600);
   const child = spawn('/bin/sh', ['-c', 'read _ignored; exec "$@"', 'sluice-reaper', process.execPath, reaperEntry(), name], {
     detached: true,
-    stdio: ['pipe', 'ignore', 'ignore'],
+    stdio: ['pipe', 'ignore', log],
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...(process.env.SLUICE_RUN_DIR ? { SLUICE_RUN_DIR: process.env.SLUICE_RUN_DIR } : {}) },
   });
+  closeSync(log);
   child.on('error', () => undefined);
   child.stdin?.on('error', () => undefined);
   // neither the child nor our end of its pipe may keep this process alive

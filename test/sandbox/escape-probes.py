@@ -43,6 +43,17 @@ for pid in ("self", "1"):
     except OSError as e:
         report(f"no_capabilities_{pid}", True, e)
 
+# --- descriptors inherited from whoever started sluice run (the test passes a pipe at fd 40) --
+leaked = []
+for entry in os.listdir("/proc/self/fd"):
+    try:
+        target = os.readlink(f"/proc/self/fd/{entry}")
+    except OSError:
+        continue  # the listing's own descriptor
+    if int(entry) > 2 and target != "/dev/null":
+        leaked.append(f"{entry} -> {target}")
+report("no_inherited_descriptors", not leaked, "; ".join(leaked) or "none beyond stdio")
+
 # --- the critical one: the host's core_pattern --------------------------------------------------
 def write_core_pattern():
     with open("/proc/sys/kernel/core_pattern", "w") as f:

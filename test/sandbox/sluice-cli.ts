@@ -19,11 +19,17 @@ export interface CliRun {
  * `bin/sluice ARGS` as a user runs it (the compiled CLI: `npm run build` first), with the test
  * runner's loaders kept out of its environment.
  */
-export function sluiceCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): CliRun {
+export function sluiceCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number; extraFd?: number } = {}): CliRun {
   const env = { ...process.env, ...opts.env };
   delete env.NODE_OPTIONS;
   const t0 = Date.now();
-  const child = spawn(SLUICE_BIN, args, { env, cwd: opts.cwd ?? root, stdio: ['pipe', 'pipe', 'pipe'] });
+  // extraFd: an open pipe at that descriptor, as an IDE or a harness might leave one
+  const stdio: Array<'pipe' | 'ignore'> = ['pipe', 'pipe', 'pipe'];
+  if (opts.extraFd) {
+    while (stdio.length < opts.extraFd) stdio.push('ignore');
+    stdio[opts.extraFd] = 'pipe';
+  }
+  const child = spawn(SLUICE_BIN, args, { env, cwd: opts.cwd ?? root, stdio });
   child.stdin?.end();
   let out = '';
   let err = '';
