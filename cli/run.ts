@@ -98,13 +98,16 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       stdio: 'inherit',
       env: sluice.pipeline.envFor(prepared.name),
     });
-    stopper.check();
+    stopper.started();
     const code = await Promise.race([running.wait(), stopper.stopped]);
     if (stopper.signal) say(`stopped by ${stopper.signal}${stopper.forced ? ` (the command did not exit within ${STOP_GRACE_MS / 1000} s of it: killed)` : ''}`);
     for (const line of await running.exitNotes().catch(() => [])) say(line);
     return stopper.signal ? 128 + (os.constants.signals[stopper.signal] ?? 0) : code;
   } catch (err) {
-    if (stopper.signal) return 128 + (os.constants.signals[stopper.signal] ?? 0);
+    if (stopper.signal) {
+      say(`stopped by ${stopper.signal} before the command started`);
+      return 128 + (os.constants.signals[stopper.signal] ?? 0);
+    }
     if (err instanceof PolicyLoadError) {
       for (const line of err.errors) io.stderr.write(`${line}\n`);
       return 1;
@@ -149,6 +152,11 @@ function createStopper(current: () => RunningSandbox | undefined, tty: boolean) 
     await sandbox?.remove().catch(() => undefined);
     resolveStopped(sandbox ? await sandbox.wait() : 130);
   };
+  const forward = (sandbox: RunningSandbox, signal: NodeJS.Signals) => {
+    if (!(tty && signal === 'SIGINT')) sandbox.kill(signal);
+    void sandbox.wait().then(resolveStopped);
+    timer = setTimeout(() => void kill(), STOP_GRACE_MS);
+  };
   const onSignal = (signal: NodeJS.Signals) => {
     const sandbox = current();
     if (state.signal) {
@@ -159,10 +167,7 @@ function createStopper(current: () => RunningSandbox | undefined, tty: boolean) 
       return;
     }
     state.signal = signal;
-    if (!sandbox) return;
-    if (!(tty && signal === 'SIGINT')) sandbox.kill(signal);
-    void sandbox.wait().then(resolveStopped);
-    timer = setTimeout(() => void kill(), STOP_GRACE_MS);
+    if (sandbox) forward(sandbox, signal);
   };
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   for (const s of signals) process.on(s, onSignal);
@@ -177,6 +182,11 @@ function createStopper(current: () => RunningSandbox | undefined, tty: boolean) 
     /** Ends the start-up when a signal came before CMD started. */
     check() {
       if (state.signal) throw new Error(`stopped by ${state.signal}`);
+    },
+    /** CMD runs: a signal that came while it was being started is passed on now. */
+    started() {
+      const sandbox = current();
+      if (state.signal && sandbox) forward(sandbox, state.signal);
     },
     dispose() {
       clearTimeout(timer);
