@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
 import t, { type Test } from 'tap';
 import { buildBaseImage, cleanupLeftovers, ensureDocker, listSandboxes, type SandboxDriver } from '../../sandbox/index.js';
 import { cgroupDirs } from '../../sandbox/cgroup.js';

@@ -144,5 +144,5 @@ t.test('symlinks left pointing outside the writable directories', async (t) => {
   fs.symlinkSync('/etc/x\u001b[2Jevil', path.join(root, 'esc'));
   const links = await escapingSymlinks([root], since);
   t.same(links.map((l) => path.relative(root, l.path)).sort(), ['esc', 'sub/abs', 'sub/up'], 'absolute and ../ targets outside; relative and absolute ones inside are fine');
-  t.notMatch(describeSymlinks(links).join('\n'), /\u001b/, 'control characters from the sandbox never reach the terminal');
+  t.notOk(describeSymlinks(links).join('\n').includes('\u001b'), 'control characters from the sandbox never reach the terminal');
 });
