@@ -43,6 +43,8 @@ export const SECCOMP_RULES: SeccompRule[] = [
   { names: ['socket'], errno: 'EPERM', when: { arg: 1, mask: SOCK_TYPE_MASK, op: 'eq', value: SOCK_RAW }, why: 'raw sockets would forge packets past the firewall' },
   { names: ['socket'], errno: 'EPERM', when: { arg: 1, mask: SOCK_TYPE_MASK, op: 'eq', value: SOCK_PACKET }, why: 'packet sockets would forge frames past the firewall' },
   { names: ['socketcall'], errno: 'EPERM', why: "i386 socketcall() hides socket()'s arguments behind a pointer" },
+  { names: ['keyctl', 'add_key', 'request_key'], errno: 'EPERM', why: "the kernel keyrings of the sandbox's host user (a sudo user's session keys) are not the sandbox's; Docker's default refuses them too" },
+  { names: ['userfaultfd'], errno: 'EPERM', why: "a common tool for widening kernel race windows in exploits; Docker's default refuses it too" },
 ];
 
 /** Syscall numbers per ABI (asm/unistd_64.h, unistd_32.h, asm-generic/unistd.h); absent: no such call. */
@@ -51,18 +53,19 @@ const NR: Record<'x64' | 'i386' | 'arm64', Record<string, number>> = {
     io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427, clone3: 435, unshare: 272, clone: 56,
     chmod: 90, fchmod: 91, creat: 85, fchmodat: 268, fchmodat2: 452, open: 2, mknodat: 259, openat: 257, mknod: 133,
     openat2: 437, ptrace: 101, process_vm_readv: 310, process_vm_writev: 311, pidfd_getfd: 438, process_madvise: 440,
-    ioctl: 16, socket: 41,
+    ioctl: 16, socket: 41, keyctl: 250, add_key: 248, request_key: 249, userfaultfd: 323,
   },
   i386: {
     io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427, clone3: 435, unshare: 310, clone: 120,
     chmod: 15, fchmod: 94, creat: 8, fchmodat: 306, fchmodat2: 452, open: 5, mknodat: 297, openat: 295, mknod: 14,
     openat2: 437, ptrace: 26, process_vm_readv: 347, process_vm_writev: 348, pidfd_getfd: 438, process_madvise: 440,
-    ioctl: 54, socket: 359, socketcall: 102,
+    ioctl: 54, socket: 359, socketcall: 102, keyctl: 288, add_key: 286, request_key: 287, userfaultfd: 374,
   },
   arm64: {
     io_uring_setup: 425, io_uring_enter: 426, io_uring_register: 427, clone3: 435, unshare: 97, clone: 220,
     fchmod: 52, fchmodat: 53, fchmodat2: 452, mknodat: 33, openat: 56, openat2: 437, ptrace: 117,
     process_vm_readv: 270, process_vm_writev: 271, pidfd_getfd: 438, process_madvise: 440, ioctl: 29, socket: 198,
+    keyctl: 219, add_key: 217, request_key: 218, userfaultfd: 282,
   },
 };
 

@@ -12,6 +12,7 @@ import { tempDir } from '../helpers/sluice.js';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'bin', 'sluice');
 const isRoot = process.getuid?.() === 0;
+t.setTimeout(300_000); // six `sluice run`s, one after another, on shared CI cores
 
 function sluice(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   const clean = { ...process.env, ...env };

@@ -3,6 +3,7 @@
 # and checks the host side (kernel.core_pattern, setuid files, file owners). Nothing here may
 # change the host if an attempt succeeds: knobs opened for writing get their own current value
 # back (or nothing), except core_pattern, whose write is real and which the test restores.
+# Raw syscall numbers are x86_64's (CI's architecture).
 import ctypes, errno, json, os, shutil, stat, struct, sys
 
 # usage: escape-probes.py ROOT_ONLY_FILE READ_ONLY_DIR (run in the workdir)
@@ -186,6 +187,19 @@ def tiocsti():
         e = ctypes.get_errno()
         raise OSError(e, os.strerror(e))
 must_fail("ioctl_tiocsti", tiocsti)
+def keyctl_user_keyring():
+    # KEYCTL_GET_KEYRING_ID of the user keyring (-4): the host user's keys when run through sudo
+    ret, err = syscall_errno(250, 0, -4, 0)
+    if ret < 0:
+        raise OSError(err, os.strerror(err))
+    return f"user keyring {ret}"
+must_fail("keyctl_user_keyring", keyctl_user_keyring)
+def userfaultfd():
+    ret, err = syscall_errno(323, 0)
+    if ret < 0:
+        raise OSError(err, os.strerror(err))
+    os.close(ret)
+must_fail("userfaultfd", userfaultfd)
 def mount_proc():
     if libc.mount(b"none", b"/tmp", b"tmpfs", 0, None) != 0:
         e = ctypes.get_errno()

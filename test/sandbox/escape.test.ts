@@ -75,7 +75,7 @@ if (process.getuid?.() !== 0) {
       const byName = new Map(probes.map((p) => [p.name, p]));
       t.match(byName.get('write_core_pattern')?.detail, /EROFS|EACCES/, 'core_pattern: the write was attempted and refused');
       t.match(byName.get('uid_not_root')?.detail, new RegExp(`uid ${OWNER}\\b`), 'the command runs as the workdir\'s owner');
-      for (const name of ['chmod_4755', 'chmod_2755', 'fchmod_4755', 'open_create_4755', 'openat_create_2755', 'ptrace_attach_init_0x1', 'ptrace_attach_init_0x100000001', 'unshare_user_namespace']) {
+      for (const name of ['chmod_4755', 'chmod_2755', 'fchmod_4755', 'open_create_4755', 'openat_create_2755', 'ptrace_attach_init_0x1', 'ptrace_attach_init_0x100000001', 'unshare_user_namespace', 'keyctl_user_keyring', 'userfaultfd']) {
         t.match(byName.get(name)?.detail, /^EPERM/, `${name} is refused by the seccomp filter (EPERM), not by chance`);
       }
       // runc answers ENOSYS for calls newer than its profile knows (fchmodat2 is Linux 6.6), which glibc treats as absent

@@ -22,6 +22,7 @@ const variants: Array<{ driver: SandboxDriver; label: string; extra: Partial<San
 if (process.getuid?.() !== 0) {
   t.plan(0, 'sandbox drivers need root here (network namespaces, nftables, dockerd); CI runs this as root');
 } else {
+  t.setTimeout(600_000); // many sandboxes, started one after another on shared CI cores
   for (const { driver, label, extra } of variants) {
     t.test(label, async (t) => {
       if (driver === 'docker') {

@@ -74,6 +74,9 @@ t.test('bwrap filter (x86_64): what it refuses, and what it lets through', async
   t.equal(call(16, 0, 0x541c, 0), EPERM, 'ioctl TIOCLINUX');
   t.equal(call(16, 0, 0x5401, 0), ALLOW, 'ioctl TCGETS');
   t.equal(call(425, 8, 0), ENOSYS, 'io_uring_setup');
+  t.equal(call(250, 0, 0), EPERM, 'keyctl');
+  t.equal(call(248, 0, 0), EPERM, 'add_key');
+  t.equal(call(323, 0), EPERM, 'userfaultfd');
   t.equal(call(41, 17, 3, 0), EPERM, 'AF_PACKET');
   t.equal(call(41, 2, 3 | 0x800, 1), EPERM, 'SOCK_RAW|SOCK_NONBLOCK');
   t.equal(call(41, 2, 1 | 0x80000, 0), ALLOW, 'TCP with SOCK_CLOEXEC');
@@ -152,6 +155,7 @@ t.test("docker profile: Docker's default, refusing what the bwrap filter refuses
   t.equal(v('clone', 0x3d0f00), 'allow', 'clone for a thread');
   t.equal(v('clone3'), 38, 'clone3: ENOSYS');
   for (const name of ['process_vm_writev', 'pidfd_getfd', 'process_madvise']) t.equal(v(name, 1), 1, `${name} refused (Docker: only with CAP_SYS_PTRACE)`);
+  for (const name of ['keyctl', 'add_key', 'request_key', 'userfaultfd']) t.equal(v(name), 1, `${name} refused (Docker's default already does)`);
   for (const name of ['read', 'write', 'execve', 'socket', 'ioctl', 'mkdir', 'fchown']) t.equal(v(name), 'allow', `${name} still allowed`);
   t.equal(v('personality', 8), 'allow', "Docker's conditional rules are kept");
   const withCaps = p.syscalls.filter((c) => c.includes.caps?.length && c.names.some((n) => SECCOMP_RULES.some((r) => r.names.includes(n))));
