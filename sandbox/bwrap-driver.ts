@@ -78,7 +78,11 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
         await writeFile(seccompPath, compileSeccompFilter());
         if (root) {
           await recordState(state, { cgroup: name });
-          cgroup = await createCgroup(name, limits);
+          cgroup = await createCgroup(name, limits).catch(async (err: Error) => {
+            // a cgroup of that name already there is not ours to remove
+            if ((err.cause as NodeJS.ErrnoException | undefined)?.code === 'EEXIST') await recordState(state, { cgroup: undefined });
+            throw err;
+          });
         }
         const env = sandboxEnv({ proxy: { ...connection.inside, authToken: proxy.authToken }, name, user: { ...spec.env, ...options.env }, tty: spec.tty });
         const args = bwrapArgs({

@@ -32,16 +32,17 @@ export interface LimitEvents {
   oomKills: number;
 }
 
-export const isCgroupV2 = (): boolean => existsSync(path.join(ROOT, 'cgroup.controllers'));
+export const isCgroupV2 = (root = ROOT): boolean => existsSync(path.join(root, 'cgroup.controllers'));
 
 /** Every directory a sandbox's cgroup occupies (for creation, clean-up and the tests). */
-export function cgroupDirs(name: string): string[] {
-  return isCgroupV2() ? [path.join(ROOT, name)] : V1_CONTROLLERS.map((c) => path.join(ROOT, c, name));
+export function cgroupDirs(name: string, root = ROOT): string[] {
+  return isCgroupV2(root) ? [path.join(root, name)] : V1_CONTROLLERS.map((c) => path.join(root, c, name));
 }
 
-export async function createCgroup(name: string, limits: SandboxLimits): Promise<SandboxCgroup> {
-  const v2 = isCgroupV2();
-  const dirs = cgroupDirs(name);
+/** `root` is where the hierarchy is mounted (a parameter for the tests of the v2 layout). */
+export async function createCgroup(name: string, limits: SandboxLimits, root = ROOT): Promise<SandboxCgroup> {
+  const v2 = isCgroupV2(root);
+  const dirs = cgroupDirs(name, root);
   const memory = String(limits.memoryMb * MIB);
   const quota = String(Math.round(limits.cpus * CPU_PERIOD_US));
   const settings: Array<[string, string]> = v2
@@ -59,16 +60,21 @@ export async function createCgroup(name: string, limits: SandboxLimits): Promise
         ['cpu/cpu.cfs_period_us', String(CPU_PERIOD_US)],
         ['cpu/cpu.cfs_quota_us', quota],
       ];
-  const file = (setting: string) => (v2 ? path.join(ROOT, name, setting) : path.join(ROOT, path.dirname(setting), name, path.basename(setting)));
+  const file = (setting: string) => (v2 ? path.join(root, name, setting) : path.join(root, path.dirname(setting), name, path.basename(setting)));
   const cgroup: SandboxCgroup = {
     name,
     procsFiles: dirs.map((d) => path.join(d, 'cgroup.procs')),
-    events: () => readEvents(name),
-    remove: () => removeCgroup(name),
+    events: () => readEvents(name, root),
+    remove: () => removeCgroup(name, root),
   };
+  const made: string[] = [];
   try {
-    if (v2) await enableControllers();
-    for (const dir of dirs) await mkdir(dir);
+    if (v2) await enableControllers(root);
+    for (const dir of dirs) {
+      // exclusive: a cgroup of that name is someone else's, never shared or removed by us
+      await mkdir(dir);
+      made.push(dir);
+    }
     for (const [setting, value] of settings) {
       const target = file(setting);
       if (setting.includes('memsw') && !existsSync(target)) continue;
@@ -76,26 +82,26 @@ export async function createCgroup(name: string, limits: SandboxLimits): Promise
       await writeFile(target, value);
     }
   } catch (err) {
-    await cgroup.remove();
+    for (const dir of made) await rmdir(dir).catch(() => undefined);
     throw new SluiceError('SLUICE_SANDBOX_REFUSED', `cannot apply the sandbox's limits (cgroup ${name}: ${(err as Error).message})`, {}, { cause: err });
   }
   return cgroup;
 }
 
 /** cgroup v2 hands a controller to children only when the parent's subtree_control lists it. */
-async function enableControllers(): Promise<void> {
-  const control = path.join(ROOT, 'cgroup.subtree_control');
+async function enableControllers(root: string): Promise<void> {
+  const control = path.join(root, 'cgroup.subtree_control');
   const enabled = (await readFile(control, 'utf8')).split(/\s+/);
   const missing = ['pids', 'memory', 'cpu'].filter((c) => !enabled.includes(c));
   if (missing.length > 0) await writeFile(control, missing.map((c) => `+${c}`).join(' '));
 }
 
-async function readEvents(name: string): Promise<LimitEvents> {
-  const v2 = isCgroupV2();
+export async function readEvents(name: string, root = ROOT): Promise<LimitEvents> {
+  const v2 = isCgroupV2(root);
   const read = (file: string) => readFile(file, 'utf8').catch(() => '');
   const count = (text: string, key: string) => Number(new RegExp(`^${key} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
-  const pids = await read(v2 ? path.join(ROOT, name, 'pids.events') : path.join(ROOT, 'pids', name, 'pids.events'));
-  const memory = await read(v2 ? path.join(ROOT, name, 'memory.events') : path.join(ROOT, 'memory', name, 'memory.oom_control'));
+  const pids = await read(v2 ? path.join(root, name, 'pids.events') : path.join(root, 'pids', name, 'pids.events'));
+  const memory = await read(v2 ? path.join(root, name, 'memory.events') : path.join(root, 'memory', name, 'memory.oom_control'));
   return { pidsMax: count(pids, 'max'), oomKills: count(memory, 'oom_kill') };
 }
 
@@ -115,8 +121,8 @@ export function describeLimitEvents(events: LimitEvents, limits: SandboxLimits):
  * Removes every directory of the cgroup. A cgroup can be removed only once empty: whatever is
  * left (a sandbox whose owner died, the last processes of a pid namespace) is killed first.
  */
-export async function removeCgroup(name: string): Promise<void> {
-  for (const dir of cgroupDirs(name)) {
+export async function removeCgroup(name: string, root = ROOT): Promise<void> {
+  for (const dir of cgroupDirs(name, root)) {
     if (!existsSync(dir)) continue;
     for (let attempt = 0; attempt < 100; attempt++) {
       killMembers(dir);

@@ -130,7 +130,7 @@ if (process.getuid?.() !== 0) {
     const child = spawnSync(
       '/usr/bin/setpriv',
       ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '--import', 'tsx', path.join(here, 'unprivileged-run.ts'), 'run'],
-      { cwd: path.resolve(here, '../..'), env: { PATH: process.env.PATH, HOME: '/tmp', TMPDIR: os.tmpdir() }, encoding: 'utf8', timeout: 20_000 },
+      { cwd: path.resolve(here, '../..'), env: { PATH: process.env.PATH, HOME: '/tmp', TMPDIR: os.tmpdir() }, encoding: 'utf8', timeout: 90_000 },
     );
     const line = child.stdout.split('\n').find((l) => l.startsWith('{'));
     t.ok(line, line ? 'the child reported' : `the child reported nothing: ${child.stderr.slice(-500)}`);

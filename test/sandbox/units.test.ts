@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import t from 'tap';
 import { bwrapArgs, PROC_MASKED } from '../../sandbox/bwrap-args.js';
-import { describeLimitEvents } from '../../sandbox/cgroup.js';
+import { cgroupDirs, createCgroup, describeLimitEvents, isCgroupV2, readEvents } from '../../sandbox/cgroup.js';
 import { launcherArgv } from '../../sandbox/launcher.js';
 import { defaultLimits, resolveLimits } from '../../sandbox/limits.js';
 import { describeSymlinks, escapingSymlinks } from '../../sandbox/workdir-links.js';
@@ -145,4 +145,24 @@ t.test('symlinks left pointing outside the writable directories', async (t) => {
   const links = await escapingSymlinks([root], since);
   t.same(links.map((l) => path.relative(root, l.path)).sort(), ['esc', 'sub/abs', 'sub/up'], 'absolute and ../ targets outside; relative and absolute ones inside are fine');
   t.notOk(describeSymlinks(links).join('\n').includes('\u001b'), 'control characters from the sandbox never reach the terminal');
+});
+
+t.test('cgroup v2 layout (a directory shaped like the hierarchy; CI machines run v1)', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cg2-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(root, 'cgroup.controllers'), 'cpuset cpu io memory pids\n');
+  fs.writeFileSync(path.join(root, 'cgroup.subtree_control'), 'cpuset\n');
+  t.ok(isCgroupV2(root));
+  t.same(cgroupDirs('sluice-x', root), [path.join(root, 'sluice-x')], 'one directory at the root of the hierarchy');
+  const cg = await createCgroup('sluice-x', { pids: 64, memoryMb: 128, cpus: 1.5, openFiles: 100 }, root);
+  const read = (f: string) => fs.readFileSync(path.join(root, 'sluice-x', f), 'utf8');
+  t.equal(fs.readFileSync(path.join(root, 'cgroup.subtree_control'), 'utf8'), '+pids +memory +cpu', 'the controllers are handed down');
+  t.equal(read('pids.max'), '64');
+  t.equal(read('memory.max'), String(128 * 1024 * 1024));
+  t.equal(read('cpu.max'), '150000 100000');
+  t.same(cg.procsFiles, [path.join(root, 'sluice-x', 'cgroup.procs')]);
+  fs.writeFileSync(path.join(root, 'sluice-x', 'pids.events'), 'max 7\n');
+  fs.writeFileSync(path.join(root, 'sluice-x', 'memory.events'), 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n');
+  t.same(await readEvents('sluice-x', root), { pidsMax: 7, oomKills: 1 }, 'the v2 event files read');
+  await t.rejects(createCgroup('sluice-x', { pids: 1, memoryMb: 1, cpus: 1, openFiles: 1 }, root), /cannot apply the sandbox's limits/, 'a name in use is an error, not a shared cgroup');
 });
