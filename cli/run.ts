@@ -1,8 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startSluice, PolicyLoadError } from '../proxy/index.js';
-import type { Sluice } from '../proxy/index.js';
+import { startSluice, PolicyLoadError } from '../app/index.js';
+import type { Sluice } from '../app/index.js';
 import { loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { Policy } from '../rules/index.js';
 import { prepareSandbox, listSandboxes, stopSandbox, buildBaseImage, cleanupLeftovers } from '../sandbox/index.js';
