@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { listSandboxCgroups, removeCgroup } from './cgroup.js';
 import { listDockerObjects, removeDockerObjects, type DockerObject } from './docker-objects.js';
@@ -56,7 +57,9 @@ export async function cleanupLeftovers(): Promise<CleanupReport> {
       if (state) {
         await removeSandbox(state, claimed);
         report.removed.push(name);
-      } else if ((await ageMs(stateDir(name))) > UNLISTED_GRACE_MS) {
+      } else if (!claimed.has(name) && (await ageMs(stateDir(name))) > UNLISTED_GRACE_MS) {
+        // no state: a sandbox of an older Sluice (its docker ones never had one) or a crash
+        // before the first write; a live docker sandbox of that name keeps it
         await removeStateDir(name);
         report.unlisted.push(name);
       }
@@ -115,7 +118,7 @@ export async function removeSandbox(state: SandboxState, claimed?: Set<string>):
   const keep = claimed ?? (await liveClaims(state.name));
   // the reaper's shell execs the clean-up: the reaper may be this very process
   if (state.reaper && state.reaper.pid !== process.pid && isRunning(state.reaper)) killAll([state.reaper.pid]);
-  if (state.driver === 'bwrap' && state.pid && isRunning({ pid: state.pid, start: state.pidStart })) {
+  if (state.driver === 'bwrap' && state.pid && isRunning({ pid: state.pid, start: state.pidStart }) && (state.pidStart !== undefined || launchesSandboxes(state.pid))) {
     killAll([state.pid, ...descendants(state.pid)]);
   }
   if (state.driver === 'docker') {
@@ -126,6 +129,19 @@ export async function removeSandbox(state: SandboxState, claimed?: Set<string>):
   if (state.network && !keep.has(state.network)) await removeSandboxNetwork(state.network);
   await removeHostMounts(state.name, [...new Set([...state.hostMounts, ...(await mountsOf(state.name))])]);
   await removeStateDir(state.name);
+}
+
+/**
+ * State written before version 2 has no start time for the sandbox's pid: as that Sluice did,
+ * signal it only while it is still one of the programs that launch a sandbox.
+ */
+function launchesSandboxes(pid: number): boolean {
+  try {
+    const argv0 = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return /(^|\/)(bwrap|nsenter|setpriv|sh)$/.test(argv0);
+  } catch {
+    return false;
+  }
 }
 
 async function liveClaims(except: string): Promise<Set<string>> {
