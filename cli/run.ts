@@ -119,7 +119,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     await running?.remove().catch(() => undefined);
     await prepared?.remove().catch(() => undefined);
     await sluice?.close().catch(() => undefined);
-    await sweep;
+    // a clean-up stuck on an unresponsive engine must not keep this run from ending
+    await Promise.race([sweep, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
   }
 }
 

@@ -44,6 +44,9 @@ export function sandboxName(requested?: string): string {
 export async function prepareSandbox(spec: SandboxSpec): Promise<PreparedSandbox> {
   if (spec.command.length === 0) throw new Error('sandbox: empty command');
   const name = sandboxName(spec.name);
+  // a name left by a run that died (`--name` reused after a crash) is free again
+  const previous = await readState(name);
+  if (previous && !isRunning(previous.owner)) await removeSandbox(previous);
   if (spec.driver === 'bwrap') return prepareBwrap(spec, name);
   if (spec.driver === 'docker') return prepareDocker(spec, name);
   throw new Error(`unknown sandbox driver ${String(spec.driver)}`);
