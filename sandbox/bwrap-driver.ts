@@ -48,7 +48,11 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
   let started: RunningSandbox | undefined;
   const reaper = startReaper(name);
   const cleanup = async () => {
-    await network?.remove();
+    if (network) {
+      await network.remove();
+      // gone already: the state file keeps them listed until it goes too, in case we die here
+      Object.assign(state, { network: '', firewallTables: [] });
+    }
     await removeSandbox(state);
     reaper.stop();
   };
