@@ -1,5 +1,4 @@
-import type Docker from 'dockerode';
-import { dockerClient } from './docker-engine.js';
+import { dockerClient, ping } from './docker-engine.js';
 
 /** Labels let `sluice ps`, `stop` and clean-up find what Sluice created in a shared engine. */
 export const LABEL = 'sluice.sandbox';
@@ -25,15 +24,6 @@ export function ownerLabels(bridge: string, name: string, owner: { pid: number; 
   return { [LABEL]: name, [LABEL_BRIDGE]: bridge, [LABEL_OWNER_PID]: String(owner.pid), [LABEL_OWNER_START]: String(owner.start) };
 }
 
-async function reachable(docker: Docker): Promise<boolean> {
-  try {
-    await docker.ping();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const numberLabel = (labels: Record<string, string> | undefined, key: string) => {
   const n = Number(labels?.[key]);
   return Number.isFinite(n) && labels?.[key] !== undefined ? n : undefined;
@@ -42,7 +32,7 @@ const numberLabel = (labels: Record<string, string> | undefined, key: string) =>
 /** Every Sluice container and network in the engine; none when no engine answers. */
 export async function listDockerObjects(filterName?: string): Promise<DockerObject[]> {
   const docker = dockerClient();
-  if (!(await reachable(docker))) return [];
+  if (!(await ping(docker))) return [];
   const label = filterName ? `${LABEL}=${filterName}` : LABEL;
   const byName = new Map<string, DockerObject>();
   const entry = (name: string) => byName.get(name) ?? byName.set(name, { name }).get(name)!;
