@@ -97,7 +97,11 @@ async function listenInNamespace(ns: SandboxNetwork, port: number): Promise<Chil
   const child = spawn('nsenter', [`--net=${ns.netnsPath}`, '--', 'python3', '-m', 'http.server', '--bind', ns.sandboxIp, String(port)], {
     stdio: 'ignore',
   });
-  for (let i = 0; i < 100; i++) {
+  // python's start-up takes seconds on loaded CI cores: wait for the port (or the child's exit)
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const deadline = Date.now() + 60_000;
+  while (!exited && Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, ns.sandboxIp, () => {
         s.destroy();
@@ -109,7 +113,7 @@ async function listenInNamespace(ns: SandboxNetwork, port: number): Promise<Chil
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');
-  throw new Error('listener in the other namespace did not come up');
+  throw new Error(`listener in the other namespace did not come up${exited ? ' (python exited)' : ' within 60 s'}`);
 }
 
 /** TCP and UDP listeners on every given address, same ports, recording who reached them. */
