@@ -46,13 +46,13 @@ async function eventually(t: Test, what: string, check: () => Promise<boolean>, 
 }
 
 /** A `sluice run` with a workdir (docker: a host mount of ours), running until killed. */
-async function startRun(t: Test, driver: SandboxDriver, tag: string) {
+async function startRun(t: Test, driver: SandboxDriver, tag: string, env: NodeJS.ProcessEnv = {}) {
   const home = tempDir('sluice-orphan-');
   const workdir = tempDir('sluice-orphan-wd-');
   fs.chownSync(workdir, 4242, 4242);
   t.teardown(() => [home, workdir].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
   const name = `sluice-${tag}-${driver}-${process.pid}`;
-  const run = sluiceCli(['run', '--driver', driver, '--home', home, '--workdir', workdir, '--name', name, '--', 'sh', '-c', 'echo ready; sleep 120']);
+  const run = sluiceCli(['run', '--driver', driver, '--home', home, '--workdir', workdir, '--name', name, '--', 'sh', '-c', 'echo ready; sleep 120'], { env });
   await run.waitFor(/ready/, 'stdout');
   const state = await readState(name);
   if (!state) throw new Error(`no state for ${name}`);
@@ -83,18 +83,28 @@ if (process.getuid?.() !== 0) {
       });
 
       t.test('with the reaper killed too, sluice ps shows the orphan and removes it', async (t) => {
-        const { run, state, name } = await startRun(t, driver, 'noreaper');
+        // a run dir of its own: the clean-ups of concurrent runs (which read /run/sluice) do not
+        // see this orphan, so it is `sluice ps` that finds it (docker objects are the engine's
+        // and shared: another clean-up may remove the container first, which is as good)
+        const runDir = tempDir('sluice-orphan-run-');
+        const saved = process.env.SLUICE_RUN_DIR;
+        process.env.SLUICE_RUN_DIR = runDir;
+        t.teardown(() => {
+          if (saved === undefined) delete process.env.SLUICE_RUN_DIR;
+          else process.env.SLUICE_RUN_DIR = saved;
+          fs.rmSync(runDir, { recursive: true, force: true });
+        });
+        const env = { SLUICE_RUN_DIR: runDir };
+        const { run, state, name } = await startRun(t, driver, 'noreaper', env);
         t.ok(state.reaper && isRunning(state.reaper), 'a reaper watches it');
         process.kill(state.reaper!.pid, 'SIGKILL');
         run.child.kill('SIGKILL');
         await run.done;
         t.ok((await listSandboxes()).some((s) => s.name === name && s.orphaned), 'listed as an orphan');
-        const ps = await sluiceCli(['ps']).done;
-        // any other clean-up on this host (a concurrent test's `sluice run`) may get there first
-        if (ps.stdout.includes(name)) t.match(ps.stdout, new RegExp(`${name}\\t${driver}\\t.*\\torphan, removed now\\t`), ps.stdout);
-        else t.comment(`${name} was removed by another clean-up before \`sluice ps\` listed it`);
+        const ps = await sluiceCli(['ps'], { env }).done;
+        t.match(ps.stdout, new RegExp(`${name}\\t${driver}\\t.*\\torphan, removed now\\t`), ps.stdout);
         t.same(await holdings(state), NOTHING, 'nothing left');
-        t.notMatch((await sluiceCli(['ps']).done).stdout, new RegExp(name), 'and no longer listed');
+        t.notMatch((await sluiceCli(['ps'], { env }).done).stdout, new RegExp(name), 'and no longer listed');
       });
     });
   }
