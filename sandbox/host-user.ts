@@ -26,7 +26,8 @@ export async function resolveHostUser(user?: string, group?: string): Promise<Ho
   return { uid, gid };
 }
 
-async function resolveGroup(group: string): Promise<number | undefined> {
+/** A group name or number as a gid; undefined for a symbolic `sandbox` group the host lacks. */
+export async function resolveGroup(group: string): Promise<number | undefined> {
   if (group === 'sandbox' && !(await lookup('group', group))) return undefined;
   const g = await lookup('group', group);
   const gid = g ? Number(g[2]) : Number(group);

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { constants, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { SluiceError } from '../core/index.js';
-import { resolveHostUser, primaryGroup } from './host-user.js';
+import { primaryGroup, resolveGroup, resolveHostUser } from './host-user.js';
 import type { SandboxSpec } from './types.js';
 
 /** The ids a nobody-like sandbox user gets when no better owner is known. */
@@ -50,33 +50,43 @@ const refuse = (reason: string) => new SluiceError('SLUICE_SANDBOX_REFUSED', rea
 export async function chooseSandboxUser(input: ChooseUserInput): Promise<SandboxUser> {
   const callerUid = input.callerUid ?? process.getuid?.() ?? 0;
   const callerGid = input.callerGid ?? process.getgid?.() ?? 0;
-  const requested = input.process?.run_as_user;
-  const rootInside = input.process?.root_inside === true;
-  const explicit = requested ? await explicitUser(input) : undefined;
+  const { run_as_user: user, run_as_group: group, root_inside: rootInside } = input.process ?? {};
+  const fixedToCaller = input.driver === 'bwrap' && callerUid !== 0;
   let chosen: { uid: number; gid: number; reason: string };
-  if (input.driver === 'bwrap' && callerUid !== 0) {
-    if (explicit && explicit.uid !== callerUid) throw refuse(`run_as_user ${requested}: switching users needs root (Sluice runs as uid ${callerUid})`);
-    chosen = { uid: callerUid, gid: explicit?.gid ?? callerGid, reason: `Sluice's own user (uid ${callerUid})` };
-  } else {
-    chosen = explicit ?? defaultUser(input, callerUid, callerGid);
+  if (user) chosen = await explicitUser(input);
+  else if (fixedToCaller) chosen = { uid: callerUid, gid: callerGid, reason: `Sluice's own user (uid ${callerUid})` };
+  else chosen = defaultUser(input, callerUid, callerGid);
+  if (group && !user) chosen = { ...chosen, gid: await groupId(input.driver, group), reason: `${chosen.reason}, run_as_group ${group} from the policy` };
+  if (fixedToCaller && (chosen.uid !== callerUid || chosen.gid !== callerGid)) {
+    throw refuse(`run_as_user/run_as_group ${user ?? ''}${group ? `:${group}` : ''}: switching users needs root (Sluice runs as uid ${callerUid}, gid ${callerGid})`);
   }
-  if (callerUid === 0 && (chosen.uid === 0 || chosen.gid === 0)) {
-    throw refuse(`the sandbox would run as the host's root (${chosen.reason}); choose another run_as_user/run_as_group`);
+  // docker's ids are the host's whoever asks the engine, which runs as root
+  if ((callerUid === 0 || input.driver === 'docker') && (chosen.uid === 0 || chosen.gid === 0)) {
+    throw refuse(`the sandbox would run as the host's root or root group (${chosen.reason}); choose another run_as_user/run_as_group`);
   }
-  return { ...chosen, inside: rootInside ? { uid: 0, gid: 0 } : { uid: chosen.uid, gid: chosen.gid } };
+  return { ...chosen, inside: rootInside === true ? { uid: 0, gid: 0 } : { uid: chosen.uid, gid: chosen.gid } };
+}
+
+/** docker: numeric, so that any image works, and `sandbox` is the base image's user. */
+const dockerId = (id: string) => (id === 'sandbox' ? IMAGE_USER : Number(id));
+
+async function groupId(driver: ChooseUserInput['driver'], group: string): Promise<number> {
+  if (driver === 'docker') return dockerId(group);
+  const gid = await resolveGroup(group);
+  if (gid === undefined) throw refuse(`run_as_group ${group}: no such group on this host`);
+  return gid;
 }
 
 async function explicitUser(input: ChooseUserInput): Promise<{ uid: number; gid: number; reason: string }> {
-  const { run_as_user: user, run_as_group: group } = input.process ?? {};
+  const { run_as_user: user = '', run_as_group: group } = input.process ?? {};
+  const reason = `run_as_user ${user}${group ? `, run_as_group ${group}` : ''} from the policy`;
   if (input.driver === 'docker') {
-    // numeric, so that any image works; `sandbox` is the base image's user
-    const numeric = (id: string | undefined) => (id === 'sandbox' ? IMAGE_USER : Number(id));
-    const uid = numeric(user);
-    return { uid, gid: group ? numeric(group) : uid, reason: `run_as_user ${user} from the policy` };
+    const uid = dockerId(user);
+    return { uid, gid: group ? dockerId(group) : uid, reason };
   }
   const resolved = await resolveHostUser(user, group);
   if (!resolved) throw refuse(`run_as_user ${user}: not found`);
-  return { ...resolved, reason: `run_as_user ${user} from the policy` };
+  return { ...resolved, reason };
 }
 
 function defaultUser(input: ChooseUserInput, callerUid: number, callerGid: number): { uid: number; gid: number; reason: string } {

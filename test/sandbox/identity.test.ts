@@ -37,8 +37,16 @@ t.test('the choice of user, without starting anything', async (t) => {
   );
   await t.rejects(
     chooseSandboxUser({ driver: 'bwrap', process: { run_as_user: '2500', run_as_group: 'root' }, ...asRoot }),
-    /host's root|unknown group|run_as_group/,
+    /root group/,
     'a group that resolves to root is refused',
+  );
+  await t.rejects(chooseSandboxUser({ driver: 'docker', process: { run_as_user: '2500', run_as_group: '0' }, callerUid: 1234, callerGid: 1234, env: {} }), /root group/, 'docker: never gid 0, whoever asks');
+  const groupOnly = await chooseSandboxUser({ driver: 'docker', process: { run_as_group: '3300' }, ...asRoot });
+  t.same([groupOnly.uid, groupOnly.gid], [NOBODY, 3300], 'run_as_group alone applies to the default user');
+  await t.rejects(
+    chooseSandboxUser({ driver: 'bwrap', process: { run_as_group: '3300' }, callerUid: 1234, callerGid: 1234, env: {} }),
+    /switching users needs root/,
+    'bwrap without root cannot take another group either',
   );
   if (process.getuid?.() === 0) {
     fs.chmodSync(rootOwned, 0o700);
