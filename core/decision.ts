@@ -17,6 +17,11 @@ export interface Decision {
   reason: string;
   /** True when a deny was turned into an allow because enforcement is `audit`. */
   audited?: boolean;
+  /**
+   * True when an L7 allow rule names this very method and path (no wildcard, not an access
+   * preset): on an LLM host, the only network rule that lets an unrecognised request out.
+   */
+  exact?: boolean;
   /** The canonical request path the decision was made on (what is forwarded). */
   path?: string;
   /** Endpoint options the proxy must honour (tls: skip, allowed_ips …). */
@@ -30,6 +35,12 @@ export interface EndpointOptions {
   /** True when L7 rules exist, so every request must be inspected (interception required). */
   inspect: boolean;
   allowEncodedSlash: boolean;
+  /**
+   * An endpoint names this exact host or address (no wildcard, not hostless): as in OpenShell, its
+   * private addresses may be dialled without allowed_ips (never loopback, link-local or
+   * unspecified ones, and never Kubernetes or etcd control-plane ports).
+   */
+  exactHost?: boolean;
   /** Egress DLP for this endpoint; absent: the policy-wide `privacy.egress.default`. */
   dlp?: 'block' | 'redact' | 'off';
 }

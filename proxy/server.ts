@@ -3,7 +3,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { SluiceError, parseAuthority } from '../core/index.js';
-import type { ConnectContext, Destination, Endpoint, EventBus, Stage } from '../core/index.js';
+import type { Classifier, ConnectContext, Destination, Endpoint, EventBus, Stage } from '../core/index.js';
 import { runExchange, sandboxOf } from './exchange.js';
 import type { ExchangeDeps, TunnelInfo } from './exchange.js';
 import { sendError, sendRawError, toSluiceError } from './respond.js';
@@ -46,8 +46,8 @@ export interface ProxyServerOptions {
   limits?: Partial<ProxyLimits>;
   /** Every client of this listener is this sandbox (a listener dedicated to one sandbox). */
   sandbox?: string;
-  /** Hosts not resolved at CONNECT (the privacy router may answer them without any upstream). */
-  resolvesLazily?(host: string): boolean;
+  /** Classifies every CONNECT (by host and port) and every request, before any stage runs. */
+  classifier: Classifier;
 }
 
 interface Tunnel {
@@ -83,9 +83,9 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     keepAlive: true,
   };
 
-  const resolveAddress = async (ctx: { dest: Destination; decision?: { endpoint?: { allowedIps: readonly string[] } } }, tunnel: TunnelInfo | undefined): Promise<ResolvedAddress> => {
+  const resolveAddress = async (ctx: { dest: Destination; decision?: { endpoint?: { allowedIps: readonly string[]; exactHost?: boolean } } }, tunnel: TunnelInfo | undefined): Promise<ResolvedAddress> => {
     if (tunnel?.address && tunnel.dest === ctx.dest) return tunnel.address;
-    return opts.resolver.resolve(ctx.dest.host, ctx.dest.ipVersion, ctx.decision?.endpoint?.allowedIps ?? []);
+    return opts.resolver.resolve(ctx.dest.host, ctx.dest.ipVersion, ctx.decision?.endpoint?.allowedIps ?? [], { exactHost: ctx.decision?.endpoint?.exactHost ?? false, port: ctx.dest.port });
   };
 
   // Built once, not per request; the stage list is read through a getter each time.
@@ -96,6 +96,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     },
     forwarder: opts.forwarder,
     bus: opts.bus,
+    classifier: opts.classifier,
     resolveAddress,
     maxBufferedBody: limits.maxBufferedBody,
   };
@@ -150,7 +151,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       sendRawError(socket, err);
       return;
     }
-    const ctx: ConnectContext = { id: randomUUID(), src, dest, sandbox: opts.sandbox ?? sandboxOf(req) };
+    const ctx: ConnectContext = { id: randomUUID(), src, dest, hostClass: opts.classifier.hostClass(dest), sandbox: opts.sandbox ?? sandboxOf(req) };
     const stages = opts.stages();
     try {
       for (const stage of stages) await stage.onConnect?.(ctx);
@@ -163,8 +164,9 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     const decision = ctx.decision ?? { action: 'allow' as const, code: 'allowed', reason: 'no stage objected' };
     const tlsSkip = decision.endpoint?.tlsSkip ?? false;
     let address: Promise<ResolvedAddress> | undefined;
-    if (!(opts.resolvesLazily?.(dest.host) ?? false) || tlsSkip) {
-      address = opts.resolver.resolve(dest.host, dest.ipVersion, decision.endpoint?.allowedIps ?? []);
+    // LLM hosts are resolved only when a request is forwarded: the router may answer them all itself.
+    if (ctx.hostClass === 'other' || tlsSkip) {
+      address = opts.resolver.resolve(dest.host, dest.ipVersion, decision.endpoint?.allowedIps ?? [], { exactHost: decision.endpoint?.exactHost ?? false, port: dest.port });
       address.catch(() => undefined);
       try {
         await address;

@@ -26,6 +26,7 @@ export { compileSeccompFilter, SECCOMP_RULES } from './seccomp.js';
 export { dockerSeccompProfile } from './docker-seccomp.js';
 export { defaultLimits, type SandboxLimits } from './limits.js';
 export { sandboxEnv, proxyUrl, IN_SANDBOX } from './sandbox-env.js';
+export { attributeConnection, type Attribution, type AttributionOptions } from './process-attribution.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
