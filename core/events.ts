@@ -33,6 +33,19 @@ export interface RequestEvent {
   decision: Decision;
   status?: number;
   durationMs?: number;
+  /** A WebSocket, reported once when it closes: data messages and their payload bytes each way. */
+  websocket?: WebSocketStats;
+}
+
+export interface WebSocketStats {
+  /** Client → upstream. */
+  messagesOut: number;
+  bytesOut: number;
+  /** Upstream → client. */
+  messagesIn: number;
+  bytesIn: number;
+  closeCode?: number;
+  closedBy?: 'client' | 'upstream' | 'sluice';
 }
 
 export interface PolicyEvent {

@@ -94,6 +94,56 @@ function writeStageResponse(res: http.ServerResponse, response: StageResponse, f
   return filters.length ? pipeline(source, filterStream(filters), res) : pipeline(source, res);
 }
 
+/** Where one request goes: the tunnel's destination, or the absolute-form target of a plain request. */
+export function requestTarget(req: http.IncomingMessage, tunnel: TunnelInfo | undefined): { dest: Destination; target: string } {
+  let target = req.url ?? '/';
+  let dest = tunnel?.dest;
+  if (!tunnel) {
+    const parsed = parseAbsolute(target);
+    dest = parsed.dest;
+    target = parsed.target;
+  } else if (!target.startsWith('/') && !(target === '*' && req.method === 'OPTIONS')) {
+    throw new SluiceError('SLUICE_BAD_REQUEST', 'requests inside a tunnel must use origin-form targets (/path)');
+  }
+  const scheme = tunnel?.scheme ?? 'http';
+  if (!hostAgrees(req.headers.host, dest!, scheme)) {
+    throw new SluiceError('SLUICE_HOST_MISMATCH', `Host header "${String(req.headers.host).slice(0, 200)}" does not match the tunnel's destination ${dest!.authority}`, { reason: 'the Host header must name the host the tunnel was opened to' });
+  }
+  return { dest: dest!, target };
+}
+
+/** The request context the stages see, for an exchange or a WebSocket upgrade. */
+export function createRequestContext(deps: Pick<ExchangeDeps, 'bus' | 'sandbox'>, req: http.IncomingMessage, tunnel: TunnelInfo | undefined, where: { dest: Destination; target: string }, signal: () => AbortSignal, upgrade?: 'websocket'): RequestContext {
+  const { dest, target } = where;
+  const scheme = tunnel?.scheme ?? 'http';
+  const { path, query } = splitTarget(target);
+  const headers = stripHopByHop(req.headers);
+  // Node's server already answered "Expect: 100-continue" to the client; undici refuses to send it.
+  delete headers.expect;
+  const hasBody = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) > 0 : req.headers['transfer-encoding'] !== undefined;
+  headers.host = dest.port === DEFAULT_PORT[scheme] ? (dest.host.includes(':') ? `[${dest.host}]` : dest.host) : dest.authority;
+  return {
+    id: randomUUID(),
+    src: tunnel?.src ?? { ip: req.socket.remoteAddress, port: req.socket.remotePort },
+    dest,
+    scheme,
+    sandbox: tunnel?.sandbox ?? deps.sandbox ?? sandboxOf(req),
+    bus: deps.bus,
+    get signal() {
+      return signal();
+    },
+    method: req.method ?? 'GET',
+    hasBody,
+    path,
+    query,
+    headers,
+    upgrade,
+    requestFilters: [],
+    responseFilters: [],
+    state: new Map(),
+  };
+}
+
 export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage, res: http.ServerResponse, tunnel: TunnelInfo | undefined): Promise<void> {
   const started = performance.now();
   // A client that goes away cancels the exchange. AbortController is costly per request, so
@@ -119,43 +169,9 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
   const scheme = tunnel?.scheme ?? 'http';
   const src: Endpoint = tunnel?.src ?? { ip: req.socket.remoteAddress, port: req.socket.remotePort };
   try {
-    let target = req.url ?? '/';
-    if (!tunnel) {
-      const parsed = parseAbsolute(target);
-      dest = parsed.dest;
-      target = parsed.target;
-    } else if (!target.startsWith('/')) {
-      if (target === '*' && req.method === 'OPTIONS') target = '*';
-      else throw new SluiceError('SLUICE_BAD_REQUEST', 'requests inside a tunnel must use origin-form targets (/path)');
-    }
-    if (!hostAgrees(req.headers.host, dest!, scheme)) {
-      throw new SluiceError('SLUICE_HOST_MISMATCH', `Host header "${String(req.headers.host).slice(0, 200)}" does not match the tunnel's destination ${dest!.authority}`, { reason: 'the Host header must name the host the tunnel was opened to' });
-    }
-    const { path, query } = splitTarget(target);
-    const headers = stripHopByHop(req.headers);
-    // Node's server already answered "Expect: 100-continue" to the client; undici refuses to send it.
-    delete headers.expect;
-    const hasBody = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) > 0 : req.headers['transfer-encoding'] !== undefined;
-    headers.host = dest!.port === DEFAULT_PORT[scheme] ? (dest!.host.includes(':') ? `[${dest!.host}]` : dest!.host) : dest!.authority;
-    ctx = {
-      id: randomUUID(),
-      src,
-      dest: dest!,
-      scheme,
-      sandbox: tunnel?.sandbox ?? deps.sandbox ?? sandboxOf(req),
-      bus: deps.bus,
-      get signal() {
-        return lazySignal();
-      },
-      method: req.method ?? 'GET',
-      hasBody,
-      path,
-      query,
-      headers,
-      requestFilters: [],
-      responseFilters: [],
-      state: new Map(),
-    };
+    const where = requestTarget(req, tunnel);
+    dest = where.dest;
+    ctx = createRequestContext(deps, req, tunnel, where, lazySignal);
     for (const stage of deps.stages) await stage.onRequestHeaders?.(ctx);
 
     let body: Buffer | Readable | null = null;
@@ -167,7 +183,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       }
       buffered = await filterBuffer(ctx.requestFilters, buffered);
       body = buffered;
-    } else if (hasBody) {
+    } else if (ctx.hasBody) {
       body = ctx.requestFilters.length ? req.pipe(filterStream(ctx.requestFilters)) : req;
     }
 
@@ -223,7 +239,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
   }
 }
 
-function renderOwnError(stages: readonly Stage[], ctx: RequestContext, err: SluiceError): StageResponse | undefined {
+export function renderOwnError(stages: readonly Stage[], ctx: RequestContext, err: SluiceError): StageResponse | undefined {
   for (const stage of stages) {
     try {
       const own = stage.renderError?.(ctx, err);
