@@ -31,6 +31,11 @@ export const DEFAULT_INFERENCE: InferenceConfig = {
   routes: [{ name: 'default', match: {}, backend: 'ollama' }],
 };
 
+/** `match.api` names a provider: OpenAI's Chat Completions and Responses APIs are both `openai`. */
+export function familyOf(shape: Shape): ApiFamily {
+  return shape === 'responses' ? 'openai' : shape;
+}
+
 export function globToRegExp(glob: string): RegExp {
   let src = '';
   for (const ch of glob) {
@@ -74,8 +79,9 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
     routes,
     extraHosts: cfg.hosts ?? [],
     match(api, model, sensitive) {
+      const family = familyOf(api);
       for (const r of routes) {
-        if (r.apis && !r.apis.has(api)) continue;
+        if (r.apis && !r.apis.has(family)) continue;
         if (r.models && (model === undefined || !r.models.some((re) => re.test(model)))) continue;
         // Without a redaction engine nothing is known to be sensitive.
         if (r.sensitive !== undefined && r.sensitive !== (sensitive ?? false)) continue;
@@ -84,7 +90,8 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
       return undefined;
     },
     matchApi(api) {
-      return routes.find((r) => (!r.apis || r.apis.has(api)) && (!r.models || r.models.some((re) => re.source === '^.*$')) && r.sensitive !== true);
+      const family = familyOf(api);
+      return routes.find((r) => (!r.apis || r.apis.has(family)) && (!r.models || r.models.some((re) => re.source === '^.*$')) && r.sensitive !== true);
     },
   };
 }

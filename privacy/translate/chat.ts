@@ -3,7 +3,7 @@
  * different shapes. Three decoders and three encoders instead of six pairwise translators; a
  * pair that speaks the same shape skips this and passes through.
  */
-export type Shape = 'openai' | 'anthropic' | 'ollama';
+export type Shape = 'openai' | 'anthropic' | 'ollama' | 'responses' | 'gemini';
 
 export type Part =
   | { type: 'text'; text: string }
@@ -19,10 +19,21 @@ export interface ChatMessage {
 }
 
 export interface ToolDef {
+  /** Unique across the request; a namespaced tool's is `namespace__name`. */
   name: string;
   description?: string;
   parameters: Record<string, unknown>;
+  /** A Responses tool inside a `namespace` tool: what the client calls it. */
+  origin?: { namespace: string; name: string };
+  /**
+   * A Responses `custom` tool takes free text, not JSON: toward backends it is a function whose one
+   * string argument `input` carries that text.
+   */
+  freeform?: boolean;
 }
+
+/** The one parameter a freeform tool has toward backends that only know JSON arguments. */
+export const FREEFORM_PARAMETERS: Record<string, unknown> = { type: 'object', properties: { input: { type: 'string', description: 'The raw text input of this tool.' } }, required: ['input'] };
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
@@ -43,6 +54,12 @@ export interface ChatRequest {
   stream: boolean;
   /** OpenAI clients only see a usage chunk when they asked for one. */
   includeUsage?: boolean;
+  parallelToolCalls?: boolean;
+  /**
+   * What the client sent that the neutral form cannot carry (built-in tools, reasoning items,
+   * stored-response references): said in the audit event instead of silently dropped.
+   */
+  dropped?: string[];
 }
 
 /** Neutral stop reasons; each encoder maps them to its own words. */

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { FakeBackend, FakeContext, FakeHandler, FakeOptions, RecordedRequest, ReplyScript } from './server.js';
 import { argPieces, sendJson, sleep, startFake, stopOf, tokensOf } from './server.js';
+import { responsesHandler, responsesUpgrade } from './responses.js';
 
 /**
  * OpenAI Chat Completions as the public API reference gives it: `chat.completion` objects,
@@ -134,6 +135,8 @@ export function openAIHandler(flavor: 'openai' | 'nim', prefix = ''): FakeHandle
   };
 }
 
+/** Hosted OpenAI serves the Responses API too (HTTP and WebSocket mode); NIM does not. */
 export function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeBackend> {
-  return startFake(options, [openAIHandler(options.flavor ?? 'openai')]);
+  const flavor = options.flavor ?? 'openai';
+  return flavor === 'openai' ? startFake(options, [responsesHandler(), openAIHandler(flavor)], [responsesUpgrade()]) : startFake(options, [openAIHandler(flavor)]);
 }
