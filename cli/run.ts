@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startSluice, PolicyLoadError } from '../proxy/index.js';
-import type { Sluice } from '../proxy/index.js';
+import { startSluice, PolicyLoadError } from '../app/index.js';
+import type { Sluice } from '../app/index.js';
 import { loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { Policy } from '../rules/index.js';
 import { prepareSandbox, listSandboxes, stopSandbox, buildBaseImage } from '../sandbox/index.js';

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { startSluice, PolicyLoadError } from '../proxy/index.js';
-import { native } from '../redact/native-collector.js';
+import { startSluice, PolicyLoadError } from '../app/index.js';
+import { native } from '../redact/index.js';
 import { resolveHome } from './home.js';
 import type { CliIO } from './io.js';
 

@@ -1,7 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ERROR_CODES, SluiceError, isSluiceError } from '../core/index.js';
-import type { Decision } from '../core/index.js';
+import { SluiceError, isSluiceError } from '../core/index.js';
 
 /**
  * The one place that turns errors into wire responses. Everything else throws SluiceError.
@@ -41,16 +40,6 @@ export function errorBody(err: SluiceError, where: { host?: string; port?: numbe
   if (where.method !== undefined) body.method = where.method;
   if (where.path !== undefined) body.path = where.path;
   return body;
-}
-
-/** Builds the SluiceError that carries a deny decision to the client. */
-export function decisionError(decision: Decision): SluiceError {
-  const code = (Object.keys(ERROR_CODES) as Array<keyof typeof ERROR_CODES>).find((k) => ERROR_CODES[k].wire === decision.code) ?? 'SLUICE_POLICY_DENIED';
-  return new SluiceError(code, decision.reason, {
-    reason: decision.reason,
-    ...(decision.policy !== undefined ? { policy: decision.policy } : {}),
-    ...(decision.rule !== undefined ? { rule: decision.rule } : {}),
-  });
 }
 
 /** RFC 9209 error types, so that clients that cannot show a CONNECT body (curl) still show why. */
