@@ -1,6 +1,5 @@
-import type { RequestContext, Stage, WebSocketMessage } from './stage.js';
+import type { RequestContext, SluiceError, Stage, WebSocketMessage, WebSocketStats } from '../core/index.js';
 import { toSluiceError } from './respond.js';
-import type { SluiceError, WebSocketStats } from '../core/index.js';
 
 /**
  * Relays the messages of one WebSocket between the client and its far side (an upstream, or a

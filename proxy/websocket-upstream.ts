@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { WebSocket } from 'ws';
 import { SluiceError } from '../core/index.js';
-import type { RequestContext, ResponseHead } from './stage.js';
+import type { RequestContext, ResponseHead } from '../core/index.js';
 import type { ExchangeDeps } from './exchange.js';
 import type { ForwardTarget } from './forward.js';
 import { upstreamError } from './forward.js';
