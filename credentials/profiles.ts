@@ -40,7 +40,8 @@ export const BUILTIN_PROFILES: Record<BuiltinProfileName, Profile> = {
     endpoints: [{ host: 'generativelanguage.googleapis.com' }],
     // The Gemini SDKs send x-goog-api-key; a `?key=` query carries the placeholder too and is replaced there.
     inject: { header: 'x-goog-api-key' },
-    env: ['GEMINI_API_KEY', 'GOOGLE_API_KEY'],
+    // GEMINI_API_KEY is what Gemini CLI and Google's genai SDKs read (GOOGLE_API_KEY as well, with a warning when both are set).
+    env: ['GEMINI_API_KEY'],
     shape: { prefix: 'AIza', length: 35, alphabet: 'base64url' },
   },
   nvidia: {

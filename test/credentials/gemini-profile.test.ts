@@ -1,7 +1,7 @@
 import t from 'tap';
 import { harness, makeCtx, runHeaders } from './context.js';
 
-// The built-in Gemini profile: a key-shaped placeholder under GEMINI_API_KEY and GOOGLE_API_KEY,
+// The built-in Gemini profile: a key-shaped placeholder under GEMINI_API_KEY,
 // replaced in x-goog-api-key or a ?key= query toward generativelanguage.googleapis.com only; and
 // Codex's CODEX_API_KEY under the OpenAI profile.
 
@@ -13,7 +13,6 @@ t.test('gemini: header and query, only on its host', async (t) => {
   t.teardown(h.cleanup);
   const env = h.creds.envFor('default');
   t.match(env.GEMINI_API_KEY, /^AIza[A-Za-z0-9_-]{35}$/, 'shaped like a Google API key, so SDKs accept it');
-  t.equal(env.GOOGLE_API_KEY, env.GEMINI_API_KEY);
   t.equal(env.CODEX_API_KEY, env.OPENAI_API_KEY, 'Codex gets the OpenAI placeholder under the name it reads');
 
   const host = 'generativelanguage.googleapis.com';

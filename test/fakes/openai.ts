@@ -11,6 +11,8 @@ import { responsesHandler, responsesUpgrade } from './responses.js';
  */
 export interface FakeOpenAIOptions extends FakeOptions {
   flavor?: 'openai' | 'nim';
+  /** A path before /v1, as OpenAI-compatible gateways mount it (DashScope's /compatible-mode, OpenRouter's /api). */
+  prefix?: string;
 }
 
 const FINISH = { stop: 'stop', length: 'length', tool_calls: 'tool_calls', stop_sequence: 'stop' } as const;
@@ -138,5 +140,6 @@ export function openAIHandler(flavor: 'openai' | 'nim', prefix = ''): FakeHandle
 /** Hosted OpenAI serves the Responses API too (HTTP and WebSocket mode); NIM does not. */
 export function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeBackend> {
   const flavor = options.flavor ?? 'openai';
-  return flavor === 'openai' ? startFake(options, [responsesHandler(), openAIHandler(flavor)], [responsesUpgrade()]) : startFake(options, [openAIHandler(flavor)]);
+  const chat = openAIHandler(flavor, options.prefix ?? '');
+  return flavor === 'openai' && !options.prefix ? startFake(options, [responsesHandler(), chat], [responsesUpgrade()]) : startFake(options, [chat]);
 }
