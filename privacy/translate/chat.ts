@@ -8,10 +8,13 @@ export type Shape = 'openai' | 'anthropic' | 'ollama' | 'responses' | 'gemini';
 export type Part =
   | { type: 'text'; text: string }
   /** base64 data, or a URL when the client sent one (only OpenAI and Anthropic accept URLs). */
-  | { type: 'image'; mediaType?: string; data?: string; url?: string }
+  | ImagePart
   /** `arguments` is JSON text, exactly as assembled from the wire. */
   | { type: 'tool_call'; id: string; name: string; arguments: string }
-  | { type: 'tool_result'; id: string; name?: string; content: string; isError?: boolean };
+  /** `images`: what a tool returned besides text (a screenshot, a rendered page). */
+  | { type: 'tool_result'; id: string; name?: string; content: string; isError?: boolean; images?: ImagePart[] };
+
+export type ImagePart = { type: 'image'; mediaType?: string; data?: string; url?: string };
 
 export interface ChatMessage {
   role: 'user' | 'assistant';

@@ -142,11 +142,18 @@ function partOut(p: Part, names: Map<string, string>): Json | undefined {
   }
 }
 
+/** A tool's images ride in the same turn as its response, as inline data. */
+function partsOut(p: Part, names: Map<string, string>): Json[] {
+  const main = partOut(p, names);
+  const images = p.type === 'tool_result' ? (p.images ?? []).map((i) => partOut(i, names)).filter((x): x is Json => x !== undefined) : [];
+  return [...(main ? [main] : []), ...images];
+}
+
 /** Neutral → a Gemini request body (the model goes in the URL path). */
 export function renderGeminiRequest(req: ChatRequest, _model: string): Json {
   const names = new Map<string, string>();
   for (const m of req.messages) for (const p of m.parts) if (p.type === 'tool_call') names.set(p.id, p.name);
-  const contents = req.messages.map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: m.parts.map((p) => partOut(p, names)).filter((x): x is Json => x !== undefined) })).filter((c) => c.parts.length > 0);
+  const contents = req.messages.map((m) => ({ role: m.role === 'assistant' ? 'model' : 'user', parts: m.parts.flatMap((p) => partsOut(p, names)) })).filter((c) => c.parts.length > 0);
   const out: Json = { contents };
   if (req.system) out.systemInstruction = { parts: [{ text: req.system }] };
   if (req.tools?.length) out.tools = [{ functionDeclarations: req.tools.map((t) => ({ name: t.name, ...(t.description ? { description: t.description } : {}), parametersJsonSchema: t.parameters })) }];

@@ -1,4 +1,4 @@
-import type { ApiError, ChatMessage, ChatRequest, ChatResponse, ErrorKind, Part, StopReason, ToolChoice, ToolDef } from './chat.js';
+import type { ApiError, ChatMessage, ChatRequest, ChatResponse, ErrorKind, ImagePart, Part, StopReason, ToolChoice, ToolDef } from './chat.js';
 import { FREEFORM_PARAMETERS, isRecord, kindForStatus, newId } from './chat.js';
 
 /**
@@ -46,11 +46,11 @@ function inputParts(content: unknown, dropped: Set<string>): Part[] {
   return parts;
 }
 
-function toolOutput(output: unknown, dropped: Set<string>): string {
-  if (typeof output === 'string') return output;
+function toolOutput(id: string, output: unknown, dropped: Set<string>): Part {
+  if (typeof output === 'string') return { type: 'tool_result', id, content: output };
   const parts = inputParts(output, dropped);
-  if (parts.some((p) => p.type === 'image')) dropped.add('image in a tool output');
-  return parts.map((p) => (p.type === 'text' ? p.text : '')).join('');
+  const images = parts.filter((p): p is ImagePart => p.type === 'image');
+  return { type: 'tool_result', id, content: parts.map((p) => (p.type === 'text' ? p.text : '')).join(''), ...(images.length ? { images } : {}) };
 }
 
 function append(messages: ChatMessage[], role: ChatMessage['role'], parts: Part[]): void {
@@ -93,7 +93,7 @@ export function parseResponsesRequest(body: Json): ChatRequest {
     } else if (type === 'custom_tool_call') {
       append(messages, 'assistant', [{ type: 'tool_call', id: String(item.call_id ?? ''), name: callName(), arguments: JSON.stringify({ input: typeof item.input === 'string' ? item.input : '' }) }]);
     } else if (type === 'function_call_output' || type === 'custom_tool_call_output') {
-      append(messages, 'user', [{ type: 'tool_result', id: String(item.call_id ?? ''), content: toolOutput(item.output, dropped) }]);
+      append(messages, 'user', [toolOutput(String(item.call_id ?? ''), item.output, dropped)]);
     } else if (type === 'additional_tools') {
       // Codex declares its tools in an input item rather than in `tools`.
       parseTools(item.tools, tools, dropped);
@@ -178,7 +178,7 @@ export function renderResponsesRequest(req: ChatRequest, model: string): Json {
     for (const p of m.parts) {
       const tool = req.tools?.find((t) => p.type === 'tool_call' && t.name === p.name);
       if (p.type === 'tool_call') input.push(tool?.freeform ? { type: 'custom_tool_call', call_id: p.id, name: p.name, input: freeformInput(p.arguments) } : { type: 'function_call', call_id: p.id, name: p.name, arguments: p.arguments });
-      else if (p.type === 'tool_result') input.push({ type: resultType(req, p.id), call_id: p.id, output: p.content });
+      else if (p.type === 'tool_result') input.push({ type: resultType(req, p.id), call_id: p.id, output: p.images?.length ? [{ type: 'input_text', text: p.content }, ...contentOut('user', p.images)] : p.content });
     }
     if (content.length && m.role === 'user') input.push({ type: 'message', role: m.role, content });
   }

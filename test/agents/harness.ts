@@ -100,7 +100,7 @@ providers:
   const result = await run(spec.bin, spec.args(task, prompt), { cwd: work, env, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
   const written = fs.existsSync(task.file) ? fs.readFileSync(task.file, 'utf8') : undefined;
   // SLUICE_AGENT_LOG=DIR keeps what the fake received, to see what an agent sends.
-  if (process.env.SLUICE_AGENT_LOG) fs.writeFileSync(path.join(process.env.SLUICE_AGENT_LOG, `${path.basename(spec.bin)}-requests.json`), JSON.stringify({ requests: fake.requests, stdout: result.stdout, stderr: result.stderr }, null, 1));
+  if (process.env.SLUICE_AGENT_LOG) fs.writeFileSync(path.join(process.env.SLUICE_AGENT_LOG, `${path.basename(spec.bin)}-requests.json`), JSON.stringify({ requests: fake.requests, stdout: result.stdout, stderr: result.stderr, audit: await sluice.readAudit() }, null, 1));
   return { ...result, task, written, fake, sluice, audit: await sluice.readAudit() };
 }
 
