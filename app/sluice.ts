@@ -63,7 +63,7 @@ export interface Sluice {
   close(): Promise<void>;
 }
 
-async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; errors: string[] }> {
+export async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; errors: string[] }> {
   const result = file ? await loadPolicyFile(file) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
   return { ...(result.policy ? { policy: result.policy } : {}), errors: result.errors.map(formatPolicyError) };
 }
@@ -110,7 +110,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     forwarder,
     bus,
     ...(opts.limits ? { limits: opts.limits } : {}),
-    resolvesLazily: (host) => pipeline.resolvesLazily(host),
+    classifier: pipeline.classifier,
     ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
   });
   bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded' });
@@ -124,7 +124,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     let nextCompiled: CompiledPolicy;
     try {
       nextCompiled = compilePolicy(next.policy);
-      await pipeline.reload(next.policy);
+      await pipeline.reload(next.policy, nextCompiled);
     } catch (err) {
       const errors = [(err as Error).message];
       bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...(policyFile ? { file: policyFile } : {}), reason: 'policy could not be applied; the last good policy stays in force', errors });

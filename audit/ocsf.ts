@@ -86,6 +86,7 @@ function ocsfRecord(event: SluiceEvent): OcsfRecord {
           code: event.decision.code,
           rule: event.decision.rule,
           audited: event.decision.audited,
+          llm_class: event.llm === undefined ? undefined : { host_class: event.llm.hostClass, api: event.llm.api ?? 'unrecognised', stream: event.llm.stream },
           websocket: ws === undefined ? undefined : { messages_out: ws.messagesOut, messages_in: ws.messagesIn, close_code: ws.closeCode, closed_by: ws.closedBy },
         },
       });

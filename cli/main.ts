@@ -6,7 +6,8 @@ const USAGE = `sluice — egress proxy and privacy router for AI-agent sandboxes
   sluice up [--policy FILE] [--listen HOST:PORT] [--resolve HOST=IP]... [--dns HOST:PORT] [--home DIR] [--verbose]
   sluice policy check FILE        validate a policy; prints file:line:col: message per error
   sluice policy show              print the embedded default policy
-  sluice explain [--policy FILE] METHOD URL
+  sluice explain [--policy FILE] [--body JSON] [--header "NAME: VALUE"]... [--resolve HOST=IP]... METHOD URL
+                                  what the live proxy would do with this request, and why
   sluice ca path|export [--home DIR]
   sluice env [--policy FILE] [--sandbox NAME] [--home DIR] [--export]
                                   the environment a sandbox gets: provider placeholders, never secrets
@@ -26,7 +27,7 @@ type Command = (argv: string[], io: CliIO) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   up: async () => (await import('./up.js')).up,
   policy: async () => (await import('./policy.js')).policy,
-  explain: async () => (await import('./policy.js')).explain,
+  explain: async () => (await import('./explain.js')).explain,
   ca: async () => (await import('./ca.js')).ca,
   env: async () => (await import('./env.js')).env,
   run: async () => (await import('./run.js')).run,

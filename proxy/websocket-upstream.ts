@@ -28,7 +28,7 @@ export async function connectUpstream(deps: ExchangeDeps, ctx: RequestContext, t
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(ctx.headers)) if (value !== undefined && !OWN_HEADERS.has(name)) headers[name] = value;
   // The path the policy decided on, byte for byte: a URL parse would re-normalise it.
-  const path = (ctx.upstreamPath ?? ctx.decision?.path ?? ctx.path) + (ctx.query ? `?${ctx.query}` : '');
+  const path = (ctx.upstreamPath ?? ctx.classification.path) + (ctx.query ? `?${ctx.query}` : '');
   const host = ctx.dest.host.includes(':') ? `[${ctx.dest.host}]` : ctx.dest.host;
   return new Promise<UpstreamSocket>((resolve, reject) => {
     let ws: WebSocket;

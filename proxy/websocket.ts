@@ -1,9 +1,10 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { SluiceError } from '../core/index.js';
+import { SluiceError, decisionError } from '../core/index.js';
 import type { Decision, Destination, RequestContext, WebSocketPeer } from '../core/index.js';
-import { createRequestContext, renderOwnError, requestTarget } from './exchange.js';
+import { llmClass, renderOwnError, requestTarget, sandboxOf } from './exchange.js';
+import { createRequestContext } from './request.js';
 import type { ExchangeDeps, TunnelInfo } from './exchange.js';
 import { sendRawError, toSluiceError } from './respond.js';
 import { createRelay } from './websocket-relay.js';
@@ -43,8 +44,9 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
       src: ctx.src,
       dst: { host: ctx.dest.host, port: ctx.dest.port },
       method: ctx.method,
-      path: ctx.decision?.path ?? ctx.path,
+      path: ctx.classification.path,
       scheme: ctx.scheme,
+      ...llmClass(ctx),
       decision,
       status,
       durationMs: Math.round((performance.now() - started) * 1000) / 1000,
@@ -61,7 +63,7 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
       for (const [k, v] of Object.entries({ ...own.headers, 'x-sluice-error': e.wire, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(own.body) })) head += `${k}: ${String(v)}\r\n`;
       socket.end(`${head}connection: close\r\n\r\n${own.body}`);
     } else {
-      sendRawError(socket, e, { host: dest?.host, port: dest?.port, method: req.method, path: ctx?.path });
+      sendRawError(socket, e, { host: dest?.host, port: dest?.port, method: req.method, path: ctx?.classification.path });
     }
     if (!ctx) return;
     const decision: Decision = ctx.decision?.action === 'deny' ? ctx.decision : { action: 'deny', code: e.wire, reason: String(e.context.reason ?? e.message), ...(e.context.policy ? { policy: String(e.context.policy) } : {}), ...(e.context.rule ? { rule: String(e.context.rule) } : {}) };
@@ -74,18 +76,35 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
     const aborter = new AbortController();
     socket.on('error', () => socket.destroy());
     socket.once('close', () => aborter.abort());
-    let ctx: RequestContext | undefined;
+    let opened: RequestContext | undefined;
     let dest = tunnel?.dest;
     try {
       const where = requestTarget(req, tunnel);
       dest = where.dest;
-      ctx = createRequestContext(deps, req, tunnel, where, () => aborter.signal, 'websocket');
+      const ctx = createRequestContext({
+        src: tunnel?.src ?? { ip: req.socket.remoteAddress, port: req.socket.remotePort },
+        dest: where.dest,
+        scheme: tunnel?.scheme ?? 'http',
+        sandbox: tunnel?.sandbox ?? deps.sandbox ?? sandboxOf(req),
+        bus: deps.bus,
+        signal: () => aborter.signal,
+        method: req.method ?? 'GET',
+        target: where.target,
+        headers: req.headers,
+        classifier: deps.classifier,
+        upgrade: 'websocket',
+      });
+      opened = ctx;
       const kind = String(req.headers.upgrade ?? '').toLowerCase();
       if (kind !== 'websocket') throw new SluiceError('SLUICE_BAD_REQUEST', `protocol upgrade to "${kind.slice(0, 40)}" is not supported through Sluice (WebSocket is)`);
       if (req.method !== 'GET' || !KEY.test(String(req.headers['sec-websocket-key'] ?? '')) || req.headers['sec-websocket-version'] !== '13') {
         throw new SluiceError('SLUICE_BAD_REQUEST', 'malformed WebSocket handshake (RFC 6455 wants GET, a 16-byte Sec-WebSocket-Key and Sec-WebSocket-Version: 13)');
       }
       for (const stage of deps.stages) await stage.onRequestHeaders?.(ctx);
+      // Fail closed, as for any request: an upgrade no stage allowed is not relayed.
+      if (ctx.decision?.action !== 'allow') {
+        throw ctx.decision ? decisionError(ctx.decision) : new SluiceError('SLUICE_INTERNAL', 'no stage decided this upgrade', { reason: 'no stage decided this request; Sluice does not forward undecided requests' });
+      }
       const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean);
       let peer: WebSocketPeer | undefined;
       for (const stage of deps.stages) {
@@ -115,7 +134,7 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
         upstream.on('error', () => upstream.terminate());
       });
     } catch (err) {
-      refuse(ctx, socket, req, dest, err, started);
+      refuse(opened, socket, req, dest, err, started);
     }
   }
 
