@@ -112,9 +112,11 @@ export interface Stage {
   onClose?(ctx: RequestContext, error?: unknown): void;
   /**
    * One WebSocket message of an upgraded request, either way, before it is passed on; may return
-   * a replacement. Throwing a SluiceError closes both sides with 1008 (policy violation).
+   * a replacement, or a list of messages to send in its place (none drops it: a restorer holding
+   * back a tail; two: the tail released before a `.done` event). Throwing a SluiceError closes
+   * both sides with 1008 (policy violation).
    */
-  onWebSocketMessage?(ctx: RequestContext, message: WebSocketMessage): Buffer | void | Promise<Buffer | void>;
+  onWebSocketMessage?(ctx: RequestContext, message: WebSocketMessage): Buffer | Buffer[] | void | Promise<Buffer | Buffer[] | void>;
   /**
    * A stage that answers a WebSocket by itself (instead of an upstream) returns its peer here;
    * the relay then runs the same message hooks between the client and that peer.

@@ -117,7 +117,7 @@ export async function executeCall(call: RoutedCall, attempts: readonly Attempt[]
     if (call.kind === 'count-tokens' && built.path === '') {
       call.stats.status = 200;
       call.stats.inputTokens = estimateTokens(call.body);
-      return { response: finish(call, json(200, { input_tokens: call.stats.inputTokens }, { 'x-sluice-estimate': 'true' })), attempt };
+      return { response: finish(call, json(200, countBody(call.clientShape, call.stats.inputTokens), { 'x-sluice-estimate': 'true' })), attempt };
     }
     let res: Dispatcher.ResponseData;
     try {
@@ -138,6 +138,13 @@ export async function executeCall(call: RoutedCall, attempts: readonly Attempt[]
   call.stats.status = 503;
   call.stats.error = lastError;
   return { response: finish(call, errorResponse(call.clientShape, { status: 503, kind: 'overloaded', message: lastError }, { 'x-sluice-error': 'backend_unavailable' })), attempt: attempts[0]! };
+}
+
+/** A token count in the client's own shape (Anthropic's count_tokens, Responses' input_tokens, Gemini's countTokens). */
+function countBody(shape: Shape, tokens: number): Json {
+  if (shape === 'gemini') return { totalTokens: tokens };
+  if (shape === 'responses') return { object: 'response.input_tokens', input_tokens: tokens };
+  return { input_tokens: tokens };
 }
 
 /** A whole (not streamed) answer: its size is known now, before the call is reported. */

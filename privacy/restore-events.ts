@@ -71,6 +71,8 @@ export function createResponsesRestorer(redactor: RouterRedactor, vault: unknown
   return {
     restore(event) {
       const type = String(event.type);
+      // Each response numbers its events from 0 (a WebSocket carries one response per turn).
+      if (type === 'response.created') seq = 0;
       const delta = DELTAS[type];
       if (delta && typeof event.delta === 'string') {
         const text = push(keyOf(delta[0], event), event.delta, delta[1]);

@@ -81,8 +81,15 @@ export type RouteConfig = z.infer<typeof routeSchema>;
 export const inferenceSchema = z.strictObject({
   backends: z.record(z.string().min(1), backendSchema).default({}),
   routes: z.array(routeSchema).default([]),
-  /** More LLM hosts: their calls are routed and what the router does not recognise there is refused. */
-  hosts: z.array(z.string().min(1)).optional(),
+  /**
+   * More LLM hosts: their calls are routed and what the router does not recognise there is refused.
+   * An entry with a `prefix` serves OpenAI's API under that path instead of /v1 (DashScope's
+   * /compatible-mode/v1, OpenRouter's /api/v1): `prefix/chat/completions` is `/v1/chat/completions`.
+   */
+  hosts: z.array(z.union([z.string().min(1), z.strictObject({
+    host: z.string().min(1),
+    prefix: z.string().regex(/^(\/[^/?#]+)+$/, 'a path prefix: /segment[/segment…], no trailing slash, query or fragment'),
+  })])).optional(),
   /**
    * Put the prompt text (message contents, after redaction, at most 8 KiB) in each llm_call audit
    * event. Off by default; with no `privacy` section there is no redaction, so nothing is logged.

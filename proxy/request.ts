@@ -47,7 +47,7 @@ export function createRequestContext(init: RequestInit): RequestContext {
     },
     method: init.method,
     hasBody,
-    classification: init.classifier.classify({ dest, method: init.method, rawPath: path, headers }),
+    classification: init.classifier.classify({ dest, method: init.method, rawPath: path, headers, ...(init.upgrade ? { upgrade: init.upgrade } : {}) }),
     ...(init.upgrade ? { upgrade: init.upgrade } : {}),
     query,
     headers,

@@ -63,22 +63,29 @@ export function createRelay(ctx: RequestContext, stages: readonly Stage[], clien
   };
 
   const pass = async (direction: 'out' | 'in', data: Buffer, binary: boolean): Promise<void> => {
-    let message: WebSocketMessage = { direction, binary, data };
+    let messages: WebSocketMessage[] = [{ direction, binary, data }];
     for (const stage of hooks) {
-      const replaced = await stage.onWebSocketMessage!(ctx, message);
-      if (replaced) message = { ...message, data: replaced };
+      const next: WebSocketMessage[] = [];
+      for (const message of messages) {
+        const replaced = await stage.onWebSocketMessage!(ctx, message);
+        if (replaced === undefined) next.push(message);
+        else for (const d of Array.isArray(replaced) ? replaced : [replaced]) next.push({ ...message, data: d });
+      }
+      messages = next;
     }
-    if (refusal) return;
-    const side = direction === 'out' ? 'upstream' : 'client';
-    if (!open[side]) return;
-    if (direction === 'out') {
-      stats.messagesOut++;
-      stats.bytesOut += message.data.length;
-    } else {
-      stats.messagesIn++;
-      stats.bytesIn += message.data.length;
+    for (const message of messages) {
+      if (refusal) return;
+      const side = direction === 'out' ? 'upstream' : 'client';
+      if (!open[side]) return;
+      if (direction === 'out') {
+        stats.messagesOut++;
+        stats.bytesOut += message.data.length;
+      } else {
+        stats.messagesIn++;
+        stats.bytesIn += message.data.length;
+      }
+      await new Promise<void>((resolve) => target[direction].send(message.data, message.binary, () => resolve()));
     }
-    await new Promise<void>((resolve) => target[direction].send(message.data, message.binary, () => resolve()));
   };
 
   const refuse = (err: unknown): void => {
