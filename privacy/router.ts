@@ -230,7 +230,8 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       return refuse(ctx, st, new SluiceError('SLUICE_LLM_UNRECOGNISED', reason, { reason, rule: route.name }), route.name);
     }
     ctx.decision = allow(`inference route "${route.name}" lets this call out to ${ctx.dest.host}`, { rule: route.name, ...(network.policy ? { policy: network.policy } : {}) });
-    emit(ctx, st, { action: 'allow', backend: 'upstream', ...(st.requestedModel ? { backendModel: st.requestedModel } : {}) });
+    // A Responses WebSocket is no call yet: each of its turns is audited as one (responses-socket.ts).
+    if (st.api !== SOCKET_API) emit(ctx, st, { action: 'allow', backend: 'upstream', ...(st.requestedModel ? { backendModel: st.requestedModel } : {}) });
     if (!redacted || !redactor) return undefined;
     // The answer has pseudonyms to put back; an encoded answer would hide them from the restorer.
     ctx.headers['accept-encoding'] = 'identity';

@@ -97,11 +97,15 @@ t.test('WebSocket mode through a real Sluice: the relay carries the SDK\'s turns
   const hosted = await createFakeOpenAI({ apiKey: KEY, models: ['gpt-fake'], reply: { text: 'Relayed.' } });
   const ca = await createTestCA();
   const front = await tlsFront(await ca.issue(['api.openai.com']), hosted.port);
+  // The upgrade is a Responses call: an allow route lets it out (the default routes it to a local Ollama).
   const sluice = await startTestSluice(`version: 1
 network_policies:
   openai:
     endpoints:
       - { host: api.openai.com, port: ${front.port} }
+inference:
+  routes:
+    - { match: {}, action: allow }
 `, { upstreamCA: [ca.caPem], resolve: { 'api.openai.com': '127.0.0.1' } });
   t.teardown(async () => {
     await sluice.close();
@@ -123,4 +127,62 @@ network_policies:
   }
   t.match(ws101, { traffic: { packets_out: 1 }, http_request: { url: { path: '/v1/responses' } } });
   t.ok((ws101!.traffic as { packets_in: number }).packets_in >= 8, 'every event came back as its own message');
+});
+
+t.test('WebSocket mode relayed with redaction: each turn leaves pseudonymised, the events come back restored', async (t) => {
+  const EMAIL = 'jane.doe@example.com';
+  const AWS = 'AKIAIOSFODNN7EXAMPLE';
+  let hosted!: Awaited<ReturnType<typeof createFakeOpenAI>>;
+  // The model repeats what it was given, in its text and in a tool call's arguments.
+  const quoting = () => {
+    const body = JSON.stringify(hosted.requests.at(-1)!.body);
+    const seen = /mail ([^ ,"]+) and key ([^ ,"]+)/.exec(body);
+    return { text: `Noted ${seen?.[1]} and ${seen?.[2]}.`, toolCalls: [{ name: 'send_email', arguments: { to: seen?.[1] ?? 'none' } }], usage: { input: 9, output: 5 } };
+  };
+  hosted = await createFakeOpenAI({ apiKey: KEY, models: ['gpt-fake'], chunkSize: 2, reply: quoting });
+  const ca = await createTestCA();
+  const front = await tlsFront(await ca.issue(['api.openai.com']), hosted.port);
+  const sluice = await startTestSluice(`version: 1
+network_policies:
+  openai:
+    endpoints:
+      - { host: api.openai.com, port: ${front.port} }
+privacy:
+  redact: all
+  mode: pseudonymize
+inference:
+  routes:
+    - { match: { api: openai }, action: allow }
+`, { upstreamCA: [ca.caPem], resolve: { 'api.openai.com': '127.0.0.1' } });
+  t.teardown(async () => {
+    await sluice.close();
+    await front.close();
+    await hosted.close();
+  });
+  const client = new OpenAI({ apiKey: KEY, baseURL: `https://api.openai.com:${front.port}/v1`, maxRetries: 0 });
+  const ws = new ResponsesWS(client, { agent: new ConnectAgent({ host: sluice.host, port: sluice.port }, sluice.caCertPem) });
+  t.teardown(() => ws.close());
+  const firstTurn = turns(ws, 1);
+  ws.send({ type: 'response.create', model: 'gpt-fake', instructions: 'Be brief.', input: `My mail ${EMAIL} and key ${AWS} please.` });
+  // A copy: the listener goes on collecting the next turn's events.
+  const first = [...(await firstTurn)[0]!];
+  const done = first.at(-1) as OpenAI.Responses.ResponseCompletedEvent;
+  const secondTurn = turns(ws, 1);
+  ws.send({ type: 'response.create', model: 'gpt-fake', previous_response_id: done.response.id, input: [{ type: 'function_call_output', call_id: 'call_fake0', output: `sent to ${EMAIL}` }] });
+  await secondTurn;
+  const wire = JSON.stringify(hosted.requests.filter((r) => r.method === 'WS').map((r) => r.body));
+  t.notOk(wire.includes(EMAIL) || wire.includes(AWS), 'the provider never saw the e-mail address or the key');
+  t.match(wire, /mail \S+ and key \S+/);
+  const text = first.filter((e) => e.type === 'response.output_text.delta').map((e) => (e as OpenAI.Responses.ResponseTextDeltaEvent).delta).join('');
+  t.equal(text, `Noted ${EMAIL} and ${AWS}.`, 'streamed deltas restored, split placeholders included');
+  t.equal(done.response.output.find((o) => o.type === 'message') && (done.response.output.find((o) => o.type === 'message') as OpenAI.Responses.ResponseOutputMessage).content.map((c) => (c as { text: string }).text).join(''), `Noted ${EMAIL} and ${AWS}.`, 'the final response restored whole');
+  const call = done.response.output.find((o) => o.type === 'function_call') as OpenAI.Responses.ResponseFunctionToolCall;
+  t.same(JSON.parse(call.arguments), { to: EMAIL }, 'tool arguments restored');
+  const seqs = first.map((e) => (e as { sequence_number: number }).sequence_number);
+  t.same(seqs, seqs.map((_, i) => i), 'events numbered from 0 without gaps after restoration');
+  const secondOut = hosted.requests.filter((r) => r.method === 'WS').at(-1)!.body!;
+  t.notOk(JSON.stringify(secondOut).includes(EMAIL), 'the tool output of the next turn is redacted with the same vault');
+  const calls = (await sluice.readAudit()).filter((e) => (e.unmapped as { llm?: { api?: string } } | undefined)?.llm?.api === 'openai-responses-socket');
+  t.equal(calls.length, 2, 'each relayed turn is an audited LLM call');
+  t.match(calls[0], { unmapped: { llm: { action: 'allow', requested_model: 'gpt-fake' } } });
 });
