@@ -2,6 +2,7 @@ import type { Test } from 'tap';
 import type { AgentSpec } from './agents.js';
 import { PROVIDERS } from './agents.js';
 import type { AgentRun } from './harness.js';
+import { PERSONAL } from './harness.js';
 
 /**
  * What one agent turn must show: the agent exited 0 and printed the final answer, its own tool
@@ -18,4 +19,13 @@ export function checkTurn(t: Test, run: AgentRun, spec: AgentSpec): void {
   const secret = PROVIDERS[spec.provider].secret;
   t.notOk(`${run.stdout}${run.stderr}`.includes(secret), 'the real key is not in what the agent saw');
   t.notOk(JSON.stringify(run.audit).includes(secret), 'nor in the audit log');
+}
+
+/** A privacy run: the turn as above, the fake never saw the e-mail address or the key, the file holds both. */
+export function checkPrivateTurn(t: Test, run: AgentRun, spec: AgentSpec): void {
+  checkTurn(t, run, spec);
+  const wire = run.fake.requests.map((r) => r.raw).join('\n');
+  t.notOk(wire.includes(PERSONAL.email), 'the provider never saw the e-mail address');
+  t.notOk(wire.includes(PERSONAL.awsKey), 'nor the AWS key');
+  t.ok(run.fake.requests.some((r) => /containing exactly/.test(r.raw)), 'the provider did get the prompt, pseudonymised');
 }

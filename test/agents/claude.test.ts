@@ -1,10 +1,14 @@
 import t from 'tap';
 import { AGENTS } from './agents.js';
-import { checkTurn } from './check.js';
+import { checkPrivateTurn, checkTurn } from './check.js';
 import { runAgent } from './harness.js';
 
 const spec = AGENTS.claude!;
 
 t.test(`${spec.name} with HTTPS_PROXY: hosted provider, credential at the wire`, async (t) => {
   checkTurn(t, await runAgent(t, spec), spec);
+});
+
+t.test(`${spec.name} with privacy redact all + pseudonymize: the provider sees no personal data, the file holds it`, async (t) => {
+  checkPrivateTurn(t, await runAgent(t, spec, { privacy: true }), spec);
 });

@@ -11,6 +11,7 @@ import type { AgentSpec } from './agents.js';
 import { PROVIDERS } from './agents.js';
 import { startProviderFront } from './provider-front.js';
 import type { Task } from './scripts.js';
+import { asSeen } from './scripts.js';
 
 /**
  * One real agent, one turn, through a real Sluice: the agent's provider is a fake behind TLS on
@@ -30,7 +31,12 @@ export interface AgentRun {
   audit: Array<Record<string, unknown>>;
 }
 
+/** What privacy runs put in the prompt: the fake must never see them, the file must hold them. */
+export const PERSONAL = { email: 'jane.doe@example.com', awsKey: 'AKIAIOSFODNN7EXAMPLE' };
+
 export interface RunOptions {
+  /** privacy: { redact: all, mode: pseudonymize }, the task's content carrying PERSONAL. */
+  privacy?: boolean;
   /** The policy's sections after network_policies (e.g. inference, privacy); default: LLM calls pass out. */
   extraPolicy?: string;
   timeoutMs?: number;
@@ -40,7 +46,7 @@ const DEFAULT_TIMEOUT_MS = 150_000;
 
 async function fakeFor(spec: AgentSpec, task: Task): Promise<FakeBackend> {
   const p = PROVIDERS[spec.provider];
-  const opts = { apiKey: p.secret, reply: (req: Parameters<AgentSpec['script']>[1]) => spec.script(task, req) };
+  const opts = { apiKey: p.secret, reply: (req: Parameters<AgentSpec['script']>[1]) => spec.script(asSeen(task, req), req) };
   switch (spec.provider) {
     case 'anthropic':
       return createFakeAnthropic(opts);
@@ -59,7 +65,8 @@ export async function runAgent(t: Test, spec: AgentSpec, opts: RunOptions = {}):
   const work = path.join(dir, 'work');
   fs.mkdirSync(home);
   fs.mkdirSync(work);
-  const task: Task = { file: path.join(work, 'proof.txt'), content: `written by ${spec.name} through Sluice`, answer: 'The file is written.' };
+  const content = opts.privacy ? `mail ${PERSONAL.email} key ${PERSONAL.awsKey}` : `written by ${spec.name} through Sluice`;
+  const task: Task = { file: path.join(work, 'proof.txt'), content, answer: 'The file is written.' };
   const provider = PROVIDERS[spec.provider];
   const ca = await createTestCA();
   const fake = await fakeFor(spec, task);
@@ -69,7 +76,10 @@ network_policies:
   provider:
     endpoints:
       - { host: ${provider.host}, port: 443 }
-${opts.extraPolicy ?? `inference:
+${opts.privacy ? `privacy:
+  redact: all
+  mode: pseudonymize
+` : ''}${opts.extraPolicy ?? `inference:
   routes:
     - { match: {}, action: allow }`}
 providers:

@@ -15,6 +15,22 @@ export interface Task {
 }
 
 type Json = Record<string, unknown>;
+
+/**
+ * The task as the model sees it: the content between the prompt's quotes as it arrived (with
+ * privacy on, pseudonyms in place of the e-mail address and the key), so that the tool call the
+ * fake makes carries what a real model would repeat, and Sluice must restore it for the file to
+ * hold the originals.
+ */
+export function asSeen(task: Task, req: RecordedRequest): Task {
+  const m = /containing exactly \\"(.+?)\\", then say/.exec(req.raw);
+  if (!m) return task;
+  try {
+    return { ...task, content: JSON.parse(`"${m[1]!}"`) as string };
+  } catch {
+    return task;
+  }
+}
 const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
