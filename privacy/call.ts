@@ -11,6 +11,8 @@ type Json = Record<string, unknown>;
 
 /** One LLM call the router answers from a backend. */
 export interface RoutedCall {
+  /** The route that sent the call here, named in errors. */
+  route: string;
   clientShape: Shape;
   /** The client's side of a chat-like call: its chat codec, or a legacy completions codec. */
   client: ClientCodec;
@@ -130,14 +132,16 @@ export async function executeCall(call: RoutedCall, attempts: readonly Attempt[]
       });
     } catch (err) {
       if (call.signal.aborted) throw err;
-      lastError = `backend "${attempt.backend.name}" unreachable: ${(err as Error).message}`;
+      lastError = `${lastError ? `${lastError}; ` : ''}backend "${attempt.backend.name}" unreachable: ${(err as Error).message}`;
       continue;
     }
     return { response: await answer(call, attempt, built, res), attempt };
   }
   call.stats.status = 503;
   call.stats.error = lastError;
-  return { response: finish(call, errorResponse(call.clientShape, { status: 503, kind: 'overloaded', message: lastError }, { 'x-sluice-error': 'backend_unavailable' })), attempt: attempts[0]! };
+  // Every backend of the route is down: the SDKs' retries (minutes of backoff with Claude Code) would not change that.
+  const message = `inference route "${call.route}": ${lastError}${attempts.length > 1 ? ' (and its fallback)' : ''}`;
+  return { response: finish(call, errorResponse(call.clientShape, { status: 503, kind: 'overloaded', message }, { 'x-sluice-error': 'backend_unavailable', 'x-should-retry': 'false' })), attempt: attempts[0]! };
 }
 
 /** A token count in the client's own shape (Anthropic's count_tokens, Responses' input_tokens, Gemini's countTokens). */

@@ -288,6 +288,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     stats.requestBytes = requestBytes;
     let reported = false;
     const call: RoutedCall = {
+      route: route.name,
       clientShape: st.shape,
       client: api === 'openai-completions' ? openAICompletions : api === 'ollama-generate' ? ollamaGenerate : codecs[st.shape],
       kind: kindOf(api),

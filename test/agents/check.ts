@@ -15,7 +15,7 @@ export function checkTurn(t: Test, run: AgentRun, spec: AgentSpec): void {
   t.equal(run.written, run.task.content, `${spec.name}'s tool wrote the file`);
   t.match(run.stdout, run.task.answer, `${spec.name} printed the final answer`);
   const turns = run.fake.requests.filter((r) => r.method !== 'GET');
-  t.ok(turns.some((r) => spec.script(run.task, r).text === run.task.answer), 'the fake was asked again with the tool result');
+  t.ok(turns.some((r) => run.script(run.task, r).text === run.task.answer), 'the fake was asked again with the tool result');
   const secret = PROVIDERS[spec.provider].secret;
   t.notOk(`${run.stdout}${run.stderr}`.includes(secret), 'the real key is not in what the agent saw');
   t.notOk(JSON.stringify(run.audit).includes(secret), 'nor in the audit log');

@@ -12,3 +12,9 @@ t.test(`${spec.name} with HTTPS_PROXY: hosted provider, credential at the wire`,
 t.test(`${spec.name} with privacy redact all + pseudonymize: the provider sees no personal data, the file holds it`, async (t) => {
   checkPrivateTurn(t, await runAgent(t, spec, { privacy: true }), spec);
 });
+
+t.test(`${spec.name} with HTTPS_PROXY, routed to a local Ollama: the provider's API translated both ways`, async (t) => {
+  const run = await runAgent(t, spec, { routed: true });
+  checkTurn(t, run, spec);
+  t.ok(run.fake.requests.every((r) => r.path.startsWith('/api/')), "only Ollama's own API was called");
+});

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { createFakeAnthropic, createFakeGemini, createFakeOpenAI } from '../fakes/index.js';
+import { createFakeAnthropic, createFakeGemini, createFakeOllama, createFakeOpenAI } from '../fakes/index.js';
 import type { FakeBackend } from '../fakes/index.js';
 import { createTestCA } from '../helpers/tls.js';
 import { startTestSluice, tempDir } from '../helpers/sluice.js';
@@ -11,7 +11,7 @@ import type { AgentSpec } from './agents.js';
 import { PROVIDERS } from './agents.js';
 import { startProviderFront } from './provider-front.js';
 import type { Task } from './scripts.js';
-import { asSeen } from './scripts.js';
+import { asSeen, ollamaTurn } from './scripts.js';
 
 /**
  * One real agent, one turn, through a real Sluice: the agent's provider is a fake behind TLS on
@@ -27,6 +27,8 @@ export interface AgentRun {
   /** What the agent's tool wrote, or undefined when there is no file. */
   written: string | undefined;
   fake: FakeBackend;
+  /** The script the fake answered with (the agent's own protocol's, or Ollama's when routed). */
+  script: AgentSpec['script'];
   sluice: TestSluice;
   audit: Array<Record<string, unknown>>;
 }
@@ -37,6 +39,8 @@ export const PERSONAL = { email: 'jane.doe@example.com', awsKey: 'AKIAIOSFODNN7E
 export interface RunOptions {
   /** privacy: { redact: all, mode: pseudonymize }, the task's content carrying PERSONAL. */
   privacy?: boolean;
+  /** Route every call to a local Ollama (a fake on 127.0.0.1) instead of letting it out to the provider. */
+  routed?: boolean;
   /** The policy's sections after network_policies (e.g. inference, privacy); default: LLM calls pass out. */
   extraPolicy?: string;
   timeoutMs?: number;
@@ -44,8 +48,9 @@ export interface RunOptions {
 
 const DEFAULT_TIMEOUT_MS = 150_000;
 
-async function fakeFor(spec: AgentSpec, task: Task): Promise<FakeBackend> {
+async function fakeFor(spec: AgentSpec, task: Task, routed: boolean): Promise<FakeBackend> {
   const p = PROVIDERS[spec.provider];
+  if (routed) return createFakeOllama({ reply: (req) => ollamaTurn(asSeen(task, req), req) });
   const opts = { apiKey: p.secret, reply: (req: Parameters<AgentSpec['script']>[1]) => spec.script(asSeen(task, req), req) };
   switch (spec.provider) {
     case 'anthropic':
@@ -69,7 +74,8 @@ export async function runAgent(t: Test, spec: AgentSpec, opts: RunOptions = {}):
   const task: Task = { file: path.join(work, 'proof.txt'), content, answer: 'The file is written.' };
   const provider = PROVIDERS[spec.provider];
   const ca = await createTestCA();
-  const fake = await fakeFor(spec, task);
+  const routed = opts.routed === true;
+  const fake = await fakeFor(spec, task, routed);
   const front = await startProviderFront(await ca.issue([provider.host]), { [provider.host]: fake.port });
   const sluice = await startTestSluice(`version: 1
 network_policies:
@@ -79,9 +85,15 @@ network_policies:
 ${opts.privacy ? `privacy:
   redact: all
   mode: pseudonymize
-` : ''}${opts.extraPolicy ?? `inference:
+` : ''}${opts.extraPolicy ?? (routed ? `inference:
+  backends:
+    local: { type: ollama, url: "${fake.url}" }
+  # Qwen Code's default endpoint: OpenAI's API under DashScope's prefix.
+  hosts: [{ host: dashscope.aliyuncs.com, prefix: /compatible-mode/v1 }]
   routes:
-    - { match: {}, action: allow }`}
+    - { match: {}, backend: local, model: "qwen3:8b" }` : `inference:
+  routes:
+    - { match: {}, action: allow }`)}
 providers:
   ${provider.policy}
 `, { upstreamCA: [ca.caPem], resolve: { [provider.host]: front.address }, env: { REAL_KEY: provider.secret }, healthIntervalMs: 0 });
@@ -111,7 +123,8 @@ providers:
   const written = fs.existsSync(task.file) ? fs.readFileSync(task.file, 'utf8') : undefined;
   // SLUICE_AGENT_LOG=DIR keeps what the fake received, to see what an agent sends.
   if (process.env.SLUICE_AGENT_LOG) fs.writeFileSync(path.join(process.env.SLUICE_AGENT_LOG, `${path.basename(spec.bin)}-requests.json`), JSON.stringify({ requests: fake.requests, stdout: result.stdout, stderr: result.stderr, audit: await sluice.readAudit() }, null, 1));
-  return { ...result, task, written, fake, sluice, audit: await sluice.readAudit() };
+  const script: AgentSpec['script'] = routed ? ollamaTurn : spec.script;
+  return { ...result, task, written, fake, script, sluice, audit: await sluice.readAudit() };
 }
 
 /** Runs a command in its own process group, so a timeout ends the agent and every helper it started. */

@@ -131,3 +131,29 @@ export function geminiTurn(task: Task, req: RecordedRequest): ReplyScript {
   if (g.responseMimeType === 'application/json') return { text: JSON.stringify(valueFor(g.responseJsonSchema ?? g.responseSchema)), usage: { input: 5, output: 3 } };
   return { text: 'Writing a file', usage: { input: 5, output: 3 } };
 }
+
+/**
+ * Ollama's /api/chat (what a route to a local Ollama sends, whatever the agent speaks): the
+ * agent's own tools arrive translated (Responses namespaces flattened to `ns__name`, Codex's
+ * freeform `exec` as a function of one `input` string), so they are found by name.
+ */
+export function ollamaTurn(task: Task, req: RecordedRequest): ReplyScript {
+  const body = req.body ?? {};
+  if (list(body.messages).some((m) => isObj(m) && m.role === 'tool')) return answer(task);
+  const names = list(body.tools).map((t) => (isObj(t) && isObj(t.function) ? String(t.function.name) : ''));
+  const find = (n: string) => names.find((x) => x === n || x.endsWith(`__${n}`));
+  const calls: Array<[string, (name: string) => Record<string, unknown>]> = [
+    ['Write', () => ({ file_path: task.file, content: task.content })],
+    ['write_file', () => ({ file_path: task.file, content: task.content })],
+    ['exec', () => ({ input: `const r = await tools.exec_command({ cmd: ${JSON.stringify(shellWrite(task))} });\ntext(r);` })],
+    ['write', () => ({ filePath: task.file, content: task.content })],
+    ['bash', () => ({ command: shellWrite(task), description: 'Write the file' })],
+    ['exec_command', () => ({ cmd: shellWrite(task) })],
+    ['shell', () => ({ command: ['bash', '-lc', shellWrite(task)] })],
+  ];
+  for (const [tool, args] of calls) {
+    const name = find(tool);
+    if (name) return { toolCalls: [{ id: 'call_sluice1', name, arguments: args(name) }], usage: { input: 50, output: 20 } };
+  }
+  return { text: body.format !== undefined ? JSON.stringify(valueFor(body.format)) : 'Writing a file', usage: { input: 5, output: 3 } };
+}
