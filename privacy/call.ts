@@ -73,7 +73,10 @@ function buildRequest(call: RoutedCall, attempt: Attempt): Built | ApiError {
   const path = backend.pathFor(call.kind, call.clientShape);
   if (call.kind === 'completions' && path === undefined) {
     // No native completions endpoint in this shape: ask the backend's chat API instead.
-    return { path: backend.pathFor('chat', call.clientShape)!, body: codecs[backend.shape].renderRequest(call.client.parseRequest(call.body), model), viaChat: true, native: false };
+    const req = call.client.parseRequest(call.body);
+    const cap = backend.config.max_output_tokens;
+    if (cap !== undefined && (req.maxTokens ?? 0) > cap) req.maxTokens = cap;
+    return { path: backend.pathFor('chat', call.clientShape)!, body: codecs[backend.shape].renderRequest(req, model), viaChat: true, native: false };
   }
   if (path === undefined) {
     if (call.kind === 'count-tokens') return { path: '', body: {}, viaChat: false, native: false };
@@ -83,15 +86,38 @@ function buildRequest(call: RoutedCall, attempt: Attempt): Built | ApiError {
   return { path, body: built.body, viaChat: call.kind === 'chat', native: built.native };
 }
 
+/** A same-shape body with its output-token request lowered to the backend's cap. */
+function capNative(shape: Shape, body: Json, cap: number | undefined): Json {
+  if (cap === undefined) return body;
+  const lower = (holder: Json, key: string): void => {
+    if (typeof holder[key] === 'number' && (holder[key] as number) > cap) holder[key] = cap;
+  };
+  const out = { ...body };
+  if (shape === 'ollama') {
+    if (out.options !== null && typeof out.options === 'object') {
+      out.options = { ...(out.options as Json) };
+      lower(out.options as Json, 'num_predict');
+    }
+  } else {
+    for (const key of ['max_tokens', 'max_completion_tokens', 'max_output_tokens']) lower(out, key);
+  }
+  return out;
+}
+
 function buildBody(call: RoutedCall, { backend, model }: Attempt): { body: Json; native: boolean } {
+  const cap = backend.config.max_output_tokens;
   switch (call.kind) {
-    case 'chat':
+    case 'chat': {
       if (backend.shape === call.clientShape) {
+        const body = capNative(backend.shape, { ...call.body, model }, cap);
         // Ask an OpenAI backend for usage even when the client did not: the audit needs tokens (pump drops the extra chunk).
-        if (backend.shape === 'openai' && call.stream && !clientWantsUsage(call)) return { body: { ...call.body, model, stream_options: { ...(call.body.stream_options as Json | undefined), include_usage: true } }, native: true };
-        return { body: { ...call.body, model }, native: true };
+        if (backend.shape === 'openai' && call.stream && !clientWantsUsage(call)) return { body: { ...body, stream_options: { ...(call.body.stream_options as Json | undefined), include_usage: true } }, native: true };
+        return { body, native: true };
       }
-      return { body: codecs[backend.shape].renderRequest(call.client.parseRequest(call.body), model), native: false };
+      const req = call.client.parseRequest(call.body);
+      if (cap !== undefined && (req.maxTokens ?? 0) > cap) req.maxTokens = cap;
+      return { body: codecs[backend.shape].renderRequest(req, model), native: false };
+    }
     case 'embeddings': {
       const shape = backend.embedShape!;
       if (shape === call.clientShape) return { body: { ...call.body, model }, native: true };

@@ -48,6 +48,11 @@ export const backendSchema = z.strictObject({
   connect_timeout_ms: z.number().int().positive().optional(),
   /** For ollama: which of its endpoints to speak. native = /api/chat (NDJSON), openai = /v1/chat/completions, anthropic = /v1/messages. */
   api: z.enum(['native', 'openai', 'anthropic']).optional(),
+  /**
+   * The most output tokens a call may ask of this backend: agents ask for 32k-64k, which a local
+   * model may refuse or reserve memory for. A larger request is lowered to it; a smaller one kept.
+   */
+  max_output_tokens: z.number().int().positive().optional(),
 });
 export type BackendConfig = z.infer<typeof backendSchema>;
 

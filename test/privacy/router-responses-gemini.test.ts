@@ -123,3 +123,14 @@ t.test('OpenAI-compatible hosts under a path prefix (DashScope, OpenRouter)', as
   t.equal(outside.status, 403, 'a path that merely starts with the prefix\'s letters is not under it');
 });
 
+
+t.test("a backend's max_output_tokens caps what calls ask of it, translated or native", async (t) => {
+  const h = await startRouter(t, { backends: { local: { type: 'ollama', url: ollama.url, max_output_tokens: 100 } }, routes: [{ match: {}, backend: 'local', model: 'qwen3:8b' }] }, { host: 'api.openai.com' });
+  await sdk(h).responses.create({ model: 'gpt-5', input: 'x', max_output_tokens: 64000 });
+  t.equal((ollama.requests.at(-1)!.body!.options as { num_predict?: number }).num_predict, 100, 'Responses max_output_tokens 64000 → num_predict 100');
+  await sdk(h).responses.create({ model: 'gpt-5', input: 'x', max_output_tokens: 20 });
+  t.equal((ollama.requests.at(-1)!.body!.options as { num_predict?: number }).num_predict, 20, 'a smaller request is kept');
+  const g = await h.fetch('https://api.openai.com/api/chat', { method: 'POST', body: JSON.stringify({ model: 'm', stream: false, messages: [{ role: 'user', content: 'x' }], options: { num_predict: 5000, temperature: 0 } }) });
+  t.equal(g.status, 200);
+  t.same(ollama.requests.at(-1)!.body!.options, { num_predict: 100, temperature: 0 }, 'an Ollama client passed through natively is capped too');
+});
