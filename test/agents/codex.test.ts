@@ -3,6 +3,10 @@ import { AGENTS } from './agents.js';
 import { checkPrivateTurn, checkTurn } from './check.js';
 import { runAgent } from './harness.js';
 
+// Three real agent runs (hosted, private, routed): 15-75 s on an idle machine, over 200 s at the
+// shared machine's load; each run has its own 150 s limit.
+t.setTimeout(600_000);
+
 const spec = AGENTS.codex!;
 
 t.test(`${spec.name} with HTTPS_PROXY: hosted provider, credential at the wire`, async (t) => {
