@@ -132,14 +132,13 @@ inference:
 t.test('WebSocket mode relayed with redaction: each turn leaves pseudonymised, the events come back restored', async (t) => {
   const EMAIL = 'jane.doe@example.com';
   const AWS = 'AKIAIOSFODNN7EXAMPLE';
-  let hosted!: Awaited<ReturnType<typeof createFakeOpenAI>>;
   // The model repeats what it was given, in its text and in a tool call's arguments.
   const quoting = () => {
     const body = JSON.stringify(hosted.requests.at(-1)!.body);
     const seen = /mail ([^ ,"]+) and key ([^ ,"]+)/.exec(body);
     return { text: `Noted ${seen?.[1]} and ${seen?.[2]}.`, toolCalls: [{ name: 'send_email', arguments: { to: seen?.[1] ?? 'none' } }], usage: { input: 9, output: 5 } };
   };
-  hosted = await createFakeOpenAI({ apiKey: KEY, models: ['gpt-fake'], chunkSize: 2, reply: quoting });
+  const hosted = await createFakeOpenAI({ apiKey: KEY, models: ['gpt-fake'], chunkSize: 2, reply: () => quoting() });
   const ca = await createTestCA();
   const front = await tlsFront(await ca.issue(['api.openai.com']), hosted.port);
   const sluice = await startTestSluice(`version: 1
