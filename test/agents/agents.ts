@@ -32,6 +32,8 @@ export interface AgentSpec {
   bin: string;
   provider: ProviderName;
   args(task: Task, prompt: string): string[];
+  /** What the agent itself makes of the task's content before any model sees it, when it changes it. */
+  rewritesPrompt?(content: string): string;
   script(task: Task, req: RecordedRequest): ReplyScript;
 }
 
@@ -73,6 +75,9 @@ export const AGENTS: Record<string, AgentSpec> = {
     bin: bin('qwen'),
     provider: 'dashscope',
     args: (_task, prompt) => ['--auth-type', 'openai', '--yolo', '-p', prompt],
+    // Qwen Code reads `@…` in a prompt as a file reference and sends `jane.doe @example.com`: no
+    // e-mail address leaves it, and its tool writes what the model was given.
+    rewritesPrompt: (content) => content.replace(/(\S)@/g, '$1 @'),
     script: chatTurn,
   },
 };

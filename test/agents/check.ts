@@ -12,7 +12,7 @@ import { PERSONAL } from './harness.js';
 export function checkTurn(t: Test, run: AgentRun, spec: AgentSpec): void {
   const tail = `\n--- stdout\n${run.stdout.slice(-1500)}\n--- stderr\n${run.stderr.slice(-3000)}`;
   t.equal(run.code, 0, `${spec.name} exited 0${run.code === 0 ? '' : tail}`);
-  t.equal(run.written, run.task.content, `${spec.name}'s tool wrote the file`);
+  t.equal(run.written, run.expected, `${spec.name}'s tool wrote the file`);
   t.match(run.stdout, run.task.answer, `${spec.name} printed the final answer`);
   const turns = run.fake.requests.filter((r) => r.method !== 'GET');
   t.ok(turns.some((r) => run.script(run.task, r).text === run.task.answer), 'the fake was asked again with the tool result');

@@ -24,6 +24,8 @@ export interface AgentRun {
   stdout: string;
   stderr: string;
   task: Task;
+  /** What the file must hold: the task's content as the agent passed it on. */
+  expected: string;
   /** What the agent's tool wrote, or undefined when there is no file. */
   written: string | undefined;
   fake: FakeBackend;
@@ -72,6 +74,7 @@ export async function runAgent(t: Test, spec: AgentSpec, opts: RunOptions = {}):
   fs.mkdirSync(work);
   const content = opts.privacy ? `mail ${PERSONAL.email} key ${PERSONAL.awsKey}` : `written by ${spec.name} through Sluice`;
   const task: Task = { file: path.join(work, 'proof.txt'), content, answer: 'The file is written.' };
+  const expected = spec.rewritesPrompt?.(content) ?? content;
   const provider = PROVIDERS[spec.provider];
   const ca = await createTestCA();
   const routed = opts.routed === true;
@@ -85,15 +88,14 @@ network_policies:
 ${opts.privacy ? `privacy:
   redact: all
   mode: pseudonymize
-` : ''}${opts.extraPolicy ?? (routed ? `inference:
-  backends:
-    local: { type: ollama, url: "${fake.url}" }
-  # Qwen Code's default endpoint: OpenAI's API under DashScope's prefix.
+` : ''}${opts.extraPolicy ?? `inference:
+  # Qwen Code's default endpoint: OpenAI's API under DashScope's prefix, an LLM host like the others.
   hosts: [{ host: dashscope.aliyuncs.com, prefix: /compatible-mode/v1 }]
+${routed ? `  backends:
+    local: { type: ollama, url: "${fake.url}" }
   routes:
-    - { match: {}, backend: local, model: "qwen3:8b" }` : `inference:
-  routes:
-    - { match: {}, action: allow }`)}
+    - { match: {}, backend: local, model: "qwen3:8b" }` : `  routes:
+    - { match: {}, action: allow }`}`}
 providers:
   ${provider.policy}
 `, { upstreamCA: [ca.caPem], resolve: { [provider.host]: front.address }, env: { REAL_KEY: provider.secret }, healthIntervalMs: 0 });
@@ -124,7 +126,7 @@ providers:
   // SLUICE_AGENT_LOG=DIR keeps what the fake received, to see what an agent sends.
   if (process.env.SLUICE_AGENT_LOG) fs.writeFileSync(path.join(process.env.SLUICE_AGENT_LOG, `${path.basename(spec.bin)}-requests.json`), JSON.stringify({ requests: fake.requests, stdout: result.stdout, stderr: result.stderr, audit: await sluice.readAudit() }, null, 1));
   const script: AgentSpec['script'] = routed ? ollamaTurn : spec.script;
-  return { ...result, task, written, fake, script, sluice, audit: await sluice.readAudit() };
+  return { ...result, task, expected, written, fake, script, sluice, audit: await sluice.readAudit() };
 }
 
 /** Runs a command in its own process group, so a timeout ends the agent and every helper it started. */
