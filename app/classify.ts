@@ -14,7 +14,7 @@ import type { CompiledPolicy } from '../rules/index.js';
 export function createClassifier(deps: { policy(): CompiledPolicy; router: PrivacyRouter }): Classifier {
   return {
     hostClass: (dest) => deps.router.hostClass(dest),
-    classify({ dest, method, rawPath, headers }): Classification {
+    classify({ dest, method, rawPath, headers, upgrade }): Classification {
       const hostClass = deps.router.hostClass(dest);
       // %2F is kept where an endpoint of this host and port allows it, refused everywhere else.
       const allowEncodedSlash = deps.policy().decideConnect(dest).endpoint?.allowEncodedSlash ?? false;
@@ -28,7 +28,7 @@ export function createClassifier(deps: { policy(): CompiledPolicy; router: Priva
       }
       const failed = pathError ? { pathError } : {};
       if (hostClass === 'other') return { hostClass, path, ...failed, api: undefined, shape: undefined };
-      const api = pathError ? undefined : detectLlmApi(dest.host, method, path, headers);
+      const api = pathError ? undefined : detectLlmApi(dest.host, method, deps.router.apiPath(dest, path), headers, upgrade === 'websocket');
       return { hostClass, path, ...failed, api, shape: api ? shapeOf(api) : shapeOfRequest(dest.host, path, headers) };
     },
   };

@@ -20,16 +20,23 @@ export type LlmApi =
   | 'openai-completions'
   | 'openai-embeddings'
   | 'openai-models'
+  | 'openai-responses'
+  | 'openai-responses-socket'
+  | 'openai-responses-input-tokens'
   | 'anthropic-messages'
   | 'anthropic-count-tokens'
   | 'anthropic-models'
   | 'ollama-chat'
   | 'ollama-generate'
   | 'ollama-embed'
-  | 'ollama-tags';
+  | 'ollama-tags'
+  | 'gemini-generate'
+  | 'gemini-stream'
+  | 'gemini-count-tokens'
+  | 'gemini-models';
 
 /** The wire shape an API (and its errors) speaks. */
-export type LlmShape = 'openai' | 'anthropic' | 'ollama';
+export type LlmShape = 'openai' | 'anthropic' | 'ollama' | 'responses' | 'gemini';
 
 /**
  * `provider`: a host whose requests are LLM calls (api.openai.com, api.anthropic.com, every
@@ -61,6 +68,8 @@ export interface RequestHead {
   readonly method: string;
   readonly rawPath: string;
   readonly headers: IncomingHttpHeaders;
+  /** A WebSocket upgrade (its Upgrade header is hop-by-hop, so not among `headers`). */
+  readonly upgrade?: 'websocket';
 }
 
 /**

@@ -4,7 +4,9 @@ import type { Backend, CredentialSource } from './backend.js';
 import { createBackend } from './backend.js';
 import type { Attempt, RoutedCall } from './call.js';
 import { errorResponse, executeCall } from './call.js';
-import { kindOf } from './apis.js';
+import { kindOf, modelInPath } from './apis.js';
+import type { SocketDeps, SocketState } from './responses-socket.js';
+import { SOCKET_API, socketMessage, socketPeer } from './responses-socket.js';
 import type { BackendHealth, HealthMonitor } from './health.js';
 import { createHealthMonitor } from './health.js';
 import { llmHosts } from './hosts.js';
@@ -36,6 +38,8 @@ export interface PrivacyRouter {
   readonly stage: Stage;
   /** For the classifier (app/): is this destination an LLM host under the current configuration? */
   hostClass(dest: Destination): HostClass;
+  /** For the classifier: the path the API table reads (a configured host prefix read as /v1). */
+  apiPath(dest: Destination, path: string): string;
   reload(config: InferenceConfig | undefined): void;
   close(): Promise<void>;
   health(): Record<string, BackendHealth>;
@@ -59,6 +63,8 @@ interface CallState {
   prompt?: string;
   /** An unrecognised request let out with pseudonyms: does its answer need JSON escapes? */
   jsonAnswer?: boolean;
+  /** A Responses WebSocket: who answers it, and its redaction across turns. */
+  socket?: SocketState;
 }
 
 interface Generation {
@@ -143,7 +149,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
 
   /** Reads the body: a recognised call must be a JSON object; an unrecognised request may be anything. */
   const readBody = (ctx: RequestContext, st: CallState, raw: Buffer | undefined): void => {
-    const needsObject = st.api !== undefined && kindOf(st.api) !== 'models';
+    const needsObject = st.api !== undefined && kindOf(st.api) !== 'models' && kindOf(st.api) !== 'socket';
     if (raw === undefined || raw.length === 0) {
       if (needsObject) throw new SluiceError('SLUICE_BAD_REQUEST', `${ctx.method} ${ctx.classification.path} needs a JSON object body`);
       return;
@@ -156,8 +162,9 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     }
     if (needsObject && !isObj(st.body)) throw new SluiceError('SLUICE_BAD_REQUEST', 'the body is not a JSON object');
     if (!isObj(st.body)) return;
-    st.requestedModel = typeof st.body.model === 'string' ? st.body.model : undefined;
-    st.stream = st.shape === 'ollama' && st.api !== undefined ? st.body.stream !== false : st.body.stream === true;
+    // Gemini names the model and whether it streams in the path, the others in the body.
+    st.requestedModel = st.shape === 'gemini' ? modelInPath(ctx.classification.path) : typeof st.body.model === 'string' ? st.body.model : undefined;
+    st.stream = st.shape === 'ollama' && st.api !== undefined ? st.body.stream !== false : st.shape === 'gemini' ? st.api === 'gemini-stream' : st.body.stream === true;
     ctx.classification.stream = st.stream;
   };
 
@@ -184,6 +191,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       if (sensitive) redacted = { body: copy, vault, blocked: result.blocked };
     }
     const route = st.api !== undefined && kindOf(st.api) === 'models' ? gen.table.matchApi(st.shape, host) : gen.table.match(st.shape, st.requestedModel, sensitive, host);
+    if (st.api === SOCKET_API && (route?.action === 'route' || route?.action === 'allow')) st.socket = { mode: route.action, turns: [] };
     st.route = route;
     ctx.route = route ? { name: route.name, action: route.action, ...(route.backend ? { backend: route.backend, model: route.model ?? st.requestedModel ?? '' } : {}) } : { name: 'none', action: 'deny' };
     const what = st.api ?? `${ctx.method} ${ctx.classification.path}`;
@@ -223,7 +231,8 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       return refuse(ctx, st, new SluiceError('SLUICE_LLM_UNRECOGNISED', reason, { reason, rule: route.name }), route.name);
     }
     ctx.decision = allow(`inference route "${route.name}" lets this call out to ${ctx.dest.host}`, { rule: route.name, ...(network.policy ? { policy: network.policy } : {}) });
-    emit(ctx, st, { action: 'allow', backend: 'upstream', ...(st.requestedModel ? { backendModel: st.requestedModel } : {}) });
+    // A Responses WebSocket is no call yet: each of its turns is audited as one (responses-socket.ts).
+    if (st.api !== SOCKET_API) emit(ctx, st, { action: 'allow', backend: 'upstream', ...(st.requestedModel ? { backendModel: st.requestedModel } : {}) });
     if (!redacted || !redactor) return undefined;
     // The answer has pseudonyms to put back; an encoded answer would hide them from the restorer.
     ctx.headers['accept-encoding'] = 'identity';
@@ -270,10 +279,17 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: 503, reason: message });
       return errorResponse(st.shape, { status: 503, kind: 'overloaded', message });
     }
+    if (api === 'gemini-stream' && new URLSearchParams(ctx.query).get('alt') !== 'sse') {
+      // Without alt=sse Gemini streams one JSON array; Sluice's router speaks only the SSE form Gemini's SDKs ask for.
+      const message = 'Sluice answers streamGenerateContent with ?alt=sse only (as Google\'s SDKs and Gemini CLI call it)';
+      emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: 400, reason: message });
+      return errorResponse(st.shape, { status: 400, kind: 'invalid_request', message });
+    }
     const stats = new CallStats();
     stats.requestBytes = requestBytes;
     let reported = false;
     const call: RoutedCall = {
+      route: route.name,
       clientShape: st.shape,
       client: api === 'openai-completions' ? openAICompletions : api === 'ollama-generate' ? ollamaGenerate : codecs[st.shape],
       kind: kindOf(api),
@@ -308,6 +324,19 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     return { ...out, body: countBytes(out.body, stats) };
   };
 
+  const socketDeps: SocketDeps = {
+    redactor: redactorNow,
+    match: (model, sensitive, host) => gen.table.match('responses', model, sensitive, host),
+    leavesMachine,
+    allowed(ctx, route, model, findings) {
+      emit(ctx, { api: SOCKET_API, shape: 'responses', stream: true, route, ...(model ? { requestedModel: model } : {}), ...(findings ? { findings } : {}) }, { action: 'allow', backend: 'upstream', ...(model ? { backendModel: model } : {}) });
+    },
+    answer(ctx, route, body, model) {
+      const turn: CallState = { api: SOCKET_API, shape: 'responses', body: { ...body, stream: true }, requestedModel: model, stream: true, route };
+      return answer(ctx, turn, 'openai-responses', route, Buffer.byteLength(JSON.stringify(body)));
+    },
+  };
+
   const stage: Stage = {
     name: 'privacy',
     async onRequestHeaders(ctx) {
@@ -331,6 +360,15 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       const out = kindOf(st.api) === 'models' ? await listModels(ctx, st, route) : await answer(ctx, st, st.api, route, body instanceof Buffer ? body.length : 0);
       return { ...out, headers: { ...requestIdHeader(st.shape, ctx.id), ...out.headers } };
     },
+    onWebSocketMessage(ctx, message) {
+      const st = ctx.state.get(key) as CallState | undefined;
+      if (st?.socket) return socketMessage(socketDeps, ctx, st.socket, message);
+      return undefined;
+    },
+    acceptWebSocket(ctx) {
+      const st = ctx.state.get(key) as CallState | undefined;
+      return st?.socket?.mode === 'route' ? socketPeer(socketDeps, ctx, st.socket) : undefined;
+    },
     onResponseHeaders(ctx, head) {
       const st = ctx.state.get(key) as CallState | undefined;
       if (st) st.jsonAnswer = /json|event-stream/i.test(String(head.headers['content-type'] ?? ''));
@@ -345,6 +383,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
   return {
     stage,
     hostClass: (dest) => gen.hosts.classOf(dest),
+    apiPath: (dest, path) => gen.hosts.apiPath(dest, path),
     reload(config) {
       const old = gen;
       gen = build(config);

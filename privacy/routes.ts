@@ -21,6 +21,8 @@ export interface RouteTable {
   readonly routes: readonly CompiledRoute[];
   /** `hosts` and every host a route names, lower case. */
   readonly extraHosts: readonly string[];
+  /** Per host, the path prefixes under which it serves OpenAI's API (in place of /v1). */
+  readonly prefixes: ReadonlyMap<string, readonly string[]>;
   /** First match wins; `undefined` means no route matched (the router then denies). */
   match(api: Shape, model: string | undefined, sensitive: boolean | undefined, host: string): CompiledRoute | undefined;
   /** For model lists: the first route for this API and host that does not depend on model or content. */
@@ -32,6 +34,11 @@ export const DEFAULT_INFERENCE: InferenceConfig = {
   backends: { ollama: { type: 'ollama', url: 'http://127.0.0.1:11434' } },
   routes: [{ name: 'default', match: {}, backend: 'ollama' }],
 };
+
+/** `match.api` names a provider: OpenAI's Chat Completions and Responses APIs are both `openai`. */
+export function familyOf(shape: Shape): ApiFamily {
+  return shape === 'responses' ? 'openai' : shape;
+}
 
 export function globToRegExp(glob: string): RegExp {
   let src = '';
@@ -69,6 +76,17 @@ function compile(route: RouteConfig, i: number): CompiledRoute {
   return out;
 }
 
+function prefixesOf(hosts: NonNullable<InferenceConfig['hosts']>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const h of hosts) {
+    if (typeof h === 'string') continue;
+    const host = h.host.toLowerCase();
+    // Longest first, so /api/v1 wins over /api when both are given.
+    out.set(host, [...(out.get(host) ?? []), h.prefix].sort((a, b) => b.length - a.length));
+  }
+  return out;
+}
+
 export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
   const cfg = config ?? DEFAULT_INFERENCE;
   const backends = new Map(Object.entries(cfg.backends ?? {}));
@@ -76,10 +94,12 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
   return {
     backends,
     routes,
-    extraHosts: [...new Set([...(cfg.hosts ?? []), ...routes.flatMap((r) => [...(r.hosts ?? [])])].map((h) => h.toLowerCase()))],
+    extraHosts: [...new Set([...(cfg.hosts ?? []).map((h) => (typeof h === 'string' ? h : h.host)), ...routes.flatMap((r) => [...(r.hosts ?? [])])].map((h) => h.toLowerCase()))],
+    prefixes: prefixesOf(cfg.hosts ?? []),
     match(api, model, sensitive, host) {
+      const family = familyOf(api);
       for (const r of routes) {
-        if (r.apis && !r.apis.has(api)) continue;
+        if (r.apis && !r.apis.has(family)) continue;
         if (r.hosts && !r.hosts.has(host)) continue;
         if (r.models && (model === undefined || !r.models.some((re) => re.test(model)))) continue;
         // Without a redaction engine nothing is known to be sensitive.
@@ -89,7 +109,8 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
       return undefined;
     },
     matchApi(api, host) {
-      return routes.find((r) => (!r.apis || r.apis.has(api)) && (!r.hosts || r.hosts.has(host)) && (!r.models || r.models.some((re) => re.source === '^.*$')) && r.sensitive !== true);
+      const family = familyOf(api);
+      return routes.find((r) => (!r.apis || r.apis.has(family)) && (!r.hosts || r.hosts.has(host)) && (!r.models || r.models.some((re) => re.source === '^.*$')) && r.sensitive !== true);
     },
   };
 }

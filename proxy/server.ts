@@ -12,6 +12,7 @@ import type { Resolver, ResolvedAddress } from './ssrf.js';
 import { openRawTunnel, createReadBuffer } from './tunnel.js';
 import { createConnectionSlots, defaultMaxConnections } from './connection-slots.js';
 import { createBodyBudget } from './body-budget.js';
+import { createWebSocketGateway } from './websocket.js';
 
 /**
  * The listener: one port for absolute-form HTTP and CONNECT. CONNECT is decided before any
@@ -144,7 +145,8 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
   const outer = http.createServer(serverOptions, onRequest);
   outer.on('clientError', onClientError);
   outer.timeout = limits.idleTimeoutMs;
-  outer.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => refuseUpgrade(req, socket));
+  const websockets = createWebSocketGateway(exchangeDeps);
+  outer.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => websockets.handleUpgrade(req, socket, head, tunnelOf.get(req.socket)));
 
   outer.on('connection', (socket: net.Socket) => {
     if (tunnelOf.has(socket)) return;
@@ -327,10 +329,4 @@ function firstByte(socket: net.Socket, timeoutMs: number): Promise<number | unde
     socket.once('close', onEnd);
     onReadable();
   });
-}
-
-/** WebSocket and other upgrades are not inspected yet: refused with a clear reason. */
-function refuseUpgrade(req: http.IncomingMessage, socket: net.Socket): void {
-  const err = new SluiceError('SLUICE_BAD_REQUEST', `protocol upgrade to "${String(req.headers.upgrade).slice(0, 40)}" is not supported through Sluice yet`);
-  sendRawError(socket, err, { method: req.method });
 }
