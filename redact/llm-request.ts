@@ -143,7 +143,7 @@ function ollamaGenerate(body: Obj, rewrite: Rewrite): void {
   field(body, 'suffix', rewrite);
 }
 
-/** Model lists carry no body. */
+/** Model lists and Copilot's session calls (GETs) carry no body. */
 const nothing = (): void => undefined;
 
 /** Keyed on core's LlmApi: an API without its entry here does not compile, so none goes out unredacted. */
@@ -159,6 +159,9 @@ const WALKERS: Record<LlmApi, (body: Obj, rewrite: Rewrite) => void> = {
   'ollama-generate': ollamaGenerate,
   'ollama-embed': embeddings,
   'ollama-tags': nothing,
+  'copilot-models': nothing,
+  'copilot-user': nothing,
+  'copilot-token': nothing,
 };
 
 /**
@@ -190,6 +193,9 @@ const SEEDS: Record<LlmApi, 'chat' | 'anthropic' | 'input'> = {
   'ollama-generate': 'input',
   'ollama-embed': 'input',
   'ollama-tags': 'input',
+  'copilot-models': 'input',
+  'copilot-user': 'input',
+  'copilot-token': 'input',
 };
 
 export function conversationSeed(api: LlmApi | undefined, body: unknown): string {
