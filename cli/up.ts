@@ -56,6 +56,7 @@ export async function up(argv: string[], io: CliIO): Promise<number> {
     }
     throw err;
   }
+  for (const w of sluice.warnings) io.stderr.write(`sluice: ${w}\n`);
   if (native.collector === undefined) io.stderr.write(`sluice: warning: redaction runs its JavaScript loop, which is slower: ${native.reason}\n`);
   const policyName = values.policy ?? 'embedded default policy (see `sluice policy show`)';
   io.stdout.write(
@@ -77,6 +78,7 @@ export async function up(argv: string[], io: CliIO): Promise<number> {
       io.stderr.write(`sluice: policy rejected, the last good policy stays in force:\n${(event.errors ?? []).map((e) => `  ${e}`).join('\n')}\n`);
     } else if (event.type === 'policy' && event.activity === 'loaded' && event.reason.startsWith('policy reloaded')) {
       io.stderr.write(`sluice: ${event.reason}\n`);
+      for (const w of event.warnings ?? []) io.stderr.write(`sluice: ${w}\n`);
     }
   });
   await new Promise<void>((resolve) => {
