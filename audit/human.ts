@@ -1,4 +1,4 @@
-import type { Decision, Endpoint, SluiceEvent } from '../core/index.js';
+import type { Decision, Endpoint, SluiceEvent, WebSocketStats } from '../core/index.js';
 import { oneLine, scrubQueries, stripQuery } from './scrub.js';
 
 /**
@@ -30,6 +30,7 @@ function body(event: SluiceEvent): string {
         url,
         event.status === undefined ? undefined : `-> ${event.status}`,
         event.durationMs === undefined ? undefined : `${Math.round(event.durationMs)}ms`,
+        event.websocket === undefined ? undefined : websocket(event.websocket),
         event.llm === undefined ? undefined : `(${event.llm.api ?? 'unrecognised'} on ${event.llm.hostClass === 'virtual' ? 'virtual' : 'LLM'} host)`,
         by(event.decision),
         outcome(event.decision),
@@ -71,6 +72,11 @@ function body(event: SluiceEvent): string {
         src(event.src),
       );
   }
+}
+
+function websocket(ws: WebSocketStats): string {
+  const close = ws.closeCode === undefined ? '' : ` close=${ws.closeCode}${ws.closedBy ? ` by ${ws.closedBy}` : ''}`;
+  return `websocket out=${ws.messagesOut} msg/${ws.bytesOut} B in=${ws.messagesIn} msg/${ws.bytesIn} B${close}`;
 }
 
 function verdict(decision: Decision): string {

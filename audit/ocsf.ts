@@ -71,6 +71,7 @@ function ocsfRecord(event: SluiceEvent): OcsfRecord {
     }
     case 'request': {
       const outcome = decisionOutcome(event.decision);
+      const ws = event.websocket;
       const [activityId, activityName] = httpActivity(event.method);
       return record(HTTP_ACTIVITY, activityId, activityName, event.time, outcome, {
         message: scrubQueries(event.decision.reason),
@@ -79,8 +80,15 @@ function ocsfRecord(event: SluiceEvent): OcsfRecord {
         http_request: httpRequest(event.method, event.scheme, event.dst, event.path),
         http_response: event.status === undefined ? undefined : { code: event.status },
         duration: event.durationMs,
+        traffic: ws === undefined ? undefined : { bytes_out: ws.bytesOut, bytes_in: ws.bytesIn, packets_out: ws.messagesOut, packets_in: ws.messagesIn, bytes: ws.bytesOut + ws.bytesIn, packets: ws.messagesOut + ws.messagesIn },
         policy: policyOf(event.decision),
-        unmapped: { code: event.decision.code, rule: event.decision.rule, audited: event.decision.audited, llm_class: event.llm === undefined ? undefined : { host_class: event.llm.hostClass, api: event.llm.api ?? 'unrecognised', stream: event.llm.stream } },
+        unmapped: {
+          code: event.decision.code,
+          rule: event.decision.rule,
+          audited: event.decision.audited,
+          llm_class: event.llm === undefined ? undefined : { host_class: event.llm.hostClass, api: event.llm.api ?? 'unrecognised', stream: event.llm.stream },
+          websocket: ws === undefined ? undefined : { messages_out: ws.messagesOut, messages_in: ws.messagesIn, close_code: ws.closeCode, closed_by: ws.closedBy },
+        },
       });
     }
     case 'llm_call':

@@ -34,8 +34,21 @@ export interface RequestEvent {
   decision: Decision;
   status?: number;
   durationMs?: number;
+  /** A WebSocket, reported once when it closes: data messages and their payload bytes each way. */
+  websocket?: WebSocketStats;
   /** On LLM hosts: how the request was classified at ingress. */
   llm?: LlmClass;
+}
+
+export interface WebSocketStats {
+  /** Client → upstream. */
+  messagesOut: number;
+  bytesOut: number;
+  /** Upstream → client. */
+  messagesIn: number;
+  bytesIn: number;
+  closeCode?: number;
+  closedBy?: 'client' | 'upstream' | 'sluice';
 }
 
 export interface LlmClass {

@@ -32,7 +32,7 @@ export type LlmApi =
   | 'copilot-token';
 
 /** The wire shape an API (and its errors) speaks. */
-export type LlmShape = 'openai' | 'anthropic' | 'ollama';
+export type LlmShape = 'openai' | 'anthropic' | 'ollama' | 'responses' | 'gemini';
 
 /**
  * `provider`: a host whose requests are LLM calls (api.openai.com, api.anthropic.com,

@@ -52,6 +52,8 @@ export interface RequestContext {
   method: string;
   /** True when the client sends a request body (Content-Length > 0 or chunked). */
   readonly hasBody: boolean;
+  /** Set on a WebSocket upgrade: after the headers hooks, messages flow instead of a body. */
+  readonly upgrade?: 'websocket';
   /**
    * Made at ingress, before any stage: the canonical path every stage judges and the forwarder
    * sends, the host class, the LLM API. Stages read it; none re-derives it from the raw request.
@@ -108,4 +110,33 @@ export interface Stage {
    */
   renderError?(ctx: RequestContext, err: SluiceError): StageResponse | undefined;
   onClose?(ctx: RequestContext, error?: unknown): void;
+  /**
+   * One WebSocket message of an upgraded request, either way, before it is passed on; may return
+   * a replacement. Throwing a SluiceError closes both sides with 1008 (policy violation).
+   */
+  onWebSocketMessage?(ctx: RequestContext, message: WebSocketMessage): Buffer | void | Promise<Buffer | void>;
+  /**
+   * A stage that answers a WebSocket by itself (instead of an upstream) returns its peer here;
+   * the relay then runs the same message hooks between the client and that peer.
+   */
+  acceptWebSocket?(ctx: RequestContext): WebSocketPeer | undefined | Promise<WebSocketPeer | undefined>;
+}
+
+export interface WebSocketMessage {
+  /** `out`: from the client toward the upstream; `in`: from the upstream toward the client. */
+  direction: 'out' | 'in';
+  binary: boolean;
+  data: Buffer;
+}
+
+/** The far side of a relayed WebSocket when a stage answers it (e.g. the privacy router). */
+export interface WebSocketPeer {
+  /** The subprotocol it speaks, from those the client offered. */
+  protocol?: string;
+  /** Called once, when the client's side is open; `send` and `close` reach the client through the relay's hooks. */
+  open(io: { send(data: Buffer | string, binary?: boolean): void; close(code?: number, reason?: string): void }): void;
+  /** A message from the client, after the hooks. */
+  message(data: Buffer, binary: boolean): void;
+  /** The client went away or the relay closed; nothing more will be sent. */
+  close(code: number, reason: string): void;
 }

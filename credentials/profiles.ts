@@ -17,8 +17,9 @@ const bearer: InjectConfig = { header: 'authorization', format: 'Bearer {}' };
 /**
  * Key shapes as the providers issue them (checked against public secret-scanner rules):
  * OpenAI project keys `sk-proj-` + 156 base64url chars; Anthropic `sk-ant-api03-` + 93 + `AA`;
- * NVIDIA `nvapi-` + 64; GitHub/npm `ghp_`/`npm_` + 30 base62 + 6 base62 CRC32; GitHub fine-grained
- * `github_pat_` + 82 (gitleaks' `github_pat_\w{82}`; GitHub puts a `_` after the 22nd); Hugging Face
+ * Google `AIza` + 35; NVIDIA `nvapi-` + 64; GitHub/npm `ghp_`/`npm_` + 30 base62 + 6 base62 CRC32;
+ * GitHub fine-grained `github_pat_` + 82 (gitleaks' `github_pat_\w{82}`; GitHub puts a `_` after
+ * the 22nd); Hugging Face
  * `hf_` + 34 letters. GitLab's classic `glpat-` + 20 cannot carry 128 random bits, so the
  * placeholder takes the length of GitLab's routable tokens (37 after the prefix) instead.
  */
@@ -26,7 +27,8 @@ export const BUILTIN_PROFILES: Record<BuiltinProfileName, Profile> = {
   openai: {
     endpoints: [{ host: 'api.openai.com' }],
     inject: bearer,
-    env: ['OPENAI_API_KEY'],
+    // Codex's `exec` reads CODEX_API_KEY, not OPENAI_API_KEY.
+    env: ['OPENAI_API_KEY', 'CODEX_API_KEY'],
     shape: { prefix: 'sk-proj-', length: 156, alphabet: 'base64url' },
   },
   anthropic: {
@@ -35,6 +37,14 @@ export const BUILTIN_PROFILES: Record<BuiltinProfileName, Profile> = {
     inject: { header: 'x-api-key' },
     env: ['ANTHROPIC_API_KEY'],
     shape: { prefix: 'sk-ant-api03-', length: 95, alphabet: 'base64url', suffix: 'AA' },
+  },
+  gemini: {
+    endpoints: [{ host: 'generativelanguage.googleapis.com' }],
+    // The Gemini SDKs send x-goog-api-key; a `?key=` query carries the placeholder too and is replaced there.
+    inject: { header: 'x-goog-api-key' },
+    // GEMINI_API_KEY is what Gemini CLI and Google's genai SDKs read (GOOGLE_API_KEY as well, with a warning when both are set).
+    env: ['GEMINI_API_KEY'],
+    shape: { prefix: 'AIza', length: 35, alphabet: 'base64url' },
   },
   nvidia: {
     endpoints: [{ host: 'integrate.api.nvidia.com' }, { host: 'ai.api.nvidia.com' }, { host: 'build.nvidia.com' }],

@@ -25,6 +25,8 @@ interface RequestState {
   view: SandboxView;
   target: EndpointTarget;
   bodyProviders: Provider[];
+  /** A WebSocket's echo finding is reported once per connection. */
+  echoed?: boolean;
 }
 
 const STATE = Symbol('credentials');
@@ -135,7 +137,7 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
 
       if (inject) {
         st.bodyProviders = [...keyring.providers.values()].filter((p) => p.body && p.secret !== undefined && anyEndpointMatches(p.compiled, target));
-        if (st.bodyProviders.length > 0) ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? Infinity, deps.maxBodyBytes);
+        if (st.bodyProviders.length > 0 && !ctx.upgrade) ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? Infinity, deps.maxBodyBytes);
       }
 
       // The body a provider opted into may legitimately carry its own value after injection.
@@ -177,6 +179,41 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
         const provider = admit(ctx, st, o, 'the request body');
         if (!st.bodyProviders.includes(provider) || provider.secret === undefined) continue;
         out += text.slice(pos, o.start) + Buffer.from(encode(provider.secret), 'utf8').toString('latin1');
+        pos = o.end;
+      }
+      return pos === 0 ? undefined : Buffer.from(out + text.slice(pos), 'latin1');
+    },
+
+    onWebSocketMessage(ctx, message) {
+      const st = ctx.state.get(STATE) as RequestState | undefined;
+      if (!st) return undefined;
+      const text = message.data.toString('latin1');
+      if (message.direction === 'in') {
+        // An upstream that echoes a key over the socket has it replaced, as in a response body.
+        const scrubbed = scrubText(st.keyring.patterns, text, (p) => {
+          if (!st.echoed) {
+            st.echoed = true;
+            ctx.bus.emit({
+              type: 'finding', time: Date.now(), src: ctx.src, dst: { host: ctx.dest.host, port: ctx.dest.port },
+              kind: 'secret_echo', subjects: [p.provider], action: 'redacted',
+              reason: `upstream WebSocket message echoed the credential of provider "${p.provider}"; replaced before it reached the sandbox`,
+            });
+          }
+          return echoReplacement(st.view, p);
+        });
+        return scrubbed === text ? undefined : Buffer.from(scrubbed, 'latin1');
+      }
+      const secret = st.keyring.matcher.first(message.data);
+      if (secret) onSecret(ctx, st.keyring, secret, 'a WebSocket message');
+      const found = st.view.finder.find(text);
+      if (found.length === 0) return undefined;
+      // Placeholders in messages follow the body rule: checked always, replaced only for providers that opted into bodies.
+      let out = '';
+      let pos = 0;
+      for (const o of found) {
+        const provider = admit(ctx, st, o, 'a WebSocket message');
+        if (!st.bodyProviders.includes(provider) || provider.secret === undefined) continue;
+        out += text.slice(pos, o.start) + Buffer.from(provider.secret, 'utf8').toString('latin1');
         pos = o.end;
       }
       return pos === 0 ? undefined : Buffer.from(out + text.slice(pos), 'latin1');

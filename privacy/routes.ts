@@ -40,6 +40,11 @@ export const DEFAULT_INFERENCE: InferenceConfig = {
   routes: [{ name: 'default', match: {}, backend: 'ollama' }],
 };
 
+/** `match.api` names a provider: OpenAI's Chat Completions and Responses APIs are both `openai`. */
+export function familyOf(shape: Shape): ApiFamily {
+  return shape === 'responses' ? 'openai' : shape;
+}
+
 export function globToRegExp(glob: string): RegExp {
   let src = '';
   for (const ch of glob) {
@@ -90,8 +95,9 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
     routes,
     extraHosts: [...new Set([...(cfg.hosts ?? []), ...routes.flatMap((r) => [...(r.hosts ?? [])])].map((h) => h.toLowerCase()))],
     match(api, model, sensitive, host) {
+      const family = familyOf(api);
       for (const r of routes) {
-        if (r.apis && !r.apis.has(api)) continue;
+        if (r.apis && !r.apis.has(family)) continue;
         if (r.hosts && !r.hosts.has(host)) continue;
         if (r.models && (model === undefined || !r.models.some((re) => re.test(model)))) continue;
         // Without a redaction engine nothing is known to be sensitive.
@@ -101,7 +107,8 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
       return undefined;
     },
     matchApi(api, host) {
-      return routes.find((r) => (!r.apis || r.apis.has(api)) && (!r.hosts || r.hosts.has(host)) && anyModel(r) && r.sensitive !== true);
+      const family = familyOf(api);
+      return routes.find((r) => (!r.apis || r.apis.has(family)) && (!r.hosts || r.hosts.has(host)) && anyModel(r) && r.sensitive !== true);
     },
     matchCopilotSession() {
       // Copilot's calls are OpenAI- and Anthropic-shaped (chat completions, responses, messages).

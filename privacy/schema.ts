@@ -33,7 +33,7 @@ import { z } from 'zod';
  */
 
 /** Which wire shape an API speaks, used in `match.api`. */
-export const apiFamilySchema = z.enum(['openai', 'anthropic', 'ollama']);
+export const apiFamilySchema = z.enum(['openai', 'anthropic', 'ollama', 'gemini']);
 export type ApiFamily = z.infer<typeof apiFamilySchema>;
 
 export const backendSchema = z.strictObject({

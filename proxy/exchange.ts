@@ -57,6 +57,23 @@ function writeStageResponse(res: http.ServerResponse, response: StageResponse, f
   return filters.length ? pipeline(source, filterStream(filters), res) : pipeline(source, res);
 }
 
+/** Where a request goes: the tunnel's destination, or the absolute-form URL's; its Host header must agree. */
+export function requestTarget(req: http.IncomingMessage, tunnel: TunnelInfo | undefined): { dest: Destination; target: string } {
+  let target = req.url ?? '/';
+  let dest = tunnel?.dest;
+  if (!tunnel) {
+    const parsed = parseAbsolute(target);
+    dest = parsed.dest;
+    target = parsed.target;
+  } else if (!target.startsWith('/') && !(target === '*' && req.method === 'OPTIONS')) {
+    throw new SluiceError('SLUICE_BAD_REQUEST', 'requests inside a tunnel must use origin-form targets (/path)');
+  }
+  if (!hostAgrees(req.headers.host, dest!, tunnel?.scheme ?? 'http')) {
+    throw new SluiceError('SLUICE_HOST_MISMATCH', `Host header "${String(req.headers.host).slice(0, 200)}" does not match the tunnel's destination ${dest!.authority}`, { reason: 'the Host header must name the host the tunnel was opened to' });
+  }
+  return { dest: dest!, target };
+}
+
 export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage, res: http.ServerResponse, tunnel: TunnelInfo | undefined): Promise<void> {
   const started = performance.now();
   // A client that goes away cancels the exchange. AbortController is costly per request, so
@@ -82,27 +99,17 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
   const scheme = tunnel?.scheme ?? 'http';
   const src: Endpoint = tunnel?.src ?? { ip: req.socket.remoteAddress, port: req.socket.remotePort };
   try {
-    let target = req.url ?? '/';
-    if (!tunnel) {
-      const parsed = parseAbsolute(target);
-      dest = parsed.dest;
-      target = parsed.target;
-    } else if (!target.startsWith('/')) {
-      if (target === '*' && req.method === 'OPTIONS') target = '*';
-      else throw new SluiceError('SLUICE_BAD_REQUEST', 'requests inside a tunnel must use origin-form targets (/path)');
-    }
-    if (!hostAgrees(req.headers.host, dest!, scheme)) {
-      throw new SluiceError('SLUICE_HOST_MISMATCH', `Host header "${String(req.headers.host).slice(0, 200)}" does not match the tunnel's destination ${dest!.authority}`, { reason: 'the Host header must name the host the tunnel was opened to' });
-    }
+    const where = requestTarget(req, tunnel);
+    dest = where.dest;
     ctx = createRequestContext({
       src,
-      dest: dest!,
+      dest,
       scheme,
       sandbox: tunnel?.sandbox ?? deps.sandbox ?? sandboxOf(req),
       bus: deps.bus,
       signal: lazySignal,
       method: req.method ?? 'GET',
-      target,
+      target: where.target,
       headers: req.headers,
       classifier: deps.classifier,
     });
@@ -168,7 +175,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
   }
 }
 
-function renderOwnError(stages: readonly Stage[], ctx: RequestContext, err: SluiceError): StageResponse | undefined {
+export function renderOwnError(stages: readonly Stage[], ctx: RequestContext, err: SluiceError): StageResponse | undefined {
   for (const stage of stages) {
     try {
       const own = stage.renderError?.(ctx, err);
@@ -217,7 +224,7 @@ function finish(deps: ExchangeDeps, ctx: RequestContext, status: number, started
 }
 
 /** On LLM hosts, the classification the request was decided by, for the audit event. */
-function llmClass(ctx: RequestContext): { llm?: LlmClass } {
+export function llmClass(ctx: RequestContext): { llm?: LlmClass } {
   const c = ctx.classification;
   if (c.hostClass === 'other') return {};
   return { llm: { hostClass: c.hostClass, ...(c.api ? { api: c.api } : {}), ...(c.stream !== undefined ? { stream: c.stream } : {}) } };

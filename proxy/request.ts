@@ -23,6 +23,8 @@ export interface RequestInit {
   /** Headers as received (hop-by-hop and Proxy-* fields are dropped here). */
   headers: IncomingHttpHeaders;
   classifier: Classifier;
+  /** A WebSocket upgrade: after the header hooks, messages flow instead of a body. */
+  upgrade?: 'websocket';
 }
 
 export function createRequestContext(init: RequestInit): RequestContext {
@@ -46,6 +48,7 @@ export function createRequestContext(init: RequestInit): RequestContext {
     method: init.method,
     hasBody,
     classification: init.classifier.classify({ dest, method: init.method, rawPath: path, headers }),
+    ...(init.upgrade ? { upgrade: init.upgrade } : {}),
     query,
     headers,
     requestFilters: [],

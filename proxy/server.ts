@@ -10,6 +10,7 @@ import { sendError, sendRawError, toSluiceError } from './respond.js';
 import type { Forwarder } from './forward.js';
 import type { Resolver, ResolvedAddress } from './ssrf.js';
 import { openRawTunnel, createReadBuffer } from './tunnel.js';
+import { createWebSocketGateway } from './websocket.js';
 
 /**
  * The listener: one port for absolute-form HTTP and CONNECT. CONNECT is decided before any
@@ -124,8 +125,10 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
   inner.on('clientError', onClientError);
   outer.timeout = limits.idleTimeoutMs;
   inner.timeout = limits.idleTimeoutMs;
-  outer.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => refuseUpgrade(req, socket));
-  inner.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => refuseUpgrade(req, socket));
+  const websockets = createWebSocketGateway(exchangeDeps);
+  const onUpgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => websockets.handleUpgrade(req, socket, head, tunnelOf.get(req.socket));
+  outer.on('upgrade', onUpgrade);
+  inner.on('upgrade', onUpgrade);
 
   outer.on('connection', (socket: net.Socket) => {
     if (closing || connections.size >= limits.maxConnections) {
@@ -284,10 +287,4 @@ function firstByte(socket: net.Socket): Promise<number | undefined> {
     socket.once('close', onEnd);
     onReadable();
   });
-}
-
-/** WebSocket and other upgrades are not inspected yet: refused with a clear reason. */
-function refuseUpgrade(req: http.IncomingMessage, socket: net.Socket): void {
-  const err = new SluiceError('SLUICE_BAD_REQUEST', `protocol upgrade to "${String(req.headers.upgrade).slice(0, 40)}" is not supported through Sluice yet`);
-  sendRawError(socket, err, { method: req.method });
 }

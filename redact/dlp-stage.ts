@@ -82,6 +82,7 @@ function holdBackFilter(ctx: RequestContext, redactor: Redactor, isPlaceholder: 
 
 export function createDlpStage(opts: DlpStageOptions): Stage {
   const key = Symbol('dlp');
+  const wsKey = Symbol('dlp-websocket');
   return {
     name: 'dlp',
     onRequestHeaders(ctx) {
@@ -92,6 +93,11 @@ export function createDlpStage(opts: DlpStageOptions): Stage {
         const decoded = decodeQuery(ctx.query);
         const found = realSecrets(redactor.scanEgress(ctx.query), (f) => [ctx.query.slice(f.start, f.end), decoded.slice(f.start, f.end)], opts.isPlaceholder);
         if (found.length) throw blocked(ctx, found.map((f) => f.type), 'query string');
+      }
+      if (ctx.upgrade) {
+        // A WebSocket's messages are its body: each outgoing one is scanned whole.
+        ctx.state.set(wsKey, { redactor, mode });
+        return;
       }
       if (!ctx.hasBody) return;
       if (mode === 'redact') {
@@ -110,6 +116,17 @@ export function createDlpStage(opts: DlpStageOptions): Stage {
       const names = [...new Set(findings.map((f) => f.type))].sort();
       ctx.bus.emit({ type: 'finding', time: Date.now(), src: ctx.src, dst: { host: ctx.dest.host, port: ctx.dest.port }, kind: 'dlp', subjects: names, action: 'redacted', reason: `${names.join(', ')} masked in the request body` });
       return masked;
+    },
+    onWebSocketMessage(ctx, message) {
+      const st = ctx.state.get(wsKey) as { redactor: Redactor; mode: 'block' | 'redact' } | undefined;
+      if (!st || message.direction !== 'out') return;
+      const body = message.data;
+      const findings = realSecrets(st.redactor.scanEgress(body), (f) => [body.subarray(f.start, f.end).toString('latin1')], opts.isPlaceholder);
+      if (findings.length === 0) return;
+      if (st.mode === 'block') throw blocked(ctx, findings.map((f) => f.type), 'WebSocket message');
+      const names = [...new Set(findings.map((f) => f.type))].sort();
+      ctx.bus.emit({ type: 'finding', time: Date.now(), src: ctx.src, dst: { host: ctx.dest.host, port: ctx.dest.port }, kind: 'dlp', subjects: names, action: 'redacted', reason: `${names.join(', ')} masked in a WebSocket message` });
+      return maskFindings(body, findings);
     },
   };
 }

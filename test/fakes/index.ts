@@ -3,5 +3,7 @@ export { createFakeOllama } from './ollama.js';
 export { createFakeOpenAI } from './openai.js';
 export type { FakeOpenAIOptions } from './openai.js';
 export { createFakeAnthropic } from './anthropic.js';
+export { createFakeResponses } from './responses.js';
+export { createFakeGemini } from './gemini.js';
 export { DEFAULT_REPLY } from './server.js';
 export type { FakeBackend, FakeOptions, RecordedRequest, Reply, ReplyScript, ToolCallScript } from './server.js';

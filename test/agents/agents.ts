@@ -1,0 +1,78 @@
+import path from 'node:path';
+import type { RecordedRequest, ReplyScript } from '../fakes/index.js';
+import type { Task } from './scripts.js';
+import { anthropicTurn, chatTurn, geminiTurn, responsesTurn } from './scripts.js';
+
+/**
+ * The five agent CLIs as the npm packages install them, and how each runs one turn without a
+ * terminal. Only what non-interactive use requires is set: the prompt, the flag that lets the
+ * agent use its tools unattended, and the key variable. Their base URLs stay the defaults, so
+ * they call their real provider hosts, which the test's Sluice pins to local fakes.
+ */
+export type ProviderName = 'anthropic' | 'openai' | 'gemini' | 'dashscope';
+
+export interface Provider {
+  host: string;
+  /** The `providers:` entry whose real key the fake demands (Sluice puts it on at the wire). */
+  policy: string;
+  secret: string;
+}
+
+export const PROVIDERS: Record<ProviderName, Provider> = {
+  anthropic: { host: 'api.anthropic.com', policy: 'anthropic: { from: env:REAL_KEY }', secret: `sk-ant-api03-${'Re4lAnthr0'.repeat(9)}pqAA` },
+  openai: { host: 'api.openai.com', policy: 'openai: { from: env:REAL_KEY }', secret: `sk-proj-${'Re4lOpenAI'.repeat(15)}Xy9_-Q` },
+  gemini: { host: 'generativelanguage.googleapis.com', policy: 'gemini: { from: env:REAL_KEY }', secret: 'AIzaSyRe4lG00gleKeyValue_0123456789ab' },
+  // Qwen Code speaks OpenAI's API to DashScope with OPENAI_API_KEY: the OpenAI profile, bound to DashScope.
+  dashscope: { host: 'dashscope.aliyuncs.com', policy: 'openai: { from: env:REAL_KEY, hosts: [dashscope.aliyuncs.com] }', secret: `sk-${'Re4lDashSc0pe'.repeat(3)}` },
+};
+
+export interface AgentSpec {
+  name: string;
+  /** The executable as node_modules/.bin links it. */
+  bin: string;
+  provider: ProviderName;
+  args(task: Task, prompt: string): string[];
+  script(task: Task, req: RecordedRequest): ReplyScript;
+}
+
+const bin = (name: string) => path.resolve('node_modules/.bin', name);
+
+export const AGENTS: Record<string, AgentSpec> = {
+  claude: {
+    name: 'Claude Code',
+    bin: bin('claude'),
+    provider: 'anthropic',
+    // acceptEdits lets Write run unattended; --dangerously-skip-permissions is refused as root.
+    args: (_task, prompt) => ['-p', prompt, '--permission-mode', 'acceptEdits'],
+    script: anthropicTurn,
+  },
+  codex: {
+    name: 'Codex',
+    bin: bin('codex'),
+    provider: 'openai',
+    // Sluice is the sandbox: Codex's own (Landlock/seccomp) would refuse inside another one.
+    args: (_task, prompt) => ['exec', '--skip-git-repo-check', '--dangerously-bypass-approvals-and-sandbox', prompt],
+    script: responsesTurn,
+  },
+  opencode: {
+    name: 'opencode (openai/*)',
+    bin: bin('opencode'),
+    provider: 'openai',
+    args: (_task, prompt) => ['run', '--auto', '-m', 'openai/gpt-5', prompt],
+    script: responsesTurn,
+  },
+  gemini: {
+    name: 'Gemini CLI',
+    bin: bin('gemini'),
+    provider: 'gemini',
+    args: (_task, prompt) => ['--skip-trust', '--yolo', '-p', prompt],
+    script: geminiTurn,
+  },
+  qwen: {
+    name: 'Qwen Code',
+    bin: bin('qwen'),
+    provider: 'dashscope',
+    args: (_task, prompt) => ['--auth-type', 'openai', '--yolo', '-p', prompt],
+    script: chatTurn,
+  },
+};

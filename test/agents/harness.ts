@@ -1,0 +1,131 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Test } from 'tap';
+import { createFakeAnthropic, createFakeGemini, createFakeOpenAI } from '../fakes/index.js';
+import type { FakeBackend } from '../fakes/index.js';
+import { createTestCA } from '../helpers/tls.js';
+import { startTestSluice, tempDir } from '../helpers/sluice.js';
+import type { TestSluice } from '../helpers/sluice.js';
+import type { AgentSpec } from './agents.js';
+import { PROVIDERS } from './agents.js';
+import { startProviderFront } from './provider-front.js';
+import type { Task } from './scripts.js';
+
+/**
+ * One real agent, one turn, through a real Sluice: the agent's provider is a fake behind TLS on
+ * port 443 of a loopback address Sluice pins the provider's name to; the fake demands the real key,
+ * which only Sluice holds (the agent gets the placeholder); the agent's HOME and working directory
+ * are fresh temp dirs. Every request the fake received and every audit event are returned.
+ */
+export interface AgentRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  task: Task;
+  /** What the agent's tool wrote, or undefined when there is no file. */
+  written: string | undefined;
+  fake: FakeBackend;
+  sluice: TestSluice;
+  audit: Array<Record<string, unknown>>;
+}
+
+export interface RunOptions {
+  /** The policy's sections after network_policies (e.g. inference, privacy); default: LLM calls pass out. */
+  extraPolicy?: string;
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 150_000;
+
+async function fakeFor(spec: AgentSpec, task: Task): Promise<FakeBackend> {
+  const p = PROVIDERS[spec.provider];
+  const opts = { apiKey: p.secret, reply: (req: Parameters<AgentSpec['script']>[1]) => spec.script(task, req) };
+  switch (spec.provider) {
+    case 'anthropic':
+      return createFakeAnthropic(opts);
+    case 'openai':
+      return createFakeOpenAI(opts);
+    case 'gemini':
+      return createFakeGemini(opts);
+    case 'dashscope':
+      return createFakeOpenAI({ ...opts, prefix: '/compatible-mode' });
+  }
+}
+
+export async function runAgent(t: Test, spec: AgentSpec, opts: RunOptions = {}): Promise<AgentRun> {
+  const dir = tempDir('sluice-agent-');
+  const home = path.join(dir, 'home');
+  const work = path.join(dir, 'work');
+  fs.mkdirSync(home);
+  fs.mkdirSync(work);
+  const task: Task = { file: path.join(work, 'proof.txt'), content: `written by ${spec.name} through Sluice`, answer: 'The file is written.' };
+  const provider = PROVIDERS[spec.provider];
+  const ca = await createTestCA();
+  const fake = await fakeFor(spec, task);
+  const front = await startProviderFront(await ca.issue([provider.host]), { [provider.host]: fake.port });
+  const sluice = await startTestSluice(`version: 1
+network_policies:
+  provider:
+    endpoints:
+      - { host: ${provider.host}, port: 443 }
+${opts.extraPolicy ?? `inference:
+  routes:
+    - { match: {}, action: allow }`}
+providers:
+  ${provider.policy}
+`, { upstreamCA: [ca.caPem], resolve: { [provider.host]: front.address }, env: { REAL_KEY: provider.secret }, healthIntervalMs: 0 });
+  t.teardown(async () => {
+    await sluice.close();
+    await front.close();
+    await fake.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const caFile = path.join(dir, 'sluice-ca.pem');
+  fs.writeFileSync(caFile, sluice.caCertPem);
+  const env: NodeJS.ProcessEnv = {
+    PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+    HOME: home,
+    LANG: 'C.UTF-8',
+    HTTPS_PROXY: sluice.url,
+    HTTP_PROXY: sluice.url,
+    https_proxy: sluice.url,
+    http_proxy: sluice.url,
+    // Node agents read the first, Bun and Rust ones (Claude Code, opencode, Codex) the second.
+    NODE_EXTRA_CA_CERTS: caFile,
+    SSL_CERT_FILE: caFile,
+    ...sluice.pipeline.envFor('default'),
+  };
+  const prompt = `Write the file ${task.file} containing exactly "${task.content}", then say: ${task.answer}`;
+  const result = await run(spec.bin, spec.args(task, prompt), { cwd: work, env, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  const written = fs.existsSync(task.file) ? fs.readFileSync(task.file, 'utf8') : undefined;
+  // SLUICE_AGENT_LOG=DIR keeps what the fake received, to see what an agent sends.
+  if (process.env.SLUICE_AGENT_LOG) fs.writeFileSync(path.join(process.env.SLUICE_AGENT_LOG, `${path.basename(spec.bin)}-requests.json`), JSON.stringify({ requests: fake.requests, stdout: result.stdout, stderr: result.stderr, audit: await sluice.readAudit() }, null, 1));
+  return { ...result, task, written, fake, sluice, audit: await sluice.readAudit() };
+}
+
+/** Runs a command in its own process group, so a timeout ends the agent and every helper it started. */
+function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => {
+      stderr += `\n[harness] no exit after ${opts.timeoutMs} ms: killed`;
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    }, opts.timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      // Helpers the agent left behind (language servers, MCP servers) go with it.
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // The group is already gone.
+      }
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
