@@ -93,13 +93,17 @@ export function responsesTurn(task: Task, req: RecordedRequest): ReplyScript {
   return { text: format ? JSON.stringify(valueFor(format)) : 'Writing a file', usage: { input: 5, output: 3 } };
 }
 
-/** OpenAI Chat Completions (Qwen Code, opencode's OpenAI-compatible providers). */
+/** OpenAI Chat Completions (Qwen Code, opencode's OpenAI-compatible providers, Copilot CLI, OpenClaw). */
 export function chatTurn(task: Task, req: RecordedRequest): ReplyScript {
   const body = req.body ?? {};
   if (list(body.messages).some((m) => isObj(m) && m.role === 'tool')) return answer(task);
   const names = list(body.tools).map((t) => (isObj(t) && isObj(t.function) ? String(t.function.name) : ''));
   if (names.includes('write_file')) return { toolCalls: [{ id: 'call_sluice1', name: 'write_file', arguments: { file_path: task.file, content: task.content } }], usage: { input: 50, output: 20 } };
   if (names.includes('write')) return { toolCalls: [{ id: 'call_sluice1', name: 'write', arguments: { filePath: task.file, content: task.content } }], usage: { input: 50, output: 20 } };
+  // Copilot CLI's shell tool (its `create` refuses a path outside the session's directory tree).
+  if (names.includes('bash')) return { toolCalls: [{ id: 'call_sluice1', name: 'bash', arguments: { command: shellWrite(task), description: 'Write the file' } }], usage: { input: 50, output: 20 } };
+  // OpenClaw's shell tool.
+  if (names.includes('exec')) return { toolCalls: [{ id: 'call_sluice1', name: 'exec', arguments: { command: shellWrite(task) } }], usage: { input: 50, output: 20 } };
   const rf = isObj(body.response_format) && isObj(body.response_format.json_schema) ? body.response_format.json_schema.schema : undefined;
   return { text: rf ? JSON.stringify(valueFor(rf)) : 'Writing a file', usage: { input: 5, output: 3 } };
 }
