@@ -3,7 +3,9 @@ import t from 'tap';
 import { checkCopilotTurn } from './copilot-check.js';
 import { runCopilotClient } from './copilot-world.js';
 import type { CopilotMode } from './copilot-world.js';
-import { chatTurn } from './scripts.js';
+import { copilotTurn } from './scripts.js';
+
+t.setTimeout(600_000);
 
 // GitHub Copilot CLI with its default provider, nothing set but the proxy, Sluice's CA and the
 // placeholder token `sluice env` gives: routed to a local model (Sluice is its GitHub session), and
@@ -19,7 +21,7 @@ const cases: Array<[CopilotMode, boolean]> = [
 ];
 for (const [mode, redact] of cases) {
   t.test(`Copilot CLI, HTTPS_PROXY, ${mode === 'local' ? 'routed to a local model' : 'hosted, token at the wire'}${redact ? ', redacted' : ''}`, async (t) => {
-    const r = await runCopilotClient(t, 'Copilot CLI', { mode, redact, command: copilot, script: chatTurn });
-    checkCopilotTurn(t, r, chatTurn, { hosted: mode === 'hosted', redact });
+    const r = await runCopilotClient(t, 'Copilot CLI', { mode, redact, command: copilot, script: copilotTurn });
+    checkCopilotTurn(t, r, copilotTurn, { hosted: mode === 'hosted', redact });
   });
 }

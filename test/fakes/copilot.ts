@@ -1,13 +1,16 @@
 import type { FakeBackend, FakeOptions, RecordedRequest } from './server.js';
 import { sendJson, startFake } from './server.js';
 import { openAIHandler } from './openai.js';
+import { anthropicHandler } from './anthropic.js';
+import { responsesHandler } from './responses.js';
 
 /**
  * GitHub Copilot as its clients meet it, on one server that both api.github.com and
  * api.individual.githubcopilot.com point to: the session endpoints (`GET /copilot_internal/user`,
  * which names the plan's API host; `GET /copilot_internal/v2/token`, a short-lived API token),
  * and the API host's OpenAI paths without `/v1` (`GET /models` in Copilot's list shape with
- * capabilities and supported endpoints, `POST /chat/completions`). The session endpoints take
+ * capabilities and supported endpoints, `POST /chat/completions`, `POST /responses`, and Anthropic's
+ * `POST /v1/messages` for Claude models). The session endpoints take
  * the GitHub token (`token` or `Bearer`); the API host takes the GitHub token (Copilot CLI) or
  * the API token issued here (OpenClaw).
  */
@@ -27,7 +30,9 @@ function githubAuth(req: RecordedRequest, token: string): boolean {
 export function createFakeCopilot(options: FakeCopilotOptions): Promise<FakeBackend> {
   // The OpenAI handler checks `apiKey`; here the API host's own check below decides instead.
   const chat = openAIHandler('openai');
-  const models = () => (options.models?.length ? options.models : ['gpt-5-mini']);
+  const messages = anthropicHandler();
+  const responses = responsesHandler();
+  const models = () => (options.models?.length ? options.models : ['gpt-5-mini', 'claude-sonnet-4.6']);
   return startFake({ ...options, apiKey: undefined }, [
     async (req, res) => {
       if (!req.path.startsWith('/copilot_internal/')) return false;
@@ -46,7 +51,7 @@ export function createFakeCopilot(options: FakeCopilotOptions): Promise<FakeBack
       return false;
     },
     async (req, res, fake) => {
-      if (req.path.startsWith('/v1/') || req.path.startsWith('/copilot_internal/')) return false;
+      if (req.path.startsWith('/copilot_internal/')) return false;
       if (!githubAuth(req, options.githubToken) && req.headers.authorization !== `Bearer ${API_TOKEN}`) {
         sendJson(res, 401, { error: { message: 'unauthorized: token expired or invalid', code: 'unauthorized' } });
         return true;
@@ -55,15 +60,17 @@ export function createFakeCopilot(options: FakeCopilotOptions): Promise<FakeBack
         sendJson(res, 200, {
           object: 'list',
           data: models().map((id) => ({
-            id, name: id, object: 'model', vendor: 'OpenAI', version: id, preview: false, model_picker_enabled: true,
+            id, name: id, object: 'model', vendor: id.startsWith('claude') ? 'Anthropic' : 'OpenAI', version: id, preview: false, model_picker_enabled: true,
             capabilities: { family: id, type: 'chat', object: 'model_capabilities', tokenizer: 'o200k_base', limits: { max_context_window_tokens: 128000, max_prompt_tokens: 128000, max_output_tokens: 16384 }, supports: { streaming: true, tool_calls: true, parallel_tool_calls: true } },
-            supported_endpoints: ['/chat/completions'],
+            supported_endpoints: id.startsWith('claude') ? ['/chat/completions', '/v1/messages'] : ['/chat/completions'],
             policy: { state: 'enabled', terms: '' },
           })),
         });
         return true;
       }
       if (req.method === 'POST' && req.path === '/chat/completions') return chat({ ...req, path: '/v1/chat/completions' }, res, fake);
+      if (req.method === 'POST' && req.path === '/responses') return responses({ ...req, path: '/v1/responses' }, res, fake);
+      if (req.method === 'POST' && req.path === '/v1/messages') return messages(req, res, fake);
       // Settings, telemetry and anything else Copilot serves: accepted and recorded, never needed for a turn.
       sendJson(res, 200, {});
       return true;
