@@ -12,6 +12,8 @@ import type { Task } from './scripts.js';
 // sandbox gets the proxy, the CA and the copilot placeholder; the routes keep Copilot local, so
 // Sluice is its GitHub session and a local backend its model. The sandbox sees only the host's
 // system directories and its workdir, so Copilot's self-contained binary is linked into the workdir.
+// The docker driver is not here: Copilot's native addons need libutil.so.1, which the image
+// `sluice image build` assembles from the host's binaries does not carry (an --image with it does).
 t.setTimeout(600_000);
 const root = path.resolve('.');
 const isRoot = process.getuid?.() === 0;

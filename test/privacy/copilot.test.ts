@@ -2,7 +2,6 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { ProxyAgent } from 'undici';
 import { COPILOT_API_HOST, createFakeCopilot, createFakeOpenAI } from '../fakes/index.js';
-import type { FakeBackend } from '../fakes/index.js';
 import { startHostedProvider } from '../helpers/hosted-provider.js';
 import { startTestSluice } from '../helpers/sluice.js';
 import type { TestSluice } from '../helpers/sluice.js';
