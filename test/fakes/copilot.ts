@@ -61,7 +61,7 @@ export function createFakeCopilot(options: FakeCopilotOptions): Promise<FakeBack
           object: 'list',
           data: models().map((id) => ({
             id, name: id, object: 'model', vendor: id.startsWith('claude') ? 'Anthropic' : 'OpenAI', version: id, preview: false, model_picker_enabled: true,
-            capabilities: { family: id, type: 'chat', object: 'model_capabilities', tokenizer: 'o200k_base', limits: { max_context_window_tokens: 128000, max_prompt_tokens: 128000, max_output_tokens: 16384 }, supports: { streaming: true, tool_calls: true, parallel_tool_calls: true } },
+            capabilities: { family: id, type: 'chat', object: 'model_capabilities', tokenizer: 'o200k_base', limits: { max_context_window_tokens: 128000, max_prompt_tokens: 128000, max_output_tokens: 64000 }, supports: { streaming: true, tool_calls: true, parallel_tool_calls: true } },
             supported_endpoints: id.startsWith('claude') ? ['/chat/completions', '/v1/messages'] : ['/chat/completions'],
             policy: { state: 'enabled', terms: '' },
           })),
