@@ -24,6 +24,9 @@ t.test('Copilot CLI in sluice run (bwrap): routed to a local model', { skip: isR
   const work = path.join(dir, 'work');
   fs.mkdirSync(home);
   fs.mkdirSync(work);
+  // The sandbox never runs as root: it runs as the workdir's owner, here nobody, who must reach it.
+  fs.chmodSync(dir, 0o755);
+  fs.chownSync(work, 65534, 65534);
   const binary = path.join(work, 'copilot');
   fs.linkSync(path.join(root, 'node_modules/@github/copilot-linux-x64/copilot'), binary);
   const task: Task = { file: path.join(work, 'proof.txt'), content: 'written by Copilot CLI in a sandbox', answer: 'The file is written.' };
