@@ -43,7 +43,7 @@ function answer(task: Task): ReplyScript {
   return { text: task.answer, usage: { input: 40, output: 8 } };
 }
 
-/** Anthropic Messages (Claude Code, OpenClaw): Write, else Bash, else exec. */
+/** Anthropic Messages (Claude Code, Copilot CLI, OpenClaw): Write, else Bash, bash or exec. */
 export function anthropicTurn(task: Task, req: RecordedRequest): ReplyScript {
   const body = req.body ?? {};
   const sawResult = list(body.messages).some((m) => isObj(m) && list(m.content).some((b) => isObj(b) && b.type === 'tool_result'));
@@ -51,6 +51,8 @@ export function anthropicTurn(task: Task, req: RecordedRequest): ReplyScript {
   const names = list(body.tools).map((t) => (isObj(t) ? String(t.name) : ''));
   if (names.includes('Write')) return { toolCalls: [{ id: 'toolu_sluice1', name: 'Write', arguments: { file_path: task.file, content: task.content } }], usage: { input: 50, output: 20 } };
   if (names.includes('Bash')) return { toolCalls: [{ id: 'toolu_sluice1', name: 'Bash', arguments: { command: shellWrite(task), description: 'Write the file' } }] };
+  // Copilot CLI's shell tool, on a Claude model.
+  if (names.includes('bash')) return { toolCalls: [{ id: 'toolu_sluice1', name: 'bash', arguments: { command: shellWrite(task), description: 'Write the file' } }], usage: { input: 50, output: 20 } };
   // OpenClaw's shell tool (its `write` would do too, but the shell is what every provider offers it).
   if (names.includes('exec')) return { toolCalls: [{ id: 'toolu_sluice1', name: 'exec', arguments: { command: shellWrite(task) } }], usage: { input: 50, output: 20 } };
   return { text: 'Writing a file', usage: { input: 5, output: 3 } };
