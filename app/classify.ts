@@ -29,7 +29,9 @@ export function createClassifier(deps: { policy(): CompiledPolicy; router: Priva
       const failed = pathError ? { pathError } : {};
       if (hostClass === 'other') return { hostClass, path, ...failed, api: undefined, shape: undefined };
       const api = pathError ? undefined : detectLlmApi(dest.host, method, deps.router.apiPath(dest, path), headers, upgrade === 'websocket');
-      return { hostClass, path, ...failed, api, shape: api ? shapeOf(api) : shapeOfRequest(dest.host, path, headers) };
+      // On a mixed host (api.github.com) only the router's own paths are LLM requests; the rest is the network policy's.
+      if (hostClass === 'mixed' && api === undefined) return { hostClass: 'other', path, ...failed, api: undefined, shape: undefined };
+      return { hostClass: hostClass === 'mixed' ? 'provider' : hostClass, path, ...failed, api, shape: api ? shapeOf(api) : shapeOfRequest(dest.host, path, headers) };
     },
   };
 }

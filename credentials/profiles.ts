@@ -19,7 +19,9 @@ const bearer: InjectConfig = { header: 'authorization', format: 'Bearer {}' };
 /**
  * Key shapes as the providers issue them (checked against public secret-scanner rules):
  * OpenAI project keys `sk-proj-` + 156 base64url chars; Anthropic `sk-ant-api03-` + 93 + `AA`;
- * Google `AIza` + 35; NVIDIA `nvapi-` + 64; GitHub/npm `ghp_`/`npm_` + 30 base62 + 6 base62 CRC32; Hugging Face
+ * Google `AIza` + 35; NVIDIA `nvapi-` + 64; GitHub/npm `ghp_`/`npm_` + 30 base62 + 6 base62 CRC32;
+ * GitHub fine-grained `github_pat_` + 82 (gitleaks' `github_pat_\w{82}`; GitHub puts a `_` after
+ * the 22nd); Hugging Face
  * `hf_` + 34 letters. GitLab's classic `glpat-` + 20 cannot carry 128 random bits, so the
  * placeholder takes the length of GitLab's routable tokens (37 after the prefix) instead.
  */
@@ -58,6 +60,16 @@ export const BUILTIN_PROFILES: Record<BuiltinProfileName, Profile> = {
     inject: bearer,
     env: ['GITHUB_TOKEN', 'GH_TOKEN'],
     shape: { prefix: 'ghp_', length: 36, alphabet: 'alnum', checksum: 'crc32' },
+  },
+  // A GitHub token as GitHub Copilot's clients (Copilot CLI, OpenClaw) use it: only toward Copilot's
+  // session endpoints on api.github.com and its model hosts, never the rest of GitHub's API. Copilot
+  // CLI refuses classic ghp_ tokens before any request, so the placeholder is fine-grained-shaped.
+  copilot: {
+    endpoints: [{ host: 'api.github.com', path: '/copilot_internal/**' }, { host: '**.githubcopilot.com' }],
+    inject: bearer,
+    // Copilot CLI reads COPILOT_GITHUB_TOKEN before GH_TOKEN and GITHUB_TOKEN (the github profile's); OpenClaw only it.
+    env: ['COPILOT_GITHUB_TOKEN'],
+    shape: { prefix: 'github_pat_', length: 82, alphabet: 'alnum' },
   },
   gitlab: {
     endpoints: [{ host: 'gitlab.com' }],

@@ -17,12 +17,12 @@ import { z } from 'zod';
  *     body: true                                             # also replace placeholders in request bodies
  * ```
  *
- * A provider named after a built-in profile (openai, anthropic, gemini, nvidia, github, gitlab, huggingface,
- * npm), or with `profile:` naming one, inherits that profile; anything set here overrides it
- * (`endpoints`/`hosts` replace the profile's endpoints). Other providers need `endpoints` or `hosts`.
+ * A provider named after a built-in profile (openai, anthropic, gemini, nvidia, github, copilot,
+ * gitlab, huggingface, npm), or with `profile:` naming one, inherits that profile; anything set here
+ * overrides it (`endpoints`/`hosts` replace the profile's endpoints). Other providers need `endpoints` or `hosts`.
  */
 
-export const BUILTIN_PROFILE_NAMES = ['openai', 'anthropic', 'gemini', 'nvidia', 'github', 'gitlab', 'huggingface', 'npm'] as const;
+export const BUILTIN_PROFILE_NAMES = ['openai', 'anthropic', 'gemini', 'nvidia', 'github', 'copilot', 'gitlab', 'huggingface', 'npm'] as const;
 
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 

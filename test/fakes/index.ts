@@ -7,3 +7,5 @@ export { createFakeResponses } from './responses.js';
 export { createFakeGemini } from './gemini.js';
 export { DEFAULT_REPLY } from './server.js';
 export type { FakeBackend, FakeOptions, RecordedRequest, Reply, ReplyScript, ToolCallScript } from './server.js';
+export { createFakeCopilot, COPILOT_API_HOST } from './copilot.js';
+export type { FakeCopilotOptions } from './copilot.js';

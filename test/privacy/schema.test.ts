@@ -29,7 +29,7 @@ t.test('inference schema: defaults, cross-references with paths, strict keys', a
   ]);
   t.notOk(inferenceSchema.safeParse({ backends: { a: { type: 'ollama', url: 'http://x', colour: 'red' } } }).success, 'unknown keys are errors');
   t.notOk(inferenceSchema.safeParse({ backends: { a: { type: 'ollama', url: 'ftp://x' } } }).success, 'only http(s) URLs');
-  t.notOk(inferenceSchema.safeParse({ routes: [{ match: { api: 'gemini' }, action: 'allow' }] }).success);
+  t.notOk(inferenceSchema.safeParse({ routes: [{ match: { api: 'cohere' }, action: 'allow' }] }).success, 'an API the router does not know');
 });
 
 t.test('routes: first match wins; globs; sensitivity; default table', async (t) => {
