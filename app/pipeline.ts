@@ -37,6 +37,13 @@ export interface Pipeline {
   stillAllowed(dest: Destination): boolean;
   /** Sandbox environment: provider placeholders for `sluice env` / `sluice run`. */
   envFor(sandbox: string): Record<string, string>;
+  /** The credential a sandbox proves itself with on a shared listener, and its check. */
+  proxyTokenFor(sandbox: string): string;
+  verifyProxyToken(sandbox: string, token: string): boolean;
+  /** Provider names in force (never values). */
+  providers(): string[];
+  /** Re-reads every provider's secret from its source; throws (and changes nothing) on failure. */
+  reloadSecrets(providers: Policy['providers']): Promise<void>;
   /** Applies the reloadable sections; throws (and changes nothing) when one cannot be applied. */
   reload(policy: Policy): Promise<void>;
   close(): Promise<void>;
@@ -79,6 +86,10 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
       return isVirtualHost(dest.host) || router.isLlmHost(dest.host) || opts.policy().decideConnect(dest).action === 'allow';
     },
     envFor: (sandbox) => credentials.envFor(sandbox),
+    proxyTokenFor: (sandbox) => credentials.proxyTokenFor(sandbox),
+    verifyProxyToken: (sandbox, token) => credentials.verifyProxyToken(sandbox, token),
+    providers: () => credentials.providers(),
+    reloadSecrets: (providers) => credentials.reload(providers),
     async reload(policy) {
       // Credentials first: it is the one that can fail (a missing secret); the router cannot.
       await credentials.reload(policy.providers);

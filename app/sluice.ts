@@ -1,49 +1,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createEventBus } from '../core/index.js';
-import type { Destination, EventBus } from '../core/index.js';
-import { compilePolicy, loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
+import type { EventBus } from '../core/index.js';
+import { parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { CompiledPolicy, Policy } from '../rules/index.js';
-import { loadOrCreateCA, createLeafCache } from '../certs/index.js';
-import { createAuditLog } from '../audit/index.js';
-import { createForwarder, createProxyServer, createResolver } from '../proxy/index.js';
-import type { ProxyLimits, ProxyServer } from '../proxy/index.js';
-import { buildPipeline } from './pipeline.js';
+import type { ProxyServer } from '../proxy/index.js';
 import type { Pipeline } from './pipeline.js';
+import { createRuntime } from './runtime.js';
+import type { Runtime, RuntimeOptions } from './runtime.js';
+import { startTenant } from './tenant.js';
+import { watchFile } from './watch-file.js';
+import type { ReloadResult, Tenant } from './tenant.js';
 
 /**
- * The composition root: policy, CA, audit, stages and the listener, plus hot reload.
- * Nothing here is module-level: two Sluices can run in one process (tests do).
+ * The composition root for one listener: a runtime (CA, audit, pool) and one tenant (policy,
+ * stages, listener), plus hot reload of the policy file. Nothing here is module-level: two
+ * Sluices can run in one process (tests do). The gateway (app/gateway.ts) builds on the same parts.
  */
-export interface SluiceOptions {
-  home: string;
+export interface SluiceOptions extends RuntimeOptions {
   /** Policy file; without it the embedded default policy is used (and not watched). */
   policyFile?: string;
   listen?: { host?: string; port?: number };
-  /** --resolve HOST=IP pins (trusted). */
-  resolve?: Record<string, string>;
-  /** --dns HOST:PORT */
-  dns?: string;
-  /** Where audit JSONL goes; default <home>/audit/audit.jsonl. */
-  auditFile?: string;
-  /** --verbose: one line per event on this stream. */
-  human?: NodeJS.WritableStream;
-  /** Extra CAs trusted for upstream TLS (tests; users set NODE_EXTRA_CA_CERTS). */
-  upstreamCA?: string[];
-  env?: NodeJS.ProcessEnv;
-  limits?: Partial<ProxyLimits>;
   watch?: boolean;
-  bus?: EventBus;
-  /** Every client of this Sluice is this sandbox (`sluice run` starts one Sluice per sandbox). */
+  /** Every client of this Sluice is this sandbox (an ephemeral `sluice run` starts one Sluice per sandbox). */
   sandbox?: string;
-  /** Background health checks of LLM backends (ms); 0 disables them. */
-  healthIntervalMs?: number;
-}
-
-export interface ReloadResult {
-  ok: boolean;
-  errors: string[];
-  closedTunnels: number;
 }
 
 export interface Sluice {
@@ -63,11 +42,6 @@ export interface Sluice {
   close(): Promise<void>;
 }
 
-async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; errors: string[] }> {
-  const result = file ? await loadPolicyFile(file) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
-  return { ...(result.policy ? { policy: result.policy } : {}), errors: result.errors.map(formatPolicyError) };
-}
-
 export class PolicyLoadError extends Error {
   constructor(readonly errors: string[]) {
     super(`invalid policy:\n${errors.join('\n')}`);
@@ -75,126 +49,83 @@ export class PolicyLoadError extends Error {
   }
 }
 
+/** The policy file, or the embedded default; errors formatted as file:line:col: message. */
+export async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; text?: string; errors: string[] }> {
+  let text = DEFAULT_POLICY_YAML;
+  if (file !== undefined) {
+    try {
+      text = await fs.promises.readFile(file, 'utf8');
+    } catch (err) {
+      return { errors: [formatPolicyError({ file, line: 1, col: 1, message: `cannot read policy file: ${(err as Error).message}` })] };
+    }
+  }
+  const result = parsePolicy(text, file ?? '<default policy>');
+  return { ...(result.policy ? { policy: result.policy, text } : {}), errors: result.errors.map(formatPolicyError) };
+}
+
 export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
-  const bus = opts.bus ?? createEventBus();
   const policyFile = opts.policyFile ? path.resolve(opts.policyFile) : undefined;
   const first = await loadPolicy(policyFile);
   if (!first.policy || first.errors.length) throw new PolicyLoadError(first.errors);
-  let compiled = compilePolicy(first.policy);
+  const runtime = await createRuntime(opts);
+  let tenant: Tenant;
+  try {
+    tenant = await startTenant(runtime, {
+      policy: first.policy,
+      listen: { host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 3128 },
+      ...(opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {}),
+      ...(policyFile ? { baseDir: path.dirname(policyFile), file: policyFile } : {}),
+    });
+  } catch (err) {
+    await runtime.close();
+    throw err;
+  }
+  const watched = watchPolicyFile(runtime, tenant, policyFile, opts.watch !== false);
+  return sluiceOf(runtime, tenant, watched);
+}
 
-  fs.mkdirSync(opts.home, { recursive: true, mode: 0o700 });
-  const auditFile = opts.auditFile ?? path.join(opts.home, 'audit', 'audit.jsonl');
-  fs.mkdirSync(path.dirname(auditFile), { recursive: true, mode: 0o700 });
-  const audit = createAuditLog(bus, { file: auditFile, ...(opts.human ? { human: opts.human } : {}) });
-  const ca = await loadOrCreateCA(opts.home);
-  const leaves = await createLeafCache(ca);
+/** The policy file's reload (on change, or on request) for a tenant. */
+export interface WatchedPolicy {
+  reload(): Promise<ReloadResult>;
+  close(): void;
+}
 
-  const pipeline = await buildPipeline({
-    policy: () => compiled,
-    initial: first.policy,
-    bus,
-    home: opts.home,
-    env: opts.env ?? process.env,
-    ...(policyFile ? { baseDir: path.dirname(policyFile) } : {}),
-    ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
-  });
-  const pins = new Map<string, string>();
-  for (const [host, ip] of Object.entries(opts.resolve ?? {})) pins.set(host, ip);
-  const resolver = createResolver({ pins, ...(opts.dns ? { dnsServer: opts.dns } : {}) });
-  const forwarder = createForwarder({ ...(opts.upstreamCA ? { extraCA: opts.upstreamCA } : {}), ...(opts.limits?.connectTimeoutMs ? { connectTimeoutMs: opts.limits.connectTimeoutMs } : {}) });
-  const server = await createProxyServer({
-    ...(opts.listen ? { listen: opts.listen } : {}),
-    stages: () => pipeline.stages,
-    secureContextFor: (host) => leaves.secureContextFor(host),
-    resolver,
-    forwarder,
-    bus,
-    ...(opts.limits ? { limits: opts.limits } : {}),
-    resolvesLazily: (host) => pipeline.resolvesLazily(host),
-    ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
-  });
-  bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded' });
-
+export function watchPolicyFile(runtime: Runtime, tenant: Tenant, policyFile: string | undefined, watch: boolean): WatchedPolicy {
+  const file = policyFile !== undefined ? { file: policyFile } : {};
+  tenant.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...file, reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded' });
   async function reload(): Promise<ReloadResult> {
     const next = await loadPolicy(policyFile);
     if (!next.policy || next.errors.length) {
-      bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...(policyFile ? { file: policyFile } : {}), reason: 'invalid policy rejected; the last good policy stays in force', errors: next.errors });
+      tenant.bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...file, reason: 'invalid policy rejected; the last good policy stays in force', errors: next.errors });
       return { ok: false, errors: next.errors, closedTunnels: 0 };
     }
-    let nextCompiled: CompiledPolicy;
-    try {
-      nextCompiled = compilePolicy(next.policy);
-      await pipeline.reload(next.policy);
-    } catch (err) {
-      const errors = [(err as Error).message];
-      bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...(policyFile ? { file: policyFile } : {}), reason: 'policy could not be applied; the last good policy stays in force', errors });
-      return { ok: false, errors, closedTunnels: 0 };
-    }
-    compiled = nextCompiled;
-    const closedTunnels = server.recheckTunnels((dest: Destination) => pipeline.stillAllowed(dest));
-    bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: `policy reloaded${closedTunnels ? `; ${closedTunnels} tunnel(s) no longer allowed were closed` : ''}` });
-    return { ok: true, errors: [], closedTunnels };
+    return tenant.apply(next.policy);
   }
-
-  const watcher = policyFile && opts.watch !== false ? watchFile(policyFile, () => void reload()) : undefined;
-
+  const watcher = policyFile && watch ? watchFile(policyFile, () => void reload()) : undefined;
   return {
-    url: server.url,
-    host: server.host,
-    port: server.port,
-    caCertPath: ca.certPath,
-    caCertPem: ca.certPem,
-    auditFile,
-    bus,
-    server,
-    pipeline,
-    policy: () => compiled,
-    flushAudit: () => audit.flush(),
     reload,
-    async close() {
-      watcher?.close();
-      await server.close();
-      await forwarder.close();
-      await pipeline.close();
-      leaves.close();
-      await audit.close();
-    },
+    close: () => watcher?.close(),
   };
 }
 
-/**
- * Watches the file's directory, not the file: editors and `kubectl cp`-style tools replace
- * files by rename, which a watch on the old inode would miss. Changes are debounced.
- */
-function watchFile(file: string, onChange: () => void): { close(): void } {
-  const dir = path.dirname(file);
-  const base = path.basename(file);
-  let timer: NodeJS.Timeout | undefined;
-  let last = statKey(file);
-  const watcher = fs.watch(dir, { persistent: false }, (_event, name) => {
-    if (name !== null && name !== base) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      const key = statKey(file);
-      if (key === last) return;
-      last = key;
-      onChange();
-    }, 50);
-  });
-  watcher.on('error', () => undefined);
+function sluiceOf(runtime: Runtime, tenant: Tenant, watched: WatchedPolicy): Sluice {
   return {
-    close() {
-      clearTimeout(timer);
-      watcher.close();
+    url: tenant.url,
+    host: tenant.host,
+    port: tenant.port,
+    caCertPath: runtime.caCertPath,
+    caCertPem: runtime.caCertPem,
+    auditFile: runtime.auditFile,
+    bus: runtime.bus,
+    server: tenant.server,
+    pipeline: tenant.pipeline,
+    policy: () => tenant.policy(),
+    flushAudit: () => runtime.flushAudit(),
+    reload: () => watched.reload(),
+    async close() {
+      watched.close();
+      await tenant.close();
+      await runtime.close();
     },
   };
-}
-
-function statKey(file: string): string {
-  try {
-    const st = fs.statSync(file);
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    return 'missing';
-  }
 }

@@ -9,6 +9,7 @@ import { createViewCache } from './sandbox-view.js';
 import type { ProvidersConfig } from './schema.js';
 import { createCredentialStage } from './stage.js';
 import { loadStateKey } from './state-key.js';
+import { createProxyCredentials } from './proxy-credential.js';
 
 export interface Credentials {
   /** Placeholder env for a sandbox, e.g. { OPENAI_API_KEY: 'sk-proj-…' }: the same in every process sharing `home`. */
@@ -27,6 +28,9 @@ export interface Credentials {
   isPlaceholder(value: string): boolean;
   /** Names of the configured providers. */
   providers(): string[];
+  /** The credential sandbox `name` proves itself with on a shared proxy listener (see proxy-credential.ts). */
+  proxyTokenFor(sandbox: string): string;
+  verifyProxyToken(sandbox: string, token: string): boolean;
   close(): void;
 }
 
@@ -57,7 +61,9 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
     ...(opts.placeholdersOnly ? { placeholdersOnly: true } : {}),
   };
   let keyring: Keyring | undefined = await buildKeyring(config, sourceOpts);
-  const minter = createPlaceholderMinter(await loadStateKey(opts.home));
+  const stateKey = await loadStateKey(opts.home);
+  const minter = createPlaceholderMinter(stateKey);
+  const proxyCredentials = createProxyCredentials(stateKey);
   const views = createViewCache(minter);
 
   function live(): Keyring {
@@ -109,6 +115,8 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
     providers() {
       return [...live().providers.keys()];
     },
+    proxyTokenFor: (sandbox) => proxyCredentials.tokenFor(sandbox),
+    verifyProxyToken: (sandbox, token) => proxyCredentials.verify(sandbox, token),
     close() {
       keyring = undefined;
     },

@@ -5,3 +5,4 @@ export type { Forwarder } from './forward.js';
 export { createResolver, checkAddress, embeddedIPv4 } from './ssrf.js';
 export type { Resolver, ResolvedAddress } from './ssrf.js';
 export { filterStream, filterBuffer } from './body-filters.js';
+export type { ListenerIdentity } from './identity.js';

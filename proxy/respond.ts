@@ -78,6 +78,7 @@ function serialise(err: SluiceError, where: Parameters<typeof errorBody>[1]): { 
       'x-sluice-error': err.wire,
       'proxy-status': proxyStatus(err),
       'cache-control': 'no-store',
+      ...(err.status === 407 ? { 'proxy-authenticate': 'Basic realm="sluice"' } : {}),
     },
   };
 }
@@ -110,6 +111,7 @@ export function sendRawError(socket: Duplex, err: unknown, where: Parameters<typ
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   403: 'Forbidden',
+  407: 'Proxy Authentication Required',
   413: 'Payload Too Large',
   421: 'Misdirected Request',
   431: 'Request Header Fields Too Large',
