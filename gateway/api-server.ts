@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
-import type net from 'node:net';
+import net from 'node:net';
 import path from 'node:path';
-import type tls from 'node:tls';
+import tls from 'node:tls';
 import { SluiceError, isSluiceError } from '../core/index.js';
 import type { EventBus } from '../core/index.js';
 import type { z } from 'zod';
@@ -124,21 +123,24 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const serverOptions: http.ServerOptions = { headersTimeout: 30_000, requestTimeout: 0, keepAliveTimeout: 5_000 };
   const unix = http.createServer(serverOptions, handler(true));
   await listenUnix(unix, opts.socketPath);
-  let tcp: https.Server | undefined;
+  let tcp: net.Server | undefined;
   let url: string | undefined;
+  const tlsHttp = http.createServer(serverOptions, handler(false));
   if (opts.tcp) {
     const tcpOpts = opts.tcp;
-    const first = await tcpOpts.secureContext();
-    tcp = https.createServer(
-      {
-        ...serverOptions,
-        secureContext: first,
-        // the leaf cache renews the certificate before it lapses; ask it on every handshake
-        SNICallback: (_name, cb) => void tcpOpts.secureContext().then((ctx) => cb(null, ctx), (err: Error) => cb(err)),
-        ALPNProtocols: ['http/1.1'],
-      },
-      handler(false),
-    );
+    // TLS by hand, as the proxy's interception does: a client that sends no SNI (an IP literal)
+    // still gets the leaf for the listen address, fresh from the leaf cache on every connection.
+    tcp = net.createServer((socket) => {
+      socket.on('error', () => socket.destroy());
+      void tcpOpts.secureContext().then(
+        (secureContext) => {
+          const tlsSocket = new tls.TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ['http/1.1'] });
+          tlsSocket.on('error', () => tlsSocket.destroy());
+          tlsHttp.emit('connection', tlsSocket);
+        },
+        () => socket.destroy(),
+      );
+    });
     try {
       await new Promise<void>((resolve, reject) => {
         tcp!.once('error', reject);
@@ -156,7 +158,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     socketPath: opts.socketPath,
     url,
     async close() {
-      await Promise.all([closeServer(unix), tcp ? closeServer(tcp) : undefined]);
+      const tcpClosed = tcp ? new Promise<void>((resolve) => tcp!.close(() => resolve())) : undefined;
+      await Promise.all([closeServer(unix), closeServer(tlsHttp), tcpClosed]);
       fs.rmSync(opts.socketPath, { force: true });
     },
   };

@@ -119,6 +119,8 @@ export function openOutputLog(file: string, opts: { maxBytes?: number; ended?: b
         'cache-control': 'no-store',
         'x-content-type-options': 'nosniff',
       });
+      // a follower of a quiet command must learn at once that it is attached
+      res.flushHeaders();
       const pick = (stream: number, payload: Buffer, whole: Buffer): Buffer | undefined => {
         if (stream === SYSTEM) return opts.format === 'frames' ? whole : undefined;
         if (!opts.streams.has(stream as StreamId)) return undefined;
