@@ -22,7 +22,8 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     return 2;
   }
   const home = resolveHome(opts.home, io.env);
-  const name = opts.name ?? `sluice-${randomBytes(4).toString('hex')}`;
+  // the sandbox module's naming rule (sandboxName), applied here so that the line below can say it
+  const name = opts.name ? (opts.name.startsWith('sluice-') ? opts.name : `sluice-${opts.name}`) : `sluice-${randomBytes(4).toString('hex')}`;
   const gateway = opts.noGateway ? undefined : await findGateway(home, io.env);
   if (gateway) {
     if (opts.resolve || opts.dns || opts.verbose) {

@@ -1,5 +1,8 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { startGateway } from '../../app/index.js';
 import type { Gateway, GatewayOptions } from '../../app/index.js';
@@ -79,4 +82,36 @@ export function readFrames(body: Buffer): { stdout: string; stderr: string; note
 /** A name no concurrent test run uses (sandbox names are global on the host). */
 export function uniqueName(label: string): string {
   return `t${process.pid.toString(36)}-${label}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SLUICE_BIN = path.join(root, 'bin', 'sluice');
+
+/** The environment for the CLI under test: tap's loaders (NODE_OPTIONS) are for test files only. */
+export function cliEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
+  delete env.NODE_OPTIONS;
+  return env;
+}
+
+/** `sluice up` as a user starts it, in a process of its own; resolves once it serves. */
+export interface SpawnedGateway {
+  child: ChildProcess;
+  stderr(): string;
+  agent: Agent;
+}
+
+export async function spawnGateway(home: string, args: string[] = []): Promise<SpawnedGateway> {
+  const child = spawn(SLUICE_BIN, ['up', '--listen', '127.0.0.1:0', ...args], { env: cliEnv({ SLUICE_HOME: home }), stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (c: Buffer) => (err += c.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (out.includes('audit log:')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`sluice up exited (${code}): ${err}`)));
+  });
+  return { child, stderr: () => err, agent: new Agent({ connect: { socketPath: path.join(home, 'gateway', 'api.sock') } }) };
 }
