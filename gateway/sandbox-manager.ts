@@ -4,8 +4,8 @@ import { SluiceError } from '../core/index.js';
 import type { EventBus, SandboxEvent } from '../core/index.js';
 import { parsePolicy, formatPolicyError } from '../rules/index.js';
 import type { Policy } from '../rules/index.js';
-import { cleanupLeftovers, prepareSandbox, sandboxName } from '../sandbox/index.js';
 import type { PreparedSandbox, RunningSandbox, SandboxDriver } from '../sandbox/index.js';
+import type * as SandboxModule from '../sandbox/index.js';
 import { openOutputLog, STDERR, STDOUT } from './output-log.js';
 import type { OutputLog } from './output-log.js';
 import { changedStaticSections, refuseStaticChange } from './policy-sections.js';
@@ -83,18 +83,19 @@ interface Live {
 const DEFAULT_GRACE_MS = 5000;
 export const AUTO_REMOVE_MS = 60_000;
 
+/** sandbox/'s naming rule (sandboxName) for lookups, which need no validation: a map answers. */
+const fullName = (name: string) => (name.startsWith('sluice-') ? name : `sluice-${name}`);
+
 export function createSandboxManager(opts: ManagerOptions) {
   const sandboxes = new Map<string, Live>();
+  // The drivers load dockerode and more: a gateway that has not started a sandbox yet does without.
+  let drivers: Promise<typeof SandboxModule> | undefined;
+  const sandboxModule = () => (drivers ??= import('../sandbox/index.js'));
   const emit = (record: SandboxRecord, activity: SandboxEvent['activity'], reason: string, exitCode?: number) =>
     opts.bus.emit({ type: 'sandbox', time: Date.now(), sandbox: record.name, activity, driver: record.driver, ...(exitCode !== undefined ? { exitCode } : {}), reason });
 
   function find(requested: string): Live {
-    let name: string;
-    try {
-      name = sandboxName(requested);
-    } catch {
-      throw new SluiceError('SLUICE_API_NOT_FOUND', `no sandbox named ${JSON.stringify(requested)}`);
-    }
+    const name = fullName(requested);
     const live = sandboxes.get(name);
     if (!live) throw new SluiceError('SLUICE_API_NOT_FOUND', `no sandbox named ${name}`, { reason: 'see GET /v1/sandboxes (`sluice ps`)' });
     return live;
@@ -147,6 +148,7 @@ export function createSandboxManager(opts: ManagerOptions) {
   }
 
   async function create(spec: CreateSpec): Promise<SandboxRecord> {
+    const { prepareSandbox, sandboxName } = await sandboxModule();
     let name: string;
     try {
       name = sandboxName(spec.name);
@@ -339,8 +341,9 @@ export function createSandboxManager(opts: ManagerOptions) {
         sandboxes.set(record.name, { record, output, stdinTaken: true, stopping: false, exited: Promise.resolve(record), released: Promise.resolve() });
       }
       for (const entry of unreadable) process.emitWarning(`sluice gateway: unreadable sandbox record ${entry}`);
-      // Everything a dead owner left behind (ours included): netns, nft tables, containers, networks.
-      await cleanupLeftovers();
+      // Everything a dead owner left behind (ours included): netns, nft tables, containers,
+      // networks. After a clean stop there is nothing of ours, and the start stays light.
+      if (lost.length > 0 || unreadable.length > 0) await (await sandboxModule()).cleanupLeftovers();
       return lost;
     },
     /** Gateway shutdown: every running sandbox is stopped (its proxy is going away with us). */
