@@ -10,3 +10,5 @@ export type { Pipeline, PipelineOptions } from './pipeline.js';
 export { startGateway } from './gateway.js';
 export type { Gateway, GatewayOptions } from './gateway.js';
 export { sluiceVersion } from './version.js';
+export { explain } from './explain.js';
+export type { ExplainOptions, Explanation } from './explain.js';

@@ -73,7 +73,7 @@ export async function startTenant(runtime: Runtime, opts: TenantOptions): Promis
       forwarder: runtime.forwarder,
       bus,
       ...(runtime.limits ? { limits: runtime.limits } : {}),
-      resolvesLazily: (host) => pipeline.resolvesLazily(host),
+      classifier: pipeline.classifier,
       identity: opts.sandbox !== undefined ? { sandbox: opts.sandbox } : { verifySandbox: (name, token) => pipeline.verifyProxyToken(name, token) },
     });
   } catch (err) {
@@ -87,7 +87,7 @@ export async function startTenant(runtime: Runtime, opts: TenantOptions): Promis
     let nextCompiled: CompiledPolicy;
     try {
       nextCompiled = compilePolicy(next);
-      await pipeline.reload(next);
+      await pipeline.reload(next, nextCompiled);
     } catch (err) {
       const errors = [(err as Error).message];
       bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...file, reason: 'policy could not be applied; the last good policy stays in force', errors });

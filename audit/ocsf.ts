@@ -93,7 +93,7 @@ function classRecord(event: SluiceEvent): OcsfRecord {
         http_response: event.status === undefined ? undefined : { code: event.status },
         duration: event.durationMs,
         policy: policyOf(event.decision),
-        unmapped: { code: event.decision.code, rule: event.decision.rule, audited: event.decision.audited },
+        unmapped: { code: event.decision.code, rule: event.decision.rule, audited: event.decision.audited, llm_class: event.llm === undefined ? undefined : { host_class: event.llm.hostClass, api: event.llm.api ?? 'unrecognised', stream: event.llm.stream } },
       });
     }
     case 'llm_call':

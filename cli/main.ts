@@ -7,7 +7,8 @@ const USAGE = `sluice — egress proxy and privacy router for AI-agent sandboxes
                                   the gateway: the proxy, the sandboxes it runs, the control-plane API
   sluice policy check FILE        validate a policy; prints file:line:col: message per error
   sluice policy show              print the embedded default policy
-  sluice explain [--policy FILE] METHOD URL
+  sluice explain [--policy FILE] [--body JSON] [--header "NAME: VALUE"]... [--resolve HOST=IP]... METHOD URL
+                                  what the live proxy would do with this request, and why
   sluice ca path|export [--home DIR]
   sluice env [--policy FILE] [--sandbox NAME [--proxy URL]] [--home DIR] [--export]
                                   the environment a sandbox gets: provider placeholders, never secrets
@@ -34,7 +35,7 @@ type Command = (argv: string[], io: CliIO) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   up: async () => (await import('./up.js')).up,
   policy: async () => (await import('./policy.js')).policy,
-  explain: async () => (await import('./policy.js')).explain,
+  explain: async () => (await import('./explain.js')).explain,
   ca: async () => (await import('./ca.js')).ca,
   env: async () => (await import('./env.js')).env,
   run: async () => (await import('./run.js')).run,

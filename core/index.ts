@@ -3,3 +3,4 @@ export * from './decision.js';
 export * from './destination.js';
 export * from './events.js';
 export type * from './stage.js';
+export type * from './llm.js';

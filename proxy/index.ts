@@ -6,3 +6,6 @@ export { createResolver, checkAddress, embeddedIPv4 } from './ssrf.js';
 export type { Resolver, ResolvedAddress } from './ssrf.js';
 export { filterStream, filterBuffer } from './body-filters.js';
 export type { ListenerIdentity } from './identity.js';
+export { createRequestContext, runRequestHooks } from './request.js';
+export type { RequestInit } from './request.js';
+export { parseUrl } from './target.js';

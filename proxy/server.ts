@@ -3,7 +3,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { SluiceError, parseAuthority } from '../core/index.js';
-import type { ConnectContext, Destination, Endpoint, EventBus, Stage } from '../core/index.js';
+import type { Classifier, ConnectContext, Destination, Endpoint, EventBus, Stage } from '../core/index.js';
 import { runExchange } from './exchange.js';
 import { identify } from './identity.js';
 import type { ListenerIdentity } from './identity.js';
@@ -48,8 +48,8 @@ export interface ProxyServerOptions {
   limits?: Partial<ProxyLimits>;
   /** Who the clients are: one sandbox (a dedicated listener) or whoever proves it (see identity.ts). */
   identity?: ListenerIdentity;
-  /** Hosts not resolved at CONNECT (the privacy router may answer them without any upstream). */
-  resolvesLazily?(host: string): boolean;
+  /** Classifies every CONNECT (by host and port) and every request, before any stage runs. */
+  classifier: Classifier;
 }
 
 interface Tunnel {
@@ -98,6 +98,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     },
     forwarder: opts.forwarder,
     bus: opts.bus,
+    classifier: opts.classifier,
     resolveAddress,
     maxBufferedBody: limits.maxBufferedBody,
   };
@@ -161,7 +162,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       sendRawError(socket, e, { host: dest.host, port: dest.port, method: 'CONNECT' });
       return;
     }
-    const ctx: ConnectContext = { id: randomUUID(), src, dest, sandbox };
+    const ctx: ConnectContext = { id: randomUUID(), src, dest, hostClass: opts.classifier.hostClass(dest), sandbox };
     const stages = opts.stages();
     try {
       for (const stage of stages) await stage.onConnect?.(ctx);
@@ -174,7 +175,8 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     const decision = ctx.decision ?? { action: 'allow' as const, code: 'allowed', reason: 'no stage objected' };
     const tlsSkip = decision.endpoint?.tlsSkip ?? false;
     let address: Promise<ResolvedAddress> | undefined;
-    if (!(opts.resolvesLazily?.(dest.host) ?? false) || tlsSkip) {
+    // LLM hosts are resolved only when a request is forwarded: the router may answer them all itself.
+    if (ctx.hostClass === 'other' || tlsSkip) {
       address = opts.resolver.resolve(dest.host, dest.ipVersion, decision.endpoint?.allowedIps ?? []);
       address.catch(() => undefined);
       try {

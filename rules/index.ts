@@ -10,5 +10,5 @@ export type { CompiledEndpoint } from './endpoint.js';
 export { ACCESS_PRESETS } from './request-matcher.js';
 export type { AccessPreset } from './request-matcher.js';
 export { DEFAULT_POLICY_YAML } from './default-policy.js';
-export { createPolicyStage } from './policy-stage.js';
+export { createPolicyStage, decideConnectFor } from './policy-stage.js';
 export type { PolicyStageOptions } from './policy-stage.js';

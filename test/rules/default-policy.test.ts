@@ -32,11 +32,16 @@ t.test('the default policy allows developer hosts, read-only where it makes sens
     ['GET', 'https://static.crates.io/crates/serde/serde-1.0.0.crate', 'allow'],
     ['GET', 'https://proxy.golang.org/golang.org/x/net/@v/list', 'allow'],
     ['GET', 'http://deb.debian.org/debian/dists/bookworm/InRelease', 'allow'],
-    ['POST', 'https://api.openai.com/v1/chat/completions', 'allow'],
-    ['POST', 'https://api.anthropic.com/v1/messages', 'allow'],
-    ['DELETE', 'https://api.openai.com/v1/files/x', 'deny'],
     ['GET', 'https://example.com/', 'deny'],
     ['GET', 'http://registry.npmjs.org/', 'deny'],
   ];
   for (const [method, url, expected] of cases) t.equal(request(policy, method, url).action, expected, `${method} ${url}`);
+});
+
+t.test('no network policy names an LLM provider host: the privacy router owns them, and routes everything local', async (t) => {
+  const policy = compilePolicy(parsed.policy!);
+  for (const url of ['https://api.openai.com/v1/chat/completions', 'https://api.anthropic.com/v1/messages', 'https://api.anthropic.com/api/event_logging/v2/batch']) {
+    t.equal(request(policy, 'POST', url).code, 'policy_denied', url);
+  }
+  t.notOk(parsed.policy!.inference!.routes.some((r) => r.action === 'allow'), 'no route lets a call out');
 });
