@@ -18,13 +18,13 @@ export function createDefaultPolicy(tenant: Tenant, opts: { file?: string; text:
   const file = opts.file !== undefined ? { file: opts.file } : {};
   const label = opts.file ?? '<default policy>';
 
-  function parse(next: string): Policy {
+  function parse(next: string): { policy: Policy; warnings: string[] } {
     const parsed = parsePolicy(next, label);
     if (!parsed.policy || parsed.errors.length) {
       const errors = parsed.errors.map(formatPolicyError);
       throw new SluiceError('SLUICE_POLICY_INVALID', `invalid policy: ${errors.length} error(s)`, { reason: errors.join('; '), errors });
     }
-    return parsed.policy;
+    return { policy: parsed.policy, warnings: (parsed.warnings ?? []).map(formatPolicyError) };
   }
 
   async function fromFile(): Promise<void> {
@@ -36,7 +36,7 @@ export function createDefaultPolicy(tenant: Tenant, opts: { file?: string; text:
       return;
     }
     if (next === text) return;
-    let policy: Policy;
+    let policy: { policy: Policy; warnings: string[] };
     try {
       policy = parse(next);
     } catch (err) {
@@ -44,7 +44,7 @@ export function createDefaultPolicy(tenant: Tenant, opts: { file?: string; text:
       tenant.bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...file, reason: 'invalid policy rejected; the last good policy stays in force', errors });
       return;
     }
-    const result = await tenant.apply(policy);
+    const result = await tenant.apply(policy.policy, 'policy reloaded', policy.warnings);
     if (result.ok) text = next;
   }
 
@@ -53,8 +53,8 @@ export function createDefaultPolicy(tenant: Tenant, opts: { file?: string; text:
   return {
     get: () => ({ text, policy: tenant.source(), ...file, ...(opts.file !== undefined ? { dir: path.dirname(opts.file) } : {}) }),
     async set(next) {
-      const policy = parse(next);
-      const result = await tenant.apply(policy, 'default policy set through the API');
+      const { policy, warnings } = parse(next);
+      const result = await tenant.apply(policy, 'default policy set through the API', warnings);
       if (!result.ok) throw new SluiceError('SLUICE_POLICY_INVALID', `policy could not be applied: ${result.errors.join('; ')}`, { reason: result.errors.join('; '), errors: result.errors });
       text = next;
       let persisted = false;

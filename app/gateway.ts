@@ -41,6 +41,8 @@ export interface Gateway {
   readonly auditFile: string;
   readonly bus: EventBus;
   readonly sandboxes: SandboxManager;
+  /** Load warnings of the default policy it started with (rules/warnings.ts). */
+  readonly warnings: readonly string[];
   /** Sandboxes a previous gateway left running, found and cleaned up at start. */
   readonly recovered: string[];
   flushAudit(): Promise<void>;
@@ -65,7 +67,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       ...(policyFile ? { baseDir: path.dirname(policyFile), file: policyFile } : {}),
     });
     cleanups.push(() => tenant.close());
-    runtime.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded' });
+    runtime.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded', ...(first.warnings.length ? { warnings: first.warnings } : {}) });
     const defaults = createDefaultPolicy(tenant, { text: first.text, watch: opts.watch !== false, ...(policyFile ? { file: policyFile } : {}) });
     cleanups.push(() => defaults.close());
 
@@ -104,6 +106,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       auditFile: runtime.auditFile,
       bus: runtime.bus,
       sandboxes,
+      warnings: first.warnings,
       recovered,
       flushAudit: () => runtime.flushAudit(),
       close: () => (closing ??= unwind()),
@@ -121,7 +124,7 @@ function listenerOf(tenant: Tenant, sandbox: string): SandboxListener {
     env: () => tenant.pipeline.envFor(sandbox),
     token: () => tenant.pipeline.proxyTokenFor(sandbox),
     policy: () => tenant.source(),
-    apply: (next, reason) => tenant.apply(next, reason),
+    apply: (next, reason, warnings) => tenant.apply(next, reason, warnings),
     reloadSecrets: () => tenant.pipeline.reloadSecrets(tenant.source().providers),
     close: () => tenant.close(),
   };

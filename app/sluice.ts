@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EventBus } from '../core/index.js';
 import { parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
-import type { CompiledPolicy, Policy } from '../rules/index.js';
+import type { CompiledPolicy, Policy, WarningOptions } from '../rules/index.js';
 import type { ProxyServer } from '../proxy/index.js';
 import type { Pipeline } from './pipeline.js';
 import { createRuntime } from './runtime.js';
@@ -35,6 +35,8 @@ export interface Sluice {
   readonly bus: EventBus;
   readonly server: ProxyServer;
   readonly pipeline: Pipeline;
+  /** Load warnings of the policy Sluice started with (rules/warnings.ts). */
+  readonly warnings: readonly string[];
   policy(): CompiledPolicy;
   /** Waits until every audit event emitted so far is on disk. */
   flushAudit(): Promise<void>;
@@ -49,23 +51,27 @@ export class PolicyLoadError extends Error {
   }
 }
 
-/** The policy file, or the embedded default; errors formatted as file:line:col: message. */
-export async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; text?: string; errors: string[] }> {
+/**
+ * The policy file, or the embedded default; errors and warnings formatted as file:line:col: message.
+ * `sandboxed` says every client is a sandbox Sluice runs (so `binaries` can be enforced).
+ */
+export async function loadPolicy(file: string | undefined, opts: WarningOptions = {}): Promise<{ policy?: Policy; text?: string; errors: string[]; warnings: string[] }> {
   let text = DEFAULT_POLICY_YAML;
   if (file !== undefined) {
     try {
       text = await fs.promises.readFile(file, 'utf8');
     } catch (err) {
-      return { errors: [formatPolicyError({ file, line: 1, col: 1, message: `cannot read policy file: ${(err as Error).message}` })] };
+      return { errors: [formatPolicyError({ file, line: 1, col: 1, message: `cannot read policy file: ${(err as Error).message}` })], warnings: [] };
     }
   }
-  const result = parsePolicy(text, file ?? '<default policy>');
-  return { ...(result.policy ? { policy: result.policy, text } : {}), errors: result.errors.map(formatPolicyError) };
+  const result = parsePolicy(text, file ?? '<default policy>', opts);
+  return { ...(result.policy ? { policy: result.policy, text } : {}), errors: result.errors.map(formatPolicyError), warnings: (result.warnings ?? []).map(formatPolicyError) };
 }
 
 export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const policyFile = opts.policyFile ? path.resolve(opts.policyFile) : undefined;
-  const first = await loadPolicy(policyFile);
+  const sandboxed = { sandboxed: opts.sandbox !== undefined };
+  const first = await loadPolicy(policyFile, sandboxed);
   if (!first.policy || first.errors.length) throw new PolicyLoadError(first.errors);
   const runtime = await createRuntime(opts);
   let tenant: Tenant;
@@ -80,8 +86,8 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     await runtime.close();
     throw err;
   }
-  const watched = watchPolicyFile(runtime, tenant, policyFile, opts.watch !== false);
-  return sluiceOf(runtime, tenant, watched);
+  const watched = watchPolicyFile(tenant, policyFile, { watch: opts.watch !== false, warnings: first.warnings, ...sandboxed });
+  return sluiceOf(runtime, tenant, watched, first.warnings);
 }
 
 /** The policy file's reload (on change, or on request) for a tenant. */
@@ -90,25 +96,32 @@ export interface WatchedPolicy {
   close(): void;
 }
 
-export function watchPolicyFile(runtime: Runtime, tenant: Tenant, policyFile: string | undefined, watch: boolean): WatchedPolicy {
+export interface WatchOptions extends WarningOptions {
+  watch: boolean;
+  /** Load warnings of the policy already in force, carried by the first 'loaded' event. */
+  warnings: readonly string[];
+}
+
+export function watchPolicyFile(tenant: Tenant, policyFile: string | undefined, opts: WatchOptions): WatchedPolicy {
   const file = policyFile !== undefined ? { file: policyFile } : {};
-  tenant.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...file, reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded' });
+  const warned = (w: readonly string[]) => (w.length ? { warnings: [...w] } : {});
+  tenant.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...file, reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded', ...warned(opts.warnings) });
   async function reload(): Promise<ReloadResult> {
-    const next = await loadPolicy(policyFile);
+    const next = await loadPolicy(policyFile, { sandboxed: opts.sandboxed ?? false });
     if (!next.policy || next.errors.length) {
       tenant.bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...file, reason: 'invalid policy rejected; the last good policy stays in force', errors: next.errors });
       return { ok: false, errors: next.errors, closedTunnels: 0 };
     }
-    return tenant.apply(next.policy);
+    return tenant.apply(next.policy, 'policy reloaded', next.warnings);
   }
-  const watcher = policyFile && watch ? watchFile(policyFile, () => void reload()) : undefined;
+  const watcher = policyFile && opts.watch ? watchFile(policyFile, () => void reload()) : undefined;
   return {
     reload,
     close: () => watcher?.close(),
   };
 }
 
-function sluiceOf(runtime: Runtime, tenant: Tenant, watched: WatchedPolicy): Sluice {
+function sluiceOf(runtime: Runtime, tenant: Tenant, watched: WatchedPolicy, warnings: readonly string[]): Sluice {
   return {
     url: tenant.url,
     host: tenant.host,
@@ -119,6 +132,7 @@ function sluiceOf(runtime: Runtime, tenant: Tenant, watched: WatchedPolicy): Slu
     bus: runtime.bus,
     server: tenant.server,
     pipeline: tenant.pipeline,
+    warnings,
     policy: () => tenant.policy(),
     flushAudit: () => runtime.flushAudit(),
     reload: () => watched.reload(),

@@ -46,7 +46,7 @@ export interface Tenant {
    * at once for new requests, and tunnels it no longer allows are closed. On failure nothing
    * changes. Static sections are the caller's concern (a listener has no filesystem).
    */
-  apply(next: Policy, reason?: string): Promise<ReloadResult>;
+  apply(next: Policy, reason?: string, warnings?: readonly string[]): Promise<ReloadResult>;
   close(): Promise<void>;
 }
 
@@ -83,7 +83,7 @@ export async function startTenant(runtime: Runtime, opts: TenantOptions): Promis
   const file = opts.file !== undefined ? { file: opts.file } : {};
   let applying: Promise<unknown> = Promise.resolve();
 
-  async function apply(next: Policy, reason = 'policy reloaded'): Promise<ReloadResult> {
+  async function apply(next: Policy, reason = 'policy reloaded', warnings: readonly string[] = []): Promise<ReloadResult> {
     let nextCompiled: CompiledPolicy;
     try {
       nextCompiled = compilePolicy(next);
@@ -96,7 +96,7 @@ export async function startTenant(runtime: Runtime, opts: TenantOptions): Promis
     compiled = nextCompiled;
     source = next;
     const closedTunnels = server.recheckTunnels((dest: Destination) => pipeline.stillAllowed(dest));
-    bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...file, reason: `${reason}${closedTunnels ? `; ${closedTunnels} tunnel(s) no longer allowed were closed` : ''}` });
+    bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...file, reason: `${reason}${closedTunnels ? `; ${closedTunnels} tunnel(s) no longer allowed were closed` : ''}`, ...(warnings.length ? { warnings: [...warnings] } : {}) });
     return { ok: true, errors: [], closedTunnels };
   }
 
@@ -109,9 +109,9 @@ export async function startTenant(runtime: Runtime, opts: TenantOptions): Promis
     pipeline,
     policy: () => compiled,
     source: () => source,
-    apply(next, reason) {
+    apply(next, reason, warnings) {
       // One reload at a time: two puts racing must not interleave a pipeline's reload with the other's swap.
-      const run = applying.then(() => apply(next, reason));
+      const run = applying.then(() => apply(next, reason, warnings));
       applying = run.catch(() => undefined);
       return run;
     },

@@ -20,12 +20,14 @@ export async function policy(argv: string[], io: CliIO): Promise<number> {
     return 2;
   }
   const file = rest[0]!;
-  const { policy: parsed, errors } = await loadPolicyFile(file);
+  const { policy: parsed, errors, warnings } = await loadPolicyFile(file);
   if (errors.length || !parsed) {
     for (const e of errors) io.stderr.write(`${formatPolicyError(e)}\n`);
     return 1;
   }
   compilePolicy(parsed);
+  // What loads but behaves differently from OpenShell, or not at all, is said here, never silently.
+  for (const w of warnings ?? []) io.stderr.write(`${formatPolicyError(w)}\n`);
   const count = Object.keys(parsed.network_policies ?? {}).length;
   io.stdout.write(`${file}: ok (${count} network ${count === 1 ? 'policy' : 'policies'})\n`);
   return 0;

@@ -69,6 +69,7 @@ export async function up(argv: string[], io: CliIO): Promise<number> {
     }
     throw err;
   }
+  for (const w of gateway.warnings) io.stderr.write(`sluice: ${w}\n`);
   if (native.collector === undefined) io.stderr.write(`sluice: warning: redaction runs its JavaScript loop, which is slower: ${native.reason}\n`);
   if (gateway.recovered.length > 0) {
     io.stderr.write(`sluice: a previous gateway stopped while ${gateway.recovered.length} sandbox(es) ran (${gateway.recovered.join(', ')}); their resources were removed and \`sluice ps -a\` shows them as lost\n`);
@@ -95,6 +96,7 @@ export async function up(argv: string[], io: CliIO): Promise<number> {
       io.stderr.write(`sluice: policy${event.sandbox ? ` of ${event.sandbox}` : ''} rejected, the last good policy stays in force:\n${(event.errors ?? []).map((e) => `  ${e}`).join('\n')}\n`);
     } else if (event.type === 'policy' && event.activity === 'loaded' && event.sandbox === undefined && event.reason.startsWith('policy reloaded')) {
       io.stderr.write(`sluice: ${event.reason}\n`);
+      for (const w of event.warnings ?? []) io.stderr.write(`sluice: ${w}\n`);
     }
   });
   await new Promise<void>((resolve) => {

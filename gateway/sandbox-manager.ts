@@ -26,7 +26,7 @@ export interface SandboxListener {
   /** The credential this sandbox proves itself with on a shared listener. */
   token(): string;
   policy(): Policy;
-  apply(next: Policy, reason: string): Promise<{ ok: boolean; errors: string[]; closedTunnels: number }>;
+  apply(next: Policy, reason: string, warnings?: readonly string[]): Promise<{ ok: boolean; errors: string[]; closedTunnels: number }>;
   /** Re-reads the secrets of the providers in force. */
   reloadSecrets(): Promise<void>;
   close(): Promise<void>;
@@ -101,13 +101,14 @@ export function createSandboxManager(opts: ManagerOptions) {
     return live;
   }
 
-  function parse(text: string, label: string): Policy {
-    const parsed = parsePolicy(text, label);
+  /** Sandbox policies are parsed as such: every client of their listener is a sandbox Sluice runs. */
+  function parse(text: string, label: string): { policy: Policy; warnings: string[] } {
+    const parsed = parsePolicy(text, label, { sandboxed: true });
     if (!parsed.policy || parsed.errors.length) {
       const errors = parsed.errors.map(formatPolicyError);
       throw new SluiceError('SLUICE_POLICY_INVALID', `invalid policy: ${errors.length} error(s)`, { reason: errors.join('; '), errors });
     }
-    return parsed.policy;
+    return { policy: parsed.policy, warnings: (parsed.warnings ?? []).map(formatPolicyError) };
   }
 
   /**
@@ -157,7 +158,8 @@ export function createSandboxManager(opts: ManagerOptions) {
     }
     const defaults = spec.policy === undefined ? opts.defaultPolicy() : undefined;
     const text = spec.policy ?? defaults!.text;
-    const policy = spec.policy !== undefined ? parse(spec.policy, spec.policyFile ?? `policy of ${name}`) : defaults!.policy;
+    const parsed = spec.policy !== undefined ? parse(spec.policy, spec.policyFile ?? `policy of ${name}`) : undefined;
+    const policy = parsed?.policy ?? defaults!.policy;
     const policyDir = spec.policyFile !== undefined ? path.dirname(spec.policyFile) : defaults?.dir;
     if (sandboxes.has(name)) throw new SluiceError('SLUICE_API_CONFLICT', `a sandbox named ${name} already exists`, { reason: `remove it first (\`sluice rm ${name}\`)` });
     try {
@@ -199,6 +201,8 @@ export function createSandboxManager(opts: ManagerOptions) {
         ...(policy.process ? { process: policy.process } : {}),
       });
       live.listener = await opts.startListener({ sandbox: name, policy, host: live.prepared.proxyListen.host, ...(policyDir ? { baseDir: policyDir } : {}) });
+      // What the policy asks for that Sluice does differently is said where the operator looks, never silently dropped.
+      if (parsed?.warnings.length) opts.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', sandbox: name, reason: `policy of sandbox ${name} loaded`, warnings: parsed.warnings });
       record.proxy = { host: live.listener.host, port: live.listener.port };
       emit(record, 'created', `${spec.driver} sandbox created; its proxy listens on ${live.listener.host}:${live.listener.port}`);
       const running = await live.prepared.start({
@@ -289,20 +293,20 @@ export function createSandboxManager(opts: ManagerOptions) {
       const live = find(requested);
       const { record } = live;
       if (record.state !== 'running' || !live.listener) throw new SluiceError('SLUICE_API_CONFLICT', `sandbox ${record.name} is ${record.state}; only a running sandbox's policy can change`);
-      let next: Policy;
+      let next: { policy: Policy; warnings: string[] };
       try {
         next = parse(text, `policy of ${record.name}`);
       } catch (err) {
         emit(record, 'policy_refused', `policy refused: ${(err as SluiceError).message}`);
         throw err;
       }
-      const locked = changedStaticSections(live.listener.policy(), next);
+      const locked = changedStaticSections(live.listener.policy(), next.policy);
       if (locked.length > 0) {
         const err = refuseStaticChange(record.name, locked);
         emit(record, 'policy_refused', err.message);
         throw err;
       }
-      const result = await live.listener.apply(next, `policy of sandbox ${record.name} updated (revision ${record.policyRevision + 1})`);
+      const result = await live.listener.apply(next.policy, `policy of sandbox ${record.name} updated (revision ${record.policyRevision + 1})`, next.warnings);
       if (!result.ok) {
         emit(record, 'policy_refused', `policy could not be applied: ${result.errors.join('; ')}`);
         throw new SluiceError('SLUICE_POLICY_INVALID', `policy could not be applied: ${result.errors.join('; ')}`, { reason: result.errors.join('; '), errors: result.errors });

@@ -28,7 +28,7 @@ export function toSluiceError(err: unknown): SluiceError {
 export function errorBody(err: SluiceError, where: { host?: string; port?: number; method?: string; path?: string } = {}): ErrorBody {
   const { reason, policy, rule, ...rest } = err.context;
   const body: ErrorBody = {
-    error: err.wire,
+    error: err.bodyCode,
     detail: err.message,
     reason: reason ?? err.message,
     ...(policy !== undefined ? { policy } : {}),

@@ -46,7 +46,7 @@ t.test('sluice run -- curl / node fetch: allowed through, denied with a reason',
   t.equal(JSON.parse(ok.stdout).url, '/from-sandbox', 'curl inside the sandbox reached the upstream through Sluice');
 
   const denied = await sluice([...common, 'curl', '-sS', '-X', 'POST', `https://allowed.test:${up.port}/x`], env);
-  t.equal(JSON.parse(denied.stdout).error, 'l7_denied', 'a refused request gets the JSON reason');
+  t.equal(JSON.parse(denied.stdout).error, 'policy_denied', "a refused request gets the JSON reason (OpenShell's code)");
 
   const exitCode = await sluice([...common, 'sh', '-c', 'exit 7'], env);
   t.equal(exitCode.code, 7, "sluice run exits with CMD's exit code");

@@ -5,7 +5,7 @@ probe() {
   local name=$1; shift
   local out rc
   out=$(timeout 10 "$@" 2>&1); rc=$?
-  printf 'PROBE %s %s %s\n' "$name" "$rc" "$(printf '%s' "$out" | tr '\n' ' ' | tail -c 300)"
+  printf 'PROBE %s %s %s\n' "$name" "$rc" "$(printf '%s' "$out" | tr '\n' ' ' | tail -c 2000)"
 }
 PY=python3
 A=${ALLOWED_ORIGIN:-https://allowed.test}
