@@ -35,8 +35,8 @@ export async function policy(argv: string[], io: CliIO): Promise<number> {
 
 /**
  * `sluice policy get NAME` prints a sandbox's policy as last set; `sluice policy set NAME FILE`
- * replaces it on the running sandbox: network, inference, privacy and providers apply at once;
- * a change to filesystem_policy, landlock or process is refused, naming the section.
+ * replaces it on the running sandbox: network, inference, privacy, providers and middlewares apply
+ * at once; a change to filesystem_policy, landlock or process is refused, naming the section.
  * `--default` instead of NAME: the gateway's default policy.
  */
 async function remotePolicy(sub: 'get' | 'set', argv: string[], io: CliIO): Promise<number> {

@@ -8,7 +8,7 @@ import type { Policy } from '../rules/index.js';
  * (network, inference routes, redaction, credentials) can change while it runs.
  */
 export const STATIC_SECTIONS = ['filesystem_policy', 'landlock', 'process'] as const;
-export const DYNAMIC_SECTIONS = ['network_policies', 'inference', 'privacy', 'providers'] as const;
+export const DYNAMIC_SECTIONS = ['network_policies', 'inference', 'privacy', 'providers', 'network_middlewares'] as const;
 export type StaticSection = (typeof STATIC_SECTIONS)[number];
 
 /** The static sections `next` would change, compared as parsed (defaults filled, key order ignored). */

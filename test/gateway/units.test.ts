@@ -3,9 +3,9 @@ import path from 'node:path';
 import t from 'tap';
 import { createEventBus } from '../../core/index.js';
 import type { SluiceEvent } from '../../core/index.js';
-import { changedStaticSections, createFrameParser, createToken, frame, listTokens, matches, parseFilter, revokeToken, verifyToken, tokensDir } from '../../gateway/index.js';
+import { changedStaticSections, DYNAMIC_SECTIONS, STATIC_SECTIONS, createFrameParser, createToken, frame, listTokens, matches, parseFilter, revokeToken, verifyToken, tokensDir } from '../../gateway/index.js';
 import { createRouter } from '../../gateway/router.js';
-import { parsePolicy } from '../../rules/index.js';
+import { parsePolicy, policySchema } from '../../rules/index.js';
 import { toOcsf } from '../../audit/index.js';
 import { sandboxBus } from '../../core/index.js';
 import { tempDir } from '../helpers/sluice.js';
@@ -102,3 +102,9 @@ function chunks(buf: Buffer, size: number): Buffer[] {
   for (let i = 0; i < buf.length; i += size) out.push(buf.subarray(i, i + size));
   return out;
 }
+
+t.test('policy sections: every section of the schema is either locked at creation or live, never neither', async (t) => {
+  const classified: string[] = ['version', ...STATIC_SECTIONS, ...DYNAMIC_SECTIONS];
+  t.same(Object.keys(policySchema.shape).filter((k) => !classified.includes(k)), [], 'a section added to the schema needs a place here');
+  t.same(classified.filter((k) => !(k in policySchema.shape)), [], 'no section named here is gone from the schema');
+});
