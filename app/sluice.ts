@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { EventBus } from '../core/index.js';
 import { parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
-import type { CompiledPolicy, Policy, WarningOptions } from '../rules/index.js';
+import type { CompiledPolicy, Policy } from '../rules/index.js';
 import type { ProxyServer } from '../proxy/index.js';
 import type { Pipeline } from './pipeline.js';
 import { createRuntime } from './runtime.js';
@@ -51,11 +51,8 @@ export class PolicyLoadError extends Error {
   }
 }
 
-/**
- * The policy file, or the embedded default; errors and warnings formatted as file:line:col: message.
- * `sandboxed` says every client is a sandbox Sluice runs (so `binaries` can be enforced).
- */
-export async function loadPolicy(file: string | undefined, opts: WarningOptions = {}): Promise<{ policy?: Policy; text?: string; errors: string[]; warnings: string[] }> {
+/** The policy file, or the embedded default; errors and warnings formatted as file:line:col: message. */
+export async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; text?: string; errors: string[]; warnings: string[] }> {
   let text = DEFAULT_POLICY_YAML;
   if (file !== undefined) {
     try {
@@ -64,14 +61,13 @@ export async function loadPolicy(file: string | undefined, opts: WarningOptions 
       return { errors: [formatPolicyError({ file, line: 1, col: 1, message: `cannot read policy file: ${(err as Error).message}` })], warnings: [] };
     }
   }
-  const result = parsePolicy(text, file ?? '<default policy>', opts);
+  const result = parsePolicy(text, file ?? '<default policy>');
   return { ...(result.policy ? { policy: result.policy, text } : {}), errors: result.errors.map(formatPolicyError), warnings: (result.warnings ?? []).map(formatPolicyError) };
 }
 
 export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const policyFile = opts.policyFile ? path.resolve(opts.policyFile) : undefined;
-  const sandboxed = { sandboxed: opts.sandbox !== undefined };
-  const first = await loadPolicy(policyFile, sandboxed);
+  const first = await loadPolicy(policyFile);
   if (!first.policy || first.errors.length) throw new PolicyLoadError(first.errors);
   const runtime = await createRuntime(opts);
   let tenant: Tenant;
@@ -86,7 +82,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     await runtime.close();
     throw err;
   }
-  const watched = watchPolicyFile(tenant, policyFile, { watch: opts.watch !== false, warnings: first.warnings, ...sandboxed });
+  const watched = watchPolicyFile(tenant, policyFile, { watch: opts.watch !== false, warnings: first.warnings });
   return sluiceOf(runtime, tenant, watched, first.warnings);
 }
 
@@ -96,7 +92,7 @@ export interface WatchedPolicy {
   close(): void;
 }
 
-export interface WatchOptions extends WarningOptions {
+export interface WatchOptions {
   watch: boolean;
   /** Load warnings of the policy already in force, carried by the first 'loaded' event. */
   warnings: readonly string[];
@@ -107,7 +103,7 @@ export function watchPolicyFile(tenant: Tenant, policyFile: string | undefined, 
   const warned = (w: readonly string[]) => (w.length ? { warnings: [...w] } : {});
   tenant.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...file, reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded', ...warned(opts.warnings) });
   async function reload(): Promise<ReloadResult> {
-    const next = await loadPolicy(policyFile, { sandboxed: opts.sandboxed ?? false });
+    const next = await loadPolicy(policyFile);
     if (!next.policy || next.errors.length) {
       tenant.bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...file, reason: 'invalid policy rejected; the last good policy stays in force', errors: next.errors });
       return { ok: false, errors: next.errors, closedTunnels: 0 };

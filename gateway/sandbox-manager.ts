@@ -101,9 +101,10 @@ export function createSandboxManager(opts: ManagerOptions) {
     return live;
   }
 
-  /** Sandbox policies are parsed as such: every client of their listener is a sandbox Sluice runs. */
+  // Parsed like any policy: `binaries` is not enforced on a sandbox's listener either (no process
+  // attribution reaches the policy stage yet), so its load warning must stay.
   function parse(text: string, label: string): { policy: Policy; warnings: string[] } {
-    const parsed = parsePolicy(text, label, { sandboxed: true });
+    const parsed = parsePolicy(text, label);
     if (!parsed.policy || parsed.errors.length) {
       const errors = parsed.errors.map(formatPolicyError);
       throw new SluiceError('SLUICE_POLICY_INVALID', `invalid policy: ${errors.length} error(s)`, { reason: errors.join('; '), errors });

@@ -6,7 +6,6 @@ export type { ProcessIdentity } from './binaries.js';
 export type { WebSocketPolicy, WebSocketConnection } from './websocket.js';
 export type { PendingBody, RequestExtras } from './judge.js';
 export { parsePolicy, loadPolicyFile, formatPolicyError } from './load.js';
-export type { WarningOptions, PolicyWarning } from './warnings.js';
 export type { PolicyError, PolicyParseResult } from './load.js';
 export { canonicalPath } from './path.js';
 export type { CanonicalPathOptions } from './path.js';

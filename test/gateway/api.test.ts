@@ -126,6 +126,20 @@ if (process.getuid?.() !== 0) {
     t.match(image.json, { error: 'sandbox_failed', detail: /image sluice-no-such-image:latest not found/ });
   });
 
+  t.test("a sandbox policy's load warnings reach the event stream, under its name", async (t) => {
+    const name = uniqueName('warned');
+    const seen: Array<{ sandbox?: string; warnings?: string[] }> = [];
+    const off = gw.gateway.bus.on((e) => {
+      if (e.type === 'policy') seen.push(e);
+    });
+    t.teardown(off);
+    const policy = 'version: 1\nnetwork_policies:\n  a:\n    binaries: [{ path: /usr/bin/curl }]\n    endpoints: [{ host: api.github.com, port: 443 }]\n';
+    t.equal((await create({ name, command: ['true'], policy })).status, 201);
+    t.match(seen.find((e) => e.sandbox === `sluice-${name}`), { warnings: [/policy of sluice-.*:4:\d+: warning: network_policies\.a\.binaries: binaries are enforced only/] }, 'file:line:col, what Sluice does instead');
+    await gw.call('GET', `/v1/sandboxes/${name}/wait`);
+    await gw.call('DELETE', `/v1/sandboxes/${name}`);
+  });
+
   t.test('default policy: get, put (written to its file), invalid put changes nothing', async (t) => {
     const before = await gw.call('GET', '/v1/policy');
     t.match(before.json, { yaml: /version: 1/, static_sections: ['filesystem_policy', 'landlock', 'process'] });
