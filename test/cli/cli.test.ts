@@ -8,6 +8,9 @@ import { createTestCA } from '../helpers/tls.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { tempDir } from '../helpers/sluice.js';
 
+// Real sandboxes and sluice processes: the file's wall time follows the shared machine's load
+// (over the default 120 s at a load average of 25), as test/cli/run.test.ts found.
+t.setTimeout(360_000);
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'bin', 'sluice');

@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { readFrames, startTestGateway, uniqueName } from '../helpers/gateway.js';
 import type { TestGateway } from '../helpers/gateway.js';
 
+// Real sandboxes and sluice processes: the file's wall time follows the shared machine's load
+// (over the default 120 s at a load average of 25), as test/cli/run.test.ts found.
+t.setTimeout(360_000);
 /**
  * Every endpoint of the control-plane API through undici over the unix socket, against a real
  * gateway running real (bwrap) sandboxes; the OpenAPI document is held to what is served.

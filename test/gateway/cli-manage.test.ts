@@ -6,6 +6,9 @@ import { cliEnv, SLUICE_BIN, spawnGateway, uniqueName } from '../helpers/gateway
 import type { SpawnedGateway } from '../helpers/gateway.js';
 import { tempDir } from '../helpers/sluice.js';
 
+// Real sandboxes and sluice processes: the file's wall time follows the shared machine's load
+// (over the default 120 s at a load average of 25), as test/cli/run.test.ts found.
+t.setTimeout(360_000);
 /**
  * Detached sandboxes as a new user manages them: `sluice up` in one terminal; `sluice run -d`,
  * `ps`, `logs -f`, `policy get|set`, `stop`, `wait`, `rm` and `token` from others.
@@ -49,7 +52,7 @@ if (process.getuid?.() !== 0) {
     fs.writeFileSync(path.join(dir, 'bad.yaml'), 'version: 1\nnetwork_policies:\n  a: { endpoints: [{ host: x.example.com }] }\n');
     const short = uniqueName('det');
     const name = `sluice-${short}`;
-    const started = await sluice(home, ['run', '-d', '--name', short, '--policy', path.join(dir, 'p1.yaml'), '--', 'sh', '-c', 'echo tick; exec sleep 60']);
+    const started = await sluice(home, ['run', '-d', '--name', short, '--policy', path.join(dir, 'p1.yaml'), '--', 'sh', '-c', 'echo tick; exec sleep 600']);
     t.equal(started.code, 0, started.stderr);
     t.equal(started.stdout, `${name}\n`, 'run -d prints the name and returns');
     t.match((await sluice(home, ['ps'])).stdout, new RegExp(`${name}\\tbwrap\\trunning\\t-\\t`));

@@ -6,6 +6,9 @@ import { cliEnv, SLUICE_BIN, spawnGateway, uniqueName } from '../helpers/gateway
 import type { SpawnedGateway } from '../helpers/gateway.js';
 import { tempDir } from '../helpers/sluice.js';
 
+// Real sandboxes and sluice processes: the file's wall time follows the shared machine's load
+// (over the default 120 s at a load average of 25), as test/cli/run.test.ts found.
+t.setTimeout(360_000);
 /**
  * `sluice run` as a new user types it, with `sluice up` running in another terminal (the sandbox
  * runs on the gateway) and without (it gets a Sluice of its own); one stderr line says which.

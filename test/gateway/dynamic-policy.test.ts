@@ -8,6 +8,9 @@ import { createTestCA } from '../helpers/tls.js';
 import { startUpstream } from '../helpers/upstream.js';
 import type { Upstream } from '../helpers/upstream.js';
 
+// Real sandboxes and sluice processes: the file's wall time follows the shared machine's load
+// (over the default 120 s at a load average of 25), as test/cli/run.test.ts found.
+t.setTimeout(360_000);
 /**
  * Dynamic and static policy on running sandboxes. Two sandboxes share a policy; one gets a new
  * one while both run: the change holds for it at once (its open tunnel is closed, its next

@@ -3,6 +3,9 @@ import { request } from 'undici';
 import { startTestGateway, uniqueName } from '../helpers/gateway.js';
 import type { TestGateway } from '../helpers/gateway.js';
 
+// Real sandboxes and sluice processes: the file's wall time follows the shared machine's load
+// (over the default 120 s at a load average of 25), as test/cli/run.test.ts found.
+t.setTimeout(360_000);
 interface SseEvent {
   id: number;
   event: string;

@@ -10,6 +10,9 @@ import { createTestCA } from '../helpers/tls.js';
 import { startUpstream } from '../helpers/upstream.js';
 import type { Upstream } from '../helpers/upstream.js';
 
+// Real sandboxes and sluice processes: the file's wall time follows the shared machine's load
+// (over the default 120 s at a load average of 25), as test/cli/run.test.ts found.
+t.setTimeout(360_000);
 /**
  * Sandbox identity on a shared gateway is bound to what the sandbox cannot choose: the listener
  * it can reach. These are the attacks: a sandbox dialling another sandbox's listener or the

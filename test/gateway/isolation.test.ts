@@ -10,6 +10,9 @@ import { createTestCA } from '../helpers/tls.js';
 import { startUpstream } from '../helpers/upstream.js';
 import type { Upstream } from '../helpers/upstream.js';
 
+// Real sandboxes and sluice processes: the file's wall time follows the shared machine's load
+// (over the default 120 s at a load average of 25), as test/cli/run.test.ts found.
+t.setTimeout(360_000);
 /**
  * Ten sandboxes started at once on one gateway, each with a policy of its own (its own host, its
  * own credential provider): each reaches its host and not its neighbour's, holds only its own

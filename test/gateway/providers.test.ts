@@ -11,6 +11,9 @@ import { createTestCA } from '../helpers/tls.js';
 import { startUpstream } from '../helpers/upstream.js';
 import type { Upstream } from '../helpers/upstream.js';
 
+// Real sandboxes and sluice processes: the file's wall time follows the shared machine's load
+// (over the default 120 s at a load average of 25), as test/cli/run.test.ts found.
+t.setTimeout(360_000);
 /**
  * Providers through the API: names and bindings, never a value; a secret re-read from its source
  * on request, after which the new value is what reaches the upstream.

@@ -12,6 +12,9 @@ import { tempDir } from '../helpers/sluice.js';
 import { spawnGateway as up, uniqueName } from '../helpers/gateway.js';
 import type { SpawnedGateway as Up } from '../helpers/gateway.js';
 
+// Real sandboxes and sluice processes: the file's wall time follows the shared machine's load
+// (over the default 120 s at a load average of 25), as test/cli/run.test.ts found.
+t.setTimeout(360_000);
 /**
  * `kill -9` of a gateway with a bwrap and a docker sandbox running, then a restart on the same
  * state folder: every sandbox it owned is accounted for (recorded as lost) and nothing it made is
