@@ -55,19 +55,24 @@ export async function ps(argv: string[], io: CliIO): Promise<number> {
       for (const s of res.body.sandboxes) {
         seen.add(s.name);
         if (!values.all && s.state !== 'running' && s.state !== 'creating') continue;
-        rows.push([s.name, s.driver, s.state, s.exit_code === undefined || s.exit_code === null ? '-' : String(s.exit_code), s.created_at, s.command.join(' ')]);
+        rows.push([s.name, s.driver, s.created_at, s.state, s.exit_code === undefined || s.exit_code === null ? '-' : String(s.exit_code), s.command.join(' ')]);
       }
     } finally {
       client.close();
     }
   }
-  const { listSandboxes } = await import('../sandbox/index.js');
-  for (const s of await listSandboxes()) {
-    if (seen.has(s.name) || (!values.all && !s.running)) continue;
-    rows.push([s.name, `${s.driver} (own Sluice)`, s.running ? 'running' : 'exited', '-', s.createdAt, s.command.join(' ')]);
+  // `sluice run`s with a Sluice of their own; orphans (their run is gone) are listed, then removed
+  const { cleanupLeftovers, listSandboxes } = await import('../sandbox/index.js');
+  const own = await listSandboxes();
+  const report = await cleanupLeftovers();
+  for (const s of own) {
+    if (seen.has(s.name) || (!values.all && !s.running && !s.orphaned)) continue;
+    const state = s.orphaned ? (report.removed.includes(s.name) ? 'orphan, removed now' : 'orphan') : `${s.running ? 'running' : 'exited'} (own Sluice)`;
+    rows.push([s.name, s.driver, s.createdAt, state, '-', s.command.join(' ')]);
   }
-  io.stdout.write(`${['NAME', 'DRIVER', 'STATE', 'EXIT', 'CREATED', 'COMMAND'].join('\t')}\n`);
+  io.stdout.write(`${['NAME', 'DRIVER', 'CREATED', 'STATE', 'EXIT', 'COMMAND'].join('\t')}\n`);
   for (const row of rows) io.stdout.write(`${row.join('\t')}\n`);
+  for (const failure of report.failed) io.stderr.write(`sluice ps: could not remove ${failure}\n`);
   return 0;
 }
 

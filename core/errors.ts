@@ -42,6 +42,8 @@ export const ERROR_CODES = {
   SLUICE_API_INVALID: { status: 400, wire: 'invalid_request' },
   SLUICE_API_UNSUPPORTED: { status: 415, wire: 'unsupported_media_type' },
   SLUICE_SANDBOX_FAILED: { status: 500, wire: 'sandbox_failed' },
+  // a sandbox Sluice will not start as asked (host root, an unwritable workdir, a limit it cannot enforce)
+  SLUICE_SANDBOX_REFUSED: { status: 500, wire: 'sandbox_refused' },
 } as const satisfies Record<string, { status: number; wire: string; error?: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { SluiceError } from '../core/index.js';
 import type { Policy } from '../rules/index.js';
+import type { SandboxSpec } from '../sandbox/index.js';
 
 /**
  * OpenShell's split, which Sluice keeps: what shapes the sandbox itself (its file system, its
@@ -24,4 +25,15 @@ export function refuseStaticChange(sandbox: string, sections: readonly StaticSec
     `${list} of sandbox ${sandbox} ${sections.length === 1 ? 'is' : 'are'} fixed when the sandbox is created; only ${DYNAMIC_SECTIONS.join(', ')} change while it runs`,
     { reason: `locked: ${list}; create a new sandbox to change ${sections.length === 1 ? 'it' : 'them'}`, sections: [...sections] },
   );
+}
+
+/** `process.limits` of a policy, as the sandbox drivers take them. */
+export function sandboxLimits(limits: NonNullable<Policy['process']>['limits']): SandboxSpec['limits'] {
+  if (!limits) return undefined;
+  return {
+    ...(limits.processes !== undefined ? { pids: limits.processes } : {}),
+    ...(limits.memory_mb !== undefined ? { memoryMb: limits.memory_mb } : {}),
+    ...(limits.cpus !== undefined ? { cpus: limits.cpus } : {}),
+    ...(limits.open_files !== undefined ? { openFiles: limits.open_files } : {}),
+  };
 }

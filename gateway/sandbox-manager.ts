@@ -8,7 +8,7 @@ import type { PreparedSandbox, RunningSandbox, SandboxDriver } from '../sandbox/
 import type * as SandboxModule from '../sandbox/index.js';
 import { openOutputLog, STDERR, STDOUT } from './output-log.js';
 import type { OutputLog } from './output-log.js';
-import { changedStaticSections, refuseStaticChange } from './policy-sections.js';
+import { changedStaticSections, refuseStaticChange, sandboxLimits } from './policy-sections.js';
 import { ACTIVE, claimRecordDir, outputFile, readPolicyText, readRecords, removeRecordDir, writePolicyText, writeRecord } from './records.js';
 import type { SandboxRecord } from './records.js';
 
@@ -197,7 +197,8 @@ export function createSandboxManager(opts: ManagerOptions) {
         ...(spec.image ? { image: spec.image } : {}),
         ...(spec.workdir ? { workdir: spec.workdir } : {}),
         ...(spec.env ? { env: spec.env } : {}),
-        ...(spec.limits ? { limits: spec.limits } : {}),
+        // the policy's process.limits; a limit the API call names overrides the policy's
+        ...(spec.limits || policy.process?.limits ? { limits: { ...sandboxLimits(policy.process?.limits), ...spec.limits } } : {}),
         ...(policy.filesystem_policy ? { filesystem: policy.filesystem_policy } : {}),
         ...(policy.process ? { process: policy.process } : {}),
       });
@@ -205,7 +206,8 @@ export function createSandboxManager(opts: ManagerOptions) {
       // What the policy asks for that Sluice does differently is said where the operator looks, never silently dropped.
       if (parsed?.warnings.length) opts.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', sandbox: name, reason: `policy of sandbox ${name} loaded`, warnings: parsed.warnings });
       record.proxy = { host: live.listener.host, port: live.listener.port };
-      emit(record, 'created', `${spec.driver} sandbox created; its proxy listens on ${live.listener.host}:${live.listener.port}`);
+      const said = [...live.prepared.warnings, ...live.prepared.notices];
+      emit(record, 'created', `${spec.driver} sandbox created; its proxy listens on ${live.listener.host}:${live.listener.port}${said.length ? `; ${said.join('; ')}` : ''}`);
       const running = await live.prepared.start({
         proxy: { host: live.listener.host, port: live.listener.port, caCertPem: opts.caCertPem, authToken: `${name}:${live.listener.token()}` },
         stdio: 'pipe',

@@ -55,7 +55,7 @@ if (process.getuid?.() !== 0) {
     const started = await sluice(home, ['run', '-d', '--name', short, '--policy', path.join(dir, 'p1.yaml'), '--', 'sh', '-c', 'echo tick; exec sleep 600']);
     t.equal(started.code, 0, started.stderr);
     t.equal(started.stdout, `${name}\n`, 'run -d prints the name and returns');
-    t.match((await sluice(home, ['ps'])).stdout, new RegExp(`${name}\\tbwrap\\trunning\\t-\\t`));
+    t.match((await sluice(home, ['ps'])).stdout, new RegExp(`${name}\\tbwrap\\t\\S+\\trunning\\t-\\t`));
     const follow = spawn(SLUICE_BIN, ['logs', '-f', short], { env: cliEnv({ SLUICE_HOME: home }), stdio: ['ignore', 'pipe', 'pipe'] });
     const followExit = new Promise((resolve) => follow.once('exit', resolve));
     let followed = '';
@@ -79,7 +79,7 @@ if (process.getuid?.() !== 0) {
     t.equal(stop.code, 0, stop.stderr);
     t.equal((await waiting).stdout, '143\n', 'wait prints the exit code once it has ended');
     t.equal(await followExit, 0, 'logs -f ends with the sandbox');
-    t.match((await sluice(home, ['ps', '-a'])).stdout, new RegExp(`${name}\\tbwrap\\tstopped\\t143\\t`));
+    t.match((await sluice(home, ['ps', '-a'])).stdout, new RegExp(`${name}\\tbwrap\\t\\S+\\tstopped\\t143\\t`));
     t.equal((await sluice(home, ['rm', short])).code, 0);
     t.notMatch((await sluice(home, ['ps', '-a'])).stdout, name);
     const missing = await sluice(home, ['logs', short]);

@@ -31,7 +31,7 @@ const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => 
 /** Everything a sandbox holds on the host, by name, as the host tools see it. */
 async function leftovers(names: { bwrapNetns: string; bridge: string; docker: string }): Promise<string[]> {
   const found: string[] = [];
-  if ((await listSandboxNetworks()).includes(names.bwrapNetns)) found.push(`netns ${names.bwrapNetns}`);
+  if ((await listSandboxNetworks()).some((n) => n.name === names.bwrapNetns)) found.push(`netns ${names.bwrapNetns}`);
   const tables = await listFirewallTables();
   for (const table of [names.bwrapNetns, names.bridge]) if (tables.includes(table)) found.push(`nft table ${table}`);
   for (const link of [names.bwrapNetns, names.bridge]) {
@@ -91,7 +91,7 @@ if (process.getuid?.() !== 0) {
     const stoppingNetns = (JSON.parse(fs.readFileSync(path.join(sluiceRunDir(), stopping, 'state.json'), 'utf8')) as { network: string }).network;
     second.child.kill('SIGTERM');
     t.equal(await exited(second.child), 0, 'SIGTERM: a clean exit');
-    t.notOk((await listSandboxNetworks()).includes(stoppingNetns), 'its sandbox was stopped and removed');
+    t.notOk((await listSandboxNetworks()).some((n) => n.name === stoppingNetns), 'its sandbox was stopped and removed');
     const record = JSON.parse(fs.readFileSync(path.join(home, 'gateway', 'sandboxes', stopping, 'sandbox.json'), 'utf8')) as { state: string };
     t.equal(record.state, 'stopped');
     t.notOk(fs.existsSync(path.join(home, 'gateway', 'api.sock')), 'its socket is gone');
