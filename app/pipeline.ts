@@ -44,6 +44,13 @@ export interface Pipeline {
   envFor(sandbox: string): Record<string, string>;
   /** Real credentials and every secret type out of strings bound for the audit log and --verbose. */
   scrubForLog(value: string): string;
+  /** The credential a sandbox proves itself with on a shared listener, and its check. */
+  proxyTokenFor(sandbox: string): string;
+  verifyProxyToken(sandbox: string, token: string): boolean;
+  /** Provider names in force (never values). */
+  providers(): string[];
+  /** Re-reads every provider's secret from its source; throws (and changes nothing) on failure. */
+  reloadSecrets(providers: Policy['providers']): Promise<void>;
   /** The LLM backends' health, as the router last saw it. */
   health(): Record<string, BackendHealth>;
   /** Applies the reloadable sections; throws (and changes nothing) when one cannot be applied. */
@@ -96,6 +103,10 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
       }
       return out;
     },
+    proxyTokenFor: (sandbox) => credentials.proxyTokenFor(sandbox),
+    verifyProxyToken: (sandbox, token) => credentials.verifyProxyToken(sandbox, token),
+    providers: () => credentials.providers(),
+    reloadSecrets: (providers) => credentials.reload(providers),
     health: () => router.health(),
     async reload(policy, compiled) {
       // Credentials first: it is the one that can fail (a missing secret); the router cannot.

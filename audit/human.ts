@@ -8,7 +8,7 @@ import { oneLine, scrubQueries, stripQuery } from './scrub.js';
  */
 export function formatHuman(event: SluiceEvent): string {
   const time = new Date(event.time).toISOString();
-  return oneLine(`${time} ${body(event)}`);
+  return oneLine(`${time} ${body(event)}${event.sandbox !== undefined && event.type !== 'sandbox' ? ` sandbox=${event.sandbox}` : ''}`);
 }
 
 function body(event: SluiceEvent): string {
@@ -72,6 +72,10 @@ function body(event: SluiceEvent): string {
         scrubQueries(event.reason),
         src(event.src),
       );
+    case 'sandbox':
+      return join(pad('SANDBOX'), event.sandbox ?? '?', event.activity, event.driver, event.exitCode === undefined ? undefined : `exit=${event.exitCode}`, scrubQueries(event.reason));
+    case 'api':
+      return join(pad('API'), event.method, event.route, `-> ${event.status}`, event.actor, event.code === undefined ? undefined : `${event.code}: ${scrubQueries(event.reason ?? '')}`, src(event.src));
   }
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import type { Decision, Endpoint, FindingEvent, LlmCallEvent, SluiceEvent } from '../core/index.js';
+import type { ApiEvent, Decision, Endpoint, FindingEvent, LlmCallEvent, SandboxEvent, SluiceEvent } from '../core/index.js';
 import { scrubQueries, stripQuery } from './scrub.js';
 
 /** The OCSF schema version the records follow (action_id 4 "Modified" needs ≥ 1.4). */
@@ -19,6 +19,8 @@ const NETWORK_ACTIVITY: OcsfClass = { class_uid: 4001, class_name: 'Network Acti
 const HTTP_ACTIVITY: OcsfClass = { class_uid: 4002, class_name: 'HTTP Activity', category_uid: 4, category_name: 'Network Activity' };
 const CONFIG_STATE_CHANGE: OcsfClass = { class_uid: 5019, class_name: 'Device Config State Change', category_uid: 5, category_name: 'Discovery' };
 const DETECTION_FINDING: OcsfClass = { class_uid: 2004, class_name: 'Detection Finding', category_uid: 2, category_name: 'Findings' };
+const APPLICATION_LIFECYCLE: OcsfClass = { class_uid: 6002, class_name: 'Application Lifecycle', category_uid: 6, category_name: 'Application Activity' };
+const API_ACTIVITY: OcsfClass = { class_uid: 6003, class_name: 'API Activity', category_uid: 6, category_name: 'Application Activity' };
 
 const SEVERITY: Record<number, string> = { 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High' };
 const ACTION: Record<number, string> = { 1: 'Allowed', 2: 'Denied', 4: 'Modified' };
@@ -41,6 +43,8 @@ const METADATA = {
   log_name: 'sluice-audit',
   profiles: ['security_control'],
 };
+/** Events of a gateway's sandbox name it in OCSF's container profile (`container.name`). */
+const METADATA_CONTAINER = { ...METADATA, profiles: ['security_control', 'container'] };
 
 /** Maps one Sluice event to an OCSF 1.x record. Pure: same event in, same record out. */
 export function toOcsf(event: SluiceEvent): OcsfRecord {
@@ -56,6 +60,15 @@ export function ocsfLine(event: SluiceEvent): string {
 }
 
 function ocsfRecord(event: SluiceEvent): OcsfRecord {
+  const out = classRecord(event);
+  if (event.sandbox !== undefined) {
+    out.metadata = METADATA_CONTAINER;
+    out.container = { name: event.sandbox };
+  }
+  return out;
+}
+
+function classRecord(event: SluiceEvent): OcsfRecord {
   switch (event.type) {
     case 'connect': {
       const outcome = decisionOutcome(event.decision);
@@ -118,7 +131,57 @@ function ocsfRecord(event: SluiceEvent): OcsfRecord {
       });
     case 'finding':
       return finding(event);
+    case 'sandbox':
+      return sandboxLifecycle(event);
+    case 'api':
+      return apiActivity(event);
   }
+}
+
+/** Create→Install, start→Start, end→Stop, removal→Remove, policy→Update (OCSF 6002 activity ids). */
+const LIFECYCLE_ACTIVITY: Record<SandboxEvent['activity'], [number, string]> = {
+  created: [1, 'Install'],
+  started: [3, 'Start'],
+  exited: [4, 'Stop'],
+  stopped: [4, 'Stop'],
+  failed: [4, 'Stop'],
+  lost: [4, 'Stop'],
+  removed: [2, 'Remove'],
+  policy_changed: [8, 'Update'],
+  policy_refused: [8, 'Update'],
+};
+
+function sandboxLifecycle(event: SandboxEvent): OcsfRecord {
+  const failed = event.activity === 'failed' || event.activity === 'lost' || event.activity === 'policy_refused';
+  const outcome: Outcome = failed
+    ? { action_id: event.activity === 'policy_refused' ? 2 : 1, disposition_id: event.activity === 'policy_refused' ? 25 : 27, severity_id: 3, status_id: 2 }
+    : { action_id: 1, disposition_id: 1, severity_id: 1, status_id: 1 };
+  const [id, name] = LIFECYCLE_ACTIVITY[event.activity];
+  return record(APPLICATION_LIFECYCLE, id, name, event.time, outcome, {
+    message: scrubQueries(event.reason),
+    app: { name: event.sandbox ?? 'sandbox', vendor_name: 'Sluice' },
+    unmapped: { activity: event.activity, driver: event.driver, exit_code: event.exitCode },
+  });
+}
+
+const API_VERB_ACTIVITY: Record<string, [number, string]> = { POST: [1, 'Create'], GET: [2, 'Read'], HEAD: [2, 'Read'], PUT: [3, 'Update'], PATCH: [3, 'Update'], DELETE: [4, 'Delete'] };
+
+function apiActivity(event: ApiEvent): OcsfRecord {
+  const refused = event.status === 401 || event.status === 403;
+  const outcome: Outcome = refused
+    ? { action_id: 2, disposition_id: event.status === 401 ? 25 : 2, severity_id: 3, status_id: 2 }
+    : event.status >= 400
+      ? { action_id: 1, disposition_id: 27, severity_id: 2, status_id: 2 }
+      : { action_id: 1, disposition_id: 1, severity_id: 1, status_id: 1 };
+  const [id, name] = API_VERB_ACTIVITY[event.method.toUpperCase()] ?? [99, event.method.toUpperCase()];
+  return record(API_ACTIVITY, id, name, event.time, outcome, {
+    message: event.reason === undefined ? `${event.method} ${event.route} -> ${event.status}` : scrubQueries(event.reason),
+    actor: { user: { name: event.actor }, authorizations: [{ decision: refused ? 'denied' : 'granted', policy: { name: event.scope } }] },
+    api: { operation: `${event.method} ${event.route}`, service: { name: 'sluice-gateway' }, response: { code: event.status, error: event.code } },
+    src_endpoint: endpoint(event.src),
+    http_response: { code: event.status },
+    unmapped: { code: event.code, scope: event.scope },
+  });
 }
 
 function llmCall(event: LlmCallEvent): OcsfRecord {

@@ -22,5 +22,9 @@ export function scrubEvent(event: SluiceEvent, scrub: (value: string) => string)
       return { ...event, dst: endpoint(event.dst), ...optional('path', event.path), ...optional('reason', event.reason), ...optional('prompt', event.prompt) };
     case 'finding':
       return { ...event, dst: endpoint(event.dst), reason: scrub(event.reason) };
+    case 'sandbox':
+      return { ...event, reason: scrub(event.reason) };
+    case 'api':
+      return { ...event, ...optional('reason', event.reason) };
   }
 }

@@ -10,6 +10,7 @@ import type { ProvidersConfig } from './schema.js';
 import { createCredentialStage } from './stage.js';
 import { loadStateKey } from './state-key.js';
 import { scrubTextCaseless } from './stream-scanner.js';
+import { createProxyCredentials } from './proxy-credential.js';
 
 export interface Credentials {
   /** Placeholder env for a sandbox, e.g. { OPENAI_API_KEY: 'sk-proj-…' }: the same in every process sharing `home`. */
@@ -30,6 +31,9 @@ export interface Credentials {
   providers(): string[];
   /** Every spelling of every real secret out of a string bound for a log, in any letter case (host names arrive lowercased). */
   scrubForLog(text: string): string;
+  /** The credential sandbox `name` proves itself with on a shared proxy listener (see proxy-credential.ts). */
+  proxyTokenFor(sandbox: string): string;
+  verifyProxyToken(sandbox: string, token: string): boolean;
   close(): void;
 }
 
@@ -60,7 +64,9 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
     ...(opts.placeholdersOnly ? { placeholdersOnly: true } : {}),
   };
   let keyring: Keyring | undefined = await buildKeyring(config, sourceOpts);
-  const minter = createPlaceholderMinter(await loadStateKey(opts.home));
+  const stateKey = await loadStateKey(opts.home);
+  const minter = createPlaceholderMinter(stateKey);
+  const proxyCredentials = createProxyCredentials(stateKey);
   const views = createViewCache(minter);
 
   function live(): Keyring {
@@ -117,6 +123,8 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
       if (!k || k.patterns.length === 0) return text;
       return scrubTextCaseless(k.patterns, text, (p) => `[REDACTED:${p.provider}]`);
     },
+    proxyTokenFor: (sandbox) => proxyCredentials.tokenFor(sandbox),
+    verifyProxyToken: (sandbox, token) => proxyCredentials.verify(sandbox, token),
     close() {
       keyring = undefined;
     },

@@ -14,6 +14,8 @@ import type { Forwarder } from './forward.js';
 import type { ResolvedAddress } from './ssrf.js';
 import { codingsOf, decodableAcceptEncoding, decodersFor } from './content-coding.js';
 import type { BodyBudget, BodyCharge } from './body-budget.js';
+import { identify } from './identity.js';
+import type { ListenerIdentity } from './identity.js';
 
 /**
  * One HTTP exchange (plain absolute-form, or a request inside an intercepted tunnel) through
@@ -31,8 +33,7 @@ export interface TunnelInfo {
 
 export interface ExchangeDeps {
   stages: readonly Stage[];
-  /** Set when every client of this listener is one known sandbox (`sluice run`). */
-  sandbox?: string;
+  identity: ListenerIdentity;
   forwarder: Forwarder;
   bus: EventBus;
   classifier: Classifier;
@@ -123,7 +124,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       src,
       dest,
       scheme,
-      sandbox: tunnel?.sandbox ?? deps.sandbox ?? sandboxOf(req),
+      sandbox: tunnel ? tunnel.sandbox : identify(req, deps.identity),
       bus: deps.bus,
       signal: lazySignal,
       method: req.method ?? 'GET',
@@ -300,18 +301,4 @@ export function llmClass(ctx: RequestContext): { llm?: LlmClass } {
   const c = ctx.classification;
   if (c.hostClass === 'other') return {};
   return { llm: { hostClass: c.hostClass, ...(c.api ? { api: c.api } : {}), ...(c.stream !== undefined ? { stream: c.stream } : {}) } };
-}
-
-/**
- * The sandbox a client says it is, from `Proxy-Authorization: Basic base64("sluice:<name>")`
- * (the form `sluice run` puts in the sandbox's proxy URLs). A claim, not a proof: a listener
- * dedicated to one sandbox sets `sandbox` in its options, which wins over any header.
- */
-export function sandboxOf(req: http.IncomingMessage): string | undefined {
-  const auth = req.headers['proxy-authorization'];
-  if (!auth || !/^basic /i.test(auth)) return undefined;
-  const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  const name = colon >= 0 && decoded.slice(0, colon) === 'sluice' ? decoded.slice(colon + 1) : decoded.split(':')[0];
-  return name && /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : undefined;
 }

@@ -6,6 +6,7 @@ export { createResolver, checkAddress, CONTROL_PLANE_PORTS } from './ssrf.js';
 export { embeddedIPv4, embeddedIPv4s } from './embedded-ipv4.js';
 export type { Resolver, ResolvedAddress } from './ssrf.js';
 export { filterStream, filterBuffer } from './body-filters.js';
+export type { ListenerIdentity } from './identity.js';
 export { createRequestContext, runRequestHooks } from './request.js';
 export type { RequestInit } from './request.js';
 export { parseUrl } from './target.js';

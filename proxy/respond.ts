@@ -80,6 +80,7 @@ function serialise(err: SluiceError, where: Parameters<typeof errorBody>[1]): { 
       'proxy-status': proxyStatus(err),
       'cache-control': 'no-store',
       ...(typeof err.context.retryAfter === 'number' ? { 'retry-after': String(err.context.retryAfter) } : {}),
+      ...(err.status === 407 ? { 'proxy-authenticate': 'Basic realm="sluice"' } : {}),
     },
   };
 }
@@ -112,6 +113,7 @@ export function sendRawError(socket: Duplex, err: unknown, where: Parameters<typ
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   403: 'Forbidden',
+  407: 'Proxy Authentication Required',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
   421: 'Misdirected Request',

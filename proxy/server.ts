@@ -4,7 +4,9 @@ import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { SluiceError, parseAuthority } from '../core/index.js';
 import type { Classifier, ConnectContext, Destination, Endpoint, EventBus, Stage } from '../core/index.js';
-import { runExchange, sandboxOf } from './exchange.js';
+import { runExchange } from './exchange.js';
+import { identify } from './identity.js';
+import type { ListenerIdentity } from './identity.js';
 import type { ExchangeDeps, TunnelInfo } from './exchange.js';
 import { sendError, sendRawError, toSluiceError } from './respond.js';
 import type { Forwarder } from './forward.js';
@@ -57,8 +59,8 @@ export interface ProxyServerOptions {
   forwarder: Forwarder;
   bus: EventBus;
   limits?: Partial<ProxyLimits>;
-  /** Every client of this listener is this sandbox (a listener dedicated to one sandbox). */
-  sandbox?: string;
+  /** Who the clients are: one sandbox (a dedicated listener) or whoever proves it (see identity.ts). */
+  identity?: ListenerIdentity;
   /** Classifies every CONNECT (by host and port) and every request, before any stage runs. */
   classifier: Classifier;
 }
@@ -109,7 +111,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
 
   // Built once, not per request; the stage list is read through a getter each time.
   const exchangeDeps: ExchangeDeps = {
-    ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
+    identity: opts.identity ?? {},
     get stages() {
       return opts.stages();
     },
@@ -172,7 +174,16 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       sendRawError(socket, err);
       return;
     }
-    const ctx: ConnectContext = { id: randomUUID(), src, dest, hostClass: opts.classifier.hostClass(dest), sandbox: opts.sandbox ?? sandboxOf(req), bus: opts.bus };
+    let sandbox: string | undefined;
+    try {
+      sandbox = identify(req, exchangeDeps.identity);
+    } catch (err) {
+      const e = toSluiceError(err);
+      opts.bus.emit({ type: 'connect', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, decision: { action: 'deny', code: e.wire, reason: String(e.context.reason ?? e.message) } });
+      sendRawError(socket, e, { host: dest.host, port: dest.port, method: 'CONNECT' });
+      return;
+    }
+    const ctx: ConnectContext = { id: randomUUID(), src, dest, hostClass: opts.classifier.hostClass(dest), sandbox, bus: opts.bus };
     const stages = opts.stages();
     try {
       for (const stage of stages) await stage.onConnect?.(ctx);

@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { SluiceError, decisionError } from '../core/index.js';
 import type { Decision, Destination, RequestContext, WebSocketPeer } from '../core/index.js';
-import { llmClass, renderOwnError, requestTarget, sandboxOf } from './exchange.js';
+import { llmClass, renderOwnError, requestTarget } from './exchange.js';
+import { identify } from './identity.js';
 import { createRequestContext } from './request.js';
 import type { ExchangeDeps, TunnelInfo } from './exchange.js';
 import { sendRawError, toSluiceError } from './respond.js';
@@ -85,7 +86,7 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
         src: tunnel?.src ?? { ip: req.socket.remoteAddress, port: req.socket.remotePort },
         dest: where.dest,
         scheme: tunnel?.scheme ?? 'http',
-        sandbox: tunnel?.sandbox ?? deps.sandbox ?? sandboxOf(req),
+        sandbox: tunnel ? tunnel.sandbox : identify(req, deps.identity),
         bus: deps.bus,
         signal: () => aborter.signal,
         method: req.method ?? 'GET',

@@ -23,6 +23,8 @@ export interface PolicyParseResult {
   errors: PolicyError[];
   /** Features the policy asks for that Sluice does differently or not at all (see rules/warnings.ts). */
   warnings?: PolicyError[];
+  /** The text parsed (loadPolicyFile), so a caller never reads the file a second time. */
+  text?: string;
 }
 
 /**
@@ -233,5 +235,6 @@ export async function loadPolicyFile(path: string, opts: WarningOptions & { offT
   }
   const { offThread, ...warningOpts } = opts;
   // A small policy parses in a few milliseconds, less than a worker takes to start.
-  return offThread && text.length > OFF_THREAD_CHARS ? parsePolicyOffThread(text, path, warningOpts) : parsePolicy(text, path, warningOpts);
+  const parsed = offThread && text.length > OFF_THREAD_CHARS ? await parsePolicyOffThread(text, path, warningOpts) : parsePolicy(text, path, warningOpts);
+  return { ...parsed, text };
 }
