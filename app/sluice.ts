@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createEventBus } from '../core/index.js';
-import type { Destination, EventBus } from '../core/index.js';
+import type { AttributeClient, Destination, EventBus } from '../core/index.js';
 import { compilePolicy, loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { CompiledPolicy, Policy } from '../rules/index.js';
 import { loadOrCreateCA, createLeafCache } from '../certs/index.js';
@@ -36,6 +36,12 @@ export interface SluiceOptions {
   bus?: EventBus;
   /** Every client of this Sluice is this sandbox (`sluice run` starts one Sluice per sandbox). */
   sandbox?: string;
+  /**
+   * With `sandbox`: tells which program in the sandbox opened a connection, so that policies'
+   * `binaries` are enforced (sandbox/connection-identity.ts). Without it `binaries` cannot narrow
+   * a policy, and loading one that names them warns.
+   */
+  attributeClient?: AttributeClient;
   /** Background health checks of LLM backends (ms); 0 disables them. */
   healthIntervalMs?: number;
 }
@@ -65,8 +71,8 @@ export interface Sluice {
   close(): Promise<void>;
 }
 
-export async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; errors: string[]; warnings: string[] }> {
-  const result = file ? await loadPolicyFile(file) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
+export async function loadPolicy(file: string | undefined, opts: { sandboxed?: boolean } = {}): Promise<{ policy?: Policy; errors: string[]; warnings: string[] }> {
+  const result = file ? await loadPolicyFile(file, opts) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>', opts);
   return { ...(result.policy ? { policy: result.policy } : {}), errors: result.errors.map(formatPolicyError), warnings: (result.warnings ?? []).map(formatPolicyError) };
 }
 
@@ -80,7 +86,8 @@ export class PolicyLoadError extends Error {
 export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const bus = opts.bus ?? createEventBus();
   const policyFile = opts.policyFile ? path.resolve(opts.policyFile) : undefined;
-  const first = await loadPolicy(policyFile);
+  const sandboxed = { sandboxed: opts.attributeClient !== undefined };
+  const first = await loadPolicy(policyFile, sandboxed);
   if (!first.policy || first.errors.length) throw new PolicyLoadError(first.errors);
   let compiled = compilePolicy(first.policy);
 
@@ -114,11 +121,12 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     ...(opts.limits ? { limits: opts.limits } : {}),
     classifier: pipeline.classifier,
     ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
+    ...(opts.attributeClient ? { attributeClient: opts.attributeClient } : {}),
   });
   bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded', ...(first.warnings.length ? { warnings: first.warnings } : {}) });
 
   async function reload(): Promise<ReloadResult> {
-    const next = await loadPolicy(policyFile);
+    const next = await loadPolicy(policyFile, sandboxed);
     if (!next.policy || next.errors.length) {
       bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...(policyFile ? { file: policyFile } : {}), reason: 'invalid policy rejected; the last good policy stays in force', errors: next.errors });
       return { ok: false, errors: next.errors, closedTunnels: 0 };

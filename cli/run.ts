@@ -4,7 +4,7 @@ import { startSluice, PolicyLoadError } from '../app/index.js';
 import type { Sluice } from '../app/index.js';
 import { loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { Policy } from '../rules/index.js';
-import { prepareSandbox, listSandboxes, stopSandbox, buildBaseImage } from '../sandbox/index.js';
+import { prepareSandbox, listSandboxes, stopSandbox, buildBaseImage, createSandboxAttribution } from '../sandbox/index.js';
 import type { PreparedSandbox, RunningSandbox, SandboxDriver } from '../sandbox/index.js';
 import { resolveHome } from './home.js';
 import { parseResolve } from './up.js';
@@ -59,6 +59,9 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
   let prepared: PreparedSandbox | undefined;
   let sluice: Sluice | undefined;
   let running: RunningSandbox | undefined;
+  // The proxy starts before the sandbox does: attribution waits for it (no client exists before).
+  let started: (sandbox: RunningSandbox | undefined) => void = () => undefined;
+  const sandboxStarted = new Promise<RunningSandbox | undefined>((resolve) => (started = resolve));
   const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   // With a terminal, Ctrl-C already reaches CMD (same foreground process group): forwarding
   // SIGINT as well would deliver it twice.
@@ -87,6 +90,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       ...(values.verbose ? { human: io.stderr } : {}),
       env: io.env,
       sandbox: prepared.name,
+      attributeClient: createSandboxAttribution({ init: async () => (await sandboxStarted)?.init() }),
     });
     for (const s of signals) process.on(s, forward);
     running = await prepared.start({
@@ -94,6 +98,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
       stdio: 'inherit',
       env: sluice.pipeline.envFor(prepared.name),
     });
+    started(running);
     return await running.wait();
   } catch (err) {
     if (err instanceof PolicyLoadError) {
@@ -103,6 +108,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
     io.stderr.write(`sluice run: ${(err as Error).message}\n`);
     return 125;
   } finally {
+    started(undefined);
     for (const s of signals) process.off(s, forward);
     process.off('SIGINT', ignore);
     await running?.remove().catch(() => undefined);

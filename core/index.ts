@@ -4,3 +4,4 @@ export * from './destination.js';
 export * from './events.js';
 export type * from './stage.js';
 export type * from './llm.js';
+export type * from './process.js';

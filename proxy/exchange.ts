@@ -1,9 +1,10 @@
 import type http from 'node:http';
+import type net from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EventEmitter } from 'node:events';
 import { SluiceError, decisionError } from '../core/index.js';
-import type { BodyFilter, Classifier, Destination, Endpoint, EventBus, LlmClass, RequestContext, Stage, StageResponse } from '../core/index.js';
+import type { BodyFilter, Classifier, ClientProcess, Destination, Endpoint, EventBus, LlmClass, RequestContext, Stage, StageResponse } from '../core/index.js';
 import { stripHopByHop } from './headers.js';
 import { filterStream } from './body-filters.js';
 import { createRequestContext, runRequestHooks } from './request.js';
@@ -22,6 +23,8 @@ export interface TunnelInfo {
   scheme: 'http' | 'https';
   src: Endpoint;
   sandbox: string | undefined;
+  /** The program behind the client connection the tunnel was opened on (sandbox listeners). */
+  clientProcess?: () => Promise<ClientProcess>;
   /** The address the SSRF guard validated at CONNECT time, reused for every request. */
   address?: Promise<ResolvedAddress>;
 }
@@ -33,6 +36,8 @@ export interface ExchangeDeps {
   forwarder: Forwarder;
   bus: EventBus;
   classifier: Classifier;
+  /** Sandbox listeners: the program behind a plain-HTTP client connection. */
+  clientProcessOf?(socket: net.Socket): (() => Promise<ClientProcess>) | undefined;
   resolveAddress(ctx: RequestContext, tunnel: TunnelInfo | undefined): Promise<ResolvedAddress>;
   maxBufferedBody: number;
 }
@@ -99,6 +104,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       dest: dest!,
       scheme,
       sandbox: tunnel?.sandbox ?? deps.sandbox ?? sandboxOf(req),
+      ...clientProcessField(tunnel ? tunnel.clientProcess : deps.clientProcessOf?.(req.socket)),
       bus: deps.bus,
       signal: lazySignal,
       method: req.method ?? 'GET',
@@ -235,4 +241,8 @@ export function sandboxOf(req: http.IncomingMessage): string | undefined {
   const colon = decoded.indexOf(':');
   const name = colon >= 0 && decoded.slice(0, colon) === 'sluice' ? decoded.slice(colon + 1) : decoded.split(':')[0];
   return name && /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : undefined;
+}
+
+function clientProcessField(lazy: (() => Promise<ClientProcess>) | undefined): { clientProcess?: () => Promise<ClientProcess> } {
+  return lazy ? { clientProcess: lazy } : {};
 }

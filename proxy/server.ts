@@ -3,7 +3,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { SluiceError, parseAuthority } from '../core/index.js';
-import type { Classifier, ConnectContext, Destination, Endpoint, EventBus, Stage } from '../core/index.js';
+import type { AttributeClient, Classifier, ClientProcess, ConnectContext, Destination, Endpoint, EventBus, Stage } from '../core/index.js';
 import { runExchange, sandboxOf } from './exchange.js';
 import type { ExchangeDeps, TunnelInfo } from './exchange.js';
 import { sendError, sendRawError, toSluiceError } from './respond.js';
@@ -48,6 +48,11 @@ export interface ProxyServerOptions {
   sandbox?: string;
   /** Classifies every CONNECT (by host and port) and every request, before any stage runs. */
   classifier: Classifier;
+  /**
+   * The listener of a sandbox Sluice runs: tells which program in the sandbox opened a client
+   * connection. Called at most once per connection, and only when a stage asks.
+   */
+  attributeClient?: AttributeClient;
 }
 
 interface Tunnel {
@@ -72,7 +77,22 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
   const tunnelOf = new WeakMap<net.Socket, TunnelInfo>();
   const connections = new Set<net.Socket>();
   const readBuffer = createReadBuffer();
+  const processOf = new WeakMap<net.Socket, () => Promise<ClientProcess>>();
   let closing = false;
+
+  // Keyed by the client's TCP socket: its 4-tuple is read now, while the connection is open.
+  const clientProcessOf = (socket: net.Socket): (() => Promise<ClientProcess>) | undefined => {
+    const attribute = opts.attributeClient;
+    if (!attribute) return undefined;
+    let lazy = processOf.get(socket);
+    if (!lazy) {
+      const conn = { remote: { ip: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }, local: { ip: socket.localAddress ?? '', port: socket.localPort ?? 0 } };
+      let answer: Promise<ClientProcess> | undefined;
+      lazy = () => (answer ??= attribute(conn).catch((err: unknown) => ({ error: `attribution failed: ${(err as Error).message}` })));
+      processOf.set(socket, lazy);
+    }
+    return lazy;
+  };
 
   const serverOptions: http.ServerOptions = {
     maxHeaderSize: limits.maxHeaderSize,
@@ -97,6 +117,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     forwarder: opts.forwarder,
     bus: opts.bus,
     classifier: opts.classifier,
+    clientProcessOf,
     resolveAddress,
     maxBufferedBody: limits.maxBufferedBody,
   };
@@ -151,7 +172,8 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       sendRawError(socket, err);
       return;
     }
-    const ctx: ConnectContext = { id: randomUUID(), src, dest, hostClass: opts.classifier.hostClass(dest), sandbox: opts.sandbox ?? sandboxOf(req) };
+    const clientProcess = clientProcessOf(socket);
+    const ctx: ConnectContext = { id: randomUUID(), src, dest, hostClass: opts.classifier.hostClass(dest), sandbox: opts.sandbox ?? sandboxOf(req), ...(clientProcess ? { clientProcess } : {}) };
     const stages = opts.stages();
     try {
       for (const stage of stages) await stage.onConnect?.(ctx);
@@ -187,7 +209,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       openRawTunnel({ client: socket, head, dest, address: resolved.address, connectTimeoutMs: limits.connectTimeoutMs, idleTimeoutMs: limits.idleTimeoutMs, tunnel, bus: opts.bus, src, readBuffer });
       return;
     }
-    const info: TunnelInfo = { dest, scheme: 'https', src, sandbox: ctx.sandbox, ...(address ? { address } : {}) };
+    const info: TunnelInfo = { dest, scheme: 'https', src, sandbox: ctx.sandbox, ...(clientProcess ? { clientProcess } : {}), ...(address ? { address } : {}) };
     const contextPromise = opts.secureContextFor(dest.host);
     contextPromise.catch(() => undefined);
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');

@@ -10,7 +10,7 @@ import { policyMounts } from './mount-policy.js';
 import { createRelay, type Relay } from './relay.js';
 import { IN_SANDBOX, sandboxEnv } from './sandbox-env.js';
 import { removeSandboxFiles, writeSandboxFiles } from './sandbox-files.js';
-import type { PreparedSandbox, RunningSandbox, SandboxInfo, SandboxSpec, StartOptions } from './types.js';
+import type { PreparedSandbox, RunningSandbox, SandboxInfo, SandboxInit, SandboxSpec, StartOptions } from './types.js';
 
 /** Labels let `sluice ps`, `stop` and clean-up find what Sluice created in a shared engine. */
 export const LABEL = 'sluice.sandbox';
@@ -210,6 +210,7 @@ function runningDocker(opts: {
     stdout: opts.stdio.stdout,
     stderr: opts.stdio.stderr,
     wait: () => exited,
+    init: () => containerInit(opts.container),
     kill(signal: NodeJS.Signals = 'SIGTERM') {
       opts.container.kill({ signal }).catch(() => undefined);
     },
@@ -256,4 +257,11 @@ export async function stopDockerSandbox(name: string, graceMs: number): Promise<
   }
   await removeSandboxFiles(name);
   return found;
+}
+
+/** The container's init as the host sees it: docker-init when the container runs with `Init`, else CMD. */
+async function containerInit(container: Docker.Container): Promise<SandboxInit | undefined> {
+  const info = await container.inspect().catch(() => undefined);
+  const pid = info?.State?.Running ? info.State.Pid : 0;
+  return pid > 0 ? { pid, supervisor: info?.HostConfig?.Init === true } : undefined;
 }

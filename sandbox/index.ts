@@ -14,6 +14,7 @@ export type {
   RunningSandbox,
   SandboxDriver,
   SandboxInfo,
+  SandboxInit,
   SandboxSpec,
   StartOptions,
   StdioMode,
@@ -24,7 +25,9 @@ export { cleanupLeftovers } from './cleanup.js';
 export { measureStartup, type StartupFigures } from './measure-startup.js';
 export { compileSocketFilter } from './seccomp.js';
 export { sandboxEnv, proxyUrl, IN_SANDBOX } from './sandbox-env.js';
-export { attributeConnection, type Attribution, type AttributionOptions } from './process-attribution.js';
+export { attributeConnection, AmbiguousOwnerError, type Attribution, type AttributionOptions } from './process-attribution.js';
+export { createBinaryPins, BinaryChangedError, type BinaryPins } from './binary-pins.js';
+export { createSandboxAttribution } from './connection-identity.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 

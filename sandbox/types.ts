@@ -61,8 +61,17 @@ export interface RunningSandbox {
   wait(): Promise<number>;
   /** Delivers the signal to CMD itself, not to a wrapper. */
   kill(signal?: NodeJS.Signals): void;
+  /** The sandbox's init as the host sees it, for connection attribution; undefined once it is gone. */
+  init(): Promise<SandboxInit | undefined>;
   /** Stops CMD if still running and deletes everything the sandbox created. Idempotent. */
   remove(): Promise<void>;
+}
+
+/** A sandbox's init as the host sees it: its pid names the sandbox's network and pid namespaces. */
+export interface SandboxInit {
+  pid: number;
+  /** The init is the sandbox's supervisor (bwrap, docker-init) rather than CMD. */
+  supervisor: boolean;
 }
 
 export interface PreparedSandbox {
