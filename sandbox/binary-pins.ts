@@ -14,7 +14,9 @@ export interface BinaryPins {
   verify(path: string, pid: number): Promise<string>;
 }
 
-export class BinaryChangedError extends Error {}
+export class BinaryChangedError extends Error {
+  override name = 'BinaryChangedError';
+}
 
 interface Pinned {
   sha256: string;

@@ -136,7 +136,9 @@ async function describe(proc: string, pid: number, opts: AttributionOptions, net
 }
 
 /** Thrown when the processes that hold one connection are different programs. */
-export class AmbiguousOwnerError extends Error {}
+export class AmbiguousOwnerError extends Error {
+  override name = 'AmbiguousOwnerError';
+}
 
 /**
  * The process inside the sandbox that owns the TCP connection from `source` (its local end) to
