@@ -30,6 +30,8 @@ export const ERROR_CODES = {
   SLUICE_BACKEND_UNAVAILABLE: { status: 503, wire: 'backend_unavailable' },
   SLUICE_OVERLOADED: { status: 503, wire: 'overloaded' },
   SLUICE_INTERNAL: { status: 500, wire: 'internal_error' },
+  // a sandbox Sluice will not start as asked (host root, an unwritable workdir, a limit it cannot enforce)
+  SLUICE_SANDBOX_REFUSED: { status: 500, wire: 'sandbox_refused' },
 } as const satisfies Record<string, { status: number; wire: string; error?: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
