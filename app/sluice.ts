@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { EventBus } from '../core/index.js';
+import type { AttributeClient, EventBus } from '../core/index.js';
 import { loadPolicyFile, parsePolicy, formatPolicyError, watchPolicyFile as watchFile, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { CompiledPolicy, Policy } from '../rules/index.js';
 import type { ProxyServer } from '../proxy/index.js';
@@ -22,6 +22,12 @@ export interface SluiceOptions extends RuntimeOptions {
   watch?: boolean;
   /** Every client of this Sluice is this sandbox (an ephemeral `sluice run` starts one Sluice per sandbox). */
   sandbox?: string;
+  /**
+   * With `sandbox`: tells which program in the sandbox opened a connection, so that policies'
+   * `binaries` are enforced (sandbox/connection-identity.ts). Without it `binaries` cannot narrow
+   * a policy, and loading one that names them warns.
+   */
+  attributeClient?: AttributeClient;
 }
 
 export interface Sluice {
@@ -55,14 +61,16 @@ export class PolicyLoadError extends Error {
  * The policy file, or the embedded default; errors and warnings formatted as file:line:col: message.
  * `offThread` for reloads: the proxy is serving then, and a large policy must not stall it.
  */
-export async function loadPolicy(file: string | undefined, offThread = false): Promise<{ policy?: Policy; text?: string; errors: string[]; warnings: string[] }> {
-  const result = file !== undefined ? await loadPolicyFile(file, { offThread }) : { ...parsePolicy(DEFAULT_POLICY_YAML, '<default policy>'), text: DEFAULT_POLICY_YAML };
+export async function loadPolicy(file: string | undefined, opts: { offThread?: boolean; sandboxed?: boolean } = {}): Promise<{ policy?: Policy; text?: string; errors: string[]; warnings: string[] }> {
+  const { offThread, ...warnings } = opts;
+  const result = file !== undefined ? await loadPolicyFile(file, { offThread: offThread === true, ...warnings }) : { ...parsePolicy(DEFAULT_POLICY_YAML, '<default policy>', warnings), text: DEFAULT_POLICY_YAML };
   return { ...(result.policy ? { policy: result.policy, text: result.text } : {}), errors: result.errors.map(formatPolicyError), warnings: (result.warnings ?? []).map(formatPolicyError) };
 }
 
 export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const policyFile = opts.policyFile ? path.resolve(opts.policyFile) : undefined;
-  const first = await loadPolicy(policyFile);
+  const load = { sandboxed: opts.attributeClient !== undefined };
+  const first = await loadPolicy(policyFile, load);
   if (!first.policy || first.errors.length) throw new PolicyLoadError(first.errors);
   const runtime = await createRuntime(opts);
   let tenant: Tenant;
@@ -71,13 +79,14 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       policy: first.policy,
       listen: { host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 3128 },
       ...(opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {}),
+      ...(opts.attributeClient ? { attributeClient: opts.attributeClient } : {}),
       ...(policyFile ? { baseDir: path.dirname(policyFile), file: policyFile } : {}),
     });
   } catch (err) {
     await runtime.close();
     throw err;
   }
-  const watched = watchPolicyFile(tenant, policyFile, { watch: opts.watch !== false, warnings: first.warnings });
+  const watched = watchPolicyFile(tenant, policyFile, { watch: opts.watch !== false, warnings: first.warnings, load });
   return sluiceOf(runtime, tenant, watched, first.warnings);
 }
 
@@ -91,6 +100,8 @@ export interface WatchOptions {
   watch: boolean;
   /** Load warnings of the policy already in force, carried by the first 'loaded' event. */
   warnings: readonly string[];
+  /** How the file is read again (rules' WarningOptions: a sandbox's policy may enforce `binaries`). */
+  load?: { sandboxed?: boolean };
 }
 
 export function watchPolicyFile(tenant: Tenant, policyFile: string | undefined, opts: WatchOptions): WatchedPolicy {
@@ -98,7 +109,7 @@ export function watchPolicyFile(tenant: Tenant, policyFile: string | undefined, 
   const warned = (w: readonly string[]) => (w.length ? { warnings: [...w] } : {});
   tenant.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...file, reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded', ...warned(opts.warnings) });
   async function reload(): Promise<ReloadResult> {
-    const next = await loadPolicy(policyFile, true);
+    const next = await loadPolicy(policyFile, { offThread: true, ...opts.load });
     if (!next.policy || next.errors.length) {
       tenant.bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...file, reason: 'invalid policy rejected; the last good policy stays in force', errors: next.errors });
       return { ok: false, errors: next.errors, closedTunnels: 0 };

@@ -1,5 +1,5 @@
 import { sandboxBus } from '../core/index.js';
-import type { Destination, EventBus } from '../core/index.js';
+import type { AttributeClient, Destination, EventBus } from '../core/index.js';
 import { compilePolicy } from '../rules/index.js';
 import type { CompiledPolicy, Policy } from '../rules/index.js';
 import { createProxyServer } from '../proxy/index.js';
@@ -23,6 +23,8 @@ export interface TenantOptions {
   baseDir?: string;
   /** Named in policy events (the policy file, when there is one). */
   file?: string;
+  /** With `sandbox`: which program in the sandbox opened a connection (policies' `binaries`). */
+  attributeClient?: AttributeClient;
 }
 
 export interface ReloadResult {
@@ -75,6 +77,7 @@ export async function startTenant(runtime: Runtime, opts: TenantOptions): Promis
       bus,
       ...(runtime.limits ? { limits: runtime.limits } : {}),
       classifier: pipeline.classifier,
+      ...(opts.attributeClient ? { attributeClient: opts.attributeClient } : {}),
       identity: opts.sandbox !== undefined ? { sandbox: opts.sandbox } : { verifySandbox: (name, token) => pipeline.verifyProxyToken(name, token) },
     });
   } catch (err) {

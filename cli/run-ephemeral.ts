@@ -3,7 +3,7 @@ import type { Sluice } from '../app/index.js';
 import { sandboxLimits } from '../gateway/policy-sections.js';
 import { loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { Policy } from '../rules/index.js';
-import { cleanupLeftovers, prepareSandbox } from '../sandbox/index.js';
+import { cleanupLeftovers, createSandboxAttribution, prepareSandbox } from '../sandbox/index.js';
 import type { PreparedSandbox, RunningSandbox } from '../sandbox/index.js';
 import type { CliIO } from './io.js';
 import type { RunOptions } from './run-options.js';
@@ -38,6 +38,9 @@ export async function runEphemeral(opts: RunOptions, home: string, io: CliIO): P
   let running: RunningSandbox | undefined;
   const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const stopper = createStopper(() => running, tty);
+  // The proxy starts before the sandbox does: attribution waits for it (no client exists before).
+  let started: (sandbox: RunningSandbox | undefined) => void = () => undefined;
+  const sandboxStarted = new Promise<RunningSandbox | undefined>((resolve) => (started = resolve));
   try {
     const limits = sandboxLimits(policy.process?.limits);
     prepared = await prepareSandbox({
@@ -63,6 +66,7 @@ export async function runEphemeral(opts: RunOptions, home: string, io: CliIO): P
       ...(opts.verbose ? { human: io.stderr } : {}),
       env: io.env,
       sandbox: prepared.name,
+      attributeClient: createSandboxAttribution({ init: async () => (await sandboxStarted)?.init() }),
     });
     stopper.check();
     running = await prepared.start({
@@ -70,6 +74,7 @@ export async function runEphemeral(opts: RunOptions, home: string, io: CliIO): P
       stdio: 'inherit',
       env: sluice.pipeline.envFor(prepared.name),
     });
+    started(running);
     stopper.started();
     const code = await Promise.race([running.wait(), stopper.stopped]);
     if (stopper.signal) say(`stopped by ${stopper.signal}${stopper.forced ? ` (the command did not exit within ${STOP_GRACE_MS / 1000} s of it: killed)` : ''}`);
@@ -87,6 +92,7 @@ export async function runEphemeral(opts: RunOptions, home: string, io: CliIO): P
     say((err as Error).message);
     return 125;
   } finally {
+    started(undefined);
     stopper.dispose();
     await running?.remove().catch(() => undefined);
     await prepared?.remove().catch(() => undefined);

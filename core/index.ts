@@ -5,3 +5,4 @@ export * from './events.js';
 export type * from './stage.js';
 export * from './escapes.js';
 export type * from './llm.js';
+export type * from './process.js';

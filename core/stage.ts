@@ -4,6 +4,7 @@ import type { Destination } from './destination.js';
 import type { SluiceError } from './errors.js';
 import type { Endpoint, EventBus } from './events.js';
 import type { Classification, HostClass } from './llm.js';
+import type { ClientProcess } from './process.js';
 
 /**
  * Stages are small, named pieces of the request path (policy, privacy router, credentials,
@@ -23,6 +24,11 @@ export interface ConnectContext {
   readonly sandbox: string | undefined;
   /** For findings a stage reports while it judges the CONNECT. */
   readonly bus: EventBus;
+  /**
+   * On the listener of a sandbox Sluice runs: which program opened the client connection, worked
+   * out on first call (once per connection) while the connection is open. Absent for other clients.
+   */
+  readonly clientProcess?: () => Promise<ClientProcess>;
   decision?: Decision;
 }
 
@@ -49,6 +55,8 @@ export interface RequestContext {
   readonly dest: Destination;
   readonly scheme: 'http' | 'https';
   readonly sandbox: string | undefined;
+  /** As on ConnectContext: the program behind the client connection this request came on. */
+  readonly clientProcess?: () => Promise<ClientProcess>;
   readonly bus: EventBus;
   readonly signal: AbortSignal;
   method: string;

@@ -66,6 +66,10 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
   }
 
   function admit(ctx: RequestContext, st: RequestState, o: Occurrence, where: string): Provider {
+    if (o.provider === undefined && o.alias !== undefined) {
+      return refuse(ctx, st.keyring, 'SLUICE_CREDENTIAL_UNKNOWN', 'credential_unknown', [],
+        `${where} carries openshell:resolve:env:${o.alias}, but no provider sets ${o.alias} in this sandbox; add ${o.alias} to the env: of the provider whose credential it stands for`);
+    }
     if (o.provider === undefined) {
       return refuse(ctx, st.keyring, 'SLUICE_CREDENTIAL_UNKNOWN', 'credential_unknown', [],
         `${where} carries a Sluice placeholder that was not issued to this sandbox (revoked, or another sandbox's)`);

@@ -1,10 +1,11 @@
 import type http from 'node:http';
+import type net from 'node:net';
 import { Readable, pipeline as streamPipeline } from 'node:stream';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EventEmitter } from 'node:events';
 import { SluiceError, decisionError } from '../core/index.js';
-import type { BodyFilter, Classifier, Destination, Endpoint, EventBus, LlmClass, RequestContext, Stage, StageResponse } from '../core/index.js';
+import type { BodyFilter, Classifier, ClientProcess, Destination, Endpoint, EventBus, LlmClass, RequestContext, Stage, StageResponse } from '../core/index.js';
 import { stripHopByHop } from './headers.js';
 import { filterStream } from './body-filters.js';
 import { createRequestContext, runRequestHooks } from './request.js';
@@ -27,6 +28,8 @@ export interface TunnelInfo {
   scheme: 'http' | 'https';
   src: Endpoint;
   sandbox: string | undefined;
+  /** The program behind the client connection the tunnel was opened on (sandbox listeners). */
+  clientProcess?: () => Promise<ClientProcess>;
   /** The address the SSRF guard validated at CONNECT time, reused for every request. */
   address?: Promise<ResolvedAddress>;
 }
@@ -37,6 +40,8 @@ export interface ExchangeDeps {
   forwarder: Forwarder;
   bus: EventBus;
   classifier: Classifier;
+  /** Sandbox listeners: the program behind a plain-HTTP client connection. */
+  clientProcessOf?(socket: net.Socket): (() => Promise<ClientProcess>) | undefined;
   resolveAddress(ctx: RequestContext, tunnel: TunnelInfo | undefined): Promise<ResolvedAddress>;
   maxBufferedBody: number;
   /** Shared by every exchange of the listener (body-budget.ts). */
@@ -125,6 +130,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       dest,
       scheme,
       sandbox: tunnel ? tunnel.sandbox : identify(req, deps.identity),
+      ...clientProcessField(tunnel ? tunnel.clientProcess : deps.clientProcessOf?.(req.socket)),
       bus: deps.bus,
       signal: lazySignal,
       method: req.method ?? 'GET',
@@ -301,4 +307,8 @@ export function llmClass(ctx: RequestContext): { llm?: LlmClass } {
   const c = ctx.classification;
   if (c.hostClass === 'other') return {};
   return { llm: { hostClass: c.hostClass, ...(c.api ? { api: c.api } : {}), ...(c.stream !== undefined ? { stream: c.stream } : {}) } };
+}
+
+export function clientProcessField(lazy: (() => Promise<ClientProcess>) | undefined): { clientProcess?: () => Promise<ClientProcess> } {
+  return lazy ? { clientProcess: lazy } : {};
 }

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { Classifier, Destination, Endpoint, EventBus, RequestContext, Stage } from '../core/index.js';
+import type { ClientProcess, Classifier, Destination, Endpoint, EventBus, RequestContext, Stage } from '../core/index.js';
 import { filterBuffer } from './body-filters.js';
 import { stripHopByHop } from './headers.js';
 import { DEFAULT_PORT, splitTarget } from './target.js';
@@ -15,6 +15,7 @@ export interface RequestInit {
   dest: Destination;
   scheme: 'http' | 'https';
   sandbox: string | undefined;
+  clientProcess?: () => Promise<ClientProcess>;
   bus: EventBus;
   signal(): AbortSignal;
   method: string;
@@ -41,6 +42,7 @@ export function createRequestContext(init: RequestInit): RequestContext {
     dest,
     scheme,
     sandbox: init.sandbox,
+    ...(init.clientProcess ? { clientProcess: init.clientProcess } : {}),
     bus: init.bus,
     get signal() {
       return init.signal();

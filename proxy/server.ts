@@ -3,7 +3,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { SluiceError, parseAuthority } from '../core/index.js';
-import type { Classifier, ConnectContext, Destination, Endpoint, EventBus, Stage } from '../core/index.js';
+import type { AttributeClient, Classifier, ClientProcess, ConnectContext, Destination, Endpoint, EventBus, Stage } from '../core/index.js';
 import { runExchange } from './exchange.js';
 import { identify } from './identity.js';
 import type { ListenerIdentity } from './identity.js';
@@ -63,6 +63,11 @@ export interface ProxyServerOptions {
   identity?: ListenerIdentity;
   /** Classifies every CONNECT (by host and port) and every request, before any stage runs. */
   classifier: Classifier;
+  /**
+   * The listener of a sandbox Sluice runs: tells which program in the sandbox opened a client
+   * connection. Called at most once per connection, and only when a stage asks.
+   */
+  attributeClient?: AttributeClient;
 }
 
 interface Tunnel {
@@ -91,7 +96,22 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
   const rawOf = new WeakMap<net.Socket, net.Socket>();
   const slots = createConnectionSlots(limits.maxConnections);
   const readBuffer = createReadBuffer();
+  const processOf = new WeakMap<net.Socket, () => Promise<ClientProcess>>();
   let closing = false;
+
+  // Keyed by the client's TCP socket: its 4-tuple is read now, while the connection is open.
+  const clientProcessOf = (socket: net.Socket): (() => Promise<ClientProcess>) | undefined => {
+    const attribute = opts.attributeClient;
+    if (!attribute) return undefined;
+    let lazy = processOf.get(socket);
+    if (!lazy) {
+      const conn = { remote: { ip: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 }, local: { ip: socket.localAddress ?? '', port: socket.localPort ?? 0 } };
+      let answer: Promise<ClientProcess> | undefined;
+      lazy = () => (answer ??= attribute(conn).catch((err: unknown) => ({ error: `attribution failed: ${(err as Error).message}` })));
+      processOf.set(socket, lazy);
+    }
+    return lazy;
+  };
 
   const serverOptions: http.ServerOptions = {
     maxHeaderSize: limits.maxHeaderSize,
@@ -118,6 +138,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     forwarder: opts.forwarder,
     bus: opts.bus,
     classifier: opts.classifier,
+    clientProcessOf,
     resolveAddress,
     maxBufferedBody: limits.maxBufferedBody,
     bodyBudget: createBodyBudget(limits.bufferedBodyBudget),
@@ -183,7 +204,8 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       sendRawError(socket, e, { host: dest.host, port: dest.port, method: 'CONNECT' });
       return;
     }
-    const ctx: ConnectContext = { id: randomUUID(), src, dest, hostClass: opts.classifier.hostClass(dest), sandbox, bus: opts.bus };
+    const clientProcess = clientProcessOf(socket);
+    const ctx: ConnectContext = { id: randomUUID(), src, dest, hostClass: opts.classifier.hostClass(dest), sandbox, bus: opts.bus, ...(clientProcess ? { clientProcess } : {}) };
     const stages = opts.stages();
     try {
       for (const stage of stages) await stage.onConnect?.(ctx);
@@ -224,7 +246,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       });
       return;
     }
-    const info: TunnelInfo = { dest, scheme: 'https', src, sandbox: ctx.sandbox, ...(address ? { address } : {}) };
+    const info: TunnelInfo = { dest, scheme: 'https', src, sandbox: ctx.sandbox, ...(clientProcess ? { clientProcess } : {}), ...(address ? { address } : {}) };
     const contextPromise = opts.secureContextFor(dest.host);
     contextPromise.catch(() => undefined);
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');

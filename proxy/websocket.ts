@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { SluiceError, decisionError } from '../core/index.js';
 import type { Decision, Destination, RequestContext, WebSocketPeer } from '../core/index.js';
-import { llmClass, renderOwnError, requestTarget } from './exchange.js';
+import { clientProcessField, llmClass, renderOwnError, requestTarget } from './exchange.js';
 import { identify } from './identity.js';
 import { createRequestContext } from './request.js';
 import type { ExchangeDeps, TunnelInfo } from './exchange.js';
@@ -87,6 +87,7 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
         dest: where.dest,
         scheme: tunnel?.scheme ?? 'http',
         sandbox: tunnel ? tunnel.sandbox : identify(req, deps.identity),
+        ...clientProcessField(tunnel ? tunnel.clientProcess : deps.clientProcessOf?.(req.socket)),
         bus: deps.bus,
         signal: () => aborter.signal,
         method: req.method ?? 'GET',

@@ -4,8 +4,8 @@ import { compileEndpoint } from './endpoint.js';
 import type { CompiledEndpoint } from './endpoint.js';
 import { literalTail, parseHostPattern, patternsOverlap } from './host-pattern.js';
 import { compileMiddlewares } from './middleware.js';
-import { compileBinaries } from './binaries.js';
-import type { ProcessIdentity } from './binaries.js';
+import { UNATTRIBUTED, compileBinaries, describeIdentity } from './binaries.js';
+import type { ClientIdentity } from './binaries.js';
 import type { Policy } from './schema.js';
 import { explainUrl } from './explain.js';
 import { judgeRequest } from './judge.js';
@@ -19,8 +19,13 @@ export interface CompiledPolicy {
   readonly policy: Policy;
   /** Every compiled endpoint, in file order (for `sluice explain` and listings). */
   readonly endpoints: readonly CompiledEndpoint[];
-  /** Host and port only, at CONNECT time (or before a plain-HTTP request). */
-  decideConnect(dest: Destination, identity?: ProcessIdentity): Decision;
+  /** True when some network policy names `binaries`: then a sandboxed client must be attributed. */
+  readonly scopesByBinary: boolean;
+  /**
+   * Host and port only, at CONNECT time (or before a plain-HTTP request). `identity` is the
+   * program behind the connection when the client is a sandbox Sluice runs.
+   */
+  decideConnect(dest: Destination, identity?: ClientIdentity): Decision;
   /**
    * One request: canonicalises `rawPath` (the origin-form path without its query), selects the
    * L7 endpoint by its `path`, then applies deny rules (which win) and allow rules. `path` is the
@@ -95,10 +100,10 @@ export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): Compi
     else add(exact, ep.pattern.host, ep);
   }
 
-  const matching = (dest: Destination, identity: ProcessIdentity | undefined): CompiledEndpoint[] => {
+  const matching = (dest: Destination, identity: ClientIdentity, anyBinary = false): CompiledEndpoint[] => {
     const found: CompiledEndpoint[] = [];
     const take = (ep: CompiledEndpoint) => {
-      if (ep.portMatches(dest.port) && ep.hostMatches(dest) && binariesOf.get(ep)!.admits(identity)) found.push(ep);
+      if (ep.portMatches(dest.port) && ep.hostMatches(dest) && (anyBinary || binariesOf.get(ep)!.admits(identity))) found.push(ep);
     };
     for (const ep of exact.get(dest.host) ?? []) take(ep);
     if (dest.ipVersion === 0 && wildcards.size > 0) {
@@ -110,12 +115,20 @@ export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): Compi
     return found;
   };
 
-  const noPolicy = (dest: Destination): Decision => deny('policy_denied', `no network policy allows ${dest.authority}`);
+  // When policies do name the destination, but for other programs, the refusal says which ones.
+  const noPolicy = (dest: Destination, identity: ClientIdentity): Decision => {
+    if (identity === undefined) return deny('policy_denied', `no network policy allows ${dest.authority}`);
+    const scoped = matching(dest, identity, true);
+    const who = identity === UNATTRIBUTED ? 'a program Sluice could not identify' : describeIdentity(identity);
+    if (scoped.length === 0) return deny('policy_denied', `no network policy allows ${dest.authority} (the connection is from ${who})`);
+    const names = [...new Set(scoped.map((ep) => `${ep.policy} (binaries: ${binariesOf.get(ep)!.paths.join(', ')})`))];
+    return deny('policy_denied', `no network policy allows ${dest.authority} for ${who}: ${names.join('; ')} allow${names.length === 1 ? 's' : ''} it only for other programs`, { policy: scoped[0]!.policy });
+  };
   const selectedMiddlewares = (dest: Destination) => middlewares.filter((m) => m.matches(dest.host));
 
-  const decideConnect = (dest: Destination, identity?: ProcessIdentity): Decision => {
+  const decideConnect = (dest: Destination, identity?: ClientIdentity): Decision => {
     const eps = matching(dest, identity);
-    if (eps.length === 0) return noPolicy(dest);
+    if (eps.length === 0) return noPolicy(dest, identity);
     const first = eps[0]!;
     const redact = selectedMiddlewares(dest).some((m) => m.kind === 'redact');
     const dlp = strictest(eps.map((ep) => ep.dlp));
@@ -135,13 +148,14 @@ export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): Compi
 
   const decideRequest = (dest: Destination, method: string, rawPath: string, query: string, extras: RequestExtras = {}): RequestDecision => {
     const eps = matching(dest, extras.identity);
-    if (eps.length === 0) return noPolicy(dest);
+    if (eps.length === 0) return noPolicy(dest, extras.identity);
     return judgeRequest(eps, dest, method, rawPath, query, extras, selectedMiddlewares(dest));
   };
 
   const compiled: CompiledPolicy = {
     policy,
     endpoints,
+    scopesByBinary: [...binariesOf.values()].some((b) => b.paths.length > 0),
     decideConnect,
     decideRequest,
     websocket: createWebSocketPolicy((dest, identity) => matching(dest, identity)),

@@ -10,7 +10,7 @@ import type { GraphqlInfo } from './graphql.js';
 import { isReceiveStream, parseJsonRpcBody } from './jsonrpc.js';
 import type { JsonRpcInfo } from './jsonrpc.js';
 import type { MiddlewareSelector } from './middleware.js';
-import type { ProcessIdentity } from './binaries.js';
+import type { ClientIdentity } from './binaries.js';
 
 /**
  * One request against the endpoints that matched its host and port, in OpenShell's order
@@ -21,7 +21,7 @@ import type { ProcessIdentity } from './binaries.js';
  * whether a refusal is enforced or only audited.
  */
 export interface RequestExtras {
-  identity?: ProcessIdentity;
+  identity?: ClientIdentity;
   hasBody?: boolean;
   accept?: string;
   contentType?: string;

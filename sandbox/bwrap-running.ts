@@ -27,18 +27,24 @@ export function runningBwrap(opts: {
 }): RunningSandbox {
   const { child } = opts;
   let commandPid: number | undefined;
+  let initKnown: (pid: number | undefined) => void = () => undefined;
+  const initPid = new Promise<number | undefined>((resolve) => (initKnown = resolve));
   // bwrap reports the host pid of the sandbox's init on --info-fd; CMD is its child.
   const info = child.stdio[opts.infoFd] as Readable | null;
   let infoText = '';
   info?.on('data', (chunk: Buffer) => {
     infoText += chunk.toString();
     const match = /"child-pid"\s*:\s*(\d+)/.exec(infoText);
-    if (match) commandPid = Number(match[1]);
+    if (match) initKnown((commandPid = Number(match[1])));
   });
   info?.on('error', () => undefined);
   const exited = new Promise<number>((resolve) => {
-    child.on('error', () => resolve(127));
+    child.on('error', () => {
+      initKnown(undefined);
+      resolve(127);
+    });
     child.on('exit', (code, signal) => {
+      initKnown(undefined);
       resolve(code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0));
     });
   });
@@ -57,6 +63,11 @@ export function runningBwrap(opts: {
     stdout,
     stderr,
     wait: () => exited,
+    // bwrap itself is the init (pid 1 inside), a supervisor of the sandbox, not one of its programs.
+    init: async () => {
+      const pid = child.exitCode === null && child.signalCode === null ? await initPid : undefined;
+      return pid === undefined ? undefined : { pid, supervisor: true };
+    },
     kill(signal: NodeJS.Signals = 'SIGTERM') {
       const targets = commandPid ? commandProcesses(commandPid) : [];
       if (targets.length === 0 && child.pid) targets.push(child.pid);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import type { LimitEvents } from './cgroup.js';
 import type { AttachedStdio } from './docker-stdio.js';
-import type { RunningSandbox } from './types.js';
+import type { RunningSandbox, SandboxInit } from './types.js';
 
 const POLL_MS = 200;
 
@@ -83,6 +83,7 @@ export function runningDocker(opts: {
     stdout: opts.stdio.stdout,
     stderr: opts.stdio.stderr,
     wait: () => exited,
+    init: () => containerInit(opts.container),
     kill(signal: NodeJS.Signals = 'SIGTERM') {
       opts.container.kill({ signal }).catch(() => undefined);
     },
@@ -95,4 +96,11 @@ export function runningDocker(opts: {
       return removed;
     },
   };
+}
+
+/** The container's init as the host sees it: docker-init when the container runs with `Init`, else CMD. */
+async function containerInit(container: Docker.Container): Promise<SandboxInit | undefined> {
+  const info = await container.inspect().catch(() => undefined);
+  const pid = info?.State?.Running ? info.State.Pid : 0;
+  return pid > 0 ? { pid, supervisor: info?.HostConfig?.Init === true } : undefined;
 }

@@ -14,6 +14,7 @@ export type {
   RunningSandbox,
   SandboxDriver,
   SandboxInfo,
+  SandboxInit,
   SandboxSpec,
   StartOptions,
   StdioMode,
@@ -26,7 +27,9 @@ export { compileSeccompFilter, SECCOMP_RULES } from './seccomp.js';
 export { dockerSeccompProfile } from './docker-seccomp.js';
 export { defaultLimits, type SandboxLimits } from './limits.js';
 export { sandboxEnv, proxyUrl, IN_SANDBOX } from './sandbox-env.js';
-export { attributeConnection, type Attribution, type AttributionOptions } from './process-attribution.js';
+export { attributeConnection, AmbiguousOwnerError, type Attribution, type AttributionOptions } from './process-attribution.js';
+export { createBinaryPins, BinaryChangedError, type BinaryPins } from './binary-pins.js';
+export { createSandboxAttribution } from './connection-identity.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 

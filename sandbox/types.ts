@@ -66,6 +66,8 @@ export interface RunningSandbox {
   wait(): Promise<number>;
   /** Delivers the signal to CMD itself, not to a wrapper. */
   kill(signal?: NodeJS.Signals): void;
+  /** The sandbox's init as the host sees it, for connection attribution; undefined once it is gone. */
+  init(): Promise<SandboxInit | undefined>;
   /**
    * After wait(), before remove(): what the user should know about the run (a limit reached,
    * symlinks left in the workdir pointing out of it), one message per entry.
@@ -73,6 +75,13 @@ export interface RunningSandbox {
   exitNotes(): Promise<string[]>;
   /** Stops CMD if still running and deletes everything the sandbox created. Idempotent. */
   remove(): Promise<void>;
+}
+
+/** A sandbox's init as the host sees it: its pid names the sandbox's network and pid namespaces. */
+export interface SandboxInit {
+  pid: number;
+  /** The init is the sandbox's supervisor (bwrap, docker-init) rather than CMD. */
+  supervisor: boolean;
 }
 
 export interface PreparedSandbox {
