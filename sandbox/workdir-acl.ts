@@ -24,13 +24,14 @@ export interface AclGrant {
   defaults: string[];
 }
 
-const SETFACL = '/usr/bin/setfacl';
+const TOOLS = '/usr/bin';
+const SETFACL = `${TOOLS}/setfacl`;
 const BATCH = 200;
 const refuse = (reason: string) => new SluiceError('SLUICE_SANDBOX_REFUSED', reason, { reason });
 
 /** `setfacl`/`getfacl` come from the `acl` package, which minimal images lack. */
-export function assertAclTools(): void {
-  if (!existsSync(SETFACL) || !existsSync('/usr/bin/getfacl')) {
+export function assertAclTools(dir = TOOLS): void {
+  if (!existsSync(path.join(dir, 'setfacl')) || !existsSync(path.join(dir, 'getfacl'))) {
     throw refuse("the workdir is root's and the sandbox never runs as root: Sluice lends it to the sandbox's user with POSIX ACLs, which needs setfacl/getfacl (`apt-get install acl`)");
   }
 }

@@ -5,6 +5,8 @@ import t, { type Test } from 'tap';
 import { buildBaseImage, ensureDocker, type SandboxDriver } from '../../sandbox/index.js';
 import { isRunning } from '../../sandbox/owner.js';
 import { readState } from '../../sandbox/sandbox-state.js';
+import { assertAclTools } from '../../sandbox/workdir-acl.js';
+import { parseGetfacl } from '../../sandbox/workdir-tree.js';
 import { tempDir } from '../helpers/sluice.js';
 import { sluiceCli } from './sluice-cli.js';
 
@@ -42,6 +44,20 @@ function layout(t: Test) {
 }
 
 const shadowBefore = () => execFileSync('getfacl', ['-n', '/etc/shadow'], { encoding: 'utf8' }) + JSON.stringify(fs.statSync('/etc/shadow').uid);
+
+t.test('without setfacl, a clear refusal', async (t) => {
+  const empty = tempDir('sluice-noacl-');
+  t.teardown(() => fs.rmSync(empty, { recursive: true }));
+  t.throws(() => assertAclTools(empty), { code: 'SLUICE_SANDBOX_REFUSED', message: /apt-get install acl/ });
+});
+
+t.test("getfacl's names, escapes undone", async (t) => {
+  const acls = parseGetfacl('# file: /w/a\\040b\\012c\nuser::rwx\nuser:65534:rwx\ndefault:user::rwx\n\n# file: /w/plain\nuser:7:r--\n');
+  t.same([...acls.keys()], ['/w/a b\nc', '/w/plain']);
+  t.same([...(acls.get('/w/a b\nc')?.users ?? [])], [65534]);
+  t.equal(acls.get('/w/a b\nc')?.hasDefault, true);
+  t.equal(acls.get('/w/plain')?.hasDefault, false);
+});
 
 if (process.getuid?.() !== 0) {
   t.test('root-owned workdirs', { skip: 'needs root (CI runs it as root)' }, async () => undefined);
