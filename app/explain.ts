@@ -111,7 +111,7 @@ async function decide(pipeline: Pipeline, resolver: Resolver, opts: ExplainOptio
   // The listener resolves at CONNECT, except for LLM hosts, which it resolves only when a request is forwarded.
   const resolvedAtConnect = scheme === 'https' && hostClass === 'other';
   if (scheme === 'https') {
-    const connect: ConnectContext = { id: 'explain', src: { ip: 'explain' }, dest, hostClass, sandbox: undefined };
+    const connect: ConnectContext = { id: 'explain', src: { ip: 'explain' }, dest, hostClass, sandbox: undefined, bus: createEventBus() };
     try {
       for (const stage of pipeline.stages) await stage.onConnect?.(connect);
     } catch (err) {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createEventBus } from '../core/index.js';
 import type { Destination, EventBus } from '../core/index.js';
-import { compilePolicy, loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
+import { compilePolicy, loadPolicyFile, parsePolicy, formatPolicyError, watchPolicyFile, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { CompiledPolicy, Policy } from '../rules/index.js';
 import { loadOrCreateCA, createLeafCache } from '../certs/index.js';
 import { createAuditLog } from '../audit/index.js';
@@ -38,6 +38,8 @@ export interface SluiceOptions {
   sandbox?: string;
   /** Background health checks of LLM backends (ms); 0 disables them. */
   healthIntervalMs?: number;
+  /** Memory the minted leaf certificates may hold (certs/leaf-cache.ts); default 32 MiB. */
+  leafCacheBytes?: number;
 }
 
 export interface ReloadResult {
@@ -56,6 +58,8 @@ export interface Sluice {
   readonly bus: EventBus;
   readonly server: ProxyServer;
   readonly pipeline: Pipeline;
+  /** Minted leaves held, and their estimated memory. */
+  readonly leafCache: { readonly size: number; readonly bytes: number };
   /** Load warnings of the policy Sluice started with (rules/warnings.ts). */
   readonly warnings: readonly string[];
   policy(): CompiledPolicy;
@@ -65,8 +69,9 @@ export interface Sluice {
   close(): Promise<void>;
 }
 
-export async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; errors: string[]; warnings: string[] }> {
-  const result = file ? await loadPolicyFile(file) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
+/** `offThread` for reloads: the proxy is serving then, and a large policy must not stall it. */
+export async function loadPolicy(file: string | undefined, offThread = false): Promise<{ policy?: Policy; errors: string[]; warnings: string[] }> {
+  const result = file ? await loadPolicyFile(file, { offThread }) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
   return { ...(result.policy ? { policy: result.policy } : {}), errors: result.errors.map(formatPolicyError), warnings: (result.warnings ?? []).map(formatPolicyError) };
 }
 
@@ -87,9 +92,16 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   fs.mkdirSync(opts.home, { recursive: true, mode: 0o700 });
   const auditFile = opts.auditFile ?? path.join(opts.home, 'audit', 'audit.jsonl');
   fs.mkdirSync(path.dirname(auditFile), { recursive: true, mode: 0o700 });
-  const audit = createAuditLog(bus, { file: auditFile, ...(opts.human ? { human: opts.human } : {}) });
+  // The pipeline (which knows the secrets) is built after the audit log, which must see its first events;
+  // no request reaches the bus before it exists.
+  const late: { pipeline?: Pipeline } = {};
+  const audit = createAuditLog(bus, {
+    file: auditFile,
+    ...(opts.human ? { human: opts.human } : {}),
+    scrub: (value) => (late.pipeline ? late.pipeline.scrubForLog(value) : value),
+  });
   const ca = await loadOrCreateCA(opts.home);
-  const leaves = await createLeafCache(ca);
+  const leaves = await createLeafCache(ca, opts.leafCacheBytes !== undefined ? { maxBytes: opts.leafCacheBytes } : {});
 
   const pipeline = await buildPipeline({
     policy: () => compiled,
@@ -100,6 +112,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     ...(policyFile ? { baseDir: path.dirname(policyFile) } : {}),
     ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
   });
+  late.pipeline = pipeline;
   const pins = new Map<string, string>();
   for (const [host, ip] of Object.entries(opts.resolve ?? {})) pins.set(host, ip);
   const resolver = createResolver({ pins, ...(opts.dns ? { dnsServer: opts.dns } : {}) });
@@ -118,7 +131,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded', ...(first.warnings.length ? { warnings: first.warnings } : {}) });
 
   async function reload(): Promise<ReloadResult> {
-    const next = await loadPolicy(policyFile);
+    const next = await loadPolicy(policyFile, true);
     if (!next.policy || next.errors.length) {
       bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...(policyFile ? { file: policyFile } : {}), reason: 'invalid policy rejected; the last good policy stays in force', errors: next.errors });
       return { ok: false, errors: next.errors, closedTunnels: 0 };
@@ -138,7 +151,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     return { ok: true, errors: [], closedTunnels };
   }
 
-  const watcher = policyFile && opts.watch !== false ? watchFile(policyFile, () => void reload()) : undefined;
+  const watcher = policyFile && opts.watch !== false ? watchPolicyFile(policyFile, () => void reload()) : undefined;
 
   return {
     url: server.url,
@@ -150,6 +163,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     bus,
     server,
     pipeline,
+    leafCache: leaves,
     warnings: first.warnings,
     policy: () => compiled,
     flushAudit: () => audit.flush(),
@@ -165,39 +179,3 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   };
 }
 
-/**
- * Watches the file's directory, not the file: editors and `kubectl cp`-style tools replace
- * files by rename, which a watch on the old inode would miss. Changes are debounced.
- */
-function watchFile(file: string, onChange: () => void): { close(): void } {
-  const dir = path.dirname(file);
-  const base = path.basename(file);
-  let timer: NodeJS.Timeout | undefined;
-  let last = statKey(file);
-  const watcher = fs.watch(dir, { persistent: false }, (_event, name) => {
-    if (name !== null && name !== base) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      const key = statKey(file);
-      if (key === last) return;
-      last = key;
-      onChange();
-    }, 50);
-  });
-  watcher.on('error', () => undefined);
-  return {
-    close() {
-      clearTimeout(timer);
-      watcher.close();
-    },
-  };
-}
-
-function statKey(file: string): string {
-  try {
-    const st = fs.statSync(file);
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
-  } catch {
-    return 'missing';
-  }
-}

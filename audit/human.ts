@@ -1,3 +1,4 @@
+import net from 'node:net';
 import type { Decision, Endpoint, SluiceEvent } from '../core/index.js';
 import { oneLine, scrubQueries, stripQuery } from './scrub.js';
 
@@ -91,7 +92,7 @@ function outcome(decision: Decision): string | undefined {
 
 function authority(e: Endpoint | undefined): string {
   const host = e?.host ?? e?.ip ?? '?';
-  const shown = host.includes(':') ? `[${host}]` : host;
+  const shown = net.isIPv6(host) ? `[${host}]` : host;
   return e?.port === undefined ? shown : `${shown}:${e.port}`;
 }
 

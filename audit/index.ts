@@ -9,3 +9,4 @@ export { createAuditLog } from './audit-log.js';
 export type { AuditLog, AuditLogOptions } from './audit-log.js';
 export { OCSF_VERSION, toOcsf, ocsfLine } from './ocsf.js';
 export { formatHuman } from './human.js';
+export { scrubEvent } from './scrub-event.js';

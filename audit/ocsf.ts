@@ -223,7 +223,7 @@ function httpActivity(method: string): [number, string] {
 function httpRequest(method: string, scheme: string, dst: Endpoint | undefined, rawPath: string | undefined): OcsfRecord {
   const path = rawPath === undefined ? undefined : stripQuery(rawPath);
   const host = dst?.host ?? dst?.ip;
-  const authority = host === undefined ? undefined : `${host.includes(':') ? `[${host}]` : host}${dst?.port === undefined ? '' : `:${dst.port}`}`;
+  const authority = host === undefined ? undefined : `${net.isIPv6(host) ? `[${host}]` : host}${dst?.port === undefined ? '' : `:${dst.port}`}`;
   return {
     http_method: method.toUpperCase(),
     url: {

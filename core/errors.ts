@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   SLUICE_BAD_REQUEST: { status: 400, wire: 'bad_request' },
   SLUICE_HEADERS_TOO_LARGE: { status: 431, wire: 'headers_too_large' },
   SLUICE_BODY_TOO_LARGE: { status: 413, wire: 'body_too_large' },
+  SLUICE_ENCODING_UNSUPPORTED: { status: 415, wire: 'encoding_unsupported' },
   SLUICE_DNS_FAILED: { status: 502, wire: 'dns_failed' },
   SLUICE_UPSTREAM_CONNECT: { status: 502, wire: 'upstream_connect_failed' },
   SLUICE_UPSTREAM_TLS: { status: 502, wire: 'upstream_tls_failed' },

@@ -3,4 +3,5 @@ export * from './decision.js';
 export * from './destination.js';
 export * from './events.js';
 export type * from './stage.js';
+export * from './escapes.js';
 export type * from './llm.js';

@@ -21,6 +21,8 @@ export interface ConnectContext {
   readonly hostClass: HostClass;
   /** The tunnel's client-facing identity, e.g. which sandbox it belongs to (from Proxy-Authorization). */
   readonly sandbox: string | undefined;
+  /** For findings a stage reports while it judges the CONNECT. */
+  readonly bus: EventBus;
   decision?: Decision;
 }
 

@@ -9,6 +9,7 @@ import { createViewCache } from './sandbox-view.js';
 import type { ProvidersConfig } from './schema.js';
 import { createCredentialStage } from './stage.js';
 import { loadStateKey } from './state-key.js';
+import { scrubTextCaseless } from './stream-scanner.js';
 
 export interface Credentials {
   /** Placeholder env for a sandbox, e.g. { OPENAI_API_KEY: 'sk-proj-…' }: the same in every process sharing `home`. */
@@ -27,6 +28,8 @@ export interface Credentials {
   isPlaceholder(value: string): boolean;
   /** Names of the configured providers. */
   providers(): string[];
+  /** Every spelling of every real secret out of a string bound for a log, in any letter case (host names arrive lowercased). */
+  scrubForLog(text: string): string;
   close(): void;
 }
 
@@ -108,6 +111,11 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
     },
     providers() {
       return [...live().providers.keys()];
+    },
+    scrubForLog(text) {
+      const k = keyring;
+      if (!k || k.patterns.length === 0) return text;
+      return scrubTextCaseless(k.patterns, text, (p) => `[REDACTED:${p.provider}]`);
     },
     close() {
       keyring = undefined;

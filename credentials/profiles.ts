@@ -8,6 +8,8 @@ export type BuiltinProfileName = (typeof BUILTIN_PROFILE_NAMES)[number];
 export interface Profile {
   endpoints: CredentialEndpointConfig[];
   inject: InjectConfig;
+  /** Headers besides `inject`'s in which the provider's own SDKs send the key. */
+  alsoHeaders?: string[];
   env: string[];
   shape: PlaceholderShape;
 }
@@ -32,6 +34,7 @@ export const BUILTIN_PROFILES: Record<BuiltinProfileName, Profile> = {
     endpoints: [{ host: 'api.anthropic.com' }],
     // The SDK sends x-api-key, or Authorization: Bearer with an auth token; both are replaced.
     inject: { header: 'x-api-key' },
+    alsoHeaders: ['authorization'],
     env: ['ANTHROPIC_API_KEY'],
     shape: { prefix: 'sk-ant-api03-', length: 95, alphabet: 'base64url', suffix: 'AA' },
   },
@@ -69,12 +72,23 @@ export const BUILTIN_PROFILES: Record<BuiltinProfileName, Profile> = {
 
 const DEFAULT_SHAPE: PlaceholderShape = { prefix: 'sk-', length: 48, alphabet: 'alnum' };
 
+/**
+ * Where a placeholder is replaced by the real value: the configured `inject` point and nowhere
+ * else. Header names are lowercase; `authorization` includes its Basic-decoded user and password.
+ */
+export interface InjectionPoints {
+  headers: ReadonlySet<string>;
+  query?: string;
+  path: boolean;
+}
+
 /** A provider with its profile applied; everything but the secret. */
 export interface ProviderSpec {
   name: string;
   from: string;
   endpoints: CredentialEndpointConfig[];
   inject: InjectConfig;
+  injectsAt: InjectionPoints;
   body: boolean;
   env: string[];
   shape: PlaceholderShape;
@@ -111,7 +125,19 @@ export function resolveProvider(name: string, config: ProviderConfig): ProviderS
     inject = { header: inject.header, format: inject.header.toLowerCase() === 'authorization' ? 'Bearer {}' : '{}' };
   }
 
-  return { name, from: config.from, endpoints, inject, body: config.body ?? false, env, shape };
+  const headers = new Set<string>();
+  if ('header' in inject) headers.add(inject.header.toLowerCase());
+  if ('basic' in inject) headers.add('authorization');
+  if (config.inject === undefined) for (const h of profile?.alsoHeaders ?? []) headers.add(h);
+  const injectsAt: InjectionPoints = { headers, path: 'path' in inject, ...('query' in inject ? { query: inject.query } : {}) };
+
+  return { name, from: config.from, endpoints, inject, injectsAt, body: config.body ?? false, env, shape };
+}
+
+/** Says where a provider's placeholder may be replaced, for refusals. */
+export function describeInjectionPoints(points: InjectionPoints): string {
+  const places = [...[...points.headers].map((h) => `header ${h}`), ...(points.query !== undefined ? [`query parameter ${points.query}`] : []), ...(points.path ? ['path segments'] : [])];
+  return places.length ? places.join(', ') : 'the request body only';
 }
 
 /** Every built-in shape, so a revoked built-in provider's placeholders are still recognised. */

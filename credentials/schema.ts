@@ -11,7 +11,7 @@ import { z } from 'zod';
  *   internal:
  *     from: env:INTERNAL_TOKEN
  *     endpoints: [{ host: "*.corp.example", port: 8443, path: "/api/**" }]   # add allow_cleartext: true for plain HTTP
- *     inject: { basic: { user: ci, password: "{}" } }
+ *     inject: { basic: { user: ci, password: "{}" } }         # or { header: x-api-key }, { query: key }, { path: true }
  *     env: INTERNAL_TOKEN                                    # the sandbox variable that gets the placeholder
  *     placeholder: { prefix: "itk_", length: 40 }
  *     body: true                                             # also replace placeholders in request bodies
@@ -51,6 +51,8 @@ export const injectSchema = z.union([
       .refine((b) => `${b.user}\n${b.password}`.includes('{}'), 'user or password must contain {}'),
   }),
   z.strictObject({ query: z.string().min(1) }),
+  /** The placeholder is replaced where it stands in a path segment (APIs such as /bot<token>/sendMessage). */
+  z.strictObject({ path: z.literal(true) }),
 ]);
 export type InjectConfig = z.infer<typeof injectSchema>;
 

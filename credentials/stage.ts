@@ -6,7 +6,9 @@ import type { EndpointTarget } from './endpoints.js';
 import { anyEndpointMatches } from './endpoints.js';
 import type { Keyring, Provider } from './keyring.js';
 import type { Occurrence } from './placeholder-finder.js';
-import type { Rewriter } from './request-rewrite.js';
+import type { Place, Rewriter } from './request-rewrite.js';
+import { describeInjectionPoints } from './profiles.js';
+import { normalizeText } from '../core/index.js';
 import { rewriteHeaders, rewritePath, rewriteQuery } from './request-rewrite.js';
 import type { SandboxView } from './sandbox-view.js';
 import type { SecretPattern } from './secret-variants.js';
@@ -77,19 +79,30 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
     return o.provider;
   }
 
+  /** A placeholder on its own endpoint, but outside the one place its provider injects at: refused. */
+  function atInjectionPoint(ctx: RequestContext, st: RequestState, provider: Provider, where: string, place: Place): void {
+    const points = provider.injectsAt;
+    const ok = 'header' in place ? points.headers.has(place.header.toLowerCase()) : 'query' in place ? points.query === place.query : points.path;
+    if (ok) return;
+    refuse(ctx, st.keyring, 'SLUICE_CREDENTIAL_MISMATCH', 'credential_endpoint_mismatch', [provider.name],
+      `the credential of provider "${provider.name}" is injected only in ${describeInjectionPoints(points)}; a placeholder in ${where} is refused`);
+  }
+
   function rewriter(ctx: RequestContext, st: RequestState, inject: boolean): Rewriter {
     return {
       checkSecrets(text, where) {
-        const hit = findSecretInText(st.keyring.patterns, text);
+        // As written, and with percent-, JSON- and line-break spellings undone (%73%6B… is the key too).
+        const hit = findSecretInText(st.keyring.patterns, text) ?? findSecretInText(st.keyring.patterns, normalizeText(text, { lineBreaks: 'drop' }));
         if (hit) onSecret(ctx, st.keyring, hit, where);
       },
-      replace(text, where, encode) {
+      replace(text, where, place, encode) {
         const found = st.view.finder.find(text);
         if (found.length === 0) return text;
         let out = '';
         let pos = 0;
         for (const o of found) {
           const provider = admit(ctx, st, o, where);
+          atInjectionPoint(ctx, st, provider, where, place);
           const secret = provider.secret;
           if (!inject) continue;
           if (!(ctx.injected ??= []).includes(provider.name)) ctx.injected.push(provider.name);
@@ -109,10 +122,23 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
   return {
     name: 'credentials',
 
+    onConnect(ctx) {
+      // Before the name is resolved: a key spelled as DNS labels would leave as the query itself.
+      const keyring = deps.current()?.keyring;
+      const hit = keyring && secretInHost(keyring.patterns, ctx.dest.host);
+      if (!keyring || !hit) return;
+      const reason = `the CONNECT host name carries the real credential of provider "${hit.provider}"${hit.kind === 'raw' ? '' : ` (${hit.kind}-encoded)`}; it was not resolved`;
+      ctx.bus.emit({ type: 'finding', time: Date.now(), src: ctx.src, dst: { port: ctx.dest.port }, kind: 'secret_exfiltration', subjects: [hit.provider], action: 'blocked', reason });
+      throw new SluiceError('SLUICE_SECRET_EXFILTRATION', reason, { reason, providers: [hit.provider] });
+    },
+
     onRequestHeaders(ctx) {
       const snapshot = deps.current();
       if (!snapshot || snapshot.keyring.providers.size === 0 || ctx.decision?.action === 'deny') return;
       const { keyring } = snapshot;
+      // Plain-HTTP requests name their host here, and it is resolved after the stages.
+      const inHost = secretInHost(keyring.patterns, ctx.dest.host);
+      if (inHost) onSecret(ctx, keyring, inHost, 'the host name');
       const view = snapshot.viewFor(ctx.sandbox ?? 'default');
       const target: EndpointTarget = { dest: ctx.dest, path: ctx.classification.path, scheme: ctx.scheme };
       const st: RequestState = { keyring, view, target, bodyProviders: [] };
@@ -192,6 +218,18 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
       }
     },
   };
+}
+
+/**
+ * A spelling of a real secret in a host name, in any letter case (names arrive lowercased) and
+ * across labels (dots taken out).
+ */
+function secretInHost(patterns: readonly SecretPattern[], host: string): SecretPattern | undefined {
+  const readings = [host, host.replaceAll('.', '')];
+  return patterns.find((p) => {
+    const needle = p.text.toLowerCase();
+    return readings.some((r) => r.includes(needle));
+  });
 }
 
 /** Raw and URL spellings become the sandbox's own placeholder; encoded fragments cannot, so they are marked. */

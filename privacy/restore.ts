@@ -18,6 +18,8 @@ export interface RouterRedactor {
   vault(key: string): unknown;
   /** Rewrites the content strings of `body` in place; every string value when `api` is undefined. */
   redactLlmRequest(api: LlmApi | undefined, body: unknown, vault: unknown): { counts: Record<string, number>; blocked: string[] };
+  /** The same, large requests detected with the event loop given back between slices. */
+  redactLlmRequestAsync?(api: LlmApi | undefined, body: unknown, vault: unknown): Promise<{ counts: Record<string, number>; blocked: string[] }>;
   restoreJson(value: unknown, vault: unknown): unknown;
   createRestorer(vault: unknown, options?: { json?: boolean }): TextRestorer;
 }

@@ -166,7 +166,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
    * what redaction found), then what that route does with it. Returns the body to send when the
    * call goes out to the provider redacted.
    */
-  const decide = (ctx: RequestContext, st: CallState, raw: Buffer | undefined): Buffer | undefined => {
+  const decide = async (ctx: RequestContext, st: CallState, raw: Buffer | undefined): Promise<Buffer | undefined> => {
     const host = ctx.dest.host;
     readBody(ctx, st, raw);
     const redactor = redactorNow();
@@ -176,7 +176,8 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       const vault = redactor.vault(redactor.conversationKey(st.api, st.body));
       // Redact a copy: a local backend gets the original text.
       const copy = structuredClone(st.body);
-      const result = redactor.redactLlmRequest(st.api, copy, vault);
+      // A large request is detected a slice at a time, the event loop given back in between.
+      const result = redactor.redactLlmRequestAsync ? await redactor.redactLlmRequestAsync(st.api, copy, vault) : redactor.redactLlmRequest(st.api, copy, vault);
       st.findings = result.counts;
       if (gen.logPrompts) st.prompt = promptText(copy);
       sensitive = Object.values(result.counts).some((n) => n > 0) || result.blocked.length > 0;
@@ -309,14 +310,14 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
 
   const stage: Stage = {
     name: 'privacy',
-    onRequestHeaders(ctx) {
+    async onRequestHeaders(ctx) {
       const c = ctx.classification;
       // An exact L7 rule already let this unrecognised request out as it is (the policy stage says so).
       if (c.hostClass === 'other' || ctx.decision !== undefined) return;
       const st: CallState = { api: c.api, shape: c.shape ?? 'openai', stream: false };
       ctx.state.set(key, st);
       if (ctx.hasBody) ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? MAX_LLM_BODY, MAX_LLM_BODY);
-      else decide(ctx, st, undefined);
+      else await decide(ctx, st, undefined);
     },
     onRequestBody(ctx, body) {
       const st = ctx.state.get(key) as CallState | undefined;

@@ -1,5 +1,6 @@
 import type http from 'node:http';
-import { Readable } from 'node:stream';
+import { Readable, pipeline as streamPipeline } from 'node:stream';
+import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EventEmitter } from 'node:events';
 import { SluiceError, decisionError } from '../core/index.js';
@@ -11,6 +12,8 @@ import { sendError, toSluiceError } from './respond.js';
 import { hostAgrees, parseAbsolute, splitTarget } from './target.js';
 import type { Forwarder } from './forward.js';
 import type { ResolvedAddress } from './ssrf.js';
+import { codingsOf, decodableAcceptEncoding, decodersFor } from './content-coding.js';
+import type { BodyBudget, BodyCharge } from './body-budget.js';
 
 /**
  * One HTTP exchange (plain absolute-form, or a request inside an intercepted tunnel) through
@@ -35,19 +38,34 @@ export interface ExchangeDeps {
   classifier: Classifier;
   resolveAddress(ctx: RequestContext, tunnel: TunnelInfo | undefined): Promise<ResolvedAddress>;
   maxBufferedBody: number;
+  /** Shared by every exchange of the listener (body-budget.ts). */
+  bodyBudget: BodyBudget;
 }
 
-async function readCapped(req: http.IncomingMessage, cap: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
+/**
+ * Reads a body a stage asked to see whole, charging the budget for it: all at once when its length is
+ * declared (and then into one buffer of that size, not chunks and a concatenated copy).
+ */
+async function readCapped(body: Readable, declared: number, cap: number, charge: BodyCharge): Promise<Buffer> {
   if (declared > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body of ${declared} bytes exceeds the ${cap}-byte limit for inspected requests`);
+  charge.take(declared);
+  let charged = declared;
+  const whole = declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (size + chunk.length > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body exceeds the ${cap}-byte limit for inspected requests`);
+    if (size + chunk.length > charged) {
+      charge.take(size + chunk.length - charged);
+      charged = size + chunk.length;
+    }
+    if (whole && size + chunk.length <= whole.length) chunk.copy(whole, size);
+    else chunks.push(chunk);
     size += chunk.length;
-    if (size > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body exceeds the ${cap}-byte limit for inspected requests`);
-    chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  if (!whole) return Buffer.concat(chunks);
+  // Node's parser enforces Content-Length, so the buffer is exactly filled.
+  return size === whole.length ? whole : Buffer.concat([whole.subarray(0, Math.min(size, whole.length)), ...chunks]);
 }
 
 function writeStageResponse(res: http.ServerResponse, response: StageResponse, filters: readonly BodyFilter[]): Promise<void> {
@@ -106,8 +124,18 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       headers: req.headers,
       classifier: deps.classifier,
     });
-    const buffered = await runRequestHooks(deps.stages, ctx, (cap) => readCapped(req, Math.min(cap, deps.maxBufferedBody)));
-    const body: Buffer | Readable | null = buffered ?? (!ctx.hasBody ? null : ctx.requestFilters.length ? req.pipe(filterStream(ctx.requestFilters)) : req);
+    // A body the stages inspect is decoded from its Content-Encoding first; known once the header hooks ran.
+    let source: Readable | undefined;
+    const requestBody = (c: RequestContext): Readable => (source ??= c.hasBody && (c.bufferRequestBody !== undefined || c.requestFilters.length > 0) ? decodedRequest(req, c) : req);
+    const buffered = await runRequestHooks(deps.stages, ctx, (cap) => {
+      const from = requestBody(ctx!);
+      const charge = deps.bodyBudget.open();
+      res.once('close', () => charge.release());
+      return readCapped(from, from === req ? Number(req.headers['content-length'] ?? 0) : 0, Math.min(cap, deps.maxBufferedBody), charge);
+    });
+    // What a response filter reads must be decodable: ask only for codings Sluice can undo.
+    if (ctx.responseFilters.length) ctx.headers['accept-encoding'] = decodableAcceptEncoding(ctx.headers['accept-encoding']);
+    const body: Buffer | Readable | null = buffered ?? (!ctx.hasBody ? null : ctx.requestFilters.length ? requestBody(ctx).pipe(filterStream(ctx.requestFilters)) : requestBody(ctx));
 
     for (const stage of deps.stages) {
       if (!stage.respond) continue;
@@ -137,9 +165,15 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     );
     const head = { status: upstream.status, headers: stripHopByHop(upstream.headers) };
     for (const stage of deps.stages) await stage.onResponseHeaders?.(ctx, head);
-    if (ctx.responseFilters.length) delete head.headers['content-length'];
-    res.writeHead(head.status, head.headers);
-    await (ctx.responseFilters.length ? pipeline(upstream.body, filterStream(ctx.responseFilters), res) : pump(upstream.body, res));
+    if (!ctx.responseFilters.length) {
+      res.writeHead(head.status, head.headers);
+      await pump(upstream.body, res);
+    } else {
+      const decoded = decodedResponse(upstream.body, head, ctx);
+      delete head.headers['content-length'];
+      res.writeHead(head.status, head.headers);
+      await pipeline(decoded, filterStream(ctx.responseFilters), res);
+    }
     finish(deps, ctx, head.status, started);
   } catch (err) {
     const e = toSluiceError(err);
@@ -152,7 +186,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     const path = typeof e.context.path === 'string' ? e.context.path : (ctx?.classification.path ?? splitTarget(req.url ?? '/').path);
     const own = ctx && !res.headersSent ? renderOwnError(deps.stages, ctx, e) : undefined;
     if (own) {
-      res.writeHead(own.status, { ...stripHopByHop(own.headers), 'x-sluice-error': e.wire, 'cache-control': 'no-store' });
+      res.writeHead(own.status, { ...stripHopByHop(own.headers), 'x-sluice-error': e.wire, 'cache-control': 'no-store', ...retryAfter(e) });
       res.end(typeof own.body === 'string' || own.body instanceof Uint8Array ? own.body : undefined);
     } else {
       sendError(res, e, { host: dest?.host, port: dest?.port, method: req.method, path });
@@ -166,6 +200,44 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       deps.bus.emit({ type: 'request', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, method: req.method ?? '', path: splitTarget(req.url ?? '/').path, scheme, decision: { action: 'deny', code: e.wire, reason: e.message }, status: e.status });
     }
   }
+}
+
+/** The request body as identity bytes for the stages that inspect it; refuses a coding Sluice cannot undo. */
+function decodedRequest(req: http.IncomingMessage, ctx: RequestContext): Readable {
+  const codings = codingsOf(req.headers['content-encoding']);
+  if (codings.length === 0) return req;
+  const chain = decodersFor(codings);
+  if ('unsupported' in chain) {
+    throw new SluiceError('SLUICE_ENCODING_UNSUPPORTED', `request Content-Encoding "${chain.unsupported.slice(0, 40)}" cannot be decoded, so the body cannot be inspected`, { reason: 'send the body with gzip, deflate, br or no Content-Encoding' });
+  }
+  // Forwarded as decoded: the upstream gets what the stages checked.
+  delete ctx.headers['content-encoding'];
+  delete ctx.headers['content-length'];
+  return pipelineOf(req, chain.decoders);
+}
+
+/** The response body as identity bytes for the response filters; refuses a coding Sluice cannot undo. */
+function decodedResponse(body: Readable, head: { status: number; headers: http.IncomingHttpHeaders }, ctx: RequestContext): Readable {
+  const codings = codingsOf(head.headers['content-encoding']);
+  if (codings.length === 0 || ctx.method === 'HEAD' || head.status === 204 || head.status === 304 || head.headers['content-length'] === '0') return body;
+  const chain = decodersFor(codings);
+  if ('unsupported' in chain) {
+    body.on('error', () => undefined); // undici reports the abort as an error on the body
+    body.destroy();
+    throw new SluiceError('SLUICE_UPSTREAM_ERROR', `${ctx.dest.authority} answered with Content-Encoding "${chain.unsupported.slice(0, 40)}", which Sluice cannot decode to inspect`, { reason: 'the response body cannot be inspected, so it is not passed on' });
+  }
+  delete head.headers['content-encoding'];
+  return pipelineOf(body, chain.decoders);
+}
+
+/** `source` through `transforms`; an error anywhere destroys the rest (the last stream reports it). */
+function pipelineOf(source: Readable, transforms: Transform[]): Readable {
+  if (transforms.length === 0) return source;
+  return streamPipeline([source, ...transforms] as unknown as [Readable, Transform], () => undefined) as unknown as Readable;
+}
+
+function retryAfter(e: SluiceError): Record<string, string> {
+  return typeof e.context.retryAfter === 'number' ? { 'retry-after': String(e.context.retryAfter) } : {};
 }
 
 function renderOwnError(stages: readonly Stage[], ctx: RequestContext, err: SluiceError): StageResponse | undefined {

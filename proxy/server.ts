@@ -10,6 +10,8 @@ import { sendError, sendRawError, toSluiceError } from './respond.js';
 import type { Forwarder } from './forward.js';
 import type { Resolver, ResolvedAddress } from './ssrf.js';
 import { openRawTunnel, createReadBuffer } from './tunnel.js';
+import { createConnectionSlots, defaultMaxConnections } from './connection-slots.js';
+import { createBodyBudget } from './body-budget.js';
 
 /**
  * The listener: one port for absolute-form HTTP and CONNECT. CONNECT is decided before any
@@ -17,23 +19,33 @@ import { openRawTunnel, createReadBuffer } from './tunnel.js';
  * through the same exchange as plain ones.
  */
 export interface ProxyLimits {
+  /** Client connections held at once; at the cap the longest-waiting idle one is shed (connection-slots.ts). */
   maxConnections: number;
   maxHeaderSize: number;
+  /** From accept, or from a tunnel's 200, until a complete request head (a tunnel's first byte and TLS handshake included). */
   headersTimeoutMs: number;
+  /** A connection or tunnel with no traffic either way for this long is closed. */
   idleTimeoutMs: number;
   keepAliveTimeoutMs: number;
   connectTimeoutMs: number;
   maxBufferedBody: number;
+  /**
+   * Memory all buffered request bodies together may take, each byte charged COST_PER_BYTE times (body-budget.ts);
+   * past it, requests that need their body buffered get 503 with Retry-After.
+   */
+  bufferedBodyBudget: number;
 }
 
 export const DEFAULT_LIMITS: ProxyLimits = {
-  maxConnections: 16_384,
+  maxConnections: defaultMaxConnections(),
   maxHeaderSize: 32 * 1024,
   headersTimeoutMs: 30_000,
   idleTimeoutMs: 300_000,
   keepAliveTimeoutMs: 65_000,
   connectTimeoutMs: 10_000,
   maxBufferedBody: 32 * 1024 * 1024,
+  // With ~100 MB for the rest of the process, RSS stays under 512 MB: one 30 MB body at a time.
+  bufferedBodyBudget: 384 * 1024 * 1024,
 };
 
 export interface ProxyServerOptions {
@@ -63,6 +75,8 @@ export interface ProxyServer {
   recheckTunnels(stillAllowed: (dest: Destination) => boolean): number;
   readonly openTunnels: number;
   readonly openConnections: number;
+  /** Idle connections closed to make room at the connection cap. */
+  readonly shedConnections: number;
   close(): Promise<void>;
 }
 
@@ -70,13 +84,17 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
   const limits: ProxyLimits = { ...DEFAULT_LIMITS, ...opts.limits };
   const tunnels = new Set<Tunnel>();
   const tunnelOf = new WeakMap<net.Socket, TunnelInfo>();
-  const connections = new Set<net.Socket>();
+  // The client's TCP socket under each intercepted TLS socket: slots are per TCP connection.
+  const rawOf = new WeakMap<net.Socket, net.Socket>();
+  const slots = createConnectionSlots(limits.maxConnections);
   const readBuffer = createReadBuffer();
   let closing = false;
 
   const serverOptions: http.ServerOptions = {
     maxHeaderSize: limits.maxHeaderSize,
     headersTimeout: limits.headersTimeoutMs,
+    // How often Node checks head deadlines (default 30 s): a head is cut within 1.5x its timeout.
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, limits.headersTimeoutMs / 2)),
     requestTimeout: 0,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     noDelay: true,
@@ -99,10 +117,14 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     classifier: opts.classifier,
     resolveAddress,
     maxBufferedBody: limits.maxBufferedBody,
+    bodyBudget: createBodyBudget(limits.bufferedBodyBudget),
   };
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const tunnel = tunnelOf.get(req.socket);
+    const raw = rawOf.get(req.socket) ?? req.socket;
+    slots.busy(raw);
+    res.once('close', () => slots.idle(raw));
     void runExchange(exchangeDeps, req, res, tunnel).catch((err) => sendError(res, err));
   };
 
@@ -117,27 +139,24 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     sendRawError(socket, new SluiceError(code, detail));
   };
 
+  // One server parses requests on client connections and inside tunnels alike (a tunnel's socket is
+  // handed to it as a new 'connection'), so that its head and idle timeouts hold inside tunnels too.
   const outer = http.createServer(serverOptions, onRequest);
-  // Requests inside intercepted tunnels are parsed by a second server that never listens.
-  const inner = http.createServer(serverOptions, onRequest);
   outer.on('clientError', onClientError);
-  inner.on('clientError', onClientError);
   outer.timeout = limits.idleTimeoutMs;
-  inner.timeout = limits.idleTimeoutMs;
   outer.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => refuseUpgrade(req, socket));
-  inner.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => refuseUpgrade(req, socket));
 
   outer.on('connection', (socket: net.Socket) => {
-    if (closing || connections.size >= limits.maxConnections) {
+    if (tunnelOf.has(socket)) return;
+    if (closing || !slots.admit(socket)) {
       socket.destroy();
       return;
     }
     socket.setNoDelay(true);
-    connections.add(socket);
-    socket.once('close', () => connections.delete(socket));
   });
 
   outer.on('connect', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    slots.busy(socket);
     void handleConnect(req, socket, head).catch((err) => sendRawError(socket, err));
   });
 
@@ -151,7 +170,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       sendRawError(socket, err);
       return;
     }
-    const ctx: ConnectContext = { id: randomUUID(), src, dest, hostClass: opts.classifier.hostClass(dest), sandbox: opts.sandbox ?? sandboxOf(req) };
+    const ctx: ConnectContext = { id: randomUUID(), src, dest, hostClass: opts.classifier.hostClass(dest), sandbox: opts.sandbox ?? sandboxOf(req), bus: opts.bus };
     const stages = opts.stages();
     try {
       for (const stage of stages) await stage.onConnect?.(ctx);
@@ -184,20 +203,30 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
 
     if (tlsSkip && address) {
       const resolved = await address;
-      openRawTunnel({ client: socket, head, dest, address: resolved.address, connectTimeoutMs: limits.connectTimeoutMs, idleTimeoutMs: limits.idleTimeoutMs, tunnel, bus: opts.bus, src, readBuffer });
+      // Sheddable until its client speaks: a raw tunnel nobody uses holds no slot under pressure.
+      slots.idle(socket);
+      openRawTunnel({
+        client: socket, head, dest, address: resolved.address, connectTimeoutMs: limits.connectTimeoutMs, idleTimeoutMs: limits.idleTimeoutMs,
+        tunnel, bus: opts.bus, src, readBuffer, onClientData: () => slots.busy(socket),
+      });
       return;
     }
     const info: TunnelInfo = { dest, scheme: 'https', src, sandbox: ctx.sandbox, ...(address ? { address } : {}) };
     const contextPromise = opts.secureContextFor(dest.host);
     contextPromise.catch(() => undefined);
     socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    slots.idle(socket);
     if (head.length) socket.unshift(head);
-    const first = await firstByte(socket);
-    if (first === undefined) return;
+    const first = await firstByte(socket, limits.headersTimeoutMs);
+    if (first === undefined) {
+      // Half-closed or silent before its first byte: nothing can come through it any more.
+      socket.destroy();
+      return;
+    }
     if (first !== 0x16) {
       // Not TLS: plain HTTP inside the tunnel (e.g. to port 80), parsed and decided the same way.
       tunnelOf.set(socket, { ...info, scheme: 'http' });
-      inner.emit('connection', socket);
+      outer.emit('connection', socket);
       return;
     }
     // Dial the upstream while the client finishes its handshake with us.
@@ -214,13 +243,16 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     tlsSocket.on('error', () => tlsSocket.destroy());
     tunnel.sockets.push(tlsSocket as unknown as net.Socket);
     tunnelOf.set(tlsSocket as unknown as net.Socket, info);
-    inner.emit('connection', tlsSocket);
+    rawOf.set(tlsSocket as unknown as net.Socket, socket);
+    outer.emit('connection', tlsSocket);
   }
 
   await new Promise<void>((resolve, reject) => {
     outer.once('error', reject);
     outer.listen(opts.listen?.port ?? 3128, opts.listen?.host ?? '127.0.0.1', () => {
       outer.off('error', reject);
+      // After listen, an 'error' (accept() failing with EMFILE, say) must not take the process down.
+      outer.on('error', (err: Error) => process.emitWarning(`sluice: proxy listener: ${err.message}`));
       resolve();
     });
   });
@@ -236,7 +268,10 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       return tunnels.size;
     },
     get openConnections() {
-      return connections.size;
+      return slots.size;
+    },
+    get shedConnections() {
+      return slots.shed;
     },
     recheckTunnels(stillAllowed) {
       let closed = 0;
@@ -251,18 +286,25 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     async close() {
       closing = true;
       const done = new Promise<void>((resolve) => outer.close(() => resolve()));
-      for (const s of connections) s.destroy();
+      for (const s of [...slots.sockets()]) s.destroy();
       for (const t of tunnels) for (const s of t.sockets) s.destroy();
-      inner.closeAllConnections();
       outer.closeAllConnections();
       await done;
     },
   };
 }
 
-/** Waits for the first byte a client sends in a fresh tunnel, without consuming it. */
-function firstByte(socket: net.Socket): Promise<number | undefined> {
+/**
+ * Waits for the first byte a client sends in a fresh tunnel, without consuming it; undefined when
+ * the client closed its side, or sent nothing within `timeoutMs`. Node's own socket timeout no
+ * longer applies here: it drops its listener when it hands the socket to the 'connect' event.
+ */
+function firstByte(socket: net.Socket, timeoutMs: number): Promise<number | undefined> {
   return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      resolve(undefined);
+    }, timeoutMs);
     const onReadable = () => {
       const chunk = socket.read() as Buffer | null;
       if (chunk === null) return;
@@ -275,6 +317,7 @@ function firstByte(socket: net.Socket): Promise<number | undefined> {
       resolve(undefined);
     };
     const cleanup = () => {
+      clearTimeout(timer);
       socket.off('readable', onReadable);
       socket.off('end', onEnd);
       socket.off('close', onEnd);

@@ -19,3 +19,5 @@ export { denialGuidance } from './guidance.js';
 export type { DenialGuidance, DenialTarget } from './guidance.js';
 export { createPolicyStage, decideConnectFor } from './policy-stage.js';
 export type { PolicyStageOptions } from './policy-stage.js';
+export { watchPolicyFile } from './watch.js';
+export type { PolicyWatcher } from './watch.js';
