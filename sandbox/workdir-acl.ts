@@ -22,6 +22,8 @@ export interface AclGrant {
   extended: string[];
   /** directories that had a default ACL before */
   defaults: string[];
+  /** paths the uid owned before the run (an NFS-squashed file, say): not given to `owner` */
+  owned?: string[];
 }
 
 const TOOLS = '/usr/bin';
@@ -64,6 +66,7 @@ export async function planAclGrant(input: { workdir: string; uid: number; owner:
     ancestors: [],
     extended: [...acls.keys()],
     defaults: [...acls].filter(([, a]) => a.hasDefault).map(([p]) => p),
+    owned: [],
   };
 }
 
@@ -85,11 +88,13 @@ export interface ApplyOptions {
  * is left alone: it may be a link to a host file outside the tree. Returns those files.
  */
 export async function applyAclGrant(grant: AclGrant, opts: ApplyOptions): Promise<{ skippedLinks: string[] }> {
+  const entries = await walkTree(grant.workdir);
+  grant.owned = entries.filter((e) => e.uid === grant.uid).map((e) => e.path);
   await opts.record(grant);
   const dirs: string[] = [];
   const files: string[] = [];
   const skippedLinks: string[] = [];
-  for (const e of await walkTree(grant.workdir)) {
+  for (const e of entries) {
     if (e.kind === 'dir') dirs.push(e.path);
     else if (e.kind === 'file' && e.nlink === 1) files.push(e.path);
     else if (e.kind === 'file') skippedLinks.push(e.path);
@@ -124,6 +129,7 @@ export async function applyAclGrant(grant: AclGrant, opts: ApplyOptions): Promis
 export async function revokeAclGrant(grant: AclGrant, keepAncestors: Set<string> = new Set()): Promise<string[]> {
   const extended = new Set(grant.extended);
   const defaults = new Set(grant.defaults);
+  const owned = new Set(grant.owned ?? []);
   const hardlinksSafe = protectedHardlinks();
   const problems: string[] = [];
   const wipe: string[] = [];
@@ -132,7 +138,7 @@ export async function revokeAclGrant(grant: AclGrant, keepAncestors: Set<string>
   const dropDefault: string[] = [];
   const entries: TreeEntry[] = existsSync(grant.workdir) ? await walkTree(grant.workdir) : [];
   for (const e of entries) {
-    if (e.uid === grant.uid) {
+    if (e.uid === grant.uid && !owned.has(e.path)) {
       if (e.kind === 'file' && e.nlink > 1 && !hardlinksSafe) problems.push(`${e.path}: a file with ${e.nlink} links owned by uid ${grant.uid}, not given to uid ${grant.owner.uid} (fs.protected_hardlinks is off)`);
       else await lchown(e.path, grant.owner.uid, grant.owner.gid).catch((err: Error) => problems.push(`${e.path}: ${err.message}`));
     }
