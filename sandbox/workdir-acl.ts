@@ -158,8 +158,13 @@ export async function revokeAclGrant(grant: AclGrant, keepAncestors: Set<string>
   await setfacl(['-x', `u:${grant.uid}`], dropDefault);
   await setfacl(['-k'], dropDefault);
   const ancestors = grant.ancestors.filter((a) => !keepAncestors.has(a));
-  await setfacl(['-b'], ancestors.filter((a) => !extended.has(a)));
-  await setfacl(['-x', `u:${grant.uid}`], ancestors.filter((a) => extended.has(a)));
+  // only the uid's entry: /root is the host's, and someone may have given it ACLs meanwhile;
+  // the mask setfacl leaves goes too if nothing else is there and nothing was before
+  await setfacl(['-x', `u:${grant.uid}`], ancestors);
+  for (const a of ancestors.filter((a) => !extended.has(a))) {
+    const left = (await listAcls(a, false)).get(a);
+    if (left && left.users.size === 0 && !left.groups && !left.hasDefault) await setfacl(['-b'], [a]);
+  }
   return problems;
 }
 

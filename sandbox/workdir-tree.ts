@@ -33,6 +33,8 @@ export async function walkTree(root: string): Promise<TreeEntry[]> {
 export interface PathAcl {
   /** uids with a named entry, access or default */
   users: Set<number>;
+  /** any named group entry */
+  groups: boolean;
   hasDefault: boolean;
 }
 
@@ -48,7 +50,7 @@ export function parseGetfacl(text: string): Map<string, PathAcl> {
   for (const line of text.split('\n')) {
     const file = /^# file: (.*)$/.exec(line);
     if (file) {
-      current = { users: new Set(), hasDefault: false };
+      current = { users: new Set(), groups: false, hasDefault: false };
       out.set(unescapeName(file[1] as string), current);
       continue;
     }
@@ -56,6 +58,7 @@ export function parseGetfacl(text: string): Map<string, PathAcl> {
     if (line.startsWith('default:')) current.hasDefault = true;
     const named = /^(?:default:)?user:(\d+):/.exec(line);
     if (named) current.users.add(Number(named[1]));
+    if (/^(?:default:)?group:[^:]+:/.test(line)) current.groups = true;
   }
   return out;
 }

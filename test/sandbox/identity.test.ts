@@ -8,6 +8,9 @@ import { sluiceCli } from './sluice-cli.js';
 
 // Who the sandboxed command runs as when Sluice runs as root: never the host's root.
 
+// several `sluice run`s on shared cores; set before the first test so that the runner sees it
+t.setTimeout(600_000);
+
 t.test("root's first subordinate ids are the sandbox's own", async (t) => {
   t.same(dedicatedIds('alice:100000:65536\nroot:231072:65536\n', 'root:231072:65536\n'), { uid: 231072, gid: 231072 });
   t.same(dedicatedIds('0:300000:10\n', '0:400000:10\n'), { uid: 300000, gid: 400000 }, 'by number too');
@@ -77,7 +80,6 @@ t.test('the choice of user, without starting anything', async (t) => {
 if (process.getuid?.() !== 0) {
   t.test('started by root', { skip: 'needs root (CI runs it as root)' }, async () => undefined);
 } else {
-  t.setTimeout(600_000); // several `sluice run`s on shared CI cores
   const drivers: SandboxDriver[] = ['bwrap', 'docker'];
   for (const driver of drivers) {
     t.test(`${driver}: sluice run by root`, async (t) => {

@@ -16,6 +16,9 @@ import { sluiceCli } from './sluice-cli.js';
 
 const SECRET = 'root-only-secret-6f1c';
 
+// several `sluice run`s on shared cores; set before the first test so that the runner sees it
+t.setTimeout(600_000);
+
 /** Every named ACL entry for `uid` under (and on) the given paths, symlinks not followed. */
 function entriesFor(uid: number, paths: string[], recursive = true): string[] {
   const out = execFileSync('getfacl', [...(recursive ? ['-R'] : []), '-P', '-n', '--skip-base', '--absolute-names', '--', ...paths], { encoding: 'utf8' });
@@ -62,7 +65,6 @@ t.test("getfacl's names, escapes undone", async (t) => {
 if (process.getuid?.() !== 0) {
   t.test('root-owned workdirs', { skip: 'needs root (CI runs it as root)' }, async () => undefined);
 } else {
-  t.setTimeout(600_000);
   const drivers: SandboxDriver[] = ['bwrap', 'docker'];
   for (const driver of drivers) {
     t.test(`${driver}: a root-owned 0700 workdir under a root-only parent`, async (t) => {
