@@ -10,6 +10,8 @@ export interface Profile {
   inject: InjectConfig;
   /** Headers besides `inject`'s in which the provider's own SDKs send the key. */
   alsoHeaders?: string[];
+  /** A query parameter besides `inject`'s in which the provider's own clients send the key. */
+  alsoQuery?: string;
   env: string[];
   shape: PlaceholderShape;
 }
@@ -45,6 +47,7 @@ export const BUILTIN_PROFILES: Record<BuiltinProfileName, Profile> = {
     endpoints: [{ host: 'generativelanguage.googleapis.com' }],
     // The Gemini SDKs send x-goog-api-key; a `?key=` query carries the placeholder too and is replaced there.
     inject: { header: 'x-goog-api-key' },
+    alsoQuery: 'key',
     // GEMINI_API_KEY is what Gemini CLI and Google's genai SDKs read (GOOGLE_API_KEY as well, with a warning when both are set).
     env: ['GEMINI_API_KEY'],
     shape: { prefix: 'AIza', length: 35, alphabet: 'base64url' },
@@ -150,7 +153,8 @@ export function resolveProvider(name: string, config: ProviderConfig): ProviderS
   if ('header' in inject) headers.add(inject.header.toLowerCase());
   if ('basic' in inject) headers.add('authorization');
   if (config.inject === undefined) for (const h of profile?.alsoHeaders ?? []) headers.add(h);
-  const injectsAt: InjectionPoints = { headers, path: 'path' in inject, ...('query' in inject ? { query: inject.query } : {}) };
+  const query = 'query' in inject ? inject.query : config.inject === undefined ? profile?.alsoQuery : undefined;
+  const injectsAt: InjectionPoints = { headers, path: 'path' in inject, ...(query !== undefined ? { query } : {}) };
 
   return { name, from: config.from, endpoints, inject, injectsAt, body: config.body ?? false, env, shape };
 }

@@ -39,14 +39,23 @@ export function runningBwrap(opts: {
   });
   info?.on('error', () => undefined);
   const exited = new Promise<number>((resolve) => {
+    const ended = (code: number | null, signal: NodeJS.Signals | null) => {
+      initKnown(undefined);
+      resolve(code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0));
+    };
+    // The driver awaits between spawn and here (it records the pid first): a fast CMD (`true`) may
+    // already have exited, or failed to spawn, and its one 'exit'/'error' event is gone. Waiting
+    // for it again hung `wait` forever (a gateway test, under load).
+    if (child.exitCode !== null || child.signalCode !== null) return ended(child.exitCode, child.signalCode);
+    if (child.pid === undefined) {
+      initKnown(undefined);
+      return resolve(127);
+    }
     child.on('error', () => {
       initKnown(undefined);
       resolve(127);
     });
-    child.on('exit', (code, signal) => {
-      initKnown(undefined);
-      resolve(code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0));
-    });
+    child.on('exit', ended);
   });
   let removed: Promise<void> | undefined;
   // Node resumes (drains into nothing) the output pipes of a child that exits while nobody reads them, so a

@@ -28,11 +28,19 @@ t.test('openshell:resolve:env:KEY is replaced at the injection point only', asyn
   const world = await startWorld(policy, { env: { INTERNAL_TOKEN: SECRET } });
   t.teardown(() => world.close());
   const api = `https://api.example.test:${world.api.port}`;
-  const ok = await curl(world, ['-H', 'Authorization: Bearer openshell:resolve:env:INTERNAL_TOKEN', `${api}/user?x=openshell:resolve:env:INTERNAL_TOKEN`]);
+  const ok = await curl(world, ['-H', 'Authorization: Bearer openshell:resolve:env:INTERNAL_TOKEN', `${api}/user?x=1`]);
   t.equal(ok.status, 200, ok.body);
   const seen = world.api.requests.at(-1)!;
   t.equal(seen.headers.authorization, `Bearer ${SECRET}`, 'the header carries the real value upstream');
-  t.equal(seen.url, `/user?x=${SECRET}`, 'so does the query (every injection point Sluice placeholders have)');
+  t.equal(seen.url, '/user?x=1');
+
+  // as for Sluice's own placeholders: only where the provider injects (its header), nowhere else
+  const before = world.api.requests.length;
+  const elsewhere = await curl(world, ['-H', 'Authorization: Bearer openshell:resolve:env:INTERNAL_TOKEN', `${api}/user?x=openshell:resolve:env:INTERNAL_TOKEN`]);
+  t.equal(elsewhere.status, 403, 'the alias in a query parameter is outside the injection point');
+  t.equal(JSON.parse(elsewhere.body).error, 'credential_endpoint_mismatch');
+  t.equal(world.api.requests.length, before, 'nothing reached the upstream');
+  t.notMatch(elsewhere.body, SECRET);
 
   const other = await curl(world, ['-H', 'Authorization: Bearer openshell:resolve:env:INTERNAL_TOKEN', `https://other.example.test:${world.other.port}/`]);
   t.equal(other.status, 403, 'not to a host the provider may not be sent to');
