@@ -32,6 +32,7 @@ function body(event: SluiceEvent): string {
         event.durationMs === undefined ? undefined : `${Math.round(event.durationMs)}ms`,
         by(event.decision),
         outcome(event.decision),
+        event.error ? `${event.error.code}: ${scrubQueries(event.error.reason)}` : undefined,
         src(event.src),
       );
     }
@@ -85,7 +86,8 @@ function by(decision: Decision): string | undefined {
 
 function outcome(decision: Decision): string | undefined {
   if (decision.action === 'allow' && !decision.audited) return undefined;
-  return `${decision.code}: ${scrubQueries(decision.reason)}`;
+  const fix = decision.remedy ? `; allow with: ${scrubQueries(decision.remedy.summary)}` : '';
+  return `${decision.code}: ${scrubQueries(decision.reason)}${fix}`;
 }
 
 function authority(e: Endpoint | undefined): string {
@@ -95,8 +97,8 @@ function authority(e: Endpoint | undefined): string {
 }
 
 function src(e: Endpoint | undefined): string | undefined {
-  if (!e?.ip) return undefined;
-  return `src=${authority({ host: e.ip, port: e.port })}`;
+  if (!e?.ip) return e?.sandbox ? `sandbox=${e.sandbox}` : undefined;
+  return `src=${authority({ host: e.ip, port: e.port })}${e.sandbox ? ` sandbox=${e.sandbox}` : ''}`;
 }
 
 function pad(word: string): string {

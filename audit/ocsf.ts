@@ -66,7 +66,7 @@ function ocsfRecord(event: SluiceEvent): OcsfRecord {
         dst_endpoint: endpoint(event.dst),
         connection_info: { direction_id: 2, direction: 'Outbound', protocol_name: 'tcp' },
         policy: policyOf(event.decision),
-        unmapped: { code: event.decision.code, rule: event.decision.rule, mode: event.mode, audited: event.decision.audited },
+        unmapped: { code: event.decision.code, rule: event.decision.rule, mode: event.mode, audited: event.decision.audited, sandbox: event.src.sandbox, fix: fixOf(event.decision) },
       });
     }
     case 'request': {
@@ -80,7 +80,14 @@ function ocsfRecord(event: SluiceEvent): OcsfRecord {
         http_response: event.status === undefined ? undefined : { code: event.status },
         duration: event.durationMs,
         policy: policyOf(event.decision),
-        unmapped: { code: event.decision.code, rule: event.decision.rule, audited: event.decision.audited },
+        unmapped: {
+          code: event.decision.code,
+          rule: event.decision.rule,
+          audited: event.decision.audited,
+          sandbox: event.src.sandbox,
+          fix: fixOf(event.decision),
+          error: event.error ? { code: event.error.code, reason: scrubQueries(event.error.reason) } : undefined,
+        },
       });
     }
     case 'llm_call':
@@ -95,7 +102,7 @@ function ocsfRecord(event: SluiceEvent): OcsfRecord {
         status_detail: scrubQueries(event.reason),
         device: { name: 'sluice', type_id: 0, type: 'Unknown' },
         policy: { name: event.file ? (event.file.split('/').pop() ?? event.file) : 'embedded default', uid: event.file },
-        unmapped: { activity: event.activity, file: event.file, errors: event.errors?.map(scrubQueries) },
+        unmapped: { activity: event.activity, file: event.file, sandbox: event.sandbox, errors: event.errors?.map(scrubQueries) },
       });
     }
     case 'upstream_error':
@@ -106,7 +113,7 @@ function ocsfRecord(event: SluiceEvent): OcsfRecord {
         src_endpoint: endpoint(event.src),
         dst_endpoint: endpoint(event.dst),
         connection_info: { direction_id: 2, direction: 'Outbound', protocol_name: 'tcp' },
-        unmapped: { code: event.code },
+        unmapped: { code: event.code, sandbox: event.src?.sandbox },
       });
     case 'finding':
       return finding(event);
@@ -132,6 +139,7 @@ function llmCall(event: LlmCallEvent): OcsfRecord {
     http_response: event.status === undefined ? undefined : { code: event.status },
     duration: event.durationMs,
     unmapped: {
+      sandbox: event.src?.sandbox,
       llm: {
         api: event.api,
         action: event.action,
@@ -167,7 +175,7 @@ function finding(event: FindingEvent): OcsfRecord {
     message: scrubQueries(event.reason),
     finding_info: { uid, title: event.kind, types: [event.kind], desc: scrubQueries(event.reason), created_time: event.time },
     evidences: src || dst ? [{ src_endpoint: src, dst_endpoint: dst }] : undefined,
-    unmapped: { kind: event.kind, subjects: event.subjects },
+    unmapped: { kind: event.kind, subjects: event.subjects, sandbox: event.src?.sandbox },
   });
 }
 
@@ -209,6 +217,12 @@ function decisionOutcome(decision: Decision): Outcome {
   return { action_id: 1, disposition_id: 1, severity_id: 1, status_id: 1 };
 }
 
+/** The remedy, scrubbed like every other text (a path in it never keeps a query). */
+function fixOf(decision: Decision): OcsfRecord | undefined {
+  if (!decision.remedy) return undefined;
+  return { summary: scrubQueries(decision.remedy.summary), yaml: decision.remedy.yaml ? scrubQueries(decision.remedy.yaml) : undefined };
+}
+
 function policyOf(decision: Decision): OcsfRecord | undefined {
   if (decision.policy) return { name: decision.policy, desc: decision.rule };
   return decision.action === 'deny' ? { name: 'default-deny' } : undefined;
@@ -240,7 +254,8 @@ function endpoint(e: Endpoint | undefined): OcsfRecord | undefined {
   if (!e) return undefined;
   const ip = e.ip ?? (e.host !== undefined && net.isIP(e.host) !== 0 ? e.host : undefined);
   if (e.host === undefined && ip === undefined && e.port === undefined) return undefined;
-  return { hostname: e.host, ip, port: e.port };
+  // A sandbox is OCSF's container: the isolated workload the connection came from.
+  return { hostname: e.host, ip, port: e.port, container: e.sandbox === undefined ? undefined : { name: e.sandbox } };
 }
 
 /** Drops undefined members so records hold only what is known. */

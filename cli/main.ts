@@ -1,64 +1,60 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseCommandLine, UsageError } from './args.js';
+import type { Parsed } from './args.js';
+import { COMMANDS } from './commands.js';
+import { commandHelp, groupHelp, topHelp, usageLine } from './help.js';
 import { processIO } from './io.js';
 import type { CliIO } from './io.js';
+import { explainSpawnError } from '../sandbox/host-tools.js';
 
-const USAGE = `sluice — egress proxy and privacy router for AI-agent sandboxes
-
-  sluice up [--policy FILE] [--listen HOST:PORT] [--resolve HOST=IP]... [--dns HOST:PORT] [--home DIR] [--verbose]
-  sluice policy check FILE        validate a policy; prints file:line:col: message per error
-  sluice policy show              print the embedded default policy
-  sluice explain [--policy FILE] METHOD URL
-  sluice ca path|export [--home DIR]
-  sluice env [--policy FILE] [--sandbox NAME] [--home DIR] [--export]
-                                  the environment a sandbox gets: provider placeholders, never secrets
-  sluice run [--driver bwrap|docker] [--policy FILE] [--image IMAGE] [--workdir DIR] [--name NAME] -- CMD [ARGS...]
-                                  run CMD in a sandbox whose only way out is Sluice
-  sluice ps | sluice stop NAME    list / stop sandboxes
-  sluice image build [--force]    build the local base image for the docker driver
-  sluice bench [--quick] [--only SCENARIO,...] [--peers PEER,...|none]
-                                  Sluice side by side with direct, mitmproxy, squid, sandbox-runtime, mockttp
-
-State (CA, audit log) lives in ~/.sluice unless --home or SLUICE_HOME says otherwise.
-`;
-
-type Command = (argv: string[], io: CliIO) => Promise<number>;
-
-/** Loaded on demand: `sluice ca path` should not load the bench harness or the sandbox drivers. */
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  up: async () => (await import('./up.js')).up,
-  policy: async () => (await import('./policy.js')).policy,
-  explain: async () => (await import('./policy.js')).explain,
-  ca: async () => (await import('./ca.js')).ca,
-  env: async () => (await import('./env.js')).env,
-  run: async () => (await import('./run.js')).run,
-  ps: async () => (await import('./run.js')).ps,
-  stop: async () => (await import('./run.js')).stop,
-  image: async () => (await import('./run.js')).image,
-  bench: async () => (await import('./bench.js')).bench,
-};
-
-const UP_USAGE = 'usage: sluice up [--policy FILE] [--listen HOST:PORT] [--resolve HOST=IP]... [--dns HOST:PORT] [--home DIR] [--verbose]';
+export function version(): string {
+  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
+  const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.stdout.write(USAGE);
-    return name ? 0 : 2;
-  }
-  const load = COMMANDS[name];
-  if (!load) {
-    io.stderr.write(`sluice: unknown command "${name}"\n\n${USAGE}`);
+  // `sluice help run` is `sluice run --help`.
+  const words = argv[0] === 'help' ? [...argv.slice(1), '--help'] : argv;
+  let parsed: Parsed;
+  try {
+    parsed = parseCommandLine(words, COMMANDS);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    const name = err.command ? `sluice ${err.command.name}` : 'sluice';
+    const usage = err.command ? `${usageLine(err.command)}\n` : '';
+    io.stderr.write(`${name}: ${err.message}\n${usage}(see \`${name} --help\`)\n`);
     return 2;
   }
+  if (parsed.version) {
+    io.stdout.write(`sluice ${version()} (node ${process.version})\n`);
+    return 0;
+  }
+  const inv = parsed.invocation;
+  if (!inv) {
+    const text = parsed.words.length === 0 ? topHelp() : groupHelp(parsed.words[0]!);
+    if (parsed.help) {
+      io.stdout.write(text);
+      return 0;
+    }
+    (parsed.words.length === 0 ? io.stdout : io.stderr).write(parsed.words.length === 0 ? text : `sluice ${parsed.words[0]}: which one?\n\n${text}`);
+    return 2;
+  }
+  if (parsed.help) {
+    io.stdout.write(commandHelp(inv.command));
+    return 0;
+  }
   try {
-    const command = await load();
-    return await command(rest, io);
+    const handler = await inv.command.load();
+    return await handler(inv, io);
   } catch (err) {
-    const e = err as Error & { code?: string };
-    if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-      io.stderr.write(`sluice ${name}: ${e.message}\n${name === 'up' ? UP_USAGE : ''}\n`);
+    if (err instanceof UsageError) {
+      io.stderr.write(`sluice ${inv.command.name}: ${err.message}\n${usageLine(inv.command)}\n(see \`sluice ${inv.command.name} --help\`)\n`);
       return 2;
     }
-    io.stderr.write(`sluice ${name}: ${e.message}\n`);
+    io.stderr.write(`sluice ${inv.command.name}: ${explainSpawnError(err) ?? (err as Error).message}\n`);
     return 1;
   }
 }

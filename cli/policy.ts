@@ -1,24 +1,15 @@
-import { parseArgs } from 'node:util';
-import { loadPolicyFile, parsePolicy, formatPolicyError, compilePolicy, DEFAULT_POLICY_YAML } from '../rules/index.js';
+import { loadPolicyFile, parsePolicy, formatPolicyError, compilePolicy, policyJsonSchema, DEFAULT_POLICY_YAML } from '../rules/index.js';
+import { str } from './args.js';
+import type { Invocation } from './args.js';
 import type { CliIO } from './io.js';
 
-export const POLICY_USAGE = 'usage: sluice policy check FILE | sluice policy show';
-
 /** `sluice policy check FILE`: 0 when valid; 1 after printing every error as file:line:col: message. */
-export async function policy(argv: string[], io: CliIO): Promise<number> {
-  const [sub, ...rest] = argv;
-  if (sub === 'show') {
-    io.stdout.write(DEFAULT_POLICY_YAML);
-    return 0;
-  }
-  if (sub !== 'check' || rest.length !== 1) {
-    io.stderr.write(`${POLICY_USAGE}\n`);
-    return 2;
-  }
-  const file = rest[0]!;
+export async function policyCheck(inv: Invocation, io: CliIO): Promise<number> {
+  const file = inv.positionals[0]!;
   const { policy: parsed, errors } = await loadPolicyFile(file);
   if (errors.length || !parsed) {
     for (const e of errors) io.stderr.write(`${formatPolicyError(e)}\n`);
+    io.stderr.write(`${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
     return 1;
   }
   compilePolicy(parsed);
@@ -27,20 +18,29 @@ export async function policy(argv: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
-/** `sluice explain [--policy FILE] METHOD URL`: the decision, the rule, the near misses. */
-export async function explain(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { policy: { type: 'string' } }, allowPositionals: true, strict: true });
-  if (positionals.length !== 2) {
-    io.stderr.write('usage: sluice explain [--policy FILE] METHOD URL\n');
-    return 2;
-  }
-  const result = values.policy ? await loadPolicyFile(values.policy) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
+/** `sluice policy show`: the embedded default policy, a starting point for your own. */
+export async function policyShow(_inv: Invocation, io: CliIO): Promise<number> {
+  io.stdout.write(DEFAULT_POLICY_YAML);
+  return 0;
+}
+
+/** `sluice policy schema`: the JSON Schema editors validate policy files with. */
+export async function policySchema(_inv: Invocation, io: CliIO): Promise<number> {
+  const schema = { title: 'Sluice policy', ...policyJsonSchema() };
+  io.stdout.write(`${JSON.stringify(schema, null, 2)}\n`);
+  return 0;
+}
+
+/** `sluice explain [--policy FILE] METHOD URL`: the decision, the rule, the near misses, the fix. */
+export async function explain(inv: Invocation, io: CliIO): Promise<number> {
+  const policyFile = str(inv, 'policy');
+  const result = policyFile ? await loadPolicyFile(policyFile) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
   if (!result.policy || result.errors.length) {
     for (const e of result.errors) io.stderr.write(`${formatPolicyError(e)}\n`);
     return 1;
   }
   const compiled = compilePolicy(result.policy);
-  const [method, url] = positionals as [string, string];
+  const [method, url] = inv.positionals as [string, string];
   let explained;
   try {
     explained = compiled.explain(method.toUpperCase(), url);

@@ -9,6 +9,8 @@ export interface Endpoint {
   ip?: string;
   port?: number;
   host?: string;
+  /** For a source: the sandbox the client runs in, when Sluice knows it. */
+  sandbox?: string;
 }
 
 export interface ConnectEvent {
@@ -33,6 +35,11 @@ export interface RequestEvent {
   decision: Decision;
   status?: number;
   durationMs?: number;
+  /**
+   * Set when the request was allowed but could not be completed: the name did not resolve, the
+   * upstream refused, timed out or failed TLS. Not a denial: the policy allowed it.
+   */
+  error?: { code: string; reason: string };
 }
 
 export interface PolicyEvent {
@@ -40,6 +47,8 @@ export interface PolicyEvent {
   time: number;
   activity: 'loaded' | 'rejected';
   file?: string;
+  /** The sandbox this Sluice serves alone (`sluice run`), when it serves one. */
+  sandbox?: string;
   reason: string;
   errors?: string[];
 }

@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './decision.js';
 export * from './destination.js';
 export * from './events.js';
+export * from './remedy.js';

@@ -8,7 +8,7 @@ import type { Destination, Endpoint, EventBus } from '../core/index.js';
 import type { BodyFilter, RequestContext, Stage, StageResponse } from './stage.js';
 import { stripHopByHop } from './headers.js';
 import { filterBuffer, filterStream } from './body-filters.js';
-import { sendError, toSluiceError } from './respond.js';
+import { isUpstreamFailure, refusalAfterPolicy, sendError, toSluiceError } from './respond.js';
 import type { Forwarder } from './forward.js';
 import type { ResolvedAddress } from './ssrf.js';
 
@@ -117,7 +117,8 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
   let dest: Destination | undefined = tunnel?.dest;
   let ctx: RequestContext | undefined;
   const scheme = tunnel?.scheme ?? 'http';
-  const src: Endpoint = tunnel?.src ?? { ip: req.socket.remoteAddress, port: req.socket.remotePort };
+  const sandbox = tunnel?.sandbox ?? deps.sandbox ?? sandboxOf(req);
+  const src: Endpoint = tunnel?.src ?? { ip: req.socket.remoteAddress, port: req.socket.remotePort, ...(sandbox ? { sandbox } : {}) };
   try {
     let target = req.url ?? '/';
     if (!tunnel) {
@@ -142,7 +143,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       src,
       dest: dest!,
       scheme,
-      sandbox: tunnel?.sandbox ?? deps.sandbox ?? sandboxOf(req),
+      sandbox,
       bus: deps.bus,
       get signal() {
         return lazySignal();
@@ -200,9 +201,13 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     await (ctx.responseFilters.length ? pipeline(upstream.body, filterStream(ctx.responseFilters), res) : pump(upstream.body, res));
     finish(deps, ctx, head.status, started);
   } catch (err) {
-    const e = toSluiceError(err);
-    if (dest && (e.code.startsWith('SLUICE_UPSTREAM') || e.code === 'SLUICE_DNS_FAILED')) {
-      deps.bus.emit({ type: 'upstream_error', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, code: e.wire, reason: e.message });
+    let e = toSluiceError(err);
+    const failed = isUpstreamFailure(e);
+    if (e.code === 'SLUICE_SSRF_BLOCKED' && ctx) {
+      // Refused below the policy: name the endpoint that had allowed the host, and the fix.
+      const refused = refusalAfterPolicy(e, ctx.decision);
+      ctx.decision = refused.decision;
+      e = refused.error;
     }
     if (e.code === 'SLUICE_INTERNAL') process.emitWarning(`sluice: internal error: ${(err as Error)?.stack ?? String(err)}`);
     const own = ctx && !res.headersSent ? renderOwnError(deps.stages, ctx, e) : undefined;
@@ -213,10 +218,14 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       sendError(res, e, { host: dest?.host, port: dest?.port, method: req.method, path: ctx?.path ?? splitTarget(req.url ?? '/').path });
     }
     if (ctx) {
-      if (!ctx.decision || ctx.decision.action === 'allow') {
+      // An upstream that failed is not a refusal: the decision that allowed the request stands.
+      if (!failed && (!ctx.decision || ctx.decision.action === 'allow')) {
         ctx.decision = { action: 'deny', code: e.wire, reason: String(e.context.reason ?? e.message), ...(e.context.policy ? { policy: String(e.context.policy) } : {}), ...(e.context.rule ? { rule: String(e.context.rule) } : {}) };
       }
-      finish(deps, ctx, e.status, started, err);
+      finish(deps, ctx, e.status, started, err, {
+        ...(failed ? { failure: { code: e.wire, reason: e.message } } : {}),
+        ...(typeof e.context.address === 'string' ? { ip: e.context.address } : {}),
+      });
     } else if (dest) {
       deps.bus.emit({ type: 'request', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, method: req.method ?? '', path: splitTarget(req.url ?? '/').path, scheme, decision: { action: 'deny', code: e.wire, reason: e.message }, status: e.status });
     }
@@ -254,19 +263,20 @@ function pump(src: Readable, dst: http.ServerResponse): Promise<void> {
   });
 }
 
-function finish(deps: ExchangeDeps, ctx: RequestContext, status: number, started: number, error?: unknown): void {
+function finish(deps: ExchangeDeps, ctx: RequestContext, status: number, started: number, error?: unknown, extra: { failure?: { code: string; reason: string }; ip?: string } = {}): void {
   for (const stage of deps.stages) stage.onClose?.(ctx, error);
   deps.bus.emit({
     type: 'request',
     time: Date.now(),
     src: ctx.src,
-    dst: { host: ctx.dest.host, port: ctx.dest.port },
+    dst: { host: ctx.dest.host, port: ctx.dest.port, ...(extra.ip ? { ip: extra.ip } : {}) },
     method: ctx.method,
     path: ctx.decision?.path ?? ctx.path,
     scheme: ctx.scheme,
     decision: ctx.decision ?? { action: 'allow', code: 'allowed', reason: 'no stage objected' },
     status,
     durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+    ...(extra.failure ? { error: extra.failure } : {}),
   });
 }
 

@@ -3,6 +3,7 @@ import type { Destination, EventBus } from '../core/index.js';
 import type { CompiledPolicy, Policy } from '../rules/index.js';
 import { createCredentials } from '../credentials/index.js';
 import { createPrivacyRouter, VIRTUAL_HOST } from '../privacy/index.js';
+import type { BackendHealth } from '../privacy/index.js';
 import { createRedactor } from '../redact/index.js';
 import type { Redactor } from '../redact/index.js';
 import { createDlpStage } from './dlp-stage.js';
@@ -38,6 +39,8 @@ export interface Pipeline {
   stillAllowed(dest: Destination): boolean;
   /** Sandbox environment: provider placeholders for `sluice env` / `sluice run`. */
   envFor(sandbox: string): Record<string, string>;
+  /** The LLM backends' last health check, by backend name (for `sluice status`). */
+  health(): Record<string, BackendHealth>;
   /** Applies the reloadable sections; throws (and changes nothing) when one cannot be applied. */
   reload(policy: Policy): Promise<void>;
   close(): Promise<void>;
@@ -80,6 +83,7 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
       return isVirtualHost(dest.host) || router.isLlmHost(dest.host) || opts.policy().decideConnect(dest).action === 'allow';
     },
     envFor: (sandbox) => credentials.envFor(sandbox),
+    health: () => router.health(),
     async reload(policy) {
       // Credentials first: it is the one that can fail (a missing secret); the router cannot.
       await credentials.reload(policy.providers);

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ERROR_CODES, SluiceError, isSluiceError } from '../core/index.js';
-import type { Decision } from '../core/index.js';
+import { ERROR_CODES, SluiceError, addressRemedy, agentGuidance, isSluiceError } from '../core/index.js';
+import type { Decision, Remedy } from '../core/index.js';
 
 /**
  * The one place that turns errors into wire responses. Everything else throws SluiceError.
@@ -18,6 +18,11 @@ export interface ErrorBody {
   port?: number;
   method?: string;
   path?: string;
+  /** The policy change that would allow the request, in a sentence; `fix_yaml` shows where it goes. */
+  fix?: string;
+  fix_yaml?: string;
+  /** Words an agent can relay to its human. */
+  agent_guidance?: string;
   [key: string]: unknown;
 }
 
@@ -27,7 +32,8 @@ export function toSluiceError(err: unknown): SluiceError {
 }
 
 export function errorBody(err: SluiceError, where: { host?: string; port?: number; method?: string; path?: string } = {}): ErrorBody {
-  const { reason, policy, rule, ...rest } = err.context;
+  const { reason, policy, rule, remedy, ...rest } = err.context;
+  const fix = remedy as Remedy | undefined;
   const body: ErrorBody = {
     error: err.wire,
     detail: err.message,
@@ -35,6 +41,7 @@ export function errorBody(err: SluiceError, where: { host?: string; port?: numbe
     ...(policy !== undefined ? { policy } : {}),
     ...(rule !== undefined ? { rule } : {}),
     ...rest,
+    ...(fix ? { fix: fix.summary, ...(fix.yaml ? { fix_yaml: fix.yaml } : {}), agent_guidance: agentGuidance(err.wire, fix) } : {}),
   };
   if (where.host !== undefined) body.host = where.host;
   if (where.port !== undefined) body.port = where.port;
@@ -50,7 +57,41 @@ export function decisionError(decision: Decision): SluiceError {
     reason: decision.reason,
     ...(decision.policy !== undefined ? { policy: decision.policy } : {}),
     ...(decision.rule !== undefined ? { rule: decision.rule } : {}),
+    ...(decision.remedy !== undefined ? { remedy: decision.remedy } : {}),
   });
+}
+
+/**
+ * A refusal raised after the policy allowed the host (the SSRF guard's) as a decision that names
+ * the network policy and endpoint that had allowed it, with the `allowed_ips` fix; and the error,
+ * carrying the same, for the client. `allowedBy` is the policy's decision for the destination.
+ */
+export function refusalAfterPolicy(err: SluiceError, allowedBy: Decision | undefined): { decision: Decision; error: SluiceError } {
+  const reason = String(err.context.reason ?? err.message);
+  const by = allowedBy?.action === 'allow' ? allowedBy : undefined;
+  const address = typeof err.context.address === 'string' ? err.context.address : undefined;
+  const remedy =
+    err.code === 'SLUICE_SSRF_BLOCKED' && address !== undefined
+      ? addressRemedy({
+          host: String(err.context.host ?? address),
+          address,
+          neverAllowed: err.context.never_allowed === true,
+          ...(typeof err.context.range === 'string' ? { rangeLabel: err.context.range } : {}),
+          ...(by?.policy ? { policy: by.policy } : {}),
+          // A request's rule reads `host:port METHOD /path`; the endpoint is its first word.
+          ...(by?.rule ? { rule: by.rule.split(' ')[0]! } : {}),
+        })
+      : undefined;
+  const named = { ...(by?.policy ? { policy: by.policy } : {}), ...(by?.rule ? { rule: by.rule } : {}), ...(remedy ? { remedy } : {}) };
+  return {
+    decision: { action: 'deny', code: err.wire, reason, ...named },
+    error: new SluiceError(err.code, err.message, { ...err.context, ...named }, { cause: err }),
+  };
+}
+
+/** Errors that mean the request was allowed but could not be completed: not refusals. */
+export function isUpstreamFailure(err: SluiceError): boolean {
+  return err.code === 'SLUICE_DNS_FAILED' || err.code.startsWith('SLUICE_UPSTREAM');
 }
 
 /** RFC 9209 error types, so that clients that cannot show a CONNECT body (curl) still show why. */

@@ -7,7 +7,7 @@ import type { Destination, Endpoint, EventBus } from '../core/index.js';
 import type { ConnectContext, Stage } from './stage.js';
 import { runExchange, sandboxOf } from './exchange.js';
 import type { ExchangeDeps, TunnelInfo } from './exchange.js';
-import { sendError, sendRawError, toSluiceError } from './respond.js';
+import { isUpstreamFailure, refusalAfterPolicy, sendError, sendRawError, toSluiceError } from './respond.js';
 import type { Forwarder } from './forward.js';
 import type { Resolver, ResolvedAddress } from './ssrf.js';
 import { openRawTunnel, createReadBuffer } from './tunnel.js';
@@ -143,7 +143,8 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
 
   async function handleConnect(req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
-    const src: Endpoint = { ip: socket.remoteAddress, port: socket.remotePort };
+    const sandbox = opts.sandbox ?? sandboxOf(req);
+    const src: Endpoint = { ip: socket.remoteAddress, port: socket.remotePort, ...(sandbox ? { sandbox } : {}) };
     let dest: Destination;
     try {
       dest = parseAuthority(req.url ?? '');
@@ -151,7 +152,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       sendRawError(socket, err);
       return;
     }
-    const ctx: ConnectContext = { id: randomUUID(), src, dest, sandbox: opts.sandbox ?? sandboxOf(req) };
+    const ctx: ConnectContext = { id: randomUUID(), src, dest, sandbox };
     const stages = opts.stages();
     try {
       for (const stage of stages) await stage.onConnect?.(ctx);
@@ -171,8 +172,17 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
         await address;
       } catch (err) {
         const e = toSluiceError(err);
-        opts.bus.emit({ type: 'connect', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, decision: { action: 'deny', code: e.wire, reason: String(e.context.reason ?? e.message) } });
-        sendRawError(socket, e, { host: dest.host, port: dest.port, method: 'CONNECT' });
+        const dst = { host: dest.host, port: dest.port };
+        if (isUpstreamFailure(e)) {
+          // The policy allowed it; the name did not resolve. An error, not a refusal.
+          opts.bus.emit({ type: 'upstream_error', time: Date.now(), src, dst, code: e.wire, reason: e.message });
+          sendRawError(socket, e, { ...dst, method: 'CONNECT' });
+          return;
+        }
+        const refused = refusalAfterPolicy(e, decision);
+        const address = typeof e.context.address === 'string' ? { ip: e.context.address } : {};
+        opts.bus.emit({ type: 'connect', time: Date.now(), src, dst: { ...dst, ...address }, decision: refused.decision });
+        sendRawError(socket, refused.error, { ...dst, method: 'CONNECT' });
         return;
       }
     }

@@ -40,6 +40,8 @@ export interface SluiceOptions {
   sandbox?: string;
   /** Background health checks of LLM backends (ms); 0 disables them. */
   healthIntervalMs?: number;
+  /** `audit`: learning mode, network-policy refusals are logged and let through (see CompileOptions). */
+  enforcement?: 'enforce' | 'audit';
 }
 
 export interface ReloadResult {
@@ -82,7 +84,9 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
   const policyFile = opts.policyFile ? path.resolve(opts.policyFile) : undefined;
   const first = await loadPolicy(policyFile);
   if (!first.policy || first.errors.length) throw new PolicyLoadError(first.errors);
-  let compiled = compilePolicy(first.policy);
+  const compileOptions = { enforcement: opts.enforcement ?? 'enforce' } as const;
+  let compiled = compilePolicy(first.policy, compileOptions);
+  const about = { ...(policyFile ? { file: policyFile } : {}), ...(opts.sandbox ? { sandbox: opts.sandbox } : {}) };
 
   fs.mkdirSync(opts.home, { recursive: true, mode: 0o700 });
   const auditFile = opts.auditFile ?? path.join(opts.home, 'audit', 'audit.jsonl');
@@ -115,26 +119,26 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     resolvesLazily: (host) => pipeline.resolvesLazily(host),
     ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
   });
-  bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded' });
+  bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...about, reason: `${policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded'}${opts.enforcement === 'audit' ? ' (learning mode: network-policy refusals are logged, not enforced)' : ''}` });
 
   async function reload(): Promise<ReloadResult> {
     const next = await loadPolicy(policyFile);
     if (!next.policy || next.errors.length) {
-      bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...(policyFile ? { file: policyFile } : {}), reason: 'invalid policy rejected; the last good policy stays in force', errors: next.errors });
+      bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...about, reason: 'invalid policy rejected; the last good policy stays in force', errors: next.errors });
       return { ok: false, errors: next.errors, closedTunnels: 0 };
     }
     let nextCompiled: CompiledPolicy;
     try {
-      nextCompiled = compilePolicy(next.policy);
+      nextCompiled = compilePolicy(next.policy, compileOptions);
       await pipeline.reload(next.policy);
     } catch (err) {
       const errors = [(err as Error).message];
-      bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...(policyFile ? { file: policyFile } : {}), reason: 'policy could not be applied; the last good policy stays in force', errors });
+      bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...about, reason: 'policy could not be applied; the last good policy stays in force', errors });
       return { ok: false, errors, closedTunnels: 0 };
     }
     compiled = nextCompiled;
     const closedTunnels = server.recheckTunnels((dest: Destination) => pipeline.stillAllowed(dest));
-    bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: `policy reloaded${closedTunnels ? `; ${closedTunnels} tunnel(s) no longer allowed were closed` : ''}` });
+    bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...about, reason: `policy reloaded${closedTunnels ? `; ${closedTunnels} tunnel(s) no longer allowed were closed` : ''}` });
     return { ok: true, errors: [], closedTunnels };
   }
 

@@ -87,6 +87,9 @@ function expandIPv6(address: string): number[] {
 export interface AddressVerdict {
   allowed: boolean;
   reason: string;
+  /** For refusals: the range the address is in, and whether any allowed_ips could admit it. */
+  range?: string;
+  never?: boolean;
 }
 
 /** Classifies one address against the fixed ranges and the endpoint's allowed_ips. */
@@ -96,7 +99,7 @@ export function checkAddress(address: string, allowedIps: readonly string[]): Ad
   for (const candidate of candidates) {
     const type = net.isIPv4(candidate) ? 'ipv4' : 'ipv6';
     for (const range of ALWAYS_BLOCKED) {
-      if (range.net.check(candidate, type)) return { allowed: false, reason: `${address} is a ${range.label} address, never reachable through Sluice` };
+      if (range.net.check(candidate, type)) return { allowed: false, reason: `${address} is a ${range.label} address, never reachable through Sluice`, range: range.label, never: true };
     }
   }
   for (const candidate of candidates) {
@@ -104,12 +107,12 @@ export function checkAddress(address: string, allowedIps: readonly string[]): Ad
     for (const range of PRIVATE) {
       if (!range.net.check(candidate, type)) continue;
       if (allowedIpsCover(candidate, allowedIps)) return { allowed: true, reason: `${address} is ${range.label}, allowed by allowed_ips` };
-      return { allowed: false, reason: `${address} is a ${range.label} address and no allowed_ips entry of the endpoint covers it` };
+      return { allowed: false, reason: `${address} is a ${range.label} address and no allowed_ips entry of the endpoint covers it`, range: range.label, never: false };
     }
   }
   // OpenShell semantics: an endpoint with allowed_ips may only reach addresses inside them.
   if (allowedIps.length > 0 && !candidates.some((c) => allowedIpsCover(c, allowedIps))) {
-    return { allowed: false, reason: `${address} is outside the endpoint's allowed_ips (${allowedIps.join(', ')})` };
+    return { allowed: false, reason: `${address} is outside the endpoint's allowed_ips (${allowedIps.join(', ')})`, range: 'public', never: false };
   }
   return { allowed: true, reason: `${address} is a public address` };
 }
@@ -169,7 +172,13 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
       for (const { address } of addresses) {
         const verdict = checkAddress(address, allowedIps);
         if (!verdict.allowed) {
-          throw new SluiceError('SLUICE_SSRF_BLOCKED', ipVersion === 0 ? `${host} resolves to ${verdict.reason}` : verdict.reason, { host, reason: verdict.reason });
+          throw new SluiceError('SLUICE_SSRF_BLOCKED', ipVersion === 0 ? `${host} resolves to ${verdict.reason}` : verdict.reason, {
+            host,
+            reason: verdict.reason,
+            address,
+            ...(verdict.range ? { range: verdict.range } : {}),
+            never_allowed: verdict.never === true,
+          });
         }
       }
       const first = addresses[0]!;

@@ -7,6 +7,7 @@ import { canonicalPath } from './path.js';
 import type { RequestFacts, RequestMatcher } from './request-matcher.js';
 import type { Policy } from './schema.js';
 import { explainUrl } from './explain.js';
+import { denyRuleRemedy, encodedSlashRemedy, newEndpointRemedy, ruleRemedy } from './remedy.js';
 
 export type RequestDecision = Decision & { path?: string };
 
@@ -26,13 +27,22 @@ export interface CompiledPolicy {
   explain(method: string, url: string): { decision: Decision; lines: string[] };
 }
 
-/** No options yet; the parameter keeps call sites stable when some arrive. */
-export type CompileOptions = Record<string, never>;
+export interface CompileOptions {
+  /**
+   * `audit` is learning mode (`--enforcement audit`): every refusal of the network policy, hosts
+   * no endpoint names included, becomes an allow that is logged, so that `sluice policy suggest`
+   * can turn what an agent did into policy. Paths that cannot be read safely are still refused.
+   */
+  enforcement?: 'enforce' | 'audit';
+}
 
 /** Turns a deny into an allow that is logged, for endpoints with `enforcement: audit`. */
 function audited(decision: RequestDecision, audit: boolean): RequestDecision {
   return audit ? { ...decision, action: 'allow', audited: true } : decision;
 }
+
+/** What a host no endpoint names gets in learning mode: intercepted, so its requests are seen. */
+const LEARNING_ENDPOINT: EndpointOptions = { tlsSkip: false, allowedIps: [], inspect: true, allowEncodedSlash: false };
 
 const DLP_ORDER = ['off', 'redact', 'block'] as const;
 
@@ -42,10 +52,20 @@ function strictestDlp(settings: ReadonlyArray<'block' | 'redact' | 'off' | undef
   return { dlp: set.reduce((a, b) => (DLP_ORDER.indexOf(b) > DLP_ORDER.indexOf(a) ? b : a)) };
 }
 
-export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): CompiledPolicy {
+/** Method and path for a remedy, when the path reads cleanly; an unreadable one gets a host-level remedy. */
+function requestFacts(method: string, rawPath: string): { method: string; path: string } | undefined {
+  try {
+    return { method, path: canonicalPath(rawPath, { allowEncodedSlash: false }) };
+  } catch {
+    return undefined;
+  }
+}
+
+export function compilePolicy(policy: Policy, opts: CompileOptions = {}): CompiledPolicy {
+  const learning = opts.enforcement === 'audit';
   const endpoints: CompiledEndpoint[] = [];
   for (const [key, np] of Object.entries(policy.network_policies)) {
-    for (const ep of np.endpoints) endpoints.push(compileEndpoint(np.name ?? key, ep));
+    np.endpoints.forEach((ep, index) => endpoints.push(compileEndpoint(np.name ?? key, ep, { key, index })));
   }
   // Exact names and addresses are looked up directly, wildcards by their literal tail (probed with
   // each suffix of the destination), so a decision costs about the same with ten endpoints or ten thousand.
@@ -73,8 +93,10 @@ export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): Compi
     return found;
   };
 
-  const noPolicy = (dest: Destination): Decision =>
-    deny('policy_denied', `no network policy allows ${dest.authority}`);
+  const noPolicy = (dest: Destination, request?: { method: string; path: string }): Decision => {
+    const decision = deny('policy_denied', `no network policy allows ${dest.authority}`, { remedy: newEndpointRemedy(dest, request), ...(request ? { path: request.path } : {}) });
+    return learning ? { ...decision, action: 'allow', audited: true, endpoint: LEARNING_ENDPOINT } : decision;
+  };
 
   const decideConnect = (dest: Destination): Decision => {
     const eps = matching(dest);
@@ -98,7 +120,7 @@ export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): Compi
 
   const decideRequest = (dest: Destination, method: string, rawPath: string, query: string): RequestDecision => {
     const eps = matching(dest);
-    if (eps.length === 0) return noPolicy(dest);
+    if (eps.length === 0) return noPolicy(dest, requestFacts(method, rawPath));
     // An endpoint without protocol adds no request access where another one inspects (OpenShell).
     const candidates = eps.some((ep) => ep.inspect) ? eps.filter((ep) => ep.inspect) : eps;
     const judged: Array<{ ep: CompiledEndpoint; req: RequestFacts }> = [];
@@ -116,7 +138,8 @@ export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): Compi
     if (judged.length === 0) {
       // Never audited: a path we cannot read safely is not a policy question.
       const first = candidates[0]!;
-      return deny('path_invalid', pathError?.message ?? 'invalid request path', { policy: first.policy, rule: first.label });
+      const slash = /allow_encoded_slash/.test(pathError?.message ?? '');
+      return deny('path_invalid', pathError?.message ?? 'invalid request path', { policy: first.policy, rule: first.label, ...(slash ? { remedy: encodedSlashRemedy(first) } : {}) });
     }
     const { ep: firstEp, req: firstReq } = judged[0]!;
     const path = firstReq.path;
@@ -135,8 +158,9 @@ export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): Compi
           policy: ep.policy,
           rule: `${ep.label} deny ${hit.label}`,
           path: req.path,
+          remedy: denyRuleRemedy(ep, hit.label),
         });
-        return audited(decision, ep.audit);
+        return audited(decision, ep.audit || learning);
       }
     }
     for (const { ep, req } of judged) {
@@ -154,8 +178,9 @@ export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): Compi
       policy: firstEp.policy,
       rule: firstEp.label,
       path,
+      remedy: ruleRemedy(firstEp, method, path),
     });
-    return audited(decision, judged.every(({ ep }) => ep.audit));
+    return audited(decision, learning || judged.every(({ ep }) => ep.audit));
   };
 
   const compiled: CompiledPolicy = {

@@ -10,6 +10,11 @@ import type { Endpoint } from './schema.js';
 export interface CompiledEndpoint {
   /** Display name of the network policy (its `name`, else its key). */
   readonly policy: string;
+  /** Where it is in the file: the policy's key in network_policies and the endpoint's index. */
+  readonly key: string;
+  readonly index: number;
+  /** The endpoint as written (after defaults), for remedies and the policy advisor. */
+  readonly source: Endpoint;
   /** `host:port` or `host:{80,443}`, with the canonical host. */
   readonly label: string;
   readonly pattern: HostPattern;
@@ -35,7 +40,7 @@ function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export function compileEndpoint(policy: string, ep: Endpoint): CompiledEndpoint {
+export function compileEndpoint(policy: string, ep: Endpoint, at: { key: string; index: number } = { key: policy, index: 0 }): CompiledEndpoint {
   const pattern = parseHostPattern(ep.host);
   const ports = ep.ports ?? (ep.port !== undefined ? [ep.port] : []);
   const portText = ports.length === 1 ? String(ports[0]) : `{${ports.join(',')}}`;
@@ -44,6 +49,9 @@ export function compileEndpoint(policy: string, ep: Endpoint): CompiledEndpoint 
   const portSet = new Set(ports);
   return {
     policy,
+    key: at.key,
+    index: at.index,
+    source: ep,
     label: `${formatHost(pattern.host)}:${portText}`,
     pattern,
     ports,

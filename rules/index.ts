@@ -10,3 +10,6 @@ export type { CompiledEndpoint } from './endpoint.js';
 export { ACCESS_PRESETS } from './request-matcher.js';
 export type { AccessPreset } from './request-matcher.js';
 export { DEFAULT_POLICY_YAML } from './default-policy.js';
+export { advise, planChanges, generaliseRequests } from './advisor.js';
+export type { Advice, Observed, Plan } from './advisor.js';
+export { generalisePaths, isIdentifier } from './generalise.js';

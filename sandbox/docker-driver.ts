@@ -81,8 +81,12 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
   const image = spec.image ?? BASE_IMAGE;
   try {
     await docker.getImage(image).inspect();
-  } catch {
-    throw new Error(`image ${image} not found: run \`sluice image build\` (or docker load/build your own)`);
+  } catch (err) {
+    // Only a 404 means the image is missing; anything else is the engine not answering.
+    if ((err as { statusCode?: number }).statusCode !== 404) {
+      throw new Error(`no Docker engine answers (${(err as Error).message}): start dockerd (or \`systemctl start docker\`), or set DOCKER_HOST; \`sluice doctor\` checks the setup`, { cause: err });
+    }
+    throw new Error(`image ${image} not found: run \`sluice image build\` (or docker load/build your own)`, { cause: err });
   }
   const mounts = policyMounts(spec.filesystem, { imageProvides: true });
   const net = await createDockerNetwork(docker, name);
