@@ -9,7 +9,6 @@ export async function policyCheck(inv: Invocation, io: CliIO): Promise<number> {
   const { policy: parsed, errors } = await loadPolicyFile(file);
   if (errors.length || !parsed) {
     for (const e of errors) io.stderr.write(`${formatPolicyError(e)}\n`);
-    io.stderr.write(`${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}\n`);
     return 1;
   }
   compilePolicy(parsed);
