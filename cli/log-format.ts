@@ -61,7 +61,7 @@ function ms(n: number | undefined): string | undefined {
 
 const join = (...parts: Array<string | undefined>) => parts.filter((p): p is string => p !== undefined && p !== '').join('  ');
 
-const WIDTH = { verdict: 7, sandbox: 16, method: 7, target: 44 };
+const WIDTH = { verdict: 8, sandbox: 16, method: 7, target: 44 };
 
 function row(event: SluiceEvent, kind: string, method: string, target: string, detail: string): string {
   const sandbox = sandboxOfEvent(event) ?? '-';

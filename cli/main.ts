@@ -9,10 +9,15 @@ import { processIO } from './io.js';
 import type { CliIO } from './io.js';
 import { explainSpawnError } from '../sandbox/host-tools.js';
 
+/** The version in Sluice's package.json, found from this module upwards (dist/cli or cli/ when run from source). */
 export function version(): string {
-  const file = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
-  const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { version: string };
-  return pkg.version;
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (!fs.existsSync(file)) continue;
+    const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version: string };
+    if (pkg.name === 'sluice') return pkg.version;
+  }
+  return 'unknown';
 }
 
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
