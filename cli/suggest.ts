@@ -66,7 +66,8 @@ export async function suggest(inv: Invocation, io: CliIO): Promise<number> {
     io.stderr.write(`sluice policy suggest: ${label} already allows what was refused (${observed.length} refusal${observed.length === 1 ? '' : 's'} looked at)\n`);
     return 0;
   }
-  io.stdout.write(createTwoFilesPatch(label, label, advice.before, advice.after, undefined, undefined, { context: 3 }).replace(/^=+\n/m, ''));
+  // jsdiff puts an `Index:` line and a rule of `=` before the unified diff; `patch` and `git apply` need neither.
+  io.stdout.write(createTwoFilesPatch(label, label, advice.before, advice.after, undefined, undefined, { context: 3 }).replace(/^Index: .*\n=+\n/, ''));
   for (const change of advice.changes) io.stderr.write(`sluice policy suggest: ${change}\n`);
   if (!flag(inv, 'apply')) {
     if (file) io.stderr.write(`sluice policy suggest: to write it: sluice policy suggest --policy ${file}${sandbox ? ` --sandbox ${sandbox}` : ''}${sinceText ? ` --since ${sinceText}` : ''} --apply\n`);
