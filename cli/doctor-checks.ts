@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import net from 'node:net';
 import Docker from 'dockerode';
 import { createLeafCache, loadOrCreateCA } from '../certs/index.js';
-import { findOnPath, hostTool } from '../sandbox/host-tools.js';
+import { findOnPath, hostTool } from '../sandbox/index.js';
 
 /**
  * What `sluice doctor` looks at, one check per thing Sluice needs, each with the exact command

@@ -7,8 +7,8 @@ import { caChecks, dockerChecks, dockerClientFor, homeCheck, nodeCheck, sandboxC
 import type { Check, DoctorEnv } from './doctor-checks.js';
 import { resolveHome } from './home.js';
 import type { CliIO } from './io.js';
-import { native } from '../redact/native-collector.js';
-import { findOnPath } from '../sandbox/host-tools.js';
+import { native } from '../redact/index.js';
+import { findOnPath } from '../sandbox/index.js';
 
 async function allChecks(d: DoctorEnv): Promise<Check[]> {
   const nativeCheck: Check = native.collector

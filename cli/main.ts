@@ -7,7 +7,6 @@ import { COMMANDS } from './commands.js';
 import { commandHelp, groupHelp, topHelp, usageLine } from './help.js';
 import { processIO } from './io.js';
 import type { CliIO } from './io.js';
-import { explainSpawnError } from '../sandbox/host-tools.js';
 
 /** The version in Sluice's package.json, found from this module upwards (dist/cli or cli/ when run from source). */
 export function version(): string {
@@ -59,6 +58,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
       io.stderr.write(`sluice ${inv.command.name}: ${err.message}\n${usageLine(inv.command)}\n(see \`sluice ${inv.command.name} --help\`)\n`);
       return 2;
     }
+    // Loaded only now: every command would otherwise pay for the sandbox drivers at start-up.
+    const { explainSpawnError } = await import('../sandbox/index.js');
     io.stderr.write(`sluice ${inv.command.name}: ${explainSpawnError(err) ?? (err as Error).message}\n`);
     return 1;
   }

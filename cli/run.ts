@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { startSluice, PolicyLoadError } from '../proxy/index.js';
-import type { Sluice } from '../proxy/index.js';
+import { startSluice, PolicyLoadError } from '../app/index.js';
+import type { Sluice } from '../app/index.js';
 import { loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { Policy } from '../rules/index.js';
 import { prepareSandbox, listSandboxes, stopSandbox, buildBaseImage } from '../sandbox/index.js';
 import type { PreparedSandbox, RunningSandbox, SandboxDriver } from '../sandbox/index.js';
-import { explainSpawnError } from '../sandbox/host-tools.js';
+import { explainSpawnError } from '../sandbox/index.js';
 import { flag, list, str } from './args.js';
 import type { Invocation } from './args.js';
 import { createDenialReporter } from './denial-reporter.js';

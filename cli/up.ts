@@ -1,6 +1,6 @@
 import path from 'node:path';
-import { startSluice, PolicyLoadError } from '../proxy/index.js';
-import { native } from '../redact/native-collector.js';
+import { startSluice, PolicyLoadError } from '../app/index.js';
+import { native } from '../redact/index.js';
 import { UsageError, flag, list, str } from './args.js';
 import type { Invocation } from './args.js';
 import { resolveHome } from './home.js';

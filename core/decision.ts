@@ -1,3 +1,5 @@
+import { ERROR_CODES, SluiceError } from './errors.js';
+
 /**
  * A decision is a value, never a boolean: the same words reach the agent (403 body),
  * the audit log and `sluice explain`.
@@ -52,4 +54,15 @@ export function allow(reason: string, extra: Partial<Decision> = {}): Decision {
 
 export function deny(code: string, reason: string, extra: Partial<Decision> = {}): Decision {
   return { action: 'deny', code, reason, ...extra };
+}
+
+/** Builds the SluiceError that carries a deny decision to the client. */
+export function decisionError(decision: Decision): SluiceError {
+  const code = (Object.keys(ERROR_CODES) as Array<keyof typeof ERROR_CODES>).find((k) => ERROR_CODES[k].wire === decision.code) ?? 'SLUICE_POLICY_DENIED';
+  return new SluiceError(code, decision.reason, {
+    reason: decision.reason,
+    ...(decision.policy !== undefined ? { policy: decision.policy } : {}),
+    ...(decision.rule !== undefined ? { rule: decision.rule } : {}),
+    ...(decision.remedy !== undefined ? { remedy: decision.remedy } : {}),
+  });
 }

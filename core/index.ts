@@ -3,3 +3,4 @@ export * from './decision.js';
 export * from './destination.js';
 export * from './events.js';
 export * from './remedy.js';
+export type * from './stage.js';

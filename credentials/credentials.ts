@@ -1,6 +1,6 @@
 import type { EventBus } from '../core/index.js';
 import { SluiceError } from '../core/index.js';
-import type { Stage } from '../proxy/stage.js';
+import type { Stage } from '../core/index.js';
 import type { Keyring } from './keyring.js';
 import { buildKeyring } from './keyring.js';
 import type { PlaceholderShape } from './placeholders.js';

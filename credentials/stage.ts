@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorCode } from '../core/index.js';
 import { SluiceError } from '../core/index.js';
-import type { RequestContext, Stage } from '../proxy/stage.js';
+import type { RequestContext, Stage } from '../core/index.js';
 import type { EndpointTarget } from './endpoints.js';
 import { anyEndpointMatches } from './endpoints.js';
 import type { Keyring, Provider } from './keyring.js';

@@ -1,4 +1,4 @@
-import type { BodyFilter } from '../proxy/stage.js';
+import type { BodyFilter } from '../core/index.js';
 import type { MultiMatcher } from './multi-matcher.js';
 import type { Occurrence, PlaceholderFinder } from './placeholder-finder.js';
 import type { SecretPattern } from './secret-variants.js';

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { StageResponse } from '../proxy/index.js';
+import type { StageResponse } from '../core/index.js';
 import type { Backend, CredentialSource } from './backend.js';
 import { backendHeaders } from './backend.js';
 import type { LlmCallKind } from './detect.js';

@@ -1,4 +1,4 @@
-import type { BodyFilter } from '../proxy/index.js';
+import type { BodyFilter } from '../core/index.js';
 import type { Shape } from './translate/index.js';
 import { createLineParser, createSseParser } from './translate/index.js';
 

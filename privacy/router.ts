@@ -1,6 +1,6 @@
 import type { EventBus, LlmCallEvent } from '../core/index.js';
 import { SluiceError, allow } from '../core/index.js';
-import type { RequestContext, Stage, StageResponse } from '../proxy/index.js';
+import type { RequestContext, Stage, StageResponse } from '../core/index.js';
 import type { Backend, CredentialSource } from './backend.js';
 import { createBackend } from './backend.js';
 import type { Attempt, RoutedCall } from './call.js';

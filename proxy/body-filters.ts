@@ -1,5 +1,5 @@
 import { Transform } from 'node:stream';
-import type { BodyFilter } from './stage.js';
+import type { BodyFilter } from '../core/index.js';
 
 /**
  * How a chain of BodyFilters runs — in one place, for streams and for buffered bodies alike:

@@ -1,8 +1,7 @@
-export { startSluice, PolicyLoadError } from './sluice.js';
-export type { Sluice, SluiceOptions, ReloadResult } from './sluice.js';
-export type { Stage, RequestContext, ConnectContext, BodyFilter, StageResponse, ResponseHead } from './stage.js';
+export { createProxyServer, DEFAULT_LIMITS } from './server.js';
+export type { ProxyServer, ProxyServerOptions, ProxyLimits } from './server.js';
+export { createForwarder } from './forward.js';
+export type { Forwarder } from './forward.js';
 export { createResolver, checkAddress, embeddedIPv4 } from './ssrf.js';
 export type { Resolver, ResolvedAddress } from './ssrf.js';
-export { DEFAULT_LIMITS } from './server.js';
-export type { ProxyLimits } from './server.js';
 export { filterStream, filterBuffer } from './body-filters.js';

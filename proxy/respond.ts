@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ERROR_CODES, SluiceError, addressRemedy, agentGuidance, isSluiceError } from '../core/index.js';
+import { SluiceError, addressRemedy, agentGuidance, isSluiceError } from '../core/index.js';
 import type { Decision, Remedy } from '../core/index.js';
 
 /**
@@ -48,17 +48,6 @@ export function errorBody(err: SluiceError, where: { host?: string; port?: numbe
   if (where.method !== undefined) body.method = where.method;
   if (where.path !== undefined) body.path = where.path;
   return body;
-}
-
-/** Builds the SluiceError that carries a deny decision to the client. */
-export function decisionError(decision: Decision): SluiceError {
-  const code = (Object.keys(ERROR_CODES) as Array<keyof typeof ERROR_CODES>).find((k) => ERROR_CODES[k].wire === decision.code) ?? 'SLUICE_POLICY_DENIED';
-  return new SluiceError(code, decision.reason, {
-    reason: decision.reason,
-    ...(decision.policy !== undefined ? { policy: decision.policy } : {}),
-    ...(decision.rule !== undefined ? { rule: decision.rule } : {}),
-    ...(decision.remedy !== undefined ? { remedy: decision.remedy } : {}),
-  });
 }
 
 /**

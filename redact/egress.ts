@@ -34,7 +34,7 @@ export interface EgressScannerOptions {
 const TAIL_MARGIN = 128;
 /**
  * …but never once their start is this far behind the newest byte: a caller that holds back its last 4 KB
- * (proxy/dlp-stage.ts) learns of every secret before the secret's first byte leaves. A secret still growing
+ * (redact/dlp-stage.ts) learns of every secret before the secret's first byte leaves. A secret still growing
  * then (a long PEM block) is reported with the extent seen so far.
  */
 const REPORT_WITHIN = 2048;

@@ -12,3 +12,6 @@ export { luhnValid, ibanValid, ssnValid } from './validators.js';
 export { AccuracyTally } from './accuracy.js';
 export type { LabeledSpan, TypeScore } from './accuracy.js';
 export { maskFindings, decodeQuery } from './egress.js';
+export { createDlpStage } from './dlp-stage.js';
+export type { DlpStageOptions } from './dlp-stage.js';
+export { native } from './native-collector.js';

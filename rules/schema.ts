@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { SluiceError } from '../core/index.js';
-import { inferenceSchema } from '../privacy/schema.js';
-import { privacySchema } from '../redact/schema.js';
-import { providersSchema } from '../credentials/schema.js';
+import { inferenceSchema } from '../privacy/index.js';
+import { privacySchema } from '../redact/index.js';
+import { providersSchema } from '../credentials/index.js';
 import { parseHostPattern } from './host-pattern.js';
 import { parseCidr } from './cidr.js';
 import { compileGlob } from './glob.js';

@@ -121,3 +121,5 @@ async function terminate(pid: number, graceMs: number): Promise<void> {
   }
   signal([...descendants(pid), pid], 'SIGKILL');
 }
+export { HOST_TOOLS, explainSpawnError, findOnPath, hostTool, missingToolMessage, type HostTool } from './host-tools.js';
+export { isAlive } from './process-alive.js';

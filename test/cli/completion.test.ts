@@ -34,7 +34,7 @@ t.test('bash: the script sourced in a real bash completes through `sluice __comp
   fs.symlinkSync(bin, path.join(dir, 'sluice'));
   const script = (await runCli(['completion', 'bash'])).stdout;
   fs.writeFileSync(path.join(dir, 'sluice.bash'), script);
-  const env = { ...process.env, PATH: `${dir}:${process.env.PATH}` };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: `${dir}:${process.env.PATH}` };
   delete env.NODE_OPTIONS;
   const complete = async (line: string[]) => {
     const words = line.map((w) => `'${w}'`).join(' ');

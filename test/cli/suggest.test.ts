@@ -7,7 +7,7 @@ import { advise, generalisePaths, generaliseRequests } from '../../rules/index.j
 import { createTestCA } from '../helpers/tls.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { tempDir } from '../helpers/sluice.js';
-import { startSluice } from '../../proxy/index.js';
+import { startSluice } from '../../app/index.js';
 import { runCli } from './io.js';
 
 const exec = promisify(execFile);

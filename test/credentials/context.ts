@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
 import { allow, createEventBus, makeDestination, isSluiceError } from '../../core/index.js';
 import type { EventBus, SluiceEvent } from '../../core/index.js';
-import type { BodyFilter, RequestContext } from '../../proxy/stage.js';
+import type { BodyFilter, RequestContext } from '../../core/index.js';
 import { createCredentials } from '../../credentials/index.js';
 import type { Credentials, ProvidersConfig } from '../../credentials/index.js';
 

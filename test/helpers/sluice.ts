@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startSluice } from '../../proxy/index.js';
-import type { Sluice, SluiceOptions } from '../../proxy/index.js';
+import { startSluice } from '../../app/index.js';
+import type { Sluice, SluiceOptions } from '../../app/index.js';
 
 export interface TestSluice extends Sluice {
   home: string;

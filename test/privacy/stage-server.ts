@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { request as undiciRequest } from 'undici';
 import type { EventBus } from '../../core/index.js';
 import { isSluiceError, makeDestination } from '../../core/index.js';
-import type { RequestContext, Stage } from '../../proxy/index.js';
+import type { RequestContext, Stage } from '../../core/index.js';
 import { filterStream } from '../../proxy/index.js';
 
 /**

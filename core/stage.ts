@@ -1,9 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Decision, Destination, Endpoint, EventBus, SluiceError } from '../core/index.js';
+import type { Decision } from './decision.js';
+import type { Destination } from './destination.js';
+import type { SluiceError } from './errors.js';
+import type { Endpoint, EventBus } from './events.js';
 
 /**
  * Stages are small, named pieces of the request path (policy, privacy router, credentials,
- * forward). proxy/pipeline.ts is the only place that knows their order. A stage decides at
+ * forward). app/pipeline.ts is the only place that knows their order. A stage decides at
  * headers time whether it needs the body; body filters are chunk transforms, buffering is
  * opt-in and capped. A stage denies by throwing a SluiceError.
  */

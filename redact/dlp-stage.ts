@@ -1,7 +1,7 @@
 import { SluiceError } from '../core/index.js';
-import { decodeQuery, maskFindings } from '../redact/index.js';
-import type { Redactor } from '../redact/index.js';
-import type { BodyFilter, RequestContext, Stage } from './stage.js';
+import type { BodyFilter, RequestContext, Stage } from '../core/index.js';
+import { decodeQuery, maskFindings } from './egress.js';
+import type { Redactor } from './redactor.js';
 
 /**
  * Egress DLP on requests that are not LLM calls: query strings and bodies are scanned for

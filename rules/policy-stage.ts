@@ -1,8 +1,6 @@
-import { SluiceError } from '../core/index.js';
-import type { Decision } from '../core/index.js';
-import type { CompiledPolicy } from '../rules/index.js';
-import type { Stage } from './stage.js';
-import { decisionError } from './respond.js';
+import { SluiceError, decisionError } from '../core/index.js';
+import type { Decision, Stage } from '../core/index.js';
+import type { CompiledPolicy } from './compile.js';
 
 /**
  * The network policy as a stage: host/port at CONNECT (and for each plain request), then L7

@@ -4,11 +4,10 @@ import type { CompiledPolicy, Policy } from '../rules/index.js';
 import { createCredentials } from '../credentials/index.js';
 import { createPrivacyRouter, VIRTUAL_HOST } from '../privacy/index.js';
 import type { BackendHealth } from '../privacy/index.js';
-import { createRedactor } from '../redact/index.js';
+import { createDlpStage, createRedactor } from '../redact/index.js';
 import type { Redactor } from '../redact/index.js';
-import { createDlpStage } from './dlp-stage.js';
-import type { Stage } from './stage.js';
-import { createPolicyStage } from './policy-stage.js';
+import type { Stage } from '../core/index.js';
+import { createPolicyStage } from '../rules/index.js';
 
 /**
  * The only place that knows the order of the stages:

@@ -6,10 +6,8 @@ import { compilePolicy, loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_
 import type { CompiledPolicy, Policy } from '../rules/index.js';
 import { loadOrCreateCA, createLeafCache } from '../certs/index.js';
 import { createAuditLog } from '../audit/index.js';
-import { createForwarder } from './forward.js';
-import { createResolver } from './ssrf.js';
-import { createProxyServer } from './server.js';
-import type { ProxyLimits, ProxyServer } from './server.js';
+import { createForwarder, createProxyServer, createResolver } from '../proxy/index.js';
+import type { ProxyLimits, ProxyServer } from '../proxy/index.js';
 import { buildPipeline } from './pipeline.js';
 import type { Pipeline } from './pipeline.js';
 
