@@ -137,9 +137,10 @@ export function parsePolicy(text: string, file: string): PolicyParseResult {
     ...positionOf(doc, lines, err.pos[0]),
     message: `YAML: ${yamlMessage(err.message)}`,
   }));
-  // A duplicate key or an unresolved tag leaves a sound tree: go on, so that one run reports the
-  // schema and reference errors too. A syntax error does not: what follows it would be guesswork.
-  if (doc.errors.some((err) => err.code !== 'DUPLICATE_KEY')) return { errors: sorted(yamlErrors) };
+  // A duplicate key leaves a sound tree: go on, so that one run reports the schema and reference
+  // errors too. A syntax error or an unresolved tag does not: what follows would be guesswork
+  // (an untagged `!foo 1` is the string "1", which the schema would call wrong for the wrong reason).
+  if (doc.warnings.length > 0 || doc.errors.some((err) => err.code !== 'DUPLICATE_KEY')) return { errors: sorted(yamlErrors) };
   const complexKeys: PolicyError[] = [];
   visit(doc, {
     Pair(_, pair) {
