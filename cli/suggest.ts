@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
-import { readAuditLog } from '../audit/index.js';
+import { readAuditLog, sandboxOfEvent } from '../audit/index.js';
 import type { SluiceEvent } from '../core/index.js';
 import { advise, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { Observed } from '../rules/index.js';
@@ -38,15 +38,25 @@ export async function suggest(inv: Invocation, io: CliIO): Promise<number> {
   const sandbox = str(inv, 'sandbox');
   const filter = { ...(sandbox ? { sandbox } : {}), ...(since !== undefined ? { since } : {}) };
   const auditFile = auditFileOf(resolveHome(inv.home, io.env));
-  const observed: Observed[] = [];
+  // Each Sluice logs the policy it loaded (a `sluice run`'s names its sandbox), so every refusal
+  // is known with the policy file it was made under; null is the embedded default policy.
+  const found: Array<{ observed: Observed; policy: string | null | undefined }> = [];
+  const policyOf = new Map<string, string | null>();
   let loggedPolicy: string | null | undefined;
   for await (const { event } of readAuditLog(auditFile, since !== undefined ? { since } : {})) {
+    if (event.type === 'policy' && event.activity === 'loaded') {
+      policyOf.set(event.sandbox ?? '', event.file ?? null);
+      if (matchesFilter(event, filter)) loggedPolicy = event.file ?? null;
+      continue;
+    }
     if (!matchesFilter(event, filter)) continue;
-    if (event.type === 'policy' && event.activity === 'loaded') loggedPolicy = event.file ?? null;
     const o = observedOf(event);
-    if (o) observed.push(o);
+    if (o) found.push({ observed: o, policy: policyOf.get(sandboxOfEvent(event) ?? '') });
   }
-  const file = str(inv, 'policy') ?? loggedPolicy ?? undefined;
+  const explicit = str(inv, 'policy');
+  const file = explicit ?? loggedPolicy ?? undefined;
+  // Without --policy: the refusals made under the file the last run used, not those of other policies.
+  const observed = found.filter((f) => explicit !== undefined || f.policy === undefined || f.policy === (file === undefined ? null : path.resolve(file))).map((f) => f.observed);
   if (file === undefined && flag(inv, 'apply')) {
     throw new UsageError(
       loggedPolicy === null

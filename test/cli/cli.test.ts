@@ -51,7 +51,7 @@ t.test('policy check: 0 for a valid file, 1 with file:line:col for every error',
 });
 
 t.test('explain prints the decision, the rule and near misses', async (t) => {
-  const allowed = await sluice(['explain', 'GET', 'https://registry.npmjs.org/tap']);
+  const allowed = await sluice(['explain', 'GET', 'https://api.github.com/zen']);
   t.equal(allowed.code, 0, allowed.stdout + allowed.stderr);
   t.match(allowed.stdout, /allow/i);
   const denied = await sluice(['explain', 'GET', 'https://evil.example.com/']);

@@ -115,6 +115,6 @@ t.test('default deny says what was refused', async (t) => {
 
 t.test('an empty policy denies everything', async (t) => {
   const empty = compileYaml('version: 1\n');
-  t.equal(empty.decideConnect(dest('registry.npmjs.org:443')).action, 'deny');
-  t.equal(empty.decideRequest(dest('registry.npmjs.org:443'), 'GET', '/', '').code, 'policy_denied');
+  t.equal(empty.decideConnect(dest('registry.example.com:443')).action, 'deny');
+  t.equal(empty.decideRequest(dest('registry.example.com:443'), 'GET', '/', '').code, 'policy_denied');
 });
