@@ -65,9 +65,8 @@ const WIDTH = { verdict: 8, sandbox: 16, method: 7, target: 44 };
 
 function row(event: SluiceEvent, kind: string, method: string, target: string, detail: string): string {
   const sandbox = sandboxOfEvent(event) ?? '-';
-  const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s.padEnd(n));
-  // The target is not cut: a path is what the reader came for. Long ones push the detail right.
-  return `${formatTime(event.time)}  ${kind.padEnd(WIDTH.verdict)} ${cut(sandbox, WIDTH.sandbox)} ${method.padEnd(WIDTH.method)} ${target.padEnd(WIDTH.target)} ${detail}`.trimEnd();
+  // Nothing is cut: a sandbox name or a path is what the reader came for. Long ones push the rest right.
+  return `${formatTime(event.time)}  ${kind.padEnd(WIDTH.verdict)} ${sandbox.padEnd(WIDTH.sandbox)} ${method.padEnd(WIDTH.method)} ${target.padEnd(WIDTH.target)} ${detail}`.trimEnd();
 }
 
 function fixLines(d: Decision): string[] {

@@ -111,9 +111,15 @@ t.test('sluice up: a new user points curl at it; allowed passes, denied gets the
   const body = JSON.parse(denied.stdout) as Record<string, unknown>;
   t.equal(body.error, 'policy_denied');
   t.equal(body.host, 'denied.test');
+  const status = JSON.parse((await sluice(['status', '--json', '--home', home])).stdout) as { instances: Array<{ pid: number; kind: string; url: string; policyFile: string; auditFile: string }> };
+  t.equal(status.instances.length, 1, 'sluice status sees the running sluice up');
+  t.match(status.instances[0], { pid: child.pid, kind: 'up', url, policyFile: policy });
+  const text = await sluice(['status', '--home', home]);
+  t.match(text.stdout, new RegExp(`listener: +${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   t.equal(await exit, 0, 'stops cleanly on SIGTERM');
+  t.same(JSON.parse((await sluice(['status', '--json', '--home', home])).stdout).instances, [], 'and is gone from sluice status');
 });
 
 t.test('sluice up without the native redaction loop says so, and why', async (t) => {
