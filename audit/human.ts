@@ -86,7 +86,7 @@ function by(decision: Decision): string | undefined {
 
 function outcome(decision: Decision): string | undefined {
   if (decision.action === 'allow' && !decision.audited) return undefined;
-  const fix = decision.remedy ? `; allow with: ${scrubQueries(decision.remedy.summary)}` : '';
+  const fix = decision.remedy ? `; ${decision.remedy.advice ? 'what to do' : 'allow with'}: ${scrubQueries(decision.remedy.summary)}` : '';
   return `${decision.code}: ${scrubQueries(decision.reason)}${fix}`;
 }
 

@@ -220,7 +220,7 @@ function decisionOutcome(decision: Decision): Outcome {
 /** The remedy, scrubbed like every other text (a path in it never keeps a query). */
 function fixOf(decision: Decision): OcsfRecord | undefined {
   if (!decision.remedy) return undefined;
-  return { summary: scrubQueries(decision.remedy.summary), yaml: decision.remedy.yaml ? scrubQueries(decision.remedy.yaml) : undefined };
+  return { summary: scrubQueries(decision.remedy.summary), yaml: decision.remedy.yaml ? scrubQueries(decision.remedy.yaml) : undefined, advice: decision.remedy.advice };
 }
 
 function policyOf(decision: Decision): OcsfRecord | undefined {

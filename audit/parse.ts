@@ -30,7 +30,7 @@ function endpointOf(v: unknown): Endpoint | undefined {
 function remedyOf(v: unknown): Remedy | undefined {
   const fix = obj(v);
   const summary = text(fix?.summary);
-  return summary === undefined ? undefined : { summary, yaml: text(fix?.yaml) ?? '' };
+  return summary === undefined ? undefined : { summary, yaml: text(fix?.yaml) ?? '', ...(fix?.advice === true ? { advice: true } : {}) };
 }
 
 function decisionOf(r: Rec, u: Rec): Decision {

@@ -36,7 +36,7 @@ function hostKey(dst: Endpoint): string {
 }
 
 function refusal(verb: string, what: string, decision: Decision): string {
-  const fix = decision.remedy ? `; allow with: ${decision.remedy.summary}` : '';
+  const fix = decision.remedy ? `; ${decision.remedy.advice ? 'what to do' : 'allow with'}: ${decision.remedy.summary}` : '';
   return `sluice: ${verb} ${what} — ${decision.code}: ${decision.reason}${fix}`;
 }
 

@@ -33,8 +33,10 @@ export interface Decision {
 export interface Remedy {
   /** e.g. `add { host: api.example.com, port: 443 } to the endpoints of a network policy`. */
   summary: string;
-  /** The policy fragment, as block YAML that shows where it goes (network_policies → … → key). */
+  /** The policy fragment, as block YAML that shows where it goes (network_policies → … → key); '' when none. */
   yaml: string;
+  /** True when no policy change allows it and the summary says what to do instead. */
+  advice?: boolean;
 }
 
 export interface EndpointOptions {

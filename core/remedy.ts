@@ -1,4 +1,5 @@
 import type { Remedy } from './decision.js';
+import type { SluiceError } from './errors.js';
 
 /**
  * Builders for the small pieces of policy YAML that remedies show. Plain scalars where YAML
@@ -57,6 +58,7 @@ export function addressRemedy(f: AddressFacts): Remedy {
     return {
       summary: `${f.address} is a ${f.rangeLabel ?? 'special'} address, which Sluice never dials whatever the policy says; if ${f.host} is a service you run there, pin it on the command line: --resolve ${f.host}=${f.address}`,
       yaml: '',
+      advice: true,
     };
   }
   const cidr = `${f.address}/${f.address.includes(':') ? 128 : 32}`;
@@ -71,5 +73,52 @@ export function addressRemedy(f: AddressFacts): Remedy {
 
 /** Words an agent can relay to its human when it reads a refusal. */
 export function agentGuidance(code: string, remedy: Remedy): string {
+  if (remedy.advice) return `Sluice refused this request (${code}); retrying it will not help. ${remedy.summary.charAt(0).toUpperCase()}${remedy.summary.slice(1)}; tell the operator running Sluice if you cannot.`;
   return `Sluice's egress policy refused this request (${code}); retrying it will not help. Tell the operator running Sluice what you were doing and ask them to allow it: ${remedy.summary}. On the host, \`sluice policy suggest --apply\` turns logged refusals into that change.`;
+}
+
+export interface RefusalFacts {
+  host: string;
+  /** The network policy and endpoint that allowed the host, when one did. */
+  policy?: string;
+  rule?: string;
+}
+
+/**
+ * The fix for a refusal a stage made after the network policy allowed the host: what to change
+ * (an endpoint's `dlp`, a provider's endpoints, a route) or, where no policy change is right (a
+ * real credential in a request), what to do instead. Undefined where the client is at fault.
+ */
+export function stageRemedy(err: SluiceError, f: RefusalFacts): Remedy | undefined {
+  const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  const where = f.policy && f.rule ? `endpoint ${f.rule} of network policy ${f.policy}` : `the endpoint that allows ${f.host}`;
+  switch (err.code) {
+    case 'SLUICE_DLP_BLOCKED': {
+      const types = list(err.context.entities).join(', ') || 'a secret';
+      return {
+        summary: `if ${f.host} may receive ${types}, set dlp: redact (sent masked) or dlp: off on ${where}`,
+        yaml: f.policy && f.rule ? endpointYaml(f.policy, labelHost(f.rule), `the endpoint that allows ${f.host} (${f.rule})`, ['dlp: redact   # or off']) : 'dlp: redact   # or off, on the endpoint',
+      };
+    }
+    case 'SLUICE_CREDENTIAL_MISMATCH': {
+      const provider = list(err.context.providers)[0] ?? 'PROVIDER';
+      return {
+        summary: `the placeholder of provider ${provider} goes only to that provider's hosts; if ${f.host} should receive its credential, add { host: ${f.host} } to providers.${provider}.endpoints`,
+        yaml: ['providers:', `  ${yamlScalar(provider)}:`, '    endpoints:', `      - { host: ${yamlScalar(f.host)} }   # add to the list`].join('\n'),
+      };
+    }
+    case 'SLUICE_SECRET_EXFILTRATION':
+      return { summary: `no policy change lets a real credential out: the sandbox should hold only placeholders (\`sluice env\` lists them); find where the real value of provider ${list(err.context.providers).join(', ') || '?'} came from`, yaml: '', advice: true };
+    case 'SLUICE_CREDENTIAL_UNKNOWN':
+      return { summary: 'the request holds a placeholder no provider of this policy issued (stale, or another sandbox\'s): take this sandbox\'s placeholders from `sluice env`, or add the provider under providers:', yaml: '', advice: true };
+    case 'SLUICE_ROUTE_DENIED':
+      return {
+        summary: `a route of inference.routes${err.context.rule ? ` (${String(err.context.rule)})` : ''} refuses this call; add a route before it that sends the call to a backend, or action: allow`,
+        yaml: ['inference:', '  routes:', '    - { match: { model: "MODEL" }, backend: BACKEND }   # before the route that refuses it'].join('\n'),
+      };
+    case 'SLUICE_REDACTION_BLOCKED':
+      return { summary: 'the call holds a type whose privacy operator is block; to let it leave redacted, give that type another operator under privacy.operators (pseudonymize, mask, hash or remove)', yaml: 'privacy:\n  operators: { TYPE: pseudonymize }' };
+    default:
+      return undefined;
+  }
 }

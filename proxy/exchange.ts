@@ -202,9 +202,10 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
   } catch (err) {
     let e = toSluiceError(err);
     const failed = isUpstreamFailure(e);
-    if (e.code === 'SLUICE_SSRF_BLOCKED' && ctx) {
-      // Refused below the policy: name the endpoint that had allowed the host, and the fix.
-      const refused = refusalAfterPolicy(e, ctx.decision);
+    if (ctx && !failed && (!ctx.decision || ctx.decision.action === 'allow')) {
+      // Refused after the policy allowed it (SSRF guard, DLP, credentials, router): the decision
+      // and the body say who refused, and the fix.
+      const refused = refusalAfterPolicy(e, ctx.decision, ctx.dest.host);
       ctx.decision = refused.decision;
       e = refused.error;
     }
@@ -218,9 +219,6 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     }
     if (ctx) {
       // An upstream that failed is not a refusal: the decision that allowed the request stands.
-      if (!failed && (!ctx.decision || ctx.decision.action === 'allow')) {
-        ctx.decision = { action: 'deny', code: e.wire, reason: String(e.context.reason ?? e.message), ...(e.context.policy ? { policy: String(e.context.policy) } : {}), ...(e.context.rule ? { rule: String(e.context.rule) } : {}) };
-      }
       finish(deps, ctx, e.status, started, err, {
         ...(failed ? { failure: { code: e.wire, reason: e.message } } : {}),
         ...(typeof e.context.address === 'string' ? { ip: e.context.address } : {}),

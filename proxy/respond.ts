@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { SluiceError, addressRemedy, agentGuidance, isSluiceError } from '../core/index.js';
+import { SluiceError, addressRemedy, agentGuidance, isSluiceError, stageRemedy } from '../core/index.js';
 import type { Decision, Remedy } from '../core/index.js';
 
 /**
@@ -51,11 +51,12 @@ export function errorBody(err: SluiceError, where: { host?: string; port?: numbe
 }
 
 /**
- * A refusal raised after the policy allowed the host (the SSRF guard's) as a decision that names
- * the network policy and endpoint that had allowed it, with the `allowed_ips` fix; and the error,
- * carrying the same, for the client. `allowedBy` is the policy's decision for the destination.
+ * A refusal raised after the policy allowed the host (the SSRF guard's, a stage's) as a decision
+ * with its fix, and the error carrying the same for the client. The SSRF guard's and DLP's name
+ * the network policy and endpoint that had allowed the host, since the fix is a key of that
+ * endpoint (`allowed_ips`, `dlp`). `allowedBy` is the policy's decision for the destination.
  */
-export function refusalAfterPolicy(err: SluiceError, allowedBy: Decision | undefined): { decision: Decision; error: SluiceError } {
+export function refusalAfterPolicy(err: SluiceError, allowedBy: Decision | undefined, host?: string): { decision: Decision; error: SluiceError } {
   const reason = String(err.context.reason ?? err.message);
   const by = allowedBy?.action === 'allow' ? allowedBy : undefined;
   const address = typeof err.context.address === 'string' ? err.context.address : undefined;
@@ -71,7 +72,19 @@ export function refusalAfterPolicy(err: SluiceError, allowedBy: Decision | undef
           ...(by?.rule ? { rule: by.rule.split(' ')[0]! } : {}),
         })
       : undefined;
-  const named = { ...(by?.policy ? { policy: by.policy } : {}), ...(by?.rule ? { rule: by.rule } : {}), ...(remedy ? { remedy } : {}) };
+  const endpointKey = err.code === 'SLUICE_SSRF_BLOCKED' || err.code === 'SLUICE_DLP_BLOCKED';
+  const endpoint = by?.rule?.split(' ')[0];
+  const fix =
+    (err.context.remedy as Remedy | undefined) ??
+    remedy ??
+    stageRemedy(err, { host: host ?? String(err.context.host ?? ''), ...(endpointKey && by?.policy ? { policy: by.policy } : {}), ...(endpointKey && endpoint ? { rule: endpoint } : {}) });
+  const named = {
+    ...(endpointKey && by?.policy ? { policy: by.policy } : {}),
+    ...(endpointKey && by?.rule ? { rule: by.rule } : {}),
+    ...(err.context.policy !== undefined && !endpointKey ? { policy: String(err.context.policy) } : {}),
+    ...(err.context.rule !== undefined && !endpointKey ? { rule: String(err.context.rule) } : {}),
+    ...(fix ? { remedy: fix } : {}),
+  };
   return {
     decision: { action: 'deny', code: err.wire, reason, ...named },
     error: new SluiceError(err.code, err.message, { ...err.context, ...named }, { cause: err }),

@@ -178,7 +178,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
           sendRawError(socket, e, { ...dst, method: 'CONNECT' });
           return;
         }
-        const refused = refusalAfterPolicy(e, decision);
+        const refused = refusalAfterPolicy(e, decision, dest.host);
         const address = typeof e.context.address === 'string' ? { ip: e.context.address } : {};
         opts.bus.emit({ type: 'connect', time: Date.now(), src, dst: { ...dst, ...address }, decision: refused.decision });
         sendRawError(socket, refused.error, { ...dst, method: 'CONNECT' });

@@ -122,6 +122,35 @@ t.test('ssrf_denied names the endpoint that matched and the allowed_ips line; lo
   t.match(reporter.summary()[0], /3 requests: 0 allowed, 2 denied, 1 failed upstream/);
 });
 
+t.test('refusals after the policy allowed the host carry their fix too: DLP and a placeholder sent elsewhere', async (t) => {
+  const ca = await createTestCA();
+  const up = await startUpstream({ cert: await ca.issue(['api.example.com', 'paste.example.com']) });
+  const sluice = await startTestSluice(
+    `version: 1\nnetwork_policies:\n  example:\n    endpoints:\n      - { host: api.example.com, port: ${up.port} }\n      - { host: paste.example.com, port: ${up.port} }\nproviders:\n  example: { from: env:EXAMPLE_TOKEN, hosts: [api.example.com] }\n`,
+    { upstreamCA: [ca.caPem], resolve: { 'api.example.com': '127.0.0.1', 'paste.example.com': '127.0.0.1' }, env: { EXAMPLE_TOKEN: 'real-token-value-0123456789' } },
+  );
+  const out = capture();
+  const reporter = createDenialReporter(sluice.bus, out.stream);
+  t.teardown(async () => {
+    reporter.close();
+    await sluice.close();
+    await up.close();
+  });
+  const via = ['-x', sluice.url, '--cacert', sluice.caCertPath];
+  const dlp = JSON.parse((await curl([...via, '-X', 'POST', '--data', 'key=AKIAIOSFODNN7EXAMPLE', `https://paste.example.com:${up.port}/p`])).stdout) as Record<string, string>;
+  t.equal(dlp.error, 'dlp_blocked');
+  t.match(dlp.fix, new RegExp(`if paste\\.example\\.com may receive aws_access_key, set dlp: redact \\(sent masked\\) or dlp: off on endpoint paste\\.example\\.com:${up.port} of network policy example`));
+  t.match(dlp.fix_yaml, /dlp: redact {3}# or off/);
+  const placeholder = Object.values(sluice.pipeline.envFor('default'))[0]!;
+  const leak = JSON.parse((await curl([...via, '-H', `Authorization: Bearer ${placeholder}`, `https://paste.example.com:${up.port}/p`])).stdout) as Record<string, string>;
+  t.equal(leak.error, 'credential_endpoint_mismatch');
+  t.match(leak.fix, /add \{ host: paste\.example\.com \} to providers\.example\.endpoints/);
+  t.equal(up.requests.length, 0, 'nothing reached the upstream');
+  t.match(out.text(), /sluice: denied POST paste\.example\.com:\d+\/p — dlp_blocked: .*; allow with: if paste\.example\.com may receive/);
+  t.match(out.text(), /sluice: denied GET paste\.example\.com:\d+\/p — credential_endpoint_mismatch: .*; allow with: the placeholder of provider example/);
+  t.notMatch(out.text() + JSON.stringify(await sluice.readAudit()), /real-token-value/, 'the real credential is in no line');
+});
+
 t.test('--quiet and --verbose leave the reporter out of sluice run (in-process wiring)', async (t) => {
   // The wiring itself is exercised end to end by test/cli/run.test.ts (needs root); here, that the
   // reporter stops printing once closed.
