@@ -35,26 +35,20 @@ export async function* readAuditLog(file: string, opts: ReadAuditOptions = {}): 
   for (let i = opts.maxFiles ?? 5; i >= 1; i--) rotated.push(`${file}.${i}`);
   for (const old of rotated) {
     const st = await stat(old).catch(() => undefined);
-    if (!st || st.mtimeMs < since) continue;
-    const handle = await open(old, 'r').catch(() => undefined);
-    if (!handle) continue;
-    try {
-      yield* entries(readLines(handle, { position: 0 }), since);
-    } finally {
-      await handle.close();
-    }
+    if (st && st.mtimeMs >= since) yield* wholeFile(old, since);
   }
-  if (!opts.follow) {
-    const handle = await open(file, 'r').catch(() => undefined);
-    if (!handle) return;
-    try {
-      yield* entries(readLines(handle, { position: 0 }), since);
-    } finally {
-      await handle.close();
-    }
-    return;
+  yield* opts.follow ? entries(follow(file, opts), since) : wholeFile(file, since);
+}
+
+/** Every entry of one file as it is now; a file that is missing (not written yet, rotated away) has none. */
+async function* wholeFile(file: string, since: number): AsyncGenerator<AuditEntry> {
+  const handle = await open(file, 'r').catch(() => undefined);
+  if (!handle) return;
+  try {
+    yield* entries(readLines(handle, { position: 0 }), since);
+  } finally {
+    await handle.close();
   }
-  yield* entries(follow(file, opts), since);
 }
 
 async function* entries(lines: AsyncIterable<string>, since: number): AsyncGenerator<AuditEntry> {

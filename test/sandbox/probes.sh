@@ -1,11 +1,12 @@
 #!/bin/bash
-# Runs inside the sandbox. Each probe prints one line: "PROBE <name> <exit code> <last output line>".
+# Runs inside the sandbox. Each probe prints one line: "PROBE <name> <exit code> <the end of its output>"
+# (2000 characters: enough for a whole refusal body, whose fix and guidance follow the error code).
 # bypass.test.ts asserts on them; every probe is bounded by `timeout` so a hang shows as 124.
 probe() {
   local name=$1; shift
   local out rc
   out=$(timeout 10 "$@" 2>&1); rc=$?
-  printf 'PROBE %s %s %s\n' "$name" "$rc" "$(printf '%s' "$out" | tr '\n' ' ' | tail -c 300)"
+  printf 'PROBE %s %s %s\n' "$name" "$rc" "$(printf '%s' "$out" | tr '\n' ' ' | tail -c 2000)"
 }
 PY=python3
 A=${ALLOWED_ORIGIN:-https://allowed.test}
