@@ -5,3 +5,5 @@
 export { startSluice, PolicyLoadError } from './sluice.js';
 export type { Sluice, SluiceOptions, ReloadResult } from './sluice.js';
 export type { Pipeline, PipelineOptions } from './pipeline.js';
+export { explain } from './explain.js';
+export type { ExplainOptions, Explanation } from './explain.js';

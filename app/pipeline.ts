@@ -1,21 +1,25 @@
 import path from 'node:path';
-import type { Destination, EventBus } from '../core/index.js';
-import type { CompiledPolicy, Policy } from '../rules/index.js';
+import type { Classifier, Destination, EventBus, Stage } from '../core/index.js';
 import { createCredentials } from '../credentials/index.js';
-import { createPrivacyRouter, VIRTUAL_HOST } from '../privacy/index.js';
+import { createPrivacyRouter } from '../privacy/index.js';
 import type { BackendHealth } from '../privacy/index.js';
 import { createDlpStage, createRedactor } from '../redact/index.js';
 import type { Redactor } from '../redact/index.js';
-import type { Stage } from '../core/index.js';
-import { createPolicyStage } from '../rules/index.js';
+import { createPolicyStage, decideConnectFor } from '../rules/index.js';
+import type { CompiledPolicy, Policy } from '../rules/index.js';
+import { createClassifier } from './classify.js';
+import { effectiveInference } from './inference.js';
 
 /**
- * The only place that knows the order of the stages:
- *   1. policy      — host/port/L7 decision (fails closed); LLM calls are left to the router
- *   2. privacy     — LLM calls: route, redact, translate, answer (or let out to the provider)
- *   3. dlp         — other requests: secrets in query strings and bodies are blocked or masked
+ * The only place that knows the order of the stages. Before any of them, the wire classifies the
+ * request once (`classifier`: canonical path, LLM host or not, which API); then
+ *   1. policy      — host/port/L7 (fails closed); on LLM hosts, whether the host may be reached
+ *                    and what the network policy says about sending the request to the provider
+ *   2. privacy     — everything on LLM hosts: route, redact, translate, answer, let out, or refuse
+ *                    in the provider's own error shape
+ *   3. dlp         — requests that are not recognised LLM calls: secrets in query strings and bodies
  *   4. credentials — placeholders → real values, endpoint binding, exfiltration guard
- *   then the forwarder sends what is left upstream, to the address the SSRF guard validated.
+ *   then the forwarder sends what some stage allowed, to the address the SSRF guard validated.
  */
 export interface PipelineOptions {
   policy(): CompiledPolicy;
@@ -25,23 +29,23 @@ export interface PipelineOptions {
   env: NodeJS.ProcessEnv;
   /** Folder that relative `file:` credential sources are resolved against. */
   baseDir?: string;
-  /** Background health checks of LLM backends; 0 disables them (tests). */
+  /** Background health checks of LLM backends; 0 disables them (tests, explain). */
   healthIntervalMs?: number;
+  /** `sluice explain`: placeholders are issued and checked, no secret is read. */
+  placeholdersOnly?: boolean;
 }
 
 export interface Pipeline {
   readonly stages: readonly Stage[];
-  isVirtualHost(host: string): boolean;
-  /** Hosts whose calls the router may answer itself: resolved only when a request is forwarded. */
-  resolvesLazily(host: string): boolean;
+  readonly classifier: Classifier;
   /** After a reload: may a tunnel to this destination stay open? */
   stillAllowed(dest: Destination): boolean;
   /** Sandbox environment: provider placeholders for `sluice env` / `sluice run`. */
   envFor(sandbox: string): Record<string, string>;
-  /** The LLM backends' last health check, by backend name (for `sluice status`). */
+  /** The LLM backends' health, as the router last saw it. */
   health(): Record<string, BackendHealth>;
   /** Applies the reloadable sections; throws (and changes nothing) when one cannot be applied. */
-  reload(policy: Policy): Promise<void>;
+  reload(policy: Policy, compiled: CompiledPolicy): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,42 +55,34 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
     env: opts.env,
     bus: opts.bus,
     baseDir: opts.baseDir ?? path.resolve('.'),
+    ...(opts.placeholdersOnly ? { placeholdersOnly: true } : {}),
   });
   let privacyKey = JSON.stringify(opts.initial.privacy ?? null);
   let redactor: Redactor = createRedactor(opts.initial.privacy);
   const router = createPrivacyRouter({
-    config: opts.initial.inference,
+    config: effectiveInference(opts.initial, opts.policy()),
     bus: opts.bus,
     credentials,
     redactor: () => redactor,
     ...(opts.healthIntervalMs !== undefined ? { healthIntervalMs: opts.healthIntervalMs } : {}),
   });
-  const isVirtualHost = (host: string) => host === VIRTUAL_HOST;
-  const dlpStage = createDlpStage({
-    redactor: () => redactor,
-    isLlmCall: (ctx) => router.isLlmHost(ctx.dest.host) && router.isLlmCall(ctx.dest.host, ctx.method, ctx.path),
-    isPlaceholder: (value) => credentials.isPlaceholder(value),
-  });
-  const policyStage = createPolicyStage({
-    current: opts.policy,
-    isLlmHost: (host) => router.isLlmHost(host),
-    isLlmCall: (host, method, p) => router.isLlmCall(host, method, p),
-    isVirtualHost,
-  });
-  const stages: Stage[] = [policyStage, router.stage, dlpStage, credentials.stage];
+  const classifier = createClassifier({ policy: opts.policy, router });
+  const stages: Stage[] = [
+    createPolicyStage({ current: opts.policy }),
+    router.stage,
+    createDlpStage({ redactor: () => redactor, isPlaceholder: (value) => credentials.isPlaceholder(value) }),
+    credentials.stage,
+  ];
   return {
     stages,
-    isVirtualHost,
-    resolvesLazily: (host) => isVirtualHost(host) || router.isLlmHost(host),
-    stillAllowed(dest) {
-      return isVirtualHost(dest.host) || router.isLlmHost(dest.host) || opts.policy().decideConnect(dest).action === 'allow';
-    },
+    classifier,
+    stillAllowed: (dest) => decideConnectFor(opts.policy(), dest, classifier.hostClass(dest)).action === 'allow',
     envFor: (sandbox) => credentials.envFor(sandbox),
     health: () => router.health(),
-    async reload(policy) {
+    async reload(policy, compiled) {
       // Credentials first: it is the one that can fail (a missing secret); the router cannot.
       await credentials.reload(policy.providers);
-      router.reload(policy.inference);
+      router.reload(effectiveInference(policy, compiled));
       // A new redactor only when its section changed: the pseudonym vaults live in it.
       const nextKey = JSON.stringify(policy.privacy ?? null);
       if (nextKey !== privacyKey) {

@@ -65,7 +65,7 @@ export interface Sluice {
   close(): Promise<void>;
 }
 
-async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; errors: string[] }> {
+export async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; errors: string[] }> {
   const result = file ? await loadPolicyFile(file) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
   return { ...(result.policy ? { policy: result.policy } : {}), errors: result.errors.map(formatPolicyError) };
 }
@@ -114,7 +114,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     forwarder,
     bus,
     ...(opts.limits ? { limits: opts.limits } : {}),
-    resolvesLazily: (host) => pipeline.resolvesLazily(host),
+    classifier: pipeline.classifier,
     ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
   });
   bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...about, reason: `${policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded'}${opts.enforcement === 'audit' ? ' (learning mode: network-policy refusals are logged, not enforced)' : ''}` });
@@ -128,7 +128,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     let nextCompiled: CompiledPolicy;
     try {
       nextCompiled = compilePolicy(next.policy, compileOptions);
-      await pipeline.reload(next.policy);
+      await pipeline.reload(next.policy, nextCompiled);
     } catch (err) {
       const errors = [(err as Error).message];
       bus.emit({ type: 'policy', time: Date.now(), activity: 'rejected', ...about, reason: 'policy could not be applied; the last good policy stays in force', errors });

@@ -30,6 +30,7 @@ function body(event: SluiceEvent): string {
         url,
         event.status === undefined ? undefined : `-> ${event.status}`,
         event.durationMs === undefined ? undefined : `${Math.round(event.durationMs)}ms`,
+        event.llm === undefined ? undefined : `(${event.llm.api ?? 'unrecognised'} on ${event.llm.hostClass === 'virtual' ? 'virtual' : 'LLM'} host)`,
         by(event.decision),
         outcome(event.decision),
         event.error ? `${event.error.code}: ${scrubQueries(event.error.reason)}` : undefined,

@@ -87,6 +87,7 @@ function ocsfRecord(event: SluiceEvent): OcsfRecord {
           sandbox: event.src.sandbox,
           fix: fixOf(event.decision),
           error: event.error ? { code: event.error.code, reason: scrubQueries(event.error.reason) } : undefined,
+          llm_class: event.llm === undefined ? undefined : { host_class: event.llm.hostClass, api: event.llm.api ?? 'unrecognised', stream: event.llm.stream },
         },
       });
     }

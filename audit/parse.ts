@@ -1,4 +1,4 @@
-import type { Decision, Endpoint, Remedy, SluiceEvent } from '../core/index.js';
+import type { Decision, Endpoint, HostClass, LlmApi, LlmCallEvent, LlmClass, Remedy, SluiceEvent } from '../core/index.js';
 
 /**
  * The inverse of toOcsf: one audit record back into the event it was written from, so that
@@ -76,7 +76,8 @@ export function eventFromOcsf(record: unknown): SluiceEvent | undefined {
           ...(r.dst_endpoint ? { dst } : {}),
           ...(text(request.http_method) !== undefined ? { method: text(request.http_method) } : {}),
           ...(text(url.path) !== undefined ? { path: text(url.path) } : {}),
-          api: text(llm.api) ?? 'unknown',
+          // The log was written by Sluice: its api names are the ones the type lists.
+          api: (text(llm.api) ?? 'unrecognised') as LlmCallEvent['api'],
           ...(text(llm.requested_model) !== undefined ? { requestedModel: text(llm.requested_model) } : {}),
           backend: text(llm.backend) ?? 'unknown',
           ...(text(llm.backend_model) !== undefined ? { backendModel: text(llm.backend_model) } : {}),
@@ -92,6 +93,14 @@ export function eventFromOcsf(record: unknown): SluiceEvent | undefined {
         };
       }
       const error = obj(u.error);
+      const cls = obj(u.llm_class);
+      const llmClass: LlmClass | undefined = cls
+        ? {
+            hostClass: (text(cls.host_class) ?? 'other') as HostClass,
+            ...(text(cls.api) !== undefined && cls.api !== 'unrecognised' ? { api: text(cls.api) as LlmApi } : {}),
+            ...(typeof cls.stream === 'boolean' ? { stream: cls.stream } : {}),
+          }
+        : undefined;
       return {
         type: 'request',
         time,
@@ -104,6 +113,7 @@ export function eventFromOcsf(record: unknown): SluiceEvent | undefined {
         ...(status !== undefined ? { status } : {}),
         ...(duration !== undefined ? { durationMs: duration } : {}),
         ...(error ? { error: { code: text(error.code) ?? 'upstream_error', reason: text(error.reason) ?? '' } } : {}),
+        ...(llmClass ? { llm: llmClass } : {}),
       };
     }
     case 5019:

@@ -83,11 +83,17 @@ export const COMMANDS: readonly CommandSpec[] = [
   },
   {
     name: 'explain',
-    summary: 'the decision for a request, the rule that decided, the near misses, and the fix',
+    summary: 'what the live proxy would do with a request, step by step, and the fix when it refuses',
     args: 'METHOD URL',
     positionals: { min: 2, max: 2 },
-    options: { policy: policyFile },
-    load: async () => (await import('./policy.js')).explain,
+    options: {
+      policy: policyFile,
+      body: { type: 'string', value: 'JSON', help: 'the request body (LLM calls: the model and messages decide the route)' },
+      header: { type: 'string', multiple: true, value: '"NAME: VALUE"', help: 'a request header; repeatable' },
+      resolve,
+    },
+    details: 'Runs the live proxy\'s own pipeline (host class, CONNECT, canonical path, LLM call, network policy, route, credentials, address) without sending anything. Exit 0 when the request would be forwarded or answered, 1 when refused.',
+    load: async () => (await import('./explain.js')).explain,
   },
   {
     name: 'env',

@@ -1,5 +1,4 @@
-import { loadPolicyFile, parsePolicy, formatPolicyError, compilePolicy, policyJsonSchema, DEFAULT_POLICY_YAML } from '../rules/index.js';
-import { str } from './args.js';
+import { loadPolicyFile, formatPolicyError, compilePolicy, policyJsonSchema, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { Invocation } from './args.js';
 import type { CliIO } from './io.js';
 
@@ -28,25 +27,4 @@ export async function policySchema(_inv: Invocation, io: CliIO): Promise<number>
   const schema = { title: 'Sluice policy', ...policyJsonSchema() };
   io.stdout.write(`${JSON.stringify(schema, null, 2)}\n`);
   return 0;
-}
-
-/** `sluice explain [--policy FILE] METHOD URL`: the decision, the rule, the near misses, the fix. */
-export async function explain(inv: Invocation, io: CliIO): Promise<number> {
-  const policyFile = str(inv, 'policy');
-  const result = policyFile ? await loadPolicyFile(policyFile) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
-  if (!result.policy || result.errors.length) {
-    for (const e of result.errors) io.stderr.write(`${formatPolicyError(e)}\n`);
-    return 1;
-  }
-  const compiled = compilePolicy(result.policy);
-  const [method, url] = inv.positionals as [string, string];
-  let explained;
-  try {
-    explained = compiled.explain(method.toUpperCase(), url);
-  } catch (err) {
-    io.stderr.write(`sluice explain: ${(err as Error).message}\n`);
-    return 2;
-  }
-  for (const line of explained.lines) io.stdout.write(`${line}\n`);
-  return explained.decision.action === 'allow' ? 0 : 1;
 }

@@ -17,6 +17,11 @@ export interface Decision {
   reason: string;
   /** True when a deny was turned into an allow because enforcement is `audit`. */
   audited?: boolean;
+  /**
+   * True when an L7 allow rule names this very method and path (no wildcard, not an access
+   * preset): on an LLM host, the only network rule that lets an unrecognised request out.
+   */
+  exact?: boolean;
   /** The canonical request path the decision was made on (what is forwarded). */
   path?: string;
   /** Endpoint options the proxy must honour (tls: skip, allowed_ips …). */

@@ -22,6 +22,8 @@ export const ERROR_CODES = {
   SLUICE_REDACTION_BLOCKED: { status: 403, wire: 'redaction_blocked' },
   SLUICE_DLP_BLOCKED: { status: 403, wire: 'dlp_blocked' },
   SLUICE_ROUTE_DENIED: { status: 403, wire: 'route_denied' },
+  /** A request on an LLM host that is not a call the router recognises, and that nothing lets out. */
+  SLUICE_LLM_UNRECOGNISED: { status: 403, wire: 'llm_unrecognised' },
   SLUICE_BACKEND_UNAVAILABLE: { status: 503, wire: 'backend_unavailable' },
   SLUICE_OVERLOADED: { status: 503, wire: 'overloaded' },
   SLUICE_INTERNAL: { status: 500, wire: 'internal_error' },

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Decision } from './decision.js';
+import type { HostClass, LlmApi } from './llm.js';
 
 /**
  * Everything observable goes through one typed bus per proxy instance; audit/ subscribes,
@@ -40,6 +41,15 @@ export interface RequestEvent {
    * upstream refused, timed out or failed TLS. Not a denial: the policy allowed it.
    */
   error?: { code: string; reason: string };
+  /** On LLM hosts: how the request was classified at ingress. */
+  llm?: LlmClass;
+}
+
+export interface LlmClass {
+  hostClass: HostClass;
+  /** Absent: not a call the router recognises. */
+  api?: LlmApi;
+  stream?: boolean;
 }
 
 export interface PolicyEvent {
@@ -71,7 +81,8 @@ export interface LlmCallEvent {
   /** HTTP method and path (without query) of the agent's call, when known. */
   method?: string;
   path?: string;
-  api: string;
+  /** The recognised API; `unrecognised` for a request on an LLM host the router does not know. */
+  api: LlmApi | 'unrecognised';
   requestedModel?: string;
   backend: string;
   backendModel?: string;

@@ -4,3 +4,4 @@ export * from './destination.js';
 export * from './events.js';
 export * from './remedy.js';
 export type * from './stage.js';
+export type * from './llm.js';

@@ -3,17 +3,22 @@ import type { Decision } from './decision.js';
 import type { Destination } from './destination.js';
 import type { SluiceError } from './errors.js';
 import type { Endpoint, EventBus } from './events.js';
+import type { Classification, HostClass } from './llm.js';
 
 /**
  * Stages are small, named pieces of the request path (policy, privacy router, credentials,
  * forward). app/pipeline.ts is the only place that knows their order. A stage decides at
  * headers time whether it needs the body; body filters are chunk transforms, buffering is
- * opt-in and capped. A stage denies by throwing a SluiceError.
+ * opt-in and capped. A stage denies by throwing a SluiceError. What a request is (its
+ * classification) is decided once, before any stage runs, and stages read it from the context:
+ * no stage asks another.
  */
 export interface ConnectContext {
   readonly id: string;
   readonly src: Endpoint;
   readonly dest: Destination;
+  /** Whether the tunnel goes to an LLM host (see core/llm.ts), classified once by host and port. */
+  readonly hostClass: HostClass;
   /** The tunnel's client-facing identity, e.g. which sandbox it belongs to (from Proxy-Authorization). */
   readonly sandbox: string | undefined;
   decision?: Decision;
@@ -47,15 +52,29 @@ export interface RequestContext {
   method: string;
   /** True when the client sends a request body (Content-Length > 0 or chunked). */
   readonly hasBody: boolean;
-  /** Canonical path, without query: what policy matches on. */
-  path: string;
+  /**
+   * Made at ingress, before any stage: the canonical path every stage judges and the forwarder
+   * sends, the host class, the LLM API. Stages read it; none re-derives it from the raw request.
+   */
+  readonly classification: Classification;
   /** Raw query string without '?', '' when none. */
   query: string;
   /** Set by a stage that rewrites the forwarded path (e.g. credentials in a path segment). */
   upstreamPath?: string;
   /** Headers to send upstream (lowercase names; hop-by-hop and Proxy-* already removed). */
   headers: IncomingHttpHeaders;
+  /**
+   * The network policy's verdict on sending this request, as it is, to its destination (set by
+   * the policy stage). On LLM hosts it is not the final word: the privacy router answers calls
+   * itself and lets one out to the provider only when this says allow.
+   */
+  network?: Decision;
+  /** The verdict the pipeline acts on and audits. Nothing is forwarded unless it says allow. */
   decision?: Decision;
+  /** On LLM hosts: the inference route the router chose and what it does with the call. */
+  route?: RouteVerdict;
+  /** Names of the providers whose placeholders in this request are replaced by their real values. */
+  injected?: string[];
   /** Set by a stage that needs the whole request body; the smallest cap wins. */
   bufferRequestBody?: number;
   requestFilters: BodyFilter[];
@@ -64,9 +83,18 @@ export interface RequestContext {
   readonly state: Map<symbol, unknown>;
 }
 
+export interface RouteVerdict {
+  /** The route's name; `none` when no route matched. */
+  readonly name: string;
+  readonly action: 'route' | 'allow' | 'deny';
+  /** For `route`: the backend that answers and the model it is asked for. */
+  readonly backend?: string;
+  readonly model?: string;
+}
+
 export interface Stage {
   readonly name: string;
-  /** Called once per CONNECT (before any tunnel opens) and once per plain-HTTP request's destination. */
+  /** Called once per CONNECT, before any tunnel opens (a plain-HTTP request meets onRequestHeaders only). */
   onConnect?(ctx: ConnectContext): void | Promise<void>;
   onRequestHeaders?(ctx: RequestContext): void | Promise<void>;
   /** Called only when some stage asked for a buffered body; may return a replacement. */

@@ -5,8 +5,8 @@ import type { CredentialEndpointConfig } from './schema.js';
 export interface CompiledEndpoint {
   host: RegExp;
   ports: readonly number[];
-  /** Ports given explicitly: only then may the credential travel over plain HTTP. */
-  explicitPorts: boolean;
+  /** `allow_cleartext: true`: the credential may travel over plain HTTP. */
+  allowCleartext: boolean;
   path?: RegExp;
   label: string;
 }
@@ -28,16 +28,16 @@ export function compileEndpoint(config: CredentialEndpointConfig): CompiledEndpo
   const compiled: CompiledEndpoint = {
     host: globToRegExp(host, '.'),
     ports,
-    explicitPorts: given.length > 0,
-    label: `${config.host}:${ports.join(',')}${config.path ?? ''}`,
+    allowCleartext: config.allow_cleartext === true,
+    label: `${config.allow_cleartext ? 'http(s)' : 'https'}://${config.host}:${ports.join(',')}${config.path ?? ''}`,
   };
   if (config.path !== undefined) compiled.path = globToRegExp(config.path, '/');
   return compiled;
 }
 
 export function endpointMatches(endpoint: CompiledEndpoint, target: EndpointTarget): boolean {
-  // A real key never crosses the network in clear text unless the policy author named the port.
-  if (target.scheme !== 'https' && !endpoint.explicitPorts) return false;
+  // A real key never crosses the network in clear text unless the endpoint says it may.
+  if (target.scheme !== 'https' && !endpoint.allowCleartext) return false;
   if (!endpoint.ports.includes(target.dest.port)) return false;
   if (!endpoint.host.test(target.dest.host)) return false;
   return endpoint.path === undefined || endpoint.path.test(target.path);

@@ -10,7 +10,7 @@ import { z } from 'zod';
  *   github:    { from: env:GITHUB_TOKEN, hosts: [api.github.com] }   # narrower than the built-in endpoints
  *   internal:
  *     from: env:INTERNAL_TOKEN
- *     endpoints: [{ host: "*.corp.example", port: 8443, path: "/api/**" }]
+ *     endpoints: [{ host: "*.corp.example", port: 8443, path: "/api/**" }]   # add allow_cleartext: true for plain HTTP
  *     inject: { basic: { user: ci, password: "{}" } }
  *     env: INTERNAL_TOKEN                                    # the sandbox variable that gets the placeholder
  *     placeholder: { prefix: "itk_", length: 40 }
@@ -32,6 +32,8 @@ export const credentialEndpointSchema = z.strictObject({
   port: z.number().int().min(1).max(65535).optional(),
   ports: z.array(z.number().int().min(1).max(65535)).min(1).optional(),
   path: z.string().startsWith('/').optional(),
+  /** The credential may be sent over plain HTTP too (never by default: anyone on the path reads it). */
+  allow_cleartext: z.boolean().optional(),
 });
 export type CredentialEndpointConfig = z.infer<typeof credentialEndpointSchema>;
 

@@ -40,9 +40,8 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
     // is scrubbed too: the proxy puts it in the 403 body and the audit log's request event.
     const redact = (text: string): string => scrubText(keyring.patterns, text, (p) => `[REDACTED:${p.provider}]`);
     const safe = redact(reason);
-    ctx.path = redact(ctx.path);
-    if (ctx.upstreamPath !== undefined) ctx.upstreamPath = redact(ctx.upstreamPath);
-    if (ctx.decision?.path !== undefined) ctx.decision.path = redact(ctx.decision.path);
+    // The proxy shows this spelling of the path in the 403 body and the audit log's request event.
+    const path = redact(ctx.classification.path);
     ctx.bus.emit({
       type: 'finding',
       time: Date.now(),
@@ -53,7 +52,7 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
       action: 'blocked',
       reason: safe,
     });
-    throw new SluiceError(code, safe, { reason: safe, host: ctx.dest.host, port: ctx.dest.port, providers: subjects });
+    throw new SluiceError(code, safe, { reason: safe, host: ctx.dest.host, port: ctx.dest.port, path, providers: subjects });
   }
 
   function onSecret(ctx: RequestContext, keyring: Keyring, p: SecretPattern, where: string): never {
@@ -69,8 +68,11 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
     }
     if (!anyEndpointMatches(o.provider.compiled, st.target)) {
       const allowed = o.provider.compiled.map((e) => e.label).join(', ');
+      const clear = ctx.scheme === 'http' && anyEndpointMatches(o.provider.compiled, { ...st.target, scheme: 'https' });
       return refuse(ctx, st.keyring, 'SLUICE_CREDENTIAL_MISMATCH', 'credential_endpoint_mismatch', [o.provider.name],
-        `the credential of provider "${o.provider.name}" (in ${where}) may not be sent to ${ctx.scheme}://${ctx.dest.authority} (this host, port or path); its endpoints are ${allowed}`);
+        clear
+          ? `the credential of provider "${o.provider.name}" (in ${where}) may not be sent over plain HTTP to ${ctx.dest.authority}; use https, or set allow_cleartext: true on the provider's endpoint`
+          : `the credential of provider "${o.provider.name}" (in ${where}) may not be sent to ${ctx.scheme}://${ctx.dest.authority} (this host, port or path); its endpoints are ${allowed}`);
     }
     return o.provider;
   }
@@ -89,7 +91,10 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
         for (const o of found) {
           const provider = admit(ctx, st, o, where);
           const secret = provider.secret;
-          if (!inject || secret === undefined) continue;
+          if (!inject) continue;
+          if (!(ctx.injected ??= []).includes(provider.name)) ctx.injected.push(provider.name);
+          // `sluice explain` reads no secret: it learns which provider would be injected, and stops there.
+          if (secret === undefined) continue;
           if (/[\r\n\0]/.test(secret)) {
             refuse(ctx, st.keyring, 'SLUICE_CREDENTIAL_UNKNOWN', 'credential_invalid', [provider.name], `the credential of provider "${provider.name}" contains CR, LF or NUL; refusing to send it`);
           }
@@ -109,15 +114,17 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
       if (!snapshot || snapshot.keyring.providers.size === 0 || ctx.decision?.action === 'deny') return;
       const { keyring } = snapshot;
       const view = snapshot.viewFor(ctx.sandbox ?? 'default');
-      const target: EndpointTarget = { dest: ctx.dest, path: ctx.decision?.path ?? ctx.path, scheme: ctx.scheme };
+      const target: EndpointTarget = { dest: ctx.dest, path: ctx.classification.path, scheme: ctx.scheme };
       const st: RequestState = { keyring, view, target, bodyProviders: [] };
       ctx.state.set(STATE, st);
-      const inject = ctx.decision?.action === 'allow';
+      // Injected only where the network policy lets the request go; on an LLM host the router may
+      // still answer the call itself, and then the request carrying it is never sent.
+      const inject = ctx.network?.action === 'allow';
       const rw = rewriter(ctx, st, inject);
 
       const headers = rewriteHeaders(ctx.headers, rw);
       const query = rewriteQuery(ctx.query, rw);
-      const path = rewritePath(ctx.upstreamPath ?? ctx.decision?.path ?? ctx.path, rw);
+      const path = rewritePath(ctx.upstreamPath ?? ctx.classification.path, rw);
       if (headers) ctx.headers = headers;
       if (inject && (headers || query !== undefined || path !== undefined)) {
         // A host that now holds a real value may echo it; the scrubber can only see identity-coded bytes.

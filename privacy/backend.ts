@@ -2,7 +2,7 @@ import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { BackendConfig } from './schema.js';
 import type { Shape } from './translate/index.js';
-import type { LlmCallKind } from './detect.js';
+import type { LlmCallKind } from './apis.js';
 
 /**
  * One configured backend at run time: its own undici Pool (so timeouts are the backend's, not

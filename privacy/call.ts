@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import type { StageResponse } from '../core/index.js';
 import type { Backend, CredentialSource } from './backend.js';
 import { backendHeaders } from './backend.js';
-import type { LlmCallKind } from './detect.js';
+import type { LlmCallKind } from './apis.js';
 import type { ApiError, ChatEvent, ClientCodec, Shape } from './translate/index.js';
 import { codecs, createSseParser, estimateTokens, parseBackendError, parseEmbedRequest, parseEmbedResponse, renderEmbedRequest, renderEmbedResponse, renderError } from './translate/index.js';
 import type { CallStats } from './stats.js';

@@ -1,4 +1,5 @@
-import type { BodyFilter } from '../core/index.js';
+import { StringDecoder } from 'node:string_decoder';
+import type { BodyFilter, LlmApi } from '../core/index.js';
 import type { Shape } from './translate/index.js';
 import { createLineParser, createSseParser } from './translate/index.js';
 
@@ -13,10 +14,10 @@ export interface TextRestorer {
 
 export interface RouterRedactor {
   readonly enabled: boolean;
-  conversationKey(api: string, body: unknown): string;
+  conversationKey(api: LlmApi | undefined, body: unknown): string;
   vault(key: string): unknown;
-  /** Rewrites the content strings of `body` in place. */
-  redactLlmRequest(api: string, body: unknown, vault: unknown): { counts: Record<string, number>; blocked: string[] };
+  /** Rewrites the content strings of `body` in place; every string value when `api` is undefined. */
+  redactLlmRequest(api: LlmApi | undefined, body: unknown, vault: unknown): { counts: Record<string, number>; blocked: string[] };
   restoreJson(value: unknown, vault: unknown): unknown;
   createRestorer(vault: unknown, options?: { json?: boolean }): TextRestorer;
 }
@@ -218,5 +219,23 @@ function restoreOpenAIArguments(value: unknown, redactor: RouterRedactor, vault:
   }
   return () => {
     for (const { fn, args } of done) fn.arguments = args;
+  };
+}
+
+/**
+ * For a request the router does not recognise, let out by an `allow` route with its strings
+ * pseudonymised: the answer's shape is unknown, so placeholders are put back wherever they appear
+ * in its text, JSON-escaped while `json()` says the answer is JSON (or an event stream of it).
+ */
+export function createTextRestoreFilter(redactor: RouterRedactor, vault: unknown, json: () => boolean): BodyFilter {
+  const decoder = new StringDecoder('utf8');
+  let restorer: TextRestorer | undefined;
+  const open = (): TextRestorer => (restorer ??= redactor.createRestorer(vault, { json: json() }));
+  return {
+    transform: (chunk) => Buffer.from(open().push(decoder.write(chunk))),
+    flush: () => {
+      const r = open();
+      return Buffer.from(r.push(decoder.end()) + r.flush());
+    },
   };
 }

@@ -1,14 +1,15 @@
-import type { EventBus, LlmCallEvent } from '../core/index.js';
-import { SluiceError, allow } from '../core/index.js';
-import type { RequestContext, Stage, StageResponse } from '../core/index.js';
+import type { Destination, EventBus, HostClass, LlmApi, LlmCallEvent, LlmShape, RequestContext, Stage, StageResponse } from '../core/index.js';
+import { SluiceError, allow, decisionError, deny } from '../core/index.js';
 import type { Backend, CredentialSource } from './backend.js';
 import { createBackend } from './backend.js';
 import type { Attempt, RoutedCall } from './call.js';
 import { errorResponse, executeCall } from './call.js';
-import type { LlmApi } from './detect.js';
-import { DEFAULT_LLM_HOSTS, VIRTUAL_HOST, detectLlmApi, kindOf, shapeOf } from './detect.js';
+import { kindOf } from './apis.js';
 import type { BackendHealth, HealthMonitor } from './health.js';
 import { createHealthMonitor } from './health.js';
+import { llmHosts } from './hosts.js';
+import type { LlmHosts } from './hosts.js';
+import { promptText } from './prompt-text.js';
 import type { CompiledRoute, RouteTable } from './routes.js';
 import { compileRoutes } from './routes.js';
 import type { InferenceConfig } from './schema.js';
@@ -16,9 +17,10 @@ import { CallStats, countBytes } from './stats.js';
 import { codecs, ollamaGenerate, openAICompletions, renderModelList } from './translate/index.js';
 import { kindForStatus } from './translate/chat.js';
 import type { RouterRedactor } from './restore.js';
-import { createResponseRestorer } from './restore.js';
+import { createResponseRestorer, createTextRestoreFilter } from './restore.js';
 
 type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export interface PrivacyRouterOptions {
   config: InferenceConfig | undefined;
@@ -32,9 +34,8 @@ export interface PrivacyRouterOptions {
 
 export interface PrivacyRouter {
   readonly stage: Stage;
-  isLlmHost(host: string): boolean;
-  /** For the policy stage: is this method+path on an LLM host a call the router decides? */
-  isLlmCall(host: string, method: string, path: string): boolean;
+  /** For the classifier (app/): is this destination an LLM host under the current configuration? */
+  hostClass(dest: Destination): HostClass;
   reload(config: InferenceConfig | undefined): void;
   close(): Promise<void>;
   health(): Record<string, BackendHealth>;
@@ -44,57 +45,53 @@ export interface PrivacyRouter {
 export const MAX_LLM_BODY = 32 * 1024 * 1024;
 const DEFAULT_HEALTH_INTERVAL_MS = 30_000;
 
-const MAX_LOGGED_PROMPT = 8 * 1024;
-const TEXT_KEYS = new Set(['content', 'text', 'system', 'prompt', 'input']);
-
-/** The prose of a (redacted) request body: message contents, system prompts, prompts. */
-function promptText(body: unknown): string {
-  const parts: string[] = [];
-  let size = 0;
-  const stack: Array<[unknown, boolean]> = [[body, false]];
-  while (stack.length && size < MAX_LOGGED_PROMPT) {
-    const [value, wanted] = stack.pop()!;
-    if (typeof value === 'string') {
-      if (wanted) {
-        parts.push(value);
-        size += value.length;
-      }
-    } else if (Array.isArray(value)) {
-      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], wanted]);
-    } else if (value !== null && typeof value === 'object') {
-      const entries = Object.entries(value);
-      for (let i = entries.length - 1; i >= 0; i--) stack.push([entries[i]![1], wanted || TEXT_KEYS.has(entries[i]![0])]);
-    }
-  }
-  return parts.join('\n').slice(0, MAX_LOGGED_PROMPT);
-}
-
 interface CallState {
-  api: LlmApi;
-  body?: Json;
-  parseError?: string;
+  /** From the classification; undefined for a request the router does not recognise. */
+  api: LlmApi | undefined;
+  shape: LlmShape;
+  /** The parsed JSON body (what a backend gets, or the redacted form that leaves the machine). */
+  body?: unknown;
   requestedModel?: string;
   stream: boolean;
   route?: CompiledRoute;
   findings?: Record<string, number>;
-  /** The body was replaced by its redacted form. */
-  redacted?: boolean;
   /** Only with log_prompts: the redacted prompt text for the audit event. */
   prompt?: string;
-  decided: boolean;
+  /** An unrecognised request let out with pseudonyms: does its answer need JSON escapes? */
+  jsonAnswer?: boolean;
 }
 
 interface Generation {
   table: RouteTable;
   backends: Map<string, Backend>;
   health: HealthMonitor;
-  hosts: Set<string>;
+  hosts: LlmHosts;
   logPrompts: boolean;
 }
 
+/** The header the provider's SDK reads its request id from (shown in its errors and logs). */
+function requestIdHeader(shape: LlmShape, id: string): Record<string, string> {
+  if (shape === 'openai') return { 'x-request-id': `sluice-${id}` };
+  if (shape === 'anthropic') return { 'request-id': `sluice-${id}` };
+  return {};
+}
+
+/** What every refusal on an LLM host carries besides its body: the request id, and no retry of a 4xx. */
+function refusalHeaders(shape: LlmShape, id: string, status: number): Record<string, string> {
+  return { ...(status < 500 ? { 'x-should-retry': 'false' } : {}), ...requestIdHeader(shape, id) };
+}
+
+/**
+ * The privacy router as a stage. It owns every request on an LLM host (see core/llm.ts): a
+ * recognised call is routed, denied or let out to the provider by the first matching route; an
+ * unrecognised request only by an `allow` route (every string of its JSON body redacted), unless
+ * an exact L7 rule already let it out as it is. It reads the classification made at ingress and
+ * the network policy's verdict the policy stage left on the context; it asks no other stage.
+ */
 export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
   const key = Symbol('privacy');
   const intervalMs = opts.healthIntervalMs ?? DEFAULT_HEALTH_INTERVAL_MS;
+  const redactorNow = (): RouterRedactor | undefined => (typeof opts.redactor === 'function' ? opts.redactor() : opts.redactor);
 
   const build = (config: InferenceConfig | undefined): Generation => {
     const table = compileRoutes(config);
@@ -103,7 +100,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       table,
       backends,
       health: createHealthMonitor([...backends.values()], opts.credentials, intervalMs),
-      hosts: new Set([...DEFAULT_LLM_HOSTS, ...table.extraHosts.map((h) => h.toLowerCase())]),
+      hosts: llmHosts(table),
       logPrompts: config?.log_prompts === true,
     };
   };
@@ -114,7 +111,10 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       type: 'llm_call',
       time: Date.now(),
       src: ctx.src,
-      api: st.api,
+      dst: { host: ctx.dest.host, port: ctx.dest.port },
+      method: ctx.method,
+      path: ctx.classification.path,
+      api: st.api ?? 'unrecognised',
       ...(st.requestedModel ? { requestedModel: st.requestedModel } : {}),
       ...(st.route ? { route: st.route.name } : {}),
       stream: st.stream,
@@ -124,50 +124,11 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     });
   };
 
-  const decide = async (ctx: RequestContext, st: CallState, raw: Buffer): Promise<void> => {
-    if (st.decided) return;
-    st.decided = true;
-    const shape = shapeOf(st.api);
-    if (kindOf(st.api) === 'models') {
-      st.route = gen.table.matchApi(shape);
-      return;
-    }
-    try {
-      const parsed: unknown = JSON.parse(raw.toString('utf8'));
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('the body is not a JSON object');
-      st.body = parsed as Json;
-    } catch (err) {
-      st.parseError = (err as Error).message;
-      return;
-    }
-    st.requestedModel = typeof st.body.model === 'string' ? st.body.model : undefined;
-    st.stream = shape === 'ollama' ? st.body.stream !== false : st.body.stream === true;
-    const redactor = typeof opts.redactor === 'function' ? opts.redactor() : opts.redactor;
-    if (!redactor?.enabled) {
-      st.route = gen.table.match(shape, st.requestedModel, undefined);
-      return;
-    }
-    const conversation = redactor.conversationKey(st.api, st.body);
-    const vault = redactor.vault(conversation);
-    // Redact a copy: a local backend gets the original text.
-    const redacted = structuredClone(st.body);
-    const result = redactor.redactLlmRequest(st.api, redacted, vault);
-    st.findings = result.counts;
-    if (gen.logPrompts) st.prompt = promptText(redacted);
-    const sensitive = Object.values(result.counts).some((n) => n > 0) || result.blocked.length > 0;
-    const route = gen.table.match(shape, st.requestedModel, sensitive);
-    st.route = route;
-    if (!route || !leavesMachine(route)) return;
-    if (result.blocked.length) {
-      const reason = `blocked entity types: ${result.blocked.join(', ')}`;
-      emit(ctx, st, { action: 'deny', backend: 'none', reason, status: 403 });
-      throw new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave this machine: ${result.blocked.join(', ')}`, { reason });
-    }
-    if (!sensitive) return;
-    st.body = redacted;
-    st.redacted = true;
-    const kind = kindOf(st.api);
-    if (kind === 'chat' || kind === 'completions') ctx.responseFilters.push(createResponseRestorer(shape, st.stream, redactor, vault));
+  const refuse = (ctx: RequestContext, st: CallState, err: SluiceError, rule?: string): never => {
+    const reason = String(err.context.reason ?? err.message);
+    emit(ctx, st, { action: 'deny', backend: 'none', reason, status: err.status });
+    ctx.decision = deny(err.wire, reason, rule ? { rule } : {});
+    throw err;
   };
 
   /** `allow` goes to the original provider; `openai`/`anthropic` backends are hosted too. */
@@ -180,13 +141,98 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     });
   };
 
-  const denyIfNeeded = (ctx: RequestContext, st: CallState): void => {
-    const route = st.route;
-    if (route && route.action !== 'deny') return;
-    const reason = route ? (route.reason ?? `inference route "${route.name}" denies this call`) : `no inference route matches ${st.api} model "${st.requestedModel ?? ''}"`;
-    emit(ctx, st, { action: 'deny', backend: 'none', reason, status: 403 });
-    ctx.decision = { action: 'deny', code: 'route_denied', reason, ...(route ? { rule: route.name } : {}) };
-    throw new SluiceError('SLUICE_ROUTE_DENIED', reason, { reason, ...(route ? { rule: route.name } : {}) });
+  /** Reads the body: a recognised call must be a JSON object; an unrecognised request may be anything. */
+  const readBody = (ctx: RequestContext, st: CallState, raw: Buffer | undefined): void => {
+    const needsObject = st.api !== undefined && kindOf(st.api) !== 'models';
+    if (raw === undefined || raw.length === 0) {
+      if (needsObject) throw new SluiceError('SLUICE_BAD_REQUEST', `${ctx.method} ${ctx.classification.path} needs a JSON object body`);
+      return;
+    }
+    try {
+      st.body = JSON.parse(raw.toString('utf8'));
+    } catch (err) {
+      if (needsObject) throw new SluiceError('SLUICE_BAD_REQUEST', `invalid JSON body: ${(err as Error).message}`);
+      return;
+    }
+    if (needsObject && !isObj(st.body)) throw new SluiceError('SLUICE_BAD_REQUEST', 'the body is not a JSON object');
+    if (!isObj(st.body)) return;
+    st.requestedModel = typeof st.body.model === 'string' ? st.body.model : undefined;
+    st.stream = st.shape === 'ollama' && st.api !== undefined ? st.body.stream !== false : st.body.stream === true;
+    ctx.classification.stream = st.stream;
+  };
+
+  /**
+   * The call's fate, before anything is answered or sent: the route (on what the body says and
+   * what redaction found), then what that route does with it. Returns the body to send when the
+   * call goes out to the provider redacted.
+   */
+  const decide = (ctx: RequestContext, st: CallState, raw: Buffer | undefined): Buffer | undefined => {
+    const host = ctx.dest.host;
+    readBody(ctx, st, raw);
+    const redactor = redactorNow();
+    let sensitive: boolean | undefined;
+    let redacted: { body: unknown; vault: unknown; blocked: string[] } | undefined;
+    if (redactor?.enabled && st.body !== undefined) {
+      const vault = redactor.vault(redactor.conversationKey(st.api, st.body));
+      // Redact a copy: a local backend gets the original text.
+      const copy = structuredClone(st.body);
+      const result = redactor.redactLlmRequest(st.api, copy, vault);
+      st.findings = result.counts;
+      if (gen.logPrompts) st.prompt = promptText(copy);
+      sensitive = Object.values(result.counts).some((n) => n > 0) || result.blocked.length > 0;
+      if (sensitive) redacted = { body: copy, vault, blocked: result.blocked };
+    }
+    const route = st.api !== undefined && kindOf(st.api) === 'models' ? gen.table.matchApi(st.shape, host) : gen.table.match(st.shape, st.requestedModel, sensitive, host);
+    st.route = route;
+    ctx.route = route ? { name: route.name, action: route.action, ...(route.backend ? { backend: route.backend, model: route.model ?? st.requestedModel ?? '' } : {}) } : { name: 'none', action: 'deny' };
+    const what = st.api ?? `${ctx.method} ${ctx.classification.path}`;
+
+    if (route?.action === 'deny') {
+      const reason = route.reason ?? `inference route "${route.name}" denies this call`;
+      return refuse(ctx, st, new SluiceError('SLUICE_ROUTE_DENIED', reason, { reason, rule: route.name }), route.name);
+    }
+    if (st.api === undefined && route?.action !== 'allow') {
+      const reason = `${what} on ${host} is not a call the privacy router recognises, so no backend can answer it, and nothing lets it out to the provider (privacy fails closed); an inference route with action: allow, or a network-policy rule naming this exact method and path, would`;
+      return refuse(ctx, st, new SluiceError('SLUICE_LLM_UNRECOGNISED', reason, { reason, ...(route ? { rule: route.name } : {}) }), route?.name);
+    }
+    if (!route) {
+      const reason = `no inference route matches ${what} model "${st.requestedModel ?? ''}"`;
+      return refuse(ctx, st, new SluiceError('SLUICE_ROUTE_DENIED', reason, { reason }));
+    }
+    if (redacted?.blocked.length && leavesMachine(route)) {
+      const reason = `blocked entity types: ${redacted.blocked.join(', ')}`;
+      return refuse(ctx, st, new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave this machine: ${redacted.blocked.join(', ')}`, { reason }), route.name);
+    }
+    if (route.action === 'allow') return letOut(ctx, st, route, redactor, redacted);
+    if (redacted && leavesMachine(route)) {
+      st.body = redacted.body;
+      const kind = kindOf(st.api!);
+      if (kind === 'chat' || kind === 'completions') ctx.responseFilters.push(createResponseRestorer(st.shape, st.stream, redactor!, redacted.vault));
+    }
+    ctx.decision = allow(`answered by inference backend "${route.backend ?? ''}"`, { rule: route.name });
+    return undefined;
+  };
+
+  /** An `allow` route: the request goes to the host the agent called, if the network policy lets it. */
+  const letOut = (ctx: RequestContext, st: CallState, route: CompiledRoute, redactor: RouterRedactor | undefined, redacted: { body: unknown; vault: unknown } | undefined): Buffer | undefined => {
+    const network = ctx.network ?? deny('policy_denied', `no network verdict for ${ctx.dest.authority}`);
+    if (network.action !== 'allow') return refuse(ctx, st, decisionError(network), network.rule);
+    if (st.api === undefined && ctx.hasBody && st.body === undefined && redactor?.enabled) {
+      const reason = `${ctx.method} ${ctx.classification.path} on ${ctx.dest.host} is not a call the privacy router recognises and its body is not JSON, so it cannot be redacted; Sluice does not let it out`;
+      return refuse(ctx, st, new SluiceError('SLUICE_LLM_UNRECOGNISED', reason, { reason, rule: route.name }), route.name);
+    }
+    ctx.decision = allow(`inference route "${route.name}" lets this call out to ${ctx.dest.host}`, { rule: route.name, ...(network.policy ? { policy: network.policy } : {}) });
+    emit(ctx, st, { action: 'allow', backend: 'upstream', ...(st.requestedModel ? { backendModel: st.requestedModel } : {}) });
+    if (!redacted || !redactor) return undefined;
+    // The answer has pseudonyms to put back; an encoded answer would hide them from the restorer.
+    ctx.headers['accept-encoding'] = 'identity';
+    if (st.api === undefined) {
+      ctx.responseFilters.push(createTextRestoreFilter(redactor, redacted.vault, () => st.jsonAnswer ?? true));
+    } else {
+      const kind = kindOf(st.api);
+      if (kind === 'chat' || kind === 'completions') ctx.responseFilters.push(createResponseRestorer(st.shape, st.stream, redactor, redacted.vault));
+    }
+    return Buffer.from(JSON.stringify(redacted.body));
   };
 
   const attemptsFor = (route: CompiledRoute, requestedModel: string): Attempt[] => {
@@ -199,7 +245,6 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
   };
 
   const listModels = async (ctx: RequestContext, st: CallState, route: CompiledRoute): Promise<StageResponse> => {
-    const shape = shapeOf(st.api);
     const names = new Set<string>();
     const errors: string[] = [];
     for (const { backend } of attemptsFor(route, '')) {
@@ -211,108 +256,94 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       }
     }
     emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: names.size || !errors.length ? 200 : 503 });
-    if (names.size === 0 && errors.length) return errorResponse(shape, { status: 503, kind: 'overloaded', message: `model list unavailable: ${errors.join('; ')}` });
-    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(renderModelList(shape, [...names])) };
+    if (names.size === 0 && errors.length) return errorResponse(st.shape, { status: 503, kind: 'overloaded', message: `model list unavailable: ${errors.join('; ')}` });
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(renderModelList(st.shape, [...names])) };
+  };
+
+  /** A recognised call the route sends to a backend: translated there and back, fallback included. */
+  const answer = async (ctx: RequestContext, st: CallState, api: LlmApi, route: CompiledRoute, requestBytes: number): Promise<StageResponse> => {
+    const attempts = attemptsFor(route, st.requestedModel ?? '');
+    if (attempts.length === 0) {
+      // Only possible when a reload removed the backend between this call's body and its answer.
+      const message = `inference backend "${route.backend ?? ''}" is no longer configured`;
+      emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: 503, reason: message });
+      return errorResponse(st.shape, { status: 503, kind: 'overloaded', message });
+    }
+    const stats = new CallStats();
+    stats.requestBytes = requestBytes;
+    let reported = false;
+    const call: RoutedCall = {
+      clientShape: st.shape,
+      client: api === 'openai-completions' ? openAICompletions : api === 'ollama-generate' ? ollamaGenerate : codecs[st.shape],
+      kind: kindOf(api),
+      body: st.body as Json,
+      requestedModel: st.requestedModel ?? '',
+      stream: st.stream,
+      clientHeaders: ctx.headers,
+      signal: ctx.signal,
+      stats,
+      done() {
+        if (reported) return;
+        reported = true;
+        emit(ctx, st, {
+          action: 'route',
+          backend: stats.backend ?? route.backend ?? 'none',
+          ...(stats.backendModel ? { backendModel: stats.backendModel } : {}),
+          status: stats.status,
+          ...(stats.inputTokens !== undefined ? { inputTokens: stats.inputTokens } : {}),
+          ...(stats.outputTokens !== undefined ? { outputTokens: stats.outputTokens } : {}),
+          ...(stats.ttftMs !== undefined ? { ttftMs: stats.ttftMs } : {}),
+          durationMs: stats.elapsed(),
+          requestBytes: stats.requestBytes,
+          responseBytes: stats.responseBytes,
+          ...(stats.error ? { reason: stats.error } : {}),
+        });
+      },
+    };
+    const result = await executeCall(call, attempts, opts.credentials);
+    ctx.decision = allow(`answered by inference backend "${result.attempt.backend.name}"`, { rule: route.name });
+    const out = result.response;
+    if (typeof out.body === 'string' || out.body instanceof Uint8Array) return out;
+    return { ...out, body: countBytes(out.body, stats) };
   };
 
   const stage: Stage = {
     name: 'privacy',
-    onConnect(ctx) {
-      // inference.local exists only inside Sluice: no DNS, no network policy entry needed.
-      if (ctx.dest.host === VIRTUAL_HOST) ctx.decision = allow('answered by the privacy router', { rule: VIRTUAL_HOST });
-    },
-    renderError(ctx, err) {
-      const st = ctx.state.get(key) as CallState | undefined;
-      if (!st) return undefined;
-      return errorResponse(shapeOf(st.api), { status: err.status, kind: kindForStatus(err.status), message: `${err.message} [sluice: ${err.wire}]` });
-    },
     onRequestHeaders(ctx) {
-      if (!gen.hosts.has(ctx.dest.host)) return;
-      const api = detectLlmApi(ctx.dest.host, ctx.method, ctx.path, ctx.headers);
-      if (!api) return;
-      ctx.state.set(key, { api, stream: false, decided: false } satisfies CallState);
-      if (kindOf(api) !== 'models') ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? MAX_LLM_BODY, MAX_LLM_BODY);
+      const c = ctx.classification;
+      // An exact L7 rule already let this unrecognised request out as it is (the policy stage says so).
+      if (c.hostClass === 'other' || ctx.decision !== undefined) return;
+      const st: CallState = { api: c.api, shape: c.shape ?? 'openai', stream: false };
+      ctx.state.set(key, st);
+      if (ctx.hasBody) ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? MAX_LLM_BODY, MAX_LLM_BODY);
+      else decide(ctx, st, undefined);
     },
-    async onRequestBody(ctx, body) {
+    onRequestBody(ctx, body) {
       const st = ctx.state.get(key) as CallState | undefined;
       if (!st) return undefined;
-      await decide(ctx, st, body);
-      denyIfNeeded(ctx, st);
-      if (st.route?.action === 'allow' && st.body && st.redacted) {
-        return Buffer.from(JSON.stringify(st.body));
-      }
-      return undefined;
+      return decide(ctx, st, body);
     },
     async respond(ctx, body) {
       const st = ctx.state.get(key) as CallState | undefined;
-      if (!st) return undefined;
-      await decide(ctx, st, Buffer.isBuffer(body) ? body : await collect(body as AsyncIterable<Uint8Array>));
-      denyIfNeeded(ctx, st);
-      const route = st.route!;
-      const shape = shapeOf(st.api);
-      if (route.action === 'allow') {
-        emit(ctx, st, { action: 'allow', backend: 'upstream', backendModel: st.requestedModel });
-        return undefined;
-      }
-      if (kindOf(st.api) === 'models') return listModels(ctx, st, route);
-      if (!st.body) {
-        emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: 400, reason: st.parseError });
-        return errorResponse(shape, { status: 400, kind: 'invalid_request', message: `invalid JSON body: ${st.parseError ?? ''}` });
-      }
-      const attempts = attemptsFor(route, st.requestedModel ?? '');
-      if (attempts.length === 0) {
-        // Only possible when a reload removed the backend between this call's body and its answer.
-        const message = `inference backend "${route.backend ?? ''}" is no longer configured`;
-        emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: 503, reason: message });
-        return errorResponse(shape, { status: 503, kind: 'overloaded', message });
-      }
-      const stats = new CallStats();
-      let reported = false;
-      const call: RoutedCall = {
-        clientShape: shape,
-        client: st.api === 'openai-completions' ? openAICompletions : st.api === 'ollama-generate' ? ollamaGenerate : codecs[shape],
-        kind: kindOf(st.api),
-        body: st.body,
-        requestedModel: st.requestedModel ?? '',
-        stream: st.stream,
-        clientHeaders: ctx.headers,
-        signal: ctx.signal,
-        stats,
-        done() {
-          if (reported) return;
-          reported = true;
-          emit(ctx, st, {
-            action: 'route',
-            backend: stats.backend ?? route.backend ?? 'none',
-            ...(stats.backendModel ? { backendModel: stats.backendModel } : {}),
-            status: stats.status,
-            ...(stats.inputTokens !== undefined ? { inputTokens: stats.inputTokens } : {}),
-            ...(stats.outputTokens !== undefined ? { outputTokens: stats.outputTokens } : {}),
-            ...(stats.ttftMs !== undefined ? { ttftMs: stats.ttftMs } : {}),
-            durationMs: stats.elapsed(),
-            requestBytes: stats.requestBytes,
-            responseBytes: stats.responseBytes,
-            ...(stats.error ? { reason: stats.error } : {}),
-          });
-        },
-      };
-      stats.requestBytes = body instanceof Buffer ? body.length : 0;
-      const result = await executeCall(call, attempts, opts.credentials);
-      ctx.decision = allow(`answered by inference backend "${result.attempt.backend.name}"`, { rule: route.name });
-      const out = result.response;
-      if (typeof out.body === 'string' || out.body instanceof Uint8Array) return out;
-      return { ...out, body: countBytes(out.body, stats) };
+      const route = st?.route;
+      if (!st || st.api === undefined || route?.action !== 'route') return undefined;
+      const out = kindOf(st.api) === 'models' ? await listModels(ctx, st, route) : await answer(ctx, st, st.api, route, body instanceof Buffer ? body.length : 0);
+      return { ...out, headers: { ...requestIdHeader(st.shape, ctx.id), ...out.headers } };
+    },
+    onResponseHeaders(ctx, head) {
+      const st = ctx.state.get(key) as CallState | undefined;
+      if (st) st.jsonAnswer = /json|event-stream/i.test(String(head.headers['content-type'] ?? ''));
+    },
+    renderError(ctx, err) {
+      const shape = ctx.classification.shape;
+      if (shape === undefined) return undefined;
+      return errorResponse(shape, { status: err.status, kind: kindForStatus(err.status), message: `${err.message} [sluice: ${err.wire}]` }, refusalHeaders(shape, ctx.id, err.status));
     },
   };
 
   return {
     stage,
-    isLlmHost(host) {
-      return gen.hosts.has(host.toLowerCase());
-    },
-    isLlmCall(host, method, path) {
-      return gen.hosts.has(host.toLowerCase()) && detectLlmApi(host.toLowerCase(), method, path, {}) !== undefined;
-    },
+    hostClass: (dest) => gen.hosts.classOf(dest),
     reload(config) {
       const old = gen;
       gen = build(config);
@@ -328,15 +359,4 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       return gen.health.snapshot();
     },
   };
-}
-
-async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > MAX_LLM_BODY) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `LLM request body larger than ${MAX_LLM_BODY} bytes`);
-    chunks.push(Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks);
 }

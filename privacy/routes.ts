@@ -7,6 +7,7 @@ export interface CompiledRoute {
   apis: ReadonlySet<ApiFamily> | undefined;
   models: readonly RegExp[] | undefined;
   sensitive: boolean | undefined;
+  hosts: ReadonlySet<string> | undefined;
   action: 'route' | 'allow' | 'deny';
   backend?: string;
   model?: string;
@@ -18,11 +19,12 @@ export interface CompiledRoute {
 export interface RouteTable {
   readonly backends: ReadonlyMap<string, BackendConfig>;
   readonly routes: readonly CompiledRoute[];
+  /** `hosts` and every host a route names, lower case. */
   readonly extraHosts: readonly string[];
   /** First match wins; `undefined` means no route matched (the router then denies). */
-  match(api: Shape, model: string | undefined, sensitive: boolean | undefined): CompiledRoute | undefined;
-  /** For model lists: the first route for this API that does not depend on model or content. */
-  matchApi(api: Shape): CompiledRoute | undefined;
+  match(api: Shape, model: string | undefined, sensitive: boolean | undefined, host: string): CompiledRoute | undefined;
+  /** For model lists: the first route for this API and host that does not depend on model or content. */
+  matchApi(api: Shape, host: string): CompiledRoute | undefined;
 }
 
 /** No `inference:` section: everything to a local Ollama, model names unchanged. */
@@ -49,11 +51,13 @@ function compile(route: RouteConfig, i: number): CompiledRoute {
   const action = route.action ?? 'route';
   const apis = list(route.match.api);
   const models = list(route.match.model);
+  const hosts = list(route.match.host);
   const out: CompiledRoute = {
     name: route.name ?? `routes[${i}]`,
     apis: apis ? new Set(apis) : undefined,
     models: models?.map(globToRegExp),
     sensitive: route.match.sensitive,
+    hosts: hosts ? new Set(hosts.map((h) => h.toLowerCase())) : undefined,
     action,
   };
   if (route.backend) out.backend = route.backend;
@@ -72,10 +76,11 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
   return {
     backends,
     routes,
-    extraHosts: cfg.hosts ?? [],
-    match(api, model, sensitive) {
+    extraHosts: [...new Set([...(cfg.hosts ?? []), ...routes.flatMap((r) => [...(r.hosts ?? [])])].map((h) => h.toLowerCase()))],
+    match(api, model, sensitive, host) {
       for (const r of routes) {
         if (r.apis && !r.apis.has(api)) continue;
+        if (r.hosts && !r.hosts.has(host)) continue;
         if (r.models && (model === undefined || !r.models.some((re) => re.test(model)))) continue;
         // Without a redaction engine nothing is known to be sensitive.
         if (r.sensitive !== undefined && r.sensitive !== (sensitive ?? false)) continue;
@@ -83,8 +88,8 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
       }
       return undefined;
     },
-    matchApi(api) {
-      return routes.find((r) => (!r.apis || r.apis.has(api)) && (!r.models || r.models.some((re) => re.source === '^.*$')) && r.sensitive !== true);
+    matchApi(api, host) {
+      return routes.find((r) => (!r.apis || r.apis.has(api)) && (!r.hosts || r.hosts.has(host)) && (!r.models || r.models.some((re) => re.source === '^.*$')) && r.sensitive !== true);
     },
   };
 }

@@ -11,7 +11,8 @@ import { z } from 'zod';
  *   routes:                                                         # first match wins
  *     - { name: secrets-stay-home, match: { sensitive: true }, backend: local, model: "qwen3:8b" }
  *     - { match: { api: anthropic, model: "claude-*" }, backend: nim, model: "meta/llama-3.1-8b-instruct", fallback: local }
- *     - { match: { api: openai }, action: allow }                  # to api.openai.com, redacted
+ *     - { match: { api: openai }, action: allow }                  # to the provider called, redacted
+ *     - { match: { host: api.anthropic.com }, action: allow }      # every request to this host, redacted
  *     - { match: {}, action: deny, reason: "only Claude and OpenAI models are served here" }
  *   hosts: [llm.internal.example]                                  # extra hosts whose LLM paths are routed
  *   log_prompts: false                                             # true: redacted prompt text in the audit log
@@ -23,6 +24,12 @@ import { z } from 'zod';
  *
  * The virtual host `inference.local` is always an LLM host; it needs no DNS record and no network
  * policy entry, because the router answers it itself.
+ *
+ * On LLM hosts (api.openai.com, api.anthropic.com, `hosts`, every host a route's `match.host`
+ * names, every backend's host and port) privacy fails closed: a request the router does not
+ * recognise as a call is refused, in the provider's error shape, unless an `allow` route matches
+ * it (then every string value of its JSON body is redacted) or a network-policy rule names that
+ * exact method and path.
  */
 
 /** Which wire shape an API speaks, used in `match.api`. */
@@ -54,6 +61,8 @@ export const routeSchema = z.strictObject({
     model: oneOrMany(z.string().min(1)).optional(),
     /** Matches on the redaction engine's findings in the request (true: something sensitive was found). */
     sensitive: z.boolean().optional(),
+    /** The host the agent called (exact names, lower case); such a host is an LLM host. */
+    host: oneOrMany(z.string().min(1).regex(/^[A-Za-z0-9.-]+$/, 'a host name (letters, digits, . and -)')).optional(),
   }).default({}),
   /** route (default when `backend` is set): answer from a backend; allow: send to the original provider; deny. */
   action: z.enum(['route', 'allow', 'deny']).optional(),
@@ -72,6 +81,7 @@ export type RouteConfig = z.infer<typeof routeSchema>;
 export const inferenceSchema = z.strictObject({
   backends: z.record(z.string().min(1), backendSchema).default({}),
   routes: z.array(routeSchema).default([]),
+  /** More LLM hosts: their calls are routed and what the router does not recognise there is refused. */
   hosts: z.array(z.string().min(1)).optional(),
   /**
    * Put the prompt text (message contents, after redaction, at most 8 KiB) in each llm_call audit

@@ -1,13 +1,14 @@
 import type http from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { SluiceError, parseAuthority } from '../core/index.js';
-import type { BodyFilter, Destination, Endpoint, EventBus, RequestContext, Stage, StageResponse } from '../core/index.js';
+import { SluiceError, decisionError } from '../core/index.js';
+import type { BodyFilter, Classifier, Destination, Endpoint, EventBus, LlmClass, RequestContext, Stage, StageResponse } from '../core/index.js';
 import { stripHopByHop } from './headers.js';
-import { filterBuffer, filterStream } from './body-filters.js';
+import { filterStream } from './body-filters.js';
+import { createRequestContext, runRequestHooks } from './request.js';
 import { isUpstreamFailure, refusalAfterPolicy, sendError, toSluiceError } from './respond.js';
+import { hostAgrees, parseAbsolute, splitTarget } from './target.js';
 import type { Forwarder } from './forward.js';
 import type { ResolvedAddress } from './ssrf.js';
 
@@ -31,46 +32,9 @@ export interface ExchangeDeps {
   sandbox?: string;
   forwarder: Forwarder;
   bus: EventBus;
+  classifier: Classifier;
   resolveAddress(ctx: RequestContext, tunnel: TunnelInfo | undefined): Promise<ResolvedAddress>;
   maxBufferedBody: number;
-}
-
-const DEFAULT_PORT = { http: 80, https: 443 } as const;
-
-/** Splits a request target into the raw path and query (no decoding: rules/ canonicalises). */
-function splitTarget(target: string): { path: string; query: string } {
-  const q = target.indexOf('?');
-  const noFragment = (s: string) => {
-    const h = s.indexOf('#');
-    return h < 0 ? s : s.slice(0, h);
-  };
-  if (q < 0) return { path: noFragment(target) || '/', query: '' };
-  return { path: target.slice(0, q) || '/', query: noFragment(target.slice(q + 1)) };
-}
-
-/** Parses the absolute-form target of a plain proxy request: http://host[:port]/path?query. */
-function parseAbsolute(url: string): { dest: Destination; target: string } {
-  const m = /^http:\/\/([^/?#]*)(.*)$/i.exec(url);
-  if (!m) {
-    if (/^https:\/\//i.test(url)) throw new SluiceError('SLUICE_BAD_REQUEST', 'https:// URLs must be sent through CONNECT (set HTTPS_PROXY), not as a plain proxy request');
-    throw new SluiceError('SLUICE_BAD_REQUEST', 'this is a proxy: send absolute-form requests (http://host/path) or CONNECT', { reason: 'request target is not an absolute http:// URL' });
-  }
-  const authority = m[1]!;
-  if (authority.includes('@')) throw new SluiceError('SLUICE_BAD_REQUEST', 'userinfo in the request target is not allowed');
-  const rest = m[2] || '/';
-  return { dest: parseAuthority(authority, 80), target: rest.startsWith('/') ? rest : `/${rest}` };
-}
-
-function hostAgrees(hostHeader: string | undefined, dest: Destination, scheme: 'http' | 'https'): boolean {
-  if (!hostHeader) return true; // HTTP/1.0 clients may omit it; the tunnel decides.
-  // The common case, already canonical: no parsing on the keep-alive hot path.
-  if (hostHeader === dest.authority || (dest.port === DEFAULT_PORT[scheme] && hostHeader === dest.host)) return true;
-  try {
-    const h = parseAuthority(hostHeader, DEFAULT_PORT[scheme]);
-    return h.host === dest.host && h.port === dest.port;
-  } catch {
-    return false;
-  }
 }
 
 async function readCapped(req: http.IncomingMessage, cap: number): Promise<Buffer> {
@@ -131,45 +95,20 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     if (!hostAgrees(req.headers.host, dest!, scheme)) {
       throw new SluiceError('SLUICE_HOST_MISMATCH', `Host header "${String(req.headers.host).slice(0, 200)}" does not match the tunnel's destination ${dest!.authority}`, { reason: 'the Host header must name the host the tunnel was opened to' });
     }
-    const { path, query } = splitTarget(target);
-    const headers = stripHopByHop(req.headers);
-    // Node's server already answered "Expect: 100-continue" to the client; undici refuses to send it.
-    delete headers.expect;
-    const hasBody = req.headers['content-length'] !== undefined ? Number(req.headers['content-length']) > 0 : req.headers['transfer-encoding'] !== undefined;
-    headers.host = dest!.port === DEFAULT_PORT[scheme] ? (dest!.host.includes(':') ? `[${dest!.host}]` : dest!.host) : dest!.authority;
-    ctx = {
-      id: randomUUID(),
+    ctx = createRequestContext({
       src,
       dest: dest!,
       scheme,
       sandbox,
       bus: deps.bus,
-      get signal() {
-        return lazySignal();
-      },
+      signal: lazySignal,
       method: req.method ?? 'GET',
-      hasBody,
-      path,
-      query,
-      headers,
-      requestFilters: [],
-      responseFilters: [],
-      state: new Map(),
-    };
-    for (const stage of deps.stages) await stage.onRequestHeaders?.(ctx);
-
-    let body: Buffer | Readable | null = null;
-    if (ctx.bufferRequestBody !== undefined) {
-      let buffered = await readCapped(req, Math.min(ctx.bufferRequestBody, deps.maxBufferedBody));
-      for (const stage of deps.stages) {
-        const replaced = await stage.onRequestBody?.(ctx, buffered);
-        if (replaced) buffered = replaced;
-      }
-      buffered = await filterBuffer(ctx.requestFilters, buffered);
-      body = buffered;
-    } else if (hasBody) {
-      body = ctx.requestFilters.length ? req.pipe(filterStream(ctx.requestFilters)) : req;
-    }
+      target,
+      headers: req.headers,
+      classifier: deps.classifier,
+    });
+    const buffered = await runRequestHooks(deps.stages, ctx, (cap) => readCapped(req, Math.min(cap, deps.maxBufferedBody)));
+    const body: Buffer | Readable | null = buffered ?? (!ctx.hasBody ? null : ctx.requestFilters.length ? req.pipe(filterStream(ctx.requestFilters)) : req);
 
     for (const stage of deps.stages) {
       if (!stage.respond) continue;
@@ -181,6 +120,10 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       }
     }
 
+    // Fail closed: a request no stage allowed (or one that a stage denied without throwing) is never sent.
+    if (ctx.decision?.action !== 'allow') {
+      throw ctx.decision ? decisionError(ctx.decision) : new SluiceError('SLUICE_INTERNAL', 'no stage decided this request', { reason: 'no stage decided this request; Sluice does not forward undecided requests' });
+    }
     if (body instanceof Buffer) {
       delete ctx.headers['transfer-encoding'];
       ctx.headers['content-length'] = String(body.length);
@@ -191,7 +134,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     const resolved = await deps.resolveAddress(ctx, tunnel);
     const upstream = await deps.forwarder.request(
       { scheme, dest: ctx.dest, address: resolved.address },
-      { method: ctx.method, path: (ctx.upstreamPath ?? ctx.decision?.path ?? ctx.path) + (ctx.query ? `?${ctx.query}` : ''), headers: ctx.headers, body, signal: cancel },
+      { method: ctx.method, path: (ctx.upstreamPath ?? ctx.classification.path) + (ctx.query ? `?${ctx.query}` : ''), headers: ctx.headers, body, signal: cancel },
     );
     const head = { status: upstream.status, headers: stripHopByHop(upstream.headers) };
     for (const stage of deps.stages) await stage.onResponseHeaders?.(ctx, head);
@@ -209,17 +152,20 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       ctx.decision = refused.decision;
       e = refused.error;
     }
-    if (e.code === 'SLUICE_INTERNAL') process.emitWarning(`sluice: internal error: ${(err as Error)?.stack ?? String(err)}`);
+    // A client that hung up mid-answer breaks the pipe to it: not Sluice's fault, not worth a warning.
+    if (e.code === 'SLUICE_INTERNAL' && !gone) process.emitWarning(`sluice: internal error: ${(err as Error)?.stack ?? String(err)}`);
+    // A stage that refused over a secret put a scrubbed spelling of the path in the error.
+    const path = typeof e.context.path === 'string' ? e.context.path : (ctx?.classification.path ?? splitTarget(req.url ?? '/').path);
     const own = ctx && !res.headersSent ? renderOwnError(deps.stages, ctx, e) : undefined;
     if (own) {
       res.writeHead(own.status, { ...stripHopByHop(own.headers), 'x-sluice-error': e.wire, 'cache-control': 'no-store' });
       res.end(typeof own.body === 'string' || own.body instanceof Uint8Array ? own.body : undefined);
     } else {
-      sendError(res, e, { host: dest?.host, port: dest?.port, method: req.method, path: ctx?.path ?? splitTarget(req.url ?? '/').path });
+      sendError(res, e, { host: dest?.host, port: dest?.port, method: req.method, path });
     }
     if (ctx) {
       // An upstream that failed is not a refusal: the decision that allowed the request stands.
-      finish(deps, ctx, e.status, started, err, {
+      finish(deps, ctx, e.status, started, err, path, {
         ...(failed ? { failure: { code: e.wire, reason: e.message } } : {}),
         ...(typeof e.context.address === 'string' ? { ip: e.context.address } : {}),
       });
@@ -260,7 +206,15 @@ function pump(src: Readable, dst: http.ServerResponse): Promise<void> {
   });
 }
 
-function finish(deps: ExchangeDeps, ctx: RequestContext, status: number, started: number, error?: unknown, extra: { failure?: { code: string; reason: string }; ip?: string } = {}): void {
+function finish(
+  deps: ExchangeDeps,
+  ctx: RequestContext,
+  status: number,
+  started: number,
+  error?: unknown,
+  path = ctx.classification.path,
+  extra: { failure?: { code: string; reason: string }; ip?: string } = {},
+): void {
   for (const stage of deps.stages) stage.onClose?.(ctx, error);
   deps.bus.emit({
     type: 'request',
@@ -268,13 +222,21 @@ function finish(deps: ExchangeDeps, ctx: RequestContext, status: number, started
     src: ctx.src,
     dst: { host: ctx.dest.host, port: ctx.dest.port, ...(extra.ip ? { ip: extra.ip } : {}) },
     method: ctx.method,
-    path: ctx.decision?.path ?? ctx.path,
+    path,
     scheme: ctx.scheme,
+    ...llmClass(ctx),
     decision: ctx.decision ?? { action: 'allow', code: 'allowed', reason: 'no stage objected' },
     status,
     durationMs: Math.round((performance.now() - started) * 1000) / 1000,
     ...(extra.failure ? { error: extra.failure } : {}),
   });
+}
+
+/** On LLM hosts, the classification the request was decided by, for the audit event. */
+function llmClass(ctx: RequestContext): { llm?: LlmClass } {
+  const c = ctx.classification;
+  if (c.hostClass === 'other') return {};
+  return { llm: { hostClass: c.hostClass, ...(c.api ? { api: c.api } : {}), ...(c.stream !== undefined ? { stream: c.stream } : {}) } };
 }
 
 /**

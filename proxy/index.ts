@@ -5,3 +5,7 @@ export type { Forwarder } from './forward.js';
 export { createResolver, checkAddress, embeddedIPv4 } from './ssrf.js';
 export type { Resolver, ResolvedAddress } from './ssrf.js';
 export { filterStream, filterBuffer } from './body-filters.js';
+export { createRequestContext, runRequestHooks } from './request.js';
+export type { RequestInit } from './request.js';
+export { parseUrl } from './target.js';
+export { refusalAfterPolicy, isUpstreamFailure } from './respond.js';

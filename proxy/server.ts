@@ -3,7 +3,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { SluiceError, parseAuthority } from '../core/index.js';
-import type { ConnectContext, Destination, Endpoint, EventBus, Stage } from '../core/index.js';
+import type { Classifier, ConnectContext, Destination, Endpoint, EventBus, Stage } from '../core/index.js';
 import { runExchange, sandboxOf } from './exchange.js';
 import type { ExchangeDeps, TunnelInfo } from './exchange.js';
 import { isUpstreamFailure, refusalAfterPolicy, sendError, sendRawError, toSluiceError } from './respond.js';
@@ -46,8 +46,8 @@ export interface ProxyServerOptions {
   limits?: Partial<ProxyLimits>;
   /** Every client of this listener is this sandbox (a listener dedicated to one sandbox). */
   sandbox?: string;
-  /** Hosts not resolved at CONNECT (the privacy router may answer them without any upstream). */
-  resolvesLazily?(host: string): boolean;
+  /** Classifies every CONNECT (by host and port) and every request, before any stage runs. */
+  classifier: Classifier;
 }
 
 interface Tunnel {
@@ -96,6 +96,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     },
     forwarder: opts.forwarder,
     bus: opts.bus,
+    classifier: opts.classifier,
     resolveAddress,
     maxBufferedBody: limits.maxBufferedBody,
   };
@@ -151,7 +152,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
       sendRawError(socket, err);
       return;
     }
-    const ctx: ConnectContext = { id: randomUUID(), src, dest, sandbox };
+    const ctx: ConnectContext = { id: randomUUID(), src, dest, hostClass: opts.classifier.hostClass(dest), sandbox };
     const stages = opts.stages();
     try {
       for (const stage of stages) await stage.onConnect?.(ctx);
@@ -164,7 +165,8 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     const decision = ctx.decision ?? { action: 'allow' as const, code: 'allowed', reason: 'no stage objected' };
     const tlsSkip = decision.endpoint?.tlsSkip ?? false;
     let address: Promise<ResolvedAddress> | undefined;
-    if (!(opts.resolvesLazily?.(dest.host) ?? false) || tlsSkip) {
+    // LLM hosts are resolved only when a request is forwarded: the router may answer them all itself.
+    if (ctx.hostClass === 'other' || tlsSkip) {
       address = opts.resolver.resolve(dest.host, dest.ipVersion, decision.endpoint?.allowedIps ?? []);
       address.catch(() => undefined);
       try {

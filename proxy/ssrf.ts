@@ -15,6 +15,11 @@ export interface ResolvedAddress {
 
 export interface Resolver {
   resolve(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[]): Promise<ResolvedAddress>;
+  /**
+   * The same verdict when it needs no DNS (an IP literal, a --resolve pin), undefined when it
+   * does: for `sluice explain`, which sends nothing, not even a DNS query. Throws as resolve does.
+   */
+  known(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[]): ResolvedAddress | undefined;
 }
 
 export interface ResolverOptions {
@@ -154,35 +159,42 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
     return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
   }
 
+  /** Every address must pass: a name that resolves to one public and one private address is refused. */
+  const judge = (host: string, ipVersion: 0 | 4 | 6, addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>, allowedIps: readonly string[]): ResolvedAddress => {
+    for (const { address } of addresses) {
+      const verdict = checkAddress(address, allowedIps);
+      if (!verdict.allowed) {
+        throw new SluiceError('SLUICE_SSRF_BLOCKED', ipVersion === 0 ? `${host} resolves to ${verdict.reason}` : verdict.reason, {
+          host,
+          reason: verdict.reason,
+          address,
+          ...(verdict.range ? { range: verdict.range } : {}),
+          never_allowed: verdict.never === true,
+        });
+      }
+    }
+    const first = addresses[0]!;
+    return { address: first.address, family: first.family, pinned: false };
+  };
+
+  const known = (host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[]): ResolvedAddress | undefined => {
+    const pinned = pins.get(host);
+    if (pinned !== undefined) return { address: pinned, family: net.isIPv6(pinned) ? 6 : 4, pinned: true };
+    return ipVersion === 0 ? undefined : judge(host, ipVersion, [{ address: host, family: ipVersion }], allowedIps);
+  };
+
   return {
+    known,
     async resolve(host, ipVersion, allowedIps) {
-      const pinned = pins.get(host);
-      if (pinned !== undefined) return { address: pinned, family: net.isIPv6(pinned) ? 6 : 4, pinned: true };
+      const answer = known(host, ipVersion, allowedIps);
+      if (answer) return answer;
       let addresses: Array<{ address: string; family: 4 | 6 }>;
-      if (ipVersion !== 0) {
-        addresses = [{ address: host, family: ipVersion }];
-      } else {
-        try {
-          addresses = await lookupAll(host);
-        } catch (err) {
-          throw new SluiceError('SLUICE_DNS_FAILED', `could not resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { host });
-        }
+      try {
+        addresses = await lookupAll(host);
+      } catch (err) {
+        throw new SluiceError('SLUICE_DNS_FAILED', `could not resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { host });
       }
-      // Every address must pass: a name that resolves to one public and one private address is refused.
-      for (const { address } of addresses) {
-        const verdict = checkAddress(address, allowedIps);
-        if (!verdict.allowed) {
-          throw new SluiceError('SLUICE_SSRF_BLOCKED', ipVersion === 0 ? `${host} resolves to ${verdict.reason}` : verdict.reason, {
-            host,
-            reason: verdict.reason,
-            address,
-            ...(verdict.range ? { range: verdict.range } : {}),
-            never_allowed: verdict.never === true,
-          });
-        }
-      }
-      const first = addresses[0]!;
-      return { address: first.address, family: first.family, pinned: false };
+      return judge(host, ipVersion, addresses, allowedIps);
     },
   };
 }

@@ -4,7 +4,8 @@ import { decodeQuery, maskFindings } from './egress.js';
 import type { Redactor } from './redactor.js';
 
 /**
- * Egress DLP on requests that are not LLM calls: query strings and bodies are scanned for
+ * Egress DLP on requests that are not recognised LLM calls (the privacy router redacts those by
+ * the privacy rules; the classification says which): query strings and bodies are scanned for
  * secrets (privacy.egress). `block` refuses the request before the secret leaves: the body
  * streams, but at least the last HOLD bytes are held back until the scanner has seen past them, so a
  * secret split across chunks is caught before any of it is sent. `redact` masks the secret
@@ -15,8 +16,6 @@ const MAX_REDACT_BODY = 8 * 1024 * 1024;
 
 export interface DlpStageOptions {
   redactor(): Redactor;
-  /** LLM calls are the privacy router's: it redacts them by the privacy rules instead. */
-  isLlmCall(ctx: RequestContext): boolean;
   /** Sluice's own placeholders look like keys on purpose; the credentials stage judges them. */
   isPlaceholder(value: string): boolean;
 }
@@ -88,7 +87,7 @@ export function createDlpStage(opts: DlpStageOptions): Stage {
     onRequestHeaders(ctx) {
       const redactor = opts.redactor();
       const mode = ctx.decision?.endpoint?.dlp ?? redactor.egressMode;
-      if (mode === 'off' || opts.isLlmCall(ctx)) return;
+      if (mode === 'off' || ctx.classification.api !== undefined) return;
       if (ctx.query) {
         const decoded = decodeQuery(ctx.query);
         const found = realSecrets(redactor.scanEgress(ctx.query), (f) => [ctx.query.slice(f.start, f.end), decoded.slice(f.start, f.end)], opts.isPlaceholder);

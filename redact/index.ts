@@ -1,6 +1,5 @@
 export { createRedactor } from './redactor.js';
 export type { EgressMode, Redaction, Redactor, RedactorOptions } from './redactor.js';
-export type { LlmApi } from './llm-request.js';
 export type { Vault } from './vault.js';
 export type { Restorer, RestoreOptions } from './restore.js';
 export type { EgressFinding, EgressScanner } from './egress.js';

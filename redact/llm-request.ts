@@ -1,18 +1,10 @@
+import type { LlmApi } from '../core/index.js';
+
 /**
  * Where the content strings are in each LLM API request shape. Only these strings are rewritten: never keys,
  * roles, model names, ids, image URLs or base64 image data. Anthropic `thinking` blocks are left alone too:
  * they are signed, and a changed byte makes the API reject the request.
  */
-export type LlmApi =
-  | 'openai-chat'
-  | 'openai-completions'
-  | 'openai-embeddings'
-  | 'anthropic-messages'
-  | 'anthropic-count-tokens'
-  | 'ollama-chat'
-  | 'ollama-generate'
-  | 'ollama-embed';
-
 /** Rewrites one content string; `key` is the JSON key it sat under inside tool arguments, when there is one. */
 export type Rewrite = (text: string, key?: string) => string;
 
@@ -135,45 +127,79 @@ function ollamaChat(body: Obj, rewrite: Rewrite): void {
   }
 }
 
-export function rewriteLlmRequest(api: LlmApi, body: unknown, rewrite: Rewrite): void {
-  if (!isObj(body)) return;
-  switch (api) {
-    case 'openai-chat':
-      return openaiChat(body, rewrite);
-    case 'openai-completions':
-      stringOrList(body, 'prompt', rewrite);
-      field(body, 'suffix', rewrite);
-      return;
-    case 'openai-embeddings':
-    case 'ollama-embed':
-      stringOrList(body, 'input', rewrite);
-      field(body, 'prompt', rewrite); // legacy /api/embeddings
-      return;
-    case 'anthropic-messages':
-    case 'anthropic-count-tokens':
-      return anthropicMessages(body, rewrite);
-    case 'ollama-chat':
-      return ollamaChat(body, rewrite);
-    case 'ollama-generate':
-      field(body, 'prompt', rewrite);
-      field(body, 'system', rewrite);
-      field(body, 'suffix', rewrite);
-      return;
+function completions(body: Obj, rewrite: Rewrite): void {
+  stringOrList(body, 'prompt', rewrite);
+  field(body, 'suffix', rewrite);
+}
+
+function embeddings(body: Obj, rewrite: Rewrite): void {
+  stringOrList(body, 'input', rewrite);
+  field(body, 'prompt', rewrite); // legacy /api/embeddings
+}
+
+function ollamaGenerate(body: Obj, rewrite: Rewrite): void {
+  field(body, 'prompt', rewrite);
+  field(body, 'system', rewrite);
+  field(body, 'suffix', rewrite);
+}
+
+/** Model lists carry no body. */
+const nothing = (): void => undefined;
+
+/** Keyed on core's LlmApi: an API without its entry here does not compile, so none goes out unredacted. */
+const WALKERS: Record<LlmApi, (body: Obj, rewrite: Rewrite) => void> = {
+  'openai-chat': openaiChat,
+  'openai-completions': completions,
+  'openai-embeddings': embeddings,
+  'openai-models': nothing,
+  'anthropic-messages': anthropicMessages,
+  'anthropic-count-tokens': anthropicMessages,
+  'anthropic-models': nothing,
+  'ollama-chat': ollamaChat,
+  'ollama-generate': ollamaGenerate,
+  'ollama-embed': embeddings,
+  'ollama-tags': nothing,
+};
+
+/**
+ * Rewrites the content strings of a recognised call; with `api` undefined (a request on an LLM
+ * host the router does not recognise, let out by an `allow` route) every string value of the body.
+ */
+export function rewriteLlmRequest(api: LlmApi | undefined, body: unknown, rewrite: Rewrite): void {
+  if (api === undefined) {
+    rewriteDeep(body, rewrite);
+    return;
   }
+  if (isObj(body)) WALKERS[api](body, rewrite);
 }
 
 /**
- * The text that identifies a conversation: system prompt(s) plus the first user message. Both stay the
- * same as the conversation grows, so every turn maps to the same vault. One-shot APIs use their input.
+ * What identifies a conversation of each API: for chats, the system prompt(s) plus the first user message
+ * (both stay the same as the conversation grows, so every turn maps to the same vault); for one-shot APIs,
+ * their input. A Record on LlmApi, like WALKERS.
  */
-export function conversationSeed(api: LlmApi, body: unknown): string {
-  const parts: string[] = [api];
+const SEEDS: Record<LlmApi, 'chat' | 'anthropic' | 'input'> = {
+  'openai-chat': 'chat',
+  'openai-completions': 'input',
+  'openai-embeddings': 'input',
+  'openai-models': 'input',
+  'anthropic-messages': 'anthropic',
+  'anthropic-count-tokens': 'anthropic',
+  'anthropic-models': 'input',
+  'ollama-chat': 'chat',
+  'ollama-generate': 'input',
+  'ollama-embed': 'input',
+  'ollama-tags': 'input',
+};
+
+export function conversationSeed(api: LlmApi | undefined, body: unknown): string {
+  const parts: string[] = [api ?? 'unrecognised'];
   // An identity rewrite: the walkers only read here (they assign back the same strings).
   const collect: Rewrite = (t) => {
     parts.push(t);
     return t;
   };
-  if (!isObj(body)) return api;
+  if (!isObj(body)) return parts[0]!;
   const systemAndFirstUser = (visit: (m: Obj) => void): void => {
     if (!Array.isArray(body.messages)) return;
     for (const m of body.messages) {
@@ -182,22 +208,18 @@ export function conversationSeed(api: LlmApi, body: unknown): string {
       else if (m.role === 'user') return visit(m);
     }
   };
-  switch (api) {
-    case 'openai-chat':
-    case 'ollama-chat':
-      systemAndFirstUser((m) => openaiContent(m, collect));
-      break;
-    case 'anthropic-messages':
-    case 'anthropic-count-tokens':
-      if (typeof body.system === 'string') parts.push(body.system);
-      else if (Array.isArray(body.system)) anthropicBlocks(body.system, collect);
-      systemAndFirstUser((m) => {
-        if (typeof m.content === 'string') parts.push(m.content);
-        else if (Array.isArray(m.content)) anthropicBlocks(m.content, collect);
-      });
-      break;
-    default:
-      rewriteLlmRequest(api, body, collect);
+  const seed = api === undefined ? 'input' : SEEDS[api];
+  if (seed === 'chat') {
+    systemAndFirstUser((m) => openaiContent(m, collect));
+  } else if (seed === 'anthropic') {
+    if (typeof body.system === 'string') parts.push(body.system);
+    else if (Array.isArray(body.system)) anthropicBlocks(body.system, collect);
+    systemAndFirstUser((m) => {
+      if (typeof m.content === 'string') parts.push(m.content);
+      else if (Array.isArray(m.content)) anthropicBlocks(m.content, collect);
+    });
+  } else {
+    rewriteLlmRequest(api, body, collect);
   }
   return parts.join('\u0000');
 }

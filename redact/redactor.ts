@@ -8,7 +8,7 @@ import { createEgressScanner, decodeQuery, maskFindings } from './egress.js';
 import type { EgressFinding, EgressScanner } from './egress.js';
 import { BUILTIN_TYPES, DEFAULT_EGRESS_TYPES, LITERAL_TYPE, expandTypes } from './entities.js';
 import { conversationSeed, rewriteLlmRequest } from './llm-request.js';
-import type { LlmApi } from './llm-request.js';
+import type { LlmApi } from '../core/index.js';
 import { applyOperator } from './operators.js';
 import type { Recognizer } from './recognizer.js';
 import { createRestorer, restoreJson, restoreText } from './restore.js';
@@ -32,15 +32,18 @@ export interface Redactor {
   /** Entity types this redactor looks for. */
   readonly types: readonly string[];
   /** Stable across the turns of one conversation: keyed HMAC of system prompt + first user message. */
-  conversationKey(api: LlmApi, body: unknown): string;
+  conversationKey(api: LlmApi | undefined, body: unknown): string;
   /** Get-or-create; LRU and TTL bounded; never printable. */
   vault(key: string): Vault;
   detect(text: string): Span[];
   /** How often a long text's detections were remembered from an earlier request (see detection-cache.ts). */
   readonly detectionCache: { readonly hits: number; readonly misses: number };
   redactText(text: string, vault: Vault): { text: string } & Redaction;
-  /** Rewrites only content strings of the request, in place. */
-  redactLlmRequest(api: LlmApi, body: unknown, vault: Vault): Redaction;
+  /**
+   * Rewrites only content strings of the request, in place; with `api` undefined (an unrecognised
+   * request an `allow` route lets out) every string value of the JSON body.
+   */
+  redactLlmRequest(api: LlmApi | undefined, body: unknown, vault: Vault): Redaction;
   restoreText(text: string, vault: Vault, options?: RestoreOptions): string;
   /** Every string of a parsed JSON value, deep; mutates containers in place and returns the value. */
   restoreJson(value: unknown, vault: Vault): unknown;

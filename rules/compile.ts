@@ -166,10 +166,13 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
     for (const { ep, req } of judged) {
       const hit: RequestMatcher | undefined = ep.allows.find((a) => a.matches(req));
       if (hit) {
-        return allow(`network policy ${ep.policy} allows ${target} (rule ${hit.label})`, {
-          policy: ep.policy,
-          rule: `${ep.label} ${hit.label}`,
+        const named = judged.flatMap((j) => j.ep.allows.filter((a) => a.names(j.req)).map((a) => ({ ep: j.ep, rule: a })))[0];
+        const by = named ?? { ep, rule: hit };
+        return allow(`network policy ${by.ep.policy} allows ${target} (rule ${by.rule.label})`, {
+          policy: by.ep.policy,
+          rule: `${by.ep.label} ${by.rule.label}`,
           path: req.path,
+          ...(named ? { exact: true } : {}),
         });
       }
     }

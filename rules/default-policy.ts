@@ -1,8 +1,9 @@
 /**
  * The policy `sluice up` runs with when no --policy is given. Small on purpose: GitHub,
- * read-only where that makes sense, plus the LLM API hosts. Everything else is denied, package
- * registries included: which ones an agent needs is learnt from a run (`--enforcement audit`,
- * then `sluice policy suggest`), not guessed here. Copy it from here to start your own.
+ * read-only where that makes sense; LLM calls stay on this machine. Everything else is denied,
+ * package registries included: which ones an agent needs is learnt from a run
+ * (`--enforcement audit`, then `sluice policy suggest`), not guessed here. Copy it from here to
+ * start your own.
  */
 export const DEFAULT_POLICY_YAML = `# Sluice embedded default policy.
 # Every host not listed here is denied. Copy this file, edit it, and run
@@ -27,13 +28,11 @@ network_policies:
       - { host: codeload.github.com, port: 443, protocol: rest, access: read-only }
       - { host: objects.githubusercontent.com, port: 443, protocol: rest, access: read-only }
 
-  llm-apis:
-    endpoints:
-      # Chat and completion calls are POSTs. The privacy router decides where they really go.
-      - { host: api.openai.com, port: 443, protocol: rest, access: read-write }
-      - { host: api.anthropic.com, port: 443, protocol: rest, access: read-write }
-
-# LLM calls are answered by a local Ollama; nothing leaves the machine.
+# api.openai.com, api.anthropic.com and inference.local need no entry here: the privacy router
+# owns them. Recognised LLM calls are answered by a local Ollama; anything else sent to those
+# hosts (batches, files, telemetry, a path it does not recognise) is refused. Nothing leaves
+# the machine. To let an agent talk to its hosted provider, put a route before the one below:
+#   - { match: { host: api.anthropic.com }, action: allow }
 inference:
   backends:
     local: { type: ollama, url: "http://127.0.0.1:11434" }

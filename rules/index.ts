@@ -13,5 +13,5 @@ export { DEFAULT_POLICY_YAML } from './default-policy.js';
 export { advise, planChanges, generaliseRequests } from './advisor.js';
 export type { Advice, Observed, Plan } from './advisor.js';
 export { generalisePaths, isIdentifier } from './generalise.js';
-export { createPolicyStage } from './policy-stage.js';
+export { createPolicyStage, decideConnectFor } from './policy-stage.js';
 export type { PolicyStageOptions } from './policy-stage.js';

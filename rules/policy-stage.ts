@@ -1,59 +1,82 @@
-import { SluiceError, decisionError } from '../core/index.js';
-import type { Decision, Stage } from '../core/index.js';
+import { SluiceError, allow, decisionError, deny } from '../core/index.js';
+import type { Decision, Destination, HostClass, Stage } from '../core/index.js';
 import type { CompiledPolicy } from './compile.js';
 
 /**
- * The network policy as a stage: host/port at CONNECT (and for each plain request), then L7
- * on every request — also on keep-alive connections opened under an older policy, since the
- * current policy is read on each call. LLM calls on LLM hosts are left to the privacy router.
+ * The network policy as a stage: host/port at CONNECT, then L7 on every request — also on
+ * keep-alive connections opened under an older policy, since the current policy is read on each
+ * call. It reads the request's classification (made at ingress) and never re-reads the path.
+ *
+ * On other hosts its verdict is final. On LLM hosts it decides only whether the host and port may
+ * be reached at all and what the network policy says about sending this request to the provider
+ * (`ctx.network`); the privacy router, next, decides the call. An exact L7 rule (method and path
+ * named, no wildcard) is the one network rule that lets an unrecognised request out there.
  */
 export interface PolicyStageOptions {
   current(): CompiledPolicy;
-  /** Hosts the privacy router answers for (api.openai.com, inference.local …). */
-  isLlmHost(host: string): boolean;
-  /** True when this method+path on an LLM host is an LLM call the router decides. */
-  isLlmCall(host: string, method: string, path: string): boolean;
-  /** Virtual hosts need no network policy entry at all. */
-  isVirtualHost(host: string): boolean;
 }
 
-const ROUTER_DECISION = (host: string): Decision => ({ action: 'allow', code: 'allowed', reason: `${host} is an LLM host; the privacy router decides each call`, rule: 'privacy router', endpoint: { tlsSkip: false, allowedIps: [], inspect: true, allowEncodedSlash: false } });
+const ROUTER_RULE = 'privacy router';
+
+function routerDecision(dest: Destination): Decision {
+  return allow(`${dest.host} is an LLM host; the privacy router decides each call`, { rule: ROUTER_RULE, endpoint: { tlsSkip: false, allowedIps: [], inspect: true, allowEncodedSlash: false } });
+}
+
+/**
+ * May a connection to `dest` open? An LLM provider host needs no network policy on port 443
+ * (the router decides every call), and any other port only with one, as for any host: plain
+ * HTTP to api.openai.com:8080 is refused exactly like CONNECT to it. inference.local is
+ * reachable on any port, since nothing is ever sent to it. LLM hosts are always intercepted.
+ */
+export function decideConnectFor(policy: CompiledPolicy, dest: Destination, hostClass: HostClass): Decision {
+  const decision = policy.decideConnect(dest);
+  if (hostClass === 'other') return decision;
+  if (decision.action === 'deny') return hostClass === 'virtual' || dest.port === 443 ? routerDecision(dest) : decision;
+  return decision.endpoint?.tlsSkip ? { ...decision, endpoint: { ...decision.endpoint, tlsSkip: false } } : decision;
+}
 
 export function createPolicyStage(opts: PolicyStageOptions): Stage {
   return {
     name: 'policy',
     onConnect(ctx) {
-      const policy = opts.current();
-      let decision = policy.decideConnect(ctx.dest);
-      if (decision.action === 'deny' && (opts.isVirtualHost(ctx.dest.host) || (opts.isLlmHost(ctx.dest.host) && ctx.dest.port === 443))) {
-        decision = ROUTER_DECISION(ctx.dest.host);
-      }
-      // An LLM host is always intercepted, even if a policy says tls: skip, so the router sees the calls.
-      if (decision.action === 'allow' && opts.isLlmHost(ctx.dest.host) && decision.endpoint?.tlsSkip) {
-        decision = { ...decision, endpoint: { ...decision.endpoint, tlsSkip: false } };
-      }
+      const decision = decideConnectFor(opts.current(), ctx.dest, ctx.hostClass);
       ctx.decision = decision;
       if (decision.action === 'deny') throw decisionError(decision);
     },
     onRequestHeaders(ctx) {
-      if (opts.isLlmHost(ctx.dest.host) && opts.isLlmCall(ctx.dest.host, ctx.method, ctx.path)) {
-        ctx.decision = ROUTER_DECISION(ctx.dest.host);
+      const c = ctx.classification;
+      const policy = opts.current();
+      const connect = decideConnectFor(policy, ctx.dest, c.hostClass);
+      if (connect.action === 'deny') {
+        ctx.network = ctx.decision = connect;
+        throw decisionError(connect);
+      }
+      if (c.pathError) {
+        // Never audited: a path Sluice cannot read safely is not a policy question.
+        ctx.network = ctx.decision = deny('path_invalid', c.pathError.message, { ...(connect.policy ? { policy: connect.policy } : {}), ...(connect.rule ? { rule: connect.rule } : {}) });
+        throw decisionError(ctx.decision);
+      }
+      if (c.hostClass === 'virtual') {
+        ctx.network = deny('policy_denied', `${ctx.dest.host} is answered by the privacy router alone; nothing is ever sent to it`, { rule: ROUTER_RULE });
         return;
       }
-      const policy = opts.current();
-      const connect = policy.decideConnect(ctx.dest);
-      if (connect.action === 'deny') {
-        if (opts.isVirtualHost(ctx.dest.host)) {
-          throw new SluiceError('SLUICE_L7_DENIED', `${ctx.method} ${ctx.path} is not an LLM API call Sluice answers on ${ctx.dest.host}`, { reason: 'only LLM API paths are served on this virtual host' });
-        }
-        if (!opts.isLlmHost(ctx.dest.host)) {
-          ctx.decision = connect;
-          throw decisionError(connect);
-        }
+      const named = connect.rule !== ROUTER_RULE;
+      const verdict = named
+        ? policy.decideRequest(ctx.dest, ctx.method, c.path, ctx.query)
+        : allow(`no network policy names ${ctx.dest.authority}; only an inference route lets a call out to it`, { rule: ROUTER_RULE });
+      if (verdict.path !== undefined && verdict.path !== c.path) {
+        // The policy re-canonicalises what it is given: a different answer means the two readings disagree.
+        throw new SluiceError('SLUICE_INTERNAL', `the policy judged ${verdict.path} but the request is for ${c.path}`, { reason: 'two canonical forms of one path disagree; Sluice refuses rather than guess' });
       }
-      const decision = policy.decideRequest(ctx.dest, ctx.method, ctx.path, ctx.query);
-      ctx.decision = { ...decision, endpoint: decision.endpoint ?? connect.endpoint };
-      if (decision.action === 'deny') throw decisionError(decision);
+      const network: Decision = { ...verdict, endpoint: verdict.endpoint ?? connect.endpoint };
+      ctx.network = network;
+      if (c.hostClass === 'other') {
+        ctx.decision = network;
+        if (network.action === 'deny') throw decisionError(network);
+      } else if (c.api === undefined && network.action === 'allow' && network.exact === true) {
+        // An unrecognised request on an LLM host goes out as it is only when a rule names it exactly.
+        ctx.decision = network;
+      }
     },
   };
 }

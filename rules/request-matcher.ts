@@ -14,6 +14,8 @@ export interface RequestFacts {
 export interface RequestMatcher {
   readonly label: string;
   matches(req: RequestFacts): boolean;
+  /** Matches, and names this method and path literally: no `*` method, no glob, no preset. */
+  names(req: RequestFacts): boolean;
   explain(req: RequestFacts): string;
 }
 
@@ -37,6 +39,7 @@ export function presetMatcher(access: AccessPreset): RequestMatcher {
   return {
     label,
     matches: (req) => methods.some((m) => methodAdmits(m, req.method)),
+    names: () => false,
     explain: (req) =>
       methods.some((m) => methodAdmits(m, req.method))
         ? `access ${access} admits ${req.method}`
@@ -79,6 +82,7 @@ function queryProblem(checks: QueryCheck[], query: URLSearchParams, kind: 'allow
 
 export function restMatcher(rule: RestMatcher, kind: 'allow' | 'deny'): RequestMatcher {
   const glob = compileGlob(normalizeEncoding(rule.path, true, '*?[]'), '/');
+  const literal = rule.method !== '*' && !/[*?[\]]/.test(rule.path);
   const checks = compileQuery(rule.query);
   const queryLabel = checks.length > 0 ? `?${checks.map((c) => `${c.name}=${c.text}`).join('&')}` : '';
   const label = `${rule.method} ${rule.path}${queryLabel}`;
@@ -90,6 +94,7 @@ export function restMatcher(rule: RestMatcher, kind: 'allow' | 'deny'): RequestM
   return {
     label,
     matches: (req) => problem(req) === undefined,
+    names: (req) => literal && req.method === rule.method && problem(req) === undefined,
     explain: (req) => problem(req) ?? `${req.method} ${req.path} matches ${label}`,
   };
 }

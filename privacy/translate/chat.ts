@@ -1,9 +1,12 @@
+import type { LlmShape } from '../../core/index.js';
+
 /**
  * The neutral form every chat request and response passes through when client and backend speak
  * different shapes. Three decoders and three encoders instead of six pairwise translators; a
- * pair that speaks the same shape skips this and passes through.
+ * pair that speaks the same shape skips this and passes through. `Shape` is core's LlmShape:
+ * codecs are keyed on it, so a new shape does not compile without its codec.
  */
-export type Shape = 'openai' | 'anthropic' | 'ollama';
+export type Shape = LlmShape;
 
 export type Part =
   | { type: 'text'; text: string }

@@ -99,7 +99,7 @@ export const llmCall: LlmCallEvent = {
   src: { ip: '127.0.0.1', port: 50_005 },
   dst: { host: 'api.openai.com', port: 443 },
   path: '/v1/chat/completions?api-version=1',
-  api: 'openai.chat',
+  api: 'openai-chat',
   requestedModel: 'gpt-4o',
   backend: 'local',
   backendModel: 'qwen3:8b',

@@ -35,7 +35,7 @@ t.test('the lines read as sentences', async (t) => {
   t.equal(formatHuman(policyLoaded), '2026-03-01T12:00:00.006Z POLICY  loaded /etc/sluice/policy.yaml 3 policies, 7 endpoints');
   t.match(formatHuman(policyRejected), / POLICY {2}REJECTED \/etc\/sluice\/policy\.yaml invalid policy; keeping the previous one \(2 errors: policy\.yaml:3:5: unknown key "hots"; policy\.yaml:9:1: bad value with a newline\)$/);
   t.equal(formatHuman(upstreamError), '2026-03-01T12:00:00.008Z ERROR   upstream self-signed.example:443 upstream_tls_failed: certificate verify failed: self-signed certificate src=127.0.0.1:50004');
-  t.equal(formatHuman(llmCall), '2026-03-01T12:00:00.009Z LLM     route openai.chat gpt-4o -> local qwen3:8b stream 200 tokens in=120 out=48 950ms redacted email=2');
+  t.equal(formatHuman(llmCall), '2026-03-01T12:00:00.009Z LLM     route openai-chat gpt-4o -> local qwen3:8b stream 200 tokens in=120 out=48 950ms redacted email=2');
   t.equal(formatHuman(finding), '2026-03-01T12:00:00.010Z FINDING blocked credential_endpoint_mismatch [github] paste.example:443 placeholder for github sent to paste.example src=127.0.0.1:50006');
 });
 

@@ -120,7 +120,7 @@ t.test('llm_call → HTTP Activity with usage in unmapped', async (t) => {
     http_response: { code: 200 },
     duration: 950,
     unmapped: {
-      llm: { api: 'openai.chat', requested_model: 'gpt-4o', backend: 'local', backend_model: 'qwen3:8b', route: 'default', stream: true, input_tokens: 120, output_tokens: 48, ttft_ms: 80, redactions: { email: 2 } },
+      llm: { api: 'openai-chat', requested_model: 'gpt-4o', backend: 'local', backend_model: 'qwen3:8b', route: 'default', stream: true, input_tokens: 120, output_tokens: 48, ttft_ms: 80, redactions: { email: 2 } },
     },
   });
   t.match(toOcsf({ ...llmCall, action: 'deny', reason: 'model not allowed' }), { action_id: 2, disposition_id: 2, message: 'model not allowed' });

@@ -80,13 +80,15 @@ t.test('query values and path segments', async (t) => {
   const p = makeCtx(h.bus, { sandbox: 'sb', host: 'bot.example', path: `/bot${env.GITHUB_TOKEN}/sendMessage` });
   t.equal(await runHeaders(h.creds, p), undefined);
   t.equal(p.upstreamPath, `/bot${SECRETS.GITHUB_TOKEN}/sendMessage`);
-  t.equal(p.path, `/bot${env.GITHUB_TOKEN}/sendMessage`, 'policy path untouched');
+  t.equal(p.classification.path, `/bot${env.GITHUB_TOKEN}/sendMessage`, 'policy path untouched');
 });
 
 t.test('a placeholder outside its endpoints: 403 credential_endpoint_mismatch and a finding', async (t) => {
-  const h = await setup(t, { ...ALL_PROVIDERS, scoped: { from: 'env:INTERNAL_TOKEN', endpoints: [{ host: '*.corp.example', port: 8443, path: '/api/**' }] } });
+  const h = await setup(t, { ...ALL_PROVIDERS, scoped: { from: 'env:INTERNAL_TOKEN', endpoints: [{ host: '*.corp.example', port: 8443, path: '/api/**' }, { host: 'plain.corp.example', port: 8080, allow_cleartext: true }] } });
   const env = h.creds.envFor('sb');
   const cases: [string, Parameters<typeof makeCtx>[1]][] = [
+    ['plain HTTP to an endpoint without allow_cleartext', { host: 'a.corp.example', port: 8443, scheme: 'http', path: '/api/x', headers: { 'x-token': env.INTERNAL_TOKEN } }],
+    ['plain HTTP to api.openai.com', { host: 'api.openai.com', port: 443, scheme: 'http', headers: { authorization: `Bearer ${env.OPENAI_API_KEY}` } }],
     ['other host', { host: 'api.anthropic.com', headers: { authorization: `Bearer ${env.OPENAI_API_KEY}` } }],
     ['look-alike host', { host: 'api.openai.com.evil.example', headers: { authorization: `Bearer ${env.OPENAI_API_KEY}` } }],
     ['other port', { host: 'api.openai.com', port: 8443, headers: { authorization: `Bearer ${env.OPENAI_API_KEY}` } }],
@@ -112,8 +114,11 @@ t.test('a placeholder outside its endpoints: 403 credential_endpoint_mismatch an
   const ok = makeCtx(h.bus, { sandbox: 'sb', host: 'a.corp.example', port: 8443, path: '/api/v1/x', headers: { 'x-token': env.INTERNAL_TOKEN } });
   t.equal(await runHeaders(h.creds, ok), undefined, 'inside the glob');
   t.equal(ok.headers['x-token'], SECRETS.INTERNAL_TOKEN);
-  const clear = makeCtx(h.bus, { sandbox: 'sb', host: 'a.corp.example', port: 8443, scheme: 'http', path: '/api/v1/x', headers: { 'x-token': env.INTERNAL_TOKEN } });
-  t.equal(await runHeaders(h.creds, clear), undefined, 'plain HTTP only where the port is named explicitly');
+  const clear = makeCtx(h.bus, { sandbox: 'sb', host: 'plain.corp.example', port: 8080, scheme: 'http', path: '/x', headers: { 'x-token': env.INTERNAL_TOKEN } });
+  t.equal(await runHeaders(h.creds, clear), undefined, 'plain HTTP only where the endpoint says allow_cleartext');
+  t.equal(clear.headers['x-token'], SECRETS.INTERNAL_TOKEN);
+  const refused = makeCtx(h.bus, { sandbox: 'sb', host: 'a.corp.example', port: 8443, scheme: 'http', path: '/api/v1/x', headers: { 'x-token': env.INTERNAL_TOKEN } });
+  t.match(await runHeaders(h.creds, refused), { wire: 'credential_endpoint_mismatch', message: /plain HTTP.*allow_cleartext/ }, 'the refusal says how to allow it');
 });
 
 t.test('unknown, foreign and revoked placeholders are refused; look-alikes pass untouched', async (t) => {
@@ -135,13 +140,19 @@ t.test('unknown, foreign and revoked placeholders are refused; look-alikes pass 
   t.equal(pass.headers.authorization, `Bearer ${lookalike}`);
 });
 
-t.test('injection only after an allow decision', async (t) => {
+t.test('injection only where the network policy lets the request go', async (t) => {
   const h = await setup(t);
   const env = h.creds.envFor('sb');
   const pending = makeCtx(h.bus, { sandbox: 'sb', headers: { authorization: `Bearer ${env.OPENAI_API_KEY}` } });
   delete pending.decision;
+  delete pending.network;
   t.equal(await runHeaders(h.creds, pending), undefined);
-  t.equal(pending.headers.authorization, `Bearer ${env.OPENAI_API_KEY}`, 'no decision: nothing injected');
+  t.equal(pending.headers.authorization, `Bearer ${env.OPENAI_API_KEY}`, 'no network verdict: nothing injected');
+  const blocked = makeCtx(h.bus, { sandbox: 'sb', headers: { authorization: `Bearer ${env.OPENAI_API_KEY}` } });
+  delete blocked.decision;
+  blocked.network = { action: 'deny', code: 'l7_denied', reason: 'x' };
+  t.equal(await runHeaders(h.creds, blocked), undefined);
+  t.equal(blocked.headers.authorization, `Bearer ${env.OPENAI_API_KEY}`, 'the network policy would not send it: nothing injected');
   const denied = makeCtx(h.bus, { sandbox: 'sb', host: 'evil.example', headers: { authorization: `Bearer ${env.OPENAI_API_KEY}` } });
   denied.decision = { action: 'deny', code: 'policy_denied', reason: 'x' };
   t.equal(await runHeaders(h.creds, denied), undefined, 'denied requests are not touched');

@@ -3,8 +3,12 @@ import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { TestCert } from './tls.js';
 
-/** TLS on 127.0.0.1:0 in front of a plain-HTTP server (a fake backend), so clients talk HTTPS to it. */
-export async function tlsFront(cert: TestCert, target: number): Promise<{ port: number; close(): Promise<void> }> {
+/**
+ * TLS in front of a plain-HTTP server (a fake backend), so clients talk HTTPS to it: on
+ * 127.0.0.1:0, or where `listen` says (a fake hosted provider on port 443 of its own loopback
+ * address, which `--resolve` points the provider's name at).
+ */
+export async function tlsFront(cert: TestCert, target: number, listen: { host: string; port: number } = { host: '127.0.0.1', port: 0 }): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = tls.createServer({ key: cert.key, cert: cert.cert }, (socket) => {
     const back = net.connect(target, '127.0.0.1');
@@ -19,7 +23,13 @@ export async function tlsFront(cert: TestCert, target: number): Promise<{ port: 
     socket.on('error', done).on('close', done);
     back.on('error', done).on('close', done);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port, listen.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
   return {
     port: (server.address() as AddressInfo).port,
     close: () =>

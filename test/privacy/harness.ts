@@ -1,37 +1,91 @@
 import type { Test } from 'tap';
+import { ProxyAgent, fetch as undiciFetch } from 'undici';
 import type { LlmCallEvent } from '../../core/index.js';
-import { createEventBus } from '../../core/index.js';
-import type { InferenceInput, PrivacyRouter, RouterRedactor } from '../../privacy/index.js';
-import { createPrivacyRouter, inferenceSchema } from '../../privacy/index.js';
-import { startStageServer } from './stage-server.js';
+import type { InferenceInput } from '../../privacy/index.js';
+import type { FakeBackend } from '../fakes/index.js';
+import { startTestSluice } from '../helpers/sluice.js';
+import type { TestSluice } from '../helpers/sluice.js';
+import { createTestCA } from '../helpers/tls.js';
+import { tlsFront } from '../helpers/tls-front.js';
 
-/** A privacy router behind the test adapter, with its llm_call events collected. */
+/**
+ * The privacy router as agents meet it: a real Sluice on 127.0.0.1:0 with the given `inference:`
+ * section, the agent's SDK calling the provider host through the proxy (TLS intercepted with
+ * Sluice's CA), and the llm_call events collected. No test double re-implements the exchange.
+ */
 export interface RouterHarness {
-  router: PrivacyRouter;
+  sluice: TestSluice;
+  /** The base URL the agent calls: https://HOST (or https://HOST:PORT for a fake hosted provider), http://inference.local. */
   url: string;
+  /** fetch through the proxy, for SDKs (`fetch:` option) and direct calls. */
+  fetch: typeof globalThis.fetch;
   calls: LlmCallEvent[];
+  /** Resolves once `n` llm_call events have been emitted (streams report when they end). */
+  nextCall(n: number): Promise<LlmCallEvent>;
 }
 
-export async function startRouter(t: Test, config: InferenceInput | undefined, opts: { host?: string; upstream?: string; credentials?: Record<string, Record<string, string>>; redactor?: RouterRedactor } = {}): Promise<RouterHarness> {
-  const bus = createEventBus();
-  const calls: LlmCallEvent[] = [];
-  bus.on((e) => {
-    if (e.type === 'llm_call') calls.push(e);
-  });
-  const creds = opts.credentials;
-  const router = createPrivacyRouter({
-    config: config === undefined ? undefined : inferenceSchema.parse(config),
-    bus,
-    healthIntervalMs: 0,
-    ...(creds ? { credentials: { headersFor: (p: string) => creds[p] ?? {} } } : {}),
-    ...(opts.redactor ? { redactor: opts.redactor } : {}),
-  });
-  const server = await startStageServer({ stage: router.stage, bus, host: opts.host ?? 'api.anthropic.com', ...(opts.upstream ? { upstream: opts.upstream } : {}) });
+export interface RouterOptions {
+  /** The host the agent calls; default api.anthropic.com. */
+  host?: string;
+  /** A fake hosted provider behind TLS at `host`, reached when a route says allow. */
+  upstream?: FakeBackend;
+  /** Provider credentials by built-in profile name (anthropic, nvidia …) → secret. */
+  providers?: Record<string, string>;
+  /** The policy's `privacy:` section. */
+  privacy?: Record<string, unknown>;
+}
+
+/** api.openai.com and api.anthropic.com resolve to 127.0.0.1 here: nothing a test sends can reach the internet. */
+const PINNED = { 'api.openai.com': '127.0.0.1', 'api.anthropic.com': '127.0.0.1' };
+
+export async function startRouter(t: Test, inference: InferenceInput | undefined, opts: RouterOptions = {}): Promise<RouterHarness> {
+  const host = opts.host ?? 'api.anthropic.com';
+  const policy: Record<string, unknown> = { version: 1, network_policies: {} };
+  let url = host === 'inference.local' ? 'http://inference.local' : `https://${host}`;
+  let upstreamCA: string[] | undefined;
+  if (opts.upstream) {
+    const ca = await createTestCA();
+    const front = await tlsFront(await ca.issue([host]), opts.upstream.port);
+    t.teardown(() => front.close());
+    policy.network_policies = { provider: { endpoints: [{ host, port: front.port }] } };
+    url = `https://${host}:${front.port}`;
+    upstreamCA = [ca.caPem];
+  }
+  if (inference !== undefined) policy.inference = inference;
+  if (opts.privacy) policy.privacy = opts.privacy;
+  const env: Record<string, string> = {};
+  if (opts.providers) {
+    policy.providers = Object.fromEntries(Object.keys(opts.providers).map((name) => [name, { from: `env:SLUICE_TEST_${name.toUpperCase()}` }]));
+    for (const [name, secret] of Object.entries(opts.providers)) env[`SLUICE_TEST_${name.toUpperCase()}`] = secret;
+  }
+  // JSON is YAML: the policy file is written as the object above.
+  const sluice = await startTestSluice(JSON.stringify(policy, null, 2), { resolve: { ...PINNED, [host]: '127.0.0.1' }, env, healthIntervalMs: 0, ...(upstreamCA ? { upstreamCA } : {}) });
+  const dispatcher = new ProxyAgent({ uri: sluice.url, requestTls: { ca: sluice.caCertPem } });
   t.teardown(async () => {
-    await server.close();
-    await router.close();
+    await dispatcher.close();
+    await sluice.close();
   });
-  return { router, url: server.url, calls };
+  const calls: LlmCallEvent[] = [];
+  const waiting: Array<{ n: number; resolve: (e: LlmCallEvent) => void }> = [];
+  sluice.bus.on((e) => {
+    if (e.type !== 'llm_call') return;
+    calls.push(e);
+    for (const w of waiting.filter((x) => calls.length >= x.n)) {
+      waiting.splice(waiting.indexOf(w), 1);
+      w.resolve(calls[w.n - 1]!);
+    }
+  });
+  const proxied = ((input: string | URL, init?: RequestInit) => undiciFetch(input, { ...(init as object), dispatcher } as never)) as unknown as typeof globalThis.fetch;
+  return {
+    sluice,
+    url,
+    fetch: proxied,
+    calls,
+    nextCall(n) {
+      if (calls.length >= n) return Promise.resolve(calls[n - 1]!);
+      return new Promise((resolve) => waiting.push({ n, resolve }));
+    },
+  };
 }
 
 export const weather = {
@@ -41,9 +95,3 @@ export const weather = {
 };
 
 export const weatherCall = { name: 'get_weather', arguments: { city: 'Paris', unit: 'celsius' } };
-
-/** Waits until the audit event for a call has been emitted (streams report when they end). */
-export async function nextCall(h: RouterHarness, n: number): Promise<LlmCallEvent> {
-  for (let i = 0; i < 200 && h.calls.length < n; i++) await new Promise((r) => setTimeout(r, 5));
-  return h.calls[n - 1]!;
-}

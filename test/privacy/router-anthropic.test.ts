@@ -1,7 +1,7 @@
 import t from 'tap';
 import Anthropic from '@anthropic-ai/sdk';
 import { createFakeAnthropic, createFakeOllama, createFakeOpenAI } from '../fakes/index.js';
-import { nextCall, startRouter, weather, weatherCall } from './harness.js';
+import { startRouter, weather, weatherCall } from './harness.js';
 
 // The issue's acceptance check: @anthropic-ai/sdk messages.stream with a tool, routed claude-* → Ollama.
 
@@ -14,7 +14,7 @@ t.test('messages.stream with a tool, claude-* → ollama (1-byte chunks from the
     backends: { local: { type: 'ollama', url: ollama.url } },
     routes: [{ name: 'claude-local', match: { api: 'anthropic', model: 'claude-*' }, backend: 'local', model: 'qwen3:8b' }],
   });
-  const client = new Anthropic({ apiKey: 'sk-ant-placeholder', baseURL: h.url, maxRetries: 0 });
+  const client = new Anthropic({ apiKey: 'sk-ant-placeholder', baseURL: h.url, maxRetries: 0, fetch: h.fetch });
   const stream = client.messages.stream({
     model: 'claude-test-1',
     max_tokens: 256,
@@ -47,7 +47,7 @@ t.test('messages.stream with a tool, claude-* → ollama (1-byte chunks from the
   t.equal(sent.headers['x-api-key'], undefined, "the client's key never reaches the backend");
   t.equal(sent.headers.authorization, undefined);
 
-  const ev = await nextCall(h, 1);
+  const ev = await h.nextCall(1);
   t.match(ev, { type: 'llm_call', api: 'anthropic-messages', requestedModel: 'claude-test-1', backend: 'local', backendModel: 'qwen3:8b', route: 'claude-local', action: 'route', stream: true, status: 200, inputTokens: 41, outputTokens: 17 });
   t.type(ev.ttftMs, 'number');
   t.type(ev.durationMs, 'number');
@@ -57,7 +57,7 @@ t.test('messages.create, multi-turn with tool result, images → ollama', async 
   const ollama = await createFakeOllama({ models: ['qwen3:8b'], reply: { text: 'It is 21 °C in Paris.', usage: { input: 80, output: 9 } } });
   t.teardown(() => ollama.close());
   const h = await startRouter(t, { backends: { local: { type: 'ollama', url: ollama.url } }, routes: [{ match: { model: 'claude-*' }, backend: 'local', model: 'qwen3:8b' }] });
-  const client = new Anthropic({ apiKey: 'x', baseURL: h.url, maxRetries: 0 });
+  const client = new Anthropic({ apiKey: 'x', baseURL: h.url, maxRetries: 0, fetch: h.fetch });
   const msg = await client.messages.create({
     model: 'claude-test-1',
     max_tokens: 100,
@@ -83,8 +83,8 @@ t.test('messages.create, multi-turn with tool result, images → ollama', async 
 t.test('anthropic client → OpenAI-shaped backend (NIM): streamed tool argument deltas reassembled', async (t) => {
   const nim = await createFakeOpenAI({ flavor: 'nim', models: ['meta/llama-3.1-8b-instruct'], apiKey: 'nvapi-real', chunkSize: 2, reply: { text: 'On it.', toolCalls: [weatherCall], usage: { input: 33, output: 12 } } });
   t.teardown(() => nim.close());
-  const h = await startRouter(t, { backends: { nim: { type: 'nim', url: `${nim.url}/v1`, credential: 'nvidia' } }, routes: [{ match: {}, backend: 'nim', model: 'meta/llama-3.1-8b-instruct' }] }, { credentials: { nvidia: { authorization: 'Bearer nvapi-real' } } });
-  const client = new Anthropic({ apiKey: 'placeholder', baseURL: h.url, maxRetries: 0 });
+  const h = await startRouter(t, { backends: { nim: { type: 'nim', url: `${nim.url}/v1`, credential: 'nvidia' } }, routes: [{ match: {}, backend: 'nim', model: 'meta/llama-3.1-8b-instruct' }] }, { providers: { nvidia: 'nvapi-real' } });
+  const client = new Anthropic({ apiKey: 'placeholder', baseURL: h.url, maxRetries: 0, fetch: h.fetch });
   const final = await client.messages.stream({ model: 'claude-test-1', max_tokens: 50, tools: [tool], messages: [{ role: 'user', content: 'Paris?' }] }).finalMessage();
   t.equal(final.stop_reason, 'tool_use');
   t.same((final.content[1] as Anthropic.ToolUseBlock).input, weatherCall.arguments);
@@ -107,7 +107,7 @@ t.test('errors reach the Anthropic SDK in its own shape', async (t) => {
       { match: { model: 'claude-*' }, action: 'deny', reason: 'not on this machine' },
     ],
   });
-  const client = new Anthropic({ apiKey: 'x', baseURL: h.url, maxRetries: 0 });
+  const client = new Anthropic({ apiKey: 'x', baseURL: h.url, maxRetries: 0, fetch: h.fetch });
   const ask = (model: string) => client.messages.create({ model, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
   const notFound = await ask('claude-missing').catch((e: unknown) => e);
   t.ok(notFound instanceof Anthropic.NotFoundError, 'Ollama 404 → Anthropic NotFoundError');
@@ -128,7 +128,7 @@ t.test('cancellation mid-stream aborts the backend request; idle backend ends in
   const ollama = await createFakeOllama({ models: ['m'], reply: { text: 'one two three four five', stallAfter: 2 } });
   t.teardown(() => ollama.close());
   const h = await startRouter(t, { backends: { local: { type: 'ollama', url: ollama.url, timeout_ms: 300 } }, routes: [{ match: {}, backend: 'local', model: 'm' }] });
-  const client = new Anthropic({ apiKey: 'x', baseURL: h.url, maxRetries: 0 });
+  const client = new Anthropic({ apiKey: 'x', baseURL: h.url, maxRetries: 0, fetch: h.fetch });
 
   const stream = client.messages.stream({ model: 'claude-test-1', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });
   const ended = stream.finalMessage().catch((e: unknown) => e);
@@ -147,13 +147,15 @@ t.test('model list and count_tokens answered for Anthropic clients', async (t) =
   const ollama = await createFakeOllama({ models: ['qwen3:8b', 'llama3.2:latest'] });
   t.teardown(() => ollama.close());
   const h = await startRouter(t, undefined);
-  h.router.reload(inferenceOf(ollama.url));
-  const client = new Anthropic({ apiKey: 'x', baseURL: h.url, maxRetries: 0 });
+  // The inference section arrives with a reload of the policy file.
+  const reloaded = await h.sluice.writePolicy(JSON.stringify({ version: 1, network_policies: {}, inference: inferenceOf(ollama.url) }));
+  t.equal(reloaded.activity, 'loaded');
+  const client = new Anthropic({ apiKey: 'x', baseURL: h.url, maxRetries: 0, fetch: h.fetch });
   const page = await client.models.list();
   t.same(page.data.map((m) => m.id), ['qwen3:8b', 'llama3.2:latest']);
   const count = await client.messages.countTokens({ model: 'claude-test-1', messages: [{ role: 'user', content: 'Hello there, how are you?' }] });
   t.ok(count.input_tokens > 0, 'estimated when the backend cannot count');
-  t.equal(h.router.health().local!.healthy, true);
+  t.equal(h.sluice.pipeline.health().local!.healthy, true);
 });
 
 function inferenceOf(url: string) {
@@ -175,13 +177,13 @@ t.test('passthrough when the backend speaks Anthropic: hosted anthropic and Olla
       { match: { model: 'via-anthropic' }, backend: 'oa', model: 'qwen3:8b' },
       { match: { model: 'via-openai' }, backend: 'oo', model: 'qwen3:8b' },
     ],
-  }, { credentials: { anthropic: { 'x-api-key': 'sk-ant-real' } } });
-  const client = new Anthropic({ apiKey: 'sk-ant-placeholder', baseURL: h.url, maxRetries: 0, defaultHeaders: { 'anthropic-beta': 'tools-2024-04-04' } });
+  }, { providers: { anthropic: 'sk-ant-real' } });
+  const client = new Anthropic({ apiKey: 'sk-ant-placeholder', baseURL: h.url, maxRetries: 0, fetch: h.fetch, defaultHeaders: { 'anthropic-beta': 'tools-2024-04-04' } });
   const final = await client.messages.stream({ model: 'claude-real', max_tokens: 10, tools: [tool], messages: [{ role: 'user', content: 'x' }] }).finalMessage();
   t.match(final, { model: 'claude-real', stop_reason: 'tool_use', content: [{ text: 'Hosted.' }, { input: weatherCall.arguments }], usage: { input_tokens: 4, output_tokens: 3 } });
   t.equal(hosted.requests[0]!.headers['x-api-key'], 'sk-ant-real', 'real key injected, placeholder dropped');
   t.equal(hosted.requests[0]!.headers['anthropic-beta'], 'tools-2024-04-04', "the client's beta header is kept");
-  t.match(await nextCall(h, 1), { backend: 'hosted', inputTokens: 4, outputTokens: 3 });
+  t.match(await h.nextCall(1), { backend: 'hosted', inputTokens: 4, outputTokens: 3 });
 
   for (const [model, path] of [['via-anthropic', '/v1/messages'], ['via-openai', '/v1/chat/completions']] as const) {
     const msg = await client.messages.create({ model, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] });

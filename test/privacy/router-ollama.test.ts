@@ -1,8 +1,9 @@
 import t from 'tap';
+import { makeDestination } from '../../core/index.js';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { createFakeAnthropic, createFakeOllama, createFakeOpenAI } from '../fakes/index.js';
-import { nextCall, startRouter, weather, weatherCall } from './harness.js';
+import { startRouter, weather, weatherCall } from './harness.js';
 
 // Agents that speak Ollama, on the virtual host inference.local.
 
@@ -31,9 +32,9 @@ t.test('ollama client → OpenAI-compatible backend and → Anthropic backend', 
       { match: { api: 'ollama', model: 'claude*' }, backend: 'claude', model: 'claude-backend' },
     ],
   }, { host: 'inference.local' });
-  t.equal(h.router.isLlmHost('inference.local'), true);
-  t.equal(h.router.isLlmHost('example.com'), false);
-  const client = new Ollama({ host: h.url });
+  t.equal(h.sluice.pipeline.classifier.hostClass(makeDestination('inference.local', 80)), 'virtual');
+  t.equal(h.sluice.pipeline.classifier.hostClass(makeDestination('example.com', 80)), 'other');
+  const client = new Ollama({ host: h.url, fetch: h.fetch });
 
   for (const [model, text, usage] of [['qwen3:8b', 'From vLLM.', [7, 5]], ['claude-x', 'From Claude.', [9, 4]]] as const) {
     const res = await collect(await client.chat({ model, stream: true, tools, messages: [{ role: 'user', content: 'Paris?' }] }));
@@ -58,10 +59,10 @@ t.test('ollama → ollama passes through; default config routes to a local Ollam
   const ollama = await createFakeOllama({ models: ['llama3.2:latest'], chunkSize: 1, reply: { text: 'Passthrough works.', usage: { input: 3, output: 2 } } });
   t.teardown(() => ollama.close());
   const h = await startRouter(t, { backends: { local: { type: 'ollama', url: ollama.url } }, routes: [{ match: {}, backend: 'local' }] }, { host: 'inference.local' });
-  const client = new Ollama({ host: h.url });
+  const client = new Ollama({ host: h.url, fetch: h.fetch });
   const res = await collect(await client.chat({ model: 'llama3.2:latest', stream: true, messages: [{ role: 'user', content: 'x' }] }));
   t.equal(res.text, 'Passthrough works.');
-  const ev = await nextCall(h, 1);
+  const ev = await h.nextCall(1);
   t.match(ev, { api: 'ollama-chat', backend: 'local', inputTokens: 3, outputTokens: 2, stream: true });
   const tags = await client.list();
   t.same(tags.models.map((m) => m.name), ['llama3.2:latest']);
@@ -73,13 +74,18 @@ t.test('ollama → ollama passes through; default config routes to a local Ollam
 
 t.test('deny: the agent reads the reason', async (t) => {
   const h = await startRouter(t, { backends: {}, routes: [{ name: 'no-ollama', match: { api: 'ollama' }, action: 'deny', reason: 'Ollama clients are not allowed here' }] }, { host: 'inference.local' });
-  const res = await fetch(`${h.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'x', messages: [] }) });
+  const client = new Ollama({ host: h.url, fetch: h.fetch });
+  const err = await client.chat({ model: 'x', messages: [] }).then(() => undefined, (e: unknown) => e);
+  t.match(err, { status_code: 403, error: /Ollama clients are not allowed here \[sluice: route_denied\]/ }, "the refusal in Ollama's own {\"error\"} shape");
+  const res = await h.fetch(`${h.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'x', messages: [] }) });
   t.equal(res.status, 403);
   t.equal(res.headers.get('x-sluice-error'), 'route_denied');
-  t.match(await res.json(), { error: 'route_denied', reason: 'Ollama clients are not allowed here' });
-  t.match(await nextCall(h, 1), { action: 'deny', route: 'no-ollama', reason: 'Ollama clients are not allowed here' });
-  const other = await fetch(`${h.url}/api/pull`, { method: 'POST', body: '{}' });
-  t.equal(other.status, 502, 'paths that are not LLM calls are left to the network policy (the adapter has no upstream)');
+  t.match(await res.json(), { error: /not allowed here/ });
+  t.match(await h.nextCall(1), { action: 'deny', route: 'no-ollama', reason: 'Ollama clients are not allowed here' });
+  const other = await h.fetch(`${h.url}/api/pull`, { method: 'POST', body: '{"model":"llama3"}' });
+  t.equal(other.status, 403, 'a path that is not an LLM call: the deny route covers every Ollama-shaped request');
+  t.equal(other.headers.get('x-sluice-error'), 'route_denied');
+  t.match(await other.json(), { error: /not allowed here/ });
 });
 
 t.test('legacy single-prompt APIs: /api/generate and /v1/completions over any backend', async (t) => {
@@ -95,7 +101,7 @@ t.test('legacy single-prompt APIs: /api/generate and /v1/completions over any ba
       { match: { api: 'openai' }, backend: 'claude', model: 'claude-backend' },
     ],
   }, { host: 'inference.local' });
-  const client = new Ollama({ host: h.url });
+  const client = new Ollama({ host: h.url, fetch: h.fetch });
 
   let text = '';
   let last: { done: boolean; eval_count?: number } | undefined;
@@ -115,7 +121,7 @@ t.test('legacy single-prompt APIs: /api/generate and /v1/completions over any ba
   t.equal(native, 'Native generate.', 'same shape: the NDJSON stream is relayed');
   t.equal(ollama.requests.at(-1)!.path, '/api/generate');
 
-  const openai = new OpenAI({ apiKey: 'x', baseURL: `${h.url}/v1`, maxRetries: 0 });
+  const openai = new OpenAI({ apiKey: 'x', baseURL: `${h.url}/v1`, maxRetries: 0, fetch: h.fetch });
   const done = await openai.completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Complete me', max_tokens: 12 });
   t.equal(done.choices[0]!.text, 'Completed by Claude.');
   t.equal(done.usage?.total_tokens, 9);

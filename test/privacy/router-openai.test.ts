@@ -1,9 +1,7 @@
 import t from 'tap';
 import OpenAI from 'openai';
 import { createFakeAnthropic, createFakeOllama, createFakeOpenAI } from '../fakes/index.js';
-import type { RouterRedactor } from '../../privacy/index.js';
-import { createRedactor, privacySchema } from '../../redact/index.js';
-import { nextCall, startRouter, weather, weatherCall } from './harness.js';
+import { startRouter, weather, weatherCall } from './harness.js';
 
 // The openai SDK routed to a fake NIM (passthrough), to Ollama and to Anthropic (translated).
 
@@ -16,8 +14,8 @@ t.test('openai SDK → fake NIM: model mapped, credential injected, streaming an
   const h = await startRouter(t, {
     backends: { nim: { type: 'nim', url: nim.url, credential: 'nvidia' } },
     routes: [{ name: 'gpt-to-nim', match: { api: 'openai', model: 'gpt-*' }, backend: 'nim', model: 'meta/llama-3.1-8b-instruct' }],
-  }, { host: 'api.openai.com', credentials: { nvidia: { authorization: 'Bearer nvapi-real' } } });
-  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0 });
+  }, { host: 'api.openai.com', providers: { nvidia: 'nvapi-real' } });
+  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0, fetch: h.fetch });
 
   const plain = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Paris?' }], tools });
   t.equal(plain.choices[0]!.finish_reason, 'tool_calls');
@@ -38,7 +36,7 @@ t.test('openai SDK → fake NIM: model mapped, credential injected, streaming an
     t.equal(r.body!.model, 'meta/llama-3.1-8b-instruct');
     t.equal(r.headers.authorization, 'Bearer nvapi-real', 'placeholder replaced by the configured credential');
   }
-  const ev = await nextCall(h, 2);
+  const ev = await h.nextCall(2);
   t.match(ev, { api: 'openai-chat', requestedModel: 'gpt-4o', backend: 'nim', backendModel: 'meta/llama-3.1-8b-instruct', route: 'gpt-to-nim', stream: true, inputTokens: 25, outputTokens: 14, status: 200 });
 
   nim.setReply({ text: 'No usage asked.', usage: { input: 3, output: 2 } });
@@ -47,7 +45,7 @@ t.test('openai SDK → fake NIM: model mapped, credential injected, streaming an
   t.equal(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), 'No usage asked.');
   t.notOk(chunks.some((c) => c.choices.length === 0), 'the usage chunk Sluice asked for is not shown to a client that did not');
   t.same(nim.requests.at(-1)!.body!.stream_options, { include_usage: true });
-  t.match(await nextCall(h, 3), { inputTokens: 3, outputTokens: 2 }, 'the audit still gets the tokens');
+  t.match(await h.nextCall(3), { inputTokens: 3, outputTokens: 2 }, 'the audit still gets the tokens');
 
   const missing = await rejection(client.chat.completions.create({ model: 'o3-mini', messages: [{ role: 'user', content: 'x' }] }));
   t.match(missing, { status: 403 }, 'no route matches → denied (privacy first)');
@@ -57,7 +55,7 @@ t.test('openai SDK → Ollama native: translated both ways, streaming with tools
   const ollama = await createFakeOllama({ models: ['qwen3:8b'], chunkSize: 3, reply: { text: 'Sure thing.', toolCalls: [weatherCall], usage: { input: 19, output: 8 } } });
   t.teardown(() => ollama.close());
   const h = await startRouter(t, { backends: { local: { type: 'ollama', url: ollama.url } }, routes: [{ match: {}, backend: 'local', model: 'qwen3:8b' }] }, { host: 'api.openai.com' });
-  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0 });
+  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0, fetch: h.fetch });
   const chunks: OpenAI.ChatCompletionChunk[] = [];
   const raw = await client.chat.completions.create({
     model: 'gpt-4o-mini', stream: true, stream_options: { include_usage: true }, tools, max_tokens: 64, stop: 'STOP',
@@ -115,8 +113,8 @@ t.test('openai SDK → Ollama native: translated both ways, streaming with tools
 t.test('openai SDK → Anthropic backend: translated streaming, errors mid-stream', async (t) => {
   const anthropic = await createFakeAnthropic({ models: ['claude-backend'], apiKey: 'sk-ant-real', chunkSize: 4, reply: { text: 'Bonjour.', toolCalls: [weatherCall], usage: { input: 50, output: 20 } } });
   t.teardown(() => anthropic.close());
-  const h = await startRouter(t, { backends: { claude: { type: 'anthropic', url: anthropic.url, credential: 'anthropic' } }, routes: [{ match: { api: 'openai' }, backend: 'claude', model: 'claude-backend' }] }, { host: 'api.openai.com', credentials: { anthropic: { 'x-api-key': 'sk-ant-real' } } });
-  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0 });
+  const h = await startRouter(t, { backends: { claude: { type: 'anthropic', url: anthropic.url, credential: 'anthropic' } }, routes: [{ match: { api: 'openai' }, backend: 'claude', model: 'claude-backend' }] }, { host: 'api.openai.com', providers: { anthropic: 'sk-ant-real' } });
+  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0, fetch: h.fetch });
   const final = await client.chat.completions.stream({ model: 'gpt-4o', messages: [{ role: 'system', content: 'sys' }, { role: 'user', content: 'hi' }], tools, stream_options: { include_usage: true } }).finalChatCompletion();
   t.equal(final.choices[0]!.message.content, 'Bonjour.');
   t.equal(final.choices[0]!.finish_reason, 'tool_calls');
@@ -142,17 +140,15 @@ t.test('openai SDK → Anthropic backend: translated streaming, errors mid-strea
 t.test('allow route: the call goes to the original provider untouched', async (t) => {
   const upstream = await createFakeOpenAI({ models: ['gpt-4o'] });
   t.teardown(() => upstream.close());
-  const h = await startRouter(t, { backends: {}, routes: [{ name: 'hosted', match: { api: 'openai' }, action: 'allow' }] }, { host: 'api.openai.com', upstream: upstream.url });
-  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0 });
+  const h = await startRouter(t, { backends: {}, routes: [{ name: 'hosted', match: { api: 'openai' }, action: 'allow' }] }, { host: 'api.openai.com', upstream });
+  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0, fetch: h.fetch });
   const res = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] });
   t.equal(res.choices[0]!.message.content, 'Hello from the fake backend.');
   t.equal(upstream.requests[0]!.body!.model, 'gpt-4o');
-  t.match(await nextCall(h, 1), { action: 'allow', route: 'hosted', api: 'openai-chat' });
+  t.match(await h.nextCall(1), { action: 'allow', route: 'hosted', api: 'openai-chat' });
 });
 
 t.test('with the redaction engine: sensitive prompts stay local; hosted calls redacted, answers restored (split placeholders too)', async (t) => {
-  const redactor = createRedactor(privacySchema.parse({ redact: ['email', 'private_key'], operators: { private_key: 'block' } }));
-  t.teardown(() => redactor.close());
   const seen: string[] = [];
   const upstream = await createFakeOpenAI({
     models: ['gpt-4o'],
@@ -172,16 +168,15 @@ t.test('with the redaction engine: sensitive prompts stay local; hosted calls re
       { name: 'hosted', match: { api: 'openai' as const }, action: 'allow' as const },
     ],
   };
-  const router: RouterRedactor = redactor;
-  const h = await startRouter(t, config, { host: 'api.openai.com', upstream: upstream.url, redactor: router });
-  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0 });
+  const h = await startRouter(t, config, { host: 'api.openai.com', upstream, privacy: { redact: ['email', 'private_key'], operators: { private_key: 'block' } } });
+  const client = new OpenAI({ apiKey: 'sk-placeholder', baseURL: `${h.url}/v1`, maxRetries: 0, fetch: h.fetch });
   const prompt = [{ role: 'user' as const, content: 'Mail alice@example.com please' }];
 
   const hosted = await client.chat.completions.create({ model: 'gpt-4o', messages: prompt, tools: [{ type: 'function', function: { name: 'send', parameters: { type: 'object' } } }] });
   t.notMatch(seen[0], /alice@example\.com/, 'the hosted provider never sees the address');
   t.equal(hosted.choices[0]!.message.content, 'You wrote to alice@example.com.', 'restored in the answer');
   t.same(JSON.parse((hosted.choices[0]!.message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall).function.arguments), { to: 'alice@example.com' }, 'and in tool arguments');
-  t.match(await nextCall(h, 1), { action: 'allow', redactions: { email: 1 } });
+  t.match(await h.nextCall(1), { action: 'allow', redactions: { email: 1 } });
 
   const chunks: string[] = [];
   let args = '';

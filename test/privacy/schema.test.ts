@@ -41,19 +41,19 @@ t.test('routes: first match wins; globs; sensitivity; default table', async (t) 
       { name: 'rest', match: { api: 'openai' }, action: 'allow' },
     ],
   }));
-  t.equal(table.match('anthropic', 'claude-3-haiku', undefined)?.name, 'claude');
-  t.equal(table.match('anthropic', 'Claude-X', false)?.name, 'claude', 'globs ignore case');
-  t.equal(table.match('anthropic', 'sonnet4', false)?.name, 'claude');
-  t.equal(table.match('anthropic', 'sonnet45', false), undefined, '? is one character');
-  t.equal(table.match('anthropic', 'claude-3', true)?.name, 'secret', 'sensitive content first');
-  t.equal(table.match('openai', 'gpt-4o', undefined)?.name, 'rest');
-  t.equal(table.match('ollama', 'llama', undefined), undefined, 'nothing matches: the router denies');
-  t.equal(table.matchApi('openai')?.name, 'rest');
+  t.equal(table.match('anthropic', 'claude-3-haiku', undefined, 'api.example.com')?.name, 'claude');
+  t.equal(table.match('anthropic', 'Claude-X', false, 'api.example.com')?.name, 'claude', 'globs ignore case');
+  t.equal(table.match('anthropic', 'sonnet4', false, 'api.example.com')?.name, 'claude');
+  t.equal(table.match('anthropic', 'sonnet45', false, 'api.example.com'), undefined, '? is one character');
+  t.equal(table.match('anthropic', 'claude-3', true, 'api.example.com')?.name, 'secret', 'sensitive content first');
+  t.equal(table.match('openai', 'gpt-4o', undefined, 'api.example.com')?.name, 'rest');
+  t.equal(table.match('ollama', 'llama', undefined, 'api.example.com'), undefined, 'nothing matches: the router denies');
+  t.equal(table.matchApi('openai', 'api.openai.com')?.name, 'rest');
   const def = compileRoutes(undefined);
-  t.equal(def.match('anthropic', 'claude-x', undefined)?.backend, 'ollama');
+  t.equal(def.match('anthropic', 'claude-x', undefined, 'api.anthropic.com')?.backend, 'ollama');
   t.equal(def.backends.get('ollama')?.url, 'http://127.0.0.1:11434');
   t.equal(globToRegExp('a.b*').test('axb'), false, 'dots are literal');
-  t.equal(compileRoutes(inferenceSchema.parse({ backends: { a: { type: 'ollama', url: 'http://127.0.0.1:1' } }, routes: [{ match: { model: '*' }, backend: 'a' }] })).matchApi('openai')?.backend, 'a', 'model "*" also answers model lists');
+  t.equal(compileRoutes(inferenceSchema.parse({ backends: { a: { type: 'ollama', url: 'http://127.0.0.1:1' } }, routes: [{ match: { model: '*' }, backend: 'a' }] })).matchApi('openai', 'api.openai.com')?.backend, 'a', 'model "*" also answers model lists');
 });
 
 t.test('detection by host, method and path', async (t) => {

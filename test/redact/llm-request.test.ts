@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { createRedactor } from '../../redact/index.js';
-import type { LlmApi } from '../../redact/index.js';
+import type { LlmApi } from '../../core/index.js';
 
 const EMAIL = 'jane@example.com';
 const KEY = 'AKIAZ2R7Q3M5N6P4T7XY';

@@ -23,12 +23,17 @@ t.test('the default policy allows GitHub, read-only where it makes sense, and no
     ['POST', 'https://api.github.com/repos/nodejs/node/issues', 'deny'],
     ['GET', 'https://codeload.github.com/nodejs/node/tar.gz/main', 'allow'],
     ['GET', 'https://objects.githubusercontent.com/x', 'allow'],
-    ['POST', 'https://api.openai.com/v1/chat/completions', 'allow'],
-    ['POST', 'https://api.anthropic.com/v1/messages', 'allow'],
-    ['DELETE', 'https://api.openai.com/v1/files/x', 'deny'],
     ['GET', 'https://example.com/', 'deny'],
     ['GET', 'https://docs.example.com/guide', 'deny'],
     ['GET', 'http://api.github.com/', 'deny'],
   ];
   for (const [method, url, expected] of cases) t.equal(request(policy, method, url).action, expected, `${method} ${url}`);
+});
+
+t.test('no network policy names an LLM provider host: the privacy router owns them, and routes everything local', async (t) => {
+  const policy = compilePolicy(parsed.policy!);
+  for (const url of ['https://api.openai.com/v1/chat/completions', 'https://api.anthropic.com/v1/messages', 'https://api.anthropic.com/api/event_logging/v2/batch']) {
+    t.equal(request(policy, 'POST', url).code, 'policy_denied', url);
+  }
+  t.notOk(parsed.policy!.inference!.routes.some((r) => r.action === 'allow'), 'no route lets a call out');
 });

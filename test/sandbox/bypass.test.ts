@@ -4,6 +4,9 @@ import { startBypassFixture } from './bypass-fixture.js';
 import { bypassSuite } from './bypass-suite.js';
 import { startStandInProxy } from './stand-in-proxy.js';
 
+// Sandboxes started for real: the file's wall time follows the shared machine's load (30 s at a
+// load average of 6, 115 s at 25: near the default 120 s).
+t.setTimeout(360_000);
 if (process.getuid?.() !== 0) {
   t.plan(0, 'bypass suite needs root: it creates network namespaces, veth pairs and nftables rules (CI runs it as root)');
 } else {

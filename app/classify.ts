@@ -1,0 +1,35 @@
+import { isSluiceError } from '../core/index.js';
+import type { Classification, Classifier, SluiceError } from '../core/index.js';
+import { detectLlmApi, shapeOf, shapeOfRequest } from '../privacy/index.js';
+import type { PrivacyRouter } from '../privacy/index.js';
+import { canonicalPath } from '../rules/index.js';
+import type { CompiledPolicy } from '../rules/index.js';
+
+/**
+ * The one classification of a request, made at ingress before any stage runs: the canonical
+ * path (rules/' canonicalPath, the one function that defines it), then on LLM hosts which API
+ * that canonical path is. A re-spelled path (`%63`, `//`, `/./`, `/x/../`) is therefore the same
+ * call as its canonical form, and it is that same string the policy judges and the forwarder sends.
+ */
+export function createClassifier(deps: { policy(): CompiledPolicy; router: PrivacyRouter }): Classifier {
+  return {
+    hostClass: (dest) => deps.router.hostClass(dest),
+    classify({ dest, method, rawPath, headers }): Classification {
+      const hostClass = deps.router.hostClass(dest);
+      // %2F is kept where an endpoint of this host and port allows it, refused everywhere else.
+      const allowEncodedSlash = deps.policy().decideConnect(dest).endpoint?.allowEncodedSlash ?? false;
+      let path = rawPath;
+      let pathError: SluiceError | undefined;
+      try {
+        path = canonicalPath(rawPath, { allowEncodedSlash });
+      } catch (err) {
+        if (!isSluiceError(err)) throw err;
+        pathError = err;
+      }
+      const failed = pathError ? { pathError } : {};
+      if (hostClass === 'other') return { hostClass, path, ...failed, api: undefined, shape: undefined };
+      const api = pathError ? undefined : detectLlmApi(dest.host, method, path, headers);
+      return { hostClass, path, ...failed, api, shape: api ? shapeOf(api) : shapeOfRequest(dest.host, path, headers) };
+    },
+  };
+}
