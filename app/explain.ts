@@ -97,8 +97,8 @@ async function decide(pipeline: Pipeline, resolver: Resolver, opts: ExplainOptio
     return { outcome: 'refuse', decision: deny(e.wire, reason), status: e.status, ...(ctx ? { classification: ctx.classification } : {}), ...(ctx?.route ? { route: ctx.route } : {}), lines };
   };
   /** The address check the live proxy makes before it dials, where it needs no DNS. */
-  const address = (dest: Destination, allowedIps: readonly string[]): ResolvedAddress | undefined => {
-    const known = resolver.known(dest.host, dest.ipVersion, allowedIps);
+  const address = (dest: Destination, endpoint: Decision['endpoint']): ResolvedAddress | undefined => {
+    const known = resolver.known(dest.host, dest.ipVersion, endpoint?.allowedIps ?? [], { exactHost: endpoint?.exactHost ?? false, port: dest.port });
     lines.push(`  address:     ${known ? `${known.address}${known.pinned ? ' (--resolve pin, trusted)' : ': not a special-purpose address'}` : `${dest.host} is resolved by DNS when the request is made; every address it resolves to is checked then`}`);
     return known;
   };
@@ -127,7 +127,7 @@ async function decide(pipeline: Pipeline, resolver: Resolver, opts: ExplainOptio
     lines.push(`  connect:     ${verdict(decision)}`);
     const tlsSkip = decision.endpoint?.tlsSkip ?? false;
     try {
-      if (resolvedAtConnect || tlsSkip) address(dest, decision.endpoint?.allowedIps ?? []);
+      if (resolvedAtConnect || tlsSkip) address(dest, decision.endpoint);
     } catch (err) {
       return done(refuse(err, undefined, { decision, dest }));
     }
@@ -166,7 +166,7 @@ async function decide(pipeline: Pipeline, resolver: Resolver, opts: ExplainOptio
   }
   if (decision?.action !== 'allow') return done(refuse(decision ? decisionError(decision) : new SluiceError('SLUICE_INTERNAL', 'no stage decided this request'), ctx));
   try {
-    if (!resolvedAtConnect) address(dest, decision.endpoint?.allowedIps ?? []);
+    if (!resolvedAtConnect) address(dest, decision.endpoint);
   } catch (err) {
     return done(refuse(err, ctx));
   }

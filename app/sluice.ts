@@ -58,6 +58,8 @@ export interface Sluice {
   readonly bus: EventBus;
   readonly server: ProxyServer;
   readonly pipeline: Pipeline;
+  /** Load warnings of the policy Sluice started with (rules/warnings.ts). */
+  readonly warnings: readonly string[];
   policy(): CompiledPolicy;
   /** Waits until every audit event emitted so far is on disk. */
   flushAudit(): Promise<void>;
@@ -65,9 +67,9 @@ export interface Sluice {
   close(): Promise<void>;
 }
 
-export async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; errors: string[] }> {
+export async function loadPolicy(file: string | undefined): Promise<{ policy?: Policy; errors: string[]; warnings: string[] }> {
   const result = file ? await loadPolicyFile(file) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
-  return { ...(result.policy ? { policy: result.policy } : {}), errors: result.errors.map(formatPolicyError) };
+  return { ...(result.policy ? { policy: result.policy } : {}), errors: result.errors.map(formatPolicyError), warnings: (result.warnings ?? []).map(formatPolicyError) };
 }
 
 export class PolicyLoadError extends Error {
@@ -117,7 +119,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     classifier: pipeline.classifier,
     ...(opts.sandbox ? { sandbox: opts.sandbox } : {}),
   });
-  bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...about, reason: `${policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded'}${opts.enforcement === 'audit' ? ' (learning mode: network-policy refusals are logged, not enforced)' : ''}` });
+  bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...about, reason: `${policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded'}${opts.enforcement === 'audit' ? ' (learning mode: network-policy refusals are logged, not enforced)' : ''}`, ...(first.warnings.length ? { warnings: first.warnings } : {}) });
 
   async function reload(): Promise<ReloadResult> {
     const next = await loadPolicy(policyFile);
@@ -136,7 +138,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     }
     compiled = nextCompiled;
     const closedTunnels = server.recheckTunnels((dest: Destination) => pipeline.stillAllowed(dest));
-    bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...about, reason: `policy reloaded${closedTunnels ? `; ${closedTunnels} tunnel(s) no longer allowed were closed` : ''}` });
+    bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...about, reason: `policy reloaded${closedTunnels ? `; ${closedTunnels} tunnel(s) no longer allowed were closed` : ''}`, ...(next.warnings.length ? { warnings: next.warnings } : {}) });
     return { ok: true, errors: [], closedTunnels };
   }
 
@@ -152,6 +154,7 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
     bus,
     server,
     pipeline,
+    warnings: first.warnings,
     policy: () => compiled,
     flushAudit: () => audit.flush(),
     reload,

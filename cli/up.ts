@@ -50,6 +50,7 @@ export async function up(inv: Invocation, io: CliIO): Promise<number> {
     }
     throw err;
   }
+  for (const w of sluice.warnings) io.stderr.write(`sluice: ${w}\n`);
   if (native.collector === undefined) io.stderr.write(`sluice: warning: redaction runs its JavaScript loop, which is slower: ${native.reason}\n`);
   const policyName = values.policy ?? 'embedded default policy (see `sluice policy show`)';
   if (enforcement === 'audit') io.stderr.write('sluice: learning mode (--enforcement audit): what the network policy would refuse is let through and logged; `sluice policy suggest` turns it into policy\n');
@@ -72,6 +73,7 @@ export async function up(inv: Invocation, io: CliIO): Promise<number> {
       io.stderr.write(`sluice: policy rejected, the last good policy stays in force:\n${(event.errors ?? []).map((e) => `  ${e}`).join('\n')}\n`);
     } else if (event.type === 'policy' && event.activity === 'loaded' && event.reason.startsWith('policy reloaded')) {
       io.stderr.write(`sluice: ${event.reason}\n`);
+      for (const w of event.warnings ?? []) io.stderr.write(`sluice: ${w}\n`);
     }
   });
   const running = sluice;

@@ -51,6 +51,12 @@ export interface EndpointOptions {
   /** True when L7 rules exist, so every request must be inspected (interception required). */
   inspect: boolean;
   allowEncodedSlash: boolean;
+  /**
+   * An endpoint names this exact host or address (no wildcard, not hostless): as in OpenShell, its
+   * private addresses may be dialled without allowed_ips (never loopback, link-local or
+   * unspecified ones, and never Kubernetes or etcd control-plane ports).
+   */
+  exactHost?: boolean;
   /** Egress DLP for this endpoint; absent: the policy-wide `privacy.egress.default`. */
   dlp?: 'block' | 'redact' | 'off';
 }

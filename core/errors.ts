@@ -1,10 +1,13 @@
 /**
  * Every error Sluice turns into a response carries a stable code (like undici's UND_ERR_*).
- * Other code throws these; only proxy/respond.ts writes status lines.
+ * Other code throws these; only proxy/respond.ts writes status lines. `wire` is Sluice's own code
+ * (the X-Sluice-Error header, the audit log); `error`, when set, is the body's `error` field where
+ * OpenShell, whose denials agents and skills already parse, names it differently.
  */
 export const ERROR_CODES = {
   SLUICE_POLICY_DENIED: { status: 403, wire: 'policy_denied' },
-  SLUICE_L7_DENIED: { status: 403, wire: 'l7_denied' },
+  SLUICE_L7_DENIED: { status: 403, wire: 'l7_denied', error: 'policy_denied' },
+  SLUICE_MIDDLEWARE_UNAVAILABLE: { status: 403, wire: 'middleware_unavailable', error: 'middleware_failed' },
   SLUICE_SSRF_BLOCKED: { status: 403, wire: 'ssrf_denied' },
   SLUICE_HOST_MISMATCH: { status: 421, wire: 'host_mismatch' },
   SLUICE_PATH_INVALID: { status: 400, wire: 'path_invalid' },
@@ -27,7 +30,7 @@ export const ERROR_CODES = {
   SLUICE_BACKEND_UNAVAILABLE: { status: 503, wire: 'backend_unavailable' },
   SLUICE_OVERLOADED: { status: 503, wire: 'overloaded' },
   SLUICE_INTERNAL: { status: 500, wire: 'internal_error' },
-} as const satisfies Record<string, { status: number; wire: string }>;
+} as const satisfies Record<string, { status: number; wire: string; error?: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -60,6 +63,12 @@ export class SluiceError extends Error {
 
   get wire(): string {
     return ERROR_CODES[this.code].wire;
+  }
+
+  /** The body's `error` field: OpenShell's name for it where one exists, else the wire code. */
+  get bodyCode(): string {
+    const entry: { wire: string; error?: string } = ERROR_CODES[this.code];
+    return entry.error ?? entry.wire;
   }
 }
 

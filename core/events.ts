@@ -61,6 +61,8 @@ export interface PolicyEvent {
   sandbox?: string;
   reason: string;
   errors?: string[];
+  /** Features the loaded policy asks for that Sluice does differently or not at all. */
+  warnings?: string[];
 }
 
 export interface UpstreamErrorEvent {

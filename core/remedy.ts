@@ -31,12 +31,13 @@ export function labelHost(label: string): string {
 }
 
 /** The lines that lead to an endpoint of a policy: `network_policies:` → name → endpoints → the host line. */
-export function endpointYaml(policy: string, host: string, comment: string, body: string[]): string {
+export function endpointYaml(policy: string, host: string | undefined, comment: string, body: string[]): string {
   return [
     'network_policies:',
     `  ${yamlScalar(policy)}:`,
     '    endpoints:',
-    `      - host: ${yamlScalar(host)}   # ${comment}`,
+    // A hostless endpoint (allowed_ips only) has no line of its own to point at.
+    host === undefined ? `      - # ${comment}` : `      - host: ${yamlScalar(host)}   # ${comment}`,
     ...body.map((line) => `        ${line}`),
   ].join('\n');
 }
@@ -74,7 +75,8 @@ export function addressRemedy(f: AddressFacts): Remedy {
 /** Words an agent can relay to its human when it reads a refusal. */
 export function agentGuidance(code: string, remedy: Remedy): string {
   if (remedy.advice) return `Sluice refused this request (${code}); retrying it will not help. ${remedy.summary.charAt(0).toUpperCase()}${remedy.summary.slice(1)}; tell the operator running Sluice if you cannot.`;
-  return `Sluice's egress policy refused this request (${code}); retrying it will not help. Tell the operator running Sluice what you were doing and ask them to allow it: ${remedy.summary}. On the host, \`sluice policy suggest --apply\` turns logged refusals into that change.`;
+  const yaml = remedy.yaml ? `:\n${remedy.yaml}\n` : '. ';
+  return `Sluice's egress policy refused this request (${code}); retrying it will not help. Tell the operator running Sluice what you were doing and ask them to allow it: ${remedy.summary}${yaml}On the host, \`sluice policy suggest --apply\` turns logged refusals into that change.`;
 }
 
 export interface RefusalFacts {

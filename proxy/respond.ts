@@ -35,7 +35,7 @@ export function errorBody(err: SluiceError, where: { host?: string; port?: numbe
   const { reason, policy, rule, remedy, ...rest } = err.context;
   const fix = remedy as Remedy | undefined;
   const body: ErrorBody = {
-    error: err.wire,
+    error: err.bodyCode,
     detail: err.message,
     reason: reason ?? err.message,
     ...(policy !== undefined ? { policy } : {}),

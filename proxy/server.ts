@@ -83,9 +83,9 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     keepAlive: true,
   };
 
-  const resolveAddress = async (ctx: { dest: Destination; decision?: { endpoint?: { allowedIps: readonly string[] } } }, tunnel: TunnelInfo | undefined): Promise<ResolvedAddress> => {
+  const resolveAddress = async (ctx: { dest: Destination; decision?: { endpoint?: { allowedIps: readonly string[]; exactHost?: boolean } } }, tunnel: TunnelInfo | undefined): Promise<ResolvedAddress> => {
     if (tunnel?.address && tunnel.dest === ctx.dest) return tunnel.address;
-    return opts.resolver.resolve(ctx.dest.host, ctx.dest.ipVersion, ctx.decision?.endpoint?.allowedIps ?? []);
+    return opts.resolver.resolve(ctx.dest.host, ctx.dest.ipVersion, ctx.decision?.endpoint?.allowedIps ?? [], { exactHost: ctx.decision?.endpoint?.exactHost ?? false, port: ctx.dest.port });
   };
 
   // Built once, not per request; the stage list is read through a getter each time.
@@ -167,7 +167,7 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
     let address: Promise<ResolvedAddress> | undefined;
     // LLM hosts are resolved only when a request is forwarded: the router may answer them all itself.
     if (ctx.hostClass === 'other' || tlsSkip) {
-      address = opts.resolver.resolve(dest.host, dest.ipVersion, decision.endpoint?.allowedIps ?? []);
+      address = opts.resolver.resolve(dest.host, dest.ipVersion, decision.endpoint?.allowedIps ?? [], { exactHost: decision.endpoint?.exactHost ?? false, port: dest.port });
       address.catch(() => undefined);
       try {
         await address;

@@ -13,14 +13,25 @@ export interface ResolvedAddress {
   pinned: boolean;
 }
 
+/** What the policy says about a destination beyond allowed_ips (OpenShell's destination modes). */
+export interface DestinationTrust {
+  /** An endpoint names this exact host or address: private addresses are fine, always-blocked ones never. */
+  exactHost?: boolean;
+  /** The destination port: Kubernetes and etcd control-plane ports are refused wherever private addresses are allowed. */
+  port?: number;
+}
+
 export interface Resolver {
-  resolve(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[]): Promise<ResolvedAddress>;
+  resolve(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[], trust?: DestinationTrust): Promise<ResolvedAddress>;
   /**
    * The same verdict when it needs no DNS (an IP literal, a --resolve pin), undefined when it
    * does: for `sluice explain`, which sends nothing, not even a DNS query. Throws as resolve does.
    */
-  known(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[]): ResolvedAddress | undefined;
+  known(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[], trust?: DestinationTrust): ResolvedAddress | undefined;
 }
+
+/** etcd client and peer, Kubernetes API, kubelet and its read-only port (OpenShell's list). */
+export const CONTROL_PLANE_PORTS: ReadonlySet<number> = new Set([2379, 2380, 6443, 10250, 10255]);
 
 export interface ResolverOptions {
   /** --resolve HOST=IP pins, trusted. Keys are canonical host names. */
@@ -122,6 +133,18 @@ export function checkAddress(address: string, allowedIps: readonly string[]): Ad
   return { allowed: true, reason: `${address} is a public address` };
 }
 
+/** An address of an exact host the policy names: anything but the always-blocked ranges. */
+function checkDeclared(address: string): AddressVerdict {
+  const v4 = embeddedIPv4(address);
+  for (const candidate of v4 ? [address, v4] : [address]) {
+    const type = net.isIPv4(candidate) ? 'ipv4' : 'ipv6';
+    for (const range of ALWAYS_BLOCKED) {
+      if (range.net.check(candidate, type)) return { allowed: false, reason: `${address} is a ${range.label} address, never reachable through Sluice`, range: range.label, never: true };
+    }
+  }
+  return { allowed: true, reason: `${address} belongs to a host the policy names exactly` };
+}
+
 function allowedIpsCover(address: string, allowedIps: readonly string[]): boolean {
   if (allowedIps.length === 0) return false;
   const list = new net.BlockList();
@@ -160,9 +183,10 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
   }
 
   /** Every address must pass: a name that resolves to one public and one private address is refused. */
-  const judge = (host: string, ipVersion: 0 | 4 | 6, addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>, allowedIps: readonly string[]): ResolvedAddress => {
+  const judge = (host: string, ipVersion: 0 | 4 | 6, addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>, allowedIps: readonly string[], trust: DestinationTrust): ResolvedAddress => {
     for (const { address } of addresses) {
-      const verdict = checkAddress(address, allowedIps);
+      // An exact declared host (or address) may be private, as in OpenShell, unless allowed_ips narrows it.
+      const verdict = trust.exactHost && allowedIps.length === 0 ? checkDeclared(address) : checkAddress(address, allowedIps);
       if (!verdict.allowed) {
         throw new SluiceError('SLUICE_SSRF_BLOCKED', ipVersion === 0 ? `${host} resolves to ${verdict.reason}` : verdict.reason, {
           host,
@@ -177,16 +201,21 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
     return { address: first.address, family: first.family, pinned: false };
   };
 
-  const known = (host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[]): ResolvedAddress | undefined => {
+  const known = (host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[], trust: DestinationTrust = {}): ResolvedAddress | undefined => {
+    // Wherever the policy lets private addresses through, control-plane ports stay closed.
+    if ((allowedIps.length > 0 || trust.exactHost) && trust.port !== undefined && CONTROL_PLANE_PORTS.has(trust.port)) {
+      const reason = `port ${trust.port} is a Kubernetes or etcd control-plane port, never reachable on a destination the policy lets resolve privately`;
+      throw new SluiceError('SLUICE_SSRF_BLOCKED', reason, { host, reason });
+    }
     const pinned = pins.get(host);
     if (pinned !== undefined) return { address: pinned, family: net.isIPv6(pinned) ? 6 : 4, pinned: true };
-    return ipVersion === 0 ? undefined : judge(host, ipVersion, [{ address: host, family: ipVersion }], allowedIps);
+    return ipVersion === 0 ? undefined : judge(host, ipVersion, [{ address: host, family: ipVersion }], allowedIps, trust);
   };
 
   return {
     known,
-    async resolve(host, ipVersion, allowedIps) {
-      const answer = known(host, ipVersion, allowedIps);
+    async resolve(host, ipVersion, allowedIps, trust = {}) {
+      const answer = known(host, ipVersion, allowedIps, trust);
       if (answer) return answer;
       let addresses: Array<{ address: string; family: 4 | 6 }>;
       try {
@@ -194,7 +223,7 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
       } catch (err) {
         throw new SluiceError('SLUICE_DNS_FAILED', `could not resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { host });
       }
-      return judge(host, ipVersion, addresses, allowedIps);
+      return judge(host, ipVersion, addresses, allowedIps, trust);
     },
   };
 }

@@ -2,6 +2,7 @@ import { deny, isSluiceError, makeDestination } from '../core/index.js';
 import type { Decision, Destination } from '../core/index.js';
 import { sharesSuffix } from './host-pattern.js';
 import { canonicalPath } from './path.js';
+import { parseQuery } from './query.js';
 import type { CompiledPolicy } from './compile.js';
 
 const MAX_NEAR_MISSES = 12;
@@ -43,7 +44,7 @@ function nearMisses(compiled: CompiledPolicy, dest: Destination, method: string,
   for (const ep of compiled.endpoints) {
     const who = `${ep.policy} ${ep.label}`;
     if (!ep.hostMatches(dest)) {
-      if (showHosts && sharesSuffix(ep.pattern, dest.host)) out.push(`${who}: ${ep.explainHost(dest)}`);
+      if (showHosts && ep.pattern && sharesSuffix(ep.pattern, dest.host)) out.push(`${who}: ${ep.explainHost(dest)}`);
       continue;
     }
     if (!ep.portMatches(dest.port)) {
@@ -52,13 +53,19 @@ function nearMisses(compiled: CompiledPolicy, dest: Destination, method: string,
     }
     if (!ep.inspect || !showRules) continue;
     let path: string;
+    let params: ReturnType<typeof parseQuery>;
     try {
       path = canonicalPath(rawPath, { allowEncodedSlash: ep.allowEncodedSlash });
+      params = parseQuery(query);
     } catch (err) {
       if (!isSluiceError(err)) throw err;
       continue; // the decision already says why the path is refused
     }
-    const req = { method, path, query: new URLSearchParams(query) };
+    if (!ep.selector.admits(path)) {
+      out.push(`${who}: endpoint path ${ep.selector.text} does not cover ${path}`);
+      continue;
+    }
+    const req = { method, path, query: params };
     for (const rule of ep.allows) {
       const label = `${ep.label} ${rule.label}`;
       if (label !== decision.rule && !rule.matches(req)) out.push(`${ep.policy} ${label}: ${rule.explain(req)}`);
@@ -88,6 +95,7 @@ export function explainUrl(compiled: CompiledPolicy, method: string, url: string
     const request = compiled.decideRequest(dest, method, parts.path, parts.query);
     decision = request;
     lines.push(...describe(request));
+    if (request.body) lines.push(`  the ${request.body.kind} request body decides (operations, methods, tools); rules listed below`);
     if (request.path !== undefined && request.path !== parts.path) lines.push(`  path:   ${request.path} (canonical form of ${parts.path})`);
   }
   const misses = nearMisses(compiled, dest, method, parts.path, parts.query, decision);

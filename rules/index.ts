@@ -1,5 +1,10 @@
 export { policySchema, endpointSchema, networkPolicySchema, policyJsonSchema } from './schema.js';
 export type { Policy, NetworkPolicy, Endpoint, RestMatcher, QueryMatcher } from './schema.js';
+export { parseQuery } from './query.js';
+export type { QueryParams } from './query.js';
+export type { ProcessIdentity } from './binaries.js';
+export type { WebSocketPolicy, WebSocketConnection } from './websocket.js';
+export type { PendingBody, RequestExtras } from './judge.js';
 export { parsePolicy, loadPolicyFile, formatPolicyError } from './load.js';
 export type { PolicyError, PolicyParseResult } from './load.js';
 export { canonicalPath } from './path.js';
@@ -13,5 +18,7 @@ export { DEFAULT_POLICY_YAML } from './default-policy.js';
 export { advise, planChanges, generaliseRequests } from './advisor.js';
 export type { Advice, Observed, Plan } from './advisor.js';
 export { generalisePaths, isIdentifier } from './generalise.js';
+export { denialGuidance } from './guidance.js';
+export type { DenialGuidance, DenialTarget } from './guidance.js';
 export { createPolicyStage, decideConnectFor } from './policy-stage.js';
 export type { PolicyStageOptions } from './policy-stage.js';

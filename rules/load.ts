@@ -6,6 +6,8 @@ import { policySchema } from './schema.js';
 import type { Policy } from './schema.js';
 import { closestKey, knownKeysAt } from './suggest.js';
 import { findEndpointConflicts } from './conflicts.js';
+import { policyWarnings } from './warnings.js';
+import type { WarningOptions } from './warnings.js';
 
 /** One problem in a policy file, at the key or value that causes it. Lines and columns are 1-based. */
 export interface PolicyError {
@@ -19,6 +21,8 @@ export interface PolicyParseResult {
   /** Present only when there are no errors. */
   policy?: Policy;
   errors: PolicyError[];
+  /** Features the policy asks for that Sluice does differently or not at all (see rules/warnings.ts). */
+  warnings?: PolicyError[];
 }
 
 const MAX_POLICY_BYTES = 4 * 1024 * 1024;
@@ -124,7 +128,7 @@ function issueErrors(doc: Document, lines: LineCounter, file: string, issue: z.c
 }
 
 /** Parses and validates policy text; reports every error, never just the first. `file` labels the errors. */
-export function parsePolicy(text: string, file: string): PolicyParseResult {
+export function parsePolicy(text: string, file: string, opts: WarningOptions = {}): PolicyParseResult {
   if (Buffer.byteLength(text) > MAX_POLICY_BYTES) {
     return { errors: [{ file, line: 1, col: 1, message: `policy file is larger than ${MAX_POLICY_BYTES} bytes` }] };
   }
@@ -157,8 +161,18 @@ export function parsePolicy(text: string, file: string): PolicyParseResult {
   if (data === null || data === undefined) {
     return { errors: sorted([...yamlErrors, { file, line: 1, col: 1, message: 'policy file is empty; it needs at least "version: 1"' }]) };
   }
+  // OpenShell reads an empty `network_policies:` as no policies.
+  if (typeof data === 'object' && data !== null && 'network_policies' in data && (data as Record<string, unknown>).network_policies === null) {
+    (data as Record<string, unknown>).network_policies = {};
+  }
   const result = policySchema.safeParse(data, { reportInput: true });
-  if (result.success && yamlErrors.length === 0) return { policy: result.data, errors: [] };
+  if (result.success && yamlErrors.length === 0) {
+    const warnings = policyWarnings(result.data, opts).map((w) => {
+      const located = locate(doc, w.path);
+      return { file, ...positionOf(doc, lines, (located.pair?.key as Node | undefined)?.range?.[0] ?? located.node?.range?.[0]), message: `warning: ${formatPath(w.path)}: ${w.message}` };
+    });
+    return { policy: result.data, errors: [], warnings };
+  }
   const issues = result.success ? [] : [...result.error.issues];
   // Cross-references are refinements, which zod skips where a value already failed its schema:
   // look them up on the raw data as well, so no error hides another.
@@ -208,12 +222,12 @@ function referenceIssues(data: unknown): z.core.$ZodIssue[] {
 }
 
 /** Reads and parses a policy file. A read failure is reported as an error, never thrown. */
-export async function loadPolicyFile(path: string): Promise<PolicyParseResult> {
+export async function loadPolicyFile(path: string, opts: WarningOptions = {}): Promise<PolicyParseResult> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
     return { errors: [{ file: path, line: 1, col: 1, message: `cannot read policy file: ${(err as Error).message}` }] };
   }
-  return parsePolicy(text, path);
+  return parsePolicy(text, path, opts);
 }

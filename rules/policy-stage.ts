@@ -1,6 +1,9 @@
 import { SluiceError, allow, decisionError, deny } from '../core/index.js';
 import type { Decision, Destination, HostClass, Stage } from '../core/index.js';
 import type { CompiledPolicy } from './compile.js';
+import { denialGuidance } from './guidance.js';
+import type { PendingBody } from './judge.js';
+import type { QueryParams } from './query.js';
 
 /**
  * The network policy as a stage: host/port at CONNECT, then L7 on every request — also on
@@ -35,13 +38,30 @@ export function decideConnectFor(policy: CompiledPolicy, dest: Destination, host
   return decision.endpoint?.tlsSkip ? { ...decision, endpoint: { ...decision.endpoint, tlsSkip: false } } : decision;
 }
 
+/** A policy refusal, with OpenShell's denial fields (rule_missing, next_steps, agent_guidance). */
+function refusal(decision: Decision, target: Parameters<typeof denialGuidance>[1]): SluiceError {
+  const err = decisionError(decision);
+  if (decision.code === 'policy_denied' || decision.code === 'l7_denied') Object.assign(err.context, denialGuidance(decision, target));
+  return err;
+}
+
+const PENDING = Symbol('policy: body-dependent verdict');
+const WEBSOCKET = Symbol('policy: the allowed WebSocket upgrade');
+
+/** The relay's per-message hook (core/stage.ts WebSocketMessage once the relay lands). */
+interface ClientMessage {
+  direction: 'out' | 'in';
+  binary: boolean;
+  data: Buffer;
+}
+
 export function createPolicyStage(opts: PolicyStageOptions): Stage {
-  return {
+  const stage: Stage & { onWebSocketMessage(ctx: Parameters<NonNullable<Stage['onRequestHeaders']>>[0], message: ClientMessage): void } = {
     name: 'policy',
     onConnect(ctx) {
       const decision = decideConnectFor(opts.current(), ctx.dest, ctx.hostClass);
       ctx.decision = decision;
-      if (decision.action === 'deny') throw decisionError(decision);
+      if (decision.action === 'deny') throw refusal(decision, { host: ctx.dest.host, port: ctx.dest.port, method: 'CONNECT' });
     },
     onRequestHeaders(ctx) {
       const c = ctx.classification;
@@ -49,7 +69,7 @@ export function createPolicyStage(opts: PolicyStageOptions): Stage {
       const connect = decideConnectFor(policy, ctx.dest, c.hostClass);
       if (connect.action === 'deny') {
         ctx.network = ctx.decision = connect;
-        throw decisionError(connect);
+        throw refusal(connect, { host: ctx.dest.host, port: ctx.dest.port, method: 'CONNECT' });
       }
       if (c.pathError) {
         // Never audited: a path Sluice cannot read safely is not a policy question.
@@ -61,9 +81,18 @@ export function createPolicyStage(opts: PolicyStageOptions): Stage {
         return;
       }
       const named = connect.rule !== ROUTER_RULE;
-      const verdict = named
-        ? policy.decideRequest(ctx.dest, ctx.method, c.path, ctx.query)
-        : allow(`no network policy names ${ctx.dest.authority}; only an inference route lets a call out to it`, { rule: ROUTER_RULE });
+      const header = (name: string) => {
+        const v = ctx.headers[name];
+        return Array.isArray(v) ? v.join(', ') : v;
+      };
+      const { body, ...verdict } = named
+        ? policy.decideRequest(ctx.dest, ctx.method, c.path, ctx.query, {
+            hasBody: ctx.hasBody,
+            ...(header('accept') !== undefined ? { accept: header('accept')! } : {}),
+            ...(header('content-type') !== undefined ? { contentType: header('content-type')! } : {}),
+            ...(header('content-encoding') !== undefined ? { contentEncoding: header('content-encoding')! } : {}),
+          })
+        : { ...allow(`no network policy names ${ctx.dest.authority}; only an inference route lets a call out to it`, { rule: ROUTER_RULE }), body: undefined, websocket: undefined };
       if (verdict.path !== undefined && verdict.path !== c.path) {
         // The policy re-canonicalises what it is given: a different answer means the two readings disagree.
         throw new SluiceError('SLUICE_INTERNAL', `the policy judged ${verdict.path} but the request is for ${c.path}`, { reason: 'two canonical forms of one path disagree; Sluice refuses rather than guess' });
@@ -72,11 +101,38 @@ export function createPolicyStage(opts: PolicyStageOptions): Stage {
       ctx.network = network;
       if (c.hostClass === 'other') {
         ctx.decision = network;
-        if (network.action === 'deny') throw decisionError(network);
+        if (network.action === 'deny') throw refusal(network, { host: ctx.dest.host, port: ctx.dest.port, method: ctx.method, path: c.path, scheme: ctx.scheme });
       } else if (c.api === undefined && network.action === 'allow' && network.exact === true) {
         // An unrecognised request on an LLM host goes out as it is only when a rule names it exactly.
         ctx.decision = network;
       }
+      if (network.action !== 'allow') return;
+      if (verdict.websocket) ctx.state.set(WEBSOCKET, verdict.websocket);
+      if (body) {
+        // The operations, methods or tools in the body decide: read it (capped) before anything leaves.
+        ctx.state.set(PENDING, body);
+        ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? Infinity, body.maxBytes);
+      }
+    },
+    onRequestBody(ctx, buffered) {
+      const pending = ctx.state.get(PENDING) as PendingBody | undefined;
+      if (!pending) return;
+      const decision = pending.finish(buffered);
+      const network: Decision = { ...decision, endpoint: ctx.network?.endpoint };
+      // The body's verdict replaces the one made on the headers wherever that one decided.
+      if (ctx.decision === ctx.network) ctx.decision = network;
+      ctx.network = network;
+      if (decision.action === 'deny') throw refusal(decision, { host: ctx.dest.host, port: ctx.dest.port, method: ctx.method, path: decision.path ?? ctx.classification.path, scheme: ctx.scheme });
+    },
+    // Each client text message of an allowed upgrade to a WebSocket endpoint, judged by the current
+    // policy (OpenShell's WEBSOCKET_TEXT rules and GraphQL-over-WebSocket operations); a refusal
+    // makes the relay close the connection. Binary messages are relayed unjudged, as in OpenShell.
+    onWebSocketMessage(ctx, message) {
+      const upgrade = ctx.state.get(WEBSOCKET) as { path: string; query: QueryParams } | undefined;
+      if (!upgrade || message.direction !== 'out' || message.binary) return;
+      const decision = opts.current().websocket.decideMessage({ dest: ctx.dest, path: upgrade.path, query: upgrade.query }, message.data.toString('utf8'));
+      if (decision.action === 'deny') throw decisionError(decision);
     },
   };
+  return stage;
 }

@@ -3,6 +3,7 @@ import type { Destination, Remedy } from '../core/index.js';
 import { ACCESS_PRESETS } from './request-matcher.js';
 import type { AccessPreset } from './request-matcher.js';
 import type { Endpoint } from './schema.js';
+import { neverReachable } from './guidance.js';
 
 /**
  * What to change so that a refused request passes, for each way the network policy refuses:
@@ -30,6 +31,9 @@ export function presetRules(access: AccessPreset): Array<{ allow: { method: stri
 }
 
 export function newEndpointRemedy(dest: Destination, request?: { method: string; path: string }): Remedy {
+  if (neverReachable(dest.host)) {
+    return { summary: `${dest.authority} is a loopback, link-local (cloud metadata) or unspecified destination, which Sluice never opens whatever the policy says`, yaml: '', advice: true };
+  }
   const endpoint: Record<string, unknown> = { host: dest.host, port: dest.port };
   if (request) Object.assign(endpoint, { protocol: 'rest', rules: [{ allow: { method: request.method, path: request.path } }] });
   const name = policyNameFor(dest.host);

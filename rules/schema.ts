@@ -1,132 +1,101 @@
 import { z } from 'zod';
-import type { SluiceError } from '../core/index.js';
 import { inferenceSchema } from '../privacy/index.js';
 import { privacySchema } from '../redact/index.js';
 import { providersSchema } from '../credentials/index.js';
 import { parseHostPattern } from './host-pattern.js';
 import { parseCidr } from './cidr.js';
-import { compileGlob } from './glob.js';
-import { normalizeEncoding } from './path.js';
+import { pathGlob } from './request-matcher.js';
 import { findEndpointConflicts } from './conflicts.js';
+import { allowRuleSchema, graphqlOperationSchema, oneOf, protocolSchema, queryMatcherSchema, refine, ruleFieldsSchema } from './l7-schema.js';
+import { checkEndpoint } from './openshell-checks.js';
+import { findMiddlewareTlsSkipConflicts, middlewaresSchema } from './middleware.js';
 
 /**
  * The one schema of the policy file: types, validation and docs come from here.
  *
- * The network part follows NVIDIA OpenShell's policy schema (field names and meaning), so an
- * OpenShell policy's REST endpoints load unchanged. Deliberate differences, each fail-closed:
- * - `enforcement` defaults to `enforce` (OpenShell: `audit`), so a rule you write is a rule that holds.
- * - `access`/`rules`/`deny_rules` without `protocol: rest` are errors (OpenShell ignores them silently).
- * - wildcard hosts need their last two labels literal (OpenShell accepts `api.*.com`).
- * - `protocol` is `rest` or `tcp`; websocket, graphql, mcp and json-rpc are not inspected yet.
- * - OpenShell's credential fields, endpoint `path` and `network_middlewares` are unknown keys
- *   here; Sluice has `providers` for credentials.
- * - `tls: terminate` and `tls: passthrough` (older OpenShell spellings) are accepted:
- *   terminate = the default (intercept), passthrough = `skip`.
- * Sluice adds `inference`, `privacy` and `providers`, owned by privacy/, redact/ and credentials/.
+ * The network part is NVIDIA OpenShell's policy schema (every field, with OpenShell's checks:
+ * rules/openshell-checks.ts), so an OpenShell policy loads unchanged. Deliberate differences are
+ * listed in the README's table; the ones visible here, each fail-closed:
+ * - `enforcement` defaults to `enforce` (OpenShell: `audit`), except where an overlapping endpoint
+ *   sets it and for `protocol: sql`, which OpenShell only audits.
+ * - wildcard hosts need their last two labels literal (OpenShell accepts `api.example.*`).
+ * - REST and WebSocket rules need both method and path (OpenShell loads them and never matches).
+ * - malformed globs are errors (OpenShell warns, then fails the match at run time).
+ * - `tls: terminate` and `tls: passthrough` are deprecated aliases of the default (intercept).
+ * Sluice adds `inference`, `privacy` and `providers`, owned by privacy/, redact/ and credentials/,
+ * and the endpoint field `dlp`.
  */
-
-function refine<T>(check: (value: T) => void) {
-  return (value: T, ctx: z.RefinementCtx) => {
-    try {
-      check(value);
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-    }
-  };
-}
-
-function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: string) {
-  return z.enum(values, {
-    error: (issue) => `${what} must be one of ${values.join(', ')}; got ${JSON.stringify(issue.input)}`,
-  });
-}
 
 const portSchema = z.int({ error: 'port must be an integer from 1 to 65535' }).min(1, 'port must be from 1 to 65535').max(65535, 'port must be from 1 to 65535');
 
-/** `*` or an upper-case HTTP token; upper case because methods are case-sensitive on the wire. */
-export const methodSchema = z
-  .string()
-  .refine((m) => m === '*' || /^[A-Z][A-Z0-9_-]{0,31}$/.test(m), {
-    error: (issue) => `method must be an upper-case HTTP method such as GET, or "*"; got ${JSON.stringify(issue.input)}`,
-  });
-
-/** A path glob; checked (and later compiled) in the canonical percent-encoding request paths are compared in. */
+/** A path glob (rules and endpoint `path`): checked by compiling it as requests will be matched. */
 export const pathGlobSchema = z.string().superRefine(refine<string>((glob) => {
-  if (!glob.startsWith('/')) throw new Error(`path glob must start with "/"; got ${JSON.stringify(glob)}`);
-  let normalized: string;
-  try {
-    normalized = normalizeEncoding(glob, true, '*?[]');
-  } catch (err) {
-    throw new Error(`path glob ${JSON.stringify(glob)}: ${String((err as SluiceError).context?.reason ?? (err as Error).message)}`, { cause: err });
-  }
-  if (normalized.split('/').some((s) => s === '.' || s === '..')) throw new Error('path glob must not contain "." or ".." segments');
-  if (normalized.includes('//')) throw new Error('path glob must not contain "//" (request paths are compared with "//" collapsed)');
-  compileGlob(normalized, '/');
+  if (glob !== '**' && !glob.startsWith('/')) throw new Error(`path glob must start with "/" or be "**"; got ${JSON.stringify(glob)}`);
+  pathGlob(glob);
 }));
 
-const queryGlobSchema = z.string().superRefine(refine<string>((glob) => void compileGlob(glob, '.')));
+export { queryMatcherSchema };
 
-export const queryMatcherSchema = z.union([queryGlobSchema, z.strictObject({ any: z.array(queryGlobSchema).min(1) })], {
-  error: 'query matcher must be a glob string or { any: [globs] }',
-});
-
-/** REST matcher fields; `rules` wrap them in `allow`, `deny_rules` list them directly (as OpenShell does). */
-export const restMatcherSchema = z.strictObject({
-  method: methodSchema,
-  path: pathGlobSchema,
-  query: z.record(z.string().min(1), queryMatcherSchema).optional(),
-});
-
-export const hostSchema = z.string().superRefine(refine<string>((host) => void parseHostPattern(host)));
+export const hostSchema = z.string().superRefine(refine<string>((host) => {
+  if (host !== '') parseHostPattern(host);
+}));
 
 const cidrSchema = z.string().superRefine(refine<string>((cidr) => void parseCidr(cidr)));
 
-export const endpointSchema = z
-  .strictObject({
-    host: hostSchema.describe('Exact name, IP address, or wildcard: "*" is one label, "**" (whole first label only) one or more; the last two labels must be literal.'),
-    port: portSchema.optional().describe('TCP port. Set port or ports.'),
-    ports: z.array(portSchema).min(1, 'ports must list at least one port').optional().describe('TCP ports, instead of port.'),
-    protocol: oneOf(['rest', 'tcp'], 'protocol').optional().describe('rest: every request is checked against access or rules. tcp: relayed raw, never inspected.'),
-    tls: oneOf(['skip', 'terminate', 'passthrough'], 'tls').optional().describe('skip (or legacy passthrough): tunnel raw without interception. Default (or legacy terminate): intercept.'),
-    enforcement: oneOf(['enforce', 'audit'], 'enforcement').default('enforce').describe('enforce refuses requests that break the rules; audit allows and logs them. Sluice defaults to enforce (OpenShell: audit).'),
-    access: oneOf(['read-only', 'read-write', 'full'], 'access').optional().describe('Preset: read-only = GET, HEAD, OPTIONS; read-write adds POST, PUT, PATCH; full = every method. Any path.'),
-    rules: z.array(z.strictObject({ allow: restMatcherSchema })).min(1, 'rules must not be empty').optional().describe('Allow rules: { allow: { method, path, query? } }. Not with access.'),
-    deny_rules: z.array(restMatcherSchema).optional().describe('Deny rules ({ method, path, query? }); they win over every allow.'),
-    allowed_ips: z.array(cidrSchema).min(1, 'allowed_ips must not be empty').optional().describe('CIDRs (or addresses) the host may resolve to, private ranges included.'),
-    allow_encoded_slash: z.boolean().default(false).describe('Accept %2F inside path segments (npm scoped packages, GitLab). Sluice addition to the OpenShell field of the same name.'),
-    dlp: oneOf(['block', 'redact', 'off'], 'dlp')
-      .optional()
-      .describe('Sluice addition: egress DLP for requests to this endpoint (secrets in query strings and bodies): block | redact | off. Default: privacy.egress.default (block).'),
-  })
-  .superRefine((ep, ctx) => {
-    const issue = (message: string, key: string) => ctx.addIssue({ code: 'custom', message, path: [key] });
-    if (ep.port !== undefined && ep.ports !== undefined) issue('set port or ports, not both', 'ports');
-    if (ep.port === undefined && ep.ports === undefined) ctx.addIssue({ code: 'custom', message: 'endpoint needs port or ports' });
-    if (ep.ports && new Set(ep.ports).size !== ep.ports.length) issue('ports must not repeat', 'ports');
-    if (ep.access !== undefined && ep.rules !== undefined) issue('access and rules cannot be combined; use one', 'rules');
-    const skip = ep.tls === 'skip' || ep.tls === 'passthrough';
-    if (ep.protocol === 'rest') {
-      if (ep.access === undefined && ep.rules === undefined) issue('protocol: rest needs access or rules', 'protocol');
-      if (skip) issue(`tls: ${ep.tls} cannot be combined with protocol: rest (requests cannot be inspected)`, 'tls');
-    } else {
-      for (const key of ['access', 'rules', 'deny_rules'] as const) {
-        if (ep[key] === undefined) continue;
-        issue(ep.protocol === 'tcp' ? `${key} is not allowed with protocol: tcp (never inspected)` : `${key} needs protocol: rest`, key);
-      }
-    }
-    if (ep.deny_rules !== undefined && ep.access === undefined && ep.rules === undefined && ep.protocol === 'rest') {
-      issue('deny_rules need access or rules', 'deny_rules');
-    }
+const positive = (what: string) => z.int({ error: `${what} must be a positive integer` }).min(1, `${what} must be a positive integer`);
+
+const endpointShape = z.strictObject({
+  host: hostSchema.optional().describe('Exact name, IP address, or wildcard ("*" one label, "**" whole first label: one or more); the last two labels must be literal. May be omitted when allowed_ips names the destinations.'),
+  path: pathGlobSchema.optional().describe('HTTP path glob selecting this endpoint among L7 endpoints on the same host and port (REST under /repos/**, GraphQL at /graphql).'),
+  port: portSchema.optional().describe('TCP port. Set port or ports (ports wins when both are set, as in OpenShell).'),
+  ports: z.array(portSchema).min(1, 'ports must list at least one port').optional().describe('TCP ports.'),
+  protocol: protocolSchema.optional().describe('rest | websocket | graphql | json-rpc | mcp: every request (or message) is checked against access or rules. sql: relayed raw and audited (as in OpenShell). tcp: relayed raw, never inspected.'),
+  tls: oneOf(['skip', 'terminate', 'passthrough'], 'tls').optional().describe('skip: tunnel raw without interception. terminate and passthrough are deprecated OpenShell aliases of the default (intercept).'),
+  enforcement: oneOf(['enforce', 'audit'], 'enforcement').optional().describe('enforce refuses requests that break the rules; audit allows and logs them. Default enforce (OpenShell: audit).'),
+  access: oneOf(['read-only', 'read-write', 'full'], 'access').optional().describe('Preset. REST: read-only = GET, HEAD, OPTIONS; read-write adds POST, PUT, PATCH; full = all. WebSocket: upgrade; + text messages; all. GraphQL: query; + mutation; all.'),
+  rules: z.array(allowRuleSchema).optional().describe('Allow rules: { allow: { method, path, query? } } (REST, WebSocket), { allow: { operation_type, operation_name?, fields? } } (GraphQL), { allow: { method, tool?, params? } } (JSON-RPC, MCP), { allow: { command } } (SQL).'),
+  deny_rules: z.array(ruleFieldsSchema).optional().describe('Deny rules, same fields without the allow wrapper; they win over every allow.'),
+  allowed_ips: z.array(cidrSchema).min(1, 'allowed_ips must not be empty').optional().describe('CIDRs (or addresses) the destination may resolve to; with them, private ranges are reachable and nothing outside them is.'),
+  allow_encoded_slash: z.boolean().optional().describe('Accept %2F inside path segments (npm scoped packages, GitLab project ids).'),
+  websocket_credential_rewrite: z.boolean().optional().describe('OpenShell: rewrite credential placeholders in client WebSocket text messages.'),
+  request_body_credential_rewrite: z.boolean().optional().describe('OpenShell: rewrite credential placeholders in request bodies.'),
+  allow_uninspected_credentials: z.boolean().optional().describe('OpenShell: allow provider credentials on traffic that cannot be inspected.'),
+  persisted_queries: oneOf(['deny', 'allow_registered'], 'persisted_queries').optional().describe('GraphQL hash-only requests: deny (default) or allow_registered (looked up in graphql_persisted_queries).'),
+  graphql_persisted_queries: z.record(z.string().min(1), graphqlOperationSchema).optional().describe('Trusted persisted queries by hash or saved-query id: { operation_type, operation_name?, fields? }.'),
+  graphql_max_body_bytes: positive('graphql_max_body_bytes').optional().describe('Largest GraphQL request body inspected (default 65536); larger ones are refused.'),
+  credential_signing: oneOf(['sigv4', 'sigv4:body', 'sigv4:no_body'], 'credential_signing').optional().describe('OpenShell: AWS SigV4 re-signing at the proxy.'),
+  signing_service: z.string().optional().describe('OpenShell: AWS service name for SigV4.'),
+  signing_region: z.string().optional().describe('OpenShell: AWS region for SigV4.'),
+  credential_binding: z.strictObject({ provider: z.string().min(1, 'credential_binding.provider must not be empty') }).optional().describe('OpenShell: bind an attached provider\'s credentials to this endpoint.'),
+  json_rpc: z.strictObject({ max_body_bytes: positive('json_rpc.max_body_bytes').optional() }).optional().describe('JSON-RPC options: max_body_bytes (default 65536).'),
+  mcp: z
+    .strictObject({
+      max_body_bytes: positive('mcp.max_body_bytes').optional(),
+      strict_tool_names: z.boolean({ error: 'mcp.strict_tool_names must be boolean' }).optional(),
+      allow_all_known_mcp_methods: z.boolean({ error: 'mcp.allow_all_known_mcp_methods must be boolean' }).optional(),
+    })
+    .optional()
+    .describe('MCP options: max_body_bytes, strict_tool_names (default true), allow_all_known_mcp_methods (default false).'),
+  dlp: oneOf(['block', 'redact', 'off'], 'dlp').optional().describe('Sluice addition: egress DLP for requests to this endpoint (secrets in query strings and bodies): block | redact | off. Default: privacy.egress.default (block).'),
+});
+
+export type EndpointInput = z.output<typeof endpointShape>;
+
+export const endpointSchema = endpointShape.superRefine((ep, ctx) => {
+  checkEndpoint(ep, (kind, message, path) => {
+    if (kind === 'error') ctx.addIssue({ code: 'custom', message, ...(path ? { path } : {}) });
   });
+});
+
+export const binarySchema = z.strictObject({
+  path: z.string().min(1, 'binary path must not be empty'),
+  harness: z.boolean().optional().describe('Deprecated OpenShell field; ignored.'),
+});
 
 export const networkPolicySchema = z.strictObject({
-  name: z.string().min(1).optional().describe('Display name in decisions and logs; defaults to the key.'),
+  name: z.string().optional().describe('Display name in decisions and logs; defaults to the key.'),
   endpoints: z.array(endpointSchema).default([]).describe('Destinations this policy allows.'),
-  // A host-side proxy cannot see which binary opened a connection, so this is not enforced yet.
-  binaries: z
-    .array(z.strictObject({ path: z.string().min(1, 'binary path must not be empty') }))
-    .optional()
-    .describe('Executables the policy applies to (OpenShell). Parsed and validated; not enforced by Sluice yet.'),
+  binaries: z.array(binarySchema).optional().describe('Executables the policy applies to (path globs; ancestors count). Enforced for sandboxes Sluice runs; for other clients the policy applies to every client, with a warning.'),
 });
 
 const fsPathSchema = z.string().superRefine(refine<string>((p) => {
@@ -173,8 +142,8 @@ export const processSchema = z.strictObject({
   run_as_group: identitySchema.optional(),
 });
 
-const policyNameSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, {
-  error: 'policy names use letters, digits, "_", "-" and "." (at most 128), starting with a letter or digit',
+const policyNameSchema = z.string().regex(/^[\x21-\x7e]{1,128}$/, {
+  error: 'policy names are 1 to 128 printable ASCII characters without spaces',
 });
 
 export const policySchema = z
@@ -187,10 +156,14 @@ export const policySchema = z
     inference: inferenceSchema.optional().describe('LLM backends and routes (privacy router). Reloaded live.'),
     privacy: privacySchema.optional().describe('What to redact from LLM calls, and how. Reloaded live.'),
     providers: providersSchema.optional().describe('Credentials injected at the wire. Reloaded live.'),
+    network_middlewares: middlewaresSchema.optional().describe('OpenShell middleware by destination host: openshell/regex maps onto Sluice DLP redaction; others are refused or skipped per on_error, with a warning.'),
   })
   .superRefine((policy, ctx) => {
     for (const conflict of findEndpointConflicts(policy.network_policies)) {
       ctx.addIssue({ code: 'custom', message: conflict.message, path: ['network_policies', ...conflict.path] });
+    }
+    for (const conflict of findMiddlewareTlsSkipConflicts(policy)) {
+      ctx.addIssue({ code: 'custom', message: conflict.message, path: conflict.path });
     }
   });
 
@@ -202,5 +175,5 @@ export function policyJsonSchema(): Record<string, unknown> {
 export type Policy = z.output<typeof policySchema>;
 export type NetworkPolicy = z.output<typeof networkPolicySchema>;
 export type Endpoint = z.output<typeof endpointSchema>;
-export type RestMatcher = z.output<typeof restMatcherSchema>;
+export type RestMatcher = z.output<typeof ruleFieldsSchema>;
 export type QueryMatcher = z.output<typeof queryMatcherSchema>;

@@ -24,6 +24,7 @@ export { cleanupLeftovers } from './cleanup.js';
 export { measureStartup, type StartupFigures } from './measure-startup.js';
 export { compileSocketFilter } from './seccomp.js';
 export { sandboxEnv, proxyUrl, IN_SANDBOX } from './sandbox-env.js';
+export { attributeConnection, type Attribution, type AttributionOptions } from './process-attribution.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 

@@ -52,7 +52,7 @@ t.test('a method the endpoint refuses: the body, the audit record and the report
 
   const post = await curl([...via, '-X', 'POST', `https://api.example.com:${up.port}/repos/x/y`]);
   const body = JSON.parse(post.stdout) as Record<string, string>;
-  t.equal(body.error, 'l7_denied');
+  t.equal(body.error, 'policy_denied', "OpenShell's body code; X-Sluice-Error and the audit say l7_denied");
   t.equal(body.policy, 'example-api');
   t.equal(body.fix, `on endpoint api.example.com:${up.port} of network policy example-api, replace access: read-only with the rules it stands for plus - allow: { method: POST, path: /repos/x/y }`);
   t.match(body.fix_yaml, /network_policies:\n {2}example-api:\n {4}endpoints:\n {6}- host: api\.example\.com .*\n {8}rules:\n {10}- allow: \{ method: GET, path: "\/\*\*" \}/);
@@ -84,9 +84,10 @@ t.test('a method the endpoint refuses: the body, the audit record and the report
 });
 
 t.test('ssrf_denied names the endpoint that matched and the allowed_ips line; loopback says how to pin', async (t) => {
-  const dns = await startTestDns({ 'private.example.com': ['10.255.0.7'], 'loop.example.com': ['127.0.0.1'] });
+  // A wildcard host: an exact one may resolve to a private address (OpenShell), a wildcard may not.
+  const dns = await startTestDns({ 'git.corp.example.com': ['10.255.0.7'], 'loop.example.com': ['127.0.0.1'] });
   const sluice = await startTestSluice(
-    'version: 1\nnetwork_policies:\n  internal:\n    endpoints:\n      - { host: private.example.com, port: 80 }\n      - { host: loop.example.com, port: 80 }\n      - { host: nx.example.com, port: 80 }\n',
+    'version: 1\nnetwork_policies:\n  internal:\n    endpoints:\n      - { host: "*.corp.example.com", port: 80 }\n      - { host: loop.example.com, port: 80 }\n      - { host: nx.example.com, port: 80 }\n',
     { dns: dns.address },
   );
   const out = capture();
@@ -96,12 +97,12 @@ t.test('ssrf_denied names the endpoint that matched and the allowed_ips line; lo
     await sluice.close();
     await dns.close();
   });
-  const priv = JSON.parse((await curl(['-x', sluice.url, 'http://private.example.com/x'])).stdout) as Record<string, string>;
+  const priv = JSON.parse((await curl(['-x', sluice.url, 'http://git.corp.example.com/x'])).stdout) as Record<string, string>;
   t.equal(priv.error, 'ssrf_denied');
   t.equal(priv.policy, 'internal', 'the policy that matched is named, not default-deny');
-  t.equal(priv.rule, 'private.example.com:80');
-  t.equal(priv.fix, 'add allowed_ips: ["10.255.0.7/32"] to endpoint private.example.com:80 of network policy internal (private.example.com resolves to 10.255.0.7)');
-  t.match(priv.fix_yaml, /- host: private\.example\.com .*\n {8}allowed_ips: \["?10\.255\.0\.7\/32"?\]/);
+  t.equal(priv.rule, '*.corp.example.com:80');
+  t.equal(priv.fix, 'add allowed_ips: ["10.255.0.7/32"] to endpoint *.corp.example.com:80 of network policy internal (git.corp.example.com resolves to 10.255.0.7)');
+  t.match(priv.fix_yaml, /- host: "\*\.corp\.example\.com" .*\n {8}allowed_ips: \["?10\.255\.0\.7\/32"?\]/);
 
   const loop = JSON.parse((await curl(['-x', sluice.url, 'http://loop.example.com/x'])).stdout) as Record<string, string>;
   t.equal(loop.error, 'ssrf_denied');

@@ -47,7 +47,7 @@ t.test('sluice run -- curl / node fetch: allowed through, denied with a reason',
 
   const denied = await sluice([...common, 'curl', '-sS', '-X', 'POST', `https://allowed.test:${up.port}/x`], env);
   const body = JSON.parse(denied.stdout) as Record<string, string>;
-  t.equal(body.error, 'l7_denied', 'a refused request gets the JSON reason');
+  t.equal(body.error, 'policy_denied', "a refused request gets the JSON reason (OpenShell's code)");
   t.match(body.fix, /replace access: read-only with the rules it stands for plus - allow: \{ method: POST, path: \/x \}/, 'and the fix');
   t.match(denied.stderr, new RegExp(`^sluice: denied POST allowed\\.test:${up.port}/x — l7_denied: .*; allow with: on endpoint allowed\\.test:${up.port} of network policy a`, 'm'), 'sluice run prints the refusal on stderr as it happens');
   t.match(denied.stderr, /^sluice: 1 request: 0 allowed, 1 denied$/m, 'and a summary at exit');

@@ -13,19 +13,20 @@ let root = path.dirname(fileURLToPath(import.meta.url));
 while (!fs.existsSync(path.join(root, 'package.json'))) root = path.dirname(root);
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
 
-t.test('the error-code table lists every code of core/errors.ts with its status, and no other', async (t) => {
+t.test('the error-code table lists every code of core/errors.ts with its status and body code, and no other', async (t) => {
   const start = readme.indexOf('<!-- error-codes:start -->');
   const end = readme.indexOf('<!-- error-codes:end -->');
   t.ok(start >= 0 && end > start, 'the table is marked');
   const rows = readme
     .slice(start, end)
     .split('\n')
-    .map((line) => /^\| `([a-z0-9_]+)` \| (\d{3}) \| (.+) \|$/.exec(line))
+    .map((line) => /^\| `([a-z0-9_]+)` \| (\d{3}) \| `([a-z0-9_]+)` \| (.+) \|$/.exec(line))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => ({ code: m[1]!, status: Number(m[2]), meaning: m[3]!.trim() }));
-  const table = Object.fromEntries(rows.map((r) => [r.code, r.status]));
-  const codes = Object.fromEntries(Object.values(ERROR_CODES).map((c) => [c.wire, c.status]));
-  t.same(table, codes, 'the same codes with the same statuses');
+    .map((m) => ({ code: m[1]!, status: Number(m[2]), body: m[3]!, meaning: m[4]!.trim() }));
+  const table = Object.fromEntries(rows.map((r) => [r.code, `${r.status} ${r.body}`]));
+  const entries: Array<{ wire: string; status: number; error?: string }> = Object.values(ERROR_CODES);
+  const codes = Object.fromEntries(entries.map((c) => [c.wire, `${c.status} ${c.error ?? c.wire}`]));
+  t.same(table, codes, 'the same codes with the same statuses and body codes');
   t.equal(rows.length, Object.keys(codes).length, 'each once');
   for (const r of rows) t.ok(r.meaning.length > 10, `${r.code} says what it means`);
 });

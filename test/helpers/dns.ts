@@ -71,7 +71,9 @@ function answer(msg: Buffer, table: Map<string, string[]>, queries: string[]): B
   return Buffer.concat([header, question, ...answers]);
 }
 
-function ipv6Bytes(ip: string): Buffer {
+function ipv6Bytes(address: string): Buffer {
+  // A trailing dotted quad (::ffff:127.0.0.1) is two more words.
+  const ip = address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
   const [head = '', tail] = ip.split('::');
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];

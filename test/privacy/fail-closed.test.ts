@@ -28,6 +28,9 @@ const RESPELLED: Array<[string, string, unknown]> = [
   ['api.openai.com', '/v1/chat/completions/', chat],
   ['api.openai.com', '/%761/chat/%63%6F%6D%70letions', chat],
   ['api.openai.com', '//v1/chat/./completions?x=1', chat],
+  // ;params are stripped by the canonical form (OpenShell's, and Tomcat/Spring's reading)
+  ['api.openai.com', '/v1/chat/completions;x=1', chat],
+  ['api.openai.com', '/v1;a=b/chat;c/completions', chat],
   ['api.anthropic.com', '/v1/%6Dessages', messages],
   ['api.anthropic.com', '/v1//messages', messages],
   ['api.anthropic.com', '/v1/./messages', messages],
@@ -45,7 +48,6 @@ const UNRECOGNISED: Array<[string, string, string, unknown]> = [
   ['GET', 'api.openai.com', '/', undefined],
   ['DELETE', 'api.openai.com', '/v1/models/gpt-4o', undefined],
   ['PUT', 'api.openai.com', '/v1/chat/completions', chat],
-  ['POST', 'api.openai.com', '/v1/chat/completions;x=1', chat],
   ['POST', 'api.openai.com', '/V1/CHAT/COMPLETIONS', chat],
   ['POST', 'api.openai.com', '/v1/chat%2Fcompletions', chat],
   ['POST', 'api.openai.com', '/v1/chat/completions/..%2F..%2Fresponses', chat],

@@ -50,7 +50,7 @@ t.test('read-only preset: GET and HEAD pass, POST gets the 403 JSON', async (t) 
   t.equal(post.headers['content-type'], 'application/json');
   t.equal(post.headers['x-sluice-error'], 'l7_denied');
   const body = post.json();
-  t.equal(body.error, 'l7_denied');
+  t.equal(body.error, 'policy_denied', "the body speaks OpenShell's code; X-Sluice-Error keeps Sluice's finer one");
   t.equal(body.host, 'api.example.test');
   t.equal(body.port, world.api.port);
   t.equal(body.method, 'POST');
@@ -58,12 +58,18 @@ t.test('read-only preset: GET and HEAD pass, POST gets the 403 JSON', async (t) 
   t.equal(body.policy, 'api');
   t.type(body.reason, 'string');
   t.ok((body.reason as string).length > 10, 'the reason is words, not a code');
+  t.equal(body.layer, 'l7');
+  t.same(body.rule_missing, { type: 'rest_allow', layer: 'l7', method: 'POST', path: '/x', host: 'api.example.test', port: world.api.port });
+  t.ok(Array.isArray(body.next_steps) && (body.next_steps as unknown[]).length > 0, 'next_steps');
+  t.match(body.agent_guidance, /- allow: \{ method: POST, path: \/x \}/, 'agent_guidance names the exact YAML that would allow it');
 });
 
 t.test('deny_rules win over the access preset', async (t) => {
   const res = await get(world, `https://api.example.test:${world.api.port}/secret/keys`);
   t.equal(res.status, 403);
-  t.equal(res.json().error, 'l7_denied');
+  t.equal(res.json().error, 'policy_denied');
+  t.equal(res.headers['x-sluice-error'], 'l7_denied');
+  t.match(res.json().agent_guidance, /deny rule/, 'guidance names the deny rule, not an allow to add');
   const encoded = await get(world, `https://api.example.test:${world.api.port}/public/..%2F..%2Fsecret/keys`);
   t.equal(encoded.status, 400, 'an encoded slash is refused outright (no allow_encoded_slash)');
   t.equal(encoded.json().error, 'path_invalid');
@@ -98,7 +104,7 @@ t.test('plain HTTP forwarding with L7 rules (absolute-form)', async (t) => {
   t.equal(post.status, 200);
   const denied = await curl(world, [`http://plain.example.test:${world.plain.port}/other`]);
   t.equal(denied.status, 403);
-  t.equal(JSON.parse(denied.body).error, 'l7_denied');
+  t.equal(JSON.parse(denied.body).error, 'policy_denied');
 });
 
 t.test("Python's urllib through HTTPS_PROXY", async (t) => {
@@ -119,7 +125,7 @@ print(json.dumps(out))
   });
   const out = JSON.parse(stdout) as { ok: string; denied: [number, string] };
   t.equal(out.ok, '/py');
-  t.same(out.denied, [403, 'l7_denied']);
+  t.same(out.denied, [403, 'policy_denied']);
 });
 
 t.test('every decision is in the audit log, without query strings', async (t) => {

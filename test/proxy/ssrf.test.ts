@@ -80,8 +80,14 @@ network_policies:
   t.equal(up.requests.length, 0, 'nothing ever reached the loopback upstream');
 });
 
-t.test('names resolved by a DNS server: private answers need allowed_ips, loopback never passes', async (t) => {
-  const dns = await startTestDns({ 'loop.test': ['127.0.0.1'], 'private.test': ['10.0.0.1'], 'mixed.test': ['93.184.216.34', '10.0.0.2'], 'mapped.test': ['::ffff:127.0.0.1'] });
+t.test('names resolved by a DNS server: an exact declared host may be private (OpenShell), a wildcard needs allowed_ips, loopback never passes, control-plane ports stay closed', async (t) => {
+  const dns = await startTestDns({
+    'loop.test': ['127.0.0.1'],
+    'private.test': ['10.0.0.1'],
+    'mixed.test': ['93.184.216.34', '10.0.0.2'],
+    'mapped.test': ['::ffff:127.0.0.1'],
+    'a.wild.example.com': ['10.0.0.3'],
+  });
   const sluice = await startTestSluice(
     `
 version: 1
@@ -92,10 +98,14 @@ network_policies:
       - { host: private.test, port: 443 }
       - { host: mixed.test, port: 443 }
       - { host: mapped.test, port: 443 }
+      - { host: "*.wild.example.com", port: 443 }
+      - { host: private.test, ports: [6443, 10250, 2379] }
+      - { host: 10.0.0.7, port: 443 }
   allowed:
     endpoints:
-      - { host: loop.test, port: 8443, allowed_ips: ["127.0.0.0/8"] }
+      - { host: loop.test, port: 8443, allowed_ips: ["10.0.0.0/24"] }
       - { host: private.test, port: 8443, allowed_ips: ["10.0.0.0/24"] }
+      - { host: "*.wild.example.com", port: 8443, allowed_ips: ["10.0.0.0/24"] }
 `,
     { dns: dns.address },
   );
@@ -103,16 +113,16 @@ network_policies:
     await sluice.close();
     await dns.close();
   });
-  for (const host of ['loop.test', 'private.test', 'mixed.test', 'mapped.test']) {
-    const r = await raw(sluice.port, `CONNECT ${host}:443 HTTP/1.1\r\nHost: ${host}:443\r\n\r\n`);
-    t.equal(r.status, 403, `${host}:443`);
-    t.equal(r.body?.error, 'ssrf_denied', `${host} resolves to a refused address`);
+  const connect = (authority: string) => raw(sluice.port, `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+  for (const authority of ['loop.test:443', 'mapped.test:443', 'a.wild.example.com:443', 'loop.test:8443', 'private.test:6443', 'private.test:10250', 'private.test:2379']) {
+    const r = await connect(authority);
+    t.equal(r.status, 403, `${authority}: ${JSON.stringify(r.body)}`);
+    t.equal(r.body?.error, 'ssrf_denied', `${authority} is refused by the SSRF guard`);
   }
-  const loopAllowed = await raw(sluice.port, `CONNECT loop.test:8443 HTTP/1.1\r\nHost: loop.test:8443\r\n\r\n`);
-  t.equal(loopAllowed.body?.error, 'ssrf_denied', 'allowed_ips cannot open loopback');
-  // 10.0.0.1 passes the guard with allowed_ips; no upstream exists there, and nothing is sent:
-  // the tunnel is intercepted, so the CONNECT is answered 200 without dialling anything.
-  const privAllowed = await raw(sluice.port, `CONNECT private.test:8443 HTTP/1.1\r\nHost: private.test:8443\r\n\r\n`);
-  t.equal(privAllowed.status, 200, 'allowed_ips admits the private answer');
+  // Nothing exists at 10.0.0.x and nothing is dialled: intercepted tunnels answer 200 once the guard passed.
+  for (const authority of ['private.test:443', 'mixed.test:443', 'private.test:8443', 'a.wild.example.com:8443', '10.0.0.7:443']) {
+    t.equal((await connect(authority)).status, 200, `${authority} passes the guard`);
+  }
+  t.equal((await connect('10.0.0.8:443')).body?.error, 'policy_denied', 'an undeclared private literal is refused by policy');
   t.ok(dns.queries.some((q) => q.startsWith('loop.test')), 'Sluice asked the configured DNS server');
 });

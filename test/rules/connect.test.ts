@@ -91,17 +91,18 @@ t.test('IP-literal endpoints match IP destinations only', async (t) => {
   t.equal(action('0177.0.0.1:9000'), 'allow');
   const d = policy.decideConnect(dest('10.1.2.3:8080'));
   t.same(d.endpoint?.allowedIps, ['10.1.2.3/32']);
+  t.equal(d.endpoint?.exactHost, true, 'a declared literal address may be private (OpenShell)');
 });
 
 t.test('endpoint options reach the proxy', async (t) => {
   const tcp = policy.decideConnect(dest('git.raw.test:22'));
-  t.same(tcp.endpoint, { tlsSkip: true, allowedIps: [], inspect: false, allowEncodedSlash: false });
+  t.same(tcp.endpoint, { tlsSkip: true, allowedIps: [], inspect: false, allowEncodedSlash: false, exactHost: true });
   const skip = policy.decideConnect(dest('pinned.raw.test:443'));
-  t.same(skip.endpoint, { tlsSkip: true, allowedIps: ['192.168.0.0/16', 'fd00::/8'], inspect: false, allowEncodedSlash: false });
+  t.same(skip.endpoint, { tlsSkip: true, allowedIps: ['192.168.0.0/16', 'fd00::/8'], inspect: false, allowEncodedSlash: false, exactHost: true });
   const both = policy.decideConnect(dest('api.inspected.test:443'));
-  t.same(both.endpoint, { tlsSkip: false, allowedIps: [], inspect: true, allowEncodedSlash: true }, 'inspect when any matching endpoint inspects');
+  t.same(both.endpoint, { tlsSkip: false, allowedIps: [], inspect: true, allowEncodedSlash: true, exactHost: true }, 'inspect when any matching endpoint inspects');
   const plain = policy.decideConnect(dest('www.inspected.test:443'));
-  t.same(plain.endpoint, { tlsSkip: false, allowedIps: [], inspect: false, allowEncodedSlash: false });
+  t.same(plain.endpoint, { tlsSkip: false, allowedIps: [], inspect: false, allowEncodedSlash: false, exactHost: false }, 'a wildcard host keeps private answers out');
 });
 
 t.test('default deny says what was refused', async (t) => {

@@ -82,8 +82,9 @@ t.test('a GET rule admits HEAD, not the other way round', async (t) => {
   t.equal(request(headOnly, 'GET', 'https://h.test/x').action, 'deny');
 });
 
-t.test('methods are case-sensitive', async (t) => {
-  t.equal(request(rules, 'get', 'https://api.github.com/repos/a/b').action, 'deny');
+t.test('methods compare case-insensitively, as in OpenShell (opa.rs l7_method_matching_case_insensitive)', async (t) => {
+  t.equal(request(rules, 'get', 'https://api.github.com/repos/a/b').action, 'allow');
+  t.equal(request(rules, 'Get', 'https://api.github.com/repos/a/b').action, 'allow');
 });
 
 t.test('deny_rules win over allow rules', async (t) => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { formatPolicyError, loadPolicyFile, parsePolicy, policyJsonSchema } from '../../rules/index.js';
+import { compilePolicy, formatPolicyError, loadPolicyFile, parsePolicy, policyJsonSchema } from '../../rules/index.js';
 import type { PolicyError } from '../../rules/index.js';
 
 /** 1-based line:col of the nth occurrence of `needle`, computed from the text independently of the loader. */
@@ -29,8 +29,9 @@ t.test('a valid policy parses, with Sluice defaults', async (t) => {
   );
   t.same(errors, []);
   const ep = policy!.network_policies.github!.endpoints[0]!;
-  t.equal(ep.enforcement, 'enforce', 'default enforcement is enforce, not OpenShell audit');
-  t.equal(ep.allow_encoded_slash, false);
+  t.equal(ep.enforcement, undefined, 'enforcement is resolved at compile time');
+  t.equal(compilePolicy(policy!).endpoints[0]!.audit, false, 'default enforcement is enforce, not OpenShell audit');
+  t.equal(compilePolicy(policy!).endpoints[0]!.allowEncodedSlash, false);
   t.same(policy!.network_policies.github!.binaries, [{ path: '/usr/bin/gh' }]);
 });
 
@@ -42,11 +43,13 @@ t.test('unknown key nested deep is reported at the key', async (t) => {
   t.equal(formatPolicyError(errors[0]!), `deep.yaml:${posOf(text, 'bogus')}: unknown key "bogus" in network_policies.gh.endpoints[0].rules[0].allow`);
 });
 
-t.test('unknown top-level and endpoint keys (OpenShell-only fields) are errors', async (t) => {
-  const text = `${header}  a:\n    endpoints:\n      - { host: a.example.com, port: 443, path: /x }\nnetwork_middlewares: {}\n`;
+t.test("OpenShell's fields load; keys neither knows are errors", async (t) => {
+  const ok = parsePolicy(`${header}  a:\n    endpoints:\n      - { host: a.example.com, port: 443, path: /x }\nnetwork_middlewares: {}\n`, 'p');
+  t.same(ok.errors, []);
+  const text = `${header}  a:\n    endpoints:\n      - { host: a.example.com, port: 443, pathx: /x }\nnetwork_middleware: {}\n`;
   const { errors } = parsePolicy(text, 'p');
-  t.same(at(errors, /unknown key "path"/), [posOf(text, 'path')]);
-  t.same(at(errors, /unknown key "network_middlewares"/), [posOf(text, 'network_middlewares')]);
+  t.same(at(errors, /unknown key "pathx".*did you mean "path"/), [posOf(text, 'pathx')]);
+  t.same(at(errors, /unknown key "network_middleware".*did you mean "network_middlewares"/), [posOf(text, 'network_middleware')]);
 });
 
 t.test('bad values are reported at the value', async (t) => {
@@ -81,9 +84,9 @@ t.test('bad values are reported at the value', async (t) => {
   t.same(at(errors, /invalid prefix length/), [posOf(text, '10.0.0.0/33')]);
   t.same(at(errors, /"300\.1\.1\.1" is not an IP/), [posOf(text, '300.1.1.1')]);
   t.same(at(errors, /"nonsense" is not an IP/), [posOf(text, 'nonsense')]);
-  t.same(at(errors, /method must be an upper-case/), [posOf(text, 'get'), posOf(text, '"G ET"')]);
+  t.same(at(errors, /method must be a method name/), [posOf(text, '"G ET"')], 'method names are case-insensitive (OpenShell); a space is still an error');
   t.same(at(errors, /path glob must start with "\/"/), [posOf(text, '"no-slash"')]);
-  t.equal(errors.length, 12, 'every error is reported, not just the first');
+  t.equal(errors.length, 11, 'every error is reported, not just the first');
   const sorted = [...errors].sort((a, b) => a.line - b.line || a.col - b.col);
   t.same(errors, sorted, 'errors come in file order');
 });
@@ -114,31 +117,45 @@ t.test('host wildcard restrictions', async (t) => {
   }
 });
 
-t.test('endpoint constraints (port/ports, access/rules, protocol, tls)', async (t) => {
+t.test('endpoint constraints: what OpenShell refuses is refused, with its reasons', async (t) => {
   const cases: Array<[string, RegExp]> = [
     ['{ host: a.example.com }', /endpoint needs port or ports/],
-    ['{ host: a.example.com, port: 443, ports: [443] }', /set port or ports, not both/],
-    ['{ host: a.example.com, ports: [443, 443] }', /ports must not repeat/],
-    ['{ host: a.example.com, port: 443, protocol: rest }', /protocol: rest needs access or rules/],
-    ['{ host: a.example.com, port: 443, access: read-only }', /access needs protocol: rest/],
-    ['{ host: a.example.com, port: 443, protocol: tcp, access: full }', /not allowed with protocol: tcp/],
-    ['{ host: a.example.com, port: 443, protocol: rest, access: full, rules: [{ allow: { method: GET, path: / } }] }', /access and rules cannot be combined/],
-    ['{ host: a.example.com, port: 443, protocol: rest, access: full, tls: skip }', /cannot be combined with protocol: rest/],
-    ['{ host: a.example.com, port: 443, protocol: rest, deny_rules: [{ method: GET, path: / }] }', /deny_rules need access or rules/],
-    ['{ host: a.example.com, port: 443, protocol: websocket }', /protocol must be one of rest, tcp; got "websocket"/],
+    ['{ host: a.example.com, port: 443, protocol: rest }', /protocol rest requires rules or access/],
+    ['{ host: a.example.com, port: 443, protocol: tcp, access: full }', /protocol tcp does not support access, rules, or deny_rules/],
+    ['{ host: a.example.com, port: 443, protocol: rest, access: full, rules: [{ allow: { method: GET, path: / } }] }', /rules and access are mutually exclusive/],
+    ['{ host: a.example.com, port: 443, protocol: rest, deny_rules: [{ method: GET, path: / }] }', /deny_rules require rules or access/],
+    ['{ host: a.example.com, port: 443, deny_rules: [{ method: GET, path: / }] }', /deny_rules require protocol/],
+    ['{ host: a.example.com, port: 443, protocol: websocket }', /protocol websocket requires rules or access/],
+    ['{ host: a.example.com, port: 443, protocol: soap }', /protocol must be one of rest, websocket, graphql, sql, json-rpc, mcp, tcp/],
     ['{ host: a.example.com, port: 443, enforcement: block }', /enforcement must be one of enforce, audit/],
     ['{ host: a.example.com, port: 443, protocol: rest, access: read-only, allow_encoded_slash: "true" }', /expected a boolean/],
-    ['{ host: a.example.com, port: 443, protocol: rest, rules: [{ allow: { method: GET } }] }', /missing required key "path"/],
+    ['{ host: a.example.com, port: 443, protocol: rest, rules: [{ allow: { method: GET } }] }', /rest rules need method and path/],
     ['{ host: a.example.com, port: 443, protocol: rest, rules: [{ allow: { method: GET, path: "/a/../b" } }] }', /must not contain "\." or "\.\." segments/],
-    ['{ host: a.example.com, port: 443, protocol: rest, rules: [{ allow: { method: GET, path: "/a/[b" } }] }', /unclosed "\["/],
-    ['{ host: a.example.com, port: 443, protocol: rest, rules: [{ allow: { method: GET, path: "/a", query: { q: 5 } } }] }', /query matcher must be a glob string/],
+    ['{ host: a.example.com, port: 443, protocol: rest, rules: [{ allow: { method: GET, path: "/a/[b" } }] }', /unclosed character class/],
+    ['{ host: a.example.com, port: 443, protocol: rest, rules: [{ allow: { method: GET, path: "/a", query: { q: 5 } } }] }', /matcher must be a glob string/],
+    ['{ host: a.example.com, port: 443, protocol: rest, rules: [] }', /rules list cannot be empty/],
+    ['{ host: a.example.com, port: 443, protocol: rest, access: full, deny_rules: [] }', /deny_rules list cannot be empty/],
+    ['{ host: a.example.com, port: 443, protocol: sql, enforcement: enforce, rules: [{ allow: { command: SELECT } }] }', /SQL enforcement requires full SQL parsing/],
+    ['{ host: a.example.com, port: 443, protocol: json-rpc, access: full }', /protocol json-rpc does not support access presets/],
+    ['{ port: 443 }', /endpoint host must not be empty unless allowed_ips/],
+    ['{ port: 443, protocol: tcp, allowed_ips: [10.0.0.0/8] }', /protocol tcp requires a DNS hostname/],
+    ['{ host: 10.0.0.1, port: 5432, protocol: tcp }', /must use a DNS hostname, not an IP literal/],
+    ['{ host: a.example.com, port: 443, path: "no-slash", protocol: rest, access: full }', /path glob must start with/],
+    ['{ host: a.example.com, port: 443, allowed_ips: [0.0.0.0/1] }', /overlaps an always-blocked range/],
+    ['{ host: a.example.com, port: 443, allowed_ips: [169.254.169.254] }', /overlaps an always-blocked range/],
   ];
   for (const [endpoint, expected] of cases) {
     const { errors } = parsePolicy(`${header}  a:\n    endpoints:\n      - ${endpoint}\n`, 'c');
     t.ok(errors.some((e) => expected.test(e.message)), `${endpoint} -> ${expected}: got ${errors.map((e) => e.message).join(' | ')}`);
   }
-  const ok = parsePolicy(`${header}  a:\n    endpoints:\n      - { host: a.example.com, port: 22, protocol: tcp }\n      - { host: b.example.com, port: 443, tls: skip }\n      - { host: c.example.com, port: 443, tls: terminate, protocol: rest, access: full }\n`, 'ok');
-  t.same(ok.errors, [], 'tcp, tls: skip and legacy tls: terminate are accepted');
+  const ok = parsePolicy(
+    `${header}  a:\n    endpoints:\n      - { host: a.example.com, port: 22, protocol: tcp }\n      - { host: b.example.com, port: 443, tls: skip }\n      - { host: c.example.com, port: 443, tls: terminate, protocol: rest, access: full }\n      - { host: d.example.com, port: 443, ports: [443, 8443] }\n      - { port: 9443, allowed_ips: [10.0.0.0/8] }\n      - { host: e.example.com, port: 443, protocol: rest, access: full, tls: skip }\n`,
+    'ok',
+  );
+  t.same(ok.errors, [], 'tcp, tls: skip, legacy tls: terminate, port with ports, hostless allowed_ips and tls: skip with rest are accepted (OpenShell accepts them)');
+  t.ok(ok.warnings!.some((w) => /tls: terminate.*deprecated/.test(w.message)), 'deprecated tls values are warnings');
+  t.ok(ok.warnings!.some((w) => /port is ignored because ports is set/.test(w.message)));
+  t.ok(ok.warnings!.some((w) => /tls: skip is ignored with protocol rest/.test(w.message)));
 });
 
 t.test('missing keys point at the mapping that should hold them', async (t) => {
@@ -149,7 +166,7 @@ t.test('missing keys point at the mapping that should hold them', async (t) => {
   t.same(wrong.errors.map(formatPolicyError), ['v.yaml:1:10: version: must be 1']);
 });
 
-t.test('overlapping endpoints must agree on tls, allowed_ips and enforcement', async (t) => {
+t.test('overlapping endpoints must agree (OpenShell ambiguity.rs): tls, allowed_ips, raw TCP, and for request pipelines protocol and enforcement', async (t) => {
   const text = [
     'version: 1',
     'network_policies:',
@@ -157,21 +174,27 @@ t.test('overlapping endpoints must agree on tls, allowed_ips and enforcement', a
     '    endpoints:',
     '      - { host: api.example.com, port: 443, protocol: rest, access: full }',
     '      - { host: api.example.com, port: 8443 }',
-    '      - { host: api.example.com, port: 9443, protocol: rest, access: full }',
+    '      - { host: api.example.com, port: 9443, protocol: rest, access: full, enforcement: enforce }',
+    '      - { host: api.example.com, port: 7443, protocol: rest, access: full, enforcement: audit }',
     '  b:',
     '    endpoints:',
     '      - { host: "*.example.com", ports: [443], tls: skip }',
     '      - { host: "**.example.com", port: 8443, allowed_ips: [10.0.0.0/8] }',
-    '      - { host: api.example.com, port: 9443, protocol: rest, access: read-only, enforcement: audit }',
+    '      - { host: api.example.com, port: 9443, protocol: rest, access: read-only }',
     '      - { host: "*.example.org", port: 443, tls: skip }',
+    '      - { host: api.example.com, port: 7443, protocol: rest, access: read-only }',
     '      - { host: api.example.com, port: 9443 }',
     '',
   ].join('\n');
   const { errors } = parsePolicy(text, 'o.yaml');
-  t.same(at(errors, /one tunnels raw/), [posOf(text, 'skip')]);
-  t.same(at(errors, /different allowed_ips/), [posOf(text, '[10.0.0.0/8]')]);
-  t.same(at(errors, /enforcement audit vs enforce/), [posOf(text, 'audit')]);
-  t.equal(errors.length, 3, 'an uninspected endpoint may share a host with inspected ones; other hosts never conflict');
+  t.same(at(errors, /tls=auto vs skip/), [posOf(text, '{ host: "*.example.com", ports')]);
+  t.same(at(errors, /allowed_ips=\[\] vs \[10.0.0.0\/8\]/), [posOf(text, '{ host: "**.example.com"')]);
+  t.same(at(errors, /enforcement=enforce vs audit/), [posOf(text, '{ host: api.example.com, port: 9443, protocol: rest, access: read-only')], 'explicit enforce against an unset (OpenShell: audit) one is refused as OpenShell refuses it');
+  t.equal(errors.length, 3, 'an unset enforcement next to an explicit audit agrees; uninspected endpoints never conflict on the pipeline');
+  const ok = parsePolicy(text.split('\n').filter((l) => !/tls: skip \}|10.0.0.0\/8|9443, protocol/.test(l)).join('\n'), 'o2.yaml');
+  t.same(ok.errors, []);
+  const compiled = compilePolicy(ok.policy!);
+  t.same(compiled.endpoints.filter((e) => e.label.includes('7443')).map((e) => e.audit), [true, true], 'the unset endpoint inherits the explicit audit it overlaps');
 });
 
 t.test('filesystem_policy, landlock and process are validated', async (t) => {
@@ -209,7 +232,7 @@ t.test('YAML syntax errors and duplicate keys carry positions', async (t) => {
   t.same(parsePolicy('version: 1\n---\nversion: 1\n', 'm.yaml').errors.map(formatPolicyError), ['m.yaml:2:1: YAML: a policy file holds one YAML document (found "---" separating several)']);
   t.same(parsePolicy('version: !foo 1\n', 't.yaml').errors.map(formatPolicyError), ['t.yaml:1:10: YAML: Unresolved tag: !foo'], 'YAML warnings are errors');
   t.same(parsePolicy('version: 1\n? [a]\n: 1\n', 'k.yaml').errors.map(formatPolicyError), ['k.yaml:2:3: YAML: keys must be plain strings']);
-  t.same(parsePolicy('version: 1\nnetwork_policies:\n', 'n.yaml').errors.map(formatPolicyError), ['n.yaml:2:18: network_policies: expected a mapping, got null']);
+  t.same(parsePolicy('version: 1\nnetwork_policies:\n', 'n.yaml').errors, [], 'an empty network_policies: is no policies (OpenShell)');
 });
 
 t.test('inference, privacy and providers use their owners\' schemas', async (t) => {
@@ -233,7 +256,8 @@ t.test('loadPolicyFile reads a file and reports unreadable ones', async (t) => {
 t.test('policy names and glob ranges are checked', async (t) => {
   const text = `${header}  "bad name!":\n    endpoints:\n      - { host: a.example.com, port: 443, protocol: rest, rules: [{ allow: { method: GET, path: "/v[z-a]" } }] }\n`;
   const { errors } = parsePolicy(text, 'n.yaml');
-  t.same(at(errors, /invalid name: policy names use/), [posOf(text, '"bad name!"')]);
+  t.same(at(errors, /invalid name: policy names are 1 to 128 printable/), [posOf(text, '"bad name!"')]);
+  t.same(parsePolicy(`${header}  _private:\n    endpoints: []\n`, 'u.yaml').errors, [], 'names may start with "_" (OpenShell)');
   const glob = parsePolicy(`${header}  ok:\n    endpoints:\n      - { host: a.example.com, port: 443, protocol: rest, rules: [{ allow: { method: GET, path: "/v[z-a]" } }] }\n`, 'g.yaml');
   t.match(glob.errors[0]?.message ?? '', /invalid glob "\/v\[z-a\]"/);
 });
@@ -254,5 +278,5 @@ t.test('unknown keys come with a suggestion when one is close', async (t) => {
 t.test('the schema exports a JSON Schema with descriptions for editors', async (t) => {
   const schema = policyJsonSchema() as { properties: Record<string, { description?: string }> };
   t.match(schema.properties.version!.description, /must be 1/);
-  t.match(JSON.stringify(schema), /Sluice defaults to enforce/);
+  t.match(JSON.stringify(schema), /Default enforce \(OpenShell: audit\)/);
 });
