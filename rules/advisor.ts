@@ -108,6 +108,11 @@ export function planChanges(text: string, file: string, observed: readonly Obser
     }
     if (!request) continue; // the host is allowed now
     const decision = compiled.decideRequest(dest, request.method, request.path, '');
+    if (decision.body) {
+      // The body decided (GraphQL, JSON-RPC, MCP), and the log keeps no bodies: say so, never guess.
+      note(`${request.method} ${o.host}${request.path} was refused for its ${decision.body.kind} body; the advisor cannot see bodies, so it proposes no rule: the fix under the refusal in \`sluice logs --denied\` names the rule to add`);
+      continue;
+    }
     if (decision.action === 'allow' && !decision.audited) continue;
     const candidates = locate(compiled.endpoints, dest).filter((ep) => ep.inspect);
     const first = candidates[0];

@@ -73,3 +73,20 @@ export function encodedSlashRemedy(ep: EndpointRef): Remedy {
     yaml: endpointYaml(ep.key, ep.source.host, `the endpoint that refused it (${ep.label})`, ['allow_encoded_slash: true']),
   };
 }
+
+/** No L7 endpoint's `path` selects the request: an endpoint of its own for that path. */
+export function endpointPathRemedy(ep: EndpointRef, dest: Destination, method: string, path: string): Remedy {
+  const endpoint = { host: ep.source.host, port: dest.port, path, protocol: 'rest', rules: [{ allow: { method, path } }] };
+  return {
+    summary: `no endpoint's path selects ${path}: add the endpoint ${flowYaml(endpoint)} to network policy ${ep.policy}, or widen the path of endpoint ${ep.label}`,
+    yaml: ['network_policies:', `  ${yamlScalar(ep.key)}:`, '    endpoints:', '      # … the endpoints already there, then:', `      - ${flowYaml(endpoint)}`].join('\n'),
+  };
+}
+
+/** An OpenShell middleware Sluice cannot run refuses the host (`on_error: fail_closed`). */
+export function middlewareRemedy(name: string, host: string): Remedy {
+  return {
+    summary: `network_middlewares.${name} cannot run in Sluice and fails closed: remove ${host} from its selection, or set on_error: fail_open there to skip it`,
+    yaml: ['network_middlewares:', `  ${yamlScalar(name)}:`, '    on_error: fail_open   # or remove the host from its selection'].join('\n'),
+  };
+}

@@ -4,6 +4,10 @@ import path from 'node:path';
 import { tempDir } from '../helpers/sluice.js';
 import { sluice } from './spawn.js';
 
+// Each spawn of bin/sluice costs a second or two of CPU; on a shared, loaded machine the file
+// outlasts tap's default 120 s although every step succeeds.
+t.setTimeout(360_000);
+
 t.test('policy check: 0 for a valid file, 1 with file:line:col for every error', async (t) => {
   const dir = tempDir();
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -39,7 +39,7 @@ t.test('sluice logs: aligned lines, the fix under a refusal, filters, --json', a
   t.match(deniedLine, /403 +l7_denied: POST is not allowed/);
   t.match(lines[lines.indexOf(deniedLine!) + 1], /^ {21}fix: add - allow: \{ method: POST, path: \/repos\/o\/r\/issues \}/, 'its fix on the next line');
   const llmLine = lines.find((l) => /^\S+ \S+ +LLM /.test(l));
-  t.match(llmLine, /openai\.chat gpt-4o → local qwen3:8b +route default +stream +tokens 120\/48 +ttft 80ms +950ms +redacted email=2/, 'LLM calls: route, backend, model, tokens, ttft, time, redactions');
+  t.match(llmLine, /openai-chat gpt-4o → local qwen3:8b +route default +stream +tokens 120\/48 +ttft 80ms +950ms +redacted email=2/, 'LLM calls: route, backend, model, tokens, ttft, time, redactions');
   const rows = lines.filter((l) => /^\d{4}-/.test(l));
   t.ok(rows.every((l) => /^.{21}\S+ +(sluice-old|sluice-new|-) /.test(l) && l[29] === ' ' && l[30] !== ' '), 'the sandbox column starts at the same place on every line');
   t.ok(rows.every((l) => l[46] === ' ' && l[47] !== ' '), 'and so does the method column');

@@ -24,7 +24,7 @@ t.test('sluice run --quiet prints no refusal line and no summary; sluice logs fi
   const env = { NODE_EXTRA_CA_CERTS: path.join(home, 'upstream-ca.pem') };
   const name = `quiet-${process.pid}`;
   const quiet = await sluice(['run', '--quiet', '--name', name, '--policy', policy, '--home', home, '--resolve', 'allowed.test=127.0.0.1', '--', 'curl', '-sS', '-X', 'POST', `https://allowed.test:${up.port}/x`], env);
-  t.equal(JSON.parse(quiet.stdout).error, 'l7_denied', 'the request was refused');
+  t.equal(JSON.parse(quiet.stdout).error, 'policy_denied', 'the request was refused');
   t.notMatch(quiet.stderr, /^sluice: /m, '--quiet: no refusal line, no summary');
   const logs = await sluice(['logs', '--denied', '--sandbox', name, '--home', home]);
   t.match(logs.stdout, new RegExp(`DENY +sluice-${name} +POST +allowed\\.test:${up.port}/x +403 `), 'sluice logs shows it under the sandbox\'s name');

@@ -67,6 +67,14 @@ t.test('advise: the smallest change, as a diff that touches only what it must', 
   t.same(before.filter((l) => !after.includes(l)), ['      - { host: api.github.com, port: 443, protocol: rest, access: read-only }   # reads only'], 'every original line is kept but the one rewritten');
 });
 
+t.test('a refusal a request body decided (MCP, GraphQL) is a note, never a guessed rule', async (t) => {
+  const mcp = 'version: 1\nnetwork_policies:\n  tools:\n    endpoints:\n      - { host: mcp.example.com, port: 443, path: /mcp, protocol: mcp, enforcement: enforce, rules: [{ allow: { method: initialize } }] }\n';
+  const advice = advise(mcp, 'policy.yaml', [{ code: 'l7_denied', host: 'mcp.example.com', port: 443, method: 'POST', path: '/mcp' }]);
+  t.equal(advice.after, mcp, 'the file is unchanged');
+  t.same(advice.changes, []);
+  t.match(advice.notes.join('\n'), /POST mcp\.example\.com\/mcp was refused for its mcp body; .*sluice logs --denied/);
+});
+
 t.test('advise refuses to plan against an invalid policy, and finds nothing to do twice', async (t) => {
   t.throws(() => advise('version: 2\n', 'bad.yaml', [{ code: 'policy_denied', host: 'a.example.com', port: 443 }]), /the current policy is invalid/);
   const once = advise(POLICY, 'p.yaml', [{ code: 'policy_denied', host: 'a.example.com', port: 443 }]);

@@ -8,6 +8,10 @@ import { startUpstream } from '../helpers/upstream.js';
 import { tempDir } from '../helpers/sluice.js';
 import { bin, cleanEnv, sluice } from './spawn.js';
 
+// Each spawn of bin/sluice costs a second or two of CPU; on a shared, loaded machine the file
+// outlasts tap's default 120 s although every step succeeds.
+t.setTimeout(360_000);
+
 // `sluice up` as a child process, as a new user starts it.
 const run = promisify(execFile);
 
