@@ -14,7 +14,7 @@ import type { CompiledPolicy } from '../rules/index.js';
 export function createClassifier(deps: { policy(): CompiledPolicy; router: PrivacyRouter }): Classifier {
   return {
     hostClass: (dest) => deps.router.hostClass(dest),
-    classify({ dest, method, rawPath, headers }): Classification {
+    classify({ dest, method, rawPath, headers, upgrade }): Classification {
       const hostClass = deps.router.hostClass(dest);
       // %2F is kept where an endpoint of this host and port allows it, refused everywhere else.
       const allowEncodedSlash = deps.policy().decideConnect(dest).endpoint?.allowEncodedSlash ?? false;
@@ -28,8 +28,10 @@ export function createClassifier(deps: { policy(): CompiledPolicy; router: Priva
       }
       const failed = pathError ? { pathError } : {};
       if (hostClass === 'other') return { hostClass, path, ...failed, api: undefined, shape: undefined };
-      const api = pathError ? undefined : detectLlmApi(dest.host, method, path, headers);
-      return { hostClass, path, ...failed, api, shape: api ? shapeOf(api) : shapeOfRequest(dest.host, path, headers) };
+      const api = pathError ? undefined : detectLlmApi(dest.host, method, deps.router.apiPath(dest, path), headers, upgrade === 'websocket');
+      // On a mixed host (api.github.com) only the router's own paths are LLM requests; the rest is the network policy's.
+      if (hostClass === 'mixed' && api === undefined) return { hostClass: 'other', path, ...failed, api: undefined, shape: undefined };
+      return { hostClass: hostClass === 'mixed' ? 'provider' : hostClass, path, ...failed, api, shape: api ? shapeOf(api) : shapeOfRequest(dest.host, path, headers) };
     },
   };
 }

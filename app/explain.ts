@@ -43,6 +43,7 @@ const HOST_CLASS: Record<HostClass, string> = {
   provider: 'an LLM provider host: the privacy router decides every request; what it does not recognise is refused unless a route or an exact L7 rule lets it out',
   virtual: 'the virtual LLM host: answered by the privacy router alone, nothing is ever sent to it',
   other: 'not an LLM host: the network policy decides',
+  mixed: "not an LLM host, except for GitHub Copilot's session paths (/copilot_internal/user, /copilot_internal/v2/token), which the privacy router decides; the network policy decides the rest",
 };
 
 function verdict(d: Decision): string {
@@ -117,7 +118,7 @@ async function decide(pipeline: Pipeline, resolver: Resolver, opts: ExplainOptio
   // The listener resolves at CONNECT, except for LLM hosts, which it resolves only when a request is forwarded.
   const resolvedAtConnect = scheme === 'https' && hostClass === 'other';
   if (scheme === 'https') {
-    const connect: ConnectContext = { id: 'explain', src: { ip: 'explain' }, dest, hostClass, sandbox: undefined };
+    const connect: ConnectContext = { id: 'explain', src: { ip: 'explain' }, dest, hostClass, sandbox: undefined, bus: createEventBus() };
     try {
       for (const stage of pipeline.stages) await stage.onConnect?.(connect);
     } catch (err) {

@@ -1,5 +1,5 @@
 import { makeDestination } from '../core/index.js';
-import { DEFAULT_INFERENCE, DEFAULT_LLM_HOSTS, VIRTUAL_HOST, inferenceSchema } from '../privacy/index.js';
+import { COPILOT_API_HOSTS, DEFAULT_INFERENCE, DEFAULT_LLM_HOSTS, VIRTUAL_HOST, inferenceSchema } from '../privacy/index.js';
 import type { InferenceConfig } from '../privacy/index.js';
 import type { CompiledPolicy, Policy } from '../rules/index.js';
 
@@ -12,7 +12,8 @@ import type { CompiledPolicy, Policy } from '../rules/index.js';
  */
 export function effectiveInference(policy: Policy, compiled: CompiledPolicy): InferenceConfig | undefined {
   if (policy.inference) return policy.inference;
-  const allowed = DEFAULT_LLM_HOSTS.filter((host) => host !== VIRTUAL_HOST && compiled.decideConnect(makeDestination(host, 443)).action === 'allow');
+  // Copilot's API hosts are a wildcard family; its plan hosts are the ones a policy names.
+  const allowed = [...DEFAULT_LLM_HOSTS, ...COPILOT_API_HOSTS].filter((host) => host !== VIRTUAL_HOST && compiled.decideConnect(makeDestination(host, 443)).action === 'allow');
   if (allowed.length === 0) return undefined;
   return inferenceSchema.parse({
     backends: DEFAULT_INFERENCE.backends,

@@ -42,12 +42,24 @@ export interface Pipeline {
   stillAllowed(dest: Destination): boolean;
   /** Sandbox environment: provider placeholders for `sluice env` / `sluice run`. */
   envFor(sandbox: string): Record<string, string>;
+  /** Real credentials and every secret type out of strings bound for the audit log and --verbose. */
+  scrubForLog(value: string): string;
+  /** The credential a sandbox proves itself with on a shared listener, and its check. */
+  proxyTokenFor(sandbox: string): string;
+  verifyProxyToken(sandbox: string, token: string): boolean;
+  /** Provider names in force (never values). */
+  providers(): string[];
+  /** Re-reads every provider's secret from its source; throws (and changes nothing) on failure. */
+  reloadSecrets(providers: Policy['providers']): Promise<void>;
   /** The LLM backends' health, as the router last saw it. */
   health(): Record<string, BackendHealth>;
   /** Applies the reloadable sections; throws (and changes nothing) when one cannot be applied. */
   reload(policy: Policy, compiled: CompiledPolicy): Promise<void>;
   close(): Promise<void>;
 }
+
+const MAX_REMEMBERED = 4096;
+const MAX_REMEMBERED_LENGTH = 1024;
 
 export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
   const credentials = await createCredentials(opts.initial.providers, {
@@ -73,15 +85,33 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
     createDlpStage({ redactor: () => redactor, isPlaceholder: (value) => credentials.isPlaceholder(value) }),
     credentials.stage,
   ];
+  // Log strings already scrubbed, oldest first; emptied whenever the secrets or recognizers change.
+  const scrubbed = new Map<string, string>();
   return {
     stages,
     classifier,
     stillAllowed: (dest) => decideConnectFor(opts.policy(), dest, classifier.hostClass(dest)).action === 'allow',
     envFor: (sandbox) => credentials.envFor(sandbox),
+    scrubForLog(value) {
+      // Most logged strings recur (paths, hosts, reasons): a scan costs microseconds, a lookup nothing.
+      const known = scrubbed.get(value);
+      if (known !== undefined) return known;
+      const out = credentials.scrubForLog(redactor.logScrubber.scrub(value));
+      if (value.length <= MAX_REMEMBERED_LENGTH) {
+        if (scrubbed.size >= MAX_REMEMBERED) scrubbed.delete(scrubbed.keys().next().value as string);
+        scrubbed.set(value, out);
+      }
+      return out;
+    },
+    proxyTokenFor: (sandbox) => credentials.proxyTokenFor(sandbox),
+    verifyProxyToken: (sandbox, token) => credentials.verifyProxyToken(sandbox, token),
+    providers: () => credentials.providers(),
+    reloadSecrets: (providers) => credentials.reload(providers),
     health: () => router.health(),
     async reload(policy, compiled) {
       // Credentials first: it is the one that can fail (a missing secret); the router cannot.
       await credentials.reload(policy.providers);
+      scrubbed.clear();
       router.reload(effectiveInference(policy, compiled));
       // A new redactor only when its section changed: the pseudonym vaults live in it.
       const nextKey = JSON.stringify(policy.privacy ?? null);

@@ -2,6 +2,7 @@ import type { EventBus, SluiceEvent } from '../core/index.js';
 import { formatHuman } from './human.js';
 import { ocsfLine } from './ocsf.js';
 import { createRotatingFile } from './rotating-file.js';
+import { scrubEvent } from './scrub-event.js';
 
 export interface AuditLogOptions {
   /** JSONL file, one OCSF record per line. */
@@ -12,6 +13,8 @@ export interface AuditLogOptions {
   maxFiles?: number;
   /** `--verbose`: also write each event as one human line here (e.g. process.stderr). */
   human?: NodeJS.WritableStream;
+  /** Secrets out of request-derived strings before anything is written (the composition root's). */
+  scrub?: (value: string) => string;
   /** Where write failures are reported; default process.emitWarning. */
   onError?: (err: Error) => void;
 }
@@ -54,7 +57,15 @@ export function createAuditLog(bus: EventBus, opts: AuditLogOptions): AuditLog {
   human?.on('error', ignoreStreamError);
   let humanFailed = false;
 
-  const unsubscribe = bus.on((event: SluiceEvent) => {
+  const unsubscribe = bus.on((raw: SluiceEvent) => {
+    let event: SluiceEvent;
+    try {
+      event = opts.scrub ? scrubEvent(raw, opts.scrub) : raw;
+    } catch (err) {
+      // Fail closed: an event that cannot be scrubbed is not written at all.
+      report(new Error(`cannot scrub ${String((raw as { type?: unknown }).type)} event: ${(err as Error).message}`));
+      return;
+    }
     try {
       out.write(ocsfLine(event));
     } catch (err) {

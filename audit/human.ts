@@ -1,4 +1,5 @@
-import type { Decision, Endpoint, SluiceEvent } from '../core/index.js';
+import net from 'node:net';
+import type { Decision, Endpoint, SluiceEvent, WebSocketStats } from '../core/index.js';
 import { oneLine, scrubQueries, stripQuery } from './scrub.js';
 
 /**
@@ -7,7 +8,7 @@ import { oneLine, scrubQueries, stripQuery } from './scrub.js';
  */
 export function formatHuman(event: SluiceEvent): string {
   const time = new Date(event.time).toISOString();
-  return oneLine(`${time} ${body(event)}`);
+  return oneLine(`${time} ${body(event)}${event.sandbox !== undefined && event.type !== 'sandbox' ? ` sandbox=${event.sandbox}` : ''}`);
 }
 
 function body(event: SluiceEvent): string {
@@ -30,6 +31,7 @@ function body(event: SluiceEvent): string {
         url,
         event.status === undefined ? undefined : `-> ${event.status}`,
         event.durationMs === undefined ? undefined : `${Math.round(event.durationMs)}ms`,
+        event.websocket === undefined ? undefined : websocket(event.websocket),
         event.llm === undefined ? undefined : `(${event.llm.api ?? 'unrecognised'} on ${event.llm.hostClass === 'virtual' ? 'virtual' : 'LLM'} host)`,
         by(event.decision),
         outcome(event.decision),
@@ -71,7 +73,16 @@ function body(event: SluiceEvent): string {
         scrubQueries(event.reason),
         src(event.src),
       );
+    case 'sandbox':
+      return join(pad('SANDBOX'), event.sandbox ?? '?', event.activity, event.driver, event.exitCode === undefined ? undefined : `exit=${event.exitCode}`, scrubQueries(event.reason));
+    case 'api':
+      return join(pad('API'), event.method, event.route, `-> ${event.status}`, event.actor, event.code === undefined ? undefined : `${event.code}: ${scrubQueries(event.reason ?? '')}`, src(event.src));
   }
+}
+
+function websocket(ws: WebSocketStats): string {
+  const close = ws.closeCode === undefined ? '' : ` close=${ws.closeCode}${ws.closedBy ? ` by ${ws.closedBy}` : ''}`;
+  return `websocket out=${ws.messagesOut} msg/${ws.bytesOut} B in=${ws.messagesIn} msg/${ws.bytesIn} B${close}`;
 }
 
 function verdict(decision: Decision): string {
@@ -93,13 +104,13 @@ function outcome(decision: Decision): string | undefined {
 
 function authority(e: Endpoint | undefined): string {
   const host = e?.host ?? e?.ip ?? '?';
-  const shown = host.includes(':') ? `[${host}]` : host;
+  const shown = net.isIPv6(host) ? `[${host}]` : host;
   return e?.port === undefined ? shown : `${shown}:${e.port}`;
 }
 
 function src(e: Endpoint | undefined): string | undefined {
-  if (!e?.ip) return e?.sandbox ? `sandbox=${e.sandbox}` : undefined;
-  return `src=${authority({ host: e.ip, port: e.port })}${e.sandbox ? ` sandbox=${e.sandbox}` : ''}`;
+  if (!e?.ip) return undefined;
+  return `src=${authority({ host: e.ip, port: e.port })}`;
 }
 
 function pad(word: string): string {

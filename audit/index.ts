@@ -13,3 +13,4 @@ export { eventFromOcsf, sandboxOfEvent } from './parse.js';
 export { readAuditLog } from './read.js';
 export type { AuditEntry, ReadAuditOptions } from './read.js';
 export { oneLine } from './scrub.js';
+export { scrubEvent } from './scrub-event.js';

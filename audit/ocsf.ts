@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import type { Decision, Endpoint, FindingEvent, LlmCallEvent, SluiceEvent } from '../core/index.js';
+import type { ApiEvent, Decision, Endpoint, FindingEvent, LlmCallEvent, SandboxEvent, SluiceEvent } from '../core/index.js';
 import { scrubQueries, stripQuery } from './scrub.js';
 
 /** The OCSF schema version the records follow (action_id 4 "Modified" needs ≥ 1.4). */
@@ -19,6 +19,8 @@ const NETWORK_ACTIVITY: OcsfClass = { class_uid: 4001, class_name: 'Network Acti
 const HTTP_ACTIVITY: OcsfClass = { class_uid: 4002, class_name: 'HTTP Activity', category_uid: 4, category_name: 'Network Activity' };
 const CONFIG_STATE_CHANGE: OcsfClass = { class_uid: 5019, class_name: 'Device Config State Change', category_uid: 5, category_name: 'Discovery' };
 const DETECTION_FINDING: OcsfClass = { class_uid: 2004, class_name: 'Detection Finding', category_uid: 2, category_name: 'Findings' };
+const APPLICATION_LIFECYCLE: OcsfClass = { class_uid: 6002, class_name: 'Application Lifecycle', category_uid: 6, category_name: 'Application Activity' };
+const API_ACTIVITY: OcsfClass = { class_uid: 6003, class_name: 'API Activity', category_uid: 6, category_name: 'Application Activity' };
 
 const SEVERITY: Record<number, string> = { 1: 'Informational', 2: 'Low', 3: 'Medium', 4: 'High' };
 const ACTION: Record<number, string> = { 1: 'Allowed', 2: 'Denied', 4: 'Modified' };
@@ -41,6 +43,8 @@ const METADATA = {
   log_name: 'sluice-audit',
   profiles: ['security_control'],
 };
+/** Events of a gateway's sandbox name it in OCSF's container profile (`container.name`). */
+const METADATA_CONTAINER = { ...METADATA, profiles: ['security_control', 'container'] };
 
 /** Maps one Sluice event to an OCSF 1.x record. Pure: same event in, same record out. */
 export function toOcsf(event: SluiceEvent): OcsfRecord {
@@ -56,6 +60,15 @@ export function ocsfLine(event: SluiceEvent): string {
 }
 
 function ocsfRecord(event: SluiceEvent): OcsfRecord {
+  const out = classRecord(event);
+  if (event.sandbox !== undefined) {
+    out.metadata = METADATA_CONTAINER;
+    out.container = { name: event.sandbox };
+  }
+  return out;
+}
+
+function classRecord(event: SluiceEvent): OcsfRecord {
   switch (event.type) {
     case 'connect': {
       const outcome = decisionOutcome(event.decision);
@@ -66,11 +79,12 @@ function ocsfRecord(event: SluiceEvent): OcsfRecord {
         dst_endpoint: endpoint(event.dst),
         connection_info: { direction_id: 2, direction: 'Outbound', protocol_name: 'tcp' },
         policy: policyOf(event.decision),
-        unmapped: { code: event.decision.code, rule: event.decision.rule, mode: event.mode, audited: event.decision.audited, sandbox: event.src.sandbox, fix: fixOf(event.decision) },
+        unmapped: { code: event.decision.code, rule: event.decision.rule, mode: event.mode, audited: event.decision.audited, fix: fixOf(event.decision) },
       });
     }
     case 'request': {
       const outcome = decisionOutcome(event.decision);
+      const ws = event.websocket;
       const [activityId, activityName] = httpActivity(event.method);
       return record(HTTP_ACTIVITY, activityId, activityName, event.time, outcome, {
         message: scrubQueries(event.decision.reason),
@@ -79,15 +93,16 @@ function ocsfRecord(event: SluiceEvent): OcsfRecord {
         http_request: httpRequest(event.method, event.scheme, event.dst, event.path),
         http_response: event.status === undefined ? undefined : { code: event.status },
         duration: event.durationMs,
+        traffic: ws === undefined ? undefined : { bytes_out: ws.bytesOut, bytes_in: ws.bytesIn, packets_out: ws.messagesOut, packets_in: ws.messagesIn, bytes: ws.bytesOut + ws.bytesIn, packets: ws.messagesOut + ws.messagesIn },
         policy: policyOf(event.decision),
         unmapped: {
           code: event.decision.code,
           rule: event.decision.rule,
           audited: event.decision.audited,
-          sandbox: event.src.sandbox,
           fix: fixOf(event.decision),
           error: event.error ? { code: event.error.code, reason: scrubQueries(event.error.reason) } : undefined,
           llm_class: event.llm === undefined ? undefined : { host_class: event.llm.hostClass, api: event.llm.api ?? 'unrecognised', stream: event.llm.stream },
+          websocket: ws === undefined ? undefined : { messages_out: ws.messagesOut, messages_in: ws.messagesIn, close_code: ws.closeCode, closed_by: ws.closedBy },
         },
       });
     }
@@ -103,7 +118,7 @@ function ocsfRecord(event: SluiceEvent): OcsfRecord {
         status_detail: scrubQueries(event.reason),
         device: { name: 'sluice', type_id: 0, type: 'Unknown' },
         policy: { name: event.file ? (event.file.split('/').pop() ?? event.file) : 'embedded default', uid: event.file },
-        unmapped: { activity: event.activity, file: event.file, sandbox: event.sandbox, errors: event.errors?.map(scrubQueries) },
+        unmapped: { activity: event.activity, file: event.file, errors: event.errors?.map(scrubQueries) },
       });
     }
     case 'upstream_error':
@@ -114,11 +129,61 @@ function ocsfRecord(event: SluiceEvent): OcsfRecord {
         src_endpoint: endpoint(event.src),
         dst_endpoint: endpoint(event.dst),
         connection_info: { direction_id: 2, direction: 'Outbound', protocol_name: 'tcp' },
-        unmapped: { code: event.code, sandbox: event.src?.sandbox },
+        unmapped: { code: event.code },
       });
     case 'finding':
       return finding(event);
+    case 'sandbox':
+      return sandboxLifecycle(event);
+    case 'api':
+      return apiActivity(event);
   }
+}
+
+/** Create→Install, start→Start, end→Stop, removal→Remove, policy→Update (OCSF 6002 activity ids). */
+const LIFECYCLE_ACTIVITY: Record<SandboxEvent['activity'], [number, string]> = {
+  created: [1, 'Install'],
+  started: [3, 'Start'],
+  exited: [4, 'Stop'],
+  stopped: [4, 'Stop'],
+  failed: [4, 'Stop'],
+  lost: [4, 'Stop'],
+  removed: [2, 'Remove'],
+  policy_changed: [8, 'Update'],
+  policy_refused: [8, 'Update'],
+};
+
+function sandboxLifecycle(event: SandboxEvent): OcsfRecord {
+  const failed = event.activity === 'failed' || event.activity === 'lost' || event.activity === 'policy_refused';
+  const outcome: Outcome = failed
+    ? { action_id: event.activity === 'policy_refused' ? 2 : 1, disposition_id: event.activity === 'policy_refused' ? 25 : 27, severity_id: 3, status_id: 2 }
+    : { action_id: 1, disposition_id: 1, severity_id: 1, status_id: 1 };
+  const [id, name] = LIFECYCLE_ACTIVITY[event.activity];
+  return record(APPLICATION_LIFECYCLE, id, name, event.time, outcome, {
+    message: scrubQueries(event.reason),
+    app: { name: event.sandbox ?? 'sandbox', vendor_name: 'Sluice' },
+    unmapped: { activity: event.activity, driver: event.driver, exit_code: event.exitCode },
+  });
+}
+
+const API_VERB_ACTIVITY: Record<string, [number, string]> = { POST: [1, 'Create'], GET: [2, 'Read'], HEAD: [2, 'Read'], PUT: [3, 'Update'], PATCH: [3, 'Update'], DELETE: [4, 'Delete'] };
+
+function apiActivity(event: ApiEvent): OcsfRecord {
+  const refused = event.status === 401 || event.status === 403;
+  const outcome: Outcome = refused
+    ? { action_id: 2, disposition_id: event.status === 401 ? 25 : 2, severity_id: 3, status_id: 2 }
+    : event.status >= 400
+      ? { action_id: 1, disposition_id: 27, severity_id: 2, status_id: 2 }
+      : { action_id: 1, disposition_id: 1, severity_id: 1, status_id: 1 };
+  const [id, name] = API_VERB_ACTIVITY[event.method.toUpperCase()] ?? [99, event.method.toUpperCase()];
+  return record(API_ACTIVITY, id, name, event.time, outcome, {
+    message: event.reason === undefined ? `${event.method} ${event.route} -> ${event.status}` : scrubQueries(event.reason),
+    actor: { user: { name: event.actor }, authorizations: [{ decision: refused ? 'denied' : 'granted', policy: { name: event.scope } }] },
+    api: { operation: `${event.method} ${event.route}`, service: { name: 'sluice-gateway' }, response: { code: event.status, error: event.code } },
+    src_endpoint: endpoint(event.src),
+    http_response: { code: event.status },
+    unmapped: { code: event.code, scope: event.scope },
+  });
 }
 
 function llmCall(event: LlmCallEvent): OcsfRecord {
@@ -140,7 +205,6 @@ function llmCall(event: LlmCallEvent): OcsfRecord {
     http_response: event.status === undefined ? undefined : { code: event.status },
     duration: event.durationMs,
     unmapped: {
-      sandbox: event.src?.sandbox,
       llm: {
         api: event.api,
         action: event.action,
@@ -176,7 +240,7 @@ function finding(event: FindingEvent): OcsfRecord {
     message: scrubQueries(event.reason),
     finding_info: { uid, title: event.kind, types: [event.kind], desc: scrubQueries(event.reason), created_time: event.time },
     evidences: src || dst ? [{ src_endpoint: src, dst_endpoint: dst }] : undefined,
-    unmapped: { kind: event.kind, subjects: event.subjects, sandbox: event.src?.sandbox },
+    unmapped: { kind: event.kind, subjects: event.subjects },
   });
 }
 
@@ -238,7 +302,7 @@ function httpActivity(method: string): [number, string] {
 function httpRequest(method: string, scheme: string, dst: Endpoint | undefined, rawPath: string | undefined): OcsfRecord {
   const path = rawPath === undefined ? undefined : stripQuery(rawPath);
   const host = dst?.host ?? dst?.ip;
-  const authority = host === undefined ? undefined : `${host.includes(':') ? `[${host}]` : host}${dst?.port === undefined ? '' : `:${dst.port}`}`;
+  const authority = host === undefined ? undefined : `${net.isIPv6(host) ? `[${host}]` : host}${dst?.port === undefined ? '' : `:${dst.port}`}`;
   return {
     http_method: method.toUpperCase(),
     url: {
@@ -255,8 +319,7 @@ function endpoint(e: Endpoint | undefined): OcsfRecord | undefined {
   if (!e) return undefined;
   const ip = e.ip ?? (e.host !== undefined && net.isIP(e.host) !== 0 ? e.host : undefined);
   if (e.host === undefined && ip === undefined && e.port === undefined) return undefined;
-  // A sandbox is OCSF's container: the isolated workload the connection came from.
-  return { hostname: e.host, ip, port: e.port, container: e.sandbox === undefined ? undefined : { name: e.sandbox } };
+  return { hostname: e.host, ip, port: e.port };
 }
 
 /** Drops undefined members so records hold only what is known. */

@@ -1,4 +1,4 @@
-import type { Decision, Endpoint, HostClass, LlmApi, LlmCallEvent, LlmClass, Remedy, SluiceEvent } from '../core/index.js';
+import type { Decision, Endpoint, HostClass, LlmApi, LlmCallEvent, LlmClass, Remedy, SandboxEvent, SluiceEvent } from '../core/index.js';
 
 /**
  * The inverse of toOcsf: one audit record back into the event it was written from, so that
@@ -17,13 +17,11 @@ function endpointOf(v: unknown): Endpoint | undefined {
   const host = text(e.hostname);
   const ip = text(e.ip);
   const port = num(e.port);
-  const sandbox = text(obj(e.container)?.name);
   return {
     ...(host !== undefined ? { host } : {}),
     // toOcsf copies an IP literal host into ip; do not invent an ip the event did not have.
     ...(ip !== undefined && ip !== host ? { ip } : {}),
     ...(port !== undefined ? { port } : {}),
-    ...(sandbox !== undefined ? { sandbox } : {}),
   };
 }
 
@@ -50,6 +48,13 @@ function decisionOf(r: Rec, u: Rec): Decision {
 }
 
 export function eventFromOcsf(record: unknown): SluiceEvent | undefined {
+  const event = eventOf(record);
+  // toOcsf names a sandbox's events in OCSF's container profile, whatever their class.
+  const sandbox = text(obj(obj(record)?.container)?.name);
+  return event && sandbox !== undefined ? { ...event, sandbox } : event;
+}
+
+function eventOf(record: unknown): SluiceEvent | undefined {
   const r = obj(record);
   const time = num(r?.time);
   if (!r || time === undefined) return undefined;
@@ -122,7 +127,6 @@ export function eventFromOcsf(record: unknown): SluiceEvent | undefined {
         time,
         activity: u.activity === 'rejected' ? 'rejected' : 'loaded',
         ...(text(u.file) !== undefined ? { file: text(u.file) } : {}),
-        ...(text(u.sandbox) !== undefined ? { sandbox: text(u.sandbox) } : {}),
         reason: text(r.message) ?? '',
         ...(Array.isArray(u.errors) ? { errors: u.errors.filter((e): e is string => typeof e === 'string') } : {}),
       };
@@ -142,13 +146,45 @@ export function eventFromOcsf(record: unknown): SluiceEvent | undefined {
         reason: text(r.message) ?? '',
       };
     }
+    case 6002: {
+      const activity = text(u.activity);
+      if (!activity || !(activity in LIFECYCLE)) return undefined;
+      return {
+        type: 'sandbox',
+        time,
+        activity: activity as SandboxEvent['activity'],
+        ...(text(u.driver) !== undefined ? { driver: text(u.driver) } : {}),
+        ...(num(u.exit_code) !== undefined ? { exitCode: num(u.exit_code) } : {}),
+        reason: text(r.message) ?? '',
+      };
+    }
+    case 6003: {
+      const api = obj(r.api);
+      const [method, route] = (text(api?.operation) ?? '').split(' ');
+      const status = num(obj(r.http_response)?.code);
+      if (!method || !route || status === undefined) return undefined;
+      const actor = text(obj(obj(r.actor)?.user)?.name) ?? 'unknown';
+      return {
+        type: 'api',
+        time,
+        method,
+        route,
+        status,
+        actor,
+        scope: text(u.scope) ?? 'none',
+        ...(r.src_endpoint ? { src } : {}),
+        ...(text(u.code) !== undefined ? { code: text(u.code) } : {}),
+        ...(text(r.message) !== undefined && r.message !== `${method} ${route} -> ${status}` ? { reason: text(r.message) } : {}),
+      };
+    }
     default:
       return undefined;
   }
 }
 
+const LIFECYCLE: Record<SandboxEvent['activity'], true> = { created: true, started: true, exited: true, stopped: true, removed: true, failed: true, lost: true, policy_changed: true, policy_refused: true };
+
 /** The sandbox an event came from, when it says. */
 export function sandboxOfEvent(event: SluiceEvent): string | undefined {
-  if (event.type === 'policy') return event.sandbox;
-  return event.src?.sandbox;
+  return event.sandbox;
 }

@@ -12,6 +12,7 @@ import type { BenchResults, ScenarioResult } from './report/model.js';
 import { renderTable } from './report/table.js';
 import { jobFor, type ScenarioContext } from './scenarios/context.js';
 import { redactionLane, sandboxLane } from './scenarios/lanes.js';
+import { gatewayLane } from './scenarios/gateway.js';
 import { largeScenario } from './scenarios/large.js';
 import { llmLane } from './scenarios/llm.js';
 import { memoryScenario } from './scenarios/memory.js';
@@ -29,6 +30,7 @@ const SCENARIOS: Record<ScenarioId, { title: string; run(ctx: ScenarioContext): 
   llm: { title: 'LLM lanes', run: llmLane },
   redaction: { title: 'Redaction lane', run: redactionLane },
   sandbox: { title: 'Sandbox start-up', run: sandboxLane },
+  gateway: { title: 'Gateway', run: gatewayLane },
 };
 
 /** Scenarios that need the long-running contender processes (memory starts its own). */

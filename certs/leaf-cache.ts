@@ -7,6 +7,12 @@ import { createKeyedContexts } from './keyed-contexts.js';
 export interface LeafCacheOptions {
   /** Most hosts kept (least recently used evicted first). Default 1000. */
   max?: number;
+  /**
+   * Most memory the cached contexts may hold, estimated per entry (ESTIMATED_CONTEXT_BYTES plus
+   * its chain). Default 32 MiB. An attacker choosing host names chooses how many leaves are
+   * minted, so the cache is bounded by what they cost, not only by how many there are.
+   */
+  maxBytes?: number;
   /** Leaf validity, at most 397 days. Default 30. */
   validityDays?: number;
   /** Clock, for tests. */
@@ -19,6 +25,8 @@ export interface LeafCache {
   secureContextFor(host: string): Promise<tls.SecureContext>;
   /** Hosts currently cached. */
   readonly size: number;
+  /** Estimated memory of the cached contexts (see LeafCacheOptions.maxBytes). */
+  readonly bytes: number;
   /** Leaves minted so far (a cache hit or a shared in-flight mint does not count). */
   readonly mints: number;
   close(): void;
@@ -27,13 +35,22 @@ export interface LeafCache {
 interface Entry {
   context: tls.SecureContext;
   refreshAt: number;
+  bytes: number;
 }
+
+/**
+ * Native memory of one leaf's secure context (OpenSSL's SSL_CTX with the shared key and the
+ * leaf's chain): 37 KB of RSS per context, measured over 2,500 mints on Node 20 / OpenSSL 3.
+ */
+export const ESTIMATED_CONTEXT_BYTES = 40 * 1024;
 
 const DAY_MS = 86_400_000;
 const MAX_HOST_LENGTH = 253;
 
 export async function createLeafCache(ca: CertificateAuthority, opts: LeafCacheOptions = {}): Promise<LeafCache> {
   const max = opts.max ?? 1000;
+  const maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
+  if (!(maxBytes >= ESTIMATED_CONTEXT_BYTES)) throw new RangeError(`leaf cache maxBytes must be at least ${ESTIMATED_CONTEXT_BYTES}, got ${maxBytes}`);
   const validityDays = opts.validityDays ?? 30;
   const now = opts.now ?? Date.now;
   if (!Number.isInteger(max) || max < 1) throw new RangeError(`leaf cache max must be a positive integer, got ${max}`);
@@ -46,6 +63,13 @@ export async function createLeafCache(ca: CertificateAuthority, opts: LeafCacheO
   const entries = new Map<string, Entry>();
   const inFlight = new Map<string, Promise<tls.SecureContext>>();
   let mints = 0;
+  let bytes = 0;
+  const drop = (host: string) => {
+    const entry = entries.get(host);
+    if (!entry) return;
+    entries.delete(host);
+    bytes -= entry.bytes;
+  };
   let closed = false;
 
   async function mint(host: string): Promise<tls.SecureContext> {
@@ -57,12 +81,11 @@ export async function createLeafCache(ca: CertificateAuthority, opts: LeafCacheO
       // Replace well before expiry so that no client ever sees a certificate about to lapse.
       const lifetime = leaf.notAfter.getTime() - at;
       const refreshAt = leaf.notAfter.getTime() - Math.min(DAY_MS, lifetime / 4);
-      entries.delete(host);
-      entries.set(host, { context, refreshAt });
-      while (entries.size > max) {
-        const oldest = entries.keys().next().value as string;
-        entries.delete(oldest);
-      }
+      drop(host);
+      const cost = ESTIMATED_CONTEXT_BYTES + leaf.chainPem.length;
+      entries.set(host, { context, refreshAt, bytes: cost });
+      bytes += cost;
+      while (entries.size > max || bytes > maxBytes) drop(entries.keys().next().value as string);
     }
     return context;
   }
@@ -73,11 +96,12 @@ export async function createLeafCache(ca: CertificateAuthority, opts: LeafCacheO
       const host = normaliseHost(rawHost);
       const entry = entries.get(host);
       if (entry) {
-        entries.delete(host);
         if (now() < entry.refreshAt) {
+          entries.delete(host);
           entries.set(host, entry);
           return entry.context;
         }
+        drop(host);
       }
       let pending = inFlight.get(host);
       if (!pending) {
@@ -92,10 +116,14 @@ export async function createLeafCache(ca: CertificateAuthority, opts: LeafCacheO
     get mints() {
       return mints;
     },
+    get bytes() {
+      return bytes;
+    },
     close() {
       closed = true;
       contexts.close();
       entries.clear();
+      bytes = 0;
     },
   };
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BackendHealth } from '../privacy/index.js';
-import { isAlive } from '../sandbox/index.js';
+import { isRunning } from '../sandbox/index.js';
 
 /**
  * Running Sluices announce themselves in `<home>/run/` (one small JSON file each, refreshed while
@@ -74,7 +74,7 @@ export function readInstances(home: string): InstanceInfo[] {
     const file = path.join(dir, name);
     try {
       const info = JSON.parse(fs.readFileSync(file, 'utf8')) as InstanceInfo;
-      if (isAlive(info.pid)) out.push(info);
+      if (isRunning({ pid: info.pid })) out.push(info);
       else fs.rmSync(file, { force: true });
     } catch {
       // Being rewritten or not ours: skip it.

@@ -121,5 +121,9 @@ function linesOf(event: SluiceEvent): string[] {
     }
     case 'finding':
       return [row(event, 'FINDING', event.action, event.dst ? authority(event.dst) : '-', join(event.kind, event.subjects.length ? `[${event.subjects.join(',')}]` : undefined, event.reason))];
+    case 'sandbox':
+      return [row(event, 'SANDBOX', event.activity, event.driver ?? '-', join(event.exitCode === undefined ? undefined : `exit ${event.exitCode}`, event.reason))];
+    case 'api':
+      return [row(event, event.status === 401 || event.status === 403 ? 'API-DENY' : 'API', event.method, event.route, join(String(event.status), event.actor, event.code ? `${event.code}: ${event.reason ?? ''}` : event.reason))];
   }
 }

@@ -23,12 +23,32 @@ export function auditFileOf(home: string): string {
   return path.join(home, 'audit', 'audit.jsonl');
 }
 
+const AUDIT_ONLY = ['denied', 'llm', 'sandbox', 'since', 'json'] as const;
+const OUTPUT_ONLY = ['stdout', 'stderr'] as const;
+
 /**
- * `sluice logs [-f] [--denied] [--llm] [--sandbox NAME] [--since DURATION] [--json]`. Reads the
- * audit log under the state directory; the reader and the formatter are separate, so a running
- * gateway's event stream can later be read the same way.
+ * `sluice logs [-f] [--denied] [--llm] [--sandbox NAME] [--since DURATION] [--json]` reads the
+ * audit log under the state directory (what Sluice decided, for every Sluice of this home);
+ * `sluice logs [-f] [--stdout|--stderr] NAME` is a gateway sandbox's own output instead, as
+ * `docker logs`. The two take different options, and mixing them is a usage error rather than a
+ * filter silently ignored.
  */
 export async function logs(inv: Invocation, io: CliIO): Promise<number> {
+  const name = inv.positionals[0];
+  const given = (keys: readonly string[]) => keys.filter((k) => inv.values[k] !== undefined).map((k) => `--${k}`);
+  if (name !== undefined) {
+    const wrong = given(AUDIT_ONLY);
+    if (wrong.length) throw new UsageError(`${wrong.join(', ')} filter${wrong.length === 1 ? 's' : ''} the audit log, not a sandbox's output: for ${name}'s audit events, \`sluice logs --sandbox ${name}\``, inv.command);
+    const { sandboxOutput } = await import('./sandboxes.js');
+    return sandboxOutput(inv, name, io);
+  }
+  const wrong = given(OUTPUT_ONLY);
+  if (wrong.length) throw new UsageError(`${wrong.join(', ')} select${wrong.length === 1 ? 's' : ''} a sandbox's output: name the sandbox (\`sluice logs ${wrong[0]} NAME\`)`, inv.command);
+  return auditLogs(inv, io);
+}
+
+/** The reader and the formatter are separate, so a running gateway's event stream can be read the same way. */
+async function auditLogs(inv: Invocation, io: CliIO): Promise<number> {
   const sinceText = str(inv, 'since');
   const since = sinceText === undefined ? undefined : parseSince(sinceText);
   const sandbox = str(inv, 'sandbox');

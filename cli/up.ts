@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { startSluice, PolicyLoadError } from '../app/index.js';
+import { startGateway, PolicyLoadError } from '../app/index.js';
 import { native } from '../redact/index.js';
 import { UsageError, flag, list, str } from './args.js';
 import type { Invocation } from './args.js';
@@ -24,24 +24,37 @@ export function parseResolve(values: string[] | undefined): Record<string, strin
   return out;
 }
 
+/**
+ * `sluice up`: the gateway. The proxy for host clients (127.0.0.1:3128), every sandbox that
+ * `sluice run` starts while it runs, and the control-plane API on <home>/gateway/api.sock (and,
+ * with --api-listen, on TCP with TLS and bearer tokens). Stops cleanly on SIGINT/SIGTERM,
+ * stopping its sandboxes first.
+ */
 export async function up(inv: Invocation, io: CliIO): Promise<number> {
-  const values = { policy: str(inv, 'policy'), listen: str(inv, 'listen'), resolve: list(inv, 'resolve'), dns: str(inv, 'dns'), verbose: flag(inv, 'verbose') };
-  const enforcement = str(inv, 'enforcement');
+  const values = { policy: str(inv, 'policy'), listen: str(inv, 'listen'), 'api-listen': str(inv, 'api-listen'), resolve: list(inv, 'resolve'), dns: str(inv, 'dns'), verbose: flag(inv, 'verbose') };
+  const learning = str(inv, 'enforcement') === 'audit';
+  const home = resolveHome(inv.home, io.env);
   const listen = parseListen(values.listen);
   if (!/^(127\.|::1$|localhost$)/.test(listen.host)) {
     io.stderr.write(`sluice: warning: listening on ${listen.host}: anyone who can reach this address can use the proxy and its credentials; prefer 127.0.0.1 (sandboxes get their own listener)\n`);
   }
-  let sluice;
+  const api = values['api-listen'] !== undefined ? parseListen(values['api-listen']) : undefined;
+  if (api && (api.host === '0.0.0.0' || api.host === '::')) {
+    io.stderr.write('sluice up: --api-listen needs the address or name clients use (its TLS certificate names it), not a wildcard\n');
+    return 2;
+  }
+  let gateway;
   try {
-    sluice = await startSluice({
-      home: resolveHome(inv.home, io.env),
+    gateway = await startGateway({
+      home,
       ...(values.policy ? { policyFile: path.resolve(values.policy) } : {}),
       listen,
+      ...(api ? { api } : {}),
       resolve: parseResolve(values.resolve),
       ...(values.dns ? { dns: values.dns } : {}),
       ...(values.verbose ? { human: io.stderr } : {}),
-      ...(enforcement === 'audit' ? { enforcement: 'audit' as const } : {}),
       env: io.env,
+      ...(learning ? { enforcement: 'audit' as const } : {}),
     });
   } catch (err) {
     if (err instanceof PolicyLoadError) {
@@ -50,45 +63,49 @@ export async function up(inv: Invocation, io: CliIO): Promise<number> {
     }
     throw err;
   }
-  for (const w of sluice.warnings) io.stderr.write(`sluice: ${w}\n`);
+  for (const w of gateway.warnings) io.stderr.write(`sluice: ${w}\n`);
+  if (learning) io.stderr.write('sluice: learning mode (--enforcement audit) on the shared listener: what the network policy would refuse is let through and logged; `sluice policy suggest` turns it into policy\n');
   if (native.collector === undefined) io.stderr.write(`sluice: warning: redaction runs its JavaScript loop, which is slower: ${native.reason}\n`);
+  if (gateway.recovered.length > 0) {
+    io.stderr.write(`sluice: a previous gateway stopped while ${gateway.recovered.length} sandbox(es) ran (${gateway.recovered.join(', ')}); their resources were removed and \`sluice ps -a\` shows them as lost\n`);
+  }
   const policyName = values.policy ?? 'embedded default policy (see `sluice policy show`)';
-  if (enforcement === 'audit') io.stderr.write('sluice: learning mode (--enforcement audit): what the network policy would refuse is let through and logged; `sluice policy suggest` turns it into policy\n');
   io.stdout.write(
     [
-      `Sluice is listening on ${sluice.url}`,
+      `Sluice is listening on ${gateway.url}`,
       `  policy:    ${policyName}`,
-      `  CA:        ${sluice.caCertPath}`,
-      `  audit log: ${sluice.auditFile}`,
+      `  API:       ${gateway.socketPath}${gateway.apiUrl ? ` and ${gateway.apiUrl} (bearer tokens: \`sluice token create --scope admin|read\`)` : ''}`,
+      `  CA:        ${gateway.caCertPath}`,
+      `  audit log: ${gateway.auditFile}`,
       '',
-      'Point a client at it:',
-      `  export HTTPS_PROXY=${sluice.url} HTTP_PROXY=${sluice.url}`,
-      `  export NODE_EXTRA_CA_CERTS=${sluice.caCertPath}`,
-      `  curl -x ${sluice.url} --cacert ${sluice.caCertPath} https://api.github.com/`,
+      'Run an agent in a sandbox (from any terminal): sluice run [-d] -- CMD',
+      'Point a host client at it:',
+      `  export HTTPS_PROXY=${gateway.url} HTTP_PROXY=${gateway.url}`,
+      `  export NODE_EXTRA_CA_CERTS=${gateway.caCertPath}`,
+      `  curl -x ${gateway.url} --cacert ${gateway.caCertPath} https://api.github.com/`,
       '',
     ].join('\n'),
   );
-  sluice.bus.on((event) => {
+  gateway.bus.on((event) => {
     if (event.type === 'policy' && event.activity === 'rejected') {
-      io.stderr.write(`sluice: policy rejected, the last good policy stays in force:\n${(event.errors ?? []).map((e) => `  ${e}`).join('\n')}\n`);
-    } else if (event.type === 'policy' && event.activity === 'loaded' && event.reason.startsWith('policy reloaded')) {
+      io.stderr.write(`sluice: policy${event.sandbox ? ` of ${event.sandbox}` : ''} rejected, the last good policy stays in force:\n${(event.errors ?? []).map((e) => `  ${e}`).join('\n')}\n`);
+    } else if (event.type === 'policy' && event.activity === 'loaded' && event.sandbox === undefined && event.reason.startsWith('policy reloaded')) {
       io.stderr.write(`sluice: ${event.reason}\n`);
       for (const w of event.warnings ?? []) io.stderr.write(`sluice: ${w}\n`);
     }
   });
-  const running = sluice;
   const instance = registerInstance(
-    resolveHome(inv.home, io.env),
-    { kind: 'up', url: sluice.url, auditFile: sluice.auditFile, enforcement: enforcement === 'audit' ? 'audit' : 'enforce', ...(values.policy ? { policyFile: values.policy } : {}) },
-    { health: () => running.pipeline.health(), openTunnels: () => running.server.openTunnels, openConnections: () => running.server.openConnections },
+    home,
+    { kind: 'up', url: gateway.url, auditFile: gateway.auditFile, enforcement: learning ? 'audit' : 'enforce', ...(values.policy ? { policyFile: path.resolve(values.policy) } : {}) },
+    gateway.listener,
   );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  io.stderr.write('sluice: shutting down\n');
   instance.close();
-  await sluice.close();
+  io.stderr.write('sluice: shutting down (stopping sandboxes)\n');
+  await gateway.close();
   return 0;
 }

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   SLUICE_BAD_REQUEST: { status: 400, wire: 'bad_request' },
   SLUICE_HEADERS_TOO_LARGE: { status: 431, wire: 'headers_too_large' },
   SLUICE_BODY_TOO_LARGE: { status: 413, wire: 'body_too_large' },
+  SLUICE_ENCODING_UNSUPPORTED: { status: 415, wire: 'encoding_unsupported' },
   SLUICE_DNS_FAILED: { status: 502, wire: 'dns_failed' },
   SLUICE_UPSTREAM_CONNECT: { status: 502, wire: 'upstream_connect_failed' },
   SLUICE_UPSTREAM_TLS: { status: 502, wire: 'upstream_tls_failed' },
@@ -30,6 +31,20 @@ export const ERROR_CODES = {
   SLUICE_BACKEND_UNAVAILABLE: { status: 503, wire: 'backend_unavailable' },
   SLUICE_OVERLOADED: { status: 503, wire: 'overloaded' },
   SLUICE_INTERNAL: { status: 500, wire: 'internal_error' },
+  SLUICE_PROXY_AUTH: { status: 407, wire: 'proxy_auth_invalid' },
+  // The gateway's control-plane API.
+  SLUICE_API_UNAUTHORIZED: { status: 401, wire: 'unauthorized' },
+  SLUICE_API_FORBIDDEN: { status: 403, wire: 'forbidden' },
+  SLUICE_API_NOT_FOUND: { status: 404, wire: 'not_found' },
+  SLUICE_API_METHOD: { status: 405, wire: 'method_not_allowed' },
+  SLUICE_API_CONFLICT: { status: 409, wire: 'conflict' },
+  SLUICE_POLICY_LOCKED: { status: 409, wire: 'policy_locked' },
+  SLUICE_POLICY_INVALID: { status: 422, wire: 'policy_invalid' },
+  SLUICE_API_INVALID: { status: 400, wire: 'invalid_request' },
+  SLUICE_API_UNSUPPORTED: { status: 415, wire: 'unsupported_media_type' },
+  SLUICE_SANDBOX_FAILED: { status: 500, wire: 'sandbox_failed' },
+  // a sandbox Sluice will not start as asked (host root, an unwritable workdir, a limit it cannot enforce)
+  SLUICE_SANDBOX_REFUSED: { status: 500, wire: 'sandbox_refused' },
 } as const satisfies Record<string, { status: number; wire: string; error?: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -5,16 +5,18 @@ import type { HostClass, LlmApi } from './llm.js';
 /**
  * Everything observable goes through one typed bus per proxy instance; audit/ subscribes,
  * stages only emit. Events carry names and codes, never secret values or query strings.
+ * On a gateway every sandbox's stages emit through a view of the bus that stamps the
+ * sandbox's name on each event (`sandboxBus`), so no stage needs to know which sandbox it serves.
  */
 export interface Endpoint {
   ip?: string;
   port?: number;
   host?: string;
-  /** For a source: the sandbox the client runs in, when Sluice knows it. */
-  sandbox?: string;
 }
 
 export interface ConnectEvent {
+  /** The sandbox the traffic came from (set by the sandbox's bus view); absent for host clients. */
+  sandbox?: string;
   type: 'connect';
   time: number;
   src: Endpoint;
@@ -25,6 +27,8 @@ export interface ConnectEvent {
 }
 
 export interface RequestEvent {
+  /** The sandbox the traffic came from (set by the sandbox's bus view); absent for host clients. */
+  sandbox?: string;
   type: 'request';
   time: number;
   src: Endpoint;
@@ -41,8 +45,21 @@ export interface RequestEvent {
    * upstream refused, timed out or failed TLS. Not a denial: the policy allowed it.
    */
   error?: { code: string; reason: string };
+  /** A WebSocket, reported once when it closes: data messages and their payload bytes each way. */
+  websocket?: WebSocketStats;
   /** On LLM hosts: how the request was classified at ingress. */
   llm?: LlmClass;
+}
+
+export interface WebSocketStats {
+  /** Client → upstream. */
+  messagesOut: number;
+  bytesOut: number;
+  /** Upstream → client. */
+  messagesIn: number;
+  bytesIn: number;
+  closeCode?: number;
+  closedBy?: 'client' | 'upstream' | 'sluice';
 }
 
 export interface LlmClass {
@@ -53,12 +70,12 @@ export interface LlmClass {
 }
 
 export interface PolicyEvent {
+  /** The sandbox the traffic came from (set by the sandbox's bus view); absent for host clients. */
+  sandbox?: string;
   type: 'policy';
   time: number;
   activity: 'loaded' | 'rejected';
   file?: string;
-  /** The sandbox this Sluice serves alone (`sluice run`), when it serves one. */
-  sandbox?: string;
   reason: string;
   errors?: string[];
   /** Features the loaded policy asks for that Sluice does differently or not at all. */
@@ -66,6 +83,8 @@ export interface PolicyEvent {
 }
 
 export interface UpstreamErrorEvent {
+  /** The sandbox the traffic came from (set by the sandbox's bus view); absent for host clients. */
+  sandbox?: string;
   type: 'upstream_error';
   time: number;
   src?: Endpoint;
@@ -75,6 +94,8 @@ export interface UpstreamErrorEvent {
 }
 
 export interface LlmCallEvent {
+  /** The sandbox the traffic came from (set by the sandbox's bus view); absent for host clients. */
+  sandbox?: string;
   type: 'llm_call';
   time: number;
   src?: Endpoint;
@@ -106,6 +127,8 @@ export interface LlmCallEvent {
 }
 
 export interface FindingEvent {
+  /** The sandbox the traffic came from (set by the sandbox's bus view); absent for host clients. */
+  sandbox?: string;
   type: 'finding';
   time: number;
   src?: Endpoint;
@@ -118,7 +141,37 @@ export interface FindingEvent {
   reason: string;
 }
 
-export type SluiceEvent = ConnectEvent | RequestEvent | PolicyEvent | UpstreamErrorEvent | LlmCallEvent | FindingEvent;
+/** A sandbox's life on a gateway: what the control plane did to it, and how it ended. */
+export interface SandboxEvent {
+  sandbox?: string;
+  type: 'sandbox';
+  time: number;
+  activity: 'created' | 'started' | 'exited' | 'stopped' | 'removed' | 'failed' | 'lost' | 'policy_changed' | 'policy_refused';
+  driver?: string;
+  exitCode?: number;
+  reason: string;
+}
+
+/** A control-plane API call that changed something, or any refused one (401/403). */
+export interface ApiEvent {
+  sandbox?: string;
+  type: 'api';
+  time: number;
+  method: string;
+  /** The route's path template, e.g. /v1/sandboxes/{name}: never a query string. */
+  route: string;
+  status: number;
+  /** Who called: `unix-socket`, or the token's id and name; never the token. */
+  actor: string;
+  /** Scope the caller held ('admin', 'read') or 'none'. */
+  scope: string;
+  src?: Endpoint;
+  /** Wire code of a refusal (unauthorized, forbidden, …). */
+  code?: string;
+  reason?: string;
+}
+
+export type SluiceEvent = ConnectEvent | RequestEvent | PolicyEvent | UpstreamErrorEvent | LlmCallEvent | FindingEvent | SandboxEvent | ApiEvent;
 
 export interface EventBus {
   emit(event: SluiceEvent): void;
@@ -141,5 +194,19 @@ export function createEventBus(): EventBus {
       emitter.on('event', listener);
       return () => emitter.off('event', listener);
     },
+  };
+}
+
+/**
+ * A view of `bus` for one sandbox: what its stages and listener emit carries `sandbox: name`;
+ * listeners registered on it see every event of the underlying bus (a sandbox's stages never
+ * subscribe, audit/ and the gateway subscribe to the root bus).
+ */
+export function sandboxBus(bus: EventBus, name: string): EventBus {
+  return {
+    emit(event) {
+      bus.emit(event.sandbox === name ? event : { ...event, sandbox: name });
+    },
+    on: (listener) => bus.on(listener),
   };
 }

@@ -20,24 +20,39 @@ export type LlmApi =
   | 'openai-completions'
   | 'openai-embeddings'
   | 'openai-models'
+  | 'openai-responses'
+  | 'openai-responses-socket'
+  | 'openai-responses-input-tokens'
   | 'anthropic-messages'
   | 'anthropic-count-tokens'
   | 'anthropic-models'
   | 'ollama-chat'
   | 'ollama-generate'
   | 'ollama-embed'
-  | 'ollama-tags';
+  | 'ollama-tags'
+  | 'gemini-generate'
+  | 'gemini-stream'
+  | 'gemini-count-tokens'
+  | 'gemini-models'
+  | 'copilot-models'
+  | 'copilot-user'
+  | 'copilot-token';
 
 /** The wire shape an API (and its errors) speaks. */
-export type LlmShape = 'openai' | 'anthropic' | 'ollama';
+export type LlmShape = 'openai' | 'anthropic' | 'ollama' | 'responses' | 'gemini';
 
 /**
- * `provider`: a host whose requests are LLM calls (api.openai.com, api.anthropic.com, every
- * `inference.hosts` entry, the host of every backend and every host a route names); what the
- * router does not recognise there is refused unless a route or an exact L7 rule lets it out.
- * `virtual`: inference.local, answered by the router alone. `other`: the network policy decides.
+ * `provider`: a host whose requests are LLM calls (api.openai.com, api.anthropic.com,
+ * *.githubcopilot.com, every `inference.hosts` entry, the host of every backend and every host a
+ * route names); what the router does not recognise there is refused unless a route or an exact L7
+ * rule lets it out. `virtual`: inference.local, answered by the router alone. `other`: the
+ * network policy decides. `mixed`: a host where only some paths belong to an LLM provider
+ * (api.github.com, whose /copilot_internal/ session endpoints tell Copilot clients where their
+ * model is): reachable and intercepted on port 443 as a provider host is, and each request
+ * classified `provider` or `other` by its path, so the rest of the host stays the network
+ * policy's. A request's classification is never `mixed`.
  */
-export type HostClass = 'provider' | 'virtual' | 'other';
+export type HostClass = 'provider' | 'virtual' | 'other' | 'mixed';
 
 export interface Classification {
   readonly hostClass: HostClass;
@@ -61,6 +76,8 @@ export interface RequestHead {
   readonly method: string;
   readonly rawPath: string;
   readonly headers: IncomingHttpHeaders;
+  /** A WebSocket upgrade (its Upgrade header is hop-by-hop, so not among `headers`). */
+  readonly upgrade?: 'websocket';
 }
 
 /**

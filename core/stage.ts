@@ -4,6 +4,7 @@ import type { Destination } from './destination.js';
 import type { SluiceError } from './errors.js';
 import type { Endpoint, EventBus } from './events.js';
 import type { Classification, HostClass } from './llm.js';
+import type { ClientProcess } from './process.js';
 
 /**
  * Stages are small, named pieces of the request path (policy, privacy router, credentials,
@@ -21,6 +22,13 @@ export interface ConnectContext {
   readonly hostClass: HostClass;
   /** The tunnel's client-facing identity, e.g. which sandbox it belongs to (from Proxy-Authorization). */
   readonly sandbox: string | undefined;
+  /** For findings a stage reports while it judges the CONNECT. */
+  readonly bus: EventBus;
+  /**
+   * On the listener of a sandbox Sluice runs: which program opened the client connection, worked
+   * out on first call (once per connection) while the connection is open. Absent for other clients.
+   */
+  readonly clientProcess?: () => Promise<ClientProcess>;
   decision?: Decision;
 }
 
@@ -47,11 +55,15 @@ export interface RequestContext {
   readonly dest: Destination;
   readonly scheme: 'http' | 'https';
   readonly sandbox: string | undefined;
+  /** As on ConnectContext: the program behind the client connection this request came on. */
+  readonly clientProcess?: () => Promise<ClientProcess>;
   readonly bus: EventBus;
   readonly signal: AbortSignal;
   method: string;
   /** True when the client sends a request body (Content-Length > 0 or chunked). */
   readonly hasBody: boolean;
+  /** Set on a WebSocket upgrade: after the headers hooks, messages flow instead of a body. */
+  readonly upgrade?: 'websocket';
   /**
    * Made at ingress, before any stage: the canonical path every stage judges and the forwarder
    * sends, the host class, the LLM API. Stages read it; none re-derives it from the raw request.
@@ -108,4 +120,35 @@ export interface Stage {
    */
   renderError?(ctx: RequestContext, err: SluiceError): StageResponse | undefined;
   onClose?(ctx: RequestContext, error?: unknown): void;
+  /**
+   * One WebSocket message of an upgraded request, either way, before it is passed on; may return
+   * a replacement, or a list of messages to send in its place (none drops it: a restorer holding
+   * back a tail; two: the tail released before a `.done` event). Throwing a SluiceError closes
+   * both sides with 1008 (policy violation).
+   */
+  onWebSocketMessage?(ctx: RequestContext, message: WebSocketMessage): Buffer | Buffer[] | void | Promise<Buffer | Buffer[] | void>;
+  /**
+   * A stage that answers a WebSocket by itself (instead of an upstream) returns its peer here;
+   * the relay then runs the same message hooks between the client and that peer.
+   */
+  acceptWebSocket?(ctx: RequestContext): WebSocketPeer | undefined | Promise<WebSocketPeer | undefined>;
+}
+
+export interface WebSocketMessage {
+  /** `out`: from the client toward the upstream; `in`: from the upstream toward the client. */
+  direction: 'out' | 'in';
+  binary: boolean;
+  data: Buffer;
+}
+
+/** The far side of a relayed WebSocket when a stage answers it (e.g. the privacy router). */
+export interface WebSocketPeer {
+  /** The subprotocol it speaks, from those the client offered. */
+  protocol?: string;
+  /** Called once, when the client's side is open; `send` and `close` reach the client through the relay's hooks. */
+  open(io: { send(data: Buffer | string, binary?: boolean): void; close(code?: number, reason?: string): void }): void;
+  /** A message from the client, after the hooks. */
+  message(data: Buffer, binary: boolean): void;
+  /** The client went away or the relay closed; nothing more will be sent. */
+  close(code: number, reason: string): void;
 }

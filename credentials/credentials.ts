@@ -9,6 +9,8 @@ import { createViewCache } from './sandbox-view.js';
 import type { ProvidersConfig } from './schema.js';
 import { createCredentialStage } from './stage.js';
 import { loadStateKey } from './state-key.js';
+import { scrubTextCaseless } from './stream-scanner.js';
+import { createProxyCredentials } from './proxy-credential.js';
 
 export interface Credentials {
   /** Placeholder env for a sandbox, e.g. { OPENAI_API_KEY: 'sk-proj-…' }: the same in every process sharing `home`. */
@@ -27,6 +29,11 @@ export interface Credentials {
   isPlaceholder(value: string): boolean;
   /** Names of the configured providers. */
   providers(): string[];
+  /** Every spelling of every real secret out of a string bound for a log, in any letter case (host names arrive lowercased). */
+  scrubForLog(text: string): string;
+  /** The credential sandbox `name` proves itself with on a shared proxy listener (see proxy-credential.ts). */
+  proxyTokenFor(sandbox: string): string;
+  verifyProxyToken(sandbox: string, token: string): boolean;
   close(): void;
 }
 
@@ -57,7 +64,9 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
     ...(opts.placeholdersOnly ? { placeholdersOnly: true } : {}),
   };
   let keyring: Keyring | undefined = await buildKeyring(config, sourceOpts);
-  const minter = createPlaceholderMinter(await loadStateKey(opts.home));
+  const stateKey = await loadStateKey(opts.home);
+  const minter = createPlaceholderMinter(stateKey);
+  const proxyCredentials = createProxyCredentials(stateKey);
   const views = createViewCache(minter);
 
   function live(): Keyring {
@@ -109,6 +118,13 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
     providers() {
       return [...live().providers.keys()];
     },
+    scrubForLog(text) {
+      const k = keyring;
+      if (!k || k.patterns.length === 0) return text;
+      return scrubTextCaseless(k.patterns, text, (p) => `[REDACTED:${p.provider}]`);
+    },
+    proxyTokenFor: (sandbox) => proxyCredentials.tokenFor(sandbox),
+    verifyProxyToken: (sandbox, token) => proxyCredentials.verify(sandbox, token),
     close() {
       keyring = undefined;
     },

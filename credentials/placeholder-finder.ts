@@ -7,7 +7,20 @@ export interface Occurrence {
   start: number;
   end: number;
   provider: Provider | undefined;
+  /** For OpenShell's `openshell:resolve:env:KEY` form: KEY (then `provider` is the one whose env is KEY, if any). */
+  alias?: string;
 }
+
+/**
+ * OpenShell's placeholder grammar, an alias of Sluice's own: `openshell:resolve:env:KEY` stands
+ * for the placeholder Sluice puts in the sandbox's variable KEY, so it is replaced by the same
+ * provider's real value at the same injection points, under the same endpoint binding. A KEY no
+ * provider sets is refused (never passed through: it would leak the variable's name upstream).
+ */
+export const OPENSHELL_PREFIX = 'openshell:resolve:env:';
+const KEY_MAX = 256;
+const ALIAS_RE = new RegExp(`${OPENSHELL_PREFIX}([A-Za-z_][A-Za-z0-9_]{0,${KEY_MAX - 1}})`, 'g');
+const KEY_CHAR = /[A-Za-z0-9_]/;
 
 export interface PlaceholderFinder {
   /** Non-overlapping occurrences, in order. */
@@ -22,6 +35,8 @@ export function createPlaceholderFinder(
   minter: PlaceholderMinter,
 ): PlaceholderFinder {
   const compiled = shapes.map((shape) => ({ shape, re: new RegExp(shapePattern(shape), 'g'), total: shapeTotalLength(shape) }));
+  const byEnv = new Map<string, Provider>();
+  for (const provider of issued.values()) for (const name of provider.env) byEnv.set(name, provider);
 
   return {
     find(text) {
@@ -40,6 +55,12 @@ export function createPlaceholderFinder(
           }
         }
       }
+      if (text.includes(OPENSHELL_PREFIX)) {
+        ALIAS_RE.lastIndex = 0;
+        for (let m = ALIAS_RE.exec(text); m !== null; m = ALIAS_RE.exec(text)) {
+          found.push({ start: m.index, end: m.index + m[0].length, provider: byEnv.get(m[1]!), alias: m[1]! });
+        }
+      }
       found.sort((a, b) => a.start - b.start);
       const out: Occurrence[] = [];
       for (const o of found) if (out.length === 0 || o.start >= out[out.length - 1]!.end) out.push(o);
@@ -54,6 +75,16 @@ export function createPlaceholderFinder(
             longest = text.length - i;
             break;
           }
+        }
+      }
+      // A body split inside an alias: hold from a partial prefix, or from a whole one whose KEY may go on.
+      for (let i = Math.max(0, text.length - (OPENSHELL_PREFIX.length + KEY_MAX)); i < text.length - longest; i++) {
+        if (text.charCodeAt(i) !== 0x6f /* o */) continue;
+        const tail = text.slice(i);
+        const partial = tail.length <= OPENSHELL_PREFIX.length ? OPENSHELL_PREFIX.startsWith(tail) : tail.startsWith(OPENSHELL_PREFIX) && [...tail.slice(OPENSHELL_PREFIX.length)].every((c) => KEY_CHAR.test(c));
+        if (partial) {
+          longest = tail.length;
+          break;
         }
       }
       return longest;

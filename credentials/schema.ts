@@ -11,18 +11,18 @@ import { z } from 'zod';
  *   internal:
  *     from: env:INTERNAL_TOKEN
  *     endpoints: [{ host: "*.corp.example", port: 8443, path: "/api/**" }]   # add allow_cleartext: true for plain HTTP
- *     inject: { basic: { user: ci, password: "{}" } }
+ *     inject: { basic: { user: ci, password: "{}" } }         # or { header: x-api-key }, { query: key }, { path: true }
  *     env: INTERNAL_TOKEN                                    # the sandbox variable that gets the placeholder
  *     placeholder: { prefix: "itk_", length: 40 }
  *     body: true                                             # also replace placeholders in request bodies
  * ```
  *
- * A provider named after a built-in profile (openai, anthropic, nvidia, github, gitlab, huggingface,
- * npm), or with `profile:` naming one, inherits that profile; anything set here overrides it
- * (`endpoints`/`hosts` replace the profile's endpoints). Other providers need `endpoints` or `hosts`.
+ * A provider named after a built-in profile (openai, anthropic, gemini, nvidia, github, copilot,
+ * gitlab, huggingface, npm), or with `profile:` naming one, inherits that profile; anything set here
+ * overrides it (`endpoints`/`hosts` replace the profile's endpoints). Other providers need `endpoints` or `hosts`.
  */
 
-export const BUILTIN_PROFILE_NAMES = ['openai', 'anthropic', 'nvidia', 'github', 'gitlab', 'huggingface', 'npm'] as const;
+export const BUILTIN_PROFILE_NAMES = ['openai', 'anthropic', 'gemini', 'nvidia', 'github', 'copilot', 'gitlab', 'huggingface', 'npm'] as const;
 
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 
@@ -51,6 +51,8 @@ export const injectSchema = z.union([
       .refine((b) => `${b.user}\n${b.password}`.includes('{}'), 'user or password must contain {}'),
   }),
   z.strictObject({ query: z.string().min(1) }),
+  /** The placeholder is replaced where it stands in a path segment (APIs such as /bot<token>/sendMessage). */
+  z.strictObject({ path: z.literal(true) }),
 ]);
 export type InjectConfig = z.infer<typeof injectSchema>;
 

@@ -6,7 +6,9 @@ import type { EndpointTarget } from './endpoints.js';
 import { anyEndpointMatches } from './endpoints.js';
 import type { Keyring, Provider } from './keyring.js';
 import type { Occurrence } from './placeholder-finder.js';
-import type { Rewriter } from './request-rewrite.js';
+import type { Place, Rewriter } from './request-rewrite.js';
+import { describeInjectionPoints } from './profiles.js';
+import { normalizeText } from '../core/index.js';
 import { rewriteHeaders, rewritePath, rewriteQuery } from './request-rewrite.js';
 import type { SandboxView } from './sandbox-view.js';
 import type { SecretPattern } from './secret-variants.js';
@@ -25,6 +27,8 @@ interface RequestState {
   view: SandboxView;
   target: EndpointTarget;
   bodyProviders: Provider[];
+  /** A WebSocket's echo finding is reported once per connection. */
+  echoed?: boolean;
 }
 
 const STATE = Symbol('credentials');
@@ -62,6 +66,10 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
   }
 
   function admit(ctx: RequestContext, st: RequestState, o: Occurrence, where: string): Provider {
+    if (o.provider === undefined && o.alias !== undefined) {
+      return refuse(ctx, st.keyring, 'SLUICE_CREDENTIAL_UNKNOWN', 'credential_unknown', [],
+        `${where} carries openshell:resolve:env:${o.alias}, but no provider sets ${o.alias} in this sandbox; add ${o.alias} to the env: of the provider whose credential it stands for`);
+    }
     if (o.provider === undefined) {
       return refuse(ctx, st.keyring, 'SLUICE_CREDENTIAL_UNKNOWN', 'credential_unknown', [],
         `${where} carries a Sluice placeholder that was not issued to this sandbox (revoked, or another sandbox's)`);
@@ -77,19 +85,30 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
     return o.provider;
   }
 
+  /** A placeholder on its own endpoint, but outside the one place its provider injects at: refused. */
+  function atInjectionPoint(ctx: RequestContext, st: RequestState, provider: Provider, where: string, place: Place): void {
+    const points = provider.injectsAt;
+    const ok = 'header' in place ? points.headers.has(place.header.toLowerCase()) : 'query' in place ? points.query === place.query : points.path;
+    if (ok) return;
+    refuse(ctx, st.keyring, 'SLUICE_CREDENTIAL_MISMATCH', 'credential_endpoint_mismatch', [provider.name],
+      `the credential of provider "${provider.name}" is injected only in ${describeInjectionPoints(points)}; a placeholder in ${where} is refused`);
+  }
+
   function rewriter(ctx: RequestContext, st: RequestState, inject: boolean): Rewriter {
     return {
       checkSecrets(text, where) {
-        const hit = findSecretInText(st.keyring.patterns, text);
+        // As written, and with percent-, JSON- and line-break spellings undone (%73%6B… is the key too).
+        const hit = findSecretInText(st.keyring.patterns, text) ?? findSecretInText(st.keyring.patterns, normalizeText(text, { lineBreaks: 'drop' }));
         if (hit) onSecret(ctx, st.keyring, hit, where);
       },
-      replace(text, where, encode) {
+      replace(text, where, place, encode) {
         const found = st.view.finder.find(text);
         if (found.length === 0) return text;
         let out = '';
         let pos = 0;
         for (const o of found) {
           const provider = admit(ctx, st, o, where);
+          atInjectionPoint(ctx, st, provider, where, place);
           const secret = provider.secret;
           if (!inject) continue;
           if (!(ctx.injected ??= []).includes(provider.name)) ctx.injected.push(provider.name);
@@ -109,10 +128,23 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
   return {
     name: 'credentials',
 
+    onConnect(ctx) {
+      // Before the name is resolved: a key spelled as DNS labels would leave as the query itself.
+      const keyring = deps.current()?.keyring;
+      const hit = keyring && secretInHost(keyring.patterns, ctx.dest.host);
+      if (!keyring || !hit) return;
+      const reason = `the CONNECT host name carries the real credential of provider "${hit.provider}"${hit.kind === 'raw' ? '' : ` (${hit.kind}-encoded)`}; it was not resolved`;
+      ctx.bus.emit({ type: 'finding', time: Date.now(), src: ctx.src, dst: { port: ctx.dest.port }, kind: 'secret_exfiltration', subjects: [hit.provider], action: 'blocked', reason });
+      throw new SluiceError('SLUICE_SECRET_EXFILTRATION', reason, { reason, providers: [hit.provider] });
+    },
+
     onRequestHeaders(ctx) {
       const snapshot = deps.current();
       if (!snapshot || snapshot.keyring.providers.size === 0 || ctx.decision?.action === 'deny') return;
       const { keyring } = snapshot;
+      // Plain-HTTP requests name their host here, and it is resolved after the stages.
+      const inHost = secretInHost(keyring.patterns, ctx.dest.host);
+      if (inHost) onSecret(ctx, keyring, inHost, 'the host name');
       const view = snapshot.viewFor(ctx.sandbox ?? 'default');
       const target: EndpointTarget = { dest: ctx.dest, path: ctx.classification.path, scheme: ctx.scheme };
       const st: RequestState = { keyring, view, target, bodyProviders: [] };
@@ -135,7 +167,7 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
 
       if (inject) {
         st.bodyProviders = [...keyring.providers.values()].filter((p) => p.body && p.secret !== undefined && anyEndpointMatches(p.compiled, target));
-        if (st.bodyProviders.length > 0) ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? Infinity, deps.maxBodyBytes);
+        if (st.bodyProviders.length > 0 && !ctx.upgrade) ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? Infinity, deps.maxBodyBytes);
       }
 
       // The body a provider opted into may legitimately carry its own value after injection.
@@ -182,6 +214,41 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
       return pos === 0 ? undefined : Buffer.from(out + text.slice(pos), 'latin1');
     },
 
+    onWebSocketMessage(ctx, message) {
+      const st = ctx.state.get(STATE) as RequestState | undefined;
+      if (!st) return undefined;
+      const text = message.data.toString('latin1');
+      if (message.direction === 'in') {
+        // An upstream that echoes a key over the socket has it replaced, as in a response body.
+        const scrubbed = scrubText(st.keyring.patterns, text, (p) => {
+          if (!st.echoed) {
+            st.echoed = true;
+            ctx.bus.emit({
+              type: 'finding', time: Date.now(), src: ctx.src, dst: { host: ctx.dest.host, port: ctx.dest.port },
+              kind: 'secret_echo', subjects: [p.provider], action: 'redacted',
+              reason: `upstream WebSocket message echoed the credential of provider "${p.provider}"; replaced before it reached the sandbox`,
+            });
+          }
+          return echoReplacement(st.view, p);
+        });
+        return scrubbed === text ? undefined : Buffer.from(scrubbed, 'latin1');
+      }
+      const secret = st.keyring.matcher.first(message.data);
+      if (secret) onSecret(ctx, st.keyring, secret, 'a WebSocket message');
+      const found = st.view.finder.find(text);
+      if (found.length === 0) return undefined;
+      // Placeholders in messages follow the body rule: checked always, replaced only for providers that opted into bodies.
+      let out = '';
+      let pos = 0;
+      for (const o of found) {
+        const provider = admit(ctx, st, o, 'a WebSocket message');
+        if (!st.bodyProviders.includes(provider) || provider.secret === undefined) continue;
+        out += text.slice(pos, o.start) + Buffer.from(provider.secret, 'utf8').toString('latin1');
+        pos = o.end;
+      }
+      return pos === 0 ? undefined : Buffer.from(out + text.slice(pos), 'latin1');
+    },
+
     onResponseHeaders(ctx, head) {
       const st = ctx.state.get(STATE) as RequestState | undefined;
       if (!st || st.keyring.patterns.length === 0) return;
@@ -192,6 +259,18 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
       }
     },
   };
+}
+
+/**
+ * A spelling of a real secret in a host name, in any letter case (names arrive lowercased) and
+ * across labels (dots taken out).
+ */
+function secretInHost(patterns: readonly SecretPattern[], host: string): SecretPattern | undefined {
+  const readings = [host, host.replaceAll('.', '')];
+  return patterns.find((p) => {
+    const needle = p.text.toLowerCase();
+    return readings.some((r) => r.includes(needle));
+  });
 }
 
 /** Raw and URL spellings become the sandbox's own placeholder; encoded fragments cannot, so they are marked. */

@@ -2,6 +2,7 @@ import type { BodyFilter } from '../core/index.js';
 import type { MultiMatcher } from './multi-matcher.js';
 import type { Occurrence, PlaceholderFinder } from './placeholder-finder.js';
 import type { SecretPattern } from './secret-variants.js';
+import { isPlain, normalize } from '../core/index.js';
 
 /**
  * Body scanning that never lets a complete match slip out in pieces: each chunk is joined to
@@ -28,6 +29,37 @@ export function patternHoldLength(patterns: readonly SecretPattern[], buf: Buffe
   return longest;
 }
 
+/** Wrapped base64 is joined: a key's spelling may run across line breaks. */
+const JOIN_LINES = { lineBreaks: 'drop' } as const;
+
+/** A spelling of a secret found in a buffer: the range of original bytes it occupies. */
+export interface SecretMatch {
+  start: number;
+  end: number;
+  pattern: SecretPattern;
+}
+
+/**
+ * Every spelling in `buf`, as it stands and through the normalized view (normalized-view.ts),
+ * ordered by start; and the offset from which a streaming caller must hold bytes back, because a
+ * spelling (or an escape inside one) may continue in the next chunk.
+ */
+export function scanSpellings(patterns: readonly SecretPattern[], matcher: MultiMatcher<SecretPattern>, buf: Buffer): { matches: SecretMatch[]; holdFrom: number } {
+  const matches: SecretMatch[] = matcher.findAll(buf).map((m) => ({ start: m.start, end: m.start + m.pattern.bytes.length, pattern: m.pattern }));
+  let holdFrom = buf.length - patternHoldLength(patterns, buf);
+  if (!isPlain(buf, JOIN_LINES)) {
+    const view = normalize(buf, JOIN_LINES);
+    for (const m of matcher.findAll(view.bytes)) {
+      matches.push({ start: view.start[m.start]!, end: view.end[m.start + m.pattern.bytes.length - 1]!, pattern: m.pattern });
+    }
+    const held = patternHoldLength(patterns, view.bytes);
+    const viewHold = held > 0 ? view.start[view.bytes.length - held]! : view.complete;
+    holdFrom = Math.min(holdFrom, viewHold, view.complete);
+  }
+  matches.sort((a, b) => a.start - b.start || b.end - a.end);
+  return { matches, holdFrom };
+}
+
 export interface GuardOptions {
   patterns: readonly SecretPattern[];
   matcher: MultiMatcher<SecretPattern>;
@@ -46,13 +78,14 @@ export function createGuardFilter(opts: GuardOptions): BodyFilter {
   return {
     transform(chunk) {
       const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
-      const hit = opts.matcher.findAll(buf).find((m) => !opts.exempt.has(m.pattern.provider));
+      const { matches, holdFrom } = scanSpellings(opts.patterns, opts.matcher, buf);
+      const hit = matches.find((m) => !opts.exempt.has(m.pattern.provider));
       if (hit) opts.onSecret(hit.pattern);
       const text = buf.toString('latin1');
       for (const o of opts.finder.find(text)) opts.onPlaceholder(o);
-      const hold = Math.max(patternHoldLength(opts.patterns, buf), opts.finder.holdLength(text));
-      carry = Buffer.from(buf.subarray(buf.length - hold));
-      return buf.subarray(0, buf.length - hold);
+      const emit = Math.min(holdFrom, buf.length - opts.finder.holdLength(text));
+      carry = Buffer.from(buf.subarray(emit));
+      return buf.subarray(0, emit);
     },
     flush() {
       const rest = carry;
@@ -72,15 +105,21 @@ export function createScrubFilter(
   let count = 0;
 
   function run(buf: Buffer, final: boolean): Buffer {
-    const matches = matcher.findAll(buf).map((m) => ({ start: m.start, end: m.start + m.pattern.bytes.length, p: m.pattern }));
-    matches.sort((a, b) => a.start - b.start || b.end - a.end);
-    let emitEnd = final ? buf.length : buf.length - patternHoldLength(patterns, buf);
+    const { matches, holdFrom } = scanSpellings(patterns, matcher, buf);
+    let emitEnd = final ? buf.length : holdFrom;
     const parts: Buffer[] = [];
     let pos = 0;
     for (const m of matches) {
-      if (m.start < pos) continue;
+      if (m.start < pos) {
+        // Overlapping spellings (a raw and a decoded reading): the replacement already covers this one's start.
+        if (m.end > pos && m.start < emitEnd) {
+          pos = m.end;
+          if (pos > emitEnd) emitEnd = pos;
+        }
+        continue;
+      }
       if (m.start >= emitEnd) break;
-      parts.push(buf.subarray(pos, m.start), replacement(m.p));
+      parts.push(buf.subarray(pos, m.start), replacement(m.pattern));
       pos = m.end;
       count++;
       if (pos > emitEnd) emitEnd = pos;
@@ -107,5 +146,26 @@ export function createScrubFilter(
 export function scrubText(patterns: readonly SecretPattern[], text: string, replacement: (p: SecretPattern) => string): string {
   let out = text;
   for (const p of patterns) if (out.includes(p.text)) out = out.split(p.text).join(replacement(p));
+  return out;
+}
+
+/** scrubText, ignoring ASCII case: host names arrive lowercased whatever the client sent. */
+export function scrubTextCaseless(patterns: readonly SecretPattern[], text: string, replacement: (p: SecretPattern) => string): string {
+  let out = text;
+  for (const p of patterns) {
+    const needle = p.text.toLowerCase();
+    let lower = out.toLowerCase();
+    // Lower-casing keeps every length only for ASCII text: otherwise fall back to the exact compare.
+    if (lower.length !== out.length) {
+      out = scrubText([p], out, replacement);
+      continue;
+    }
+    for (let at = lower.indexOf(needle); at >= 0; at = lower.indexOf(needle, at)) {
+      const marker = replacement(p);
+      out = out.slice(0, at) + marker + out.slice(at + needle.length);
+      lower = out.toLowerCase();
+      at += marker.length;
+    }
+  }
   return out;
 }

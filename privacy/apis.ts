@@ -1,12 +1,22 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { LlmApi, LlmShape } from '../core/index.js';
 
-/** What the router does with a call: which backend endpoint serves it. */
-export type LlmCallKind = 'chat' | 'completions' | 'embeddings' | 'models' | 'count-tokens';
+/**
+ * What the router does with a call: which backend endpoint serves it. `socket`: a Responses
+ * WebSocket session, each message a turn. `session`: a Copilot client's session bootstrap (its
+ * user and token endpoints), answered by Sluice itself when the routes keep Copilot's calls local.
+ */
+export type LlmCallKind = 'chat' | 'completions' | 'embeddings' | 'models' | 'count-tokens' | 'socket' | 'session';
+
+/**
+ * Where a path is recognised: on every LLM host, on GitHub Copilot's API hosts only (which serve
+ * OpenAI's paths without `/v1`), or on api.github.com only (Copilot's session endpoints).
+ */
+type HostFamily = 'any' | 'copilot' | 'github';
 
 interface ApiSpec {
   method: 'GET' | 'POST';
-  path: string;
+  paths: ReadonlyArray<readonly [HostFamily, string]>;
   kind: LlmCallKind;
   shape: LlmShape;
 }
@@ -16,44 +26,108 @@ interface ApiSpec {
  * union without its entry here is a compile error (see core/llm.ts for the whole list of places).
  */
 const APIS: Record<LlmApi, ApiSpec> = {
-  'openai-chat': { method: 'POST', path: '/v1/chat/completions', kind: 'chat', shape: 'openai' },
-  'openai-completions': { method: 'POST', path: '/v1/completions', kind: 'completions', shape: 'openai' },
-  'openai-embeddings': { method: 'POST', path: '/v1/embeddings', kind: 'embeddings', shape: 'openai' },
-  'openai-models': { method: 'GET', path: '/v1/models', kind: 'models', shape: 'openai' },
-  'anthropic-messages': { method: 'POST', path: '/v1/messages', kind: 'chat', shape: 'anthropic' },
-  'anthropic-count-tokens': { method: 'POST', path: '/v1/messages/count_tokens', kind: 'count-tokens', shape: 'anthropic' },
-  'anthropic-models': { method: 'GET', path: '/v1/models', kind: 'models', shape: 'anthropic' },
-  'ollama-chat': { method: 'POST', path: '/api/chat', kind: 'chat', shape: 'ollama' },
-  'ollama-generate': { method: 'POST', path: '/api/generate', kind: 'completions', shape: 'ollama' },
-  'ollama-embed': { method: 'POST', path: '/api/embed', kind: 'embeddings', shape: 'ollama' },
-  'ollama-tags': { method: 'GET', path: '/api/tags', kind: 'models', shape: 'ollama' },
+  'openai-chat': { method: 'POST', paths: [['any', '/v1/chat/completions'], ['copilot', '/chat/completions']], kind: 'chat', shape: 'openai' },
+  'openai-completions': { method: 'POST', paths: [['any', '/v1/completions']], kind: 'completions', shape: 'openai' },
+  'openai-embeddings': { method: 'POST', paths: [['any', '/v1/embeddings']], kind: 'embeddings', shape: 'openai' },
+  'openai-models': { method: 'GET', paths: [['any', '/v1/models']], kind: 'models', shape: 'openai' },
+  'anthropic-messages': { method: 'POST', paths: [['any', '/v1/messages']], kind: 'chat', shape: 'anthropic' },
+  'anthropic-count-tokens': { method: 'POST', paths: [['any', '/v1/messages/count_tokens']], kind: 'count-tokens', shape: 'anthropic' },
+  'anthropic-models': { method: 'GET', paths: [['any', '/v1/models']], kind: 'models', shape: 'anthropic' },
+  'ollama-chat': { method: 'POST', paths: [['any', '/api/chat']], kind: 'chat', shape: 'ollama' },
+  'ollama-generate': { method: 'POST', paths: [['any', '/api/generate']], kind: 'completions', shape: 'ollama' },
+  'ollama-embed': { method: 'POST', paths: [['any', '/api/embed']], kind: 'embeddings', shape: 'ollama' },
+  'ollama-tags': { method: 'GET', paths: [['any', '/api/tags']], kind: 'models', shape: 'ollama' },
+  'openai-responses': { method: 'POST', paths: [['any', '/v1/responses'], ['copilot', '/responses']], kind: 'chat', shape: 'responses' },
+  // Codex's default transport: the upgrade is a GET of the same path; each turn is a message.
+  'openai-responses-socket': { method: 'GET', paths: [['any', '/v1/responses']], kind: 'socket', shape: 'responses' },
+  'openai-responses-input-tokens': { method: 'POST', paths: [['any', '/v1/responses/input_tokens']], kind: 'count-tokens', shape: 'responses' },
+  // Gemini names the model in the path: matched by GEMINI_CALL below, not by route.
+  'gemini-generate': { method: 'POST', paths: [['any', '/v1beta/models/{model}:generateContent']], kind: 'chat', shape: 'gemini' },
+  'gemini-stream': { method: 'POST', paths: [['any', '/v1beta/models/{model}:streamGenerateContent']], kind: 'chat', shape: 'gemini' },
+  'gemini-count-tokens': { method: 'POST', paths: [['any', '/v1beta/models/{model}:countTokens']], kind: 'count-tokens', shape: 'gemini' },
+  'gemini-models': { method: 'GET', paths: [['any', '/v1beta/models']], kind: 'models', shape: 'gemini' },
+  // Copilot's model list: OpenAI's list with capabilities, limits and the endpoints each model serves.
+  'copilot-models': { method: 'GET', paths: [['copilot', '/models']], kind: 'models', shape: 'openai' },
+  'copilot-user': { method: 'GET', paths: [['github', '/copilot_internal/user']], kind: 'session', shape: 'openai' },
+  'copilot-token': { method: 'GET', paths: [['github', '/copilot_internal/v2/token']], kind: 'session', shape: 'openai' },
 };
 
 /** Answered by the router itself, so it needs neither DNS nor a network policy entry. */
 export const VIRTUAL_HOST = 'inference.local';
-export const DEFAULT_LLM_HOSTS: readonly string[] = ['api.openai.com', 'api.anthropic.com', VIRTUAL_HOST];
+export const GEMINI_HOST = 'generativelanguage.googleapis.com';
+export const DEFAULT_LLM_HOSTS: readonly string[] = ['api.openai.com', 'api.anthropic.com', GEMINI_HOST, VIRTUAL_HOST];
+
+/** GitHub Copilot's model hosts: api.githubcopilot.com and its per-plan api.{individual,business,enterprise}. */
+export const COPILOT_HOST_SUFFIX = '.githubcopilot.com';
+/** Where Copilot clients ask for their session (user, token): only those paths there are the router's. */
+export const GITHUB_API_HOST = 'api.github.com';
+/** The Copilot API hosts a plan names; a policy without `inference:` that allows one lets Copilot's calls out to it. */
+export const COPILOT_API_HOSTS: readonly string[] = ['api.githubcopilot.com', 'api.individual.githubcopilot.com', 'api.business.githubcopilot.com', 'api.enterprise.githubcopilot.com'];
+
+export function isCopilotHost(host: string): boolean {
+  return host.endsWith(COPILOT_HOST_SUFFIX);
+}
 
 /** Hosts whose provider is known, so an unrecognised request on them is refused in that provider's shape. */
-const HOST_SHAPES: Readonly<Record<string, LlmShape>> = { 'api.openai.com': 'openai', 'api.anthropic.com': 'anthropic' };
+const HOST_SHAPES: Readonly<Record<string, LlmShape>> = { 'api.openai.com': 'openai', 'api.anthropic.com': 'anthropic', [GEMINI_HOST]: 'gemini' };
 
 const BY_ROUTE = new Map<string, LlmApi[]>();
 for (const [api, spec] of Object.entries(APIS) as Array<[LlmApi, ApiSpec]>) {
-  const key = `${spec.method} ${spec.path}`;
-  BY_ROUTE.set(key, [...(BY_ROUTE.get(key) ?? []), api]);
+  for (const [family, path] of spec.paths) {
+    if (path.includes('{model}')) continue;
+    const key = `${family} ${spec.method} ${path}`;
+    BY_ROUTE.set(key, [...(BY_ROUTE.get(key) ?? []), api]);
+  }
+}
+
+function familiesOf(host: string): readonly HostFamily[] {
+  if (host === GITHUB_API_HOST) return ['github'];
+  return isCopilotHost(host) ? ['copilot', 'any'] : ['any'];
+}
+
+/**
+ * Gemini names the model in the path: `/v1beta/models/{model}:{method}`, also under /v1 (the
+ * stable API) with the same bodies. A model name is one path segment (no `/`, no `:`).
+ */
+const GEMINI_CALL = /^\/v1(?:beta)?\/models\/([^/:]+):(generateContent|streamGenerateContent|countTokens)$/;
+const GEMINI_METHODS: Readonly<Record<string, LlmApi>> = { generateContent: 'gemini-generate', streamGenerateContent: 'gemini-stream', countTokens: 'gemini-count-tokens' };
+
+/** The model a Gemini call names in its path (decoded), else undefined. */
+export function modelInPath(path: string): string | undefined {
+  const m = GEMINI_CALL.exec(path);
+  if (!m) return undefined;
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * Which API a request on an LLM host is, from its method and canonical path (a trailing slash
  * is the same resource to these servers). `GET /v1/models` is the one path two APIs share: the
  * host says which, and on a neutral host the Anthropic SDK's `anthropic-version` header does.
+ * On api.github.com only Copilot's session paths are calls; the rest of that host is not the router's.
  */
-export function detectLlmApi(host: string, method: string, path: string, headers: IncomingHttpHeaders): LlmApi | undefined {
+export function detectLlmApi(host: string, method: string, path: string, headers: IncomingHttpHeaders, upgrade = false): LlmApi | undefined {
   const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  const candidates = BY_ROUTE.get(`${method.toUpperCase()} ${p}`);
-  if (!candidates) return undefined;
-  if (candidates.length === 1) return candidates[0];
-  const shape = HOST_SHAPES[host] ?? (headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai');
-  return candidates.find((api) => APIS[api].shape === shape);
+  const m = method.toUpperCase();
+  // Copilot's session endpoints are the only calls on api.github.com.
+  if (host !== GITHUB_API_HOST) {
+    const gemini = GEMINI_CALL.exec(p);
+    if (gemini) return m === 'POST' ? GEMINI_METHODS[gemini[2]!] : undefined;
+    if (m === 'GET' && p === '/v1/models' && (host === GEMINI_HOST || headers['x-goog-api-key'] !== undefined)) return 'gemini-models';
+    // A GET of /v1/responses is only ever the WebSocket upgrade (retrieval is /v1/responses/{id}).
+    if (m === 'GET' && p === '/v1/responses' && !upgrade) return undefined;
+  }
+  for (const family of familiesOf(host)) {
+    const candidates = BY_ROUTE.get(`${family} ${m} ${p}`);
+    if (!candidates) continue;
+    if (candidates.length === 1) return candidates[0];
+    const shape = HOST_SHAPES[host] ?? (headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai');
+    return candidates.find((api) => APIS[api].shape === shape);
+  }
+  return undefined;
 }
 
 export function shapeOf(api: LlmApi): LlmShape {
@@ -73,6 +147,7 @@ export function shapeOfRequest(host: string, path: string, headers: IncomingHttp
   const known = HOST_SHAPES[host];
   if (known) return known;
   if (headers['anthropic-version'] !== undefined) return 'anthropic';
+  if (headers['x-goog-api-key'] !== undefined || path.startsWith('/v1beta/')) return 'gemini';
   if (path === '/api' || path.startsWith('/api/')) return 'ollama';
   return 'openai';
 }

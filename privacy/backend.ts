@@ -73,7 +73,8 @@ export function createBackend(name: string, config: BackendConfig): Backend {
         case 'models':
           return p(listShape === 'ollama' ? '/api/tags' : '/v1/models');
         case 'count-tokens':
-          return shape === 'anthropic' ? p('/v1/messages/count_tokens') : undefined;
+          // A count in another client's shape is estimated (the bodies differ).
+          return shape === 'anthropic' && clientShape === 'anthropic' ? p('/v1/messages/count_tokens') : undefined;
         case 'completions':
           // Legacy completions pass through only to a backend that speaks the client's shape.
           if (clientShape === 'openai' && (shape === 'openai' || config.type === 'ollama')) return p('/v1/completions');

@@ -11,6 +11,8 @@ type Json = Record<string, unknown>;
 
 /** One LLM call the router answers from a backend. */
 export interface RoutedCall {
+  /** The route that sent the call here, named in errors. */
+  route: string;
   clientShape: Shape;
   /** The client's side of a chat-like call: its chat codec, or a legacy completions codec. */
   client: ClientCodec;
@@ -71,7 +73,10 @@ function buildRequest(call: RoutedCall, attempt: Attempt): Built | ApiError {
   const path = backend.pathFor(call.kind, call.clientShape);
   if (call.kind === 'completions' && path === undefined) {
     // No native completions endpoint in this shape: ask the backend's chat API instead.
-    return { path: backend.pathFor('chat', call.clientShape)!, body: codecs[backend.shape].renderRequest(call.client.parseRequest(call.body), model), viaChat: true, native: false };
+    const req = call.client.parseRequest(call.body);
+    const cap = backend.config.max_output_tokens;
+    if (cap !== undefined && (req.maxTokens ?? 0) > cap) req.maxTokens = cap;
+    return { path: backend.pathFor('chat', call.clientShape)!, body: codecs[backend.shape].renderRequest(req, model), viaChat: true, native: false };
   }
   if (path === undefined) {
     if (call.kind === 'count-tokens') return { path: '', body: {}, viaChat: false, native: false };
@@ -81,15 +86,38 @@ function buildRequest(call: RoutedCall, attempt: Attempt): Built | ApiError {
   return { path, body: built.body, viaChat: call.kind === 'chat', native: built.native };
 }
 
+/** A same-shape body with its output-token request lowered to the backend's cap. */
+function capNative(shape: Shape, body: Json, cap: number | undefined): Json {
+  if (cap === undefined) return body;
+  const lower = (holder: Json, key: string): void => {
+    if (typeof holder[key] === 'number' && (holder[key] as number) > cap) holder[key] = cap;
+  };
+  const out = { ...body };
+  if (shape === 'ollama') {
+    if (out.options !== null && typeof out.options === 'object') {
+      out.options = { ...(out.options as Json) };
+      lower(out.options as Json, 'num_predict');
+    }
+  } else {
+    for (const key of ['max_tokens', 'max_completion_tokens', 'max_output_tokens']) lower(out, key);
+  }
+  return out;
+}
+
 function buildBody(call: RoutedCall, { backend, model }: Attempt): { body: Json; native: boolean } {
+  const cap = backend.config.max_output_tokens;
   switch (call.kind) {
-    case 'chat':
+    case 'chat': {
       if (backend.shape === call.clientShape) {
+        const body = capNative(backend.shape, { ...call.body, model }, cap);
         // Ask an OpenAI backend for usage even when the client did not: the audit needs tokens (pump drops the extra chunk).
-        if (backend.shape === 'openai' && call.stream && !clientWantsUsage(call)) return { body: { ...call.body, model, stream_options: { ...(call.body.stream_options as Json | undefined), include_usage: true } }, native: true };
-        return { body: { ...call.body, model }, native: true };
+        if (backend.shape === 'openai' && call.stream && !clientWantsUsage(call)) return { body: { ...body, stream_options: { ...(call.body.stream_options as Json | undefined), include_usage: true } }, native: true };
+        return { body, native: true };
       }
-      return { body: codecs[backend.shape].renderRequest(call.client.parseRequest(call.body), model), native: false };
+      const req = call.client.parseRequest(call.body);
+      if (cap !== undefined && (req.maxTokens ?? 0) > cap) req.maxTokens = cap;
+      return { body: codecs[backend.shape].renderRequest(req, model), native: false };
+    }
     case 'embeddings': {
       const shape = backend.embedShape!;
       if (shape === call.clientShape) return { body: { ...call.body, model }, native: true };
@@ -117,7 +145,7 @@ export async function executeCall(call: RoutedCall, attempts: readonly Attempt[]
     if (call.kind === 'count-tokens' && built.path === '') {
       call.stats.status = 200;
       call.stats.inputTokens = estimateTokens(call.body);
-      return { response: finish(call, json(200, { input_tokens: call.stats.inputTokens }, { 'x-sluice-estimate': 'true' })), attempt };
+      return { response: finish(call, json(200, countBody(call.clientShape, call.stats.inputTokens), { 'x-sluice-estimate': 'true' })), attempt };
     }
     let res: Dispatcher.ResponseData;
     try {
@@ -130,14 +158,23 @@ export async function executeCall(call: RoutedCall, attempts: readonly Attempt[]
       });
     } catch (err) {
       if (call.signal.aborted) throw err;
-      lastError = `backend "${attempt.backend.name}" unreachable: ${(err as Error).message}`;
+      lastError = `${lastError ? `${lastError}; ` : ''}backend "${attempt.backend.name}" unreachable: ${(err as Error).message}`;
       continue;
     }
     return { response: await answer(call, attempt, built, res), attempt };
   }
   call.stats.status = 503;
   call.stats.error = lastError;
-  return { response: finish(call, errorResponse(call.clientShape, { status: 503, kind: 'overloaded', message: lastError }, { 'x-sluice-error': 'backend_unavailable' })), attempt: attempts[0]! };
+  // Every backend of the route is down: the SDKs' retries (minutes of backoff with Claude Code) would not change that.
+  const message = `inference route "${call.route}": ${lastError}${attempts.length > 1 ? ' (and its fallback)' : ''}`;
+  return { response: finish(call, errorResponse(call.clientShape, { status: 503, kind: 'overloaded', message }, { 'x-sluice-error': 'backend_unavailable', 'x-should-retry': 'false' })), attempt: attempts[0]! };
+}
+
+/** A token count in the client's own shape (Anthropic's count_tokens, Responses' input_tokens, Gemini's countTokens). */
+function countBody(shape: Shape, tokens: number): Json {
+  if (shape === 'gemini') return { totalTokens: tokens };
+  if (shape === 'responses') return { object: 'response.input_tokens', input_tokens: tokens };
+  return { input_tokens: tokens };
 }
 
 /** A whole (not streamed) answer: its size is known now, before the call is reported. */

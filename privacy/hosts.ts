@@ -1,16 +1,24 @@
 import { canonicalHost, formatAuthority } from '../core/index.js';
 import type { Destination, HostClass } from '../core/index.js';
-import { DEFAULT_LLM_HOSTS, VIRTUAL_HOST } from './apis.js';
+import { DEFAULT_LLM_HOSTS, GITHUB_API_HOST, VIRTUAL_HOST, isCopilotHost } from './apis.js';
 import type { RouteTable } from './routes.js';
 
 /**
  * Which destinations are LLM hosts under one inference configuration: api.openai.com,
- * api.anthropic.com and inference.local, every `hosts` entry and every host a route names (any
- * port), and every backend's own host and port. An agent that calls a backend directly through
- * the proxy meets the router there too, so a known endpoint is never a way around it.
+ * api.anthropic.com, every *.githubcopilot.com and inference.local, every `hosts` entry and every
+ * host a route names (any port), and every backend's own host and port. An agent that calls a
+ * backend directly through the proxy meets the router there too, so a known endpoint is never a
+ * way around it. api.github.com is `mixed`: Copilot's session paths there are the router's.
  */
 export interface LlmHosts {
   classOf(dest: Destination): HostClass;
+  /**
+   * The path as the router's API table knows it: on a host whose `hosts` entry has a prefix, a
+   * path under that prefix is read as under /v1 (`/compatible-mode/v1/chat/completions` is
+   * `/v1/chat/completions`); every other path as it is. Only detection reads it: what is
+   * forwarded and judged by the policy is the path as sent.
+   */
+  apiPath(dest: Destination, path: string): string;
 }
 
 function canonical(host: string): string | undefined {
@@ -33,10 +41,23 @@ export function llmHosts(table: RouteTable): LlmHosts {
     const host = canonical(url.hostname);
     if (host !== undefined) authorities.add(formatAuthority(host, url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port)));
   }
+  const prefixes = new Map<string, readonly string[]>();
+  for (const [host, list] of table.prefixes) {
+    const c = canonical(host);
+    if (c !== undefined) prefixes.set(c, list);
+  }
   return {
+    apiPath(dest, path) {
+      for (const prefix of prefixes.get(dest.host) ?? []) {
+        if (path === prefix) return '/v1';
+        if (path.startsWith(`${prefix}/`)) return `/v1${path.slice(prefix.length)}`;
+      }
+      return path;
+    },
     classOf(dest) {
       if (dest.host === VIRTUAL_HOST) return 'virtual';
-      return names.has(dest.host) || authorities.has(dest.authority) ? 'provider' : 'other';
+      if (names.has(dest.host) || authorities.has(dest.authority) || isCopilotHost(dest.host)) return 'provider';
+      return dest.host === GITHUB_API_HOST ? 'mixed' : 'other';
     },
   };
 }

@@ -2,6 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { BodyFilter, LlmApi } from '../core/index.js';
 import type { Shape } from './translate/index.js';
 import { createLineParser, createSseParser } from './translate/index.js';
+import { createGeminiRestorer, createResponsesRestorer, restoreResponsesBody } from './restore-events.js';
 
 /**
  * What the router needs from the redaction engine (redact/'s Redactor satisfies it), typed here
@@ -18,6 +19,8 @@ export interface RouterRedactor {
   vault(key: string): unknown;
   /** Rewrites the content strings of `body` in place; every string value when `api` is undefined. */
   redactLlmRequest(api: LlmApi | undefined, body: unknown, vault: unknown): { counts: Record<string, number>; blocked: string[] };
+  /** The same, large requests detected with the event loop given back between slices. */
+  redactLlmRequestAsync?(api: LlmApi | undefined, body: unknown, vault: unknown): Promise<{ counts: Record<string, number>; blocked: string[] }>;
   restoreJson(value: unknown, vault: unknown): unknown;
   createRestorer(vault: unknown, options?: { json?: boolean }): TextRestorer;
 }
@@ -60,6 +63,7 @@ export function createResponseRestorer(shape: Shape, stream: boolean, redactor: 
   const lines = createLineParser();
   let out = '';
 
+  const events = shape === 'responses' ? createResponsesRestorer(redactor, vault) : shape === 'gemini' ? createGeminiRestorer(redactor, vault) : undefined;
   const onSse = (frame: { event: string | undefined; data: string }): void => {
     const prefix = frame.event === undefined ? '' : `event: ${frame.event}\n`;
     let msg: unknown;
@@ -70,6 +74,10 @@ export function createResponseRestorer(shape: Shape, stream: boolean, redactor: 
     }
     if (!isObj(msg)) {
       out += `${prefix}data: ${frame.data}\n\n`;
+      return;
+    }
+    if (events) {
+      for (const e of events.restore(msg)) out += `${shape === 'responses' ? `event: ${String(e.type)}\n` : ''}data: ${JSON.stringify(e)}\n\n`;
       return;
     }
     const extra = shape === 'anthropic' ? restoreAnthropicEvent(msg, push, flush) : (restoreOpenAIChunk(msg, push, flush, open), '');
@@ -93,6 +101,10 @@ export function createResponseRestorer(shape: Shape, stream: boolean, redactor: 
       const value: unknown = JSON.parse(raw.toString('utf8'));
       // Tool arguments are restored once, JSON-escaped; restoreJson must not see them again
       // (a user's literal "<EMAIL_1>" restored to itself would otherwise become the real value).
+      if (shape === 'responses') {
+        restoreResponsesBody(value, redactor, vault);
+        return Buffer.from(JSON.stringify(value));
+      }
       const putBack = shape === 'openai' ? restoreOpenAIArguments(value, redactor, vault) : () => undefined;
       const restored = redactor.restoreJson(value, vault);
       putBack();
@@ -130,6 +142,7 @@ export function createResponseRestorer(shape: Shape, stream: boolean, redactor: 
       out = '';
       // Whatever a channel still holds (a stream cut short) is better shown than lost.
       for (const key of [...channels.keys()]) text += flush(key);
+      if (events) text += events.flush();
       return Buffer.from(text);
     },
   };

@@ -4,7 +4,10 @@ import type { Backend, CredentialSource } from './backend.js';
 import { createBackend } from './backend.js';
 import type { Attempt, RoutedCall } from './call.js';
 import { errorResponse, executeCall } from './call.js';
-import { kindOf } from './apis.js';
+import { kindOf, modelInPath } from './apis.js';
+import type { SocketDeps, SocketState } from './responses-socket.js';
+import { SOCKET_API, socketMessage, socketPeer } from './responses-socket.js';
+import { COPILOT_MODELS, copilotSessionAnswer, renderCopilotModelList } from './copilot.js';
 import type { BackendHealth, HealthMonitor } from './health.js';
 import { createHealthMonitor } from './health.js';
 import { llmHosts } from './hosts.js';
@@ -36,6 +39,8 @@ export interface PrivacyRouter {
   readonly stage: Stage;
   /** For the classifier (app/): is this destination an LLM host under the current configuration? */
   hostClass(dest: Destination): HostClass;
+  /** For the classifier: the path the API table reads (a configured host prefix read as /v1). */
+  apiPath(dest: Destination, path: string): string;
   reload(config: InferenceConfig | undefined): void;
   close(): Promise<void>;
   health(): Record<string, BackendHealth>;
@@ -59,6 +64,8 @@ interface CallState {
   prompt?: string;
   /** An unrecognised request let out with pseudonyms: does its answer need JSON escapes? */
   jsonAnswer?: boolean;
+  /** A Responses WebSocket: who answers it, and its redaction across turns. */
+  socket?: SocketState;
 }
 
 interface Generation {
@@ -143,7 +150,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
 
   /** Reads the body: a recognised call must be a JSON object; an unrecognised request may be anything. */
   const readBody = (ctx: RequestContext, st: CallState, raw: Buffer | undefined): void => {
-    const needsObject = st.api !== undefined && kindOf(st.api) !== 'models';
+    const needsObject = st.api !== undefined && kindOf(st.api) !== 'models' && kindOf(st.api) !== 'socket' && kindOf(st.api) !== 'session';
     if (raw === undefined || raw.length === 0) {
       if (needsObject) throw new SluiceError('SLUICE_BAD_REQUEST', `${ctx.method} ${ctx.classification.path} needs a JSON object body`);
       return;
@@ -156,8 +163,9 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     }
     if (needsObject && !isObj(st.body)) throw new SluiceError('SLUICE_BAD_REQUEST', 'the body is not a JSON object');
     if (!isObj(st.body)) return;
-    st.requestedModel = typeof st.body.model === 'string' ? st.body.model : undefined;
-    st.stream = st.shape === 'ollama' && st.api !== undefined ? st.body.stream !== false : st.body.stream === true;
+    // Gemini names the model and whether it streams in the path, the others in the body.
+    st.requestedModel = st.shape === 'gemini' ? modelInPath(ctx.classification.path) : typeof st.body.model === 'string' ? st.body.model : undefined;
+    st.stream = st.shape === 'ollama' && st.api !== undefined ? st.body.stream !== false : st.shape === 'gemini' ? st.api === 'gemini-stream' : st.body.stream === true;
     ctx.classification.stream = st.stream;
   };
 
@@ -166,7 +174,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
    * what redaction found), then what that route does with it. Returns the body to send when the
    * call goes out to the provider redacted.
    */
-  const decide = (ctx: RequestContext, st: CallState, raw: Buffer | undefined): Buffer | undefined => {
+  const decide = async (ctx: RequestContext, st: CallState, raw: Buffer | undefined): Promise<Buffer | undefined> => {
     const host = ctx.dest.host;
     readBody(ctx, st, raw);
     const redactor = redactorNow();
@@ -176,13 +184,16 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       const vault = redactor.vault(redactor.conversationKey(st.api, st.body));
       // Redact a copy: a local backend gets the original text.
       const copy = structuredClone(st.body);
-      const result = redactor.redactLlmRequest(st.api, copy, vault);
+      // A large request is detected a slice at a time, the event loop given back in between.
+      const result = redactor.redactLlmRequestAsync ? await redactor.redactLlmRequestAsync(st.api, copy, vault) : redactor.redactLlmRequest(st.api, copy, vault);
       st.findings = result.counts;
       if (gen.logPrompts) st.prompt = promptText(copy);
       sensitive = Object.values(result.counts).some((n) => n > 0) || result.blocked.length > 0;
       if (sensitive) redacted = { body: copy, vault, blocked: result.blocked };
     }
-    const route = st.api !== undefined && kindOf(st.api) === 'models' ? gen.table.matchApi(st.shape, host) : gen.table.match(st.shape, st.requestedModel, sensitive, host);
+    const kind = st.api !== undefined ? kindOf(st.api) : undefined;
+    const route = kind === 'models' ? gen.table.matchApi(st.shape, host) : kind === 'session' ? gen.table.matchCopilotSession() : gen.table.match(st.shape, st.requestedModel, sensitive, host);
+    if (st.api === SOCKET_API && (route?.action === 'route' || route?.action === 'allow')) st.socket = { mode: route.action, turns: [] };
     st.route = route;
     ctx.route = route ? { name: route.name, action: route.action, ...(route.backend ? { backend: route.backend, model: route.model ?? st.requestedModel ?? '' } : {}) } : { name: 'none', action: 'deny' };
     const what = st.api ?? `${ctx.method} ${ctx.classification.path}`;
@@ -222,7 +233,8 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       return refuse(ctx, st, new SluiceError('SLUICE_LLM_UNRECOGNISED', reason, { reason, rule: route.name }), route.name);
     }
     ctx.decision = allow(`inference route "${route.name}" lets this call out to ${ctx.dest.host}`, { rule: route.name, ...(network.policy ? { policy: network.policy } : {}) });
-    emit(ctx, st, { action: 'allow', backend: 'upstream', ...(st.requestedModel ? { backendModel: st.requestedModel } : {}) });
+    // A Responses WebSocket is no call yet: each of its turns is audited as one (responses-socket.ts).
+    if (st.api !== SOCKET_API) emit(ctx, st, { action: 'allow', backend: 'upstream', ...(st.requestedModel ? { backendModel: st.requestedModel } : {}) });
     if (!redacted || !redactor) return undefined;
     // The answer has pseudonyms to put back; an encoded answer would hide them from the restorer.
     ctx.headers['accept-encoding'] = 'identity';
@@ -255,6 +267,12 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
         errors.push(`${backend.name}: ${(err as Error).message}`);
       }
     }
+    if (st.api === 'copilot-models') {
+      // Copilot clients pick only ids they know: its own, where the route takes them, then the backend's.
+      const known = COPILOT_MODELS.map(([id]) => id).filter((id) => !route.models || route.models.some((re) => re.test(id)));
+      emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: 200 });
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(renderCopilotModelList([...new Set([...known, ...names])])) };
+    }
     emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: names.size || !errors.length ? 200 : 503 });
     if (names.size === 0 && errors.length) return errorResponse(st.shape, { status: 503, kind: 'overloaded', message: `model list unavailable: ${errors.join('; ')}` });
     return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(renderModelList(st.shape, [...names])) };
@@ -269,10 +287,17 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: 503, reason: message });
       return errorResponse(st.shape, { status: 503, kind: 'overloaded', message });
     }
+    if (api === 'gemini-stream' && new URLSearchParams(ctx.query).get('alt') !== 'sse') {
+      // Without alt=sse Gemini streams one JSON array; Sluice's router speaks only the SSE form Gemini's SDKs ask for.
+      const message = 'Sluice answers streamGenerateContent with ?alt=sse only (as Google\'s SDKs and Gemini CLI call it)';
+      emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: 400, reason: message });
+      return errorResponse(st.shape, { status: 400, kind: 'invalid_request', message });
+    }
     const stats = new CallStats();
     stats.requestBytes = requestBytes;
     let reported = false;
     const call: RoutedCall = {
+      route: route.name,
       clientShape: st.shape,
       client: api === 'openai-completions' ? openAICompletions : api === 'ollama-generate' ? ollamaGenerate : codecs[st.shape],
       kind: kindOf(api),
@@ -307,16 +332,36 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     return { ...out, body: countBytes(out.body, stats) };
   };
 
+  const socketDeps: SocketDeps = {
+    redactor: redactorNow,
+    match: (model, sensitive, host) => gen.table.match('responses', model, sensitive, host),
+    leavesMachine,
+    allowed(ctx, route, model, findings) {
+      emit(ctx, { api: SOCKET_API, shape: 'responses', stream: true, route, ...(model ? { requestedModel: model } : {}), ...(findings ? { findings } : {}) }, { action: 'allow', backend: 'upstream', ...(model ? { backendModel: model } : {}) });
+    },
+    answer(ctx, route, body, model) {
+      const turn: CallState = { api: SOCKET_API, shape: 'responses', body: { ...body, stream: true }, requestedModel: model, stream: true, route };
+      return answer(ctx, turn, 'openai-responses', route, Buffer.byteLength(JSON.stringify(body)));
+    },
+  };
+
+  /** The routes keep Copilot's calls here: Sluice is the session, naming a model host the router answers. */
+  const copilotSession = (ctx: RequestContext, st: CallState, api: 'copilot-user' | 'copilot-token', route: CompiledRoute): StageResponse => {
+    ctx.decision = allow(`answered by Sluice: inference route "${route.name}" keeps GitHub Copilot's calls on this machine`, { rule: route.name });
+    emit(ctx, st, { action: 'route', backend: 'sluice', status: 200 });
+    return { status: 200, headers: { 'content-type': 'application/json', 'x-github-request-id': `sluice-${ctx.id}` }, body: JSON.stringify(copilotSessionAnswer(api, Date.now())) };
+  };
+
   const stage: Stage = {
     name: 'privacy',
-    onRequestHeaders(ctx) {
+    async onRequestHeaders(ctx) {
       const c = ctx.classification;
       // An exact L7 rule already let this unrecognised request out as it is (the policy stage says so).
       if (c.hostClass === 'other' || ctx.decision !== undefined) return;
       const st: CallState = { api: c.api, shape: c.shape ?? 'openai', stream: false };
       ctx.state.set(key, st);
       if (ctx.hasBody) ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? MAX_LLM_BODY, MAX_LLM_BODY);
-      else decide(ctx, st, undefined);
+      else await decide(ctx, st, undefined);
     },
     onRequestBody(ctx, body) {
       const st = ctx.state.get(key) as CallState | undefined;
@@ -327,8 +372,18 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       const st = ctx.state.get(key) as CallState | undefined;
       const route = st?.route;
       if (!st || st.api === undefined || route?.action !== 'route') return undefined;
+      if (st.api === 'copilot-user' || st.api === 'copilot-token') return copilotSession(ctx, st, st.api, route);
       const out = kindOf(st.api) === 'models' ? await listModels(ctx, st, route) : await answer(ctx, st, st.api, route, body instanceof Buffer ? body.length : 0);
       return { ...out, headers: { ...requestIdHeader(st.shape, ctx.id), ...out.headers } };
+    },
+    onWebSocketMessage(ctx, message) {
+      const st = ctx.state.get(key) as CallState | undefined;
+      if (st?.socket) return socketMessage(socketDeps, ctx, st.socket, message);
+      return undefined;
+    },
+    acceptWebSocket(ctx) {
+      const st = ctx.state.get(key) as CallState | undefined;
+      return st?.socket?.mode === 'route' ? socketPeer(socketDeps, ctx, st.socket) : undefined;
     },
     onResponseHeaders(ctx, head) {
       const st = ctx.state.get(key) as CallState | undefined;
@@ -337,6 +392,10 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     renderError(ctx, err) {
       const shape = ctx.classification.shape;
       if (shape === undefined) return undefined;
+      if (ctx.classification.api !== undefined && kindOf(ctx.classification.api) === 'session') {
+        // Copilot's session endpoints are GitHub's REST API: its clients read GitHub's error shape.
+        return { status: err.status, headers: { 'content-type': 'application/json', ...refusalHeaders(shape, ctx.id, err.status) }, body: JSON.stringify({ message: `${err.message} [sluice: ${err.wire}]`, documentation_url: 'https://docs.github.com/rest', status: String(err.status) }) };
+      }
       return errorResponse(shape, { status: err.status, kind: kindForStatus(err.status), message: `${err.message} [sluice: ${err.wire}]` }, refusalHeaders(shape, ctx.id, err.status));
     },
   };
@@ -344,6 +403,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
   return {
     stage,
     hostClass: (dest) => gen.hosts.classOf(dest),
+    apiPath: (dest, path) => gen.hosts.apiPath(dest, path),
     reload(config) {
       const old = gen;
       gen = build(config);

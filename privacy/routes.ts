@@ -1,5 +1,6 @@
 import type { ApiFamily, BackendConfig, InferenceConfig, RouteConfig } from './schema.js';
 import type { Shape } from './translate/index.js';
+import { isCopilotHost } from './apis.js';
 
 /** Routes compiled once per load: globs become anchored RegExps, defaults are filled in. */
 export interface CompiledRoute {
@@ -21,10 +22,18 @@ export interface RouteTable {
   readonly routes: readonly CompiledRoute[];
   /** `hosts` and every host a route names, lower case. */
   readonly extraHosts: readonly string[];
+  /** Per host, the path prefixes under which it serves OpenAI's API (in place of /v1). */
+  readonly prefixes: ReadonlyMap<string, readonly string[]>;
   /** First match wins; `undefined` means no route matched (the router then denies). */
   match(api: Shape, model: string | undefined, sensitive: boolean | undefined, host: string): CompiledRoute | undefined;
   /** For model lists: the first route for this API and host that does not depend on model or content. */
   matchApi(api: Shape, host: string): CompiledRoute | undefined;
+  /**
+   * For a Copilot client's session calls (its user and token, on api.github.com): the first route,
+   * independent of model and content, that applies to Copilot's calls on any of its API hosts, since
+   * the session's answer is what tells the client which host (and so which routes) its calls meet.
+   */
+  matchCopilotSession(): CompiledRoute | undefined;
 }
 
 /** No `inference:` section: everything to a local Ollama, model names unchanged. */
@@ -32,6 +41,11 @@ export const DEFAULT_INFERENCE: InferenceConfig = {
   backends: { ollama: { type: 'ollama', url: 'http://127.0.0.1:11434' } },
   routes: [{ name: 'default', match: {}, backend: 'ollama' }],
 };
+
+/** `match.api` names a provider: OpenAI's Chat Completions and Responses APIs are both `openai`. */
+export function familyOf(shape: Shape): ApiFamily {
+  return shape === 'responses' ? 'openai' : shape;
+}
 
 export function globToRegExp(glob: string): RegExp {
   let src = '';
@@ -69,6 +83,22 @@ function compile(route: RouteConfig, i: number): CompiledRoute {
   return out;
 }
 
+function prefixesOf(hosts: NonNullable<InferenceConfig['hosts']>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const h of hosts) {
+    if (typeof h === 'string') continue;
+    const host = h.host.toLowerCase();
+    // Longest first, so /api/v1 wins over /api when both are given.
+    out.set(host, [...(out.get(host) ?? []), h.prefix].sort((a, b) => b.length - a.length));
+  }
+  return out;
+}
+
+/** A route that matches whatever model is asked for. */
+function anyModel(r: CompiledRoute): boolean {
+  return !r.models || r.models.some((re) => re.source === '^.*$');
+}
+
 export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
   const cfg = config ?? DEFAULT_INFERENCE;
   const backends = new Map(Object.entries(cfg.backends ?? {}));
@@ -76,10 +106,12 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
   return {
     backends,
     routes,
-    extraHosts: [...new Set([...(cfg.hosts ?? []), ...routes.flatMap((r) => [...(r.hosts ?? [])])].map((h) => h.toLowerCase()))],
+    extraHosts: [...new Set([...(cfg.hosts ?? []).map((h) => (typeof h === 'string' ? h : h.host)), ...routes.flatMap((r) => [...(r.hosts ?? [])])].map((h) => h.toLowerCase()))],
+    prefixes: prefixesOf(cfg.hosts ?? []),
     match(api, model, sensitive, host) {
+      const family = familyOf(api);
       for (const r of routes) {
-        if (r.apis && !r.apis.has(api)) continue;
+        if (r.apis && !r.apis.has(family)) continue;
         if (r.hosts && !r.hosts.has(host)) continue;
         if (r.models && (model === undefined || !r.models.some((re) => re.test(model)))) continue;
         // Without a redaction engine nothing is known to be sensitive.
@@ -89,7 +121,12 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
       return undefined;
     },
     matchApi(api, host) {
-      return routes.find((r) => (!r.apis || r.apis.has(api)) && (!r.hosts || r.hosts.has(host)) && (!r.models || r.models.some((re) => re.source === '^.*$')) && r.sensitive !== true);
+      const family = familyOf(api);
+      return routes.find((r) => (!r.apis || r.apis.has(family)) && (!r.hosts || r.hosts.has(host)) && anyModel(r) && r.sensitive !== true);
+    },
+    matchCopilotSession() {
+      // Copilot's calls are OpenAI- and Anthropic-shaped (chat completions, responses, messages).
+      return routes.find((r) => (!r.apis || r.apis.has('openai') || r.apis.has('anthropic')) && (!r.hosts || [...r.hosts].some(isCopilotHost)) && anyModel(r) && r.sensitive !== true);
     },
   };
 }

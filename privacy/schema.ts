@@ -33,7 +33,7 @@ import { z } from 'zod';
  */
 
 /** Which wire shape an API speaks, used in `match.api`. */
-export const apiFamilySchema = z.enum(['openai', 'anthropic', 'ollama']);
+export const apiFamilySchema = z.enum(['openai', 'anthropic', 'ollama', 'gemini']);
 export type ApiFamily = z.infer<typeof apiFamilySchema>;
 
 export const backendSchema = z.strictObject({
@@ -48,6 +48,11 @@ export const backendSchema = z.strictObject({
   connect_timeout_ms: z.number().int().positive().optional(),
   /** For ollama: which of its endpoints to speak. native = /api/chat (NDJSON), openai = /v1/chat/completions, anthropic = /v1/messages. */
   api: z.enum(['native', 'openai', 'anthropic']).optional(),
+  /**
+   * The most output tokens a call may ask of this backend: agents ask for 32k-64k, which a local
+   * model may refuse or reserve memory for. A larger request is lowered to it; a smaller one kept.
+   */
+  max_output_tokens: z.number().int().positive().optional(),
 });
 export type BackendConfig = z.infer<typeof backendSchema>;
 
@@ -81,8 +86,15 @@ export type RouteConfig = z.infer<typeof routeSchema>;
 export const inferenceSchema = z.strictObject({
   backends: z.record(z.string().min(1), backendSchema).default({}),
   routes: z.array(routeSchema).default([]),
-  /** More LLM hosts: their calls are routed and what the router does not recognise there is refused. */
-  hosts: z.array(z.string().min(1)).optional(),
+  /**
+   * More LLM hosts: their calls are routed and what the router does not recognise there is refused.
+   * An entry with a `prefix` serves OpenAI's API under that path instead of /v1 (DashScope's
+   * /compatible-mode/v1, OpenRouter's /api/v1): `prefix/chat/completions` is `/v1/chat/completions`.
+   */
+  hosts: z.array(z.union([z.string().min(1), z.strictObject({
+    host: z.string().min(1),
+    prefix: z.string().regex(/^(\/[^/?#]+)+$/, 'a path prefix: /segment[/segment…], no trailing slash, query or fragment'),
+  })])).optional(),
   /**
    * Put the prompt text (message contents, after redaction, at most 8 KiB) in each llm_call audit
    * event. Off by default; with no `privacy` section there is no redaction, so nothing is logged.

@@ -1,9 +1,11 @@
 import type http from 'node:http';
-import { Readable } from 'node:stream';
+import type net from 'node:net';
+import { Readable, pipeline as streamPipeline } from 'node:stream';
+import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EventEmitter } from 'node:events';
 import { SluiceError, decisionError } from '../core/index.js';
-import type { BodyFilter, Classifier, Destination, Endpoint, EventBus, LlmClass, RequestContext, Stage, StageResponse } from '../core/index.js';
+import type { BodyFilter, Classifier, ClientProcess, Destination, Endpoint, EventBus, LlmClass, RequestContext, Stage, StageResponse } from '../core/index.js';
 import { stripHopByHop } from './headers.js';
 import { filterStream } from './body-filters.js';
 import { createRequestContext, runRequestHooks } from './request.js';
@@ -11,6 +13,10 @@ import { isUpstreamFailure, refusalAfterPolicy, sendError, toSluiceError } from 
 import { hostAgrees, parseAbsolute, splitTarget } from './target.js';
 import type { Forwarder } from './forward.js';
 import type { ResolvedAddress } from './ssrf.js';
+import { codingsOf, decodableAcceptEncoding, decodersFor } from './content-coding.js';
+import type { BodyBudget, BodyCharge } from './body-budget.js';
+import { identify } from './identity.js';
+import type { ListenerIdentity } from './identity.js';
 
 /**
  * One HTTP exchange (plain absolute-form, or a request inside an intercepted tunnel) through
@@ -22,32 +28,50 @@ export interface TunnelInfo {
   scheme: 'http' | 'https';
   src: Endpoint;
   sandbox: string | undefined;
+  /** The program behind the client connection the tunnel was opened on (sandbox listeners). */
+  clientProcess?: () => Promise<ClientProcess>;
   /** The address the SSRF guard validated at CONNECT time, reused for every request. */
   address?: Promise<ResolvedAddress>;
 }
 
 export interface ExchangeDeps {
   stages: readonly Stage[];
-  /** Set when every client of this listener is one known sandbox (`sluice run`). */
-  sandbox?: string;
+  identity: ListenerIdentity;
   forwarder: Forwarder;
   bus: EventBus;
   classifier: Classifier;
+  /** Sandbox listeners: the program behind a plain-HTTP client connection. */
+  clientProcessOf?(socket: net.Socket): (() => Promise<ClientProcess>) | undefined;
   resolveAddress(ctx: RequestContext, tunnel: TunnelInfo | undefined): Promise<ResolvedAddress>;
   maxBufferedBody: number;
+  /** Shared by every exchange of the listener (body-budget.ts). */
+  bodyBudget: BodyBudget;
 }
 
-async function readCapped(req: http.IncomingMessage, cap: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
+/**
+ * Reads a body a stage asked to see whole, charging the budget for it: all at once when its length is
+ * declared (and then into one buffer of that size, not chunks and a concatenated copy).
+ */
+async function readCapped(body: Readable, declared: number, cap: number, charge: BodyCharge): Promise<Buffer> {
   if (declared > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body of ${declared} bytes exceeds the ${cap}-byte limit for inspected requests`);
+  charge.take(declared);
+  let charged = declared;
+  const whole = declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    if (size + chunk.length > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body exceeds the ${cap}-byte limit for inspected requests`);
+    if (size + chunk.length > charged) {
+      charge.take(size + chunk.length - charged);
+      charged = size + chunk.length;
+    }
+    if (whole && size + chunk.length <= whole.length) chunk.copy(whole, size);
+    else chunks.push(chunk);
     size += chunk.length;
-    if (size > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body exceeds the ${cap}-byte limit for inspected requests`);
-    chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  if (!whole) return Buffer.concat(chunks);
+  // Node's parser enforces Content-Length, so the buffer is exactly filled.
+  return size === whole.length ? whole : Buffer.concat([whole.subarray(0, Math.min(size, whole.length)), ...chunks]);
 }
 
 function writeStageResponse(res: http.ServerResponse, response: StageResponse, filters: readonly BodyFilter[]): Promise<void> {
@@ -55,6 +79,23 @@ function writeStageResponse(res: http.ServerResponse, response: StageResponse, f
   const body = response.body;
   const source = typeof body === 'string' || body instanceof Uint8Array ? Readable.from([Buffer.from(body)]) : Readable.from(body);
   return filters.length ? pipeline(source, filterStream(filters), res) : pipeline(source, res);
+}
+
+/** Where a request goes: the tunnel's destination, or the absolute-form URL's; its Host header must agree. */
+export function requestTarget(req: http.IncomingMessage, tunnel: TunnelInfo | undefined): { dest: Destination; target: string } {
+  let target = req.url ?? '/';
+  let dest = tunnel?.dest;
+  if (!tunnel) {
+    const parsed = parseAbsolute(target);
+    dest = parsed.dest;
+    target = parsed.target;
+  } else if (!target.startsWith('/') && !(target === '*' && req.method === 'OPTIONS')) {
+    throw new SluiceError('SLUICE_BAD_REQUEST', 'requests inside a tunnel must use origin-form targets (/path)');
+  }
+  if (!hostAgrees(req.headers.host, dest!, tunnel?.scheme ?? 'http')) {
+    throw new SluiceError('SLUICE_HOST_MISMATCH', `Host header "${String(req.headers.host).slice(0, 200)}" does not match the tunnel's destination ${dest!.authority}`, { reason: 'the Host header must name the host the tunnel was opened to' });
+  }
+  return { dest: dest!, target };
 }
 
 export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage, res: http.ServerResponse, tunnel: TunnelInfo | undefined): Promise<void> {
@@ -80,35 +121,35 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
   let dest: Destination | undefined = tunnel?.dest;
   let ctx: RequestContext | undefined;
   const scheme = tunnel?.scheme ?? 'http';
-  const sandbox = tunnel?.sandbox ?? deps.sandbox ?? sandboxOf(req);
-  const src: Endpoint = tunnel?.src ?? { ip: req.socket.remoteAddress, port: req.socket.remotePort, ...(sandbox ? { sandbox } : {}) };
+  const src: Endpoint = tunnel?.src ?? { ip: req.socket.remoteAddress, port: req.socket.remotePort };
   try {
-    let target = req.url ?? '/';
-    if (!tunnel) {
-      const parsed = parseAbsolute(target);
-      dest = parsed.dest;
-      target = parsed.target;
-    } else if (!target.startsWith('/')) {
-      if (target === '*' && req.method === 'OPTIONS') target = '*';
-      else throw new SluiceError('SLUICE_BAD_REQUEST', 'requests inside a tunnel must use origin-form targets (/path)');
-    }
-    if (!hostAgrees(req.headers.host, dest!, scheme)) {
-      throw new SluiceError('SLUICE_HOST_MISMATCH', `Host header "${String(req.headers.host).slice(0, 200)}" does not match the tunnel's destination ${dest!.authority}`, { reason: 'the Host header must name the host the tunnel was opened to' });
-    }
+    const where = requestTarget(req, tunnel);
+    dest = where.dest;
     ctx = createRequestContext({
       src,
-      dest: dest!,
+      dest,
       scheme,
-      sandbox,
+      sandbox: tunnel ? tunnel.sandbox : identify(req, deps.identity),
+      ...clientProcessField(tunnel ? tunnel.clientProcess : deps.clientProcessOf?.(req.socket)),
       bus: deps.bus,
       signal: lazySignal,
       method: req.method ?? 'GET',
-      target,
+      target: where.target,
       headers: req.headers,
       classifier: deps.classifier,
     });
-    const buffered = await runRequestHooks(deps.stages, ctx, (cap) => readCapped(req, Math.min(cap, deps.maxBufferedBody)));
-    const body: Buffer | Readable | null = buffered ?? (!ctx.hasBody ? null : ctx.requestFilters.length ? req.pipe(filterStream(ctx.requestFilters)) : req);
+    // A body the stages inspect is decoded from its Content-Encoding first; known once the header hooks ran.
+    let source: Readable | undefined;
+    const requestBody = (c: RequestContext): Readable => (source ??= c.hasBody && (c.bufferRequestBody !== undefined || c.requestFilters.length > 0) ? decodedRequest(req, c) : req);
+    const buffered = await runRequestHooks(deps.stages, ctx, (cap) => {
+      const from = requestBody(ctx!);
+      const charge = deps.bodyBudget.open();
+      res.once('close', () => charge.release());
+      return readCapped(from, from === req ? Number(req.headers['content-length'] ?? 0) : 0, Math.min(cap, deps.maxBufferedBody), charge);
+    });
+    // What a response filter reads must be decodable: ask only for codings Sluice can undo.
+    if (ctx.responseFilters.length) ctx.headers['accept-encoding'] = decodableAcceptEncoding(ctx.headers['accept-encoding']);
+    const body: Buffer | Readable | null = buffered ?? (!ctx.hasBody ? null : ctx.requestFilters.length ? requestBody(ctx).pipe(filterStream(ctx.requestFilters)) : requestBody(ctx));
 
     for (const stage of deps.stages) {
       if (!stage.respond) continue;
@@ -138,9 +179,15 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     );
     const head = { status: upstream.status, headers: stripHopByHop(upstream.headers) };
     for (const stage of deps.stages) await stage.onResponseHeaders?.(ctx, head);
-    if (ctx.responseFilters.length) delete head.headers['content-length'];
-    res.writeHead(head.status, head.headers);
-    await (ctx.responseFilters.length ? pipeline(upstream.body, filterStream(ctx.responseFilters), res) : pump(upstream.body, res));
+    if (!ctx.responseFilters.length) {
+      res.writeHead(head.status, head.headers);
+      await pump(upstream.body, res);
+    } else {
+      const decoded = decodedResponse(upstream.body, head, ctx);
+      delete head.headers['content-length'];
+      res.writeHead(head.status, head.headers);
+      await pipeline(decoded, filterStream(ctx.responseFilters), res);
+    }
     finish(deps, ctx, head.status, started);
   } catch (err) {
     let e = toSluiceError(err);
@@ -158,7 +205,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     const path = typeof e.context.path === 'string' ? e.context.path : (ctx?.classification.path ?? splitTarget(req.url ?? '/').path);
     const own = ctx && !res.headersSent ? renderOwnError(deps.stages, ctx, e) : undefined;
     if (own) {
-      res.writeHead(own.status, { ...stripHopByHop(own.headers), 'x-sluice-error': e.wire, 'cache-control': 'no-store' });
+      res.writeHead(own.status, { ...stripHopByHop(own.headers), 'x-sluice-error': e.wire, 'cache-control': 'no-store', ...retryAfter(e) });
       res.end(typeof own.body === 'string' || own.body instanceof Uint8Array ? own.body : undefined);
     } else {
       sendError(res, e, { host: dest?.host, port: dest?.port, method: req.method, path });
@@ -175,7 +222,45 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
   }
 }
 
-function renderOwnError(stages: readonly Stage[], ctx: RequestContext, err: SluiceError): StageResponse | undefined {
+/** The request body as identity bytes for the stages that inspect it; refuses a coding Sluice cannot undo. */
+function decodedRequest(req: http.IncomingMessage, ctx: RequestContext): Readable {
+  const codings = codingsOf(req.headers['content-encoding']);
+  if (codings.length === 0) return req;
+  const chain = decodersFor(codings);
+  if ('unsupported' in chain) {
+    throw new SluiceError('SLUICE_ENCODING_UNSUPPORTED', `request Content-Encoding "${chain.unsupported.slice(0, 40)}" cannot be decoded, so the body cannot be inspected`, { reason: 'send the body with gzip, deflate, br or no Content-Encoding' });
+  }
+  // Forwarded as decoded: the upstream gets what the stages checked.
+  delete ctx.headers['content-encoding'];
+  delete ctx.headers['content-length'];
+  return pipelineOf(req, chain.decoders);
+}
+
+/** The response body as identity bytes for the response filters; refuses a coding Sluice cannot undo. */
+function decodedResponse(body: Readable, head: { status: number; headers: http.IncomingHttpHeaders }, ctx: RequestContext): Readable {
+  const codings = codingsOf(head.headers['content-encoding']);
+  if (codings.length === 0 || ctx.method === 'HEAD' || head.status === 204 || head.status === 304 || head.headers['content-length'] === '0') return body;
+  const chain = decodersFor(codings);
+  if ('unsupported' in chain) {
+    body.on('error', () => undefined); // undici reports the abort as an error on the body
+    body.destroy();
+    throw new SluiceError('SLUICE_UPSTREAM_ERROR', `${ctx.dest.authority} answered with Content-Encoding "${chain.unsupported.slice(0, 40)}", which Sluice cannot decode to inspect`, { reason: 'the response body cannot be inspected, so it is not passed on' });
+  }
+  delete head.headers['content-encoding'];
+  return pipelineOf(body, chain.decoders);
+}
+
+/** `source` through `transforms`; an error anywhere destroys the rest (the last stream reports it). */
+function pipelineOf(source: Readable, transforms: Transform[]): Readable {
+  if (transforms.length === 0) return source;
+  return streamPipeline([source, ...transforms] as unknown as [Readable, Transform], () => undefined) as unknown as Readable;
+}
+
+function retryAfter(e: SluiceError): Record<string, string> {
+  return typeof e.context.retryAfter === 'number' ? { 'retry-after': String(e.context.retryAfter) } : {};
+}
+
+export function renderOwnError(stages: readonly Stage[], ctx: RequestContext, err: SluiceError): StageResponse | undefined {
   for (const stage of stages) {
     try {
       const own = stage.renderError?.(ctx, err);
@@ -233,22 +318,12 @@ function finish(
 }
 
 /** On LLM hosts, the classification the request was decided by, for the audit event. */
-function llmClass(ctx: RequestContext): { llm?: LlmClass } {
+export function llmClass(ctx: RequestContext): { llm?: LlmClass } {
   const c = ctx.classification;
   if (c.hostClass === 'other') return {};
   return { llm: { hostClass: c.hostClass, ...(c.api ? { api: c.api } : {}), ...(c.stream !== undefined ? { stream: c.stream } : {}) } };
 }
 
-/**
- * The sandbox a client says it is, from `Proxy-Authorization: Basic base64("sluice:<name>")`
- * (the form `sluice run` puts in the sandbox's proxy URLs). A claim, not a proof: a listener
- * dedicated to one sandbox sets `sandbox` in its options, which wins over any header.
- */
-export function sandboxOf(req: http.IncomingMessage): string | undefined {
-  const auth = req.headers['proxy-authorization'];
-  if (!auth || !/^basic /i.test(auth)) return undefined;
-  const decoded = Buffer.from(auth.slice(6).trim(), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  const name = colon >= 0 && decoded.slice(0, colon) === 'sluice' ? decoded.slice(colon + 1) : decoded.split(':')[0];
-  return name && /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : undefined;
+export function clientProcessField(lazy: (() => Promise<ClientProcess>) | undefined): { clientProcess?: () => Promise<ClientProcess> } {
+  return lazy ? { clientProcess: lazy } : {};
 }

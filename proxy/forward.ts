@@ -43,6 +43,11 @@ export interface Forwarder {
    */
   prewarm(target: ForwardTarget): void;
   request(target: ForwardTarget, req: { method: string; path: string; headers: IncomingHttpHeaders; body: Readable | Buffer | null; signal?: AbortSignal | EventEmitter }): Promise<UpstreamResponse>;
+  /**
+   * A connection of its own to the validated address, TLS-verified like the pools' (for a
+   * WebSocket, whose connection is never returned to a pool). Errors are SluiceErrors.
+   */
+  connect(target: ForwardTarget): Promise<net.Socket>;
   close(): Promise<void>;
 }
 
@@ -92,6 +97,24 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
     spare?: Promise<net.Socket>;
   }
 
+  /** Dials the validated address, never the name; SNI and verification use the name. */
+  function dialerFor(target: ForwardTarget): (o: buildConnector.Options) => Promise<net.Socket> {
+    const base = buildConnector({ timeout: connectTimeout, secureContext, rejectUnauthorized: true } as buildConnector.BuildOptions);
+    const servername = target.dest.ipVersion === 0 ? target.dest.host : undefined;
+    return (o) =>
+      new Promise((resolve, reject) =>
+        base({ ...o, hostname: target.address, ...(servername ? { servername } : {}) }, (err, socket) => {
+          if (err || !socket) return reject(err ?? new Error('no socket'));
+          (socket as net.Socket).setNoDelay(true);
+          resolve(socket as net.Socket);
+        }),
+      );
+  }
+
+  function connectOptions(target: ForwardTarget): buildConnector.Options {
+    return { hostname: target.dest.host, host: target.dest.host, protocol: `${target.scheme}:`, port: String(target.dest.port), servername: target.dest.host } as buildConnector.Options;
+  }
+
   function upstreamFor(target: ForwardTarget): { entry: Upstream; fresh: boolean } {
     const key = `${target.scheme}|${target.dest.authority}|${target.address}`;
     const entry = pools.get(key);
@@ -101,16 +124,7 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
       pools.set(key, entry);
       return { entry, fresh: false };
     }
-    const base = buildConnector({ timeout: connectTimeout, secureContext, rejectUnauthorized: true } as buildConnector.BuildOptions);
-    const servername = target.dest.ipVersion === 0 ? target.dest.host : undefined;
-    const dial = (o: buildConnector.Options): Promise<net.Socket> =>
-      new Promise((resolve, reject) =>
-        base({ ...o, hostname: target.address, ...(servername ? { servername } : {}) }, (err, socket) => {
-          if (err || !socket) return reject(err ?? new Error('no socket'));
-          (socket as net.Socket).setNoDelay(true);
-          resolve(socket as net.Socket);
-        }),
-      );
+    const dial = dialerFor(target);
     // The pool dials only after `created` exists: its first dial takes the prewarmed spare.
     const connect: buildConnector.connector = (o, cb) => {
       const spare = created.spare;
@@ -148,8 +162,7 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
     prewarm(target) {
       const { entry, fresh } = upstreamFor(target);
       if (!fresh || entry.spare) return;
-      const port = String(target.dest.port);
-      const spare = entry.dial({ hostname: target.dest.host, host: target.dest.host, protocol: `${target.scheme}:`, port, servername: target.dest.host } as buildConnector.Options);
+      const spare = entry.dial(connectOptions(target));
       spare.catch(() => undefined);
       entry.spare = spare;
       // Not taken soon (the client never sent a request): close it rather than hold it.
@@ -174,6 +187,13 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
         throw upstreamError(err, target.dest);
       }
       return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body: res.body };
+    },
+    async connect(target) {
+      try {
+        return await dialerFor(target)(connectOptions(target));
+      } catch (err) {
+        throw upstreamError(err, target.dest);
+      }
     },
     async close() {
       const all = [...pools.values()];

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { Classifier, Destination, Endpoint, EventBus, RequestContext, Stage } from '../core/index.js';
+import type { ClientProcess, Classifier, Destination, Endpoint, EventBus, RequestContext, Stage } from '../core/index.js';
 import { filterBuffer } from './body-filters.js';
 import { stripHopByHop } from './headers.js';
 import { DEFAULT_PORT, splitTarget } from './target.js';
@@ -15,6 +15,7 @@ export interface RequestInit {
   dest: Destination;
   scheme: 'http' | 'https';
   sandbox: string | undefined;
+  clientProcess?: () => Promise<ClientProcess>;
   bus: EventBus;
   signal(): AbortSignal;
   method: string;
@@ -23,6 +24,8 @@ export interface RequestInit {
   /** Headers as received (hop-by-hop and Proxy-* fields are dropped here). */
   headers: IncomingHttpHeaders;
   classifier: Classifier;
+  /** A WebSocket upgrade: after the header hooks, messages flow instead of a body. */
+  upgrade?: 'websocket';
 }
 
 export function createRequestContext(init: RequestInit): RequestContext {
@@ -39,13 +42,15 @@ export function createRequestContext(init: RequestInit): RequestContext {
     dest,
     scheme,
     sandbox: init.sandbox,
+    ...(init.clientProcess ? { clientProcess: init.clientProcess } : {}),
     bus: init.bus,
     get signal() {
       return init.signal();
     },
     method: init.method,
     hasBody,
-    classification: init.classifier.classify({ dest, method: init.method, rawPath: path, headers }),
+    classification: init.classifier.classify({ dest, method: init.method, rawPath: path, headers, ...(init.upgrade ? { upgrade: init.upgrade } : {}) }),
+    ...(init.upgrade ? { upgrade: init.upgrade } : {}),
     query,
     headers,
     requestFilters: [],

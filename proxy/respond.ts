@@ -109,6 +109,7 @@ const PROXY_STATUS_ERROR: Partial<Record<string, string>> = {
   headers_too_large: 'http_request_error',
   host_mismatch: 'http_request_error',
   body_too_large: 'http_request_error',
+  encoding_unsupported: 'http_request_error',
   internal_error: 'proxy_internal_error',
   overloaded: 'connection_limit_reached',
 };
@@ -132,6 +133,8 @@ function serialise(err: SluiceError, where: Parameters<typeof errorBody>[1]): { 
       'x-sluice-error': err.wire,
       'proxy-status': proxyStatus(err),
       'cache-control': 'no-store',
+      ...(typeof err.context.retryAfter === 'number' ? { 'retry-after': String(err.context.retryAfter) } : {}),
+      ...(err.status === 407 ? { 'proxy-authenticate': 'Basic realm="sluice"' } : {}),
     },
   };
 }
@@ -164,7 +167,9 @@ export function sendRawError(socket: Duplex, err: unknown, where: Parameters<typ
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   403: 'Forbidden',
+  407: 'Proxy Authentication Required',
   413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
   421: 'Misdirected Request',
   431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',

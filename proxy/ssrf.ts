@@ -1,6 +1,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import { SluiceError } from '../core/index.js';
+import { embeddedIPv4s } from './embedded-ipv4.js';
 
 /**
  * Resolves a destination once and checks every address it resolves to; the caller then dials
@@ -29,9 +30,6 @@ export interface Resolver {
    */
   known(host: string, ipVersion: 0 | 4 | 6, allowedIps: readonly string[], trust?: DestinationTrust): ResolvedAddress | undefined;
 }
-
-/** etcd client and peer, Kubernetes API, kubelet and its read-only port (OpenShell's list). */
-export const CONTROL_PLANE_PORTS: ReadonlySet<number> = new Set([2379, 2380, 6443, 10250, 10255]);
 
 export interface ResolverOptions {
   /** --resolve HOST=IP pins, trusted. Keys are canonical host names. */
@@ -65,40 +63,15 @@ const PRIVATE: Range[] = [
   blockList('special-purpose', [
     ['192.0.0.0', 24, 'ipv4'], ['192.0.2.0', 24, 'ipv4'], ['198.18.0.0', 15, 'ipv4'], ['198.51.100.0', 24, 'ipv4'],
     ['203.0.113.0', 24, 'ipv4'], ['240.0.0.0', 4, 'ipv4'], ['2001:db8::', 32, 'ipv6'], ['100::', 64, 'ipv6'],
-    ['64:ff9b::', 96, 'ipv6'], ['2002::', 16, 'ipv6'], ['2001::', 32, 'ipv6'], ['fec0::', 10, 'ipv6'],
+    ['64:ff9b::', 96, 'ipv6'], ['64:ff9b:1::', 48, 'ipv6'], ['2002::', 16, 'ipv6'], ['2001::', 32, 'ipv6'], ['fec0::', 10, 'ipv6'],
   ]),
 ];
 
 /**
- * IPv6 forms that embed an IPv4 address (mapped ::ffff:a.b.c.d, compatible ::a.b.c.d, NAT64,
- * 6to4) are judged by the embedded address too, so ::ffff:127.0.0.1 is loopback.
+ * Kubernetes and etcd control planes (etcd client and peer, API server, kubelet, kubelet
+ * read-only): never reachable on a private address, whatever allowed_ips says (as in OpenShell).
  */
-export function embeddedIPv4(address: string): string | undefined {
-  if (!net.isIPv6(address)) return undefined;
-  const words = expandIPv6(address);
-  const hi = words.slice(0, 6);
-  const v4 = `${words[6]! >> 8}.${words[6]! & 0xff}.${words[7]! >> 8}.${words[7]! & 0xff}`;
-  const zeros = (n: number) => hi.slice(0, n).every((w) => w === 0);
-  if (zeros(5) && hi[5] === 0xffff) return v4; // ::ffff:a.b.c.d
-  if (zeros(6) && (words[6]! !== 0 || words[7]! > 1)) return v4; // ::a.b.c.d (deprecated compatible)
-  if (hi[0] === 0x64 && hi[1] === 0xff9b && hi.slice(2).every((w) => w === 0)) return v4; // 64:ff9b::/96 (NAT64)
-  if (hi[0] === 0x2002) return `${hi[1]! >> 8}.${hi[1]! & 0xff}.${hi[2]! >> 8}.${hi[2]! & 0xff}`; // 6to4
-  return undefined;
-}
-
-function expandIPv6(address: string): number[] {
-  let addr = address;
-  const dotted = addr.match(/(\d+\.\d+\.\d+\.\d+)$/);
-  if (dotted) {
-    const p = dotted[1]!.split('.').map(Number);
-    addr = addr.slice(0, -dotted[1]!.length) + `${((p[0]! << 8) | p[1]!).toString(16)}:${((p[2]! << 8) | p[3]!).toString(16)}`;
-  }
-  const [head = '', tail] = addr.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const fill = tail !== undefined ? new Array<string>(8 - h.length - t.length).fill('0') : [];
-  return [...h, ...fill, ...t].map((x) => parseInt(x, 16));
-}
+export const CONTROL_PLANE_PORTS: ReadonlySet<number> = new Set([2379, 2380, 6443, 10250, 10255]);
 
 export interface AddressVerdict {
   allowed: boolean;
@@ -108,39 +81,61 @@ export interface AddressVerdict {
   never?: boolean;
 }
 
-/** Classifies one address against the fixed ranges and the endpoint's allowed_ips. */
-export function checkAddress(address: string, allowedIps: readonly string[]): AddressVerdict {
-  const v4 = embeddedIPv4(address);
-  const candidates = v4 ? [address, v4] : [address];
+const familyOf = (address: string) => (net.isIPv4(address) ? 'ipv4' : 'ipv6');
+
+/** The first fixed range `address` falls in, if any. */
+function rangeOf(ranges: readonly Range[], address: string): Range | undefined {
+  return ranges.find((range) => range.net.check(address, familyOf(address)));
+}
+
+/**
+ * Classifies one address against the fixed ranges and the endpoint's allowed_ips. An IPv6
+ * address that embeds IPv4 addresses (embedded-ipv4.ts) is judged by each of them as well and
+ * must pass as every one. With `port`, a control-plane port on a non-public address is refused.
+ */
+export function checkAddress(address: string, allowedIps: readonly string[], port?: number): AddressVerdict {
+  const embedded = embeddedIPv4s(address);
+  const candidates = [address, ...embedded];
+  const via = (c: string) => (c === address ? '' : ` (it embeds the IPv4 address ${c})`);
   for (const candidate of candidates) {
-    const type = net.isIPv4(candidate) ? 'ipv4' : 'ipv6';
-    for (const range of ALWAYS_BLOCKED) {
-      if (range.net.check(candidate, type)) return { allowed: false, reason: `${address} is a ${range.label} address, never reachable through Sluice`, range: range.label, never: true };
+    const range = rangeOf(ALWAYS_BLOCKED, candidate);
+    if (range) return { allowed: false, reason: `${address} is a ${range.label} address${via(candidate)}, never reachable through Sluice`, range: range.label, never: true };
+  }
+  let privateLabel: string | undefined;
+  for (const candidate of candidates) {
+    const range = rangeOf(PRIVATE, candidate);
+    if (!range) continue;
+    privateLabel ??= range.label;
+    if (!allowedIpsCover(candidate, allowedIps)) {
+      return { allowed: false, reason: `${address} is a ${range.label} address${via(candidate)} and no allowed_ips entry of the endpoint covers it`, range: range.label, never: false };
     }
   }
-  for (const candidate of candidates) {
-    const type = net.isIPv4(candidate) ? 'ipv4' : 'ipv6';
-    for (const range of PRIVATE) {
-      if (!range.net.check(candidate, type)) continue;
-      if (allowedIpsCover(candidate, allowedIps)) return { allowed: true, reason: `${address} is ${range.label}, allowed by allowed_ips` };
-      return { allowed: false, reason: `${address} is a ${range.label} address and no allowed_ips entry of the endpoint covers it`, range: range.label, never: false };
-    }
+  if (port !== undefined && CONTROL_PLANE_PORTS.has(port) && (privateLabel !== undefined || allowedIps.length > 0)) {
+    return { allowed: false, reason: `port ${port} is a Kubernetes/etcd control-plane port, never reachable on ${privateLabel ? `a ${privateLabel}` : 'an allowed_ips'} address (${address})` };
   }
   // OpenShell semantics: an endpoint with allowed_ips may only reach addresses inside them.
   if (allowedIps.length > 0 && !candidates.some((c) => allowedIpsCover(c, allowedIps))) {
     return { allowed: false, reason: `${address} is outside the endpoint's allowed_ips (${allowedIps.join(', ')})`, range: 'public', never: false };
   }
+  if (privateLabel !== undefined) return { allowed: true, reason: `${address} is ${privateLabel}, allowed by allowed_ips` };
   return { allowed: true, reason: `${address} is a public address` };
 }
 
-/** An address of an exact host the policy names: anything but the always-blocked ranges. */
+/** Addresses a --resolve pin may name freely, except a control plane on a non-public one. */
+function checkPinned(address: string, port: number | undefined): AddressVerdict {
+  const nonPublic = [address, ...embeddedIPv4s(address)].some((c) => rangeOf(ALWAYS_BLOCKED, c) ?? rangeOf(PRIVATE, c));
+  if (port !== undefined && CONTROL_PLANE_PORTS.has(port) && nonPublic) {
+    return { allowed: false, reason: `port ${port} is a Kubernetes/etcd control-plane port, never reachable on a non-public address (${address})` };
+  }
+  return { allowed: true, reason: `${address} is pinned by --resolve` };
+}
+
+/** An address of an exact host the policy names: anything but the always-blocked ranges, embedded IPv4 included. */
 function checkDeclared(address: string): AddressVerdict {
-  const v4 = embeddedIPv4(address);
-  for (const candidate of v4 ? [address, v4] : [address]) {
-    const type = net.isIPv4(candidate) ? 'ipv4' : 'ipv6';
-    for (const range of ALWAYS_BLOCKED) {
-      if (range.net.check(candidate, type)) return { allowed: false, reason: `${address} is a ${range.label} address, never reachable through Sluice`, range: range.label, never: true };
-    }
+  const candidates = [address, ...embeddedIPv4s(address)];
+  for (const candidate of candidates) {
+    const range = rangeOf(ALWAYS_BLOCKED, candidate);
+    if (range) return { allowed: false, reason: `${address} is a ${range.label} address${candidate === address ? '' : ` (it embeds the IPv4 address ${candidate})`}, never reachable through Sluice`, range: range.label, never: true };
   }
   return { allowed: true, reason: `${address} belongs to a host the policy names exactly` };
 }
@@ -186,14 +181,13 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
   const judge = (host: string, ipVersion: 0 | 4 | 6, addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>, allowedIps: readonly string[], trust: DestinationTrust): ResolvedAddress => {
     for (const { address } of addresses) {
       // An exact declared host (or address) may be private, as in OpenShell, unless allowed_ips narrows it.
-      const verdict = trust.exactHost && allowedIps.length === 0 ? checkDeclared(address) : checkAddress(address, allowedIps);
+      const verdict = trust.exactHost && allowedIps.length === 0 ? checkDeclared(address) : checkAddress(address, allowedIps, trust.port);
       if (!verdict.allowed) {
         throw new SluiceError('SLUICE_SSRF_BLOCKED', ipVersion === 0 ? `${host} resolves to ${verdict.reason}` : verdict.reason, {
           host,
           reason: verdict.reason,
-          address,
-          ...(verdict.range ? { range: verdict.range } : {}),
-          never_allowed: verdict.never === true,
+          // Only an address's range has an address fix; a control-plane port has none (respond.ts).
+          ...(verdict.range ? { address, range: verdict.range, never_allowed: verdict.never === true } : {}),
         });
       }
     }
@@ -208,7 +202,11 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
       throw new SluiceError('SLUICE_SSRF_BLOCKED', reason, { host, reason });
     }
     const pinned = pins.get(host);
-    if (pinned !== undefined) return { address: pinned, family: net.isIPv6(pinned) ? 6 : 4, pinned: true };
+    if (pinned !== undefined) {
+      const verdict = checkPinned(pinned, trust.port);
+      if (!verdict.allowed) throw new SluiceError('SLUICE_SSRF_BLOCKED', `${host} is pinned to ${verdict.reason}`, { host, reason: verdict.reason });
+      return { address: pinned, family: net.isIPv6(pinned) ? 6 : 4, pinned: true };
+    }
     return ipVersion === 0 ? undefined : judge(host, ipVersion, [{ address: host, family: ipVersion }], allowedIps, trust);
   };
 

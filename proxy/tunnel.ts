@@ -22,6 +22,8 @@ export interface RawTunnelOptions {
   src: Endpoint;
   /** Scratch space for upstream reads, shared by all tunnels of one proxy: see createReadBuffer. */
   readBuffer: Buffer;
+  /** Called once, when the client sends its first byte through the tunnel. */
+  onClientData?(): void;
 }
 
 export function createReadBuffer(): Buffer {
@@ -67,6 +69,20 @@ export function openRawTunnel(o: RawTunnelOptions): void {
   const timer = setTimeout(() => upstream.destroy(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), o.connectTimeoutMs);
   upstream.once('connect', () => {
     clearTimeout(timer);
+    let spoke = o.head.length > 0;
+    if (spoke) o.onClientData?.();
+    else {
+      o.client.once('data', () => {
+        spoke = true;
+        o.onClientData?.();
+      });
+    }
+    // A client that closes its side before sending a byte can never use the tunnel: close it at once.
+    o.client.once('end', () => {
+      if (spoke) return;
+      o.client.destroy();
+      upstream.destroy();
+    });
     o.client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
     if (o.head.length) upstream.write(o.head);
     relay(o.client, upstream);

@@ -1,18 +1,28 @@
-import { SluiceError } from '../core/index.js';
-import type { BodyFilter, RequestContext, Stage } from '../core/index.js';
+import { SluiceError, createUnescaper, isPlain, normalize } from '../core/index.js';
+import type { BodyFilter, ConnectContext, RequestContext, Stage } from '../core/index.js';
 import { decodeQuery, maskFindings } from './egress.js';
+import type { EgressFinding } from './egress.js';
 import type { Redactor } from './redactor.js';
 
 /**
  * Egress DLP on requests that are not recognised LLM calls (the privacy router redacts those by
- * the privacy rules; the classification says which): query strings and bodies are scanned for
- * secrets (privacy.egress). `block` refuses the request before the secret leaves: the body
- * streams, but at least the last HOLD bytes are held back until the scanner has seen past them, so a
+ * the privacy rules; the classification says which): host names, paths, query strings and bodies
+ * are scanned for secrets (privacy.egress). A CONNECT's host name is judged before it is
+ * resolved, so a key spelled as a DNS label never leaves as a query. Bodies are scanned with
+ * percent-escapes and JSON escapes undone (a form-encoded `AKIA%2F…`, a JSON `\u0041KIA…`),
+ * after the proxy has undone any Content-Encoding.
+ *
+ * `block` refuses the request before the secret leaves: the body streams, but the chunks behind
+ * the last HOLD scanned (unescaped) bytes are held back until the scanner has seen past them, so a
  * secret split across chunks is caught before any of it is sent. `redact` masks the secret
  * byte for byte (the length is unchanged), on a buffered body.
  */
 const HOLD = 4096;
 const MAX_REDACT_BODY = 8 * 1024 * 1024;
+/** JSON's `\n` is a line break to the recognizers (a PEM block in a JSON string keeps its shape). */
+const UNESCAPE = { lineBreaks: 'keep' } as const;
+/** Host names judged clean, per stage: a host is scanned once, not on every request. */
+const MAX_CLEAN_HOSTS = 4096;
 
 export interface DlpStageOptions {
   redactor(): Redactor;
@@ -34,7 +44,7 @@ function realSecrets<T extends Span>(found: readonly T[], texts: (f: T) => reado
   return found.filter((f) => !texts(f).some((value) => value !== undefined && isPlaceholder(value)));
 }
 
-function blocked(ctx: RequestContext, types: readonly string[], where: string): SluiceError {
+function blocked(ctx: ConnectContext | RequestContext, types: readonly string[], where: string): SluiceError {
   const names = [...new Set(types)].sort();
   ctx.bus.emit({ type: 'finding', time: Date.now(), src: ctx.src, dst: { host: ctx.dest.host, port: ctx.dest.port }, kind: 'dlp', subjects: names, action: 'blocked', reason: `${names.join(', ')} in the request ${where}` });
   return new SluiceError('SLUICE_DLP_BLOCKED', `the request ${where} carries secrets (${names.join(', ')}); Sluice does not let them leave`, {
@@ -43,55 +53,125 @@ function blocked(ctx: RequestContext, types: readonly string[], where: string): 
   });
 }
 
+/**
+ * Secrets in a host name or path: `/` and `.` separate segments and labels there (the
+ * recognizers would read them as part of a token), and host names arrive lowercased, so they
+ * are read upper-cased as well (AWS's `AKIA…` is recognised in capitals only).
+ */
+function scanName(redactor: Redactor, value: string, isPlaceholder: (v: string) => boolean, separators: RegExp): string[] {
+  const spaced = value.replace(separators, ' ');
+  const readings = [spaced, spaced.toUpperCase()];
+  const types: string[] = [];
+  for (const text of readings) {
+    const decoded = decodeQuery(text);
+    types.push(...realSecrets(redactor.scanEgress(text), (f) => [text.slice(f.start, f.end), decoded.slice(f.start, f.end)], isPlaceholder).map((f) => f.type));
+  }
+  return types;
+}
+
+interface Held {
+  raw: Buffer;
+  /** The unescaped bytes the scanner saw for it. */
+  seen: Buffer;
+}
+
 function holdBackFilter(ctx: RequestContext, redactor: Redactor, isPlaceholder: (v: string) => boolean): BodyFilter {
   const scanner = redactor.createEgressScanner();
-  // Chunks not yet released, whole (no copies on the hot path); at least HOLD bytes stay here.
-  const held: Buffer[] = [];
-  let heldBytes = 0;
-  /** Stream offset of held[0]: findings are reported in stream offsets. */
+  const unescape = createUnescaper(UNESCAPE);
+  // Chunks not yet released, whole (no copies on the hot path), with what the scanner saw of them.
+  const held: Held[] = [];
+  let heldSeen = 0;
+  /** Scanned-stream offset of held[0]: findings are reported in offsets of what the scanner saw. */
   let base = 0;
   const textOf = (f: Span): string[] => {
-    if (f.start < base || f.end - base > heldBytes) return [];
-    return [Buffer.concat(held).subarray(f.start - base, f.end - base).toString('latin1')];
+    if (f.start < base || f.end - base > heldSeen) return [];
+    return [Buffer.concat(held.map((h) => h.seen)).subarray(f.start - base, f.end - base).toString('latin1')];
   };
   const check = (found: readonly Span[]) => {
     if (found.length === 0) return;
     const real = realSecrets(found, textOf, isPlaceholder);
     if (real.length) throw blocked(ctx, real.map((f) => f.type), 'body');
   };
+  const scan = (seen: Buffer) => {
+    heldSeen += seen.length;
+    check(scanner.push(seen));
+  };
   return {
     transform(chunk) {
-      held.push(chunk);
-      heldBytes += chunk.length;
-      check(scanner.push(chunk));
+      const seen = unescape.push(chunk);
+      held.push({ raw: chunk, seen });
+      scan(seen);
       const out: Buffer[] = [];
-      while (held.length > 1 && heldBytes - held[0]!.length >= HOLD) {
+      // Released only once HOLD scanned bytes follow it: an escaped secret is longer raw than scanned.
+      while (held.length > 1 && heldSeen - held[0]!.seen.length >= HOLD) {
         const first = held.shift()!;
-        heldBytes -= first.length;
-        base += first.length;
-        out.push(first);
+        heldSeen -= first.seen.length;
+        base += first.seen.length;
+        out.push(first.raw);
       }
       return out.length === 1 ? out[0]! : Buffer.concat(out);
     },
     flush() {
+      const tail = unescape.end();
+      if (tail.length) {
+        held.push({ raw: Buffer.alloc(0), seen: tail });
+        scan(tail);
+      }
       check(scanner.end());
-      return Buffer.concat(held);
+      return Buffer.concat(held.map((h) => h.raw));
     },
   };
 }
 
+/** Findings in a whole body, read as it is and unescaped, as ranges of the body's own bytes. */
+function bodyFindings(redactor: Redactor, body: Buffer, isPlaceholder: (v: string) => boolean): EgressFinding[] {
+  const found = realSecrets(redactor.scanEgress(body), (f) => [body.subarray(f.start, f.end).toString('latin1')], isPlaceholder);
+  if (isPlain(body, UNESCAPE)) return found;
+  const view = normalize(body, UNESCAPE);
+  const decoded = realSecrets(redactor.scanEgress(view.bytes), (f) => [view.bytes.subarray(f.start, f.end).toString('latin1')], isPlaceholder);
+  for (const f of decoded) found.push({ type: f.type, start: view.start[f.start]!, end: view.end[f.end - 1]! });
+  return found;
+}
+
 export function createDlpStage(opts: DlpStageOptions): Stage {
   const key = Symbol('dlp');
+  const cleanHosts = new Set<string>();
+
+  /** A host name carrying a secret is refused before anything resolves it. */
+  const checkHost = (ctx: ConnectContext | RequestContext, redactor: Redactor) => {
+    const host = ctx.dest.host;
+    if (ctx.dest.ipVersion !== 0 || cleanHosts.has(host)) return;
+    const types = scanName(redactor, host, opts.isPlaceholder, /\./g);
+    if (types.length) throw blocked(ctx, types, 'host name');
+    if (cleanHosts.size >= MAX_CLEAN_HOSTS) cleanHosts.clear();
+    cleanHosts.add(host);
+  };
+
+
+  const wsKey = Symbol('dlp-websocket');
   return {
     name: 'dlp',
+    onConnect(ctx) {
+      const redactor = opts.redactor();
+      if ((ctx.decision?.endpoint?.dlp ?? redactor.egressMode) === 'off') return;
+      checkHost(ctx, redactor);
+    },
     onRequestHeaders(ctx) {
       const redactor = opts.redactor();
       const mode = ctx.decision?.endpoint?.dlp ?? redactor.egressMode;
       if (mode === 'off' || ctx.classification.api !== undefined) return;
+      checkHost(ctx, redactor);
+      const inPath = scanName(redactor, ctx.classification.path, opts.isPlaceholder, /\//g);
+      if (inPath.length) throw blocked(ctx, inPath, 'path');
       if (ctx.query) {
         const decoded = decodeQuery(ctx.query);
         const found = realSecrets(redactor.scanEgress(ctx.query), (f) => [ctx.query.slice(f.start, f.end), decoded.slice(f.start, f.end)], opts.isPlaceholder);
         if (found.length) throw blocked(ctx, found.map((f) => f.type), 'query string');
+      }
+      if (ctx.upgrade) {
+        // A WebSocket's messages are its body: each outgoing one is scanned whole.
+        ctx.state.set(wsKey, { redactor, mode });
+        return;
       }
       if (!ctx.hasBody) return;
       if (mode === 'redact') {
@@ -104,12 +184,23 @@ export function createDlpStage(opts: DlpStageOptions): Stage {
     onRequestBody(ctx, body) {
       const redactor = ctx.state.get(key) as Redactor | undefined;
       if (!redactor || body.length === 0) return;
-      const findings = realSecrets(redactor.scanEgress(body), (f) => [body.subarray(f.start, f.end).toString('latin1')], opts.isPlaceholder);
+      const findings = bodyFindings(redactor, body, opts.isPlaceholder);
       if (findings.length === 0) return;
       const masked = maskFindings(body, findings);
       const names = [...new Set(findings.map((f) => f.type))].sort();
       ctx.bus.emit({ type: 'finding', time: Date.now(), src: ctx.src, dst: { host: ctx.dest.host, port: ctx.dest.port }, kind: 'dlp', subjects: names, action: 'redacted', reason: `${names.join(', ')} masked in the request body` });
       return masked;
+    },
+    onWebSocketMessage(ctx, message) {
+      const st = ctx.state.get(wsKey) as { redactor: Redactor; mode: 'block' | 'redact' } | undefined;
+      if (!st || message.direction !== 'out') return;
+      const body = message.data;
+      const findings = realSecrets(st.redactor.scanEgress(body), (f) => [body.subarray(f.start, f.end).toString('latin1')], opts.isPlaceholder);
+      if (findings.length === 0) return;
+      if (st.mode === 'block') throw blocked(ctx, findings.map((f) => f.type), 'WebSocket message');
+      const names = [...new Set(findings.map((f) => f.type))].sort();
+      ctx.bus.emit({ type: 'finding', time: Date.now(), src: ctx.src, dst: { host: ctx.dest.host, port: ctx.dest.port }, kind: 'dlp', subjects: names, action: 'redacted', reason: `${names.join(', ')} masked in a WebSocket message` });
+      return maskFindings(body, findings);
     },
   };
 }

@@ -11,6 +11,8 @@ export { luhnValid, ibanValid, ssnValid } from './validators.js';
 export { AccuracyTally } from './accuracy.js';
 export type { LabeledSpan, TypeScore } from './accuracy.js';
 export { maskFindings, decodeQuery } from './egress.js';
+export { createLogScrubber } from './log-scrub.js';
+export type { LogScrubber } from './log-scrub.js';
 export { createDlpStage } from './dlp-stage.js';
 export type { DlpStageOptions } from './dlp-stage.js';
 export { native } from './native-collector.js';

@@ -143,7 +143,72 @@ function ollamaGenerate(body: Obj, rewrite: Rewrite): void {
   field(body, 'suffix', rewrite);
 }
 
-/** Model lists carry no body. */
+/** A Responses message's content: a string, or parts (input_text, output_text, refusal). */
+function responsesContent(m: Obj, rewrite: Rewrite): void {
+  const c = m.content;
+  if (typeof c === 'string') m.content = rewrite(c);
+  else if (Array.isArray(c)) {
+    for (const part of c) {
+      if (!isObj(part)) continue;
+      field(part, 'text', rewrite);
+      field(part, 'refusal', rewrite);
+    }
+  }
+}
+
+/**
+ * OpenAI Responses (`POST /v1/responses`, and each `response.create` of its WebSocket mode):
+ * `instructions` and the input items. Reasoning items are left alone: their encrypted content
+ * is the provider's, and their summaries are the model's own words about it.
+ */
+function responses(body: Obj, rewrite: Rewrite): void {
+  field(body, 'instructions', rewrite);
+  if (typeof body.input === 'string') {
+    body.input = rewrite(body.input);
+    return;
+  }
+  if (!Array.isArray(body.input)) return;
+  for (const item of body.input) {
+    if (!isObj(item)) continue;
+    switch (item.type ?? 'message') {
+      case 'message':
+        responsesContent(item, rewrite);
+        break;
+      case 'function_call':
+        jsonArguments(item, rewrite);
+        break;
+      case 'custom_tool_call':
+        field(item, 'input', rewrite);
+        break;
+      case 'function_call_output':
+      case 'custom_tool_call_output':
+        if (typeof item.output === 'string') item.output = rewrite(item.output);
+        else if (Array.isArray(item.output)) for (const part of item.output) if (isObj(part)) field(part, 'text', rewrite);
+        break;
+    }
+  }
+}
+
+/** Gemini parts: text, and the string values of function calls' args and function responses. */
+function geminiParts(holder: unknown, rewrite: Rewrite): void {
+  if (!isObj(holder) || !Array.isArray(holder.parts)) return;
+  for (const part of holder.parts) {
+    if (!isObj(part)) continue;
+    field(part, 'text', rewrite);
+    if (isObj(part.functionCall) && isObj(part.functionCall.args)) rewriteDeep(part.functionCall.args, rewrite);
+    if (isObj(part.functionResponse) && isObj(part.functionResponse.response)) rewriteDeep(part.functionResponse.response, rewrite);
+  }
+}
+
+/** Gemini generateContent / streamGenerateContent / countTokens (whose body may wrap a whole request). */
+function gemini(body: Obj, rewrite: Rewrite): void {
+  geminiParts(body.systemInstruction, rewrite);
+  geminiParts(body.system_instruction, rewrite);
+  if (Array.isArray(body.contents)) for (const c of body.contents) geminiParts(c, rewrite);
+  if (isObj(body.generateContentRequest)) gemini(body.generateContentRequest, rewrite);
+}
+
+/** Model lists and Copilot's session calls (GETs) carry no body. */
 const nothing = (): void => undefined;
 
 /** Keyed on core's LlmApi: an API without its entry here does not compile, so none goes out unredacted. */
@@ -159,6 +224,16 @@ const WALKERS: Record<LlmApi, (body: Obj, rewrite: Rewrite) => void> = {
   'ollama-generate': ollamaGenerate,
   'ollama-embed': embeddings,
   'ollama-tags': nothing,
+  'openai-responses': responses,
+  'openai-responses-socket': responses,
+  'openai-responses-input-tokens': responses,
+  'gemini-generate': gemini,
+  'gemini-stream': gemini,
+  'gemini-count-tokens': gemini,
+  'gemini-models': nothing,
+  'copilot-models': nothing,
+  'copilot-user': nothing,
+  'copilot-token': nothing,
 };
 
 /**
@@ -178,7 +253,7 @@ export function rewriteLlmRequest(api: LlmApi | undefined, body: unknown, rewrit
  * (both stay the same as the conversation grows, so every turn maps to the same vault); for one-shot APIs,
  * their input. A Record on LlmApi, like WALKERS.
  */
-const SEEDS: Record<LlmApi, 'chat' | 'anthropic' | 'input'> = {
+const SEEDS: Record<LlmApi, 'chat' | 'anthropic' | 'responses' | 'gemini' | 'input'> = {
   'openai-chat': 'chat',
   'openai-completions': 'input',
   'openai-embeddings': 'input',
@@ -190,6 +265,16 @@ const SEEDS: Record<LlmApi, 'chat' | 'anthropic' | 'input'> = {
   'ollama-generate': 'input',
   'ollama-embed': 'input',
   'ollama-tags': 'input',
+  'openai-responses': 'responses',
+  'openai-responses-socket': 'responses',
+  'openai-responses-input-tokens': 'responses',
+  'gemini-generate': 'gemini',
+  'gemini-stream': 'gemini',
+  'gemini-count-tokens': 'gemini',
+  'gemini-models': 'input',
+  'copilot-models': 'input',
+  'copilot-user': 'input',
+  'copilot-token': 'input',
 };
 
 export function conversationSeed(api: LlmApi | undefined, body: unknown): string {
@@ -218,6 +303,22 @@ export function conversationSeed(api: LlmApi | undefined, body: unknown): string
       if (typeof m.content === 'string') parts.push(m.content);
       else if (Array.isArray(m.content)) anthropicBlocks(m.content, collect);
     });
+  } else if (seed === 'responses') {
+    if (typeof body.instructions === 'string') parts.push(body.instructions);
+    const input = typeof body.input === 'string' ? [{ role: 'user', content: body.input }] : Array.isArray(body.input) ? body.input : [];
+    for (const m of input) {
+      if (!isObj(m) || (m.type ?? 'message') !== 'message') continue;
+      if (m.role === 'system' || m.role === 'developer') responsesContent(m, collect);
+      else if (m.role === 'user') {
+        responsesContent(m, collect);
+        break;
+      }
+    }
+  } else if (seed === 'gemini') {
+    const req = isObj(body.generateContentRequest) ? body.generateContentRequest : body;
+    geminiParts(req.systemInstruction ?? req.system_instruction, collect);
+    const first = Array.isArray(req.contents) ? req.contents.find((c) => isObj(c) && (c.role ?? 'user') === 'user') : undefined;
+    geminiParts(first, collect);
   } else {
     rewriteLlmRequest(api, body, collect);
   }

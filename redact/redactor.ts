@@ -6,7 +6,9 @@ import { PER_SPAN, createDetector } from './detector.js';
 import type { Detector, Span } from './detector.js';
 import { createEgressScanner, decodeQuery, maskFindings } from './egress.js';
 import type { EgressFinding, EgressScanner } from './egress.js';
-import { BUILTIN_TYPES, DEFAULT_EGRESS_TYPES, LITERAL_TYPE, expandTypes } from './entities.js';
+import { BUILTIN_TYPES, DEFAULT_EGRESS_TYPES, LITERAL_TYPE, SECRET_TYPES, expandTypes } from './entities.js';
+import { createLogScrubber } from './log-scrub.js';
+import type { LogScrubber } from './log-scrub.js';
 import { conversationSeed, rewriteLlmRequest } from './llm-request.js';
 import type { LlmApi } from '../core/index.js';
 import { applyOperator } from './operators.js';
@@ -15,6 +17,8 @@ import { createRestorer, restoreJson, restoreText } from './restore.js';
 import type { RestoreOptions, Restorer } from './restore.js';
 import type { Operator, PrivacyConfig } from './schema.js';
 import { createVaultStore } from './vault.js';
+import { SLICE_CHARS, detectSliced } from './sliced-detect.js';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Vault } from './vault.js';
 
 export interface Redaction {
@@ -44,6 +48,11 @@ export interface Redactor {
    * request an `allow` route lets out) every string value of the JSON body.
    */
   redactLlmRequest(api: LlmApi | undefined, body: unknown, vault: Vault): Redaction;
+  /**
+   * The same, for a large request (INLINE_CHARS of content or more) detected a slice at a time
+   * with the event loop given back between slices (sliced-detect.ts); small ones at once.
+   */
+  redactLlmRequestAsync(api: LlmApi | undefined, body: unknown, vault: Vault): Promise<Redaction>;
   restoreText(text: string, vault: Vault, options?: RestoreOptions): string;
   /** Every string of a parsed JSON value, deep; mutates containers in place and returns the value. */
   restoreJson(value: unknown, vault: Vault): unknown;
@@ -57,6 +66,8 @@ export interface Redactor {
   scanEgress(chunk: Buffer | string): EgressFinding[];
   /** Masks egress findings byte for byte (length unchanged). */
   redactEgress(body: Buffer): { body: Buffer; findings: EgressFinding[] };
+  /** Secrets (every secret type, URL credentials, custom recognizers) out of strings bound for logs. */
+  readonly logScrubber: LogScrubber;
   close(): void;
 }
 
@@ -65,6 +76,9 @@ export interface RedactorOptions {
   hmacKey?: Buffer;
   now?: () => number;
 }
+
+/** Content of a request below which it is redacted in one go: ~4 ms of scanning. */
+export const INLINE_CHARS = 256 * 1024;
 
 const DEFAULT_THRESHOLD = 0.5;
 
@@ -102,6 +116,9 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
   const egressTypes = expandTypes(cfg.egress?.types ?? DEFAULT_EGRESS_TYPES);
   const egressDetector = createDetector({ recognizers: recognizersFor(new Set(egressTypes), custom), threshold, allow });
   const genericOn = types.has('generic_secret');
+  // Logs are scrubbed of every secret type whatever the policy redacts or blocks: no log needs one.
+  const logTypes = new Set([...SECRET_TYPES, 'url_credentials', ...customNames]);
+  const logScrubber = createLogScrubber(createDetector({ recognizers: recognizersFor(logTypes, custom), threshold, allow }));
 
   const store = createVaultStore(
     {
@@ -134,8 +151,8 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     return acc;
   }
 
-  function redactString(text: string, vault: Vault, key?: string): string {
-    let { data, count } = remembered.detect(text);
+  function redactString(text: string, vault: Vault, key?: string, detected?: Int32Array): string {
+    let { data, count } = detected ? { data: detected, count: detected.length / PER_SPAN } : remembered.detect(text);
     if (count === 0) {
       // A tool argument named like a secret carries no `password=` context of its own: the key is the context.
       if (!genericOn || key === undefined || !SECRET_KEY_NAME.test(key) || !secretValueLooksReal(text)) return text;
@@ -195,6 +212,39 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
       rewriteLlmRequest(api, body, (t, key) => redactString(t, vault, key));
       return tally();
     },
+    async redactLlmRequestAsync(api, body, vault) {
+      if (!enabled) return { counts: {}, blocked: [] };
+      const texts: string[] = [];
+      let chars = 0;
+      rewriteLlmRequest(api, body, (t) => {
+        texts.push(t);
+        chars += t.length;
+        return t;
+      });
+      if (chars < INLINE_CHARS) return this.redactLlmRequest(api, body, vault);
+      // Detection yields between slices; what it found is copied out of the detector's scratch at once,
+      // since another request may use the detector meanwhile. The rewrite below runs in one go, so the
+      // vault numbers this request's values without interleaving.
+      const spans: Int32Array[] = [];
+      let sinceYield = 0;
+      for (const text of texts) {
+        if (text.length >= SLICE_CHARS) {
+          spans.push(await detectSliced((piece) => detector.detectPacked(piece), text));
+          continue;
+        }
+        const { data, count } = remembered.detect(text);
+        spans.push(data.slice(0, PER_SPAN * count));
+        sinceYield += text.length;
+        if (sinceYield >= SLICE_CHARS) {
+          sinceYield = 0;
+          await yieldToLoop();
+        }
+      }
+      counted.fill(0);
+      let i = 0;
+      rewriteLlmRequest(api, body, (t, key) => redactString(t, vault, key, spans[i++]));
+      return tally();
+    },
     restoreText: (text, vault, options) => restoreText(text, vault, options),
     restoreJson: (value, vault) => restoreJson(value, vault),
     createRestorer: (vault, options) => createRestorer(vault, options),
@@ -206,6 +256,7 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
       const findings = scanEgress(body);
       return { body: maskFindings(body, findings), findings };
     },
+    logScrubber,
     close() {
       store.close();
     },

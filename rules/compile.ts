@@ -4,11 +4,11 @@ import { compileEndpoint } from './endpoint.js';
 import type { CompiledEndpoint } from './endpoint.js';
 import { literalTail, parseHostPattern, patternsOverlap } from './host-pattern.js';
 import { compileMiddlewares } from './middleware.js';
-import { compileBinaries } from './binaries.js';
-import type { ProcessIdentity } from './binaries.js';
+import { UNATTRIBUTED, compileBinaries, describeIdentity } from './binaries.js';
+import type { ClientIdentity } from './binaries.js';
 import type { Policy } from './schema.js';
 import { explainUrl } from './explain.js';
-import { newEndpointRemedy } from './remedy.js';
+import { binariesRemedy, newEndpointRemedy } from './remedy.js';
 import { canonicalPath } from './path.js';
 import { judgeRequest } from './judge.js';
 import type { RequestDecision, RequestExtras } from './judge.js';
@@ -21,8 +21,13 @@ export interface CompiledPolicy {
   readonly policy: Policy;
   /** Every compiled endpoint, in file order (for `sluice explain` and listings). */
   readonly endpoints: readonly CompiledEndpoint[];
-  /** Host and port only, at CONNECT time (or before a plain-HTTP request). */
-  decideConnect(dest: Destination, identity?: ProcessIdentity): Decision;
+  /** True when some network policy names `binaries`: then a sandboxed client must be attributed. */
+  readonly scopesByBinary: boolean;
+  /**
+   * Host and port only, at CONNECT time (or before a plain-HTTP request). `identity` is the
+   * program behind the connection when the client is a sandbox Sluice runs.
+   */
+  decideConnect(dest: Destination, identity?: ClientIdentity): Decision;
   /**
    * One request: canonicalises `rawPath` (the origin-form path without its query), selects the
    * L7 endpoint by its `path`, then applies deny rules (which win) and allow rules. `path` is the
@@ -117,10 +122,10 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
     else add(exact, ep.pattern.host, ep);
   }
 
-  const matching = (dest: Destination, identity: ProcessIdentity | undefined): CompiledEndpoint[] => {
+  const matching = (dest: Destination, identity: ClientIdentity, anyBinary = false): CompiledEndpoint[] => {
     const found: CompiledEndpoint[] = [];
     const take = (ep: CompiledEndpoint) => {
-      if (ep.portMatches(dest.port) && ep.hostMatches(dest) && binariesOf.get(ep)!.admits(identity)) found.push(ep);
+      if (ep.portMatches(dest.port) && ep.hostMatches(dest) && (anyBinary || binariesOf.get(ep)!.admits(identity))) found.push(ep);
     };
     for (const ep of exact.get(dest.host) ?? []) take(ep);
     if (dest.ipVersion === 0 && wildcards.size > 0) {
@@ -132,15 +137,31 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
     return found;
   };
 
-  const noPolicy = (dest: Destination, request?: { method: string; path: string }): Decision => {
-    const decision = deny('policy_denied', `no network policy allows ${dest.authority}`, { remedy: newEndpointRemedy(dest, request), ...(request ? { path: request.path } : {}) });
-    return learning ? { ...decision, action: 'allow', audited: true, endpoint: LEARNING_ENDPOINT } : decision;
+  // When policies do name the destination, but for other programs, the refusal says which ones;
+  // learning mode learns hosts and requests, never which programs may use them, so that stays refused.
+  const noPolicy = (dest: Destination, identity: ClientIdentity, request?: { method: string; path: string }): Decision => {
+    const unnamed = (reason: string) => {
+      const decision = deny('policy_denied', reason, { remedy: newEndpointRemedy(dest, request), ...(request ? { path: request.path } : {}) });
+      return learning ? { ...decision, action: 'allow' as const, audited: true, endpoint: LEARNING_ENDPOINT } : decision;
+    };
+    if (identity === undefined) return unnamed(`no network policy allows ${dest.authority}`);
+    const scoped = matching(dest, identity, true);
+    const who = identity === UNATTRIBUTED ? 'a program Sluice could not identify' : describeIdentity(identity);
+    if (scoped.length === 0) return unnamed(`no network policy allows ${dest.authority} (the connection is from ${who})`);
+    const names = [...new Set(scoped.map((ep) => `${ep.policy} (binaries: ${binariesOf.get(ep)!.paths.join(', ')})`))];
+    const first = scoped[0]!;
+    const remedy = binariesRemedy({ key: first.key, policy: first.policy }, identity === UNATTRIBUTED ? undefined : identity.exe);
+    return deny('policy_denied', `no network policy allows ${dest.authority} for ${who}: ${names.join('; ')} allow${names.length === 1 ? 's' : ''} it only for other programs`, {
+      policy: first.policy,
+      remedy,
+      ...(request ? { path: request.path } : {}),
+    });
   };
   const selectedMiddlewares = (dest: Destination) => middlewares.filter((m) => m.matches(dest.host));
 
-  const decideConnect = (dest: Destination, identity?: ProcessIdentity): Decision => {
+  const decideConnect = (dest: Destination, identity?: ClientIdentity): Decision => {
     const eps = matching(dest, identity);
-    if (eps.length === 0) return noPolicy(dest);
+    if (eps.length === 0) return noPolicy(dest, identity);
     const first = eps[0]!;
     const redact = selectedMiddlewares(dest).some((m) => m.kind === 'redact');
     const dlp = strictest(eps.map((ep) => ep.dlp));
@@ -160,13 +181,14 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
 
   const decideRequest = (dest: Destination, method: string, rawPath: string, query: string, extras: RequestExtras = {}): RequestDecision => {
     const eps = matching(dest, extras.identity);
-    if (eps.length === 0) return noPolicy(dest, requestFacts(method, rawPath));
+    if (eps.length === 0) return noPolicy(dest, extras.identity, requestFacts(method, rawPath));
     return judgeRequest(eps, dest, method, rawPath, query, extras, selectedMiddlewares(dest));
   };
 
   const compiled: CompiledPolicy = {
     policy,
     endpoints,
+    scopesByBinary: [...binariesOf.values()].some((b) => b.paths.length > 0),
     decideConnect,
     decideRequest,
     websocket: createWebSocketPolicy((dest, identity) => matching(dest, identity)),

@@ -2,7 +2,8 @@ export { policySchema, endpointSchema, networkPolicySchema, policyJsonSchema } f
 export type { Policy, NetworkPolicy, Endpoint, RestMatcher, QueryMatcher } from './schema.js';
 export { parseQuery } from './query.js';
 export type { QueryParams } from './query.js';
-export type { ProcessIdentity } from './binaries.js';
+export type { ProcessIdentity, ClientIdentity } from './binaries.js';
+export { UNATTRIBUTED } from './binaries.js';
 export type { WebSocketPolicy, WebSocketConnection } from './websocket.js';
 export type { PendingBody, RequestExtras } from './judge.js';
 export { parsePolicy, loadPolicyFile, formatPolicyError } from './load.js';
@@ -22,3 +23,5 @@ export { denialGuidance } from './guidance.js';
 export type { DenialGuidance, DenialTarget } from './guidance.js';
 export { createPolicyStage, decideConnectFor } from './policy-stage.js';
 export type { PolicyStageOptions } from './policy-stage.js';
+export { watchPolicyFile } from './watch.js';
+export type { PolicyWatcher } from './watch.js';

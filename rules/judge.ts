@@ -10,7 +10,7 @@ import type { GraphqlInfo } from './graphql.js';
 import { isReceiveStream, parseJsonRpcBody } from './jsonrpc.js';
 import type { JsonRpcInfo } from './jsonrpc.js';
 import type { MiddlewareSelector } from './middleware.js';
-import type { ProcessIdentity } from './binaries.js';
+import type { ClientIdentity } from './binaries.js';
 import { denyRuleRemedy, encodedSlashRemedy, endpointPathRemedy, middlewareRemedy, ruleRemedy } from './remedy.js';
 import { bodyRemedy } from './body-remedy.js';
 
@@ -23,7 +23,7 @@ import { bodyRemedy } from './body-remedy.js';
  * whether a refusal is enforced or only audited.
  */
 export interface RequestExtras {
-  identity?: ProcessIdentity;
+  identity?: ClientIdentity;
   hasBody?: boolean;
   accept?: string;
   contentType?: string;

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { parsePolicyOffThread } from './parse-off-thread.js';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit } from 'yaml';
 import type { Document, Node, Pair } from 'yaml';
 import type { z } from 'zod';
@@ -23,9 +24,19 @@ export interface PolicyParseResult {
   errors: PolicyError[];
   /** Features the policy asks for that Sluice does differently or not at all (see rules/warnings.ts). */
   warnings?: PolicyError[];
+  /** The text parsed (loadPolicyFile), so a caller never reads the file a second time. */
+  text?: string;
 }
 
-const MAX_POLICY_BYTES = 4 * 1024 * 1024;
+/**
+ * Bounds on what one policy may hold. Real policies hold tens of endpoints; these leave room
+ * for generated ones while keeping a reload cheap: the file is parsed off the event loop
+ * (parse-off-thread.ts), but it is compiled on it (~0.1 s at the bounds on one core).
+ */
+export const POLICY_LIMITS = { bytes: 1024 * 1024, endpoints: 5000, rules: 20_000 } as const;
+
+/** Policies longer than this (~400 endpoints) are parsed off the event loop on reload. */
+const OFF_THREAD_CHARS = 64 * 1024;
 
 export function formatPolicyError(e: PolicyError): string {
   return `${e.file}:${e.line}:${e.col}: ${e.message}`;
@@ -129,9 +140,8 @@ function issueErrors(doc: Document, lines: LineCounter, file: string, issue: z.c
 
 /** Parses and validates policy text; reports every error, never just the first. `file` labels the errors. */
 export function parsePolicy(text: string, file: string, opts: WarningOptions = {}): PolicyParseResult {
-  if (Buffer.byteLength(text) > MAX_POLICY_BYTES) {
-    return { errors: [{ file, line: 1, col: 1, message: `policy file is larger than ${MAX_POLICY_BYTES} bytes` }] };
-  }
+  const bytes = Buffer.byteLength(text);
+  if (bytes > POLICY_LIMITS.bytes) return { errors: [tooLarge(file, bytes)] };
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
   // Warnings (unresolved tags and the like) are errors too: a policy must mean exactly what it says.
@@ -165,6 +175,9 @@ export function parsePolicy(text: string, file: string, opts: WarningOptions = {
   if (typeof data === 'object' && data !== null && 'network_policies' in data && (data as Record<string, unknown>).network_policies === null) {
     (data as Record<string, unknown>).network_policies = {};
   }
+  // Counted before validation, which costs time in proportion to them.
+  const crowded = overBounds(data);
+  if (crowded) return { errors: [{ file, line: 1, col: 1, message: crowded }] };
   const result = policySchema.safeParse(data, { reportInput: true });
   if (result.success && yamlErrors.length === 0) {
     const warnings = policyWarnings(result.data, opts).map((w) => {
@@ -221,13 +234,51 @@ function referenceIssues(data: unknown): z.core.$ZodIssue[] {
   return issues;
 }
 
-/** Reads and parses a policy file. A read failure is reported as an error, never thrown. */
-export async function loadPolicyFile(path: string, opts: WarningOptions = {}): Promise<PolicyParseResult> {
+function tooLarge(file: string, bytes: number): PolicyError {
+  return { file, line: 1, col: 1, message: `policy file is ${bytes > POLICY_LIMITS.bytes + 1 ? `${bytes} bytes` : 'larger than that'}; Sluice reads policies of at most ${POLICY_LIMITS.bytes} bytes (1 MiB)` };
+}
+
+/** Endpoints and L7 rules over POLICY_LIMITS, in words; undefined within them. */
+function overBounds(data: unknown): string | undefined {
+  const policies = (data as { network_policies?: unknown }).network_policies;
+  if (policies === null || typeof policies !== 'object') return undefined;
+  let endpoints = 0;
+  let rules = 0;
+  for (const policy of Object.values(policies as Record<string, unknown>)) {
+    const list = (policy as { endpoints?: unknown } | null)?.endpoints;
+    if (!Array.isArray(list)) continue;
+    endpoints += list.length;
+    for (const ep of list as Array<{ rules?: unknown; deny_rules?: unknown } | null>) {
+      rules += (Array.isArray(ep?.rules) ? ep.rules.length : 0) + (Array.isArray(ep?.deny_rules) ? ep.deny_rules.length : 0);
+    }
+  }
+  if (endpoints > POLICY_LIMITS.endpoints) return `policy has ${endpoints} endpoints; Sluice loads at most ${POLICY_LIMITS.endpoints} (merge hosts with wildcards)`;
+  if (rules > POLICY_LIMITS.rules) return `policy has ${rules} rules and deny_rules; Sluice loads at most ${POLICY_LIMITS.rules}`;
+  return undefined;
+}
+
+/**
+ * Reads a policy file, at most POLICY_LIMITS.bytes of it, and parses it (off the event loop with
+ * `offThread`, as reloads do). A read failure is reported as an error, never thrown.
+ */
+export async function loadPolicyFile(path: string, opts: WarningOptions & { offThread?: boolean } = {}): Promise<PolicyParseResult> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const handle = await open(path, 'r');
+    try {
+      // One byte past the bound is enough to know the file is too large, whatever it is.
+      const buf = Buffer.alloc(POLICY_LIMITS.bytes + 1);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+      if (bytesRead > POLICY_LIMITS.bytes) return { errors: [tooLarge(path, (await handle.stat()).size)] };
+      text = buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
     return { errors: [{ file: path, line: 1, col: 1, message: `cannot read policy file: ${(err as Error).message}` }] };
   }
-  return parsePolicy(text, path, opts);
+  const { offThread, ...warningOpts } = opts;
+  // A small policy parses in a few milliseconds, less than a worker takes to start.
+  const parsed = offThread && text.length > OFF_THREAD_CHARS ? await parsePolicyOffThread(text, path, warningOpts) : parsePolicy(text, path, warningOpts);
+  return { ...parsed, text };
 }

@@ -1,5 +1,7 @@
 import { SluiceError, allow, decisionError, deny } from '../core/index.js';
-import type { Decision, Destination, HostClass, Stage } from '../core/index.js';
+import type { ConnectContext, Decision, Destination, HostClass, Stage } from '../core/index.js';
+import { UNATTRIBUTED } from './binaries.js';
+import type { ClientIdentity } from './binaries.js';
 import type { CompiledPolicy } from './compile.js';
 import { denialGuidance } from './guidance.js';
 import type { PendingBody } from './judge.js';
@@ -31,8 +33,8 @@ function routerDecision(dest: Destination): Decision {
  * HTTP to api.openai.com:8080 is refused exactly like CONNECT to it. inference.local is
  * reachable on any port, since nothing is ever sent to it. LLM hosts are always intercepted.
  */
-export function decideConnectFor(policy: CompiledPolicy, dest: Destination, hostClass: HostClass): Decision {
-  const decision = policy.decideConnect(dest);
+export function decideConnectFor(policy: CompiledPolicy, dest: Destination, hostClass: HostClass, identity?: ClientIdentity): Decision {
+  const decision = policy.decideConnect(dest, identity);
   if (hostClass === 'other') return decision;
   if (decision.action === 'deny') return hostClass === 'virtual' || dest.port === 443 ? routerDecision(dest) : decision;
   return decision.endpoint?.tlsSkip ? { ...decision, endpoint: { ...decision.endpoint, tlsSkip: false } } : decision;
@@ -43,6 +45,21 @@ function refusal(decision: Decision, target: Parameters<typeof denialGuidance>[1
   const err = decisionError(decision);
   if (decision.code === 'policy_denied' || decision.code === 'l7_denied') Object.assign(err.context, denialGuidance(decision, target));
   return err;
+}
+
+/**
+ * The program behind the connection, when it matters: the client is a sandbox Sluice runs and some
+ * policy names `binaries`. A connection Sluice cannot attribute is matched as no program at all
+ * (only policies without `binaries` admit it), and its refusal says why.
+ */
+async function clientIdentity(policy: CompiledPolicy, ctx: Pick<ConnectContext, 'clientProcess'>): Promise<{ identity: ClientIdentity; unknown?: string }> {
+  if (!policy.scopesByBinary || !ctx.clientProcess) return { identity: undefined };
+  const who = await ctx.clientProcess();
+  return 'identity' in who ? { identity: who.identity } : { identity: UNATTRIBUTED, unknown: who.error };
+}
+
+function explained(decision: Decision, unknown: string | undefined): Decision {
+  return decision.action === 'deny' && unknown ? { ...decision, reason: `${decision.reason}; Sluice could not tell which program opened this connection: ${unknown}` } : decision;
 }
 
 const PENDING = Symbol('policy: body-dependent verdict');
@@ -58,15 +75,18 @@ interface ClientMessage {
 export function createPolicyStage(opts: PolicyStageOptions): Stage {
   const stage: Stage & { onWebSocketMessage(ctx: Parameters<NonNullable<Stage['onRequestHeaders']>>[0], message: ClientMessage): void } = {
     name: 'policy',
-    onConnect(ctx) {
-      const decision = decideConnectFor(opts.current(), ctx.dest, ctx.hostClass);
+    async onConnect(ctx) {
+      const policy = opts.current();
+      const { identity, unknown } = await clientIdentity(policy, ctx);
+      const decision = explained(decideConnectFor(policy, ctx.dest, ctx.hostClass, identity), unknown);
       ctx.decision = decision;
       if (decision.action === 'deny') throw refusal(decision, { host: ctx.dest.host, port: ctx.dest.port, method: 'CONNECT' });
     },
-    onRequestHeaders(ctx) {
+    async onRequestHeaders(ctx) {
       const c = ctx.classification;
       const policy = opts.current();
-      const connect = decideConnectFor(policy, ctx.dest, c.hostClass);
+      const { identity, unknown } = await clientIdentity(policy, ctx);
+      const connect = explained(decideConnectFor(policy, ctx.dest, c.hostClass, identity), unknown);
       if (connect.action === 'deny') {
         ctx.network = ctx.decision = connect;
         throw refusal(connect, { host: ctx.dest.host, port: ctx.dest.port, method: 'CONNECT' });
@@ -88,6 +108,7 @@ export function createPolicyStage(opts: PolicyStageOptions): Stage {
       const { body, ...verdict } = named
         ? policy.decideRequest(ctx.dest, ctx.method, c.path, ctx.query, {
             hasBody: ctx.hasBody,
+            ...(identity !== undefined ? { identity } : {}),
             ...(header('accept') !== undefined ? { accept: header('accept')! } : {}),
             ...(header('content-type') !== undefined ? { contentType: header('content-type')! } : {}),
             ...(header('content-encoding') !== undefined ? { contentEncoding: header('content-encoding')! } : {}),
@@ -107,7 +128,7 @@ export function createPolicyStage(opts: PolicyStageOptions): Stage {
         ctx.decision = network;
       }
       if (network.action !== 'allow') return;
-      if (verdict.websocket) ctx.state.set(WEBSOCKET, verdict.websocket);
+      if (verdict.websocket) ctx.state.set(WEBSOCKET, { ...verdict.websocket, identity });
       if (body) {
         // The operations, methods or tools in the body decide: read it (capped) before anything leaves.
         ctx.state.set(PENDING, body);
@@ -128,9 +149,10 @@ export function createPolicyStage(opts: PolicyStageOptions): Stage {
     // policy (OpenShell's WEBSOCKET_TEXT rules and GraphQL-over-WebSocket operations); a refusal
     // makes the relay close the connection. Binary messages are relayed unjudged, as in OpenShell.
     onWebSocketMessage(ctx, message) {
-      const upgrade = ctx.state.get(WEBSOCKET) as { path: string; query: QueryParams } | undefined;
+      const upgrade = ctx.state.get(WEBSOCKET) as { path: string; query: QueryParams; identity: ClientIdentity } | undefined;
       if (!upgrade || message.direction !== 'out' || message.binary) return;
-      const decision = opts.current().websocket.decideMessage({ dest: ctx.dest, path: upgrade.path, query: upgrade.query }, message.data.toString('utf8'));
+      const conn = { dest: ctx.dest, path: upgrade.path, query: upgrade.query, ...(upgrade.identity !== undefined ? { identity: upgrade.identity } : {}) };
+      const decision = opts.current().websocket.decideMessage(conn, message.data.toString('utf8'));
       if (decision.action === 'deny') throw decisionError(decision);
     },
   };

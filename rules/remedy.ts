@@ -43,6 +43,17 @@ export function newEndpointRemedy(dest: Destination, request?: { method: string;
   };
 }
 
+/** A policy that names the destination only for other programs: add this one's executable. */
+export function binariesRemedy(ref: { key: string; policy: string }, exe: string | undefined): Remedy {
+  if (exe === undefined) {
+    return { summary: `network policy ${ref.policy} allows it only for the programs its binaries list, and Sluice could not tell which program made the connection`, yaml: '', advice: true };
+  }
+  return {
+    summary: `add ${exe} to the binaries of network policy ${ref.policy}`,
+    yaml: ['network_policies:', `  ${yamlScalar(ref.key)}:`, '    binaries:   # add to the list', `      - ${flowYaml({ path: exe })}`].join('\n'),
+  };
+}
+
 export function ruleRemedy(ep: EndpointRef, method: string, path: string): Remedy {
   const rule = { method, path };
   const where = `endpoint ${ep.label} of network policy ${ep.policy}`;

@@ -137,9 +137,25 @@ const identitySchema = z
     error: (issue) => `must be "sandbox" or a numeric id from 1 to 4294967294 (not root); got ${JSON.stringify(issue.input)}`,
   });
 
+const positiveInt = (max: number, what: string) =>
+  z.int({ error: `must be a whole number of ${what}` }).min(1, { error: `must be at least 1` }).max(max, { error: `must be at most ${max}` });
+
+/** Sluice's addition: the sandbox's resource limits (defaults in sandbox/limits.ts, documented in README). */
+export const limitsSchema = z.strictObject({
+  processes: positiveInt(4_194_304, 'processes').optional().describe('Processes and threads at once (default 1024).'),
+  memory_mb: positiveInt(16_777_216, 'MiB').optional().describe('Memory in MiB, page cache and tmpfs included, no swap beyond it (default: half the host, at most 8192).'),
+  cpus: z.number({ error: 'must be a number of CPUs' }).positive({ error: 'must be above 0' }).max(4096).optional().describe('CPU time in CPUs, e.g. 1.5 (default: every CPU but one, at least 1).'),
+  open_files: positiveInt(1_048_576, 'files').optional().describe('Open files per process (default 16384).'),
+});
+
 export const processSchema = z.strictObject({
   run_as_user: identitySchema.optional(),
   run_as_group: identitySchema.optional(),
+  root_inside: z
+    .boolean({ error: 'must be true or false' })
+    .optional()
+    .describe("Sluice's addition: the command runs as uid 0 inside the sandbox's user namespace, mapped to an unprivileged host user (never the host's root); bwrap only."),
+  limits: limitsSchema.optional().describe("Sluice's addition: the sandbox's resource limits."),
 });
 
 const policyNameSchema = z.string().regex(/^[\x21-\x7e]{1,128}$/, {
@@ -152,7 +168,7 @@ export const policySchema = z
     network_policies: z.record(policyNameSchema, networkPolicySchema).default({}).describe('Named network policies; anything none of them allows is denied. Reloaded live.'),
     filesystem_policy: filesystemPolicySchema.optional().describe('Paths the workload may read and write. Fixed when a sandbox starts.'),
     landlock: landlockSchema.optional().describe('Landlock behaviour. Fixed when a sandbox starts.'),
-    process: processSchema.optional().describe('User and group the workload runs as. Fixed when a sandbox starts.'),
+    process: processSchema.optional().describe('User and group the workload runs as, and its resource limits. Fixed when a sandbox starts.'),
     inference: inferenceSchema.optional().describe('LLM backends and routes (privacy router). Reloaded live.'),
     privacy: privacySchema.optional().describe('What to redact from LLM calls, and how. Reloaded live.'),
     providers: providersSchema.optional().describe('Credentials injected at the wire. Reloaded live.'),

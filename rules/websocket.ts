@@ -4,7 +4,7 @@ import type { CompiledEndpoint } from './endpoint.js';
 import { classifyGraphqlPayload } from './graphql.js';
 import type { GraphqlInfo } from './graphql.js';
 import type { QueryParams } from './query.js';
-import type { ProcessIdentity } from './binaries.js';
+import type { ClientIdentity } from './binaries.js';
 
 /**
  * WebSocket message policy, as OpenShell applies it after an allowed upgrade (l7/websocket.rs):
@@ -24,7 +24,7 @@ export interface WebSocketConnection {
   /** The canonical path and decoded query of the allowed upgrade request. */
   path: string;
   query: QueryParams;
-  identity?: ProcessIdentity;
+  identity?: ClientIdentity;
 }
 
 export interface WebSocketPolicy {
@@ -56,7 +56,7 @@ export function classifyGraphqlWsMessage(text: string): Classified {
   return error(o.type, `unsupported GraphQL WebSocket client message type ${JSON.stringify(o.type)}`);
 }
 
-export function createWebSocketPolicy(matching: (dest: Destination, identity: ProcessIdentity | undefined) => CompiledEndpoint[]): WebSocketPolicy {
+export function createWebSocketPolicy(matching: (dest: Destination, identity: ClientIdentity) => CompiledEndpoint[]): WebSocketPolicy {
   return {
     decideMessage(conn, text) {
       const eps = matching(conn.dest, conn.identity).filter((ep) => ep.protocol === 'websocket' && ep.selector.admits(conn.path));

@@ -1,57 +1,75 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { SluiceError } from '../core/index.js';
 import { bwrapArgs } from './bwrap-args.js';
-import { cgroupLauncher, createCgroup, hasLimits, type SandboxCgroup } from './cgroup.js';
-import { createBwrapNetwork, type BwrapNetworkMode } from './bwrap-network.js';
-import { resolveHostUser } from './host-user.js';
+import { createBwrapNetwork, type BwrapNetwork, type BwrapNetworkMode } from './bwrap-network.js';
+import { runningBwrap } from './bwrap-running.js';
+import { createCgroup, describeLimitEvents, type SandboxCgroup } from './cgroup.js';
+import { removeSandbox } from './cleanup.js';
+import { inheritedDescriptors, launcherArgv } from './launcher.js';
+import { formatMb, hardOpenFilesLimit, resolveLimits, type SandboxLimits } from './limits.js';
 import { policyMounts } from './mount-policy.js';
-import { descendants } from './process-alive.js';
+import { processStart } from './owner.js';
+import { startReaper } from './reaper.js';
 import { sandboxEnv } from './sandbox-env.js';
-import { removeSandboxFiles, writeSandboxFiles, writeStateFile } from './sandbox-files.js';
-import { compileSocketFilter } from './seccomp.js';
+import { writeSandboxFiles } from './sandbox-files.js';
+import { claimSandbox, recordState } from './sandbox-state.js';
+import { assertWorkdirWritable, chooseSandboxUser, type SandboxUser } from './sandbox-user.js';
+import { compileSeccompFilter } from './seccomp.js';
 import type { PreparedSandbox, RunningSandbox, SandboxSpec, StartOptions } from './types.js';
-
-/** What `sluice ps`/`stop` and leftover clean-up need to find a bwrap sandbox again. */
-export interface BwrapState {
-  driver: 'bwrap';
-  name: string;
-  /** netns and nft table name; '' for the unix-socket network */
-  network: string;
-  pid: number;
-  ownerPid: number;
-  command: string[];
-  createdAt: string;
-}
+import { describeSymlinks, escapingSymlinks } from './workdir-links.js';
 
 const SECCOMP_FD = 3;
 const INFO_FD = 4;
+const MIB = 1024 * 1024;
+
+const refuse = (reason: string) => new SluiceError('SLUICE_SANDBOX_REFUSED', reason, { reason });
 
 export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<PreparedSandbox> {
   const root = process.getuid?.() === 0;
   const mode: BwrapNetworkMode = spec.bwrapNetwork ?? (root ? 'veth' : 'unix-socket');
   if (mode === 'veth' && !root) {
-    throw new Error('bwrap with a veth network needs root (nftables, network namespaces); without root use the unix-socket network');
+    throw refuse('bwrap with a veth network needs root (nftables, network namespaces); without root use the unix-socket network');
   }
-  const user = await resolveHostUser(spec.process?.run_as_user, spec.process?.run_as_group);
-  if (user && !root && user.uid !== process.getuid?.()) {
-    throw new Error(`run_as_user ${spec.process?.run_as_user}: switching users needs root`);
+  const includeWorkdir = spec.filesystem?.include_workdir ?? true;
+  const workdir = spec.workdir && includeWorkdir ? path.resolve(spec.workdir) : undefined;
+  const user = await chooseSandboxUser({ driver: 'bwrap', process: spec.process, workdir });
+  if (workdir) await assertWorkdirWritable(workdir, user);
+  const { limits, notices } = bwrapLimits(spec, root);
+  if (user.inside.uid === 0) {
+    notices.push(`the command runs as root inside the sandbox's user namespace, as the policy asks; on the host it is uid ${user.uid} (${user.reason}) with no capabilities, not root`);
   }
   const mounts = policyMounts(spec.filesystem);
-  const network = await createBwrapNetwork(mode);
+
+  const state = await claimSandbox({ driver: 'bwrap', name, command: spec.command });
+  let network: BwrapNetwork | undefined;
   let started: RunningSandbox | undefined;
+  const reaper = startReaper(name);
   const cleanup = async () => {
-    await network.remove();
-    await removeSandboxFiles(name);
+    if (network) {
+      await network.remove();
+      // gone already: the state file keeps them listed until it goes too, in case we die here
+      Object.assign(state, { network: '', firewallTables: [] });
+    }
+    await removeSandbox(state);
+    reaper.stop();
   };
+  try {
+    await recordState(state, { reaper: reaper.identity, user: { uid: user.uid, gid: user.gid } });
+    network = await createBwrapNetwork(mode, (n) => recordState(state, { network: n, firewallTables: n ? [n] : [] }));
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  const net = network;
   return {
     name,
     driver: 'bwrap',
-    proxyListen: network.proxyListen,
+    proxyListen: net.proxyListen,
     warnings: mounts.warnings,
+    notices,
     async start(options: StartOptions = {}) {
       if (started) throw new Error(`sandbox ${name} already started`);
       const proxy = options.proxy ?? spec.proxy;
@@ -59,59 +77,78 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
       let cgroup: SandboxCgroup | undefined;
       try {
         const files = await writeSandboxFiles(name, proxy.caCertPem);
-        const connection = await network.connect({ host: proxy.host, port: proxy.port }, files.dir);
+        const connection = await net.connect({ host: proxy.host, port: proxy.port }, files.dir);
         const seccompPath = path.join(files.dir, 'seccomp.bpf');
-        await writeFile(seccompPath, compileSocketFilter());
-        // cgroups need root (or a delegated subtree): without root, limits are not applied
-        if (hasLimits(spec.limits) && root) cgroup = await createCgroup(name, spec.limits);
-
-        const workdir = spec.workdir ? path.resolve(spec.workdir) : undefined;
+        await writeFile(seccompPath, compileSeccompFilter());
+        if (root) {
+          await recordState(state, { cgroup: name });
+          cgroup = await createCgroup(name, limits).catch(async (err: Error) => {
+            // a cgroup of that name already there is not ours to remove
+            if ((err.cause as NodeJS.ErrnoException | undefined)?.code === 'EEXIST') await recordState(state, { cgroup: undefined });
+            throw err;
+          });
+        }
         const env = sandboxEnv({ proxy: { ...connection.inside, authToken: proxy.authToken }, name, user: { ...spec.env, ...options.env }, tty: spec.tty });
         const args = bwrapArgs({
           env,
           files,
           command: connection.wrapCommand(spec.command),
           workdir,
-          includeWorkdir: spec.filesystem?.include_workdir ?? true,
+          includeWorkdir,
           readOnly: mounts.readOnly,
           readWrite: mounts.readWrite,
           extra: connection.bwrapArgs,
           tty: !!spec.tty,
           seccompFd: SECCOMP_FD,
           infoFd: INFO_FD,
+          inside: insideIds(user),
+          tmpfsBytes: limits.memoryMb * MIB,
         });
-        const dropUser = user ? ['/usr/bin/setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'] : [];
-        const argv = [...cgroupLauncher(cgroup?.procsFiles ?? []), ...connection.argvPrefix, ...dropUser, findExecutable('bwrap'), ...args];
+        // as root, bwrap itself runs as the sandbox's user: its user namespace then maps that
+        // user, never the host's root, and every file the command creates is that user's
+        const dropUser = root ? ['/usr/bin/setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'] : [];
+        const argv = [
+          ...launcherArgv({ openFiles: limits.openFiles, procsFiles: cgroup?.procsFiles ?? [] }),
+          ...connection.argvPrefix,
+          ...dropUser,
+          findExecutable('bwrap'),
+          ...args,
+        ];
         const stdio = options.stdio ?? 'inherit';
         const seccompFd = openSync(seccompPath, 'r');
+        const devNull = openSync('/dev/null', 'r');
         const [file, ...rest] = argv as [string, ...string[]];
+        const startedAt = Date.now();
         let child;
         try {
-          child = spawn(file, rest, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: [stdio, stdio, stdio, seccompFd, 'pipe'] });
+          const fds: Array<'inherit' | 'pipe' | 'ignore' | number> = [stdio, stdio, stdio, seccompFd, 'pipe'];
+          // whatever this process inherited without close-on-exec is /dev/null in the sandbox
+          for (const fd of inheritedDescriptors(INFO_FD + 1)) {
+            while (fds.length < fd) fds.push('ignore');
+            fds[fd] = devNull;
+          }
+          child = spawn(file, rest, { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin' }, stdio: fds });
         } finally {
           closeSync(seccompFd);
+          closeSync(devNull);
         }
+        const pid = child.pid ?? 0;
+        await recordState(state, { pid, pidStart: processStart(pid) });
+        const written = [...(workdir ? [workdir] : []), ...mounts.readWrite];
+        const sandboxCgroup = cgroup;
         started = runningBwrap({
           name,
           child,
+          infoFd: INFO_FD,
           reachable: connection.inside,
-          cleanup: async () => {
-            await cgroup?.remove();
-            await cleanup();
-          },
+          exitNotes: async () => [
+            ...(sandboxCgroup ? describeLimitEvents(await sandboxCgroup.events(), limits) : []),
+            ...describeSymlinks(await escapingSymlinks(written, startedAt).catch(() => [])),
+          ],
+          cleanup,
         });
-        await writeStateFile(name, {
-          driver: 'bwrap',
-          name,
-          network: network.resourceName,
-          pid: child.pid ?? 0,
-          ownerPid: process.pid,
-          command: spec.command,
-          createdAt: new Date().toISOString(),
-        } satisfies BwrapState);
         return started;
       } catch (err) {
-        await cgroup?.remove();
         await cleanup();
         throw err;
       }
@@ -123,94 +160,38 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
   };
 }
 
+/** The user namespace maps the sandbox's host ids to themselves, or to 0 for root inside. */
+function insideIds(user: SandboxUser): { uid: number; gid: number } | undefined {
+  return user.inside.uid !== user.uid || user.inside.gid !== user.gid ? user.inside : undefined;
+}
+
+/**
+ * Limits without root: cgroups need root (or a delegated subtree), so only the open-files
+ * limit applies, capped at this process's own hard limit; an explicit limit that cannot be
+ * enforced refuses the sandbox rather than being dropped in silence.
+ */
+function bwrapLimits(spec: SandboxSpec, root: boolean): { limits: SandboxLimits; notices: string[] } {
+  const { limits, explicit } = resolveLimits(spec.limits);
+  if (root) return { limits, notices: [] };
+  const needRoot = explicit.filter((k) => k !== 'openFiles');
+  if (needRoot.length > 0) throw refuse(`process limits ${needRoot.join(', ')} need cgroups, which need root: run Sluice as root or remove them from the policy`);
+  const hard = hardOpenFilesLimit();
+  if (limits.openFiles > hard) {
+    if (explicit.includes('openFiles')) throw refuse(`limits.open_files ${limits.openFiles} is above this user's hard limit (${hard})`);
+    limits.openFiles = hard;
+  }
+  return {
+    limits,
+    notices: [`without root only the open-files limit (${limits.openFiles}) applies; the process, memory (${formatMb(limits.memoryMb)}) and CPU limits need cgroups, which need root`],
+  };
+}
+
 /** Resolved on the host's PATH: the sandbox's own PATH is what nsenter sees. */
 function findExecutable(name: string): string {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
     const candidate = path.join(dir, name);
     if (existsSync(candidate)) return candidate;
   }
-  throw new Error(`${name} not found on PATH (install bubblewrap)`);
+  throw refuse(`${name} not found on PATH (install bubblewrap)`);
 }
 
-/**
- * bwrap's info fd names the sandbox's PID 1, which is bwrap itself acting as init: the kernel
- * drops signals to a namespace's init that it has no handler for, so CMD (its child) is signalled.
- */
-function commandProcesses(initPid: number): number[] {
-  try {
-    return readFileSync(`/proc/${initPid}/task/${initPid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function runningBwrap(opts: {
-  name: string;
-  child: ReturnType<typeof spawn>;
-  reachable: { host: string; port: number };
-  cleanup: () => Promise<void>;
-}): RunningSandbox {
-  const { child } = opts;
-  let commandPid: number | undefined;
-  // bwrap reports the host pid of the sandbox's init on --info-fd; CMD is its child.
-  const info = child.stdio[INFO_FD] as Readable | null;
-  let infoText = '';
-  info?.on('data', (chunk: Buffer) => {
-    infoText += chunk.toString();
-    const match = /"child-pid"\s*:\s*(\d+)/.exec(infoText);
-    if (match) commandPid = Number(match[1]);
-  });
-  info?.on('error', () => undefined);
-  const exited = new Promise<number>((resolve) => {
-    child.on('error', () => resolve(127));
-    child.on('exit', (code, signal) => {
-      resolve(code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0));
-    });
-  });
-  let removed: Promise<void> | undefined;
-  // Node resumes (drains into nothing) the output pipes of a child that exits while nobody reads them, so a
-  // fast CMD lost its output when the caller attached its listeners a moment after start() returned (under
-  // load; it failed the start-up test in two clean-clone CI runs of twelve). Piped into streams of our own from
-  // the start, the output waits for its reader.
-  const stdout = child.stdout?.pipe(new PassThrough()) ?? null;
-  const stderr = child.stderr?.pipe(new PassThrough()) ?? null;
-  return {
-    name: opts.name,
-    driver: 'bwrap',
-    proxyAddress: opts.reachable,
-    stdin: child.stdin,
-    stdout,
-    stderr,
-    wait: () => exited,
-    kill(signal: NodeJS.Signals = 'SIGTERM') {
-      const targets = commandPid ? commandProcesses(commandPid) : [];
-      if (targets.length === 0 && child.pid) targets.push(child.pid);
-      for (const pid of targets) {
-        try {
-          process.kill(pid, signal);
-        } catch {
-          // already gone
-        }
-      }
-    },
-    remove() {
-      removed ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          // the whole tree, not only bwrap: --die-with-parent does not cover a sandbox that is
-          // still being set up when its monitor dies
-          for (const pid of child.pid ? descendants(child.pid) : []) {
-            try {
-              process.kill(pid, 'SIGKILL');
-            } catch {
-              // gone
-            }
-          }
-          child.kill('SIGKILL');
-          await exited;
-        }
-        await opts.cleanup();
-      })();
-      return removed;
-    },
-  };
-}

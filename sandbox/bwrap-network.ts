@@ -38,12 +38,13 @@ const BRIDGE_PORT = 3128;
 const BRIDGE_SOCKET = `${IN_SANDBOX.dir}/proxy.sock`;
 const BRIDGE_SCRIPT = `${IN_SANDBOX.dir}/netbridge.mjs`;
 
-export async function createBwrapNetwork(mode: BwrapNetworkMode): Promise<BwrapNetwork> {
-  return mode === 'veth' ? vethNetwork() : socketNetwork();
+/** `record` is told the netns name before it is created (see createSandboxNetwork). */
+export async function createBwrapNetwork(mode: BwrapNetworkMode, record: (name: string) => Promise<void>): Promise<BwrapNetwork> {
+  return mode === 'veth' ? vethNetwork(record) : socketNetwork();
 }
 
-async function vethNetwork(): Promise<BwrapNetwork> {
-  const network = await createSandboxNetwork();
+async function vethNetwork(record: (name: string) => Promise<void>): Promise<BwrapNetwork> {
+  const network = await createSandboxNetwork(record);
   let relay: Relay | undefined;
   return {
     mode: 'veth',

@@ -1,104 +1,170 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { SandboxSpec } from './types.js';
+import { SluiceError } from '../core/index.js';
+import { formatMb, type SandboxLimits } from './limits.js';
 
 const ROOT = '/sys/fs/cgroup';
 const CPU_PERIOD_US = 100_000;
-
-export type Limits = NonNullable<SandboxSpec['limits']>;
+const MIB = 1024 * 1024;
+const V1_CONTROLLERS = ['pids', 'memory', 'cpu'] as const;
 
 /**
- * pids/memory/CPU limits for a bwrap sandbox: one `sluice-…` cgroup (v2), or one per controller
- * (v1). bwrap has no limits of its own. The command is placed in the cgroup by a one-line shell
- * that writes its own pid and then execs the sandbox, so that nothing forks before it is counted.
+ * pids/memory/CPU limits for a bwrap sandbox (bwrap has none of its own): one `sluice-…` cgroup
+ * at the root of the v2 hierarchy, or one per controller on v1 (the kernel interfaces differ;
+ * both are written here). The command is placed in it by the launcher (sandbox/launcher.ts)
+ * before it execs anything, so that nothing forks uncounted.
  */
 export interface SandboxCgroup {
-  /** The cgroup.procs files the launcher must write its pid to. */
+  readonly name: string;
+  /** the cgroup.procs files the launcher writes its pid to */
   readonly procsFiles: string[];
+  /** how often the limits were hit so far */
+  events(): Promise<LimitEvents>;
+  /** kills whatever is still in it, then removes it */
   remove(): Promise<void>;
 }
 
-export function hasLimits(limits: Limits | undefined): limits is Limits {
-  return !!limits && (limits.pids !== undefined || limits.memoryMb !== undefined || limits.cpus !== undefined);
+export interface LimitEvents {
+  /** forks refused at the process limit */
+  pidsMax: number;
+  /** processes the kernel's OOM killer ended at the memory limit */
+  oomKills: number;
 }
 
-export async function createCgroup(name: string, limits: Limits): Promise<SandboxCgroup> {
-  const v2 = existsSync(path.join(ROOT, 'cgroup.controllers'));
-  const dirs: string[] = [];
-  const settings: Array<[string, string]> = [];
-  if (v2) {
-    const dir = path.join(ROOT, name);
-    dirs.push(dir);
-    if (limits.pids !== undefined) settings.push([path.join(dir, 'pids.max'), String(limits.pids)]);
-    if (limits.memoryMb !== undefined) settings.push([path.join(dir, 'memory.max'), String(limits.memoryMb * 1024 * 1024)]);
-    if (limits.cpus !== undefined) settings.push([path.join(dir, 'cpu.max'), `${Math.round(limits.cpus * CPU_PERIOD_US)} ${CPU_PERIOD_US}`]);
-  } else {
-    const add = (controller: string, file: string, value: string) => {
-      const dir = path.join(ROOT, controller, name);
-      if (!dirs.includes(dir)) dirs.push(dir);
-      settings.push([path.join(dir, file), value]);
-    };
-    if (limits.pids !== undefined) add('pids', 'pids.max', String(limits.pids));
-    if (limits.memoryMb !== undefined) add('memory', 'memory.limit_in_bytes', String(limits.memoryMb * 1024 * 1024));
-    if (limits.cpus !== undefined) {
-      add('cpu', 'cpu.cfs_period_us', String(CPU_PERIOD_US));
-      add('cpu', 'cpu.cfs_quota_us', String(Math.round(limits.cpus * CPU_PERIOD_US)));
-    }
-  }
+export const isCgroupV2 = (root = ROOT): boolean => existsSync(path.join(root, 'cgroup.controllers'));
+
+/** Every directory a sandbox's cgroup occupies (for creation, clean-up and the tests). */
+export function cgroupDirs(name: string, root = ROOT): string[] {
+  return isCgroupV2(root) ? [path.join(root, name)] : V1_CONTROLLERS.map((c) => path.join(root, c, name));
+}
+
+/** `root` is where the hierarchy is mounted (a parameter for the tests of the v2 layout). */
+export async function createCgroup(name: string, limits: SandboxLimits, root = ROOT): Promise<SandboxCgroup> {
+  const v2 = isCgroupV2(root);
+  const dirs = cgroupDirs(name, root);
+  const memory = String(limits.memoryMb * MIB);
+  const quota = String(Math.round(limits.cpus * CPU_PERIOD_US));
+  const settings: Array<[string, string]> = v2
+    ? [
+        ['pids.max', String(limits.pids)],
+        ['memory.max', memory],
+        ['memory.swap.max', '0'],
+        ['cpu.max', `${quota} ${CPU_PERIOD_US}`],
+      ]
+    : [
+        ['pids/pids.max', String(limits.pids)],
+        ['memory/memory.limit_in_bytes', memory],
+        // memory+swap: present only with swap accounting; equal to the limit means no swap
+        ['memory/memory.memsw.limit_in_bytes', memory],
+        ['cpu/cpu.cfs_period_us', String(CPU_PERIOD_US)],
+        ['cpu/cpu.cfs_quota_us', quota],
+      ];
+  const file = (setting: string) => (v2 ? path.join(root, name, setting) : path.join(root, path.dirname(setting), name, path.basename(setting)));
   const cgroup: SandboxCgroup = {
+    name,
     procsFiles: dirs.map((d) => path.join(d, 'cgroup.procs')),
-    async remove() {
-      for (const dir of dirs) await removeCgroupDir(dir);
-    },
+    events: () => readEvents(name, root),
+    remove: () => removeCgroup(name, root),
   };
+  const made: string[] = [];
   try {
-    for (const dir of dirs) await mkdir(dir, { recursive: true });
-    for (const [file, value] of settings) await writeFile(file, value);
+    if (v2) await enableControllers(root);
+    for (const dir of dirs) {
+      // exclusive: a cgroup of that name is someone else's, never shared or removed by us
+      await mkdir(dir);
+      made.push(dir);
+    }
+    for (const [setting, value] of settings) {
+      const target = file(setting);
+      if (setting.includes('memsw') && !existsSync(target)) continue;
+      if (setting === 'memory.swap.max' && !existsSync(target)) continue;
+      await writeFile(target, value);
+    }
   } catch (err) {
-    await cgroup.remove();
-    throw new Error(`sandbox limits: cannot configure cgroup ${name}: ${(err as Error).message}`, { cause: err });
+    for (const dir of made) await rmdir(dir).catch(() => undefined);
+    throw new SluiceError('SLUICE_SANDBOX_REFUSED', `cannot apply the sandbox's limits (cgroup ${name}: ${(err as Error).message})`, {}, { cause: err });
   }
   return cgroup;
 }
 
-/**
- * A cgroup can be removed only once empty, and the last processes of a pid namespace exit a
- * little after its init: retry for a while on EBUSY.
- */
-async function removeCgroupDir(dir: string): Promise<void> {
-  for (let attempt = 0; attempt < 40; attempt++) {
-    try {
-      await rmdir(dir);
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EBUSY') return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+/** cgroup v2 hands a controller to children only when the parent's subtree_control lists it. */
+async function enableControllers(root: string): Promise<void> {
+  const control = path.join(root, 'cgroup.subtree_control');
+  const enabled = (await readFile(control, 'utf8')).split(/\s+/);
+  const missing = ['pids', 'memory', 'cpu'].filter((c) => !enabled.includes(c));
+  if (missing.length > 0) await writeFile(control, missing.map((c) => `+${c}`).join(' '));
 }
 
-/** Empty `sluice-` cgroups nobody removed (an owner that crashed), for leftover clean-up. */
-export async function removeEmptyCgroups(): Promise<string[]> {
-  const removed: string[] = [];
-  const roots = existsSync(path.join(ROOT, 'cgroup.controllers')) ? [ROOT] : ['pids', 'memory', 'cpu'].map((c) => path.join(ROOT, c));
-  for (const root of roots) {
-    const entries = await readdir(root).catch(() => [] as string[]);
-    for (const entry of entries.filter((e) => e.startsWith('sluice-'))) {
+export async function readEvents(name: string, root = ROOT): Promise<LimitEvents> {
+  const v2 = isCgroupV2(root);
+  const read = (file: string) => readFile(file, 'utf8').catch(() => '');
+  const count = (text: string, key: string) => Number(new RegExp(`^${key} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  const pids = await read(v2 ? path.join(root, name, 'pids.events') : path.join(root, 'pids', name, 'pids.events'));
+  const memory = await read(v2 ? path.join(root, name, 'memory.events') : path.join(root, 'memory', name, 'memory.oom_control'));
+  return { pidsMax: count(pids, 'max'), oomKills: count(memory, 'oom_kill') };
+}
+
+/** What a sandbox's limits did, in words, for `sluice run` to say after the command ends. */
+export function describeLimitEvents(events: LimitEvents, limits: SandboxLimits): string[] {
+  const lines: string[] = [];
+  if (events.pidsMax > 0) {
+    lines.push(`the sandbox reached its process limit (${limits.pids}); ${events.pidsMax} fork(s) failed. Raise process.limits.processes in the policy if the command needs more`);
+  }
+  if (events.oomKills > 0) {
+    lines.push(`the sandbox reached its memory limit (${formatMb(limits.memoryMb)}); the kernel killed ${events.oomKills} process(es). Raise process.limits.memory_mb in the policy if the command needs more`);
+  }
+  return lines;
+}
+
+/**
+ * Removes every directory of the cgroup. A cgroup can be removed only once empty: whatever is
+ * left (a sandbox whose owner died, the last processes of a pid namespace) is killed first.
+ */
+export async function removeCgroup(name: string, root = ROOT): Promise<void> {
+  for (const dir of cgroupDirs(name, root)) {
+    if (!existsSync(dir)) continue;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      killMembers(dir);
       try {
-        await rmdir(path.join(root, entry));
-        removed.push(entry);
-      } catch {
-        // busy: a live sandbox
+        await rmdir(dir);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (code !== 'EBUSY') throw err;
+        await new Promise((r) => setTimeout(r, 20));
       }
     }
   }
-  return removed;
 }
 
-/** argv prefix that joins the cgroups, then execs the rest of the argv. */
-export function cgroupLauncher(procsFiles: string[]): string[] {
-  if (procsFiles.length === 0) return [];
-  const script = 'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
-  return ['/bin/sh', '-c', script, 'sluice-cgroup', ...procsFiles, '--'];
+function killMembers(dir: string): void {
+  let pids: number[];
+  try {
+    pids = readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
+/** `sluice-` cgroups that exist, with their age in ms (for leftover clean-up). */
+export async function listSandboxCgroups(): Promise<Array<{ name: string; ageMs: number }>> {
+  const roots = isCgroupV2() ? [ROOT] : V1_CONTROLLERS.map((c) => path.join(ROOT, c));
+  const found = new Map<string, number>();
+  for (const root of roots) {
+    for (const entry of await readdir(root).catch(() => [] as string[])) {
+      if (!entry.startsWith('sluice-')) continue;
+      const st = await stat(path.join(root, entry)).catch(() => undefined);
+      if (st) found.set(entry, Math.min(found.get(entry) ?? Infinity, Date.now() - st.mtimeMs));
+    }
+  }
+  return [...found].map(([name, ageMs]) => ({ name, ageMs }));
 }

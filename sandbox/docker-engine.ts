@@ -8,7 +8,8 @@ export function dockerClient(): Docker {
   return new Docker();
 }
 
-async function ping(docker: Docker): Promise<boolean> {
+/** True when the engine answers. */
+export async function ping(docker: Docker): Promise<boolean> {
   try {
     await docker.ping();
     return true;

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { runCommand } from './run-command.js';
 
 export interface HostUser {
@@ -25,7 +26,8 @@ export async function resolveHostUser(user?: string, group?: string): Promise<Ho
   return { uid, gid };
 }
 
-async function resolveGroup(group: string): Promise<number | undefined> {
+/** A group name or number as a gid; undefined for a symbolic `sandbox` group the host lacks. */
+export async function resolveGroup(group: string): Promise<number | undefined> {
   if (group === 'sandbox' && !(await lookup('group', group))) return undefined;
   const g = await lookup('group', group);
   const gid = g ? Number(g[2]) : Number(group);
@@ -37,6 +39,16 @@ async function lookup(db: 'passwd' | 'group', key: string): Promise<string[] | u
   try {
     const { stdout } = await runCommand('getent', [db, key]);
     return stdout.trim().split('\n')[0]?.split(':');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The primary group of a host user, if it has one that is not root's. */
+export function primaryGroup(uid: number): number | undefined {
+  try {
+    const gid = Number(execFileSync('getent', ['passwd', String(uid)], { encoding: 'utf8', timeout: 5000 }).split(':')[3]);
+    return Number.isInteger(gid) && gid > 0 ? gid : undefined;
   } catch {
     return undefined;
   }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
-import { prepareBwrap, type BwrapState } from './bwrap-driver.js';
-import { listDockerSandboxes, prepareDocker, stopDockerSandbox } from './docker-driver.js';
-import { removeFirewall } from './firewall.js';
-import { removeSandboxNetwork } from './netns.js';
-import { descendants, isAlive, isSandboxProcess } from './process-alive.js';
-import { readStateFile, removeSandboxFiles, sluiceRunDir } from './sandbox-files.js';
+import { prepareBwrap } from './bwrap-driver.js';
+import { removeSandbox } from './cleanup.js';
+import { dockerClient } from './docker-engine.js';
+import { listDockerObjects, removeDockerObjects } from './docker-objects.js';
+import { prepareDocker } from './docker-driver.js';
+import { descendants, isRunning, killAll } from './owner.js';
+import { listStateDirs, readState, type SandboxState } from './sandbox-state.js';
 import type { PreparedSandbox, SandboxInfo, SandboxSpec } from './types.js';
 
 export type {
@@ -14,17 +14,22 @@ export type {
   RunningSandbox,
   SandboxDriver,
   SandboxInfo,
+  SandboxInit,
   SandboxSpec,
   StartOptions,
   StdioMode,
 } from './types.js';
 export { buildBaseImage, BASE_IMAGE, type BuildImageOptions } from './image.js';
 export { ensureDocker } from './docker-engine.js';
-export { cleanupLeftovers } from './cleanup.js';
+export { cleanupLeftovers, UNLISTED_GRACE_MS, type CleanupReport } from './cleanup.js';
 export { measureStartup, type StartupFigures } from './measure-startup.js';
-export { compileSocketFilter } from './seccomp.js';
+export { compileSeccompFilter, SECCOMP_RULES } from './seccomp.js';
+export { dockerSeccompProfile } from './docker-seccomp.js';
+export { defaultLimits, type SandboxLimits } from './limits.js';
 export { sandboxEnv, proxyUrl, IN_SANDBOX } from './sandbox-env.js';
-export { attributeConnection, type Attribution, type AttributionOptions } from './process-attribution.js';
+export { attributeConnection, AmbiguousOwnerError, type Attribution, type AttributionOptions } from './process-attribution.js';
+export { createBinaryPins, BinaryChangedError, type BinaryPins } from './binary-pins.js';
+export { createSandboxAttribution } from './connection-identity.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
@@ -43,84 +48,88 @@ export function sandboxName(requested?: string): string {
 export async function prepareSandbox(spec: SandboxSpec): Promise<PreparedSandbox> {
   if (spec.command.length === 0) throw new Error('sandbox: empty command');
   const name = sandboxName(spec.name);
+  // a name left by a run that died (`--name` reused after a crash) is free again
+  const previous = await readState(name);
+  if (previous && !isRunning(previous.owner)) await removeSandbox(previous);
   if (spec.driver === 'bwrap') return prepareBwrap(spec, name);
   if (spec.driver === 'docker') return prepareDocker(spec, name);
   throw new Error(`unknown sandbox driver ${String(spec.driver)}`);
 }
 
+/** Every sandbox Sluice knows of on this host, orphans (owner gone, not yet removed) included. */
 export async function listSandboxes(): Promise<SandboxInfo[]> {
   const out: SandboxInfo[] = [];
-  for (const state of await bwrapStates()) {
+  const states: SandboxState[] = [];
+  for (const dir of await listStateDirs()) {
+    const state = await readState(dir);
+    if (state) states.push(state);
+  }
+  const docker = await listDockerObjects().catch(() => []);
+  for (const state of states) {
+    const engine = docker.find((o) => o.name === state.name);
     out.push({
       name: state.name,
-      driver: 'bwrap',
-      id: String(state.pid),
+      driver: state.driver,
+      id: state.driver === 'docker' ? (engine?.container ?? '') : String(state.pid),
       command: state.command,
       createdAt: state.createdAt,
-      running: isAlive(state.pid),
+      running: state.driver === 'docker' ? !!engine?.running : isRunning({ pid: state.pid, start: state.pidStart }),
+      orphaned: !isRunning(state.owner),
     });
   }
-  out.push(...(await listDockerSandboxes().catch(() => [])));
+  // containers an older Sluice started, which have labels but no state file
+  for (const o of docker.filter((o) => !states.some((s) => s.name === o.name))) {
+    out.push({
+      name: o.name,
+      driver: 'docker',
+      id: o.container ?? o.network ?? '',
+      command: o.command ?? [],
+      createdAt: o.createdAt ?? '',
+      running: !!o.running,
+      orphaned: !isRunning({ pid: o.ownerPid ?? 0, start: o.ownerStart }),
+    });
+  }
   return out;
 }
 
 /** Stops the command (SIGTERM, then SIGKILL after `graceMs`) and removes what it created. */
 export async function stopSandbox(name: string, opts: { graceMs?: number } = {}): Promise<void> {
   const full = sandboxName(name);
-  const state = await readStateFile<BwrapState>(full);
-  if (state?.driver === 'bwrap') {
-    await terminate(state.pid, opts.graceMs ?? 5000);
-    if (state.network) {
-      await removeFirewall(state.network);
-      await removeSandboxNetwork(state.network);
-    }
-    await removeSandboxFiles(full);
+  const state = await readState(full);
+  if (!state) {
+    const objects = await listDockerObjects(full).catch(() => []);
+    if (objects.length === 0) throw new Error(`no sandbox named ${full}`);
+    await removeDockerObjects(objects);
     return;
   }
-  const stopped = await stopDockerSandbox(full, opts.graceMs ?? 5000);
-  if (!stopped) throw new Error(`no sandbox named ${full}`);
+  if (state.driver === 'bwrap') await terminate({ pid: state.pid, start: state.pidStart }, opts.graceMs ?? 5000);
+  else await stopContainer(state.container ?? state.name, opts.graceMs ?? 5000);
+  await removeSandbox(state);
 }
 
-async function bwrapStates(): Promise<BwrapState[]> {
-  let entries: string[];
-  try {
-    entries = await readdir(sluiceRunDir());
-  } catch {
-    return [];
-  }
-  const states: BwrapState[] = [];
-  for (const entry of entries) {
-    const state = await readStateFile<BwrapState>(entry);
-    if (state?.driver === 'bwrap') states.push(state);
-  }
-  return states;
+async function stopContainer(id: string, graceMs: number): Promise<void> {
+  await dockerClient()
+    .getContainer(id)
+    .stop({ t: Math.ceil(graceMs / 1000) })
+    .catch(() => undefined);
 }
 
 /**
  * SIGTERM to CMD and everything under it (bwrap's init ignores it, as a namespace init does),
  * SIGKILL to whatever is left after the grace period, bwrap included.
  */
-async function terminate(pid: number, graceMs: number): Promise<void> {
-  if (!isAlive(pid) || !isSandboxProcess(pid)) return;
-  const signal = (pids: number[], sig: NodeJS.Signals) => {
-    for (const p of pids) {
-      try {
-        process.kill(p, sig);
-      } catch {
-        // gone
-      }
-    }
-  };
+async function terminate(sandbox: { pid: number; start?: number }, graceMs: number): Promise<void> {
+  if (!isRunning(sandbox)) return;
   // a sandbox still starting has no CMD yet: keep signalling processes as they appear
   const sent = new Set<number>();
   const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) {
-    const fresh = descendants(pid).filter((p) => !sent.has(p));
+  while (isRunning(sandbox) && Date.now() < deadline) {
+    const fresh = descendants(sandbox.pid).filter((p) => !sent.has(p));
     fresh.forEach((p) => sent.add(p));
-    signal(fresh, 'SIGTERM');
+    killAll(fresh, 'SIGTERM');
     await new Promise((r) => setTimeout(r, 50));
   }
-  signal([...descendants(pid), pid], 'SIGKILL');
+  if (isRunning(sandbox)) killAll([...descendants(sandbox.pid), sandbox.pid]);
 }
 export { HOST_TOOLS, explainSpawnError, findOnPath, hostTool, missingToolMessage, type HostTool } from './host-tools.js';
-export { isAlive } from './process-alive.js';
+export { isRunning } from './owner.js';

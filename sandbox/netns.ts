@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { runCommand, runQuietly } from './run-command.js';
 
 /**
@@ -34,16 +34,20 @@ export function slotName(slot: number): string {
 /**
  * Claims a slot by creating its netns: `ip netns add` fails if another process got there first,
  * so concurrent `sluice run`s never share an address without any shared state file.
+ * `record` is told each candidate name before it is created, so that the sandbox's state lists
+ * the namespace from before it exists (a crash at any point leaves nothing unaccounted for).
  */
-export async function createSandboxNetwork(): Promise<SandboxNetwork> {
+export async function createSandboxNetwork(record: (name: string) => Promise<void>): Promise<SandboxNetwork> {
   let lastError: unknown;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const slot = randomInt(1, SLOTS);
     const name = slotName(slot);
+    await record(name);
     try {
       await runCommand('ip', ['netns', 'add', name]);
     } catch (err) {
       lastError = err;
+      await record('');
       continue;
     }
     const network = networkFor(name, slot);
@@ -101,10 +105,20 @@ export async function removeSandboxNetwork(name: string): Promise<void> {
   }
 }
 
-export async function listSandboxNetworks(): Promise<string[]> {
+/** `sluice-` network namespaces, with their age (the namespace file's, set when it was made). */
+export async function listSandboxNetworks(): Promise<Array<{ name: string; ageMs: number }>> {
   const { stdout } = await runCommand('ip', ['netns', 'list']);
   return stdout
     .split('\n')
     .map((line) => line.split(' ')[0] ?? '')
-    .filter((name) => name.startsWith(NETNS_PREFIX));
+    .filter((name) => name.startsWith(NETNS_PREFIX))
+    .map((name) => {
+      let ageMs = 0;
+      try {
+        ageMs = Date.now() - statSync(`/run/netns/${name}`).mtimeMs;
+      } catch {
+        // just removed
+      }
+      return { name, ageMs };
+    });
 }

@@ -20,6 +20,8 @@ export interface Attribution {
   exe: string;
   /** The ancestors' executables inside the sandbox, nearest first. */
   ancestors: string[];
+  /** Their pids (host view), in the same order: to read each one's executable through /proc. */
+  ancestorPids: number[];
   /** SHA-256 of the executable's content, when asked for. */
   sha256?: string;
 }
@@ -30,6 +32,11 @@ export interface AttributionOptions {
   /** /proc by default; tests may point elsewhere. */
   procRoot?: string;
   hash?: boolean;
+  /**
+   * The sandbox's init is a supervisor (bwrap, docker-init), not a program of the sandbox: it is
+   * left out of every ancestry. Otherwise (a container whose init is CMD) it is the last ancestor.
+   */
+  initIsSupervisor?: boolean;
 }
 
 interface SocketEntry {
@@ -93,17 +100,52 @@ async function parentOf(proc: string, pid: number): Promise<number | undefined> 
   }
 }
 
-function sha256Of(path: string): Promise<string> {
+export function sha256Of(path: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     createReadStream(path).on('data', (c) => hash.update(c)).on('error', reject).on('end', () => resolve(hash.digest('hex')));
   });
 }
 
+interface Described {
+  pid: number;
+  exe: string;
+  ancestors: Array<{ pid: number; exe: string }>;
+}
+
+// A replaced executable still runs: the kernel marks its old path " (deleted)"; the path is what
+// policies name, and the pinned hash (read through /proc/<pid>/exe) tells the content apart.
+const displayPath = (exe: string) => exe.replace(/ \(deleted\)$/, '');
+
+async function describe(proc: string, pid: number, opts: AttributionOptions, netns: string): Promise<Described | undefined> {
+  const exe = await link(`${proc}/${pid}/exe`);
+  if (!exe) return undefined;
+  const ancestors: Array<{ pid: number; exe: string }> = [];
+  if (pid !== opts.sandboxPid) {
+    for (let p = await parentOf(proc, pid), hops = 0; p !== undefined && p > 0 && hops < 64; p = await parentOf(proc, p), hops++) {
+      if ((await link(`${proc}/${p}/ns/net`)) !== netns) break;
+      // The sandbox's init is Sluice's own machinery when it is a supervisor (bwrap, docker-init):
+      // not a program of the sandbox, and a glob over its path must not admit every child.
+      if (p === opts.sandboxPid && opts.initIsSupervisor) break;
+      const a = await link(`${proc}/${p}/exe`);
+      if (a) ancestors.push({ pid: p, exe: displayPath(a) });
+      if (p === opts.sandboxPid) break;
+    }
+  }
+  return { pid, exe: displayPath(exe), ancestors };
+}
+
+/** Thrown when the processes that hold one connection are different programs. */
+export class AmbiguousOwnerError extends Error {
+  override name = 'AmbiguousOwnerError';
+}
+
 /**
  * The process inside the sandbox that owns the TCP connection from `source` (its local end) to
  * `peer` (the proxy's listening address, as the sandbox dialled it), if any. The whole 4-tuple is
  * matched, so a closing socket that once had the same source port cannot be mistaken for it.
+ * When several processes hold the socket (a fork after connect), they must be one program with
+ * one ancestry, as OpenShell requires; otherwise AmbiguousOwnerError.
  */
 export async function attributeConnection(opts: AttributionOptions, source: { address: string; port: number }, peer?: { address: string; port: number }): Promise<Attribution | undefined> {
   const proc = opts.procRoot ?? '/proc';
@@ -125,7 +167,8 @@ export async function attributeConnection(opts: AttributionOptions, source: { ad
   }
   if (inodes.size === 0) return undefined;
   const wanted = new Set([...inodes].map((i) => `socket:[${i}]`));
-  const pids = (await readdir(proc)).filter((d) => /^\d+$/.test(d)).map(Number);
+  const owners: Described[] = [];
+  const pids = (await readdir(proc)).filter((d) => /^\d+$/.test(d)).map(Number).sort((a, b) => a - b);
   for (const pid of pids) {
     // Only processes of the sandbox's network namespace: the ones whose sockets those entries are.
     if ((await link(`${proc}/${pid}/ns/net`)) !== netns) continue;
@@ -144,18 +187,19 @@ export async function attributeConnection(opts: AttributionOptions, source: { ad
       }
     }
     if (!owns) continue;
-    const exe = await link(`${proc}/${pid}/exe`);
-    if (!exe) return undefined;
-    const ancestors: string[] = [];
-    for (let p = await parentOf(proc, pid), hops = 0; p !== undefined && p > 0 && hops < 64; p = await parentOf(proc, p), hops++) {
-      if ((await link(`${proc}/${p}/ns/net`)) !== netns) break;
-      const a = await link(`${proc}/${p}/exe`);
-      if (a) ancestors.push(a.replace(/ \(deleted\)$/, ''));
-      if (p === opts.sandboxPid) break;
-    }
-    const identity: Attribution = { pid, exe: exe.replace(/ \(deleted\)$/, ''), ancestors };
-    if (opts.hash) identity.sha256 = await sha256Of(`${proc}/${pid}/exe`);
-    return identity;
+    const described = await describe(proc, pid, opts, netns);
+    // An owner that vanished mid-walk cannot vouch for the connection: no answer rather than a partial one.
+    if (!described) return undefined;
+    owners.push(described);
   }
-  return undefined;
+  const first = owners[0];
+  if (!first) return undefined;
+  const key = (d: Described) => JSON.stringify([d.exe, d.ancestors.map((a) => a.exe)]);
+  const differing = owners.filter((o) => key(o) !== key(first));
+  if (differing.length) {
+    throw new AmbiguousOwnerError(`the connection is held by several different programs (${[first, ...differing].map((o) => `${o.exe} pid ${o.pid}`).join(', ')})`);
+  }
+  const identity: Attribution = { pid: first.pid, exe: first.exe, ancestors: first.ancestors.map((a) => a.exe), ancestorPids: first.ancestors.map((a) => a.pid) };
+  if (opts.hash) identity.sha256 = await sha256Of(`${proc}/${first.pid}/exe`);
+  return identity;
 }

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -71,22 +71,4 @@ export async function writeSandboxFiles(name: string, caCertPem: string): Promis
   await writeFile(files.bundlePath, `${system}${system.endsWith('\n') || !system ? '' : '\n'}${ca}`, { mode: 0o644 });
   await writeFile(files.resolvConfPath, '# sluice: no DNS inside the sandbox; names resolve at the proxy\n', { mode: 0o644 });
   return files;
-}
-
-export async function removeSandboxFiles(name: string): Promise<void> {
-  await rm(path.join(sluiceRunDir(), name), { recursive: true, force: true });
-}
-
-export async function readStateFile<T>(name: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path.join(sluiceRunDir(), name, 'state.json'), 'utf8')) as T;
-  } catch {
-    return undefined;
-  }
-}
-
-export async function writeStateFile(name: string, state: unknown): Promise<void> {
-  const dir = path.join(sluiceRunDir(), name);
-  await mkdir(dir, { recursive: true, mode: 0o755 });
-  await writeFile(path.join(dir, 'state.json'), JSON.stringify(state, null, 2), { mode: 0o644 });
 }

@@ -25,8 +25,13 @@ export interface SandboxSpec {
   image?: string;
   tty?: boolean;
   filesystem?: { read_only?: string[]; read_write?: string[]; include_workdir?: boolean };
-  process?: { run_as_user?: string; run_as_group?: string };
-  limits?: { pids?: number; memoryMb?: number; cpus?: number };
+  /**
+   * Who the command runs as (sandbox/sandbox-user.ts). `root_inside` makes it uid 0 inside a
+   * user namespace whose root is an unprivileged host user, never the host's root.
+   */
+  process?: { run_as_user?: string; run_as_group?: string; root_inside?: boolean };
+  /** Overrides of the default limits (sandbox/limits.ts); a limit that cannot be enforced refuses the sandbox. */
+  limits?: { pids?: number; memoryMb?: number; cpus?: number; openFiles?: number };
   /**
    * bwrap only: `veth` (default as root) or `unix-socket` (default otherwise; needs no root,
    * and no cgroup limits are applied). See sandbox/bwrap-network.ts.
@@ -61,8 +66,22 @@ export interface RunningSandbox {
   wait(): Promise<number>;
   /** Delivers the signal to CMD itself, not to a wrapper. */
   kill(signal?: NodeJS.Signals): void;
+  /** The sandbox's init as the host sees it, for connection attribution; undefined once it is gone. */
+  init(): Promise<SandboxInit | undefined>;
+  /**
+   * After wait(), before remove(): what the user should know about the run (a limit reached,
+   * symlinks left in the workdir pointing out of it), one message per entry.
+   */
+  exitNotes(): Promise<string[]>;
   /** Stops CMD if still running and deletes everything the sandbox created. Idempotent. */
   remove(): Promise<void>;
+}
+
+/** A sandbox's init as the host sees it: its pid names the sandbox's network and pid namespaces. */
+export interface SandboxInit {
+  pid: number;
+  /** The init is the sandbox's supervisor (bwrap, docker-init) rather than CMD. */
+  supervisor: boolean;
 }
 
 export interface PreparedSandbox {
@@ -76,6 +95,8 @@ export interface PreparedSandbox {
   readonly proxyListen: { host: string; port?: number };
   /** filesystem_policy paths left out (missing, host-only, `/`), with reasons, for the user */
   readonly warnings: string[];
+  /** what the user must be told at start (root inside, limits that cannot apply without root) */
+  readonly notices: string[];
   start(options?: StartOptions): Promise<RunningSandbox>;
   /** Undoes prepare when start() is never called. Idempotent. */
   remove(): Promise<void>;
@@ -89,4 +110,6 @@ export interface SandboxInfo {
   command: string[];
   createdAt: string;
   running: boolean;
+  /** the process that started it is gone: the next clean-up removes it */
+  orphaned: boolean;
 }

@@ -48,6 +48,8 @@ export const GOALS: readonly GoalSpec[] = [
   { id: 'redaction_p99', label: 'redaction p99 per 10 KB prompt', row: 'redaction.p99', comparison: '<', target: 1, unit: 'ms' },
   { id: 'sandbox_bwrap', label: 'sandbox start-up, bwrap (median)', row: 'sandbox.startup_p50', column: 'bwrap', comparison: '<', target: 300, unit: 'ms' },
   { id: 'sandbox_docker', label: 'sandbox start-up, docker (median)', row: 'sandbox.startup_p50', column: 'docker', comparison: '<', target: 1000, unit: 'ms' },
+  { id: 'gateway_run_bwrap', label: '`sluice run -- true` with a gateway, bwrap (median)', row: 'gateway.run_p50', column: 'bwrap', comparison: '<', target: 300, unit: 'ms' },
+  { id: 'gateway_run_docker', label: '`sluice run -- true` with a gateway, docker (median)', row: 'gateway.run_p50', column: 'docker', comparison: '<', target: 1000, unit: 'ms' },
 ];
 
 export function computeGoals(scenarios: ScenarioResult[]): GoalResult[] {

@@ -1,4 +1,4 @@
-import type { ApiError, ChatEvent, ChatMessage, ChatRequest, ChatResponse, ErrorKind, Part, StopReason, StreamDecoder, StreamEncoder, ToolChoice } from './chat.js';
+import type { ApiError, ChatEvent, ChatMessage, ChatRequest, ChatResponse, ErrorKind, ImagePart, Part, StopReason, StreamDecoder, StreamEncoder, ToolChoice } from './chat.js';
 import { isRecord, kindForStatus, newId, parseArgs } from './chat.js';
 import { createSseParser, sseFrame } from './framing.js';
 
@@ -22,10 +22,25 @@ const STOP_FROM_NEUTRAL: Record<StopReason, string> = {
   content_filter: 'refusal',
 };
 
-function textOf(content: unknown): string {
+/** Text blocks joined (system blocks are separate paragraphs: `\n` between them); a `tool_reference` says which tool it loaded. */
+function textOf(content: unknown, separator = ''): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
-  return content.map((b) => (isRecord(b) && b.type === 'text' && typeof b.text === 'string' ? b.text : '')).join('');
+  const texts: string[] = [];
+  for (const b of content) {
+    if (!isRecord(b)) continue;
+    if (b.type === 'text' && typeof b.text === 'string') texts.push(b.text);
+    else if (b.type === 'tool_reference' && typeof b.tool_name === 'string') texts.push(`[tool loaded: ${b.tool_name}]`);
+  }
+  return texts.join(separator);
+}
+
+function imageOf(block: Record<string, unknown>): ImagePart | undefined {
+  if (block.type !== 'image' || !isRecord(block.source)) return undefined;
+  const src = block.source;
+  if (src.type === 'base64') return { type: 'image', mediaType: String(src.media_type ?? 'image/png'), data: String(src.data ?? '') };
+  if (src.type === 'url') return { type: 'image', url: String(src.url ?? '') };
+  return undefined;
 }
 
 function partsOf(content: unknown, toolNames?: Map<string, string>): Part[] {
@@ -35,10 +50,9 @@ function partsOf(content: unknown, toolNames?: Map<string, string>): Part[] {
   for (const block of content) {
     if (!isRecord(block)) continue;
     if (block.type === 'text' && typeof block.text === 'string') parts.push({ type: 'text', text: block.text });
-    else if (block.type === 'image' && isRecord(block.source)) {
-      const src = block.source;
-      if (src.type === 'base64') parts.push({ type: 'image', mediaType: String(src.media_type ?? 'image/png'), data: String(src.data ?? '') });
-      else if (src.type === 'url') parts.push({ type: 'image', url: String(src.url ?? '') });
+    else if (block.type === 'image') {
+      const image = imageOf(block);
+      if (image) parts.push(image);
     } else if (block.type === 'tool_use') {
       const id = String(block.id ?? '');
       const name = String(block.name ?? '');
@@ -48,7 +62,8 @@ function partsOf(content: unknown, toolNames?: Map<string, string>): Part[] {
       const id = String(block.tool_use_id ?? '');
       // Ollama names the tool a result belongs to; Anthropic only gives the call id.
       const name = toolNames?.get(id);
-      parts.push({ type: 'tool_result', id, ...(name ? { name } : {}), content: textOf(block.content), ...(block.is_error === true ? { isError: true } : {}) });
+      const images = Array.isArray(block.content) ? block.content.filter(isRecord).map(imageOf).filter((x): x is ImagePart => x !== undefined) : [];
+      parts.push({ type: 'tool_result', id, ...(name ? { name } : {}), content: textOf(block.content), ...(block.is_error === true ? { isError: true } : {}), ...(images.length ? { images } : {}) });
     }
   }
   return parts;
@@ -57,13 +72,23 @@ function partsOf(content: unknown, toolNames?: Map<string, string>): Part[] {
 export function parseAnthropicRequest(body: Json): ChatRequest {
   const messages: ChatMessage[] = [];
   const toolNames = new Map<string, string>();
+  // Claude Code also sends `system` messages between turns; other shapes have one system prompt, so they join it.
+  const system = [textOf(body.system, '\n')];
   for (const m of Array.isArray(body.messages) ? body.messages : []) {
     if (!isRecord(m)) continue;
-    messages.push({ role: m.role === 'assistant' ? 'assistant' : 'user', parts: partsOf(m.content, toolNames) });
+    if (m.role === 'system') {
+      system.push(textOf(m.content, '\n'));
+      continue;
+    }
+    const role = m.role === 'assistant' ? 'assistant' : 'user';
+    const parts = partsOf(m.content, toolNames);
+    const last = messages[messages.length - 1];
+    if (last && last.role === role) last.parts.push(...parts);
+    else messages.push({ role, parts });
   }
   const req: ChatRequest = { model: String(body.model ?? ''), messages, stream: body.stream === true };
-  const system = textOf(body.system);
-  if (system) req.system = system;
+  const systemText = system.filter(Boolean).join('\n');
+  if (systemText) req.system = systemText;
   if (Array.isArray(body.tools)) {
     req.tools = body.tools.filter(isRecord).filter((t) => typeof t.name === 'string' && t.input_schema !== undefined).map((t) => ({
       name: String(t.name),
@@ -81,6 +106,9 @@ export function parseAnthropicRequest(body: Json): ChatRequest {
   if (typeof body.top_p === 'number') req.topP = body.top_p;
   if (typeof body.top_k === 'number') req.topK = body.top_k;
   if (Array.isArray(body.stop_sequences)) req.stop = body.stop_sequences.map(String);
+  // Structured outputs: output_config.format (and the older top-level output_format).
+  const format = isRecord(body.output_config) && isRecord(body.output_config.format) ? body.output_config.format : isRecord(body.output_format) ? body.output_format : undefined;
+  if (format?.type === 'json_schema' && isRecord(format.schema)) req.format = format.schema;
   return req;
 }
 
@@ -95,7 +123,12 @@ function blockOf(part: Part): Json {
     case 'tool_call':
       return { type: 'tool_use', id: part.id, name: part.name, input: parseArgs(part.arguments) };
     case 'tool_result':
-      return { type: 'tool_result', tool_use_id: part.id, content: part.content, ...(part.isError ? { is_error: true } : {}) };
+      return {
+        type: 'tool_result',
+        tool_use_id: part.id,
+        content: part.images?.length ? [...(part.content ? [{ type: 'text', text: part.content }] : []), ...part.images.map(blockOf)] : part.content,
+        ...(part.isError ? { is_error: true } : {}),
+      };
   }
 }
 
@@ -118,6 +151,8 @@ export function renderAnthropicRequest(req: ChatRequest, model: string): Json {
   if (req.topP !== undefined) out.top_p = req.topP;
   if (req.topK !== undefined) out.top_k = req.topK;
   if (req.stop?.length) out.stop_sequences = req.stop;
+  // Anthropic has no plain-JSON mode: any JSON object is the closest schema.
+  if (req.format) out.output_config = { format: { type: 'json_schema', schema: req.format === 'json' ? { type: 'object' } : req.format } };
   if (req.stream) out.stream = true;
   return out;
 }

@@ -2,7 +2,7 @@ import type { LlmShape } from '../../core/index.js';
 
 /**
  * The neutral form every chat request and response passes through when client and backend speak
- * different shapes. Three decoders and three encoders instead of six pairwise translators; a
+ * different shapes. One decoder and one encoder per shape instead of a translator per pair; a
  * pair that speaks the same shape skips this and passes through. `Shape` is core's LlmShape:
  * codecs are keyed on it, so a new shape does not compile without its codec.
  */
@@ -11,10 +11,13 @@ export type Shape = LlmShape;
 export type Part =
   | { type: 'text'; text: string }
   /** base64 data, or a URL when the client sent one (only OpenAI and Anthropic accept URLs). */
-  | { type: 'image'; mediaType?: string; data?: string; url?: string }
+  | ImagePart
   /** `arguments` is JSON text, exactly as assembled from the wire. */
   | { type: 'tool_call'; id: string; name: string; arguments: string }
-  | { type: 'tool_result'; id: string; name?: string; content: string; isError?: boolean };
+  /** `images`: what a tool returned besides text (a screenshot, a rendered page). */
+  | { type: 'tool_result'; id: string; name?: string; content: string; isError?: boolean; images?: ImagePart[] };
+
+export type ImagePart = { type: 'image'; mediaType?: string; data?: string; url?: string };
 
 export interface ChatMessage {
   role: 'user' | 'assistant';
@@ -22,10 +25,21 @@ export interface ChatMessage {
 }
 
 export interface ToolDef {
+  /** Unique across the request; a namespaced tool's is `namespace__name`. */
   name: string;
   description?: string;
   parameters: Record<string, unknown>;
+  /** A Responses tool inside a `namespace` tool: what the client calls it. */
+  origin?: { namespace: string; name: string };
+  /**
+   * A Responses `custom` tool takes free text, not JSON: toward backends it is a function whose one
+   * string argument `input` carries that text.
+   */
+  freeform?: boolean;
 }
+
+/** The one parameter a freeform tool has toward backends that only know JSON arguments. */
+export const FREEFORM_PARAMETERS: Record<string, unknown> = { type: 'object', properties: { input: { type: 'string', description: 'The raw text input of this tool.' } }, required: ['input'] };
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
@@ -46,6 +60,12 @@ export interface ChatRequest {
   stream: boolean;
   /** OpenAI clients only see a usage chunk when they asked for one. */
   includeUsage?: boolean;
+  parallelToolCalls?: boolean;
+  /**
+   * What the client sent that the neutral form cannot carry (built-in tools, reasoning items,
+   * stored-response references): said in the audit event instead of silently dropped.
+   */
+  dropped?: string[];
 }
 
 /** Neutral stop reasons; each encoder maps them to its own words. */

@@ -60,6 +60,9 @@ function decodeBase64Floats(b64: string): number[] {
 
 export function parseModelList(shape: Shape, body: unknown): string[] {
   if (!isRecord(body)) return [];
+  if (shape === 'gemini') {
+    return (Array.isArray(body.models) ? body.models : []).filter(isRecord).map((m) => String(m.name ?? '').replace(/^models\//, '')).filter(Boolean);
+  }
   if (shape === 'ollama') {
     return (Array.isArray(body.models) ? body.models : []).filter(isRecord).map((m) => String(m.name ?? m.model ?? '')).filter(Boolean);
   }
@@ -76,6 +79,24 @@ export function renderModelList(shape: Shape, names: readonly string[]): Json {
         size: 0,
         digest: '',
         details: { parent_model: '', format: '', family: '', families: null, parameter_size: '', quantization_level: '' },
+      })),
+    };
+  }
+  if (shape === 'gemini') {
+    // What GET /v1beta/models lists; limits are the backend's business, so they are generous placeholders.
+    return {
+      models: names.map((name) => ({
+        name: `models/${name}`,
+        version: '001',
+        displayName: name,
+        description: `${name}, served through Sluice`,
+        inputTokenLimit: 1_048_576,
+        outputTokenLimit: 65_536,
+        supportedGenerationMethods: ['generateContent', 'countTokens'],
+        temperature: 1,
+        topP: 0.95,
+        topK: 64,
+        maxTemperature: 2,
       })),
     };
   }
@@ -98,8 +119,7 @@ export function estimateTokens(body: Json): number {
     else if (Array.isArray(v)) v.forEach(walk);
     else if (isRecord(v)) for (const [k, x] of Object.entries(v)) if (k !== 'model' && k !== 'type') walk(x);
   };
-  walk(body.system);
-  walk(body.messages);
-  walk(body.tools);
+  // Anthropic's and OpenAI's fields, the Responses API's and Gemini's.
+  for (const key of ['system', 'messages', 'tools', 'instructions', 'input', 'contents', 'systemInstruction']) walk(body[key]);
   return Math.max(1, Math.ceil(chars / 4));
 }

@@ -3,12 +3,18 @@ import { isRecord, kindForStatus } from './chat.js';
 import { anthropicErrorBody, createAnthropicDecoder, createAnthropicEncoder, parseAnthropicError, parseAnthropicRequest, parseAnthropicResponse, renderAnthropicRequest, renderAnthropicResponse } from './anthropic.js';
 import { createOllamaDecoder, createOllamaEncoder, ollamaErrorBody, parseOllamaError, parseOllamaRequest, parseOllamaResponse, renderOllamaRequest, renderOllamaResponse } from './ollama.js';
 import { createOpenAIDecoder, createOpenAIEncoder, openAIErrorBody, parseOpenAIError, parseOpenAIRequest, parseOpenAIResponse, renderOpenAIRequest, renderOpenAIResponse } from './openai.js';
+import { parseResponsesRequest, parseResponsesResponse, renderResponsesRequest, renderResponsesResponse, responsesErrorBody } from './responses.js';
+import { createResponsesDecoder, createResponsesEncoder } from './responses-stream.js';
+import { createGeminiDecoder, createGeminiEncoder, geminiErrorBody, parseGeminiError, parseGeminiRequest, parseGeminiResponse, renderGeminiRequest, renderGeminiResponse } from './gemini.js';
 
 export type { ApiError, ChatEvent, ChatRequest, ChatResponse, ErrorKind, Part, Shape, StopReason, StreamDecoder, StreamEncoder, Usage } from './chat.js';
 export { createSseParser, createLineParser } from './framing.js';
 export type { SseFrame } from './framing.js';
 export * from './extras.js';
 export { openAICompletions, ollamaGenerate } from './completions.js';
+export { createResponsesEventDecoder, createResponsesEventEncoder } from './responses-stream.js';
+export { websocketError as responsesWebSocketError, flatName } from './responses.js';
+export { jsonSchemaOf } from './gemini.js';
 export type { ClientCodec } from './completions.js';
 
 type Json = Record<string, unknown>;
@@ -18,9 +24,10 @@ export interface ChatCodec {
   parseRequest(body: Json): ChatRequest;
   renderRequest(req: ChatRequest, model: string): Json;
   parseResponse(body: Json): ChatResponse;
-  renderResponse(res: ChatResponse, model: string): Json;
+  /** `req` is the client's own request, parsed: what its tools are called on its side (Responses namespaces). */
+  renderResponse(res: ChatResponse, model: string, req?: ChatRequest): Json;
   createDecoder(): StreamDecoder;
-  createEncoder(model: string, includeUsage: boolean): StreamEncoder;
+  createEncoder(model: string, includeUsage: boolean, req?: ChatRequest): StreamEncoder;
   errorBody(err: ApiError): Json;
   /** Content type of a streamed response. */
   streamType: string;
@@ -57,6 +64,26 @@ export const codecs: Readonly<Record<Shape, ChatCodec>> = {
     errorBody: ollamaErrorBody,
     streamType: 'application/x-ndjson',
   },
+  responses: {
+    parseRequest: parseResponsesRequest,
+    renderRequest: renderResponsesRequest,
+    parseResponse: parseResponsesResponse,
+    renderResponse: renderResponsesResponse,
+    createDecoder: createResponsesDecoder,
+    createEncoder: (model, _usage, req) => createResponsesEncoder(model, req),
+    errorBody: responsesErrorBody,
+    streamType: 'text/event-stream; charset=utf-8',
+  },
+  gemini: {
+    parseRequest: parseGeminiRequest,
+    renderRequest: renderGeminiRequest,
+    parseResponse: parseGeminiResponse,
+    renderResponse: renderGeminiResponse,
+    createDecoder: createGeminiDecoder,
+    createEncoder: (model) => createGeminiEncoder(model),
+    errorBody: geminiErrorBody,
+    streamType: 'text/event-stream',
+  },
 };
 
 /** Reads a backend's error body whatever shape it speaks; plain text becomes the message. */
@@ -67,7 +94,7 @@ export function parseBackendError(status: number, text: string): ApiError {
   } catch {
     body = undefined;
   }
-  const parsed = parseAnthropicError(status, body) ?? parseOllamaError(status, body) ?? parseOpenAIError(status, body);
+  const parsed = parseAnthropicError(status, body) ?? parseOllamaError(status, body) ?? parseGeminiError(status, body) ?? parseOpenAIError(status, body);
   if (parsed) return parsed;
   const message = isRecord(body) && typeof body.message === 'string' ? body.message : text.trim().slice(0, 500) || `backend answered ${status}`;
   return { status, kind: kindForStatus(status), message };

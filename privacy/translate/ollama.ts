@@ -45,7 +45,8 @@ export function parseOllamaRequest(body: Json): ChatRequest {
     } else if (m.role === 'tool') {
       const name = typeof m.tool_name === 'string' ? m.tool_name : typeof m.name === 'string' ? m.name : '';
       const id = pending.get(name)?.shift() ?? [...pending.values()].find((ids) => ids.length)?.shift() ?? newId('call_');
-      append('user', [{ type: 'tool_result', id, ...(name ? { name } : {}), content }]);
+      const images = (Array.isArray(m.images) ? m.images : []).filter((i): i is string => typeof i === 'string').map((data) => ({ type: 'image' as const, mediaType: sniffImage(data), data }));
+      append('user', [{ type: 'tool_result', id, ...(name ? { name } : {}), content, ...(images.length ? { images } : {}) }]);
     } else {
       const parts: Part[] = [];
       if (content) parts.push({ type: 'text', text: content });
@@ -92,7 +93,11 @@ export function renderOllamaRequest(req: ChatRequest, model: string): Json {
       messages.push(msg);
       continue;
     }
-    for (const p of m.parts) if (p.type === 'tool_result') messages.push({ role: 'tool', content: p.content, ...(p.name ? { tool_name: p.name } : {}) });
+    for (const p of m.parts) {
+      if (p.type !== 'tool_result') continue;
+      const images = (p.images ?? []).flatMap((i) => (i.data ? [i.data] : []));
+      messages.push({ role: 'tool', content: p.content, ...(p.name ? { tool_name: p.name } : {}), ...(images.length ? { images } : {}) });
+    }
     const text = m.parts.filter((p) => p.type === 'text').map((p) => p.text).join('');
     // Ollama takes base64 only; image URLs cannot be fetched here without leaving the sandbox's policy.
     const images = m.parts.flatMap((p) => (p.type === 'image' && p.data ? [p.data] : []));

@@ -111,9 +111,10 @@ export function renderOpenAIRequest(req: ChatRequest, model: string): Json {
       messages.push(msg);
       continue;
     }
-    // OpenAI wants each tool result as its own message, before the user's words.
+    // OpenAI wants each tool result as its own message, before the user's words. Tool messages
+    // carry text only: a tool's images follow in the user message.
     for (const p of m.parts) if (p.type === 'tool_result') messages.push({ role: 'tool', tool_call_id: p.id, content: p.content });
-    const rest = m.parts.filter((p) => p.type === 'text' || p.type === 'image');
+    const rest = m.parts.flatMap((p): Part[] => (p.type === 'text' || p.type === 'image' ? [p] : p.type === 'tool_result' ? (p.images ?? []) : []));
     if (rest.length === 0) continue;
     const content = rest.every((p) => p.type === 'text')
       ? rest.map((p) => (p.type === 'text' ? p.text : '')).join('')

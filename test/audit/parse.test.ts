@@ -13,10 +13,11 @@ function stored(event: SluiceEvent): unknown {
 const withFacts: SluiceEvent[] = [
   {
     ...connectDenied,
-    src: { ip: '10.0.0.2', port: 40000, sandbox: 'sluice-abc' },
+    src: { ip: '10.0.0.2', port: 40000 },
+    sandbox: 'sluice-abc',
     decision: { ...connectDenied.decision, remedy: { summary: 'add the endpoint { host: evil.example, port: 443 } to a network policy', yaml: 'network_policies:\n  x: {}' } },
   },
-  { ...requestDenied, src: { ip: '10.0.0.2', port: 40001, sandbox: 'sluice-abc' }, decision: { ...requestDenied.decision, remedy: { summary: 'add a rule', yaml: '' } } },
+  { ...requestDenied, src: { ip: '10.0.0.2', port: 40001 }, sandbox: 'sluice-abc', decision: { ...requestDenied.decision, remedy: { summary: 'add a rule', yaml: '' } } },
   {
     type: 'request',
     time: 5,

@@ -211,3 +211,23 @@ t.test('mint time for a new host (informational)', async (t) => {
   t.comment(`leaf mint + secure context: p50 ${p50.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms; cache hit ${(hit * 1000).toFixed(1)} µs`);
   t.equal(cache.mints, 20 + n);
 });
+
+t.test('the cache is bounded in estimated bytes as well as in entries', async (t) => {
+  const { loadOrCreateCA, createLeafCache, ESTIMATED_CONTEXT_BYTES } = await import('../../certs/index.js');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-leafbytes-'));
+  t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+  const ca = await loadOrCreateCA(home);
+  const cache = await createLeafCache(ca, { max: 1000, maxBytes: 10 * ESTIMATED_CONTEXT_BYTES });
+  t.teardown(() => cache.close());
+  for (let i = 0; i < 30; i++) await cache.secureContextFor(`b${i}.example.com`);
+  t.ok(cache.bytes <= 10 * ESTIMATED_CONTEXT_BYTES, `${cache.bytes} bytes within the bound`);
+  t.ok(cache.size < 10, `${cache.size} entries: each costs its chain on top of the context`);
+  t.ok(cache.size >= 5);
+  const minted = cache.mints;
+  await cache.secureContextFor('b29.example.com');
+  t.equal(cache.mints, minted, 'the most recent host is still cached');
+  await t.rejects(createLeafCache(ca, { maxBytes: 100 }), RangeError);
+});

@@ -12,7 +12,7 @@ import { runCli } from './io.js';
 
 const NOW = Date.now();
 const sandboxed = (e: SluiceEvent, sandbox: string, time: number): SluiceEvent =>
-  ({ ...e, time, ...('src' in e && e.src ? { src: { ...e.src, sandbox } } : {}), ...(e.type === 'policy' ? { sandbox } : {}) }) as SluiceEvent;
+  ({ ...e, time, sandbox }) as SluiceEvent;
 
 async function writeLog(home: string, events: SluiceEvent[], maxBytes?: number): Promise<void> {
   const bus = createEventBus();
@@ -25,8 +25,8 @@ t.test('sluice logs: aligned lines, the fix under a refusal, filters, --json', a
   const home = tempDir();
   t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
   const old = allEvents.map((e, i) => sandboxed(e, 'sluice-old', NOW - 3 * 3600_000 + i));
-  const denied: SluiceEvent = { ...requestDenied, time: NOW - 60_000, src: { ip: '10.1.0.2', port: 4000, sandbox: 'sluice-new' }, decision: { ...requestDenied.decision, remedy: { summary: 'add - allow: { method: POST, path: /repos/o/r/issues } to the rules of endpoint api.github.com:443 in network policy github', yaml: '' } } };
-  const llm: SluiceEvent = { ...llmCall, time: NOW - 30_000, src: { ip: '10.1.0.2', port: 4001, sandbox: 'sluice-new' } };
+  const denied: SluiceEvent = { ...requestDenied, time: NOW - 60_000, src: { ip: '10.1.0.2', port: 4000 }, sandbox: 'sluice-new', decision: { ...requestDenied.decision, remedy: { summary: 'add - allow: { method: POST, path: /repos/o/r/issues } to the rules of endpoint api.github.com:443 in network policy github', yaml: '' } } };
+  const llm: SluiceEvent = { ...llmCall, time: NOW - 30_000, src: { ip: '10.1.0.2', port: 4001 }, sandbox: 'sluice-new' };
   await writeLog(home, [...old, denied, llm], 4096);
   t.ok(fs.existsSync(path.join(home, 'audit', 'audit.jsonl.1')), 'the log was rotated, so the reader has several files to read');
 

@@ -15,6 +15,7 @@ t.setTimeout(360_000);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.join(root, 'bin', 'sluice');
 const isRoot = process.getuid?.() === 0;
+t.setTimeout(300_000); // six `sluice run`s, one after another, on shared CI cores
 
 function sluice(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
   const clean = { ...process.env, ...env };

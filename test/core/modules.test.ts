@@ -8,7 +8,7 @@ import { crossModuleImports, deepImports, findCycle, moduleGraph } from '../help
 let root = path.dirname(fileURLToPath(import.meta.url));
 while (!fs.existsSync(path.join(root, 'package.json'))) root = path.dirname(root);
 
-const MODULES = ['core', 'app', 'proxy', 'rules', 'certs', 'audit', 'cli', 'privacy', 'redact', 'credentials', 'sandbox', 'bench'];
+const MODULES = ['core', 'app', 'proxy', 'rules', 'certs', 'audit', 'cli', 'privacy', 'redact', 'credentials', 'sandbox', 'gateway', 'bench'];
 const imports = crossModuleImports(root, MODULES);
 const graph = moduleGraph(imports);
 

@@ -114,12 +114,15 @@ function anthropicKey(): string | undefined {
   return (h['x-api-key'] as string | undefined) ?? h.authorization?.replace(/^Bearer /, '');
 }
 
-t.test('sandbox identity from Proxy-Authorization selects the placeholders', async (t) => {
+t.test('sandbox identity from its issued proxy credential selects the placeholders', async (t) => {
   const env = await createCredentials(sluice.policy().policy?.providers, { home: sluice.home, env: {}, bus: createEventBus(), placeholdersOnly: true });
   const sb1 = env.envFor('sb1');
+  const sb1Token = env.proxyTokenFor('sb1');
+  const sb2Token = env.proxyTokenFor('sb2');
   env.close();
   t.not(sb1.OPENAI_API_KEY, placeholders.OPENAI_API_KEY);
-  const sb1Agent = new ProxyAgent({ uri: sluice.url, token: `Basic ${Buffer.from('sb1:x').toString('base64')}`, requestTls: { ca: sluice.caCertPem } });
+  const basic = (user: string) => `Basic ${Buffer.from(user).toString('base64')}`;
+  const sb1Agent = new ProxyAgent({ uri: sluice.url, token: basic(`sluice:sb1:${sb1Token}`), requestTls: { ca: sluice.caCertPem } });
   t.teardown(() => sb1Agent.close());
   const url = `https://api.openai.com:${fronts[0]!.port}/v1/models`;
   const own = await request(url, { dispatcher: sb1Agent, headers: { authorization: `Bearer ${sb1.OPENAI_API_KEY}` } });
@@ -130,6 +133,19 @@ t.test('sandbox identity from Proxy-Authorization selects the placeholders', asy
   bodies.push(await foreign.body.text());
   t.equal(foreign.statusCode, 403, "the default sandbox's placeholder is refused in sb1");
   t.equal(foreign.headers['x-sluice-error'], 'credential_unknown');
+
+  // Claiming sb1 without its credential, or with another sandbox's, is refused before any tunnel opens.
+  for (const [label, user] of [['a bare name (the old claim)', 'sluice:sb1'], ["sb2's token", `sluice:sb1:${sb2Token}`], ['a made-up token', 'sluice:sb1:AAAA']] as const) {
+    const forged = new ProxyAgent({ uri: sluice.url, token: basic(user), requestTls: { ca: sluice.caCertPem } });
+    const err = await request(url, { dispatcher: forged, headers: { authorization: `Bearer ${sb1.OPENAI_API_KEY}` } }).then(
+      () => undefined,
+      (e: Error & { statusCode?: number }) => e,
+    );
+    await forged.close();
+    t.match(String(err?.message ?? err), /407/, `${label}: CONNECT answered 407`);
+  }
+  const plain = await request(`http://other.example.test:${other.port}/`, { method: 'GET', dispatcher: new ProxyAgent({ uri: sluice.url, token: basic('sluice:sb1') }) }).catch((e: Error) => e);
+  t.match(String((plain as Error).message ?? ''), /407/, 'plain-HTTP requests are held to the same rule');
 });
 
 async function viaProxy(url: string, init: { headers?: Record<string, string>; body?: string; method?: string } = {}) {

@@ -173,6 +173,52 @@ t.test('responses: echoed secrets are scrubbed, split anywhere, headers too', as
   t.same(await sse.responseFilters[0]!.transform(event), event, 'SSE events are not delayed');
 });
 
+/** Spellings an upstream or a sandbox can wrap a key in that a byte-for-byte search misses. */
+function hiddenSpellings(s: string): [string, string][] {
+  const wrapped = (shift: number, newline: string) => Buffer.from(`${'A'.repeat(shift)}${s}`).toString('base64').match(/.{1,60}/g)!.join(newline);
+  const out: [string, string][] = [];
+  for (let shift = 0; shift < 45; shift += 4) out.push([`base64, JSON "\\n" every 60, shift ${shift}`, wrapped(shift, '\\n')]);
+  out.push(['base64, CRLF every 60', wrapped(7, '\r\n')], ['base64, PHP "\\/"', wrapped(3, '\\n').replaceAll('/', '\\/')]);
+  out.push(['JSON \\u, every character', [...s].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join('')]);
+  out.push(['JSON \\u, one character', `${s.slice(0, 5)}\\u00${s.charCodeAt(5).toString(16)}${s.slice(6)}`]);
+  out.push(['percent, every byte', [...s].map((c) => `%${c.charCodeAt(0).toString(16)}`).join('')]);
+  return out;
+}
+
+t.test('responses: keys hidden in wrapped base64, JSON escapes or percent-encoding are scrubbed at every split', async (t) => {
+  const h = await harness();
+  t.teardown(h.cleanup);
+  for (const [name, spelled] of hiddenSpellings(SECRETS.OPENAI_API_KEY)) {
+    const body = Buffer.from(`{"content":"${spelled}","n":1}`);
+    let ok = 0;
+    for (const chunks of splits(body)) {
+      const ctx = makeCtx(h.bus, { sandbox: 'sb' });
+      await runHeaders(h.creds, ctx);
+      const { out, error } = await runFilters(ctx.responseFilters, chunks);
+      const text = out.toString('latin1');
+      const decoded = [text, text.replace(/\\n|\r\n/g, ''), JSON.parse(text).content as string];
+      decoded.push(Buffer.from(decoded[2]!.replace(/\s/g, ''), 'base64').toString('latin1'), decodeURIComponent(decoded[2]!.replace(/%(?![0-9a-f]{2})/gi, '')));
+      if (!error && text.endsWith('"n":1}') && leakedSecrets(decoded.join('\n')).length === 0) ok++;
+    }
+    t.equal(ok, body.length, `${name}: scrubbed, valid JSON, at every split`);
+  }
+});
+
+t.test('requests: keys hidden in wrapped base64, JSON escapes or percent-encoding are refused at every split', async (t) => {
+  const h = await harness();
+  t.teardown(h.cleanup);
+  for (const [name, spelled] of hiddenSpellings(SECRETS.GITHUB_TOKEN)) {
+    const body = Buffer.from(`{"content":"${spelled}"}`);
+    let refused = 0;
+    for (const chunks of splits(body)) {
+      const ctx = makeCtx(h.bus, { sandbox: 'sb', host: 'evil.example' });
+      await runHeaders(h.creds, ctx);
+      if ((await runFilters(ctx.requestFilters, chunks)).error?.code === 'SLUICE_SECRET_EXFILTRATION') refused++;
+    }
+    t.equal(refused, body.length, `${name}: ${refused}/${body.length}`);
+  }
+});
+
 t.test('every byte the stage produced in refusals is free of secrets', async (t) => {
   const h = await harness();
   t.teardown(h.cleanup);

@@ -28,9 +28,9 @@ t.test('Bearer and x-api-key placeholders become the real keys on their own host
   t.equal(await runHeaders(h.creds, bearer), undefined);
   t.equal(bearer.headers.authorization, `Bearer ${SECRETS.ANTHROPIC_API_KEY}`, 'Anthropic via Authorization: Bearer too');
 
-  const custom = makeCtx(h.bus, { sandbox: 'sb1', host: 'huggingface.co', path: '/api/whoami-v2', headers: { cookie: `token=${env.HF_TOKEN}; other=1` } });
+  const custom = makeCtx(h.bus, { sandbox: 'sb1', host: 'huggingface.co', path: '/api/whoami-v2', headers: { authorization: `Bearer ${env.HF_TOKEN}`, cookie: 'other=1' } });
   t.equal(await runHeaders(h.creds, custom), undefined);
-  t.equal(custom.headers.cookie, `token=${SECRETS.HF_TOKEN}; other=1`, 'inside any header value');
+  t.equal(custom.headers.authorization, `Bearer ${SECRETS.HF_TOKEN}`, 'at its injection point');
 
   const dflt = makeCtx(h.bus, { headers: { authorization: `Bearer ${h.creds.envFor('default').OPENAI_API_KEY}` } });
   t.equal(await runHeaders(h.creds, dflt), undefined);
@@ -63,7 +63,7 @@ t.test('Basic auth is decoded, replaced and re-encoded (git over HTTPS)', async 
 t.test('query values and path segments', async (t) => {
   const h = await setup(t, {
     google: { from: 'env:INTERNAL_TOKEN', hosts: ['gen.example'], inject: { query: 'key' }, placeholder: { prefix: 'AIza', length: 35, alphabet: 'base64url' } },
-    bot: { from: 'env:GITHUB_TOKEN', endpoints: [{ host: 'bot.example', path: '/bot*/**' }] },
+    bot: { from: 'env:GITHUB_TOKEN', endpoints: [{ host: 'bot.example', path: '/bot*/**' }], inject: { path: true } },
   });
   const env = h.creds.envFor('sb');
   const q = makeCtx(h.bus, { sandbox: 'sb', host: 'gen.example', path: '/v1/models', query: `alt=json&key=${env.GOOGLE_KEY ?? env.INTERNAL_TOKEN}&x=a%20b` });
@@ -84,7 +84,7 @@ t.test('query values and path segments', async (t) => {
 });
 
 t.test('a placeholder outside its endpoints: 403 credential_endpoint_mismatch and a finding', async (t) => {
-  const h = await setup(t, { ...ALL_PROVIDERS, scoped: { from: 'env:INTERNAL_TOKEN', endpoints: [{ host: '*.corp.example', port: 8443, path: '/api/**' }, { host: 'plain.corp.example', port: 8080, allow_cleartext: true }] } });
+  const h = await setup(t, { ...ALL_PROVIDERS, scoped: { from: 'env:INTERNAL_TOKEN', endpoints: [{ host: '*.corp.example', port: 8443, path: '/api/**' }, { host: 'plain.corp.example', port: 8080, allow_cleartext: true }], inject: { header: 'x-token' } } });
   const env = h.creds.envFor('sb');
   const cases: [string, Parameters<typeof makeCtx>[1]][] = [
     ['plain HTTP to an endpoint without allow_cleartext', { host: 'a.corp.example', port: 8443, scheme: 'http', path: '/api/x', headers: { 'x-token': env.INTERNAL_TOKEN } }],
@@ -119,6 +119,34 @@ t.test('a placeholder outside its endpoints: 403 credential_endpoint_mismatch an
   t.equal(clear.headers['x-token'], SECRETS.INTERNAL_TOKEN);
   const refused = makeCtx(h.bus, { sandbox: 'sb', host: 'a.corp.example', port: 8443, scheme: 'http', path: '/api/v1/x', headers: { 'x-token': env.INTERNAL_TOKEN } });
   t.match(await runHeaders(h.creds, refused), { wire: 'credential_endpoint_mismatch', message: /plain HTTP.*allow_cleartext/ }, 'the refusal says how to allow it');
+});
+
+t.test('a placeholder on its own endpoint but outside its injection point is refused', async (t) => {
+  const h = await setup(t, {
+    ...ALL_PROVIDERS,
+    google: { from: 'env:INTERNAL_TOKEN', hosts: ['gen.example'], inject: { query: 'key' }, placeholder: { prefix: 'AIza', length: 35, alphabet: 'base64url' } },
+  });
+  const env = h.creds.envFor('sb');
+  const cases: [string, Parameters<typeof makeCtx>[1]][] = [
+    ['OpenAI key in a cookie', { headers: { cookie: `token=${env.OPENAI_API_KEY}` } }],
+    ['OpenAI key in x-api-key', { headers: { 'x-api-key': env.OPENAI_API_KEY } }],
+    ['OpenAI key in a query value', { query: `key=${env.OPENAI_API_KEY}` }],
+    ['OpenAI key in a path segment', { path: `/v1/${env.OPENAI_API_KEY}/models` }],
+    ['GitHub token in x-github-token', { host: 'api.github.com', headers: { 'x-github-token': env.GITHUB_TOKEN } }],
+    ['HF token in a cookie', { host: 'huggingface.co', headers: { cookie: `token=${env.HF_TOKEN}; other=1` } }],
+    ['query-injected key in another parameter', { host: 'gen.example', query: `alt=${env.INTERNAL_TOKEN}` }],
+    ['query-injected key in a header', { host: 'gen.example', headers: { authorization: `Bearer ${env.INTERNAL_TOKEN}` } }],
+  ];
+  for (const [name, init] of cases) {
+    h.events.length = 0;
+    const ctx = makeCtx(h.bus, { sandbox: 'sb', ...init });
+    const before = JSON.stringify([ctx.headers, ctx.query, ctx.classification.path]);
+    const err = await runHeaders(h.creds, ctx);
+    t.equal(err?.code, 'SLUICE_CREDENTIAL_MISMATCH', name);
+    t.match(err?.message, /is injected only in/, `${name}: says where it goes`);
+    t.equal(JSON.stringify([ctx.headers, ctx.query, ctx.classification.path]), before, `${name}: nothing replaced`);
+    t.equal(ctx.upstreamPath, undefined);
+  }
 });
 
 t.test('unknown, foreign and revoked placeholders are refused; look-alikes pass untouched', async (t) => {

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { FakeBackend, FakeContext, FakeHandler, FakeOptions, RecordedRequest, ReplyScript } from './server.js';
 import { argPieces, sendJson, sleep, startFake, stopOf, tokensOf } from './server.js';
+import { responsesHandler, responsesUpgrade } from './responses.js';
 
 /**
  * OpenAI Chat Completions as the public API reference gives it: `chat.completion` objects,
@@ -10,6 +11,8 @@ import { argPieces, sendJson, sleep, startFake, stopOf, tokensOf } from './serve
  */
 export interface FakeOpenAIOptions extends FakeOptions {
   flavor?: 'openai' | 'nim';
+  /** A path before /v1, as OpenAI-compatible gateways mount it (DashScope's /compatible-mode, OpenRouter's /api). */
+  prefix?: string;
 }
 
 const FINISH = { stop: 'stop', length: 'length', tool_calls: 'tool_calls', stop_sequence: 'stop' } as const;
@@ -134,6 +137,9 @@ export function openAIHandler(flavor: 'openai' | 'nim', prefix = ''): FakeHandle
   };
 }
 
+/** Hosted OpenAI serves the Responses API too (HTTP and WebSocket mode); NIM does not. */
 export function createFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<FakeBackend> {
-  return startFake(options, [openAIHandler(options.flavor ?? 'openai')]);
+  const flavor = options.flavor ?? 'openai';
+  const chat = openAIHandler(flavor, options.prefix ?? '');
+  return flavor === 'openai' && !options.prefix ? startFake(options, [responsesHandler(), chat], [responsesUpgrade()]) : startFake(options, [chat]);
 }

@@ -7,8 +7,11 @@ import type { AddressInfo, Socket } from 'node:net';
  * (and Sluice's) framing is tested against arbitrary chunk boundaries.
  */
 export interface RecordedRequest {
+  /** `WS` for a message received over a WebSocket (its body is the message). */
   method: string;
   path: string;
+  /** Raw query string without '?'. */
+  query: string;
   headers: http.IncomingHttpHeaders;
   /** Parsed JSON body, when there was one. */
   body: Record<string, unknown> | undefined;
@@ -21,6 +24,10 @@ export interface ToolCallScript {
   id?: string;
   name: string;
   arguments: Record<string, unknown>;
+  /** Responses API: the call is of a tool inside this namespace. */
+  namespace?: string;
+  /** Responses API: a custom (freeform) tool's text input; `arguments` is then not sent. */
+  input?: string;
 }
 
 export interface ReplyScript {
@@ -73,9 +80,12 @@ export interface FakeContext {
 
 export type FakeHandler = (req: RecordedRequest, res: http.ServerResponse, fake: FakeContext) => Promise<boolean>;
 
+/** Handles an `Upgrade:` request; true when it took the socket. */
+export type FakeUpgradeHandler = (req: http.IncomingMessage, socket: Socket, head: Buffer, fake: FakeContext & { record(rec: RecordedRequest): void }) => boolean;
+
 export const DEFAULT_REPLY: ReplyScript = { text: 'Hello from the fake backend.', usage: { input: 12, output: 6 } };
 
-export async function startFake(options: FakeOptions, handlers: FakeHandler[]): Promise<FakeBackend> {
+export async function startFake(options: FakeOptions, handlers: FakeHandler[], upgrades: FakeUpgradeHandler[] = []): Promise<FakeBackend> {
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
   let reply: Reply = options.reply ?? DEFAULT_REPLY;
@@ -99,7 +109,8 @@ export async function startFake(options: FakeOptions, handlers: FakeHandler[]): 
     modelKnown: (model) => models.length === 0 || (typeof model === 'string' && models.includes(model)),
     keyOk(req) {
       if (!options.apiKey) return true;
-      return req.headers.authorization === `Bearer ${options.apiKey}` || req.headers['x-api-key'] === options.apiKey;
+      // Bearer (OpenAI), x-api-key (Anthropic), x-goog-api-key or ?key= (Gemini).
+      return req.headers.authorization === `Bearer ${options.apiKey}` || req.headers['x-api-key'] === options.apiKey || req.headers['x-goog-api-key'] === options.apiKey || new URLSearchParams(req.query).get('key') === options.apiKey;
     },
   };
 
@@ -115,7 +126,7 @@ export async function startFake(options: FakeOptions, handlers: FakeHandler[]): 
         body = undefined;
       }
       const url = new URL(req.url ?? '/', 'http://fake');
-      const rec: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, headers: req.headers, body, raw, aborted: false };
+      const rec: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.search.slice(1), headers: req.headers, body, raw, aborted: false };
       requests.push(rec);
       res.on('close', () => {
         if (!res.writableFinished) rec.aborted = true;
@@ -128,6 +139,11 @@ export async function startFake(options: FakeOptions, handlers: FakeHandler[]): 
         res.end(String(err));
       });
     });
+  });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    const ctx = { ...fake, record: (rec: RecordedRequest) => void requests.push(rec) };
+    for (const h of upgrades) if (h(req, socket, head, ctx)) return;
+    socket.end('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
   });
   server.on('connection', (s: Socket) => {
     s.setNoDelay(true);

@@ -41,7 +41,9 @@ const RESPELLED: Array<[string, string, unknown]> = [
 
 /** Requests the router does not recognise: never a call to answer, refused unless something lets them out. */
 const UNRECOGNISED: Array<[string, string, string, unknown]> = [
-  ['POST', 'api.openai.com', '/v1/responses', { model: 'gpt-4o', input: 'Write to alice@example.com' }],
+  ['GET', 'api.openai.com', '/v1/responses/resp_123', undefined],
+  ['POST', 'api.openai.com', '/v1/responses/resp_123/cancel', undefined],
+  ['GET', 'api.openai.com', '/v1/responses', undefined],
   ['POST', 'api.openai.com', '/v1/batches', { input_file_id: 'file-1', endpoint: '/v1/chat/completions', completion_window: '24h' }],
   ['POST', 'api.openai.com', '/v1/files', { purpose: 'batch' }],
   ['GET', 'api.openai.com', '/v1/files', undefined],
@@ -143,8 +145,9 @@ t.test('the official SDKs read the refusals as their own errors, and do not retr
   });
 
   const openai = new OpenAI({ apiKey: 'sk-placeholder', maxRetries: 2, fetch });
-  const responses = await openai.responses.create({ model: 'gpt-4o', input: 'Write to alice@example.com' }).then(() => undefined, (e: unknown) => e);
-  t.ok(responses instanceof OpenAI.PermissionDeniedError, 'Responses API: PermissionDeniedError');
+  // A stored response: Sluice keeps none, and nothing lets the call out.
+  const responses = await openai.responses.retrieve('resp_123').then(() => undefined, (e: unknown) => e);
+  t.ok(responses instanceof OpenAI.PermissionDeniedError, 'Responses API retrieval: PermissionDeniedError');
   t.match(responses, { status: 403, code: 'permission_denied', error: { message: /not a call the privacy router recognises.*\[sluice: llm_unrecognised\]/ } });
   t.match((responses as InstanceType<typeof OpenAI.APIError>).requestID, /^sluice-/);
   const batch = await openai.batches.create({ input_file_id: 'file-1', endpoint: '/v1/chat/completions', completion_window: '24h' }).then(() => undefined, (e: unknown) => e);

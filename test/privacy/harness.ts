@@ -35,8 +35,8 @@ export interface RouterOptions {
   privacy?: Record<string, unknown>;
 }
 
-/** api.openai.com and api.anthropic.com resolve to 127.0.0.1 here: nothing a test sends can reach the internet. */
-const PINNED = { 'api.openai.com': '127.0.0.1', 'api.anthropic.com': '127.0.0.1' };
+/** The provider hosts tests name resolve to 127.0.0.1 here: nothing a test sends can reach the internet. */
+const PINNED = { 'api.openai.com': '127.0.0.1', 'api.anthropic.com': '127.0.0.1', 'generativelanguage.googleapis.com': '127.0.0.1', 'dashscope.aliyuncs.com': '127.0.0.1', 'openrouter.ai': '127.0.0.1' };
 
 export async function startRouter(t: Test, inference: InferenceInput | undefined, opts: RouterOptions = {}): Promise<RouterHarness> {
   const host = opts.host ?? 'api.anthropic.com';

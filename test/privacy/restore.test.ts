@@ -45,7 +45,7 @@ t.test('every client shape, streaming, split at every size', async (t) => {
     { type: 'usage', outputTokens: 3 },
     { type: 'end' },
   ];
-  for (const shape of ['anthropic', 'openai', 'ollama'] as const) {
+  for (const shape of ['anthropic', 'openai', 'ollama', 'responses', 'gemini'] as const) {
     const enc = translate.codecs[shape].createEncoder('m', true);
     const wire = script.map((e) => enc.encode(e)).join('');
     for (const split of [wire.length, 7, 1]) {
@@ -54,6 +54,13 @@ t.test('every client shape, streaming, split at every size', async (t) => {
       t.equal(text(evs), 'To bob@example.org now', `${shape} split ${split}: text`);
       t.same(JSON.parse(args(evs)), { to: 'bob@example.org' }, `${shape} split ${split}: tool arguments`);
       t.equal(evs.at(-1)?.type, 'end', `${shape} split ${split}: stream still well formed`);
+      if (shape === 'responses') {
+        const seqs = [...out.matchAll(/"sequence_number":(\d+)/g)].map((m) => Number(m[1]));
+        t.same(seqs, seqs.map((_, i) => i), `responses split ${split}: sequence numbers still count up`);
+        t.match(out, /"type":"response\.output_text\.done"[^\n]*"text":"To bob@example\.org now"/, 'the done event holds the restored text');
+        t.match(out, /"type":"response\.completed"[^\n]*"arguments":"\{\\"to\\":\\"bob@example\.org\\"\}"/, 'so does the final response');
+      }
+      if (shape === 'gemini') t.notMatch(out, /"text":""/, 'no empty text part (Gemini CLI rejects those)');
     }
   }
 });
@@ -66,4 +73,8 @@ t.test('JSON answers and JSON errors to streaming requests are restored whole', 
   const err = await run('anthropic', true, JSON.stringify({ type: 'error', error: { type: 'invalid_request_error', message: `bad ${placeholder}` } }), 4);
   t.match(JSON.parse(err), { error: { message: 'bad bob@example.org' } }, 'an error body instead of a stream is not swallowed');
   t.equal(await run('openai', true, 'data: [DONE]\n\n', 2), 'data: [DONE]\n\n');
+  const whole = translate.codecs.responses.renderResponse({ parts: [{ type: 'text', text: `hi ${placeholder}` }, { type: 'tool_call', id: 'c', name: 'f', arguments: `{"to":"${placeholder}"}` }], stopReason: 'tool_calls', usage: {} }, 'm');
+  const restored = JSON.parse(await run('responses', false, JSON.stringify(whole), 5)) as { output: [{ content: [{ text: string }] }, { arguments: string }] };
+  t.equal(restored.output[0].content[0].text, 'hi bob@example.org');
+  t.same(JSON.parse(restored.output[1].arguments), { to: 'bob@example.org' });
 });

@@ -112,9 +112,15 @@ t.test('errors reach the Anthropic SDK in its own shape', async (t) => {
   const notFound = await ask('claude-missing').catch((e: unknown) => e);
   t.ok(notFound instanceof Anthropic.NotFoundError, 'Ollama 404 → Anthropic NotFoundError');
   t.same((notFound as InstanceType<typeof Anthropic.APIError>).error, { type: 'error', error: { type: 'not_found_error', message: "model 'nope:1b' not found" } });
-  const dead = await ask('claude-dead').catch((e: unknown) => e);
+  let sent = 0;
+  h.sluice.bus.on((e) => {
+    if (e.type === 'llm_call' && e.requestedModel === 'claude-dead') sent++;
+  });
+  const patient = new Anthropic({ apiKey: 'x', baseURL: h.url, maxRetries: 3, fetch: h.fetch });
+  const dead = await patient.messages.create({ model: 'claude-dead', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
   t.equal((dead as InstanceType<typeof Anthropic.APIError>).status, 503);
-  t.match((dead as InstanceType<typeof Anthropic.APIError>).error, { type: 'error', error: { type: 'overloaded_error', message: /unreachable/ } });
+  t.match((dead as InstanceType<typeof Anthropic.APIError>).error, { type: 'error', error: { type: 'overloaded_error', message: /^inference route "routes\[\d\]": backend "dead" unreachable/ } }, 'the error names the route and the backend');
+  t.equal(sent, 1, 'x-should-retry: false: the SDK did not retry a route whose backends are down');
   const fb = await ask('claude-fallback');
   t.same(fb.content, [{ type: 'text', text: 'Hello from the fake backend.' }], 'fallback answered');
   const denied = await ask('claude-other').catch((e: unknown) => e);

@@ -29,7 +29,7 @@ t.test('inference schema: defaults, cross-references with paths, strict keys', a
   ]);
   t.notOk(inferenceSchema.safeParse({ backends: { a: { type: 'ollama', url: 'http://x', colour: 'red' } } }).success, 'unknown keys are errors');
   t.notOk(inferenceSchema.safeParse({ backends: { a: { type: 'ollama', url: 'ftp://x' } } }).success, 'only http(s) URLs');
-  t.notOk(inferenceSchema.safeParse({ routes: [{ match: { api: 'gemini' }, action: 'allow' }] }).success);
+  t.notOk(inferenceSchema.safeParse({ routes: [{ match: { api: 'cohere' }, action: 'allow' }] }).success, 'an API the router does not know');
 });
 
 t.test('routes: first match wins; globs; sensitivity; default table', async (t) => {
@@ -74,6 +74,19 @@ t.test('detection by host, method and path', async (t) => {
     ['api.openai.com', 'GET', '/v1/chat/completions', {}, undefined],
     ['api.openai.com', 'POST', '/v1/files', {}, undefined],
     ['api.anthropic.com', 'POST', '/v1/messages/batches', {}, undefined],
+    ['api.openai.com', 'POST', '/v1/responses', {}, 'openai-responses'],
+    ['api.openai.com', 'POST', '/v1/responses/input_tokens', {}, 'openai-responses-input-tokens'],
+    ['api.openai.com', 'GET', '/v1/responses', {}, undefined],
+    ['api.openai.com', 'GET', '/v1/responses/resp_123', {}, undefined],
+    ['generativelanguage.googleapis.com', 'POST', '/v1beta/models/gemini-2.5-pro:generateContent', {}, 'gemini-generate'],
+    ['generativelanguage.googleapis.com', 'POST', '/v1beta/models/gemini-2.5-pro:streamGenerateContent', {}, 'gemini-stream'],
+    ['generativelanguage.googleapis.com', 'POST', '/v1/models/gemini-2.5-pro:countTokens', {}, 'gemini-count-tokens'],
+    ['generativelanguage.googleapis.com', 'GET', '/v1beta/models', {}, 'gemini-models'],
+    ['generativelanguage.googleapis.com', 'GET', '/v1/models', {}, 'gemini-models'],
+    ['generativelanguage.googleapis.com', 'GET', '/v1beta/models/gemini-2.5-pro:generateContent', {}, undefined],
+    ['generativelanguage.googleapis.com', 'POST', '/v1beta/models/a/b:generateContent', {}, undefined],
+    ['generativelanguage.googleapis.com', 'POST', '/v1beta/models/gemini-2.5-pro:embedContent', {}, undefined],
   ];
   for (const [host, method, path, headers, want] of cases) t.equal(detectLlmApi(host, method, path, headers), want, `${method} ${host}${path}`);
+  t.equal(detectLlmApi('api.openai.com', 'GET', '/v1/responses', {}, true), 'openai-responses-socket', 'the upgrade of /v1/responses is WebSocket mode');
 });

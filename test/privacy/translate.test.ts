@@ -4,7 +4,7 @@ import { translate } from '../../privacy/index.js';
 const { codecs, parseBackendError, renderError, createSseParser, createLineParser } = translate;
 type Shape = translate.Shape;
 type ChatEvent = translate.ChatEvent;
-const SHAPES: Shape[] = ['openai', 'anthropic', 'ollama'];
+const SHAPES: Shape[] = ['openai', 'anthropic', 'ollama', 'responses', 'gemini'];
 
 /** Wire fixtures written from each API's docs, independent of the encoders under test. */
 const WIRE: Record<Shape, string> = {
@@ -39,6 +39,28 @@ const WIRE: Record<Shape, string> = {
     '{"model":"m","created_at":"2025-01-01T00:00:00Z","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"get_weather","arguments":{"city":"Paris"}}}]},"done":false}',
     '{"model":"m","created_at":"2025-01-01T00:00:00Z","message":{"role":"assistant","content":""},"done":true,"done_reason":"stop","total_duration":5,"prompt_eval_count":11,"eval_count":7}',
   ].map((l) => `${l}\n`).join(''),
+  responses: [
+    ['response.created', '{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","created_at":1,"status":"in_progress","model":"m","output":[],"usage":null}}'],
+    ['response.in_progress', '{"type":"response.in_progress","sequence_number":1,"response":{"id":"resp_1","object":"response","created_at":1,"status":"in_progress","model":"m","output":[],"usage":null}}'],
+    ['response.output_item.added', '{"type":"response.output_item.added","sequence_number":2,"output_index":0,"item":{"id":"msg_1","type":"message","status":"in_progress","role":"assistant","content":[]}}'],
+    ['response.content_part.added', '{"type":"response.content_part.added","sequence_number":3,"item_id":"msg_1","output_index":0,"content_index":0,"part":{"type":"output_text","text":"","annotations":[]}}'],
+    ['response.output_text.delta', '{"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Héllo ","logprobs":[]}'],
+    ['response.output_text.delta', '{"type":"response.output_text.delta","sequence_number":5,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"wörld ✓","logprobs":[]}'],
+    ['response.output_text.done', '{"type":"response.output_text.done","sequence_number":6,"item_id":"msg_1","output_index":0,"content_index":0,"text":"Héllo wörld ✓","logprobs":[]}'],
+    ['response.content_part.done', '{"type":"response.content_part.done","sequence_number":7,"item_id":"msg_1","output_index":0,"content_index":0,"part":{"type":"output_text","text":"Héllo wörld ✓","annotations":[]}}'],
+    ['response.output_item.done', '{"type":"response.output_item.done","sequence_number":8,"output_index":0,"item":{"id":"msg_1","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Héllo wörld ✓","annotations":[]}]}}'],
+    ['response.output_item.added', '{"type":"response.output_item.added","sequence_number":9,"output_index":1,"item":{"id":"fc_1","type":"function_call","status":"in_progress","arguments":"","call_id":"call_a","name":"get_weather"}}'],
+    ['response.function_call_arguments.delta', '{"type":"response.function_call_arguments.delta","sequence_number":10,"item_id":"fc_1","output_index":1,"delta":"{\\"city\\": "}'],
+    ['response.function_call_arguments.delta', '{"type":"response.function_call_arguments.delta","sequence_number":11,"item_id":"fc_1","output_index":1,"delta":"\\"Paris\\"}"}'],
+    ['response.function_call_arguments.done', '{"type":"response.function_call_arguments.done","sequence_number":12,"item_id":"fc_1","output_index":1,"name":"get_weather","arguments":"{\\"city\\": \\"Paris\\"}"}'],
+    ['response.output_item.done', '{"type":"response.output_item.done","sequence_number":13,"output_index":1,"item":{"id":"fc_1","type":"function_call","status":"completed","arguments":"{\\"city\\": \\"Paris\\"}","call_id":"call_a","name":"get_weather"}}'],
+    ['response.completed', '{"type":"response.completed","sequence_number":14,"response":{"id":"resp_1","object":"response","created_at":1,"status":"completed","model":"m","output":[],"usage":{"input_tokens":11,"input_tokens_details":{"cached_tokens":0},"output_tokens":7,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":18}}}'],
+  ].map(([e, d]) => `event: ${e}\ndata: ${d}\n\n`).join(''),
+  gemini: [
+    '{"candidates":[{"content":{"parts":[{"text":"Héllo "}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":11,"totalTokenCount":11},"modelVersion":"gemini-2.5-flash","responseId":"r1"}',
+    '{"candidates":[{"content":{"parts":[{"text":"wörld ✓"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":11,"totalTokenCount":11},"modelVersion":"gemini-2.5-flash","responseId":"r1"}',
+    '{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":11,"candidatesTokenCount":7,"totalTokenCount":18},"modelVersion":"gemini-2.5-flash","responseId":"r1"}',
+  ].map((d) => `data: ${d}\r\n\r\n`).join(''),
 };
 
 function decodeAll(shape: Shape, bytes: Buffer, split: number): ChatEvent[] {
@@ -97,6 +119,19 @@ t.test('streaming translation for every pair: backend wire → client wire → s
       } else if (client === 'openai') {
         t.match(out, /data: \[DONE\]\n\n$/, `${label}: ends with [DONE]`);
         t.match(out, /"choices":\[\],"usage":\{"prompt_tokens":11,"completion_tokens":7,"total_tokens":18\}/, `${label}: usage chunk`);
+      } else if (client === 'responses') {
+        const types = [...out.matchAll(/^event: (\S+)$/gm)].map((m) => m[1]);
+        t.same(types.slice(0, 2), ['response.created', 'response.in_progress'], `${label}: created, in_progress`);
+        t.equal(types.at(-1), 'response.completed', `${label}: ends with response.completed`);
+        t.equal(types.filter((x) => x === 'response.output_item.added').length, 2, `${label}: a message item and a function_call item`);
+        const seqs = [...out.matchAll(/"sequence_number":(\d+)/g)].map((m) => Number(m[1]));
+        t.same(seqs, seqs.map((_, i) => i), `${label}: sequence numbers count up from 0`);
+        t.match(out, /"usage":\{"input_tokens":11,"input_tokens_details":\{"cached_tokens":0\},"output_tokens":7/, `${label}: usage`);
+      } else if (client === 'gemini') {
+        const chunks = out.split('\r\n\r\n').filter(Boolean).map((c) => JSON.parse(c.replace(/^data: /, '')) as { candidates: { finishReason?: string; content: { role: string } }[]; usageMetadata?: unknown });
+        t.ok(chunks.every((c) => c.candidates[0]!.content.role === 'model'), `${label}: model turns`);
+        t.equal(chunks.at(-1)!.candidates[0]!.finishReason, 'STOP', `${label}: finishReason on the last chunk`);
+        t.same(chunks.at(-1)!.usageMetadata, { promptTokenCount: 11, candidatesTokenCount: 7, totalTokenCount: 18 });
       } else {
         const lines = out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
         t.match(lines.at(-1), { done: true, done_reason: 'stop', prompt_eval_count: 11, eval_count: 7 }, `${label}: final done line`);
@@ -137,7 +172,9 @@ const REQUEST: translate.ChatRequest = {
 const STRUCTURED = { seed: 7, format: { type: 'object', properties: { a: { type: 'string' } } } };
 
 /** Ids do not survive Ollama, and tool arguments may be re-serialised: compare what matters. */
-function normal(req: translate.ChatRequest) {
+function normal(req: translate.ChatRequest, shapes: Shape[] = []) {
+  // The Responses API has no stop sequences.
+  const stop = shapes.includes('responses') ? undefined : req.stop;
   return {
     system: req.system,
     messages: req.messages.map((m) => ({ role: m.role, parts: m.parts.map((p) => (p.type === 'tool_call' ? { type: p.type, name: p.name, args: JSON.parse(p.arguments) as unknown } : p.type === 'tool_result' ? { type: p.type, content: p.content } : p)) })),
@@ -145,18 +182,24 @@ function normal(req: translate.ChatRequest) {
     maxTokens: req.maxTokens,
     temperature: req.temperature,
     topP: req.topP,
-    stop: req.stop,
+    stop,
     stream: req.stream,
   };
+}
+
+/** Gemini's model and streaming are in the URL: what a router reads from the path. */
+function parsed(shape: Shape, body: Record<string, unknown>, stream: boolean): translate.ChatRequest {
+  const req = codecs[shape].parseRequest(body);
+  return shape === 'gemini' ? { ...req, stream } : req;
 }
 
 t.test('request translation for every pair keeps system, turns, images, tools, tool results and sampling', async (t) => {
   for (const client of SHAPES) {
     for (const backend of SHAPES) {
       const clientBody = codecs[client].renderRequest(REQUEST, 'client-model');
-      const backendBody = codecs[backend].renderRequest(codecs[client].parseRequest(clientBody), 'backend-model');
-      t.equal(backendBody.model, 'backend-model');
-      t.same(normal(codecs[backend].parseRequest(backendBody)), normal(REQUEST), `${client} → ${backend}`);
+      const backendBody = codecs[backend].renderRequest(parsed(client, clientBody, REQUEST.stream), 'backend-model');
+      if (backend !== 'gemini') t.equal(backendBody.model, 'backend-model');
+      t.same(normal(parsed(backend, backendBody, REQUEST.stream), [client, backend]), normal(REQUEST, [client, backend]), `${client} → ${backend}`);
     }
   }
   const ollamaReq = codecs.ollama.renderRequest(codecs.anthropic.parseRequest(codecs.anthropic.renderRequest(REQUEST, 'm')), 'm');
@@ -184,7 +227,7 @@ t.test('non-streaming responses for every pair: content, stop reasons, usage', a
       for (const client of SHAPES) {
         const wire = codecs[backend].renderResponse(res, 'b');
         const out = codecs[client].renderResponse(codecs[backend].parseResponse(wire), 'client-model');
-        t.equal(out.model, 'client-model');
+        t.equal(out.model ?? out.modelVersion, 'client-model');
         const back = codecs[client].parseResponse(out);
         t.equal(back.stopReason, res.stopReason, `${backend} → ${client}: ${res.stopReason}`);
         t.same(back.usage, res.usage);

@@ -2,7 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
+import { removeSandbox } from '../../sandbox/cleanup.js';
 import { createSandboxNetwork, type SandboxNetwork } from '../../sandbox/netns.js';
+import { claimSandbox, recordState } from '../../sandbox/sandbox-state.js';
 import { echoHandler, startUpstream, type Upstream } from '../helpers/upstream.js';
 import { createTestCA } from '../helpers/tls.js';
 import { createGitRepo, type GitRepo } from './git-server.js';
@@ -68,7 +70,9 @@ export async function startBypassFixture(): Promise<BypassFixture> {
       echoHandler(req, res, body);
     },
   });
-  const otherNs = await createSandboxNetwork();
+  // recorded like a sandbox's, so that clean-up run by concurrent tests knows it is in use
+  const state = await claimSandbox({ driver: 'bwrap', name: `sluice-fixture-${process.pid}-${Date.now()}`, command: [] });
+  const otherNs = await createSandboxNetwork((name) => recordState(state, { network: name, firewallTables: [] }));
   const otherNsPort = 8080;
   const inner = await listenInNamespace(otherNs, otherNsPort);
   return {
@@ -82,6 +86,7 @@ export async function startBypassFixture(): Promise<BypassFixture> {
       inner.kill('SIGKILL');
       await upstream.close();
       await otherNs.remove();
+      await removeSandbox(state);
       git.close();
     },
   };
@@ -92,7 +97,11 @@ async function listenInNamespace(ns: SandboxNetwork, port: number): Promise<Chil
   const child = spawn('nsenter', [`--net=${ns.netnsPath}`, '--', 'python3', '-m', 'http.server', '--bind', ns.sandboxIp, String(port)], {
     stdio: 'ignore',
   });
-  for (let i = 0; i < 100; i++) {
+  // python's start-up takes seconds on loaded CI cores: wait for the port (or the child's exit)
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const deadline = Date.now() + 60_000;
+  while (!exited && Date.now() < deadline) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, ns.sandboxIp, () => {
         s.destroy();
@@ -104,7 +113,7 @@ async function listenInNamespace(ns: SandboxNetwork, port: number): Promise<Chil
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');
-  throw new Error('listener in the other namespace did not come up');
+  throw new Error(`listener in the other namespace did not come up${exited ? ' (python exited)' : ' within 60 s'}`);
 }
 
 /** TCP and UDP listeners on every given address, same ports, recording who reached them. */

@@ -14,6 +14,7 @@ const drivers: SandboxDriver[] = ['bwrap', 'docker'];
 if (process.getuid?.() !== 0) {
   t.plan(0, 'bypass suite needs root: it creates network namespaces, veth pairs and nftables rules (CI runs it as root)');
 } else {
+  t.setTimeout(600_000); // many sandboxes, started one after another on shared CI cores
   const fixture = await startBypassFixture();
   t.teardown(() => fixture.close());
   const port = fixture.upstream.port;

@@ -10,6 +10,7 @@ t.setTimeout(360_000);
 if (process.getuid?.() !== 0) {
   t.plan(0, 'bypass suite needs root: it creates network namespaces, veth pairs and nftables rules (CI runs it as root)');
 } else {
+  t.setTimeout(600_000); // many sandboxes, started one after another on shared CI cores
   const fixture = await startBypassFixture();
   t.teardown(() => fixture.close());
 

@@ -1,65 +1,139 @@
-import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { buildBaseImage, cleanupLeftovers, ensureDocker, listSandboxes, type SandboxDriver } from '../../sandbox/index.js';
+import { cgroupDirs } from '../../sandbox/cgroup.js';
+import { removeSandbox } from '../../sandbox/cleanup.js';
+import { listDockerObjects } from '../../sandbox/docker-objects.js';
 import { listFirewallTables } from '../../sandbox/firewall.js';
-import { listSandboxNetworks } from '../../sandbox/netns.js';
-import { sluiceRunDir } from '../../sandbox/sandbox-files.js';
+import { mountPoints } from '../../sandbox/host-mounts.js';
+import { createSandboxNetwork, listSandboxNetworks, slotName } from '../../sandbox/netns.js';
+import { currentProcess, isRunning } from '../../sandbox/owner.js';
+import { claimSandbox, readState, recordState, stateDir, type SandboxState } from '../../sandbox/sandbox-state.js';
+import { tempDir } from '../helpers/sluice.js';
+import { sluiceCli } from './sluice-cli.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
+// A `sluice run` killed outright leaves nothing behind for long: its reaper removes the sandbox at
+// once, and if the reaper is gone too, the next `sluice run` or `sluice ps` does. Clean-up never
+// touches what a live owner holds, and knows an owner by pid and start time.
 
-/** Runs crash-owner.ts, waits for its sandbox, then kills it with SIGKILL: nothing is cleaned. */
-async function crashedOwner(driver: SandboxDriver): Promise<{ name: string; proxyHost: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'crash-owner.ts'), driver], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, NODE_OPTIONS: '' },
-  });
-  const line = await new Promise<string>((resolve, reject) => {
-    let text = '';
-    child.stdout.on('data', (c: Buffer) => {
-      text += c.toString();
-      const m = /READY .*\n/.exec(text);
-      if (m) resolve(m[0]);
-    });
-    child.on('exit', (code) => reject(new Error(`crash-owner exited early (${code})`)));
-  });
-  child.kill('SIGKILL');
-  await new Promise((resolve) => child.once('exit', resolve));
-  const [, name = '', proxyHost = ''] = line.trim().split(' ');
-  return { name, proxyHost };
+/** Everything a sandbox holds on the host, by its state file. */
+async function holdings(state: SandboxState) {
+  const netns = (await listSandboxNetworks()).map((n) => n.name);
+  const tables = await listFirewallTables();
+  const docker = await listDockerObjects(state.name);
+  const mounts = [...mountPoints()].filter((m) => state.hostMounts.includes(m));
+  return {
+    stateDir: fs.existsSync(stateDir(state.name)),
+    netns: !!state.network && netns.includes(state.network),
+    tables: state.firewallTables.filter((x) => tables.includes(x)),
+    cgroup: state.cgroup ? cgroupDirs(state.cgroup).filter((d) => fs.existsSync(d)) : [],
+    container: docker.filter((o) => o.container).length,
+    network: docker.filter((o) => o.network).length,
+    mounts,
+    process: state.pid ? isRunning({ pid: state.pid, start: state.pidStart }) : false,
+  };
+}
+const NOTHING = { stateDir: false, netns: false, tables: [], cgroup: [], container: 0, network: 0, mounts: [], process: false };
+
+async function eventually(t: Test, what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  t.fail(`${what}: not within ${ms / 1000} s`);
+}
+
+/** A `sluice run` with a workdir (docker: a host mount of ours), running until killed. */
+async function startRun(t: Test, driver: SandboxDriver, tag: string, env: NodeJS.ProcessEnv = {}) {
+  const home = tempDir('sluice-orphan-');
+  const workdir = tempDir('sluice-orphan-wd-');
+  fs.chownSync(workdir, 4242, 4242);
+  t.teardown(() => [home, workdir].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  const name = `sluice-${tag}-${driver}-${process.pid}`;
+  const run = sluiceCli(['run', '--driver', driver, '--home', home, '--workdir', workdir, '--name', name, '--', 'sh', '-c', 'echo ready; sleep 120'], { env });
+  await run.waitFor(/ready/, 'stdout');
+  const state = await readState(name);
+  if (!state) throw new Error(`no state for ${name}`);
+  return { run, state, name };
 }
 
 if (process.getuid?.() !== 0) {
   t.plan(0, 'needs root to create sandboxes (CI runs this as root)');
 } else {
-  t.test('bwrap: leftovers of a crashed owner are found and removed', async (t) => {
-    const { name } = await crashedOwner('bwrap');
-    t.ok((await listSandboxes()).some((s) => s.name === name), 'the orphan is listed');
-    const state = JSON.parse(fs.readFileSync(path.join(sluiceRunDir(), name, 'state.json'), 'utf8')) as { network: string };
-    t.ok((await listSandboxNetworks()).includes(state.network), 'its netns is still there');
-    t.ok((await listFirewallTables()).includes(state.network), 'and its firewall table');
-    const removed = await cleanupLeftovers();
-    t.ok(removed.includes(name), `cleanup reports ${name}`);
-    t.notOk((await listSandboxes()).some((s) => s.name === name), 'no longer listed');
-    t.notOk((await listSandboxNetworks()).includes(state.network), 'netns removed');
-    t.notOk((await listFirewallTables()).includes(state.network), 'firewall table removed');
-    t.notOk(fs.existsSync(path.join(sluiceRunDir(), name)), 'state files removed');
+  t.setTimeout(600_000);
+  const drivers: SandboxDriver[] = ['bwrap', 'docker'];
+  for (const driver of drivers) {
+    t.test(`${driver}: kill -9 of sluice run`, async (t) => {
+      if (driver === 'docker') {
+        await ensureDocker();
+        await buildBaseImage();
+      }
+      t.test('the reaper removes everything at once', async (t) => {
+        const { run, state } = await startRun(t, driver, 'kill9');
+        const before = await holdings(state);
+        t.ok(before.stateDir && before.tables.length === 1, 'it held a state dir and a firewall table');
+        if (driver === 'bwrap') t.ok(before.netns && before.cgroup.length > 0 && before.process, 'a netns, a cgroup and processes');
+        else t.ok(before.container === 1 && before.network === 1 && before.mounts.length === 1, 'a container, a network and a nosuid mount');
+        run.child.kill('SIGKILL');
+        await run.done;
+        await eventually(t, 'everything removed', async () => JSON.stringify(await holdings(state)) === JSON.stringify(NOTHING));
+        t.same(await holdings(state), NOTHING, 'nothing left');
+      });
+
+      t.test('with the reaper killed too, sluice ps shows the orphan and removes it', async (t) => {
+        // a run dir of its own: the clean-ups of concurrent runs (which read /run/sluice) do not
+        // see this orphan, so it is `sluice ps` that finds it (docker objects are the engine's
+        // and shared: another clean-up may remove the container first, which is as good)
+        const runDir = tempDir('sluice-orphan-run-');
+        const saved = process.env.SLUICE_RUN_DIR;
+        process.env.SLUICE_RUN_DIR = runDir;
+        t.teardown(() => {
+          if (saved === undefined) delete process.env.SLUICE_RUN_DIR;
+          else process.env.SLUICE_RUN_DIR = saved;
+          fs.rmSync(runDir, { recursive: true, force: true });
+        });
+        const env = { SLUICE_RUN_DIR: runDir };
+        const { run, state, name } = await startRun(t, driver, 'noreaper', env);
+        t.ok(state.reaper && isRunning(state.reaper), 'a reaper watches it');
+        process.kill(state.reaper!.pid, 'SIGKILL');
+        run.child.kill('SIGKILL');
+        await run.done;
+        t.ok((await listSandboxes()).some((s) => s.name === name && s.orphaned), 'listed as an orphan');
+        const ps = await sluiceCli(['ps'], { env }).done;
+        t.match(ps.stdout, new RegExp(`${name}\\t${driver}\\t.*\\torphan, removed now\\t`), ps.stdout);
+        t.same(await holdings(state), NOTHING, 'nothing left');
+        t.notMatch((await sluiceCli(['ps'], { env }).done).stdout, new RegExp(name), 'and no longer listed');
+      });
+    });
+  }
+
+  t.test('an owner is a pid and a start time; a live owner\'s sandbox is never touched', async (t) => {
+    const me = currentProcess();
+    const make = async (tag: string, owner: { pid: number; start: number }) => {
+      const state = await claimSandbox({ driver: 'bwrap', name: `sluice-${tag}-${process.pid}`, command: ['test'] });
+      await recordState(state, { owner, ownerPid: owner.pid });
+      await createSandboxNetwork((n) => recordState(state, { network: n, firewallTables: [] }));
+      return state;
+    };
+    const reused = await make('pidreuse', { pid: me.pid, start: me.start - 1 });
+    const live = await make('live', me);
+    t.teardown(() => removeSandbox(live));
+    const report = await cleanupLeftovers();
+    t.ok(report.removed.includes(reused.name), 'a state whose pid now belongs to another process (a different start time) is an orphan');
+    t.same(await holdings(reused), NOTHING, 'and its netns is gone');
+    t.notOk(report.removed.includes(live.name), 'the live owner\'s sandbox stays');
+    const kept = await holdings(live);
+    t.ok(kept.stateDir && kept.netns, 'with its netns');
   });
 
-  t.test('docker: leftovers of a crashed owner are found and removed', async (t) => {
-    await buildBaseImage();
-    const docker = await ensureDocker();
-    const { name } = await crashedOwner('docker');
-    t.ok((await listSandboxes()).some((s) => s.name === name && s.running), 'the orphan container still runs');
-    const [network] = await docker.listNetworks({ filters: { label: [`sluice.sandbox=${name}`] } });
-    const bridge = network?.Labels?.['sluice.bridge'] ?? '';
-    t.ok((await listFirewallTables()).includes(bridge), `its bridge firewall ${bridge} is still there`);
-    const removed = await cleanupLeftovers();
-    t.ok(removed.includes(name), `cleanup reports ${name}`);
-    t.notOk((await listSandboxes()).some((s) => s.name === name), 'container removed');
-    t.notOk((await listFirewallTables()).includes(bridge), 'bridge firewall table removed');
-    t.same(await docker.listNetworks({ filters: { label: [`sluice.sandbox=${name}`] } }), [], 'network removed');
+  t.test('a young sluice- netns no state lists is left for its creator', async (t) => {
+    const name = slotName(0x3ffe);
+    execFileSync('ip', ['netns', 'add', name]);
+    t.teardown(() => execFileSync('ip', ['netns', 'del', name]));
+    const report = await cleanupLeftovers();
+    t.notOk(report.unlisted.includes(name), 'not removed within the grace period');
+    t.ok((await listSandboxNetworks()).some((n) => n.name === name), 'still there');
   });
 }

@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { realpathSync } from 'node:fs';
+import fs, { realpathSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 import t from 'tap';
-import { attributeConnection } from '../../sandbox/index.js';
+import { attributeConnection, createBinaryPins } from '../../sandbox/index.js';
 import { compilePolicy, parsePolicy } from '../../rules/index.js';
 import { parseAuthority } from '../../core/index.js';
 
@@ -60,4 +62,44 @@ t.test('binaries decide by the attributed executable', async (t) => {
   const dest = parseAuthority('api.example.com:443');
   t.equal(compiled.decideConnect(dest, { exe: py!.exe, ancestors: py!.ancestors }).action, 'allow', 'python may connect');
   t.equal(compiled.decideConnect(dest, { exe: nd!.exe, ancestors: nd!.ancestors }).action, 'deny', 'node calling itself python3 may not');
+});
+
+t.test('a socket held by two different programs is attributed to neither', async (t) => {
+  // python connects, then starts node with the socket inherited: both hold it
+  const script = `import socket,subprocess,sys\ns=socket.create_connection(('127.0.0.1',${port}))\np=subprocess.Popen([${JSON.stringify(process.execPath)},'-e','process.stdin.resume()'],pass_fds=[s.fileno()],stdin=subprocess.PIPE)\nprint('ready',flush=True)\nsys.stdin.read()\np.kill()`;
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+  const child = spawn('/usr/bin/python3', ['-c', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => child.kill());
+  const [socket] = await accepted;
+  sockets.push(socket);
+  await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+  await t.rejects(attributeConnection({ sandboxPid: process.pid }, { address: '127.0.0.1', port: socket.remotePort! }, { address: '127.0.0.1', port }), { name: 'AmbiguousOwnerError', message: /several different programs/ });
+});
+
+t.test('SHA-256 pinned on first use: a binary replaced at a pinned path is refused, the old one still running is not', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-pins-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const tool = path.join(dir, 'tool');
+  fs.copyFileSync('/usr/bin/sleep', tool);
+  fs.chmodSync(tool, 0o755);
+  const start = () => {
+    const c = spawn(tool, ['30'], { stdio: 'ignore' });
+    t.teardown(() => c.kill());
+    return c;
+  };
+  const pins = createBinaryPins();
+  const first = start();
+  await once(first, 'spawn');
+  const hash = await pins.verify(tool, first.pid!);
+  t.match(hash, /^[0-9a-f]{64}$/);
+  t.equal(await pins.verify(tool, first.pid!), hash, 'the same binary again');
+  // replaced the way installers do: a new file renamed over the old path
+  fs.writeFileSync(`${tool}.new`, Buffer.concat([fs.readFileSync('/usr/bin/sleep'), Buffer.from('x')]));
+  fs.chmodSync(`${tool}.new`, 0o755);
+  fs.renameSync(`${tool}.new`, tool);
+  t.equal(await pins.verify(tool, first.pid!), hash, 'the process started before the swap still runs the pinned content');
+  const second = start();
+  await once(second, 'spawn');
+  await t.rejects(pins.verify(tool, second.pid!), { name: 'BinaryChangedError', message: /is not the binary first seen at that path/ }, 'the new content behind the pinned path is refused');
+  t.match(await createBinaryPins().verify(tool, second.pid!), /^[0-9a-f]{64}$/, 'pins belong to one Sluice: a fresh one pins the new binary');
 });

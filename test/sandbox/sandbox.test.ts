@@ -22,6 +22,7 @@ const variants: Array<{ driver: SandboxDriver; label: string; extra: Partial<San
 if (process.getuid?.() !== 0) {
   t.plan(0, 'sandbox drivers need root here (network namespaces, nftables, dockerd); CI runs this as root');
 } else {
+  t.setTimeout(600_000); // many sandboxes, started one after another on shared CI cores
   for (const { driver, label, extra } of variants) {
     t.test(label, async (t) => {
       if (driver === 'docker') {
@@ -129,7 +130,7 @@ if (process.getuid?.() !== 0) {
     const child = spawnSync(
       '/usr/bin/setpriv',
       ['--reuid=65534', '--regid=65534', '--clear-groups', '--', process.execPath, '--import', 'tsx', path.join(here, 'unprivileged-run.ts'), 'run'],
-      { cwd: path.resolve(here, '../..'), env: { PATH: process.env.PATH, HOME: '/tmp', TMPDIR: os.tmpdir() }, encoding: 'utf8', timeout: 20_000 },
+      { cwd: path.resolve(here, '../..'), env: { PATH: process.env.PATH, HOME: '/tmp', TMPDIR: os.tmpdir() }, encoding: 'utf8', timeout: 90_000 },
     );
     const line = child.stdout.split('\n').find((l) => l.startsWith('{'));
     t.ok(line, line ? 'the child reported' : `the child reported nothing: ${child.stderr.slice(-500)}`);

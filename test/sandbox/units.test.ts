@@ -1,12 +1,17 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import t from 'tap';
-import { bwrapArgs } from '../../sandbox/bwrap-args.js';
+import { bwrapArgs, PROC_MASKED } from '../../sandbox/bwrap-args.js';
+import { cgroupDirs, createCgroup, describeLimitEvents, isCgroupV2, readEvents } from '../../sandbox/cgroup.js';
+import { launcherArgv } from '../../sandbox/launcher.js';
+import { defaultLimits, resolveLimits } from '../../sandbox/limits.js';
+import { describeSymlinks, escapingSymlinks } from '../../sandbox/workdir-links.js';
 import { firewallRuleset } from '../../sandbox/firewall.js';
 import { sandboxName } from '../../sandbox/index.js';
 import { policyMounts } from '../../sandbox/mount-policy.js';
 import { slotAddresses, slotName } from '../../sandbox/netns.js';
 import { proxyUrl, sandboxEnv } from '../../sandbox/sandbox-env.js';
-import { compileSocketFilter } from '../../sandbox/seccomp.js';
+import path from 'node:path';
 
 t.test('sandbox environment', async (t) => {
   const env = sandboxEnv({
@@ -50,57 +55,9 @@ t.test('firewall ruleset', async (t) => {
   t.match(rules, /oifname "sluice-0001" drop/, 'nothing is forwarded into it');
 });
 
-/** Interprets the classic-BPF program the way the kernel does, for the instructions we emit. */
-function runFilter(prog: Buffer, data: { nr: number; arch: number; args?: number[] }): number {
-  const word = (off: number) => (off === 0 ? data.nr : off === 4 ? data.arch : (data.args?.[(off - 16) / 8] ?? 0)) >>> 0;
-  let a = 0;
-  for (let pc = 0; pc < prog.length / 8; ) {
-    const code = prog.readUInt16LE(pc * 8);
-    const jt = prog.readUInt8(pc * 8 + 2);
-    const jf = prog.readUInt8(pc * 8 + 3);
-    const k = prog.readUInt32LE(pc * 8 + 4);
-    if (code === 0x20) a = word(k);
-    else if (code === 0x54) a = (a & k) >>> 0;
-    else if (code === 0x06) return k;
-    else if (code === 0x15) {
-      pc += 1 + (a === k ? jt : jf);
-      continue;
-    } else if (code === 0x35) {
-      pc += 1 + (a >= k ? jt : jf);
-      continue;
-    } else throw new Error(`unexpected opcode ${code}`);
-    pc++;
-  }
-  throw new Error('fell off the end');
-}
-
-t.test('seccomp filter', async (t) => {
-  const ALLOW = 0x7fff0000;
-  const EPERM = 0x50001;
-  const x64 = compileSocketFilter('x64');
-  const X64 = 0xc000003e;
-  t.equal(runFilter(x64, { nr: 41, arch: X64, args: [2, 1, 0] }), ALLOW, 'TCP socket allowed');
-  t.equal(runFilter(x64, { nr: 41, arch: X64, args: [10, 2 | 0x80000, 0] }), ALLOW, 'UDP6 with SOCK_CLOEXEC allowed');
-  t.equal(runFilter(x64, { nr: 41, arch: X64, args: [2, 3, 1] }), EPERM, 'SOCK_RAW refused');
-  t.equal(runFilter(x64, { nr: 41, arch: X64, args: [2, 3 | 0x800, 1] }), EPERM, 'SOCK_RAW|SOCK_NONBLOCK refused');
-  t.equal(runFilter(x64, { nr: 41, arch: X64, args: [17, 2, 0] }), EPERM, 'AF_PACKET refused');
-  t.equal(runFilter(x64, { nr: 41, arch: X64, args: [2, 10, 0] }), EPERM, 'SOCK_PACKET refused');
-  t.equal(runFilter(x64, { nr: 425, arch: X64 }), 0x50026, 'io_uring_setup gets ENOSYS');
-  t.equal(runFilter(x64, { nr: 0x40000000 + 41, arch: X64, args: [2, 3, 1] }), 0x50026, 'x32 ABI refused');
-  t.equal(runFilter(x64, { nr: 0, arch: X64 }), ALLOW, 'read() allowed');
-  t.equal(runFilter(x64, { nr: 102, arch: 0x40000003 }), EPERM, 'i386 socketcall refused');
-  t.equal(runFilter(x64, { nr: 359, arch: 0x40000003, args: [17, 3, 0] }), EPERM, 'i386 packet socket refused');
-  t.equal(runFilter(x64, { nr: 359, arch: 0x40000003, args: [2, 1, 0] }), ALLOW, 'i386 TCP socket allowed');
-  t.equal(runFilter(x64, { nr: 41, arch: 0xc00000b7 }), 0x80000000, 'foreign arch killed');
-  const arm = compileSocketFilter('arm64');
-  t.equal(runFilter(arm, { nr: 198, arch: 0xc00000b7, args: [2, 3, 1] }), EPERM, 'arm64 raw refused');
-  t.equal(runFilter(arm, { nr: 198, arch: 0xc00000b7, args: [2, 1, 0] }), ALLOW, 'arm64 TCP allowed');
-  t.throws(() => compileSocketFilter('ia32'), /unsupported/);
-});
-
 t.test('bwrap arguments', async (t) => {
   const files = { dir: '/run/x', caPath: '/run/x/ca.pem', bundlePath: '/run/x/b.pem', resolvConfPath: '/run/x/r', preloadPath: '/p.mjs', undiciDir: '/u' };
-  const args = bwrapArgs({ files, command: ['sh', '-c', 'true'], workdir: '/w', includeWorkdir: true, readOnly: ['/ro'], readWrite: ['/rw'], tty: false, seccompFd: 3, infoFd: 4, env: { A: '1' } });
+  const args = bwrapArgs({ files, command: ['sh', '-c', 'true'], workdir: '/w', includeWorkdir: true, readOnly: ['/ro'], readWrite: ['/rw'], tty: false, seccompFd: 3, infoFd: 4, tmpfsBytes: 1 << 20, env: { A: '1' } });
   const joined = args.join(' ');
   for (const flag of ['--unshare-user', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session', '--clearenv']) t.ok(args.includes(flag), flag);
   t.match(joined, /--cap-drop ALL/);
@@ -111,7 +68,15 @@ t.test('bwrap arguments', async (t) => {
   t.match(joined, /--bind \/rw \/rw/);
   t.match(joined, /--setenv A 1/);
   t.same(args.slice(-4), ['--', 'sh', '-c', 'true'], 'command last, after --');
-  const tty = bwrapArgs({ files, command: ['sh'], includeWorkdir: false, readOnly: [], readWrite: [], tty: true, seccompFd: 3, infoFd: 4, env: {} });
+  t.notOk(args.includes('--dev-bind'), 'no bind keeps device nodes: every bind is nodev');
+  t.notOk(args.includes('--uid'), 'the caller\'s ids inside unless root inside is asked for');
+  const proc = args.indexOf('--proc');
+  if (fs.existsSync('/proc/sys')) t.ok(joined.includes('--ro-bind /proc/sys /proc/sys') && args.indexOf('/proc/sys') > proc, '/proc/sys read-only over the new /proc');
+  for (const p of PROC_MASKED.filter((m) => fs.existsSync(m))) t.ok(args.includes(p) && args.indexOf(p) > proc, `${p} masked`);
+  t.match(joined, /--size 1048576 --tmpfs \/tmp/, 'tmpfs sized');
+  const rootInside = bwrapArgs({ files, command: ['id'], includeWorkdir: false, readOnly: [], readWrite: [], tty: false, seccompFd: 3, infoFd: 4, tmpfsBytes: 1 << 20, env: {}, inside: { uid: 0, gid: 0 } });
+  t.match(rootInside.join(' '), /--unshare-user --uid 0 --gid 0/, 'root inside: uid 0 in the namespace');
+  const tty = bwrapArgs({ files, command: ['sh'], includeWorkdir: false, readOnly: [], readWrite: [], tty: true, seccompFd: 3, infoFd: 4, tmpfsBytes: 1 << 20, env: {} });
   t.notOk(tty.includes('--new-session'), 'a TTY keeps the session for job control');
   t.match(tty.join(' '), /--chdir \/tmp/);
 });
@@ -135,9 +100,69 @@ t.test('filesystem policy mounts', async (t) => {
 
 t.test('masks come after policy binds', async (t) => {
   const files = { dir: '/run/x', caPath: '/run/x/ca.pem', bundlePath: '/run/x/b.pem', resolvConfPath: '/run/x/r', preloadPath: '/p.mjs', undiciDir: '/u' };
-  const args = bwrapArgs({ files, command: ['true'], includeWorkdir: false, readOnly: ['/etc'], readWrite: [], tty: false, seccompFd: 3, infoFd: 4, env: {} });
+  const args = bwrapArgs({ files, command: ['true'], includeWorkdir: false, readOnly: ['/etc'], readWrite: [], tty: false, seccompFd: 3, infoFd: 4, tmpfsBytes: 1 << 20, env: {} });
   const joined = args.join(' ');
   const policyBind = joined.lastIndexOf('--ro-bind /etc /etc');
   const mask = joined.indexOf('--ro-bind /dev/null /etc/shadow');
   t.ok(mask > policyBind, 'a policy bind of /etc cannot uncover /etc/shadow');
+});
+
+t.test('default limits and overrides', async (t) => {
+  t.same(defaultLimits({ memoryMb: 24_000, cpus: 2 }), { pids: 1024, memoryMb: 8192, cpus: 1, openFiles: 16384 }, 'a 24 GB, 2-core host');
+  t.same(defaultLimits({ memoryMb: 4000, cpus: 1 }), { pids: 1024, memoryMb: 2000, cpus: 1, openFiles: 16384 }, 'a small host: half its memory, one CPU');
+  const r = resolveLimits({ pids: 64, memoryMb: undefined }, defaultLimits({ memoryMb: 24_000, cpus: 8 }));
+  t.same(r.limits, { pids: 64, memoryMb: 8192, cpus: 7, openFiles: 16384 });
+  t.same(r.explicit, ['pids'], 'only what was given counts as asked for');
+  t.throws(() => resolveLimits({ pids: 0 }), /limits.pids must be a positive integer/);
+  t.throws(() => resolveLimits({ cpus: -1 }), /limits.cpus must be a positive number/);
+  const lines = describeLimitEvents({ pidsMax: 3, oomKills: 1 }, { pids: 64, memoryMb: 128, cpus: 1, openFiles: 1024 });
+  t.match(lines[0], /process limit \(64\); 3 fork\(s\) failed/);
+  t.match(lines[1], /memory limit \(128 MiB\); the kernel killed 1 process/);
+  t.same(describeLimitEvents({ pidsMax: 0, oomKills: 0 }, defaultLimits()), [], 'nothing to say when no limit was hit');
+});
+
+t.test('the launcher sets the open-files limit and joins the cgroups before exec', async (t) => {
+  const argv = launcherArgv({ openFiles: 77, procsFiles: ['/a/cgroup.procs', '/b/cgroup.procs'] });
+  t.same(argv.slice(0, 2), ['/bin/sh', '-c']);
+  t.same(argv.slice(3), ['sluice-launch', '77', '/a/cgroup.procs', '/b/cgroup.procs', '--']);
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(argv[0]!, [...argv.slice(1, 4), '77', '--', 'sh', '-c', 'ulimit -Sn; ulimit -Hn'], { encoding: 'utf8' });
+  t.equal(out, '77\n77\n', 'soft and hard limits both set');
+});
+
+t.test('symlinks left pointing outside the writable directories', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-links-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  fs.symlinkSync('/etc/passwd', path.join(root, 'old'));
+  const since = Date.now() + 2000; // later than "old": only what comes after counts
+  await new Promise((r) => setTimeout(r, 2100));
+  fs.mkdirSync(path.join(root, 'sub'));
+  fs.symlinkSync('/etc/shadow', path.join(root, 'sub', 'abs'));
+  fs.symlinkSync('../../outside', path.join(root, 'sub', 'up'));
+  fs.symlinkSync('../inside', path.join(root, 'sub', 'fine'));
+  fs.symlinkSync(path.join(root, 'x'), path.join(root, 'absolute-inside'));
+  fs.symlinkSync('/etc/x\u001b[2Jevil', path.join(root, 'esc'));
+  const links = await escapingSymlinks([root], since);
+  t.same(links.map((l) => path.relative(root, l.path)).sort(), ['esc', 'sub/abs', 'sub/up'], 'absolute and ../ targets outside; relative and absolute ones inside are fine');
+  t.notOk(describeSymlinks(links).join('\n').includes('\u001b'), 'control characters from the sandbox never reach the terminal');
+});
+
+t.test('cgroup v2 layout (a directory shaped like the hierarchy; CI machines run v1)', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-cg2-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(root, 'cgroup.controllers'), 'cpuset cpu io memory pids\n');
+  fs.writeFileSync(path.join(root, 'cgroup.subtree_control'), 'cpuset\n');
+  t.ok(isCgroupV2(root));
+  t.same(cgroupDirs('sluice-x', root), [path.join(root, 'sluice-x')], 'one directory at the root of the hierarchy');
+  const cg = await createCgroup('sluice-x', { pids: 64, memoryMb: 128, cpus: 1.5, openFiles: 100 }, root);
+  const read = (f: string) => fs.readFileSync(path.join(root, 'sluice-x', f), 'utf8');
+  t.equal(fs.readFileSync(path.join(root, 'cgroup.subtree_control'), 'utf8'), '+pids +memory +cpu', 'the controllers are handed down');
+  t.equal(read('pids.max'), '64');
+  t.equal(read('memory.max'), String(128 * 1024 * 1024));
+  t.equal(read('cpu.max'), '150000 100000');
+  t.same(cg.procsFiles, [path.join(root, 'sluice-x', 'cgroup.procs')]);
+  fs.writeFileSync(path.join(root, 'sluice-x', 'pids.events'), 'max 7\n');
+  fs.writeFileSync(path.join(root, 'sluice-x', 'memory.events'), 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\noom_group_kill 0\n');
+  t.same(await readEvents('sluice-x', root), { pidsMax: 7, oomKills: 1 }, 'the v2 event files read');
+  await t.rejects(createCgroup('sluice-x', { pids: 1, memoryMb: 1, cpus: 1, openFiles: 1 }, root), /cannot apply the sandbox's limits/, 'a name in use is an error, not a shared cgroup');
 });

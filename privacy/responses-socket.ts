@@ -1,0 +1,142 @@
+import type { RequestContext, StageResponse, WebSocketMessage, WebSocketPeer } from '../core/index.js';
+import { SluiceError } from '../core/index.js';
+import type { EventRestorer } from './restore-events.js';
+import { createResponsesRestorer } from './restore-events.js';
+import type { RouterRedactor } from './restore.js';
+import { createResponsesSession, isApiError } from './responses-session.js';
+import type { CompiledRoute } from './routes.js';
+import type { ApiError, ChatEvent } from './translate/index.js';
+import { codecs, parseBackendError } from './translate/index.js';
+
+/**
+ * The Responses API over WebSocket (Codex's default transport), as the router handles it. The
+ * upgrade carries no model, so its route is the one for a call of no particular model; that route
+ * says who answers the whole connection: `route`, Sluice itself (one backend call per
+ * `response.create`, see responses-session.ts); `allow`, the provider, relayed message by message.
+ * Either way each `response.create` is routed again on its own model and findings; a turn whose
+ * route would switch between the two is refused (a connection cannot change its far side), and so
+ * is a turn a route denies. Each turn that leaves the machine is redacted, and what comes back is
+ * restored event by event with one vault per connection, so a pseudonym means the same across turns.
+ */
+type Json = Record<string, unknown>;
+const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+export const SOCKET_API = 'openai-responses-socket';
+
+export interface SocketState {
+  mode: 'route' | 'allow';
+  vault?: unknown;
+  restorer?: EventRestorer;
+  /** Route mode: the routes of the turns the session will run, in order. */
+  turns: CompiledRoute[];
+}
+
+export interface SocketDeps {
+  redactor(): RouterRedactor | undefined;
+  match(model: string | undefined, sensitive: boolean | undefined, host: string): CompiledRoute | undefined;
+  leavesMachine(route: CompiledRoute): boolean;
+  /** An allowed turn goes out: audit it. */
+  allowed(ctx: RequestContext, route: CompiledRoute, model: string | undefined, findings: Record<string, number> | undefined): void;
+  /** A routed turn: the backend's answer as a streamed Responses body (or an error body). */
+  answer(ctx: RequestContext, route: CompiledRoute, body: Json, model: string): Promise<StageResponse>;
+}
+
+function describe(route: CompiledRoute): string {
+  return route.action === 'allow' ? 'lets it out to the provider' : `sends it to backend "${route.backend ?? ''}"`;
+}
+
+/** The router's per-message hook for a Responses WebSocket; returns the messages to send on. */
+export function socketMessage(deps: SocketDeps, ctx: RequestContext, st: SocketState, message: WebSocketMessage): Buffer | Buffer[] | void {
+  const redactor = deps.redactor();
+  if (message.direction === 'in') {
+    if (!st.restorer || message.binary) return;
+    let event: unknown;
+    try {
+      event = JSON.parse(message.data.toString('utf8'));
+    } catch {
+      return;
+    }
+    if (!isObj(event)) return;
+    return st.restorer.restore(event).map((e) => Buffer.from(JSON.stringify(e)));
+  }
+  let msg: unknown;
+  try {
+    msg = JSON.parse(message.data.toString('utf8'));
+  } catch {
+    msg = undefined;
+  }
+  if (!isObj(msg) || message.binary) {
+    // Sluice's own session answers what it cannot read; a relayed one cannot be redacted, so it stops here.
+    if (st.mode === 'route' || !redactor?.enabled) return;
+    throw new SluiceError('SLUICE_BAD_REQUEST', 'a Responses WebSocket message that is not a JSON object cannot be redacted; Sluice does not relay it', { reason: 'unreadable message on a redacted connection' });
+  }
+  const vaultFor = (body: Json): unknown => (st.vault ??= redactor!.vault(redactor!.conversationKey(SOCKET_API, body)));
+  if (msg.type !== 'response.create') {
+    if (st.mode === 'route' || !redactor?.enabled) return;
+    // Some other client event relayed to the provider: every string of it redacted, as for an unrecognised call.
+    const copy = structuredClone(msg);
+    redactor.redactLlmRequest(undefined, copy, vaultFor(msg));
+    return Buffer.from(JSON.stringify(copy));
+  }
+  const { type, ...body } = msg;
+  const model = typeof body.model === 'string' ? body.model : undefined;
+  let redacted: { body: Json; counts: Record<string, number>; blocked: string[] } | undefined;
+  if (redactor?.enabled) {
+    const copy = structuredClone(body);
+    const result = redactor.redactLlmRequest(SOCKET_API, copy, vaultFor(body));
+    if (Object.values(result.counts).some((n) => n > 0) || result.blocked.length > 0) redacted = { body: copy, ...result };
+  }
+  const route = deps.match(model, redacted !== undefined, ctx.dest.host);
+  if (!route || route.action === 'deny') {
+    const reason = route?.reason ?? (route ? `inference route "${route.name}" denies this call` : `no inference route matches openai-responses model "${model ?? ''}"`);
+    throw new SluiceError('SLUICE_ROUTE_DENIED', reason, { reason, ...(route ? { rule: route.name } : {}) });
+  }
+  if (route.action !== st.mode) {
+    const reason = `inference route "${route.name}" ${describe(route)}, but this WebSocket is answered by ${st.mode === 'allow' ? 'the provider' : 'Sluice'}; a connection does not change its far side, so Sluice refuses the turn (open a new connection, or use POST /v1/responses)`;
+    throw new SluiceError('SLUICE_ROUTE_DENIED', reason, { reason, rule: route.name });
+  }
+  const leaves = deps.leavesMachine(route);
+  if (redacted?.blocked.length && leaves) {
+    const reason = `blocked entity types: ${redacted.blocked.join(', ')}`;
+    throw new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave this machine: ${redacted.blocked.join(', ')}`, { reason, rule: route.name });
+  }
+  if (st.mode === 'allow') deps.allowed(ctx, route, model, redacted?.counts);
+  else if (body.generate !== false) st.turns.push(route);
+  if (!redacted || !leaves) return;
+  st.restorer ??= createResponsesRestorer(redactor!, vaultFor(body));
+  return Buffer.from(JSON.stringify({ type, ...redacted.body }));
+}
+
+/** Route mode: Sluice's side of the connection, one backend call per turn. */
+export function socketPeer(deps: SocketDeps, ctx: RequestContext, st: SocketState): WebSocketPeer {
+  let session: ReturnType<typeof createResponsesSession> | undefined;
+  const run = async (turn: { body: Json }, emit: (event: ChatEvent) => void): Promise<void> => {
+    const model = typeof turn.body.model === 'string' ? turn.body.model : '';
+    const route = st.turns.shift() ?? deps.match(model, undefined, ctx.dest.host);
+    if (!route || route.action !== 'route') throw { status: 403, kind: 'permission', message: `no inference route answers openai-responses model "${model}"` } satisfies ApiError;
+    const res = await deps.answer(ctx, route, turn.body, model);
+    if (res.status >= 400 || typeof res.body === 'string' || res.body instanceof Uint8Array) {
+      const text = typeof res.body === 'string' ? res.body : res.body instanceof Uint8Array ? Buffer.from(res.body).toString('utf8') : '';
+      throw parseBackendError(res.status >= 400 ? res.status : 502, text);
+    }
+    const decoder = codecs.responses.createDecoder();
+    const out: ChatEvent[] = [];
+    for await (const chunk of res.body) {
+      decoder.push(chunk, out);
+      for (const e of out.splice(0)) emit(e);
+    }
+    decoder.end(out);
+    for (const e of out.splice(0)) emit(e);
+  };
+  return {
+    open(io) {
+      session = createResponsesSession({ run: (turn, emit) => run(turn, emit).catch((err: unknown) => Promise.reject(isApiError(err) ? err : { status: 502, kind: 'server', message: (err as Error)?.message ?? String(err) })), send: (m) => io.send(m) });
+    },
+    message(data) {
+      session?.message(data.toString('utf8'));
+    },
+    close() {
+      session?.close();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { randomInt } from 'node:crypto';
+import type Docker from 'dockerode';
+import { ownerLabels } from './docker-objects.js';
+import type { ProcessIdentity } from './owner.js';
+
+const SLOTS = 1 << 12; // /28 blocks in 10.201.0.0/16
+const ATTEMPTS = 8;
+
+export interface DockerNet {
+  network: Docker.Network;
+  bridge: string;
+  gateway: string;
+}
+
+/**
+ * An `internal` bridge per sandbox (Docker gives it no route out and no masquerade), named and
+ * addressed by Sluice so that the firewall can name its interface. The proxy listens on the
+ * bridge's gateway address, the one host address the container can reach. `record` is told the
+ * bridge name before the network is created, for the sandbox's state.
+ */
+export async function createDockerNetwork(
+  docker: Docker,
+  name: string,
+  owner: ProcessIdentity,
+  record: (bridge: string) => Promise<void>,
+): Promise<DockerNet> {
+  let lastError: unknown;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const slot = randomInt(1, SLOTS);
+    const base = slot * 16;
+    const prefix = `10.201.${base >> 8}.${base & 0xff}`;
+    const gateway = `10.201.${base >> 8}.${(base & 0xff) + 1}`;
+    const bridge = `sluice-b${slot.toString(16).padStart(3, '0')}`;
+    await record(bridge);
+    try {
+      const network = await docker.createNetwork({
+        Name: name,
+        Driver: 'bridge',
+        Internal: true,
+        CheckDuplicate: true,
+        IPAM: { Driver: 'default', Config: [{ Subnet: `${prefix}/28`, Gateway: gateway }] },
+        Options: {
+          'com.docker.network.bridge.name': bridge,
+          'com.docker.network.bridge.enable_icc': 'false',
+          'com.docker.network.bridge.enable_ip_masquerade': 'false',
+        },
+        Labels: ownerLabels(bridge, name, owner),
+      });
+      return { network, bridge, gateway };
+    } catch (err) {
+      lastError = err;
+      await record('');
+      // a name clash is the caller's problem; an overlapping pool means pick another slot
+      if (/already exists/i.test((err as Error).message)) throw err;
+    }
+  }
+  throw new Error(`could not create a sandbox network in 10.201.0.0/16 after ${ATTEMPTS} attempts`, { cause: lastError });
+}

@@ -1,0 +1,77 @@
+import { dockerClient, ping } from './docker-engine.js';
+
+/** Labels let `sluice ps`, `stop` and clean-up find what Sluice created in a shared engine. */
+export const LABEL = 'sluice.sandbox';
+export const LABEL_BRIDGE = 'sluice.bridge';
+/** read by Sluice before version 2 too: its clean-up keeps a sandbox while this pid lives */
+export const LABEL_OWNER_PID = 'sluice.owner-pid';
+export const LABEL_OWNER_START = 'sluice.owner-start';
+
+/** A docker sandbox as the engine knows it: its container and network, by sandbox name. */
+export interface DockerObject {
+  name: string;
+  container?: string;
+  network?: string;
+  bridge?: string;
+  ownerPid?: number;
+  ownerStart?: number;
+  running?: boolean;
+  createdAt?: string;
+  command?: string[];
+}
+
+export function ownerLabels(bridge: string, name: string, owner: { pid: number; start: number }): Record<string, string> {
+  return { [LABEL]: name, [LABEL_BRIDGE]: bridge, [LABEL_OWNER_PID]: String(owner.pid), [LABEL_OWNER_START]: String(owner.start) };
+}
+
+const numberLabel = (labels: Record<string, string> | undefined, key: string) => {
+  const n = Number(labels?.[key]);
+  return Number.isFinite(n) && labels?.[key] !== undefined ? n : undefined;
+};
+
+/** Every Sluice container and network in the engine; none when no engine answers. */
+export async function listDockerObjects(filterName?: string): Promise<DockerObject[]> {
+  const docker = dockerClient();
+  if (!(await ping(docker))) return [];
+  const label = filterName ? `${LABEL}=${filterName}` : LABEL;
+  const byName = new Map<string, DockerObject>();
+  const entry = (name: string) => byName.get(name) ?? byName.set(name, { name }).get(name)!;
+  for (const c of await docker.listContainers({ all: true, filters: { label: [label] } })) {
+    const o = entry(c.Labels[LABEL] ?? c.Id);
+    Object.assign(o, {
+      container: c.Id,
+      bridge: c.Labels[LABEL_BRIDGE] ?? o.bridge,
+      ownerPid: numberLabel(c.Labels, LABEL_OWNER_PID),
+      ownerStart: numberLabel(c.Labels, LABEL_OWNER_START),
+      running: c.State === 'running',
+      createdAt: new Date(c.Created * 1000).toISOString(),
+      command: c.Command ? [c.Command] : [],
+    });
+  }
+  for (const n of await docker.listNetworks({ filters: { label: [label] } })) {
+    const o = entry(n.Labels?.[LABEL] ?? n.Name);
+    o.network = n.Id;
+    o.bridge ??= n.Labels?.[LABEL_BRIDGE];
+    o.ownerPid ??= numberLabel(n.Labels, LABEL_OWNER_PID);
+    o.ownerStart ??= numberLabel(n.Labels, LABEL_OWNER_START);
+  }
+  return [...byName.values()];
+}
+
+/** Removes containers (forcibly: a running one is killed) and networks. Missing ones are fine. */
+export async function removeDockerObjects(objects: Array<Pick<DockerObject, 'container' | 'network'>>): Promise<void> {
+  const docker = dockerClient();
+  for (const o of objects) {
+    if (o.container) await ignoreMissing(docker.getContainer(o.container).remove({ force: true }));
+    if (o.network) await ignoreMissing(docker.getNetwork(o.network).remove());
+  }
+}
+
+async function ignoreMissing(op: Promise<unknown>): Promise<void> {
+  try {
+    await op;
+  } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status !== 404) throw err;
+  }
+}

@@ -1,0 +1,67 @@
+import t from 'tap';
+import { createPlaceholderFinder } from '../../credentials/placeholder-finder.js';
+import { curl, startWorld } from '../proxy/fixtures.js';
+
+/**
+ * OpenShell's placeholder grammar `openshell:resolve:env:KEY` as an alias of Sluice's placeholders,
+ * through a real Sluice and curl: replaced by the provider whose sandbox variable is KEY, only
+ * where that provider may be sent (its endpoints), and an unknown KEY refused with a reason that
+ * names the KEY and no secret. (OpenShell: openshell-core provider_credentials.rs.)
+ */
+const SECRET = 'ghs_realSecretValue0123456789abcdefABCDEF';
+
+const policy = (p: { api: number; other: number; plain: number }) => `version: 1
+network_policies:
+  a:
+    endpoints:
+      - { host: api.example.test, port: ${p.api} }
+      - { host: other.example.test, port: ${p.other} }
+providers:
+  internal:
+    from: env:INTERNAL_TOKEN
+    endpoints: [{ host: api.example.test, port: ${p.api} }]
+    inject: { header: authorization, format: "Bearer {}" }
+    env: INTERNAL_TOKEN
+`;
+
+t.test('openshell:resolve:env:KEY is replaced at the injection point only', async (t) => {
+  const world = await startWorld(policy, { env: { INTERNAL_TOKEN: SECRET } });
+  t.teardown(() => world.close());
+  const api = `https://api.example.test:${world.api.port}`;
+  const ok = await curl(world, ['-H', 'Authorization: Bearer openshell:resolve:env:INTERNAL_TOKEN', `${api}/user?x=openshell:resolve:env:INTERNAL_TOKEN`]);
+  t.equal(ok.status, 200, ok.body);
+  const seen = world.api.requests.at(-1)!;
+  t.equal(seen.headers.authorization, `Bearer ${SECRET}`, 'the header carries the real value upstream');
+  t.equal(seen.url, `/user?x=${SECRET}`, 'so does the query (every injection point Sluice placeholders have)');
+
+  const other = await curl(world, ['-H', 'Authorization: Bearer openshell:resolve:env:INTERNAL_TOKEN', `https://other.example.test:${world.other.port}/`]);
+  t.equal(other.status, 403, 'not to a host the provider may not be sent to');
+  t.equal(JSON.parse(other.body).error, 'credential_endpoint_mismatch');
+  t.equal(world.other.requests.length, 0);
+
+  const unknown = await curl(world, ['-H', 'Authorization: Bearer openshell:resolve:env:OTHER_TOKEN', `${api}/user`]);
+  t.equal(unknown.status, 403);
+  const body = JSON.parse(unknown.body) as { error: string; reason: string };
+  t.equal(body.error, 'credential_unknown');
+  t.match(body.reason, /openshell:resolve:env:OTHER_TOKEN, but no provider sets OTHER_TOKEN in this sandbox/, 'the reason names the KEY');
+  t.notMatch(unknown.body + unknown.stderr, SECRET, 'and no secret');
+  t.equal(world.api.requests.length, 1, 'the refused request never left');
+  const audit = JSON.stringify(await world.sluice.readAudit());
+  t.notMatch(audit, SECRET, 'the audit log holds no secret');
+});
+
+t.test('the finder: aliases among other text, and bodies split inside one', async (t) => {
+  const provider = { name: 'internal', env: ['INTERNAL_TOKEN'] } as unknown as Parameters<typeof createPlaceholderFinder>[1] extends ReadonlyMap<string, infer P> ? P : never;
+  const finder = createPlaceholderFinder([], new Map([['unused-placeholder', provider]]), { mint: () => '', isOurs: () => false });
+  const text = 'a openshell:resolve:env:INTERNAL_TOKEN b openshell:resolve:env:NOPE c';
+  const found = finder.find(text);
+  t.same(found.map((o) => [text.slice(o.start, o.end), o.alias, o.provider?.name]), [
+    ['openshell:resolve:env:INTERNAL_TOKEN', 'INTERNAL_TOKEN', 'internal'],
+    ['openshell:resolve:env:NOPE', 'NOPE', undefined],
+  ]);
+  const whole = 'x openshell:resolve:env:INTERNAL_TOKEN';
+  for (let cut = 2; cut < whole.length; cut++) {
+    t.equal(finder.holdLength(whole.slice(0, cut)), cut - 2, `split at ${cut}: everything from the alias's first byte is held`);
+  }
+  t.equal(finder.holdLength('x openshell:resolve:env:A-'), 0, 'a KEY already ended is not held');
+});
