@@ -83,7 +83,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       caCertPem: runtime.caCertPem,
       defaultPolicy: () => defaults.get(),
       ...(opts.graceMs !== undefined ? { graceMs: opts.graceMs } : {}),
-      startListener: async ({ sandbox, policy, host, baseDir }) => listenerOf(await startTenant(runtime, { policy, sandbox, listen: { host, port: 0 }, ...(baseDir ? { baseDir } : {}) }), sandbox),
+      startListener: async ({ sandbox, policy, host, baseDir, attributeClient }) =>
+        listenerOf(await startTenant(runtime, { policy, sandbox, listen: { host, port: 0 }, ...(baseDir ? { baseDir } : {}), ...(attributeClient ? { attributeClient } : {}) }), sandbox),
     });
     const recovered = await sandboxes.recover();
     cleanups.push(() => sandboxes.close());

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { SluiceError } from '../core/index.js';
-import type { EventBus, SandboxEvent } from '../core/index.js';
+import type { AttributeClient, EventBus, SandboxEvent } from '../core/index.js';
 import { parsePolicy, formatPolicyError } from '../rules/index.js';
 import type { Policy } from '../rules/index.js';
 import type { PreparedSandbox, RunningSandbox, SandboxDriver } from '../sandbox/index.js';
@@ -32,7 +32,8 @@ export interface SandboxListener {
   close(): Promise<void>;
 }
 
-export type StartListener = (opts: { sandbox: string; policy: Policy; host: string; baseDir?: string }) => Promise<SandboxListener>;
+/** `attributeClient`: which program in the sandbox opened a connection, so the policy's `binaries` hold. */
+export type StartListener = (opts: { sandbox: string; policy: Policy; host: string; baseDir?: string; attributeClient?: AttributeClient }) => Promise<SandboxListener>;
 
 export interface CreateSpec {
   name?: string;
@@ -101,10 +102,10 @@ export function createSandboxManager(opts: ManagerOptions) {
     return live;
   }
 
-  // Parsed like any policy: `binaries` is not enforced on a sandbox's listener either (no process
-  // attribution reaches the policy stage yet), so its load warning must stay.
+  // Parsed as a sandbox's policy: its listener attributes each connection to the program in the
+  // sandbox that opened it, so `binaries` is enforced and needs no warning.
   function parse(text: string, label: string): { policy: Policy; warnings: string[] } {
-    const parsed = parsePolicy(text, label);
+    const parsed = parsePolicy(text, label, { sandboxed: true });
     if (!parsed.policy || parsed.errors.length) {
       const errors = parsed.errors.map(formatPolicyError);
       throw new SluiceError('SLUICE_POLICY_INVALID', `invalid policy: ${errors.length} error(s)`, { reason: errors.join('; '), errors });
@@ -150,7 +151,7 @@ export function createSandboxManager(opts: ManagerOptions) {
   }
 
   async function create(spec: CreateSpec): Promise<SandboxRecord> {
-    const { prepareSandbox, sandboxName } = await sandboxModule();
+    const { prepareSandbox, sandboxName, createSandboxAttribution } = await sandboxModule();
     let name: string;
     try {
       name = sandboxName(spec.name);
@@ -189,6 +190,8 @@ export function createSandboxManager(opts: ManagerOptions) {
     writeRecord(opts.home, record);
     const live: Live = { record, output: openOutputLog(outputFile(opts.home, name)), stdinTaken: false, stopping: false, exited: Promise.resolve(record), released: Promise.resolve() };
     sandboxes.set(name, live);
+    let started: (sandbox: RunningSandbox | undefined) => void = () => undefined;
+    const sandboxStarted = new Promise<RunningSandbox | undefined>((resolve) => (started = resolve));
     try {
       live.prepared = await prepareSandbox({
         driver: spec.driver,
@@ -202,7 +205,9 @@ export function createSandboxManager(opts: ManagerOptions) {
         ...(policy.filesystem_policy ? { filesystem: policy.filesystem_policy } : {}),
         ...(policy.process ? { process: policy.process } : {}),
       });
-      live.listener = await opts.startListener({ sandbox: name, policy, host: live.prepared.proxyListen.host, ...(policyDir ? { baseDir: policyDir } : {}) });
+      // The listener starts before the command does: attribution waits for it (no client exists before).
+      const attributeClient = createSandboxAttribution({ init: async () => (await sandboxStarted)?.init() });
+      live.listener = await opts.startListener({ sandbox: name, policy, host: live.prepared.proxyListen.host, attributeClient, ...(policyDir ? { baseDir: policyDir } : {}) });
       // What the policy asks for that Sluice does differently is said where the operator looks, never silently dropped.
       if (parsed?.warnings.length) opts.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', sandbox: name, reason: `policy of sandbox ${name} loaded`, warnings: parsed.warnings });
       record.proxy = { host: live.listener.host, port: live.listener.port };
@@ -214,6 +219,7 @@ export function createSandboxManager(opts: ManagerOptions) {
         env: live.listener.env(),
       });
       live.running = running;
+      started(running);
       if (!record.stdin) running.stdin?.end();
       const streams = Promise.all([drain(running.stdout, (c) => live.output.write(STDOUT, c)), drain(running.stderr, (c) => live.output.write(STDERR, c))]).then(() => undefined);
       live.exited = running.wait().then((code) => settle(live, code, withGrace(streams), spec.autoRemove ?? false));
@@ -223,6 +229,7 @@ export function createSandboxManager(opts: ManagerOptions) {
       emit(record, 'started', `started: ${spec.command.join(' ').slice(0, 200)}`);
       return record;
     } catch (err) {
+      started(undefined);
       sandboxes.delete(name);
       await live.running?.remove().catch(() => undefined);
       await live.prepared?.remove().catch(() => undefined);

@@ -16,10 +16,11 @@ import { startReaper } from './reaper.js';
 import { sandboxEnv } from './sandbox-env.js';
 import { writeSandboxFiles } from './sandbox-files.js';
 import { claimSandbox, recordState } from './sandbox-state.js';
-import { assertWorkdirWritable, chooseSandboxUser, type SandboxUser } from './sandbox-user.js';
+import { chooseSandboxUser, workdirAccess, type SandboxUser } from './sandbox-user.js';
 import { compileSeccompFilter } from './seccomp.js';
 import type { PreparedSandbox, RunningSandbox, SandboxSpec, StartOptions } from './types.js';
 import { describeSymlinks, escapingSymlinks } from './workdir-links.js';
+import { lendWorkdir, ownerOf } from './workdir-lend.js';
 
 const SECCOMP_FD = 3;
 const INFO_FD = 4;
@@ -36,7 +37,7 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
   const includeWorkdir = spec.filesystem?.include_workdir ?? true;
   const workdir = spec.workdir && includeWorkdir ? path.resolve(spec.workdir) : undefined;
   const user = await chooseSandboxUser({ driver: 'bwrap', process: spec.process, workdir });
-  if (workdir) await assertWorkdirWritable(workdir, user);
+  const access = workdir ? await workdirAccess(workdir, user, { explicitUser: !!spec.process?.run_as_user }) : 'writable';
   const { limits, notices } = bwrapLimits(spec, root);
   if (user.inside.uid === 0) {
     notices.push(`the command runs as root inside the sandbox's user namespace, as the policy asks; on the host it is uid ${user.uid} (${user.reason}) with no capabilities, not root`);
@@ -58,6 +59,7 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
   };
   try {
     await recordState(state, { reaper: reaper.identity, user: { uid: user.uid, gid: user.gid } });
+    if (access === 'lend' && workdir) notices.push(...(await lendWorkdir(state, workdir, user, { ancestors: true, owner: ownerOf(workdir) })));
     network = await createBwrapNetwork(mode, (n) => recordState(state, { network: n, firewallTables: n ? [n] : [] }));
   } catch (err) {
     await cleanup();

@@ -7,6 +7,7 @@ import { listMountDirs, mountsOf, removeHostMounts } from './host-mounts.js';
 import { listSandboxNetworks, removeSandboxNetwork } from './netns.js';
 import { descendants, isRunning, killAll } from './owner.js';
 import { listStateDirs, readState, removeStateDir, stateDir, type SandboxState } from './sandbox-state.js';
+import { takeBackWorkdir } from './workdir-lend.js';
 
 /**
  * How long a `sluice-` resource that no state file lists is left alone: long enough for any
@@ -118,12 +119,16 @@ export async function removeSandbox(state: SandboxState, claimed?: Set<string>):
   const keep = claimed ?? (await liveClaims(state.name));
   // the reaper's shell execs the clean-up: the reaper may be this very process
   if (state.reaper && state.reaper.pid !== process.pid && isRunning(state.reaper)) killAll([state.reaper.pid]);
+  const pids: number[] = [];
   if (state.driver === 'bwrap' && state.pid && isRunning({ pid: state.pid, start: state.pidStart }) && (state.pidStart !== undefined || launchesSandboxes(state.pid))) {
-    killAll([state.pid, ...descendants(state.pid)]);
+    pids.push(state.pid, ...descendants(state.pid));
+    killAll(pids);
   }
   if (state.driver === 'docker') {
     await removeDockerObjects([{ container: state.container ?? state.name, network: state.dockerNetwork ?? state.name }]);
   }
+  // before the state goes: a failure leaves the grant listed for the next clean-up
+  await takeBackWorkdir(state, pids);
   if (state.cgroup && !keep.has(state.cgroup)) await removeCgroup(state.cgroup);
   for (const table of state.firewallTables) if (!keep.has(table)) await removeFirewall(table);
   if (state.network && !keep.has(state.network)) await removeSandboxNetwork(state.network);

@@ -20,9 +20,10 @@ import { createRelay, type Relay } from './relay.js';
 import { IN_SANDBOX, sandboxEnv } from './sandbox-env.js';
 import { writeSandboxFiles } from './sandbox-files.js';
 import { claimSandbox, recordState } from './sandbox-state.js';
-import { assertWorkdirWritable, chooseSandboxUser } from './sandbox-user.js';
+import { chooseSandboxUser, workdirAccess } from './sandbox-user.js';
 import type { PreparedSandbox, RunningSandbox, SandboxSpec, StartOptions } from './types.js';
 import { describeSymlinks, escapingSymlinks } from './workdir-links.js';
+import { lendWorkdir, ownerOf } from './workdir-lend.js';
 
 const MIB = 1024 * 1024;
 const refuse = (reason: string) => new SluiceError('SLUICE_SANDBOX_REFUSED', reason, { reason });
@@ -58,7 +59,7 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
     await assertRootInsideIsSafe(docker);
     notices.push("the command runs as root inside the container, as the policy asks; the engine's userns-remap maps it to an unprivileged host user");
   }
-  if (workdir) await assertWorkdirWritable(workdir, user);
+  const access = workdir ? await workdirAccess(workdir, user, { explicitUser: !!spec.process?.run_as_user }) : 'writable';
   const { limits } = resolveLimits(spec.limits);
   const mounts = policyMounts(spec.filesystem, { imageProvides: true });
   const owner = currentProcess();
@@ -73,6 +74,8 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
   };
   try {
     await recordState(state, { reaper: reaper.identity, user: { uid: user.uid, gid: user.gid }, dockerNetwork: name, container: name });
+    // the engine binds the workdir as root: only the tree is lent, not its ancestors
+    if (access === 'lend' && workdir) notices.push(...(await lendWorkdir(state, workdir, user, { ancestors: false, owner: ownerOf(workdir) })));
     net = await createDockerNetwork(docker, name, owner, (bridge) => recordState(state, { firewallTables: bridge ? [bridge] : [] }));
   } catch (err) {
     await cleanup();

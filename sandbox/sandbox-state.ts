@@ -4,6 +4,7 @@ import { SluiceError } from '../core/index.js';
 import { currentProcess, type ProcessIdentity } from './owner.js';
 import { sluiceRunDir } from './sandbox-files.js';
 import type { SandboxDriver } from './types.js';
+import type { AclGrant } from './workdir-acl.js';
 
 /**
  * What a sandbox holds on the host, written to `<runDir>/<name>/state.json` before any of it is
@@ -37,6 +38,8 @@ export interface SandboxState {
   /** the process that removes everything if the owner dies without doing so */
   reaper?: ProcessIdentity;
   user?: { uid: number; gid: number };
+  /** ACL entries lending a root-owned workdir to the sandbox's user (workdir-acl.ts) */
+  acl?: AclGrant;
   command: string[];
   createdAt: string;
 }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { constants, statSync } from 'node:fs';
+import { constants, readFileSync, statSync } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { SluiceError } from '../core/index.js';
 import { primaryGroup, resolveGroup, resolveHostUser } from './host-user.js';
@@ -42,7 +42,7 @@ const refuse = (reason: string) => new SluiceError('SLUICE_SANDBOX_REFUSED', rea
  *    owns the directory;
  * 3. the user who ran `sudo` (SUDO_UID/SUDO_GID);
  * 4. Sluice's own user when it is not root;
- * 5. nobody (65534).
+ * 5. the first of root's subordinate ids (/etc/subuid, /etc/subgid), else nobody (65534).
  * bwrap without root cannot switch users: it always runs as the caller.
  * `process.root_inside` keeps those host ids and shows them to the command as 0 (its user
  * namespace maps 0 to them): what tools that insist on root need, with nothing of the host's root.
@@ -101,18 +101,58 @@ function defaultUser(input: ChooseUserInput, callerUid: number, callerGid: numbe
     return { uid: sudoUid, gid: Number.isInteger(sudoGid) && sudoGid > 0 ? sudoGid : (primaryGroup(sudoUid) ?? NOBODY), reason: `the user who ran sudo (uid ${sudoUid})` };
   }
   if (callerUid !== 0) return { uid: callerUid, gid: callerGid || NOBODY, reason: `Sluice's own user (uid ${callerUid})` };
-  return { uid: NOBODY, gid: NOBODY, reason: 'nobody (65534): Sluice runs as root, the workdir is root\'s or absent, and there is no SUDO_UID' };
+  const ids = dedicatedIds(readOr('/etc/subuid'), readOr('/etc/subgid'));
+  const why = "Sluice runs as root, the workdir is root's or absent, and there is no SUDO_UID";
+  if (ids) return { ...ids, reason: `uid ${ids.uid}, the first of root's subordinate ids (/etc/subuid): ${why}` };
+  return { uid: NOBODY, gid: NOBODY, reason: `nobody (65534): ${why}` };
+}
+
+/**
+ * The sandbox's own ids when nobody better is known: the first of root's subordinate uid and gid
+ * ranges, which no account on the host has (useradd hands them out apart from the login ids), so
+ * the sandbox's files and processes are its alone; nobody is shared with NFS squashing and
+ * daemons. Both ranges, or neither: a uid without its own gid would end up in nobody's group.
+ */
+export function dedicatedIds(subuid: string, subgid: string): { uid: number; gid: number } | undefined {
+  const first = (text: string) => {
+    for (const line of text.split('\n')) {
+      const [who, start, count] = line.trim().split(':');
+      const n = Number(start);
+      if ((who === 'root' || who === '0') && Number.isInteger(n) && n > 0 && n < 2 ** 32 - 1 && Number(count) > 0) return n;
+    }
+    return undefined;
+  };
+  const uid = first(subuid);
+  const gid = first(subgid);
+  return uid !== undefined && gid !== undefined ? { uid, gid } : undefined;
+}
+
+function readOr(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /**
  * The command must be able to write its workdir: checked up front, for the ids it will have,
- * so that a root-owned directory is a clear error now rather than failed writes later.
+ * so that an unwritable directory is a clear error now rather than failed writes later. One
+ * case is not refused: Sluice as root, a root-owned workdir, no run_as_user. That is every
+ * `sluice run` from a root shell (CI, a VM, a container), and the answer is to lend the
+ * directory to the unprivileged user for the run ('lend': workdir-lend.ts), never to run as root.
  */
-export async function assertWorkdirWritable(workdir: string, user: SandboxUser, callerUid = process.getuid?.() ?? 0): Promise<void> {
+export async function workdirAccess(
+  workdir: string,
+  user: SandboxUser,
+  opts: { callerUid?: number; explicitUser?: boolean } = {},
+): Promise<'writable' | 'lend'> {
+  const callerUid = opts.callerUid ?? process.getuid?.() ?? 0;
   const writable = user.uid === callerUid ? await access(workdir, constants.W_OK).then(() => true, () => false)
     : callerUid === 0 ? await writableAs(workdir, user) : modeAllowsWrite(workdir, user);
-  if (writable) return;
+  if (writable) return 'writable';
   const st = statSync(workdir);
+  if (callerUid === 0 && st.uid === 0 && user.uid !== 0 && !opts.explicitUser) return 'lend';
   throw refuse(
     `the workdir ${workdir} (owner uid ${st.uid}, mode ${(st.mode & 0o7777).toString(8)}) is not writable by the sandbox's user, uid ${user.uid} ` +
       `(${user.reason}). The sandbox never runs as the host's root: give the directory to the user the agent should act as ` +

@@ -101,8 +101,8 @@ export interface SpawnedGateway {
   agent: Agent;
 }
 
-export async function spawnGateway(home: string, args: string[] = []): Promise<SpawnedGateway> {
-  const child = spawn(SLUICE_BIN, ['up', '--listen', '127.0.0.1:0', ...args], { env: cliEnv({ SLUICE_HOME: home }), stdio: ['ignore', 'pipe', 'pipe'] });
+export async function spawnGateway(home: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<SpawnedGateway> {
+  const child = spawn(SLUICE_BIN, ['up', '--listen', '127.0.0.1:0', ...args], { env: cliEnv({ ...env, SLUICE_HOME: home }), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr!.on('data', (c: Buffer) => (err += c.toString()));

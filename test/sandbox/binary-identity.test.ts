@@ -7,13 +7,16 @@ import { createTestCA } from '../helpers/tls.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { tempDir } from '../helpers/sluice.js';
 import { buildBaseImage, ensureDocker } from '../../sandbox/index.js';
+import { spawnGateway } from '../helpers/gateway.js';
 
 /**
  * `binaries` enforced end to end in sandboxes `sluice run` starts, on both drivers: one host is L7
  * for curl and L4 for python, a program no policy names is refused with its name in the reason,
  * and what the sandboxed process controls cannot forge its identity: argv[0], a copy of an
  * allowed binary under another path, a binary replaced after its first use (SHA-256 pinned).
- * Every verdict is read from what the client saw and from the audit log's reason.
+ * Every verdict is read from what the client saw and from the audit log's reason. The same holds
+ * for a sandbox `sluice run` starts on a running gateway (`sluice up`), whose listener attributes
+ * connections the same way.
  */
 t.setTimeout(360_000);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -82,10 +85,15 @@ async function dockerMissing(): Promise<string | false> {
   }
 }
 
-const drivers = ['bwrap', 'docker'] as const;
-for (const driver of drivers) {
+// Each driver with a Sluice of its own; bwrap on a gateway too (same listener code, started by the gateway).
+const cases = [
+  { driver: 'bwrap', gateway: false },
+  { driver: 'docker', gateway: false },
+  { driver: 'bwrap', gateway: true },
+] as const;
+for (const { driver, gateway } of cases) {
   const skip = !isRoot ? 'needs root (network namespaces, nftables, dockerd)' : driver === 'docker' ? await dockerMissing() : false;
-  t.test(`binaries in a ${driver} sandbox`, { skip }, async (t) => {
+  t.test(`binaries in a ${driver} sandbox${gateway ? ' on a gateway' : ''}`, { skip }, async (t) => {
     const home = tempDir('sluice-binid-');
     const work = tempDir('sluice-binid-work-');
     fs.chmodSync(work, 0o777);
@@ -122,12 +130,20 @@ for (const driver of drivers) {
       ].join('\n'),
     );
     const env = { NODE_EXTRA_CA_CERTS: path.join(home, 'upstream-ca.pem') };
-    const name = `binid-${driver}-${process.pid}`;
-    const run = await sluice(
-      ['run', '--driver', driver, '--name', name, '--policy', policy, '--home', home, '--workdir', work, '--resolve', 'api.example.com=127.0.0.1', '--resolve', 'pinned.example.com=127.0.0.1', '--resolve', 'plain.example.com=127.0.0.1', '--', 'bash', `${work}/probe.sh`],
-      env,
-    );
+    const name = `binid-${driver}${gateway ? '-gw' : ''}-${process.pid}`;
+    const pins = ['api.example.com', 'pinned.example.com', 'plain.example.com'].flatMap((h) => ['--resolve', `${h}=127.0.0.1`]);
+    if (gateway) {
+      // the gateway holds the pins and the upstream CA; `sluice run` then finds it under --home
+      const gw = await spawnGateway(home, pins, env);
+      t.teardown(async () => {
+        gw.child.kill('SIGTERM');
+        await new Promise((resolve) => gw.child.once('exit', resolve));
+        await gw.agent.close();
+      });
+    }
+    const run = await sluice(['run', '--driver', driver, '--name', name, '--policy', policy, '--home', home, '--workdir', work, ...(gateway ? [] : pins), '--', 'bash', `${work}/probe.sh`], env);
     t.equal(run.code, 0, run.stderr);
+    if (gateway) t.match(run.stderr, /runs on the gateway/, 'the sandbox ran on the gateway');
     t.notMatch(run.stderr, /binaries are enforced only/, 'no warning: binaries are enforced in sluice run');
     const r = results(run.stdout);
     t.equal(r['curl-allowed'], '200 200', `curl may GET /curl-only (stdout: ${run.stdout})`);

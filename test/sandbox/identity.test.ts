@@ -2,11 +2,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { buildBaseImage, ensureDocker, type SandboxDriver } from '../../sandbox/index.js';
-import { assertWorkdirWritable, chooseSandboxUser, NOBODY } from '../../sandbox/sandbox-user.js';
+import { chooseSandboxUser, dedicatedIds, NOBODY, workdirAccess } from '../../sandbox/sandbox-user.js';
 import { tempDir } from '../helpers/sluice.js';
 import { sluiceCli } from './sluice-cli.js';
 
 // Who the sandboxed command runs as when Sluice runs as root: never the host's root.
+
+// several `sluice run`s on shared cores; set before the first test so that the runner sees it
+t.setTimeout(600_000);
+
+t.test("root's first subordinate ids are the sandbox's own", async (t) => {
+  t.same(dedicatedIds('alice:100000:65536\nroot:231072:65536\n', 'root:231072:65536\n'), { uid: 231072, gid: 231072 });
+  t.same(dedicatedIds('0:300000:10\n', '0:400000:10\n'), { uid: 300000, gid: 400000 }, 'by number too');
+  t.equal(dedicatedIds('alice:100000:65536\n', 'root:231072:65536\n'), undefined, 'no range of root: none');
+  t.equal(dedicatedIds('root:231072:65536\n', ''), undefined, 'a uid without a gid range: none (nobody instead)');
+  t.equal(dedicatedIds('root:0:65536\n', 'root:0:1\n'), undefined, 'never 0');
+});
 
 t.test('the choice of user, without starting anything', async (t) => {
   const owned = tempDir('sluice-user-');
@@ -21,8 +32,10 @@ t.test('the choice of user, without starting anything', async (t) => {
   }
   const sudo = await chooseSandboxUser({ driver: 'bwrap', workdir: rootOwned, ...asRoot, env: { SUDO_UID: '1500', SUDO_GID: '1600' } });
   t.same([sudo.uid, sudo.gid], [1500, 1600], 'a root-owned workdir: the user who ran sudo');
+  const readOr = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
+  const fallback = dedicatedIds(readOr('/etc/subuid'), readOr('/etc/subgid')) ?? { uid: NOBODY, gid: NOBODY };
   const nobody = await chooseSandboxUser({ driver: 'docker', ...asRoot });
-  t.same([nobody.uid, nobody.gid], [NOBODY, NOBODY], 'no workdir, no sudo: nobody');
+  t.same([nobody.uid, nobody.gid], [fallback.uid, fallback.gid], "no workdir, no sudo: root's first subordinate ids, else nobody");
   const explicit = await chooseSandboxUser({ driver: 'bwrap', process: { run_as_user: '2500', run_as_group: '2600' }, workdir: rootOwned, ...asRoot });
   t.same([explicit.uid, explicit.gid], [2500, 2600], 'the policy wins');
   const image = await chooseSandboxUser({ driver: 'docker', process: { run_as_user: 'sandbox' }, ...asRoot });
@@ -42,7 +55,7 @@ t.test('the choice of user, without starting anything', async (t) => {
   );
   await t.rejects(chooseSandboxUser({ driver: 'docker', process: { run_as_user: '2500', run_as_group: '0' }, callerUid: 1234, callerGid: 1234, env: {} }), /root group/, 'docker: never gid 0, whoever asks');
   const groupOnly = await chooseSandboxUser({ driver: 'docker', process: { run_as_group: '3300' }, ...asRoot });
-  t.same([groupOnly.uid, groupOnly.gid], [NOBODY, 3300], 'run_as_group alone applies to the default user');
+  t.same([groupOnly.uid, groupOnly.gid], [fallback.uid, 3300], 'run_as_group alone applies to the default user');
   await t.rejects(
     chooseSandboxUser({ driver: 'bwrap', process: { run_as_group: '3300' }, callerUid: 1234, callerGid: 1234, env: {} }),
     /switching users needs root/,
@@ -50,16 +63,23 @@ t.test('the choice of user, without starting anything', async (t) => {
   );
   if (process.getuid?.() === 0) {
     fs.chmodSync(rootOwned, 0o700);
-    await t.rejects(assertWorkdirWritable(rootOwned, nobody), /not writable by the sandbox's user, uid 65534 \(nobody.*\)\. The sandbox never runs as the host's root: give the directory/s);
+    t.equal(await workdirAccess(rootOwned, nobody), 'lend', "root's own workdir, as root: lent to the unprivileged user, not refused");
+    await t.rejects(
+      workdirAccess(rootOwned, explicit, { explicitUser: true }),
+      /not writable by the sandbox's user, uid 2500 \(run_as_user.*\)\. The sandbox never runs as the host's root: give the directory/s,
+      'a run_as_user the policy names is never lent a directory: refused',
+    );
+    fs.chownSync(owned, 4242, 0);
+    fs.chmodSync(owned, 0o700);
+    await t.rejects(workdirAccess(owned, nobody), /not writable/, "someone else's workdir is never lent");
     fs.chmodSync(rootOwned, 0o1777);
-    await t.resolves(assertWorkdirWritable(rootOwned, nobody), 'a world-writable directory is fine');
+    t.equal(await workdirAccess(rootOwned, nobody), 'writable', 'a world-writable directory is fine, and nothing is lent');
   }
 });
 
 if (process.getuid?.() !== 0) {
   t.test('started by root', { skip: 'needs root (CI runs it as root)' }, async () => undefined);
 } else {
-  t.setTimeout(600_000); // several `sluice run`s on shared CI cores
   const drivers: SandboxDriver[] = ['bwrap', 'docker'];
   for (const driver of drivers) {
     t.test(`${driver}: sluice run by root`, async (t) => {
@@ -72,16 +92,20 @@ if (process.getuid?.() !== 0) {
       t.teardown(() => [home, workdir].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
       const common = ['run', '--driver', driver, '--home', home];
 
+      const readOr = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
+      const fallback = dedicatedIds(readOr('/etc/subuid'), readOr('/etc/subgid')) ?? { uid: NOBODY, gid: NOBODY };
       const noWorkdir = await sluiceCli([...common, '--', 'sh', '-c', 'id -u; id -g'], { env: { SUDO_UID: '', SUDO_GID: '' } }).done;
-      t.equal(noWorkdir.stdout, `${NOBODY}\n${NOBODY}\n`, `no workdir and no sudo: nobody (${noWorkdir.stderr})`);
+      t.equal(noWorkdir.stdout, `${fallback.uid}\n${fallback.gid}\n`, `no workdir and no sudo: root's first subordinate ids, else nobody (${noWorkdir.stderr})`);
 
       const viaSudo = await sluiceCli([...common, '--', 'id', '-u'], { env: { SUDO_UID: '1777', SUDO_GID: '1777' } }).done;
       t.equal(viaSudo.stdout, '1777\n', 'run through sudo: the user who ran it');
 
       fs.chmodSync(workdir, 0o700);
-      const refused = await sluiceCli([...common, '--workdir', workdir, '--', 'touch', 'x'], { env: { SUDO_UID: '' } }).done;
-      t.equal(refused.code, 125, 'a root-owned workdir the sandbox user cannot write is refused');
-      t.match(refused.stderr, /the workdir .* is not writable by the sandbox's user, uid 65534.*chown -R USER DIR/s, refused.stderr);
+      const named = path.join(home, 'named-user.yaml');
+      fs.writeFileSync(named, "version: 1\nprocess: { run_as_user: '2500' }\n");
+      const refused = await sluiceCli([...common, '--policy', named, '--workdir', workdir, '--', 'touch', 'x'], { env: { SUDO_UID: '' } }).done;
+      t.equal(refused.code, 125, "a root-owned workdir the policy's run_as_user cannot write is refused (lending is for the default user only)");
+      t.match(refused.stderr, /the workdir .* is not writable by the sandbox's user, uid 2500.*chown -R USER DIR/s, refused.stderr);
       t.same(fs.readdirSync(workdir), [], 'nothing ran');
 
       fs.chownSync(workdir, 4343, 4343);
