@@ -1,4 +1,6 @@
-import { sluiceVersion } from '../app/version.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseCommandLine, UsageError } from './args.js';
 import type { Parsed } from './args.js';
 import { COMMANDS } from './commands.js';
@@ -6,8 +8,19 @@ import { commandHelp, groupHelp, topHelp, usageLine } from './help.js';
 import { processIO } from './io.js';
 import type { CliIO } from './io.js';
 
-/** The version in Sluice's package.json (app/version.ts finds it from dist/ or the source). */
-export const version = sluiceVersion;
+/**
+ * The version in Sluice's package.json, found from this module upwards (dist/cli or cli/ when run
+ * from source). app/version.ts does the same, but importing app/ would load the proxy for `--help`.
+ */
+export function version(): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); dir !== path.dirname(dir); dir = path.dirname(dir)) {
+    const file = path.join(dir, 'package.json');
+    if (!fs.existsSync(file)) continue;
+    const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { name?: string; version: string };
+    if (pkg.name === 'sluice') return pkg.version;
+  }
+  return 'unknown';
+}
 
 export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
   // `sluice help run` is `sluice run --help`.

@@ -1,6 +1,6 @@
 import { startSluice, PolicyLoadError } from '../app/index.js';
 import type { Sluice } from '../app/index.js';
-import { sandboxLimits } from '../gateway/policy-sections.js';
+import { sandboxLimits } from '../gateway/index.js';
 import { loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { Policy } from '../rules/index.js';
 import { cleanupLeftovers, createSandboxAttribution, explainSpawnError, prepareSandbox } from '../sandbox/index.js';

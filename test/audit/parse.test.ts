@@ -42,9 +42,9 @@ t.test('every event survives the audit log: eventFromOcsf(toOcsf(e)) gives e bac
 });
 
 t.test('the sandbox and the fix are in the record where a SIEM looks', async (t) => {
-  const record = toOcsf(withFacts[0]!) as { src_endpoint: { container: { name: string } }; unmapped: { sandbox: string; fix: { summary: string } } };
-  t.equal(record.src_endpoint.container.name, 'sluice-abc', 'the sandbox is OCSF\'s container of the source');
-  t.equal(record.unmapped.sandbox, 'sluice-abc');
+  const record = toOcsf(withFacts[0]!) as { container: { name: string }; metadata: { profiles: string[] }; unmapped: { fix: { summary: string } } };
+  t.equal(record.container.name, 'sluice-abc', 'the sandbox is OCSF\'s container (the container profile)');
+  t.ok(record.metadata.profiles.includes('container'));
   t.match(record.unmapped.fix.summary, /^add the endpoint/);
   const failed = toOcsf(withFacts[2]!) as { action_id: number; unmapped: { error: { code: string } } };
   t.equal(failed.action_id, 1, 'an upstream failure is not logged as a denial');

@@ -14,8 +14,8 @@ const sandboxes = async () => ['sluice-alpha', 'sluice-beta'];
 
 t.test('candidates come from the command table', async (t) => {
   t.same((await completeWords(['po'], sandboxes)).words, ['policy']);
-  t.same((await completeWords(['policy', ''], sandboxes)).words, ['check', 'show', 'schema', 'suggest']);
-  t.same((await completeWords(['policy', 's'], sandboxes)).words, ['show', 'schema', 'suggest']);
+  t.same((await completeWords(['policy', ''], sandboxes)).words, ['check', 'show', 'schema', 'suggest', 'get', 'set']);
+  t.same((await completeWords(['policy', 's'], sandboxes)).words, ['show', 'schema', 'suggest', 'set']);
   t.same((await completeWords(['run', '--driver', ''], sandboxes)).words, ['bwrap', 'docker'], 'choices of an option');
   t.same(await completeWords(['run', '--policy', ''], sandboxes), { extra: 'files', words: [] }, 'files for FILE values');
   t.same(await completeWords(['--home', ''], sandboxes), { extra: 'dirs', words: [] }, 'dirs for a global DIR value');

@@ -62,11 +62,11 @@ t.test('a method the endpoint refuses: the body, the audit record and the report
   t.not(connect.code, 0, 'a host no policy names is refused at CONNECT');
   t.match(connect.stderr, new RegExp(`proxy-status: .*policy_denied: no network policy allows new\\.example\\.com:${up.port}`, 'i'), 'curl -v shows the reason');
 
-  const records = (await sluice.readAudit()) as Array<{ class_uid: number; unmapped?: { code?: string; sandbox?: string; fix?: { summary: string } } }>;
+  const records = (await sluice.readAudit()) as Array<{ class_uid: number; container?: { name?: string }; unmapped?: { code?: string; fix?: { summary: string } } }>;
   const denials = records.filter((r) => r.unmapped?.code === 'l7_denied' || r.unmapped?.code === 'policy_denied');
   t.equal(denials.length, 2);
   for (const r of denials) {
-    t.equal(r.unmapped?.sandbox, 'sluice-denials', 'the audit record names the sandbox');
+    t.equal(r.container?.name, 'sluice-denials', 'the audit record names the sandbox (OCSF container profile)');
     t.ok(r.unmapped?.fix?.summary, 'and carries the fix');
   }
 

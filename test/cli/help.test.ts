@@ -28,7 +28,7 @@ t.test('the help that used to misfire: ps, stop, policy check, run', async (t) =
   const ps = await runCli(['ps', '--help']);
   t.notMatch(ps.stdout, /NAME\tDRIVER/, 'ps --help does not list sandboxes');
   const stop = await runCli(['stop', '--help']);
-  t.match(stop.stdout, /^usage: sluice stop NAME/);
+  t.match(stop.stdout, /^usage: sluice stop \[options\] NAME\.\.\./);
   const check = await runCli(['policy', 'check', '--help']);
   t.notMatch(check.stdout + check.stderr, /cannot read policy file/, 'policy check --help reads no file named --help');
   const run = await runCli(['run', '--help']);

@@ -58,13 +58,27 @@ t.test('sluice logs: aligned lines, the fix under a refusal, filters, --json', a
   t.equal(recent.stdout.split('\n').filter((l) => /^\d{4}-/.test(l)).length, 2, '--since 10m');
 
   const json = await runCli(['logs', '--json', '--denied', '--sandbox', 'sluice-new', '--home', home]);
-  const records = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { class_uid: number; unmapped: { sandbox: string; fix: { summary: string } } });
+  const records = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { class_uid: number; container: { name: string }; unmapped: { fix: { summary: string } } });
   t.equal(records.length, 1);
-  t.match(records[0], { class_uid: 4002, unmapped: { sandbox: 'sluice-new', fix: { summary: /^add - allow/ } } }, '--json: the stored OCSF record');
+  t.match(records[0], { class_uid: 4002, container: { name: 'sluice-new' }, unmapped: { fix: { summary: /^add - allow/ } } }, '--json: the stored OCSF record');
 
   const none = await runCli(['logs', '--home', tempDir()]);
   t.equal(none.code, 0);
   t.match(none.stderr, /no matching events/);
+});
+
+t.test("sluice logs NAME is a sandbox's output: audit filters with it, or output flags without it, are usage errors", async (t) => {
+  const home = tempDir();
+  t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+  const mixed = await runCli(['logs', '--denied', 'agent1', '--home', home]);
+  t.equal(mixed.code, 2);
+  t.match(mixed.stderr, /--denied filters the audit log, not a sandbox's output: for agent1's audit events, `sluice logs --sandbox agent1`/);
+  const bare = await runCli(['logs', '--stderr', '--home', home]);
+  t.equal(bare.code, 2);
+  t.match(bare.stderr, /--stderr selects a sandbox's output: name the sandbox/);
+  const output = await runCli(['logs', '-f', 'agent1', '--home', home]);
+  t.equal(output.code, 1, 'a sandbox name goes to the gateway');
+  t.match(output.stderr, /sluice logs: no gateway is running/);
 });
 
 t.test('--since takes durations and dates', async (t) => {
