@@ -9,18 +9,26 @@ import { readServerSentEvents } from './sse.js';
  * The denial lines and summary of `sluice run` for a sandbox on the gateway: the gateway's event
  * stream for that one sandbox, read back into events (audit/parse.ts) and fed to the same
  * reporter the ephemeral run uses. Subscribed before the sandbox is created, so that its first
- * request is not missed.
+ * request is not missed; read until the sandbox's own end event, which the bus orders after every
+ * refusal of its traffic, so that the last ones are not lost to the race with its output stream.
  */
 export interface RemoteDenials {
-  /** Stops reading and returns the summary lines. */
-  finish(): string[];
+  /** Waits for the sandbox's end event (at most ENDED_WAIT_MS), stops reading, returns the summary lines. */
+  finish(): Promise<string[]>;
+  /** Stops reading at once (the sandbox was never created). */
+  abort(): void;
 }
+
+const ENDED_WAIT_MS = 2_000;
+const ENDINGS = new Set(['exited', 'stopped', 'failed', 'lost']);
 
 export async function watchRemoteDenials(client: GatewayClient, sandbox: string, io: CliIO): Promise<RemoteDenials | undefined> {
   const controller = new AbortController();
   const bus = createEventBus();
   const reporter = createDenialReporter(bus, io.stderr, { sandbox });
-  const query = new URLSearchParams({ sandbox, type: 'connect,request,upstream_error' });
+  const query = new URLSearchParams({ sandbox, type: 'connect,request,upstream_error,sandbox' });
+  let ended: () => void = () => undefined;
+  const end = new Promise<void>((resolve) => (ended = resolve));
   let stream: AsyncIterable<Buffer>;
   try {
     stream = (await client.stream(`/v1/events?${query}`, controller.signal)) as AsyncIterable<Buffer>;
@@ -37,14 +45,21 @@ export async function watchRemoteDenials(client: GatewayClient, sandbox: string,
       return;
     }
     const event = eventFromOcsf(record);
-    if (event) bus.emit(event);
+    if (event?.type === 'sandbox' && ENDINGS.has(event.activity)) ended();
+    else if (event) bus.emit(event);
   }).catch(() => undefined);
+  const stop = () => {
+    controller.abort();
+    reporter.close();
+  };
   return {
-    finish() {
-      controller.abort();
-      void reading;
-      reporter.close();
+    async finish() {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([end, reading, new Promise<void>((resolve) => (timer = setTimeout(resolve, ENDED_WAIT_MS)))]);
+      clearTimeout(timer);
+      stop();
       return reporter.summary();
     },
+    abort: stop,
   };
 }

@@ -22,8 +22,8 @@ export async function runOnGateway(client: GatewayClient, opts: RunOptions & { n
   if (policyText === null) return 1;
   // Attached runs print refusals as they happen, as a run with a Sluice of its own does.
   const denials: RemoteDenials | undefined = opts.detach || opts.quiet ? undefined : await watchRemoteDenials(client, opts.name, io);
-  const report = () => {
-    for (const line of denials?.finish() ?? []) io.stderr.write(`${line}\n`);
+  const report = async () => {
+    for (const line of (await denials?.finish()) ?? []) io.stderr.write(`${line}\n`);
   };
   const created = await client.call('POST', '/v1/sandboxes', {
     name: opts.name,
@@ -39,7 +39,7 @@ export async function runOnGateway(client: GatewayClient, opts: RunOptions & { n
   if (created.status !== 201) {
     io.stderr.write(`sluice run: ${describeError(created.body)}\n`);
     for (const line of (created.body.errors as string[] | undefined) ?? []) io.stderr.write(`  ${line}\n`);
-    denials?.finish();
+    denials?.abort();
     client.close();
     return created.body.error === 'policy_invalid' ? 1 : 125;
   }
@@ -71,7 +71,7 @@ export async function runOnGateway(client: GatewayClient, opts: RunOptions & { n
     // auto_remove: the gateway removes it now that its output has been read to the end
     return code;
   } finally {
-    report();
+    await report();
     for (const s of SIGNALS) process.off(s, forward);
     // stdin may still be open (a terminal): stop reading it so that this process can exit
     process.stdin.destroy();
