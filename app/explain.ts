@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { allow, createEventBus, decisionError, deny, isSluiceError, SluiceError } from '../core/index.js';
-import type { Classification, ConnectContext, Decision, Destination, HostClass, RequestContext, RouteVerdict } from '../core/index.js';
-import { createRequestContext, createResolver, filterBuffer, parseUrl, runRequestHooks } from '../proxy/index.js';
+import type { Classification, ConnectContext, Decision, Destination, HostClass, Remedy, RequestContext, RouteVerdict } from '../core/index.js';
+import { createRequestContext, createResolver, filterBuffer, isUpstreamFailure, parseUrl, refusalAfterPolicy, runRequestHooks } from '../proxy/index.js';
 import type { ResolvedAddress, Resolver } from '../proxy/index.js';
 import { compilePolicy } from '../rules/index.js';
 import { buildPipeline } from './pipeline.js';
@@ -84,11 +84,17 @@ export async function explain(opts: ExplainOptions): Promise<Explanation> {
 async function decide(pipeline: Pipeline, resolver: Resolver, opts: ExplainOptions): Promise<Explanation> {
   const method = opts.method.toUpperCase();
   const lines = [`${method} ${opts.url}`];
-  const refuse = (err: unknown, ctx?: RequestContext): Explanation => {
-    const e = isSluiceError(err) ? err : new SluiceError('SLUICE_INTERNAL', (err as Error).message);
+  const refuse = (err: unknown, ctx?: RequestContext, at?: { decision?: Decision; dest: Destination }): Explanation => {
+    const raw = isSluiceError(err) ? err : new SluiceError('SLUICE_INTERNAL', (err as Error).message);
+    // The same fix the live proxy puts in its 403 body: a refusal the policy made carries it, one
+    // made after the policy allowed the host (address check, DLP, credentials) gets it here.
+    const where = ctx ?? at;
+    const e = where && !isUpstreamFailure(raw) && where.decision?.action !== 'deny' ? refusalAfterPolicy(raw, where.decision, where.dest.host).error : raw;
     const reason = String(e.context.reason ?? e.message);
     const shape = ctx?.classification.shape;
     lines.push(`VERDICT: REFUSE ${e.status} ${e.wire}: ${reason}${shape ? ` (in the ${shape} error shape the client's SDK reads)` : ''}`);
+    const remedy = e.context.remedy as Remedy | undefined;
+    if (remedy) lines.push(`  ${remedy.advice ? 'what to do' : 'fix'}:${remedy.advice ? ' ' : '        '}${remedy.summary}`, ...(remedy.yaml ? remedy.yaml.split('\n').map((l) => `               ${l}`) : []));
     return { outcome: 'refuse', decision: deny(e.wire, reason), status: e.status, ...(ctx ? { classification: ctx.classification } : {}), ...(ctx?.route ? { route: ctx.route } : {}), lines };
   };
   /** The address check the live proxy makes before it dials, where it needs no DNS. */
@@ -124,7 +130,7 @@ async function decide(pipeline: Pipeline, resolver: Resolver, opts: ExplainOptio
     try {
       if (resolvedAtConnect || tlsSkip) address(dest, decision.endpoint);
     } catch (err) {
-      return done(refuse(err));
+      return done(refuse(err, undefined, { decision, dest }));
     }
     if (tlsSkip) {
       lines.push('VERDICT: FORWARD: tunneled raw (tls: skip), its requests are not inspected');

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { EventBus } from '../core/index.js';
+import type { BackendHealth } from '../privacy/index.js';
 import { acquireGatewayLock, createApiServer, createEventStream, createSandboxManager, gatewayRoutes, openApiRoute, socketPathFor } from '../gateway/index.js';
 import type { ApiServer, Route, SandboxListener, SandboxManager } from '../gateway/index.js';
 import { createDefaultPolicy } from './default-policy.js';
@@ -29,6 +30,8 @@ export interface GatewayOptions extends RuntimeOptions {
   routes?: Route[];
   /** How long stopping a sandbox waits after SIGTERM; default 5 s. */
   graceMs?: number;
+  /** `audit`: learning mode on the shared listener (rules' CompileOptions); sandboxes keep enforcing. */
+  enforcement?: 'enforce' | 'audit';
 }
 
 export interface Gateway {
@@ -45,6 +48,8 @@ export interface Gateway {
   readonly warnings: readonly string[];
   /** Sandboxes a previous gateway left running, found and cleaned up at start. */
   readonly recovered: string[];
+  /** The shared listener's live state, for `sluice status`. */
+  readonly listener: { health(): Record<string, BackendHealth>; openTunnels(): number; openConnections(): number };
   flushAudit(): Promise<void>;
   close(): Promise<void>;
 }
@@ -65,9 +70,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       policy: first.policy,
       listen: { host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 3128 },
       ...(policyFile ? { baseDir: path.dirname(policyFile), file: policyFile } : {}),
+      ...(opts.enforcement ? { enforcement: opts.enforcement } : {}),
     });
     cleanups.push(() => tenant.close());
-    runtime.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded', ...(first.warnings.length ? { warnings: first.warnings } : {}) });
+    runtime.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...(policyFile ? { file: policyFile } : {}), reason: `${policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded'}${opts.enforcement === 'audit' ? ' (learning mode: network-policy refusals are logged, not enforced)' : ''}`, ...(first.warnings.length ? { warnings: first.warnings } : {}) });
     const defaults = createDefaultPolicy(tenant, { text: first.text, watch: opts.watch !== false, ...(policyFile ? { file: policyFile } : {}) });
     cleanups.push(() => defaults.close());
 
@@ -109,6 +115,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       sandboxes,
       warnings: first.warnings,
       recovered,
+      listener: { health: () => tenant.pipeline.health(), openTunnels: () => tenant.server.openTunnels, openConnections: () => tenant.server.openConnections },
       flushAudit: () => runtime.flushAudit(),
       close: () => (closing ??= unwind()),
     };

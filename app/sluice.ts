@@ -28,6 +28,8 @@ export interface SluiceOptions extends RuntimeOptions {
    * a policy, and loading one that names them warns.
    */
   attributeClient?: AttributeClient;
+  /** `audit`: learning mode, network-policy refusals are logged and let through (see CompileOptions). */
+  enforcement?: 'enforce' | 'audit';
 }
 
 export interface Sluice {
@@ -80,13 +82,14 @@ export async function startSluice(opts: SluiceOptions): Promise<Sluice> {
       listen: { host: opts.listen?.host ?? '127.0.0.1', port: opts.listen?.port ?? 3128 },
       ...(opts.sandbox !== undefined ? { sandbox: opts.sandbox } : {}),
       ...(opts.attributeClient ? { attributeClient: opts.attributeClient } : {}),
+      ...(opts.enforcement ? { enforcement: opts.enforcement } : {}),
       ...(policyFile ? { baseDir: path.dirname(policyFile), file: policyFile } : {}),
     });
   } catch (err) {
     await runtime.close();
     throw err;
   }
-  const watched = watchPolicyFile(tenant, policyFile, { watch: opts.watch !== false, warnings: first.warnings, load });
+  const watched = watchPolicyFile(tenant, policyFile, { watch: opts.watch !== false, warnings: first.warnings, load, learning: opts.enforcement === 'audit' });
   return sluiceOf(runtime, tenant, watched, first.warnings);
 }
 
@@ -102,12 +105,14 @@ export interface WatchOptions {
   warnings: readonly string[];
   /** How the file is read again (rules' WarningOptions: a sandbox's policy may enforce `binaries`). */
   load?: { sandboxed?: boolean };
+  /** Learning mode is in force: the first 'loaded' event says so. */
+  learning?: boolean;
 }
 
 export function watchPolicyFile(tenant: Tenant, policyFile: string | undefined, opts: WatchOptions): WatchedPolicy {
   const file = policyFile !== undefined ? { file: policyFile } : {};
   const warned = (w: readonly string[]) => (w.length ? { warnings: [...w] } : {});
-  tenant.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...file, reason: policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded', ...warned(opts.warnings) });
+  tenant.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', ...file, reason: `${policyFile ? `policy loaded from ${policyFile}` : 'embedded default policy loaded'}${opts.learning ? ' (learning mode: network-policy refusals are logged, not enforced)' : ''}`, ...warned(opts.warnings) });
   async function reload(): Promise<ReloadResult> {
     const next = await loadPolicy(policyFile, { offThread: true, ...opts.load });
     if (!next.policy || next.errors.length) {

@@ -25,6 +25,8 @@ export interface TenantOptions {
   file?: string;
   /** With `sandbox`: which program in the sandbox opened a connection (policies' `binaries`). */
   attributeClient?: AttributeClient;
+  /** `audit`: learning mode, network-policy refusals are logged and let through (rules' CompileOptions). */
+  enforcement?: 'enforce' | 'audit';
 }
 
 export interface ReloadResult {
@@ -55,7 +57,8 @@ export interface Tenant {
 export async function startTenant(runtime: Runtime, opts: TenantOptions): Promise<Tenant> {
   const bus = opts.sandbox !== undefined ? sandboxBus(runtime.bus, opts.sandbox) : runtime.bus;
   let source = opts.policy;
-  let compiled = compilePolicy(source);
+  const compileOptions = { enforcement: opts.enforcement ?? 'enforce' } as const;
+  let compiled = compilePolicy(source, compileOptions);
   const pipeline = await buildPipeline({
     policy: () => compiled,
     initial: source,
@@ -91,7 +94,7 @@ export async function startTenant(runtime: Runtime, opts: TenantOptions): Promis
   async function apply(next: Policy, reason = 'policy reloaded', warnings: readonly string[] = []): Promise<ReloadResult> {
     let nextCompiled: CompiledPolicy;
     try {
-      nextCompiled = compilePolicy(next);
+      nextCompiled = compilePolicy(next, compileOptions);
       await pipeline.reload(next, nextCompiled);
     } catch (err) {
       const errors = [(err as Error).message];

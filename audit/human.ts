@@ -35,6 +35,7 @@ function body(event: SluiceEvent): string {
         event.llm === undefined ? undefined : `(${event.llm.api ?? 'unrecognised'} on ${event.llm.hostClass === 'virtual' ? 'virtual' : 'LLM'} host)`,
         by(event.decision),
         outcome(event.decision),
+        event.error ? `${event.error.code}: ${scrubQueries(event.error.reason)}` : undefined,
         src(event.src),
       );
     }
@@ -97,7 +98,8 @@ function by(decision: Decision): string | undefined {
 
 function outcome(decision: Decision): string | undefined {
   if (decision.action === 'allow' && !decision.audited) return undefined;
-  return `${decision.code}: ${scrubQueries(decision.reason)}`;
+  const fix = decision.remedy ? `; ${decision.remedy.advice ? 'what to do' : 'allow with'}: ${scrubQueries(decision.remedy.summary)}` : '';
+  return `${decision.code}: ${scrubQueries(decision.reason)}${fix}`;
 }
 
 function authority(e: Endpoint | undefined): string {

@@ -9,4 +9,8 @@ export { createAuditLog } from './audit-log.js';
 export type { AuditLog, AuditLogOptions } from './audit-log.js';
 export { OCSF_VERSION, toOcsf, ocsfLine } from './ocsf.js';
 export { formatHuman } from './human.js';
+export { eventFromOcsf, sandboxOfEvent } from './parse.js';
+export { readAuditLog } from './read.js';
+export type { AuditEntry, ReadAuditOptions } from './read.js';
+export { oneLine } from './scrub.js';
 export { scrubEvent } from './scrub-event.js';

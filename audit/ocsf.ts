@@ -79,7 +79,7 @@ function classRecord(event: SluiceEvent): OcsfRecord {
         dst_endpoint: endpoint(event.dst),
         connection_info: { direction_id: 2, direction: 'Outbound', protocol_name: 'tcp' },
         policy: policyOf(event.decision),
-        unmapped: { code: event.decision.code, rule: event.decision.rule, mode: event.mode, audited: event.decision.audited },
+        unmapped: { code: event.decision.code, rule: event.decision.rule, mode: event.mode, audited: event.decision.audited, fix: fixOf(event.decision) },
       });
     }
     case 'request': {
@@ -99,6 +99,8 @@ function classRecord(event: SluiceEvent): OcsfRecord {
           code: event.decision.code,
           rule: event.decision.rule,
           audited: event.decision.audited,
+          fix: fixOf(event.decision),
+          error: event.error ? { code: event.error.code, reason: scrubQueries(event.error.reason) } : undefined,
           llm_class: event.llm === undefined ? undefined : { host_class: event.llm.hostClass, api: event.llm.api ?? 'unrecognised', stream: event.llm.stream },
           websocket: ws === undefined ? undefined : { messages_out: ws.messagesOut, messages_in: ws.messagesIn, close_code: ws.closeCode, closed_by: ws.closedBy },
         },
@@ -278,6 +280,12 @@ function decisionOutcome(decision: Decision): Outcome {
   // enforcement: audit lets a would-be denial through; say so rather than call it a plain allow.
   if (decision.audited) return { action_id: 1, disposition_id: 17, severity_id: 2, status_id: 1 };
   return { action_id: 1, disposition_id: 1, severity_id: 1, status_id: 1 };
+}
+
+/** The remedy, scrubbed like every other text (a path in it never keeps a query). */
+function fixOf(decision: Decision): OcsfRecord | undefined {
+  if (!decision.remedy) return undefined;
+  return { summary: scrubQueries(decision.remedy.summary), yaml: decision.remedy.yaml ? scrubQueries(decision.remedy.yaml) : undefined, advice: decision.remedy.advice };
 }
 
 function policyOf(decision: Decision): OcsfRecord | undefined {

@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { createEventBus } from '../core/index.js';
 import { createCredentials } from '../credentials/index.js';
 import { loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
+import { flag, str } from './args.js';
+import type { Invocation } from './args.js';
 import { resolveHome } from './home.js';
 import type { CliIO } from './io.js';
 
@@ -13,19 +14,15 @@ import type { CliIO } from './io.js';
  * derived from the state key in the home folder, so they match what a running `sluice up`
  * with the same home accepts; no secret source is read.
  */
-export async function env(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { policy: { type: 'string' }, sandbox: { type: 'string' }, home: { type: 'string' }, export: { type: 'boolean' }, proxy: { type: 'string' } },
-    strict: true,
-  });
+export async function env(inv: Invocation, io: CliIO): Promise<number> {
+  const values = { policy: str(inv, 'policy'), sandbox: str(inv, 'sandbox'), export: flag(inv, 'export'), proxy: str(inv, 'proxy') };
   const loaded = values.policy ? await loadPolicyFile(values.policy) : parsePolicy(DEFAULT_POLICY_YAML, '<default policy>');
   if (!loaded.policy || loaded.errors.length) {
     for (const e of loaded.errors) io.stderr.write(`${formatPolicyError(e)}\n`);
     return 1;
   }
   const credentials = await createCredentials(loaded.policy.providers, {
-    home: resolveHome(values.home, io.env),
+    home: resolveHome(inv.home, io.env),
     env: io.env,
     bus: createEventBus(),
     placeholdersOnly: true,

@@ -1,5 +1,7 @@
-import { parseArgs } from 'node:util';
+import { list, str, flag } from './args.js';
+import type { Invocation } from './args.js';
 import { findGateway } from './gateway-client.js';
+import { readServerSentEvents } from './sse.js';
 import { resolveHome } from './home.js';
 import type { CliIO } from './io.js';
 
@@ -8,19 +10,15 @@ import type { CliIO } from './io.js';
  * event stream (GET /v1/events), one line per event, until interrupted. `--json` prints the OCSF
  * records as they are, the same lines the audit log holds.
  */
-export async function events(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { sandbox: { type: 'string', multiple: true }, type: { type: 'string' }, action: { type: 'string' }, json: { type: 'boolean' }, home: { type: 'string' } },
-    strict: true,
-  });
-  const client = await findGateway(resolveHome(values.home, io.env), io.env);
+export async function events(inv: Invocation, io: CliIO): Promise<number> {
+  const values = { sandbox: list(inv, 'sandbox'), type: str(inv, 'type'), action: str(inv, 'action'), json: flag(inv, 'json') };
+  const client = await findGateway(resolveHome(inv.home, io.env), io.env);
   if (!client) {
     io.stderr.write('sluice events: no gateway is running (start one with `sluice up`); past events are in the audit log\n');
     return 1;
   }
   const query = new URLSearchParams();
-  for (const s of values.sandbox ?? []) query.append('sandbox', s.startsWith('sluice-') ? s : `sluice-${s}`);
+  for (const s of values.sandbox) query.append('sandbox', s.startsWith('sluice-') ? s : `sluice-${s}`);
   if (values.type) query.set('type', values.type);
   if (values.action) query.set('action', values.action);
   const controller = new AbortController();
@@ -29,18 +27,7 @@ export async function events(argv: string[], io: CliIO): Promise<number> {
   process.once('SIGTERM', stop);
   try {
     const res = await client.stream(`/v1/events${query.size ? `?${query}` : ''}`, controller.signal);
-    let buffer = '';
-    for await (const chunk of res as AsyncIterable<Buffer>) {
-      buffer += chunk.toString('utf8');
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-        if (!data) continue;
-        io.stdout.write(`${values.json ? data : summarise(block, data)}\n`);
-      }
-    }
+    await readServerSentEvents(res as AsyncIterable<Buffer>, (block, data) => io.stdout.write(`${values.json ? data : summarise(block, data)}\n`));
     return 0;
   } catch (err) {
     if (controller.signal.aborted) return 0;

@@ -1,10 +1,9 @@
-import { parseArgs } from 'node:util';
 import { explain as explainRequest, PolicyLoadError } from '../app/index.js';
+import { UsageError, list, str } from './args.js';
+import type { Invocation } from './args.js';
 import { resolveHome } from './home.js';
 import type { CliIO } from './io.js';
 import { parseResolve } from './up.js';
-
-export const EXPLAIN_USAGE = 'usage: sluice explain [--policy FILE] [--body JSON] [--header "NAME: VALUE"]... [--resolve HOST=IP]... [--home DIR] METHOD URL';
 
 /**
  * `sluice explain`: what the live proxy would do with METHOD URL, step by step (host class,
@@ -12,42 +11,25 @@ export const EXPLAIN_USAGE = 'usage: sluice explain [--policy FILE] [--body JSON
  * proxy's own pipeline without sending anything. Exits 0 when the request would be forwarded or
  * answered, 1 when refused.
  */
-export async function explain(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      policy: { type: 'string' },
-      body: { type: 'string' },
-      header: { type: 'string', multiple: true },
-      resolve: { type: 'string', multiple: true },
-      home: { type: 'string' },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (positionals.length !== 2) {
-    io.stderr.write(`${EXPLAIN_USAGE}\n`);
-    return 2;
-  }
+export async function explain(inv: Invocation, io: CliIO): Promise<number> {
   const headers: Record<string, string> = {};
-  for (const h of values.header ?? []) {
+  for (const h of list(inv, 'header')) {
     const colon = h.indexOf(':');
-    if (colon <= 0) {
-      io.stderr.write(`sluice explain: --header expects "NAME: VALUE", got "${h}"\n`);
-      return 2;
-    }
+    if (colon <= 0) throw new UsageError(`--header expects "NAME: VALUE", got "${h}"`, inv.command);
     headers[h.slice(0, colon).trim().toLowerCase()] = h.slice(colon + 1).trim();
   }
-  const [method, url] = positionals as [string, string];
+  const [method, url] = inv.positionals as [string, string];
+  const policyFile = str(inv, 'policy');
+  const body = str(inv, 'body');
   try {
     const result = await explainRequest({
-      home: resolveHome(values.home, io.env),
-      ...(values.policy ? { policyFile: values.policy } : {}),
+      home: resolveHome(inv.home, io.env),
+      ...(policyFile ? { policyFile } : {}),
       method,
       url,
-      ...(values.body !== undefined ? { body: values.body } : {}),
+      ...(body !== undefined ? { body } : {}),
       headers,
-      resolve: parseResolve(values.resolve),
+      resolve: parseResolve(list(inv, 'resolve')),
       env: io.env,
     });
     for (const line of result.lines) io.stdout.write(`${line}\n`);

@@ -3,8 +3,11 @@ import type { Sluice } from '../app/index.js';
 import { sandboxLimits } from '../gateway/index.js';
 import { loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { Policy } from '../rules/index.js';
-import { cleanupLeftovers, createSandboxAttribution, prepareSandbox } from '../sandbox/index.js';
+import { cleanupLeftovers, createSandboxAttribution, explainSpawnError, prepareSandbox } from '../sandbox/index.js';
 import type { PreparedSandbox, RunningSandbox } from '../sandbox/index.js';
+import { createDenialReporter } from './denial-reporter.js';
+import type { DenialReporter } from './denial-reporter.js';
+import { registerInstance } from './instances.js';
 import type { CliIO } from './io.js';
 import type { RunOptions } from './run-options.js';
 import { createStopper, signalExit, STOP_GRACE_MS } from './stopper.js';
@@ -36,6 +39,8 @@ export async function runEphemeral(opts: RunOptions, home: string, io: CliIO): P
   let prepared: PreparedSandbox | undefined;
   let sluice: Sluice | undefined;
   let running: RunningSandbox | undefined;
+  let reporter: DenialReporter | undefined;
+  let instance: { close(): void } | undefined;
   const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const stopper = createStopper(() => running, tty);
   // The proxy starts before the sandbox does: attribution waits for it (no client exists before).
@@ -65,9 +70,19 @@ export async function runEphemeral(opts: RunOptions, home: string, io: CliIO): P
       ...(opts.dns ? { dns: opts.dns } : {}),
       ...(opts.verbose ? { human: io.stderr } : {}),
       env: io.env,
+      ...(opts.learning ? { enforcement: 'audit' as const } : {}),
       sandbox: prepared.name,
       attributeClient: createSandboxAttribution({ init: async () => (await sandboxStarted)?.init() }),
     });
+    // --verbose already prints every event; the reporter would repeat the refusals.
+    if (!opts.quiet && !opts.verbose) reporter = createDenialReporter(sluice.bus, io.stderr, { sandbox: prepared.name });
+    if (opts.learning && !opts.quiet) say(`learning mode in ${prepared.name}: what the network policy would refuse is let through and logged`);
+    const live = sluice;
+    instance = registerInstance(
+      home,
+      { kind: 'run', url: sluice.url, auditFile: sluice.auditFile, sandbox: prepared.name, enforcement: opts.learning ? 'audit' : 'enforce', ...(opts.policy ? { policyFile: opts.policy } : {}) },
+      { health: () => live.pipeline.health(), openTunnels: () => live.server.openTunnels, openConnections: () => live.server.openConnections },
+    );
     stopper.check();
     running = await prepared.start({
       proxy: { host: sluice.host, port: sluice.port, caCertPem: sluice.caCertPem, authToken: `${prepared.name}:${sluice.pipeline.proxyTokenFor(prepared.name)}` },
@@ -89,14 +104,19 @@ export async function runEphemeral(opts: RunOptions, home: string, io: CliIO): P
       for (const line of err.errors) io.stderr.write(`${line}\n`);
       return 1;
     }
-    say((err as Error).message);
+    say(explainSpawnError(err) ?? (err as Error).message);
     return 125;
   } finally {
     started(undefined);
     stopper.dispose();
+    instance?.close();
     await running?.remove().catch(() => undefined);
     await prepared?.remove().catch(() => undefined);
     await sluice?.close().catch(() => undefined);
+    if (reporter) {
+      reporter.close();
+      for (const line of reporter.summary()) io.stderr.write(`${line}\n`);
+    }
     // a clean-up stuck on an unresponsive engine must not keep this run from ending
     await Promise.race([sweep, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
   }

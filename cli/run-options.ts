@@ -1,8 +1,6 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-
-export const RUN_USAGE =
-  'usage: sluice run [-d] [--driver bwrap|docker] [--policy FILE] [--image IMAGE] [--workdir DIR] [--name NAME] [-e KEY=VALUE]... [--home DIR] [--no-gateway] [-q] [--resolve HOST=IP]... [--dns HOST:PORT] [--verbose] -- CMD [ARGS...]';
+import { UsageError, flag, list, str } from './args.js';
+import type { Invocation } from './args.js';
 
 export interface RunOptions {
   command: string[];
@@ -11,7 +9,6 @@ export interface RunOptions {
   image?: string;
   workdir?: string;
   name?: string;
-  home?: string;
   env: Record<string, string>;
   resolve?: string[];
   dns?: string;
@@ -19,52 +16,40 @@ export interface RunOptions {
   detach: boolean;
   noGateway: boolean;
   quiet: boolean;
+  /** --enforcement audit: learning mode (a Sluice of its own only). */
+  learning: boolean;
 }
 
-/** Parses `sluice run`'s arguments; throws Error with a message for the user on nonsense. */
-export function parseRunArgs(argv: string[]): RunOptions | undefined {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: {
-      driver: { type: 'string', default: 'bwrap' },
-      policy: { type: 'string' },
-      image: { type: 'string' },
-      workdir: { type: 'string' },
-      name: { type: 'string' },
-      home: { type: 'string' },
-      env: { type: 'string', short: 'e', multiple: true },
-      resolve: { type: 'string', multiple: true },
-      dns: { type: 'string' },
-      verbose: { type: 'boolean', short: 'v' },
-      detach: { type: 'boolean', short: 'd' },
-      'no-gateway': { type: 'boolean' },
-      quiet: { type: 'boolean', short: 'q' },
-    },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (positionals.length === 0) return undefined;
-  if (values.driver !== 'bwrap' && values.driver !== 'docker') throw new Error('--driver must be bwrap or docker');
+/** `sluice run`'s options from the parsed command line (commands.ts); UsageError on nonsense. */
+export function runOptions(inv: Invocation): RunOptions {
+  const driver = str(inv, 'driver') ?? 'bwrap';
+  if (driver !== 'bwrap' && driver !== 'docker') throw new UsageError('--driver must be bwrap or docker', inv.command);
   const env: Record<string, string> = {};
-  for (const pair of values.env ?? []) {
+  for (const pair of list(inv, 'env')) {
     const eq = pair.indexOf('=');
-    if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(pair.slice(0, eq))) throw new Error(`-e expects KEY=VALUE, got ${JSON.stringify(pair)}`);
+    if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(pair.slice(0, eq))) throw new UsageError(`-e expects KEY=VALUE, got ${JSON.stringify(pair)}`, inv.command);
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
+  const policy = str(inv, 'policy');
+  const image = str(inv, 'image');
+  const workdir = str(inv, 'workdir');
+  const name = str(inv, 'name');
+  const resolve = list(inv, 'resolve');
+  const dns = str(inv, 'dns');
   return {
-    command: positionals,
-    driver: values.driver,
-    ...(values.policy ? { policy: path.resolve(values.policy) } : {}),
-    ...(values.image ? { image: values.image } : {}),
-    ...(values.workdir ? { workdir: path.resolve(values.workdir) } : {}),
-    ...(values.name ? { name: values.name } : {}),
-    ...(values.home ? { home: values.home } : {}),
+    command: inv.rest,
+    driver,
+    ...(policy ? { policy: path.resolve(policy) } : {}),
+    ...(image ? { image } : {}),
+    ...(workdir ? { workdir: path.resolve(workdir) } : {}),
+    ...(name ? { name } : {}),
     env,
-    ...(values.resolve ? { resolve: values.resolve } : {}),
-    ...(values.dns ? { dns: values.dns } : {}),
-    verbose: values.verbose ?? false,
-    detach: values.detach ?? false,
-    noGateway: values['no-gateway'] ?? false,
-    quiet: values.quiet ?? false,
+    ...(resolve.length ? { resolve } : {}),
+    ...(dns ? { dns } : {}),
+    verbose: flag(inv, 'verbose'),
+    detach: flag(inv, 'detach'),
+    noGateway: flag(inv, 'no-gateway'),
+    quiet: flag(inv, 'quiet'),
+    learning: str(inv, 'enforcement') === 'audit',
   };
 }

@@ -5,6 +5,8 @@ import { describeError } from './gateway-client.js';
 import type { GatewayClient } from './gateway-client.js';
 import type { CliIO } from './io.js';
 import type { RunOptions } from './run-options.js';
+import { watchRemoteDenials } from './remote-denials.js';
+import type { RemoteDenials } from './remote-denials.js';
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
@@ -18,6 +20,11 @@ const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 export async function runOnGateway(client: GatewayClient, opts: RunOptions & { name: string }, io: CliIO): Promise<number> {
   const policyText = opts.policy ? readPolicy(opts.policy, io) : undefined;
   if (policyText === null) return 1;
+  // Attached runs print refusals as they happen, as a run with a Sluice of its own does.
+  const denials: RemoteDenials | undefined = opts.detach || opts.quiet ? undefined : await watchRemoteDenials(client, opts.name, io);
+  const report = async () => {
+    for (const line of (await denials?.finish()) ?? []) io.stderr.write(`${line}\n`);
+  };
   const created = await client.call('POST', '/v1/sandboxes', {
     name: opts.name,
     command: opts.command,
@@ -32,6 +39,7 @@ export async function runOnGateway(client: GatewayClient, opts: RunOptions & { n
   if (created.status !== 201) {
     io.stderr.write(`sluice run: ${describeError(created.body)}\n`);
     for (const line of (created.body.errors as string[] | undefined) ?? []) io.stderr.write(`  ${line}\n`);
+    denials?.abort();
     client.close();
     return created.body.error === 'policy_invalid' ? 1 : 125;
   }
@@ -63,6 +71,7 @@ export async function runOnGateway(client: GatewayClient, opts: RunOptions & { n
     // auto_remove: the gateway removes it now that its output has been read to the end
     return code;
   } finally {
+    await report();
     for (const s of SIGNALS) process.off(s, forward);
     // stdin may still be open (a terminal): stop reading it so that this process can exit
     process.stdin.destroy();

@@ -1,34 +1,25 @@
 import { randomBytes } from 'node:crypto';
+import type { Invocation } from './args.js';
 import { findGateway } from './gateway-client.js';
 import { resolveHome } from './home.js';
 import type { CliIO } from './io.js';
-import { parseRunArgs, RUN_USAGE } from './run-options.js';
+import { runOptions } from './run-options.js';
 
 /**
  * `sluice run [-d] -- CMD`: on the running gateway when there is one (`sluice up`), otherwise
  * in a Sluice started for this sandbox alone; one line on stderr says which. Only this file and
  * the client are loaded on the gateway path, which keeps `sluice run -- true` short.
  */
-export async function run(argv: string[], io: CliIO): Promise<number> {
-  let opts;
-  try {
-    opts = parseRunArgs(argv);
-  } catch (err) {
-    io.stderr.write(`sluice run: ${(err as Error).message}\n`);
-    return 2;
-  }
-  if (!opts) {
-    io.stderr.write(`${RUN_USAGE}\n`);
-    return 2;
-  }
-  const home = resolveHome(opts.home, io.env);
+export async function run(inv: Invocation, io: CliIO): Promise<number> {
+  const opts = runOptions(inv);
+  const home = resolveHome(inv.home, io.env);
   // the sandbox module's naming rule (sandboxName), applied here so that the line below can say it
   const name = opts.name ? (opts.name.startsWith('sluice-') ? opts.name : `sluice-${opts.name}`) : `sluice-${randomBytes(4).toString('hex')}`;
   const gateway = opts.noGateway ? undefined : await findGateway(home, io.env);
   if (gateway) {
-    if (opts.resolve || opts.dns || opts.verbose) {
+    if (opts.resolve || opts.dns || opts.verbose || opts.learning) {
       gateway.close();
-      io.stderr.write('sluice run: --resolve, --dns and --verbose configure a Sluice of its own; the running gateway has its own (`sluice up --resolve …`), or add --no-gateway\n');
+      io.stderr.write('sluice run: --resolve, --dns, --verbose and --enforcement configure a Sluice of its own; the running gateway has its own (`sluice up --resolve …`, `sluice up --enforcement audit`), or add --no-gateway\n');
       return 2;
     }
     const { runOnGateway } = await import('./run-remote.js');

@@ -1,4 +1,5 @@
-import { parseArgs } from 'node:util';
+import { UsageError, flag, str } from './args.js';
+import type { Invocation } from './args.js';
 import { demuxFrames } from './frames.js';
 import { describeError, findGateway } from './gateway-client.js';
 import type { GatewayClient } from './gateway-client.js';
@@ -39,11 +40,11 @@ function refused(io: CliIO, command: string, body: Record<string, unknown>): num
 }
 
 /** `sluice ps [-a]`: running sandboxes (all, with -a), the gateway's and any ephemeral ones. */
-export async function ps(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { all: { type: 'boolean', short: 'a' }, home: { type: 'string' }, json: { type: 'boolean' } }, strict: true });
+export async function ps(inv: Invocation, io: CliIO): Promise<number> {
+  const values = { all: flag(inv, 'all'), json: flag(inv, 'json') };
   const rows: string[][] = [];
   const seen = new Set<string>();
-  const client = await findGateway(resolveHome(values.home, io.env), io.env);
+  const client = await findGateway(resolveHome(inv.home, io.env), io.env);
   if (client) {
     try {
       const res = await client.call<{ sandboxes: SandboxView[] }>('GET', '/v1/sandboxes');
@@ -77,18 +78,12 @@ export async function ps(argv: string[], io: CliIO): Promise<number> {
 }
 
 /** `sluice stop [-t SECONDS] NAME…`: SIGTERM, SIGKILL after the grace period; resources released. */
-export async function stop(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { time: { type: 'string', short: 't' }, home: { type: 'string' } }, allowPositionals: true, strict: true });
-  if (positionals.length === 0) {
-    io.stderr.write('usage: sluice stop [-t SECONDS] NAME...\n');
-    return 2;
-  }
-  const graceMs = values.time !== undefined ? Math.round(Number(values.time) * 1000) : undefined;
-  if (graceMs !== undefined && !(graceMs >= 0)) {
-    io.stderr.write('sluice stop: -t expects seconds\n');
-    return 2;
-  }
-  const client = await findGateway(resolveHome(values.home, io.env), io.env);
+export async function stop(inv: Invocation, io: CliIO): Promise<number> {
+  const positionals = inv.positionals;
+  const time = str(inv, 'time');
+  const graceMs = time !== undefined ? Math.round(Number(time) * 1000) : undefined;
+  if (graceMs !== undefined && !(graceMs >= 0)) throw new UsageError('-t expects seconds', inv.command);
+  const client = await findGateway(resolveHome(inv.home, io.env), io.env);
   let failed = 0;
   for (const name of positionals) {
     const res = client ? await client.call('POST', `${sandboxPath(name)}/stop`, graceMs !== undefined ? { grace_ms: graceMs } : undefined) : undefined;
@@ -115,16 +110,12 @@ export async function stop(argv: string[], io: CliIO): Promise<number> {
 }
 
 /** `sluice rm [-f] NAME…`: removes ended sandboxes' records and output (-f stops running ones first). */
-export async function rm(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { force: { type: 'boolean', short: 'f' }, home: { type: 'string' } }, allowPositionals: true, strict: true });
-  if (positionals.length === 0) {
-    io.stderr.write('usage: sluice rm [-f] NAME...\n');
-    return 2;
-  }
-  return withGateway(io, values.home, 'rm', async (client) => {
+export async function rm(inv: Invocation, io: CliIO): Promise<number> {
+  const force = flag(inv, 'force');
+  return withGateway(io, inv.home, 'rm', async (client) => {
     let failed = 0;
-    for (const name of positionals) {
-      const res = await client.call('DELETE', `${sandboxPath(name)}${values.force ? '?force=true' : ''}`);
+    for (const name of inv.positionals) {
+      const res = await client.call('DELETE', `${sandboxPath(name)}${force ? '?force=true' : ''}`);
       if (res.status === 200) io.stdout.write(`${String(res.body.removed)}\n`);
       else failed += refused(io, 'rm', res.body);
     }
@@ -133,38 +124,25 @@ export async function rm(argv: string[], io: CliIO): Promise<number> {
 }
 
 /** `sluice logs [-f] [--stdout|--stderr] NAME`: the sandbox's output, stdout to stdout, stderr to stderr. */
-export async function logs(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { follow: { type: 'boolean', short: 'f' }, stdout: { type: 'boolean' }, stderr: { type: 'boolean' }, home: { type: 'string' } },
-    allowPositionals: true,
-    strict: true,
-  });
-  if (positionals.length !== 1) {
-    io.stderr.write('usage: sluice logs [-f] [--stdout|--stderr] NAME\n');
-    return 2;
-  }
-  const only = values.stdout && !values.stderr ? '&stderr=false' : values.stderr && !values.stdout ? '&stdout=false' : '';
-  return withGateway(io, values.home, 'logs', async (client) => {
+export async function sandboxOutput(inv: Invocation, name: string, io: CliIO): Promise<number> {
+  const out = flag(inv, 'stdout');
+  const err = flag(inv, 'stderr');
+  const only = out && !err ? '&stderr=false' : err && !out ? '&stdout=false' : '';
+  return withGateway(io, inv.home, 'logs', async (client) => {
     try {
-      const stream = await client.stream(`${sandboxPath(positionals[0]!)}/logs?follow=${values.follow ? 1 : 0}${only}`);
+      const stream = await client.stream(`${sandboxPath(name)}/logs?follow=${flag(inv, 'follow') ? 1 : 0}${only}`);
       await demuxFrames(stream, io.stdout, io.stderr);
       return 0;
-    } catch (err) {
-      return refused(io, 'logs', (err as { body?: Record<string, unknown> }).body ?? { detail: (err as Error).message });
+    } catch (e) {
+      return refused(io, 'logs', (e as { body?: Record<string, unknown> }).body ?? { detail: (e as Error).message });
     }
   });
 }
 
 /** `sluice wait NAME`: blocks until the command has ended; prints its exit code (as `docker wait`). */
-export async function wait(argv: string[], io: CliIO): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { home: { type: 'string' } }, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) {
-    io.stderr.write('usage: sluice wait NAME\n');
-    return 2;
-  }
-  return withGateway(io, values.home, 'wait', async (client) => {
-    const res = await client.call('GET', `${sandboxPath(positionals[0]!)}/wait`);
+export async function wait(inv: Invocation, io: CliIO): Promise<number> {
+  return withGateway(io, inv.home, 'wait', async (client) => {
+    const res = await client.call('GET', `${sandboxPath(inv.positionals[0]!)}/wait`);
     if (res.status !== 200) return refused(io, 'wait', res.body);
     io.stdout.write(`${res.body.exit_code === null ? res.body.state : String(res.body.exit_code)}\n`);
     return 0;

@@ -1,13 +1,16 @@
-import { parseArgs } from 'node:util';
+import path from 'node:path';
 import { startGateway, PolicyLoadError } from '../app/index.js';
 import { native } from '../redact/index.js';
+import { UsageError, flag, list, str } from './args.js';
+import type { Invocation } from './args.js';
 import { resolveHome } from './home.js';
+import { registerInstance } from './instances.js';
 import type { CliIO } from './io.js';
 
 export function parseListen(value: string | undefined): { host: string; port: number } {
   if (!value) return { host: '127.0.0.1', port: 3128 };
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
-  if (!m) throw new Error(`--listen expects HOST:PORT, got "${value}"`);
+  if (!m) throw new UsageError(`--listen expects HOST:PORT, got "${value}"`);
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port: Number(m[3]) };
 }
 
@@ -15,7 +18,7 @@ export function parseResolve(values: string[] | undefined): Record<string, strin
   const out: Record<string, string> = {};
   for (const v of values ?? []) {
     const eq = v.indexOf('=');
-    if (eq <= 0) throw new Error(`--resolve expects HOST=IP, got "${v}"`);
+    if (eq <= 0) throw new UsageError(`--resolve expects HOST=IP, got "${v}"`);
     out[v.slice(0, eq).toLowerCase().replace(/\.$/, '')] = v.slice(eq + 1).replace(/^\[|\]$/g, '');
   }
   return out;
@@ -27,20 +30,10 @@ export function parseResolve(values: string[] | undefined): Record<string, strin
  * with --api-listen, on TCP with TLS and bearer tokens). Stops cleanly on SIGINT/SIGTERM,
  * stopping its sandboxes first.
  */
-export async function up(argv: string[], io: CliIO): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      policy: { type: 'string' },
-      listen: { type: 'string' },
-      'api-listen': { type: 'string' },
-      resolve: { type: 'string', multiple: true },
-      dns: { type: 'string' },
-      home: { type: 'string' },
-      verbose: { type: 'boolean', short: 'v' },
-    },
-    strict: true,
-  });
+export async function up(inv: Invocation, io: CliIO): Promise<number> {
+  const values = { policy: str(inv, 'policy'), listen: str(inv, 'listen'), 'api-listen': str(inv, 'api-listen'), resolve: list(inv, 'resolve'), dns: str(inv, 'dns'), verbose: flag(inv, 'verbose') };
+  const learning = str(inv, 'enforcement') === 'audit';
+  const home = resolveHome(inv.home, io.env);
   const listen = parseListen(values.listen);
   if (!/^(127\.|::1$|localhost$)/.test(listen.host)) {
     io.stderr.write(`sluice: warning: listening on ${listen.host}: anyone who can reach this address can use the proxy and its credentials; prefer 127.0.0.1 (sandboxes get their own listener)\n`);
@@ -53,14 +46,15 @@ export async function up(argv: string[], io: CliIO): Promise<number> {
   let gateway;
   try {
     gateway = await startGateway({
-      home: resolveHome(values.home, io.env),
-      ...(values.policy ? { policyFile: values.policy } : {}),
+      home,
+      ...(values.policy ? { policyFile: path.resolve(values.policy) } : {}),
       listen,
       ...(api ? { api } : {}),
       resolve: parseResolve(values.resolve),
       ...(values.dns ? { dns: values.dns } : {}),
       ...(values.verbose ? { human: io.stderr } : {}),
       env: io.env,
+      ...(learning ? { enforcement: 'audit' as const } : {}),
     });
   } catch (err) {
     if (err instanceof PolicyLoadError) {
@@ -70,6 +64,7 @@ export async function up(argv: string[], io: CliIO): Promise<number> {
     throw err;
   }
   for (const w of gateway.warnings) io.stderr.write(`sluice: ${w}\n`);
+  if (learning) io.stderr.write('sluice: learning mode (--enforcement audit) on the shared listener: what the network policy would refuse is let through and logged; `sluice policy suggest` turns it into policy\n');
   if (native.collector === undefined) io.stderr.write(`sluice: warning: redaction runs its JavaScript loop, which is slower: ${native.reason}\n`);
   if (gateway.recovered.length > 0) {
     io.stderr.write(`sluice: a previous gateway stopped while ${gateway.recovered.length} sandbox(es) ran (${gateway.recovered.join(', ')}); their resources were removed and \`sluice ps -a\` shows them as lost\n`);
@@ -99,11 +94,17 @@ export async function up(argv: string[], io: CliIO): Promise<number> {
       for (const w of event.warnings ?? []) io.stderr.write(`sluice: ${w}\n`);
     }
   });
+  const instance = registerInstance(
+    home,
+    { kind: 'up', url: gateway.url, auditFile: gateway.auditFile, enforcement: learning ? 'audit' : 'enforce', ...(values.policy ? { policyFile: path.resolve(values.policy) } : {}) },
+    gateway.listener,
+  );
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  instance.close();
   io.stderr.write('sluice: shutting down (stopping sandboxes)\n');
   await gateway.close();
   return 0;

@@ -26,6 +26,22 @@ export interface Decision {
   path?: string;
   /** Endpoint options the proxy must honour (tls: skip, allowed_ips …). */
   endpoint?: EndpointOptions;
+  /** For denials: the policy change that would allow the request (shown to the agent, the log and the user). */
+  remedy?: Remedy;
+}
+
+/**
+ * What to change so that a refused request would pass: one sentence, and the YAML to add where
+ * it says. Derived from the decision's facts and the current policy, never from request data
+ * beyond host, port, method and canonical path (which the audit log keeps anyway).
+ */
+export interface Remedy {
+  /** e.g. `add { host: api.example.com, port: 443 } to the endpoints of a network policy`. */
+  summary: string;
+  /** The policy fragment, as block YAML that shows where it goes (network_policies → … → key); '' when none. */
+  yaml: string;
+  /** True when no policy change allows it and the summary says what to do instead. */
+  advice?: boolean;
 }
 
 export interface EndpointOptions {
@@ -60,5 +76,6 @@ export function decisionError(decision: Decision): SluiceError {
     reason: decision.reason,
     ...(decision.policy !== undefined ? { policy: decision.policy } : {}),
     ...(decision.rule !== undefined ? { rule: decision.rule } : {}),
+    ...(decision.remedy !== undefined ? { remedy: decision.remedy } : {}),
   });
 }

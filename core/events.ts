@@ -40,6 +40,11 @@ export interface RequestEvent {
   decision: Decision;
   status?: number;
   durationMs?: number;
+  /**
+   * Set when the request was allowed but could not be completed: the name did not resolve, the
+   * upstream refused, timed out or failed TLS. Not a denial: the policy allowed it.
+   */
+  error?: { code: string; reason: string };
   /** A WebSocket, reported once when it closes: data messages and their payload bytes each way. */
   websocket?: WebSocketStats;
   /** On LLM hosts: how the request was classified at ingress. */

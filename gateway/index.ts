@@ -18,7 +18,7 @@ export type { EventFilter, EventStream } from './event-stream.js';
 export { createSandboxManager } from './sandbox-manager.js';
 export type { CreateSpec, ManagerOptions, SandboxListener, SandboxManager, StartListener } from './sandbox-manager.js';
 export { createFrameParser, frame, STDOUT, STDERR, SYSTEM } from './output-log.js';
-export { STATIC_SECTIONS, DYNAMIC_SECTIONS, changedStaticSections } from './policy-sections.js';
+export { STATIC_SECTIONS, DYNAMIC_SECTIONS, changedStaticSections, sandboxLimits } from './policy-sections.js';
 export { createToken, listTokens, revokeToken, verifyToken, tokensDir } from './tokens.js';
 export type { TokenInfo, TokenScope } from './tokens.js';
 export { acquireGatewayLock, gatewayDir, socketPathFor, socketAnswers } from './gateway-lock.js';

@@ -9,7 +9,7 @@ import type { BodyFilter, Classifier, ClientProcess, Destination, Endpoint, Even
 import { stripHopByHop } from './headers.js';
 import { filterStream } from './body-filters.js';
 import { createRequestContext, runRequestHooks } from './request.js';
-import { sendError, toSluiceError } from './respond.js';
+import { isUpstreamFailure, refusalAfterPolicy, sendError, toSluiceError } from './respond.js';
 import { hostAgrees, parseAbsolute, splitTarget } from './target.js';
 import type { Forwarder } from './forward.js';
 import type { ResolvedAddress } from './ssrf.js';
@@ -190,9 +190,14 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     }
     finish(deps, ctx, head.status, started);
   } catch (err) {
-    const e = toSluiceError(err);
-    if (dest && (e.code.startsWith('SLUICE_UPSTREAM') || e.code === 'SLUICE_DNS_FAILED')) {
-      deps.bus.emit({ type: 'upstream_error', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, code: e.wire, reason: e.message });
+    let e = toSluiceError(err);
+    const failed = isUpstreamFailure(e);
+    if (ctx && !failed && (!ctx.decision || ctx.decision.action === 'allow')) {
+      // Refused after the policy allowed it (SSRF guard, DLP, credentials, router): the decision
+      // and the body say who refused, and the fix.
+      const refused = refusalAfterPolicy(e, ctx.decision, ctx.dest.host);
+      ctx.decision = refused.decision;
+      e = refused.error;
     }
     // A client that hung up mid-answer breaks the pipe to it: not Sluice's fault, not worth a warning.
     if (e.code === 'SLUICE_INTERNAL' && !gone) process.emitWarning(`sluice: internal error: ${(err as Error)?.stack ?? String(err)}`);
@@ -206,10 +211,11 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       sendError(res, e, { host: dest?.host, port: dest?.port, method: req.method, path });
     }
     if (ctx) {
-      if (!ctx.decision || ctx.decision.action === 'allow') {
-        ctx.decision = { action: 'deny', code: e.wire, reason: String(e.context.reason ?? e.message), ...(e.context.policy ? { policy: String(e.context.policy) } : {}), ...(e.context.rule ? { rule: String(e.context.rule) } : {}) };
-      }
-      finish(deps, ctx, e.status, started, err, path);
+      // An upstream that failed is not a refusal: the decision that allowed the request stands.
+      finish(deps, ctx, e.status, started, err, path, {
+        ...(failed ? { failure: { code: e.wire, reason: e.message } } : {}),
+        ...(typeof e.context.address === 'string' ? { ip: e.context.address } : {}),
+      });
     } else if (dest) {
       deps.bus.emit({ type: 'request', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, method: req.method ?? '', path: splitTarget(req.url ?? '/').path, scheme, decision: { action: 'deny', code: e.wire, reason: e.message }, status: e.status });
     }
@@ -285,13 +291,21 @@ function pump(src: Readable, dst: http.ServerResponse): Promise<void> {
   });
 }
 
-function finish(deps: ExchangeDeps, ctx: RequestContext, status: number, started: number, error?: unknown, path = ctx.classification.path): void {
+function finish(
+  deps: ExchangeDeps,
+  ctx: RequestContext,
+  status: number,
+  started: number,
+  error?: unknown,
+  path = ctx.classification.path,
+  extra: { failure?: { code: string; reason: string }; ip?: string } = {},
+): void {
   for (const stage of deps.stages) stage.onClose?.(ctx, error);
   deps.bus.emit({
     type: 'request',
     time: Date.now(),
     src: ctx.src,
-    dst: { host: ctx.dest.host, port: ctx.dest.port },
+    dst: { host: ctx.dest.host, port: ctx.dest.port, ...(extra.ip ? { ip: extra.ip } : {}) },
     method: ctx.method,
     path,
     scheme: ctx.scheme,
@@ -299,6 +313,7 @@ function finish(deps: ExchangeDeps, ctx: RequestContext, status: number, started
     decision: ctx.decision ?? { action: 'allow', code: 'allowed', reason: 'no stage objected' },
     status,
     durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+    ...(extra.failure ? { error: extra.failure } : {}),
   });
 }
 

@@ -10,3 +10,4 @@ export type { ListenerIdentity } from './identity.js';
 export { createRequestContext, runRequestHooks } from './request.js';
 export type { RequestInit } from './request.js';
 export { parseUrl } from './target.js';
+export { refusalAfterPolicy, isUpstreamFailure } from './respond.js';

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { SluiceError, isSluiceError } from '../core/index.js';
+import { SluiceError, addressRemedy, agentGuidance, isSluiceError, stageRemedy } from '../core/index.js';
+import type { Decision, Remedy } from '../core/index.js';
 
 /**
  * The one place that turns errors into wire responses. Everything else throws SluiceError.
@@ -17,6 +18,11 @@ export interface ErrorBody {
   port?: number;
   method?: string;
   path?: string;
+  /** The policy change that would allow the request, in a sentence; `fix_yaml` shows where it goes. */
+  fix?: string;
+  fix_yaml?: string;
+  /** Words an agent can relay to its human. */
+  agent_guidance?: string;
   [key: string]: unknown;
 }
 
@@ -26,7 +32,8 @@ export function toSluiceError(err: unknown): SluiceError {
 }
 
 export function errorBody(err: SluiceError, where: { host?: string; port?: number; method?: string; path?: string } = {}): ErrorBody {
-  const { reason, policy, rule, ...rest } = err.context;
+  const { reason, policy, rule, remedy, ...rest } = err.context;
+  const fix = remedy as Remedy | undefined;
   const body: ErrorBody = {
     error: err.bodyCode,
     detail: err.message,
@@ -34,12 +41,59 @@ export function errorBody(err: SluiceError, where: { host?: string; port?: numbe
     ...(policy !== undefined ? { policy } : {}),
     ...(rule !== undefined ? { rule } : {}),
     ...rest,
+    ...(fix ? { fix: fix.summary, ...(fix.yaml ? { fix_yaml: fix.yaml } : {}), agent_guidance: agentGuidance(err.wire, fix) } : {}),
   };
   if (where.host !== undefined) body.host = where.host;
   if (where.port !== undefined) body.port = where.port;
   if (where.method !== undefined) body.method = where.method;
   if (where.path !== undefined) body.path = where.path;
   return body;
+}
+
+/**
+ * A refusal raised after the policy allowed the host (the SSRF guard's, a stage's) as a decision
+ * with its fix, and the error carrying the same for the client. The SSRF guard's and DLP's name
+ * the network policy and endpoint that had allowed the host, since the fix is a key of that
+ * endpoint (`allowed_ips`, `dlp`). `allowedBy` is the policy's decision for the destination.
+ */
+export function refusalAfterPolicy(err: SluiceError, allowedBy: Decision | undefined, host?: string): { decision: Decision; error: SluiceError } {
+  const reason = String(err.context.reason ?? err.message);
+  const by = allowedBy?.action === 'allow' ? allowedBy : undefined;
+  const address = typeof err.context.address === 'string' ? err.context.address : undefined;
+  const remedy =
+    err.code === 'SLUICE_SSRF_BLOCKED' && address !== undefined
+      ? addressRemedy({
+          host: String(err.context.host ?? address),
+          address,
+          neverAllowed: err.context.never_allowed === true,
+          ...(typeof err.context.range === 'string' ? { rangeLabel: err.context.range } : {}),
+          ...(by?.policy ? { policy: by.policy } : {}),
+          // A request's rule reads `host:port METHOD /path`; the endpoint is its first word.
+          ...(by?.rule ? { rule: by.rule.split(' ')[0]! } : {}),
+        })
+      : undefined;
+  const endpointKey = err.code === 'SLUICE_SSRF_BLOCKED' || err.code === 'SLUICE_DLP_BLOCKED';
+  const endpoint = by?.rule?.split(' ')[0];
+  const fix =
+    (err.context.remedy as Remedy | undefined) ??
+    remedy ??
+    stageRemedy(err, { host: host ?? String(err.context.host ?? ''), ...(endpointKey && by?.policy ? { policy: by.policy } : {}), ...(endpointKey && endpoint ? { rule: endpoint } : {}) });
+  const named = {
+    ...(endpointKey && by?.policy ? { policy: by.policy } : {}),
+    ...(endpointKey && by?.rule ? { rule: by.rule } : {}),
+    ...(err.context.policy !== undefined && !endpointKey ? { policy: String(err.context.policy) } : {}),
+    ...(err.context.rule !== undefined && !endpointKey ? { rule: String(err.context.rule) } : {}),
+    ...(fix ? { remedy: fix } : {}),
+  };
+  return {
+    decision: { action: 'deny', code: err.wire, reason, ...named },
+    error: new SluiceError(err.code, err.message, { ...err.context, ...named }, { cause: err }),
+  };
+}
+
+/** Errors that mean the request was allowed but could not be completed: not refusals. */
+export function isUpstreamFailure(err: SluiceError): boolean {
+  return err.code === 'SLUICE_DNS_FAILED' || err.code.startsWith('SLUICE_UPSTREAM');
 }
 
 /** RFC 9209 error types, so that clients that cannot show a CONNECT body (curl) still show why. */

@@ -8,7 +8,7 @@ import { runExchange } from './exchange.js';
 import { identify } from './identity.js';
 import type { ListenerIdentity } from './identity.js';
 import type { ExchangeDeps, TunnelInfo } from './exchange.js';
-import { sendError, sendRawError, toSluiceError } from './respond.js';
+import { isUpstreamFailure, refusalAfterPolicy, sendError, sendRawError, toSluiceError } from './respond.js';
 import type { Forwarder } from './forward.js';
 import type { Resolver, ResolvedAddress } from './ssrf.js';
 import { openRawTunnel, createReadBuffer } from './tunnel.js';
@@ -226,8 +226,17 @@ export async function createProxyServer(opts: ProxyServerOptions): Promise<Proxy
         await address;
       } catch (err) {
         const e = toSluiceError(err);
-        opts.bus.emit({ type: 'connect', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, decision: { action: 'deny', code: e.wire, reason: String(e.context.reason ?? e.message) } });
-        sendRawError(socket, e, { host: dest.host, port: dest.port, method: 'CONNECT' });
+        const dst = { host: dest.host, port: dest.port };
+        if (isUpstreamFailure(e)) {
+          // The policy allowed it; the name did not resolve. An error, not a refusal.
+          opts.bus.emit({ type: 'upstream_error', time: Date.now(), src, dst, code: e.wire, reason: e.message });
+          sendRawError(socket, e, { ...dst, method: 'CONNECT' });
+          return;
+        }
+        const refused = refusalAfterPolicy(e, decision, dest.host);
+        const address = typeof e.context.address === 'string' ? { ip: e.context.address } : {};
+        opts.bus.emit({ type: 'connect', time: Date.now(), src, dst: { ...dst, ...address }, decision: refused.decision });
+        sendRawError(socket, refused.error, { ...dst, method: 'CONNECT' });
         return;
       }
     }

@@ -76,6 +76,9 @@ export const CONTROL_PLANE_PORTS: ReadonlySet<number> = new Set([2379, 2380, 644
 export interface AddressVerdict {
   allowed: boolean;
   reason: string;
+  /** For refusals: the range the address is in, and whether any allowed_ips could admit it. */
+  range?: string;
+  never?: boolean;
 }
 
 const familyOf = (address: string) => (net.isIPv4(address) ? 'ipv4' : 'ipv6');
@@ -96,7 +99,7 @@ export function checkAddress(address: string, allowedIps: readonly string[], por
   const via = (c: string) => (c === address ? '' : ` (it embeds the IPv4 address ${c})`);
   for (const candidate of candidates) {
     const range = rangeOf(ALWAYS_BLOCKED, candidate);
-    if (range) return { allowed: false, reason: `${address} is a ${range.label} address${via(candidate)}, never reachable through Sluice` };
+    if (range) return { allowed: false, reason: `${address} is a ${range.label} address${via(candidate)}, never reachable through Sluice`, range: range.label, never: true };
   }
   let privateLabel: string | undefined;
   for (const candidate of candidates) {
@@ -104,7 +107,7 @@ export function checkAddress(address: string, allowedIps: readonly string[], por
     if (!range) continue;
     privateLabel ??= range.label;
     if (!allowedIpsCover(candidate, allowedIps)) {
-      return { allowed: false, reason: `${address} is a ${range.label} address${via(candidate)} and no allowed_ips entry of the endpoint covers it` };
+      return { allowed: false, reason: `${address} is a ${range.label} address${via(candidate)} and no allowed_ips entry of the endpoint covers it`, range: range.label, never: false };
     }
   }
   if (port !== undefined && CONTROL_PLANE_PORTS.has(port) && (privateLabel !== undefined || allowedIps.length > 0)) {
@@ -112,7 +115,7 @@ export function checkAddress(address: string, allowedIps: readonly string[], por
   }
   // OpenShell semantics: an endpoint with allowed_ips may only reach addresses inside them.
   if (allowedIps.length > 0 && !candidates.some((c) => allowedIpsCover(c, allowedIps))) {
-    return { allowed: false, reason: `${address} is outside the endpoint's allowed_ips (${allowedIps.join(', ')})` };
+    return { allowed: false, reason: `${address} is outside the endpoint's allowed_ips (${allowedIps.join(', ')})`, range: 'public', never: false };
   }
   if (privateLabel !== undefined) return { allowed: true, reason: `${address} is ${privateLabel}, allowed by allowed_ips` };
   return { allowed: true, reason: `${address} is a public address` };
@@ -132,7 +135,7 @@ function checkDeclared(address: string): AddressVerdict {
   const candidates = [address, ...embeddedIPv4s(address)];
   for (const candidate of candidates) {
     const range = rangeOf(ALWAYS_BLOCKED, candidate);
-    if (range) return { allowed: false, reason: `${address} is a ${range.label} address${candidate === address ? '' : ` (it embeds the IPv4 address ${candidate})`}, never reachable through Sluice` };
+    if (range) return { allowed: false, reason: `${address} is a ${range.label} address${candidate === address ? '' : ` (it embeds the IPv4 address ${candidate})`}, never reachable through Sluice`, range: range.label, never: true };
   }
   return { allowed: true, reason: `${address} belongs to a host the policy names exactly` };
 }
@@ -180,7 +183,12 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
       // An exact declared host (or address) may be private, as in OpenShell, unless allowed_ips narrows it.
       const verdict = trust.exactHost && allowedIps.length === 0 ? checkDeclared(address) : checkAddress(address, allowedIps, trust.port);
       if (!verdict.allowed) {
-        throw new SluiceError('SLUICE_SSRF_BLOCKED', ipVersion === 0 ? `${host} resolves to ${verdict.reason}` : verdict.reason, { host, reason: verdict.reason });
+        throw new SluiceError('SLUICE_SSRF_BLOCKED', ipVersion === 0 ? `${host} resolves to ${verdict.reason}` : verdict.reason, {
+          host,
+          reason: verdict.reason,
+          // Only an address's range has an address fix; a control-plane port has none (respond.ts).
+          ...(verdict.range ? { address, range: verdict.range, never_allowed: verdict.never === true } : {}),
+        });
       }
     }
     const first = addresses[0]!;

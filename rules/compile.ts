@@ -8,6 +8,8 @@ import { UNATTRIBUTED, compileBinaries, describeIdentity } from './binaries.js';
 import type { ClientIdentity } from './binaries.js';
 import type { Policy } from './schema.js';
 import { explainUrl } from './explain.js';
+import { binariesRemedy, newEndpointRemedy } from './remedy.js';
+import { canonicalPath } from './path.js';
 import { judgeRequest } from './judge.js';
 import type { RequestDecision, RequestExtras } from './judge.js';
 import { createWebSocketPolicy } from './websocket.js';
@@ -39,8 +41,14 @@ export interface CompiledPolicy {
   explain(method: string, url: string): { decision: Decision; lines: string[] };
 }
 
-/** No options yet; the parameter keeps call sites stable when some arrive. */
-export type CompileOptions = Record<string, never>;
+export interface CompileOptions {
+  /**
+   * `audit` is learning mode (`--enforcement audit`): every refusal of the network policy, hosts
+   * no endpoint names included, becomes an allow that is logged, so that `sluice policy suggest`
+   * can turn what an agent did into policy. Paths that cannot be read safely are still refused.
+   */
+  enforcement?: 'enforce' | 'audit';
+}
 
 const DLP_ORDER = ['off', 'redact', 'block'] as const;
 type Dlp = (typeof DLP_ORDER)[number];
@@ -48,6 +56,18 @@ type Dlp = (typeof DLP_ORDER)[number];
 function strictest(settings: ReadonlyArray<Dlp | undefined>): Dlp | undefined {
   const set = settings.filter((d): d is Dlp => d !== undefined);
   return set.length === 0 ? undefined : set.reduce((a, b) => (DLP_ORDER.indexOf(b) > DLP_ORDER.indexOf(a) ? b : a));
+}
+
+/** What a host no endpoint names gets in learning mode: intercepted, so its requests are seen. */
+const LEARNING_ENDPOINT: EndpointOptions = { tlsSkip: false, allowedIps: [], inspect: true, allowEncodedSlash: false };
+
+/** Method and path for a remedy, when the path reads cleanly; an unreadable one gets a host-level remedy. */
+function requestFacts(method: string, rawPath: string): { method: string; path: string } | undefined {
+  try {
+    return { method, path: canonicalPath(rawPath, { allowEncodedSlash: false }) };
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -71,17 +91,19 @@ function enforcements(policy: Policy): Map<object, boolean> {
   return out;
 }
 
-export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): CompiledPolicy {
+export function compilePolicy(policy: Policy, opts: CompileOptions = {}): CompiledPolicy {
+  const learning = opts.enforcement === 'audit';
   const audit = enforcements(policy);
   const endpoints: CompiledEndpoint[] = [];
   const binariesOf = new Map<CompiledEndpoint, ReturnType<typeof compileBinaries>>();
   for (const [key, np] of Object.entries(policy.network_policies)) {
     const binaries = compileBinaries(np.binaries);
-    for (const ep of np.endpoints) {
-      const compiled = compileEndpoint(np.name || key, ep, audit.get(ep) ?? false);
+    np.endpoints.forEach((ep, index) => {
+      // Learning mode audits every endpoint's refusals, whatever the file says.
+      const compiled = compileEndpoint(np.name || key, ep, learning || (audit.get(ep) ?? false), { key, index });
       endpoints.push(compiled);
       binariesOf.set(compiled, binaries);
-    }
+    });
   }
   const middlewares = compileMiddlewares(policy.network_middlewares);
   // Exact names and addresses are looked up directly, wildcards by their literal tail (probed with
@@ -115,14 +137,25 @@ export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): Compi
     return found;
   };
 
-  // When policies do name the destination, but for other programs, the refusal says which ones.
-  const noPolicy = (dest: Destination, identity: ClientIdentity): Decision => {
-    if (identity === undefined) return deny('policy_denied', `no network policy allows ${dest.authority}`);
+  // When policies do name the destination, but for other programs, the refusal says which ones;
+  // learning mode learns hosts and requests, never which programs may use them, so that stays refused.
+  const noPolicy = (dest: Destination, identity: ClientIdentity, request?: { method: string; path: string }): Decision => {
+    const unnamed = (reason: string) => {
+      const decision = deny('policy_denied', reason, { remedy: newEndpointRemedy(dest, request), ...(request ? { path: request.path } : {}) });
+      return learning ? { ...decision, action: 'allow' as const, audited: true, endpoint: LEARNING_ENDPOINT } : decision;
+    };
+    if (identity === undefined) return unnamed(`no network policy allows ${dest.authority}`);
     const scoped = matching(dest, identity, true);
     const who = identity === UNATTRIBUTED ? 'a program Sluice could not identify' : describeIdentity(identity);
-    if (scoped.length === 0) return deny('policy_denied', `no network policy allows ${dest.authority} (the connection is from ${who})`);
+    if (scoped.length === 0) return unnamed(`no network policy allows ${dest.authority} (the connection is from ${who})`);
     const names = [...new Set(scoped.map((ep) => `${ep.policy} (binaries: ${binariesOf.get(ep)!.paths.join(', ')})`))];
-    return deny('policy_denied', `no network policy allows ${dest.authority} for ${who}: ${names.join('; ')} allow${names.length === 1 ? 's' : ''} it only for other programs`, { policy: scoped[0]!.policy });
+    const first = scoped[0]!;
+    const remedy = binariesRemedy({ key: first.key, policy: first.policy }, identity === UNATTRIBUTED ? undefined : identity.exe);
+    return deny('policy_denied', `no network policy allows ${dest.authority} for ${who}: ${names.join('; ')} allow${names.length === 1 ? 's' : ''} it only for other programs`, {
+      policy: first.policy,
+      remedy,
+      ...(request ? { path: request.path } : {}),
+    });
   };
   const selectedMiddlewares = (dest: Destination) => middlewares.filter((m) => m.matches(dest.host));
 
@@ -148,7 +181,7 @@ export function compilePolicy(policy: Policy, _opts: CompileOptions = {}): Compi
 
   const decideRequest = (dest: Destination, method: string, rawPath: string, query: string, extras: RequestExtras = {}): RequestDecision => {
     const eps = matching(dest, extras.identity);
-    if (eps.length === 0) return noPolicy(dest, extras.identity);
+    if (eps.length === 0) return noPolicy(dest, extras.identity, requestFacts(method, rawPath));
     return judgeRequest(eps, dest, method, rawPath, query, extras, selectedMiddlewares(dest));
   };
 

@@ -1,29 +1,19 @@
 /**
- * The policy `sluice up` runs with when no --policy is given. Small on purpose: package
- * registries and GitHub, read-only where that makes sense; LLM calls stay on this machine.
- * Everything else is denied. Copy it from here to start your own.
+ * The policy `sluice up` runs with when no --policy is given. Small on purpose: GitHub,
+ * read-only where that makes sense; LLM calls stay on this machine. Everything else is denied,
+ * package registries included: which ones an agent needs is learnt from a run
+ * (`--enforcement audit`, then `sluice policy suggest`), not guessed here. Copy it from here to
+ * start your own.
  */
 export const DEFAULT_POLICY_YAML = `# Sluice embedded default policy.
 # Every host not listed here is denied. Copy this file, edit it, and run
 # \`sluice up --policy FILE\`; check it first with \`sluice policy check FILE\`.
+# Package registries are not open: run your agent once with \`sluice run
+# --enforcement audit --policy FILE -- CMD\`, then \`sluice policy suggest --apply\`
+# adds what it used.
 version: 1
 
 network_policies:
-  npm:
-    endpoints:
-      # Read-only: installs work; \`npm publish\` and \`npm audit\` (a POST) are refused.
-      # Use \`npm install --no-audit\` or set \`audit=false\` in .npmrc to skip the warning.
-      - host: registry.npmjs.org
-        port: 443
-        protocol: rest
-        access: read-only
-        allow_encoded_slash: true   # scoped packages are fetched as /@scope%2fname
-
-  pypi:
-    endpoints:
-      - { host: pypi.org, port: 443, protocol: rest, access: read-only }
-      - { host: files.pythonhosted.org, port: 443, protocol: rest, access: read-only }
-
   github:
     endpoints:
       # git clone/fetch over HTTPS: GET /info/refs, then POST .../git-upload-pack.
@@ -37,22 +27,6 @@ network_policies:
       - { host: api.github.com, port: 443, protocol: rest, access: read-only }
       - { host: codeload.github.com, port: 443, protocol: rest, access: read-only }
       - { host: objects.githubusercontent.com, port: 443, protocol: rest, access: read-only }
-
-  crates:
-    endpoints:
-      - { host: crates.io, port: 443, protocol: rest, access: read-only }
-      - { host: index.crates.io, port: 443, protocol: rest, access: read-only }   # sparse index
-      - { host: static.crates.io, port: 443, protocol: rest, access: read-only }
-
-  go:
-    endpoints:
-      - { host: proxy.golang.org, port: 443, protocol: rest, access: read-only }
-      - { host: sum.golang.org, port: 443, protocol: rest, access: read-only }    # checksum database
-
-  debian:
-    endpoints:
-      # apt uses plain http by default; both ports are read-only.
-      - { host: deb.debian.org, ports: [80, 443], protocol: rest, access: read-only }
 
 # api.openai.com, api.anthropic.com and inference.local need no entry here: the privacy router
 # owns them. Recognised LLM calls are answered by a local Ollama; anything else sent to those

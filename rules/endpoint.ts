@@ -17,6 +17,11 @@ import type { Endpoint } from './schema.js';
 export interface CompiledEndpoint {
   /** Display name of the network policy (its `name`, else its key). */
   readonly policy: string;
+  /** Where it is in the file: the policy's key in network_policies and the endpoint's index. */
+  readonly key: string;
+  readonly index: number;
+  /** The endpoint as written (after defaults), for remedies and the policy advisor. */
+  readonly source: Endpoint;
   /** `host:port`, `host:{80,443}` or `*:443` (hostless), with the canonical host and the endpoint path. */
   readonly label: string;
   /** Undefined for a hostless endpoint (any host whose addresses fall in `allowed_ips`). */
@@ -60,7 +65,7 @@ const WEBSOCKET_PRESETS = {
   full: [['*', '**']],
 } as const;
 
-export function compileEndpoint(policy: string, ep: Endpoint, audit: boolean): CompiledEndpoint {
+export function compileEndpoint(policy: string, ep: Endpoint, audit: boolean, at: { key: string; index: number } = { key: policy, index: 0 }): CompiledEndpoint {
   const pattern = ep.host ? parseHostPattern(ep.host) : undefined;
   const ports = ep.ports ?? (ep.port !== undefined ? [ep.port] : []);
   const portText = ports.length === 1 ? String(ports[0]) : `{${ports.join(',')}}`;
@@ -94,6 +99,9 @@ export function compileEndpoint(policy: string, ep: Endpoint, audit: boolean): C
   const hostText = pattern ? formatHost(pattern.host) : '*';
   return {
     policy,
+    key: at.key,
+    index: at.index,
+    source: ep,
     label: `${hostText}:${portText}${ep.path ? ` ${ep.path}` : ''}`,
     pattern,
     ports,

@@ -27,6 +27,10 @@ function describe(decision: Decision): string[] {
   const lines = [`${verdict} ${decision.code}: ${decision.reason}`];
   if (decision.policy) lines.push(`  policy: ${decision.policy}`);
   if (decision.rule) lines.push(`  rule:   ${decision.rule}`);
+  if (decision.remedy && (decision.action === 'deny' || decision.audited)) {
+    lines.push(`  fix:    ${decision.remedy.summary}`);
+    if (decision.remedy.yaml) lines.push(...decision.remedy.yaml.split('\n').map((l) => `          ${l}`));
+  }
   return lines;
 }
 

@@ -31,7 +31,7 @@ function policyKey(host: string): string {
 }
 
 /** Destinations no policy can open (loopback, link-local incl. cloud metadata, unspecified). */
-function neverReachable(host: string): boolean {
+export function neverReachable(host: string): boolean {
   const h = host.toLowerCase();
   return h === 'localhost' || h === 'metadata.google.internal' || /^(127\.|169\.254\.|0\.)/.test(h) || h === '::1' || h === '::' || /^fe[89ab]/.test(h) || /^::ffff:(127|169\.254|0)\./.test(h);
 }

@@ -11,6 +11,8 @@ import { isReceiveStream, parseJsonRpcBody } from './jsonrpc.js';
 import type { JsonRpcInfo } from './jsonrpc.js';
 import type { MiddlewareSelector } from './middleware.js';
 import type { ClientIdentity } from './binaries.js';
+import { denyRuleRemedy, encodedSlashRemedy, endpointPathRemedy, middlewareRemedy, ruleRemedy } from './remedy.js';
+import { bodyRemedy } from './body-remedy.js';
 
 /**
  * One request against the endpoints that matched its host and port, in OpenShell's order
@@ -52,19 +54,23 @@ function audited(decision: RequestDecision, audit: boolean): RequestDecision {
   return audit && decision.action === 'deny' ? { ...decision, action: 'allow', audited: true } : decision;
 }
 
+function withRemedy(remedy: ReturnType<typeof bodyRemedy>): { remedy?: NonNullable<ReturnType<typeof bodyRemedy>> } {
+  return remedy ? { remedy } : {};
+}
+
 function verdict(eps: readonly CompiledEndpoint[], selected: CompiledEndpoint, facts: RequestFacts, seen: Inspection, dest: Destination): RequestDecision {
   const target = `${facts.method} ${facts.path} on ${dest.authority}`;
   const extra = { policy: selected.policy, path: facts.path };
   for (const ep of eps) {
     const hit = ep.jsonRpc ? undefined : ep.denies.find((d) => d.matches(facts));
-    if (hit) return deny('l7_denied', `deny rule ${hit.label} of network policy ${ep.policy} forbids ${target}`, { ...extra, policy: ep.policy, rule: `${ep.label} deny ${hit.label}` });
+    if (hit) return deny('l7_denied', `deny rule ${hit.label} of network policy ${ep.policy} forbids ${target}`, { ...extra, policy: ep.policy, rule: `${ep.label} deny ${hit.label}`, remedy: denyRuleRemedy(ep, hit.label) });
     if (seen.graphql && ep.graphql?.active) {
       const v = ep.graphql.judge(seen.graphql);
-      if (v.denied) return deny('l7_denied', `${v.reason}: ${target}`, { ...extra, policy: ep.policy, rule: ep.label });
+      if (v.denied) return deny('l7_denied', `${v.reason}: ${target}`, { ...extra, policy: ep.policy, rule: ep.label, ...withRemedy(bodyRemedy(ep, { graphql: seen.graphql }, v.reason)) });
     }
     if (seen.jsonRpc && ep.jsonRpc && facts.method.toUpperCase() === 'POST') {
       const v = ep.jsonRpc.judge(seen.jsonRpc);
-      if (v.denied) return deny('l7_denied', `${v.reason}: ${target}`, { ...extra, policy: ep.policy, rule: ep.label });
+      if (v.denied) return deny('l7_denied', `${v.reason}: ${target}`, { ...extra, policy: ep.policy, rule: ep.label, ...withRemedy(bodyRemedy(ep, { jsonRpc: seen.jsonRpc }, v.reason)) });
     }
   }
   for (const ep of eps) {
@@ -84,7 +90,8 @@ function verdict(eps: readonly CompiledEndpoint[], selected: CompiledEndpoint, f
   }
   const why = seen.graphql && selected.graphql ? selected.graphql.judge(seen.graphql).reason : seen.jsonRpc && selected.jsonRpc ? selected.jsonRpc.judge(seen.jsonRpc).reason : undefined;
   const allowed = eps.flatMap((ep) => ep.allows.map((a) => a.label));
-  return deny('l7_denied', why ? `${why}: ${target}` : `no rule of network policy ${selected.policy} allows ${target} (allowed: ${allowed.join('; ') || 'nothing'})`, { ...extra, rule: selected.label });
+  if (why) return deny('l7_denied', `${why}: ${target}`, { ...extra, rule: selected.label, ...withRemedy(bodyRemedy(selected, seen, why)) });
+  return deny('l7_denied', `no rule of network policy ${selected.policy} allows ${target} (allowed: ${allowed.join('; ') || 'nothing'})`, { ...extra, rule: selected.label, remedy: ruleRemedy(selected, facts.method, facts.path) });
 }
 
 export function judgeRequest(eps: readonly CompiledEndpoint[], dest: Destination, method: string, rawPath: string, query: string, extras: RequestExtras, middlewares: readonly MiddlewareSelector[]): RequestDecision {
@@ -104,7 +111,7 @@ export function judgeRequest(eps: readonly CompiledEndpoint[], dest: Destination
     if (decision.action !== 'allow') return decision;
     const blocking = middlewares.find((m) => m.kind === 'unsupported' && m.failClosed);
     if (!blocking) return decision;
-    return deny('middleware_unavailable', `network_middlewares.${blocking.name} (${blocking.middleware}) selects ${dest.host} with on_error: fail_closed, and Sluice cannot run that middleware`, { policy: decision.policy, rule: `middleware ${blocking.name}`, path });
+    return deny('middleware_unavailable', `network_middlewares.${blocking.name} (${blocking.middleware}) selects ${dest.host} with on_error: fail_closed, and Sluice cannot run that middleware`, { policy: decision.policy, rule: `middleware ${blocking.name}`, path, remedy: middlewareRemedy(blocking.name, dest.host) });
   };
   if (inspected.length === 0) {
     return afterMiddleware(allow(`network policy ${first.policy} allows ${method} ${path} on ${dest.authority} (endpoint ${first.label} does not inspect requests)`, { policy: first.policy, rule: first.label, path }));
@@ -114,10 +121,10 @@ export function judgeRequest(eps: readonly CompiledEndpoint[], dest: Destination
     if (ep.selector.selects(path) && (!selected || ep.selector.specificity > selected.selector.specificity)) selected = ep;
   }
   if (!selected) {
-    return audited(deny('l7_denied', `no L7 endpoint path matched ${method} ${path} on ${dest.authority} (endpoint paths: ${inspected.map((ep) => ep.selector.text || '**').join(', ')})`, { policy: first.policy, rule: first.label, path }), first.audit);
+    return audited(deny('l7_denied', `no L7 endpoint path matched ${method} ${path} on ${dest.authority} (endpoint paths: ${inspected.map((ep) => ep.selector.text || '**').join(', ')})`, { policy: first.policy, rule: first.label, path, remedy: endpointPathRemedy(first, dest, method, path) }), first.audit);
   }
   if (!selected.allowEncodedSlash && path.includes('%2F')) {
-    return deny('path_invalid', `invalid request path "${path.slice(0, 200)}": encoded slash %2F is not allowed on endpoint ${selected.label} (allow_encoded_slash is off)`, { policy: selected.policy, rule: selected.label });
+    return deny('path_invalid', `invalid request path "${path.slice(0, 200)}": encoded slash %2F is not allowed on endpoint ${selected.label} (allow_encoded_slash is off)`, { policy: selected.policy, rule: selected.label, remedy: encodedSlashRemedy(selected) });
   }
   const relevant = eps.filter((ep) => ep.selector.admits(path));
   const facts: RequestFacts = { method, path, query: params };

@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { policySchema } from './schema.js';
 import type { Policy } from './schema.js';
 import { closestKey, knownKeysAt } from './suggest.js';
+import { findEndpointConflicts } from './conflicts.js';
 import { policyWarnings } from './warnings.js';
 import type { WarningOptions } from './warnings.js';
 
@@ -145,30 +146,30 @@ export function parsePolicy(text: string, file: string, opts: WarningOptions = {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
   // Warnings (unresolved tags and the like) are errors too: a policy must mean exactly what it says.
   const problems = [...doc.errors, ...doc.warnings];
-  if (problems.length > 0) {
-    const errors = problems.map((err) => ({
-      file,
-      ...positionOf(doc, lines, err.pos[0]),
-      message: `YAML: ${yamlMessage(err.message)}`,
-    }));
-    errors.sort((a, b) => a.line - b.line || a.col - b.col);
-    return { errors };
-  }
+  const yamlErrors: PolicyError[] = problems.map((err) => ({
+    file,
+    ...positionOf(doc, lines, err.pos[0]),
+    message: `YAML: ${yamlMessage(err.message)}`,
+  }));
+  // A duplicate key leaves a sound tree: go on, so that one run reports the schema and reference
+  // errors too. A syntax error or an unresolved tag does not: what follows would be guesswork
+  // (an untagged `!foo 1` is the string "1", which the schema would call wrong for the wrong reason).
+  if (doc.warnings.length > 0 || doc.errors.some((err) => err.code !== 'DUPLICATE_KEY')) return { errors: sorted(yamlErrors) };
   const complexKeys: PolicyError[] = [];
   visit(doc, {
     Pair(_, pair) {
       if (!isScalar(pair.key)) complexKeys.push({ file, ...positionOf(doc, lines, (pair.key as Node | null)?.range?.[0]), message: 'YAML: keys must be plain strings' });
     },
   });
-  if (complexKeys.length > 0) return { errors: complexKeys };
+  if (complexKeys.length > 0) return { errors: sorted([...yamlErrors, ...complexKeys]) };
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (err) {
-    return { errors: [{ file, line: 1, col: 1, message: `YAML: ${(err as Error).message}` }] };
+    return { errors: sorted([...yamlErrors, { file, line: 1, col: 1, message: `YAML: ${(err as Error).message}` }]) };
   }
   if (data === null || data === undefined) {
-    return { errors: [{ file, line: 1, col: 1, message: 'policy file is empty; it needs at least "version: 1"' }] };
+    return { errors: sorted([...yamlErrors, { file, line: 1, col: 1, message: 'policy file is empty; it needs at least "version: 1"' }]) };
   }
   // OpenShell reads an empty `network_policies:` as no policies.
   if (typeof data === 'object' && data !== null && 'network_policies' in data && (data as Record<string, unknown>).network_policies === null) {
@@ -178,16 +179,59 @@ export function parsePolicy(text: string, file: string, opts: WarningOptions = {
   const crowded = overBounds(data);
   if (crowded) return { errors: [{ file, line: 1, col: 1, message: crowded }] };
   const result = policySchema.safeParse(data, { reportInput: true });
-  if (result.success) {
+  if (result.success && yamlErrors.length === 0) {
     const warnings = policyWarnings(result.data, opts).map((w) => {
       const located = locate(doc, w.path);
       return { file, ...positionOf(doc, lines, (located.pair?.key as Node | undefined)?.range?.[0] ?? located.node?.range?.[0]), message: `warning: ${formatPath(w.path)}: ${w.message}` };
     });
     return { policy: result.data, errors: [], warnings };
   }
-  const errors = result.error.issues.flatMap((issue) => issueErrors(doc, lines, file, issue));
-  errors.sort((a, b) => a.line - b.line || a.col - b.col);
-  return { errors };
+  const issues = result.success ? [] : [...result.error.issues];
+  // Cross-references are refinements, which zod skips where a value already failed its schema:
+  // look them up on the raw data as well, so no error hides another.
+  if (!result.success) for (const issue of referenceIssues(data)) if (!issues.some((i) => samePath(i.path, issue.path) && i.message === issue.message)) issues.push(issue);
+  const errors = [...yamlErrors, ...issues.flatMap((issue) => issueErrors(doc, lines, file, issue))];
+  return { errors: sorted(dedupe(errors)) };
+}
+
+function sorted(errors: PolicyError[]): PolicyError[] {
+  return errors.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function dedupe(errors: PolicyError[]): PolicyError[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.line}:${e.col}:${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function samePath(a: readonly PropertyKey[], b: readonly PropertyKey[]): boolean {
+  return a.length === b.length && a.every((k, i) => String(k) === String(b[i]));
+}
+
+/** References checked on raw data, tolerant of anything malformed: routes → backends, overlapping endpoints. */
+function referenceIssues(data: unknown): z.core.$ZodIssue[] {
+  const issues: z.core.$ZodIssue[] = [];
+  const add = (path: PathKey[], message: string) => issues.push({ code: 'custom', path, message, input: undefined } as unknown as z.core.$ZodIssue);
+  const root = typeof data === 'object' && data !== null ? (data as Record<string, unknown>) : {};
+  const inference = typeof root.inference === 'object' && root.inference !== null ? (root.inference as Record<string, unknown>) : undefined;
+  const backends = typeof inference?.backends === 'object' && inference.backends !== null ? Object.keys(inference.backends) : [];
+  if (Array.isArray(inference?.routes)) {
+    inference.routes.forEach((route: unknown, i) => {
+      if (typeof route !== 'object' || route === null) return;
+      for (const key of ['backend', 'fallback'] as const) {
+        const name = (route as Record<string, unknown>)[key];
+        if (typeof name === 'string' && !backends.includes(name)) {
+          add(['inference', 'routes', i, key], `unknown backend "${name}"${backends.length ? ` (known: ${backends.join(', ')})` : ' (no backends defined)'}`);
+        }
+      }
+    });
+  }
+  for (const conflict of findEndpointConflicts(root.network_policies)) add(['network_policies', ...conflict.path], conflict.message);
+  return issues;
 }
 
 function tooLarge(file: string, bytes: number): PolicyError {

@@ -44,7 +44,12 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
   const image = spec.image ?? BASE_IMAGE;
   try {
     await docker.getImage(image).inspect();
-  } catch {
+  } catch (err) {
+    // Only a 404 means the image is missing; anything else is the engine not answering.
+    if ((err as { statusCode?: number }).statusCode !== 404) {
+      const reason = `no Docker engine answers (${(err as Error).message}): start dockerd (or \`systemctl start docker\`), or set DOCKER_HOST; \`sluice doctor\` checks the setup`;
+      throw new SluiceError('SLUICE_SANDBOX_FAILED', reason, { reason }, { cause: err });
+    }
     throw refuse(`image ${image} not found: run \`sluice image build\` (or docker load/build your own)`);
   }
   const workdir = spec.workdir && (spec.filesystem?.include_workdir ?? true) ? path.resolve(spec.workdir) : undefined;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import Docker from 'dockerode';
+import { findOnPath, missingToolMessage } from './host-tools.js';
 
 /** A dockerode client for DOCKER_HOST or the default socket. */
 export function dockerClient(): Docker {
@@ -22,12 +23,16 @@ export async function ping(docker: Docker): Promise<boolean> {
  * none does. For tests, CI and first runs on a fresh machine; the daemon is left running
  * because other sandboxes share it.
  */
-export async function ensureDocker(opts: { logFile?: string; timeoutMs?: number } = {}): Promise<Docker> {
+export async function ensureDocker(opts: { logFile?: string; timeoutMs?: number; onProgress?: (line: string) => void } = {}): Promise<Docker> {
   const docker = dockerClient();
   if (await ping(docker)) return docker;
-  if (process.getuid?.() !== 0) throw new Error('Docker engine not reachable and not root: start dockerd or set DOCKER_HOST');
+  const socket = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  if (process.getuid?.() !== 0) throw new Error(`no Docker engine answers at ${socket}, and only root can start one: start dockerd (or \`systemctl start docker\`), or set DOCKER_HOST; \`sluice doctor\` checks the setup`);
+  // Without this check a missing dockerd would only show as 30 s of silence.
+  if (!findOnPath('dockerd')) throw new Error(`no Docker engine answers at ${socket} and ${missingToolMessage('dockerd')}`);
   const log = openSync(opts.logFile ?? '/tmp/dockerd.log', 'a');
   try {
+    opts.onProgress?.(`no Docker engine answers at ${socket}: starting dockerd (log: ${opts.logFile ?? '/tmp/dockerd.log'})`);
     const child = spawn('dockerd', [], { detached: true, stdio: ['ignore', log, log] });
     child.on('error', () => undefined);
     child.unref();

@@ -40,7 +40,7 @@ export interface BuildImageOptions {
 export async function buildBaseImage(opts: BuildImageOptions = {}): Promise<{ image: string; built: boolean; ms: number }> {
   const t0 = Date.now();
   const image = opts.tag ?? BASE_IMAGE;
-  const docker = await ensureDocker();
+  const docker = await ensureDocker(opts.onProgress ? { onProgress: opts.onProgress } : {});
   if (!opts.force) {
     const existing = await docker
       .getImage(image)

@@ -131,3 +131,5 @@ async function terminate(sandbox: { pid: number; start?: number }, graceMs: numb
   }
   if (isRunning(sandbox)) killAll([...descendants(sandbox.pid), sandbox.pid]);
 }
+export { HOST_TOOLS, explainSpawnError, findOnPath, hostTool, missingToolMessage, type HostTool } from './host-tools.js';
+export { isRunning } from './owner.js';

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { explainSpawnError } from './host-tools.js';
 
 export interface CommandResult {
   stdout: string;
@@ -20,6 +21,11 @@ export function runCommand(file: string, args: string[], opts: { input?: string;
     const child = execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
       clearTimeout(guard);
       if (err) {
+        const missing = explainSpawnError(err);
+        if (missing) {
+          reject(new Error(missing, { cause: err }));
+          return;
+        }
         const detail = stderr.trim() || err.message;
         reject(new Error(`${file} ${args.join(' ')}: ${detail}`, { cause: err }));
       } else {

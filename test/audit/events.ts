@@ -66,11 +66,11 @@ export const requestAudited: RequestEvent = {
   type: 'request',
   time: T0 + 5,
   src: { ip: '127.0.0.1', port: 50_003 },
-  dst: { host: 'pypi.org', port: 443 },
+  dst: { host: 'pkgs.example.com', port: 443 },
   method: 'PROPFIND',
   path: '/simple/',
   scheme: 'https',
-  decision: { action: 'allow', code: 'l7_denied', audited: true, policy: 'pypi', reason: 'PROPFIND would be denied (enforcement: audit)' },
+  decision: { action: 'allow', code: 'l7_denied', audited: true, policy: 'pkgs', reason: 'PROPFIND would be denied (enforcement: audit)' },
 };
 
 export const policyLoaded: PolicyEvent = { type: 'policy', time: T0 + 6, activity: 'loaded', file: '/etc/sluice/policy.yaml', reason: '3 policies, 7 endpoints' };

@@ -31,7 +31,7 @@ t.test('the lines read as sentences', async (t) => {
     formatHuman(requestDenied),
     '2026-03-01T12:00:00.004Z DENY    POST https://api.github.com:443/repos/o/r/issues -> 403 [github access: read-only] l7_denied: POST is not allowed by read-only access src=127.0.0.1:50000',
   );
-  t.match(formatHuman(requestAudited), / AUDIT {3}PROPFIND https:\/\/pypi\.org:443\/simple\/ \[pypi\] l7_denied: PROPFIND would be denied/);
+  t.match(formatHuman(requestAudited), / AUDIT {3}PROPFIND https:\/\/pkgs\.example\.com:443\/simple\/ \[pkgs\] l7_denied: PROPFIND would be denied/);
   t.equal(formatHuman(policyLoaded), '2026-03-01T12:00:00.006Z POLICY  loaded /etc/sluice/policy.yaml 3 policies, 7 endpoints');
   t.match(formatHuman(policyRejected), / POLICY {2}REJECTED \/etc\/sluice\/policy\.yaml invalid policy; keeping the previous one \(2 errors: policy\.yaml:3:5: unknown key "hots"; policy\.yaml:9:1: bad value with a newline\)$/);
   t.equal(formatHuman(upstreamError), '2026-03-01T12:00:00.008Z ERROR   upstream self-signed.example:443 upstream_tls_failed: certificate verify failed: self-signed certificate src=127.0.0.1:50004');

@@ -47,7 +47,12 @@ t.test('sluice run -- curl / node fetch: allowed through, denied with a reason',
   t.equal(JSON.parse(ok.stdout).url, '/from-sandbox', 'curl inside the sandbox reached the upstream through Sluice');
 
   const denied = await sluice([...common, 'curl', '-sS', '-X', 'POST', `https://allowed.test:${up.port}/x`], env);
-  t.equal(JSON.parse(denied.stdout).error, 'policy_denied', "a refused request gets the JSON reason (OpenShell's code)");
+  const body = JSON.parse(denied.stdout) as Record<string, string>;
+  t.equal(body.error, 'policy_denied', "a refused request gets the JSON reason (OpenShell's code)");
+  t.match(body.fix, /replace access: read-only with the rules it stands for plus - allow: \{ method: POST, path: \/x \}/, 'and the fix');
+  t.match(denied.stderr, new RegExp(`^sluice: denied POST allowed\\.test:${up.port}/x — l7_denied: .*; allow with: on endpoint allowed\\.test:${up.port} of network policy a`, 'm'), 'sluice run prints the refusal on stderr as it happens');
+  t.match(denied.stderr, /^sluice: 1 request: 0 allowed, 1 denied$/m, 'and a summary at exit');
+  t.match(denied.stderr, new RegExp(`sluice logs --denied --sandbox sluice-${name}`));
 
   const exitCode = await sluice([...common, 'sh', '-c', 'exit 7'], env);
   t.equal(exitCode.code, 7, "sluice run exits with CMD's exit code");

@@ -56,6 +56,18 @@ if (process.getuid?.() !== 0) {
     t.match(refused.stderr, /the running gateway has its own/);
   });
 
+  t.test('sluice run on the gateway prints each refusal with its fix, and a summary, as a run with a Sluice of its own does', async (t) => {
+    const name = uniqueName('denied');
+    const res = await sluice(home, ['run', '--name', name, '--', 'sh', '-c', 'curl -sS -o /dev/null https://denied.example.com/ 2>/dev/null; echo done']);
+    t.equal(res.code, 0, res.stderr);
+    t.equal(res.stdout, 'done\n');
+    t.match(res.stderr, /^sluice: denied CONNECT denied\.example\.com:443 — policy_denied: no network policy allows denied\.example\.com:443.*; allow with: add the endpoint/m, 'the refusal, why, and the fix');
+    t.match(res.stderr, /^sluice: 1 request: 0 allowed, 1 denied$/m, 'the summary at exit');
+    t.match(res.stderr, new RegExp(`sluice logs --denied --sandbox sluice-${name}`), 'and where to read more');
+    const quiet = await sluice(home, ['run', '-q', '--', 'sh', '-c', 'curl -sS -o /dev/null https://denied.example.com/ 2>/dev/null; true']);
+    t.equal(quiet.stderr, '', '-q: nothing of ours on stderr');
+  });
+
   t.test('Ctrl-C reaches the command of an attached run', async (t) => {
     const child = spawn(SLUICE_BIN, ['run', '-q', '--', 'sh', '-c', 'trap "echo trapped; exit 4" INT; echo ready; while :; do sleep 0.1; done'], { env: cliEnv({ SLUICE_HOME: home }), stdio: ['ignore', 'pipe', 'pipe'] });
     const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -95,7 +95,7 @@ if (process.getuid?.() !== 0) {
     ].join('\n');
     t.equal((await gw.call('POST', '/v1/sandboxes', { name: attacker, command: ['sh', '-c', script], env: { STOLEN_KEY: stolen.key, STOLEN_TOKEN: stolen.token } })).status, 201);
     await gw.call('GET', `/v1/sandboxes/${attacker}/wait`);
-    const { stdout } = readFrames(Buffer.from((await gw.call('GET', `/v1/sandboxes/${attacker}/logs`)).text, 'latin1'));
+    const { stdout } = readFrames((await gw.call('GET', `/v1/sandboxes/${attacker}/logs`)).bytes);
     const line = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(stdout)?.[1] ?? '';
     t.match(line('VIA_VICTIM'), /^000|Couldn't connect|Connection refused|reset/, `the victim's listener is unreachable: ${line('VIA_VICTIM')}`);
     t.match(line('VIA_SHARED'), /^000|Couldn't connect|Connection refused|reset/, `the shared listener is unreachable: ${line('VIA_SHARED')}`);

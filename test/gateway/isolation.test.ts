@@ -93,7 +93,7 @@ if (process.getuid?.() !== 0) {
         const name = names[i]!;
         t.equal((await gw.call('GET', `/v1/sandboxes/${name}/wait`)).json.exit_code, 0, `${name} ran`);
         const logs = await gw.call('GET', `/v1/sandboxes/${name}/logs`);
-        const { stdout } = readFrames(Buffer.from(logs.text, 'latin1'));
+        const { stdout } = readFrames(logs.bytes);
         const line = (key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(stdout)?.[1] ?? '';
         t.equal(line('ENV'), placeholders[i], `${name} holds its own placeholder`);
         t.equal(line('OWN'), '200', `${name} reaches its own host`);

@@ -17,7 +17,7 @@ export interface TestGateway {
   home: string;
   agent: Agent;
   /** One API call; `body` objects are sent as JSON, strings as YAML. */
-  call(method: string, route: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; json: Record<string, unknown>; text: string }>;
+  call(method: string, route: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; headers: Record<string, unknown>; json: Record<string, unknown>; text: string; bytes: Buffer }>;
   /** Every audit record written so far. */
   audit(): Promise<Array<Record<string, unknown>>>;
   close(): Promise<void>;
@@ -41,14 +41,16 @@ export async function startTestGateway(opts: Partial<GatewayOptions> & { policyY
       const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
       const type = body === undefined ? {} : { 'content-type': typeof body === 'string' ? 'application/yaml' : 'application/json' };
       const res = await request(`http://sluice${route}`, { method: method as 'GET', dispatcher: agent, headers: { ...type, ...headers }, ...(payload !== undefined ? { body: payload } : {}) });
-      const text = await res.body.text();
+      // Logs are binary frames: their length fields are not UTF-8, so the bytes are kept as read.
+      const bytes = Buffer.from(await res.body.arrayBuffer());
+      const text = bytes.toString('utf8');
       let json: Record<string, unknown> = {};
       try {
         json = text ? (JSON.parse(text) as Record<string, unknown>) : {};
       } catch {
         // not JSON (logs, events): the text is there
       }
-      return { status: res.statusCode, headers: res.headers as Record<string, unknown>, json, text };
+      return { status: res.statusCode, headers: res.headers as Record<string, unknown>, json, text, bytes };
     },
     async audit() {
       await gateway.flushAudit();

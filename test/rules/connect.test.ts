@@ -107,13 +107,15 @@ t.test('endpoint options reach the proxy', async (t) => {
 
 t.test('default deny says what was refused', async (t) => {
   const d = policy.decideConnect(dest('evil.test:443'));
-  t.same(d, { action: 'deny', code: 'policy_denied', reason: 'no network policy allows evil.test:443' });
+  t.match(d, { action: 'deny', code: 'policy_denied', reason: 'no network policy allows evil.test:443' });
+  t.equal(d.remedy?.summary, 'add the endpoint { host: evil.test, port: 443 } to a network policy', 'and what would allow it');
+  t.equal(d.remedy?.yaml, 'network_policies:\n  evil.test:\n    endpoints:\n      - { host: evil.test, port: 443 }');
   const v6 = policy.decideConnect(dest('[::1]:443'));
   t.equal(v6.reason, 'no network policy allows [::1]:443');
 });
 
 t.test('an empty policy denies everything', async (t) => {
   const empty = compileYaml('version: 1\n');
-  t.equal(empty.decideConnect(dest('registry.npmjs.org:443')).action, 'deny');
-  t.equal(empty.decideRequest(dest('registry.npmjs.org:443'), 'GET', '/', '').code, 'policy_denied');
+  t.equal(empty.decideConnect(dest('registry.example.com:443')).action, 'deny');
+  t.equal(empty.decideRequest(dest('registry.example.com:443'), 'GET', '/', '').code, 'policy_denied');
 });

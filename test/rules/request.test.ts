@@ -119,8 +119,8 @@ t.test('path canonicalisation decides before matching', async (t) => {
   t.equal(d.action, 'deny');
   t.equal(d.code, 'path_invalid');
   t.equal(request(rules, 'GET', 'https://api.github.com/repos/a%2Fb/c').code, 'path_invalid', '%2F refused without allow_encoded_slash');
-  const npm = compileYaml('version: 1\nnetwork_policies:\n  npm: { endpoints: [{ host: registry.npmjs.org, port: 443, protocol: rest, access: read-only, allow_encoded_slash: true }] }\n');
-  const scoped = request(npm, 'GET', 'https://registry.npmjs.org/@types%2fnode');
+  const npm = compileYaml('version: 1\nnetwork_policies:\n  npm: { endpoints: [{ host: registry.example.com, port: 443, protocol: rest, access: read-only, allow_encoded_slash: true }] }\n');
+  const scoped = request(npm, 'GET', 'https://registry.example.com/@types%2fnode');
   t.equal(scoped.action, 'allow');
   t.equal(scoped.path, '/@types%2Fnode');
   const plain = compileYaml('version: 1\nnetwork_policies:\n  p: { endpoints: [{ host: plain.test, port: 443 }] }\n');

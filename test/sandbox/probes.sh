@@ -1,5 +1,6 @@
 #!/bin/bash
-# Runs inside the sandbox. Each probe prints one line: "PROBE <name> <exit code> <last output line>".
+# Runs inside the sandbox. Each probe prints one line: "PROBE <name> <exit code> <the end of its output>"
+# (2000 characters: enough for a whole refusal body, whose fix and guidance follow the error code).
 # bypass.test.ts asserts on them; every probe is bounded by `timeout` so a hang shows as 124.
 probe() {
   local name=$1; shift

@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createTwoFilesPatch } from 'diff';
+import { readAuditLog, sandboxOfEvent } from '../audit/index.js';
+import type { SluiceEvent } from '../core/index.js';
+import { advise, DEFAULT_POLICY_YAML } from '../rules/index.js';
+import type { Observed } from '../rules/index.js';
+import { UsageError, flag, str } from './args.js';
+import type { Invocation } from './args.js';
+import { resolveHome } from './home.js';
+import type { CliIO } from './io.js';
+import { matchesFilter } from './log-format.js';
+import { auditFileOf, parseSince } from './logs.js';
+
+/** A refusal (or, under audit, a would-be refusal) as the advisor needs it. */
+export function observedOf(event: SluiceEvent): Observed | undefined {
+  if (event.type !== 'connect' && event.type !== 'request') return undefined;
+  if (event.decision.action !== 'deny' && !event.decision.audited) return undefined;
+  const { host, port, ip } = event.dst;
+  if (host === undefined || port === undefined) return undefined;
+  return {
+    code: event.decision.code,
+    host,
+    port,
+    ...(event.type === 'request' ? { method: event.method, path: event.path } : {}),
+    ...(ip !== undefined ? { address: ip } : {}),
+  };
+}
+
+/**
+ * `sluice policy suggest [--policy FILE] [--sandbox NAME] [--since DURATION] [--apply]`: the
+ * smallest change to the policy file that would have allowed the logged refusals, as a diff;
+ * `--apply` writes it (atomically) once it validates. A Sluice watching the file applies it at once.
+ */
+export async function suggest(inv: Invocation, io: CliIO): Promise<number> {
+  const sinceText = str(inv, 'since');
+  const since = sinceText === undefined ? undefined : parseSince(sinceText);
+  const sandbox = str(inv, 'sandbox');
+  const filter = { ...(sandbox ? { sandbox } : {}), ...(since !== undefined ? { since } : {}) };
+  const auditFile = auditFileOf(resolveHome(inv.home, io.env));
+  // Each Sluice logs the policy it loaded (a `sluice run`'s names its sandbox), so every refusal
+  // is known with the policy file it was made under; null is the embedded default policy.
+  const found: Array<{ observed: Observed; policy: string | null | undefined }> = [];
+  const policyOf = new Map<string, string | null>();
+  let loggedPolicy: string | null | undefined;
+  for await (const { event } of readAuditLog(auditFile, since !== undefined ? { since } : {})) {
+    if (event.type === 'policy' && event.activity === 'loaded') {
+      policyOf.set(event.sandbox ?? '', event.file ?? null);
+      if (matchesFilter(event, filter)) loggedPolicy = event.file ?? null;
+      continue;
+    }
+    if (!matchesFilter(event, filter)) continue;
+    const o = observedOf(event);
+    if (o) found.push({ observed: o, policy: policyOf.get(sandboxOfEvent(event) ?? '') });
+  }
+  const explicit = str(inv, 'policy');
+  const file = explicit ?? loggedPolicy ?? undefined;
+  // Without --policy: the refusals made under the file the last run used, not those of other policies.
+  const observed = found.filter((f) => explicit !== undefined || f.policy === undefined || f.policy === (file === undefined ? null : path.resolve(file))).map((f) => f.observed);
+  if (file === undefined && flag(inv, 'apply')) {
+    throw new UsageError(
+      loggedPolicy === null
+        ? 'the run used the embedded default policy, which is not a file: write it out (`sluice policy show > policy.yaml`), run with --policy policy.yaml, or pass --policy FILE'
+        : 'which policy file? pass --policy FILE',
+    );
+  }
+  const label = file ?? '<embedded default policy>';
+  const before = file ? fs.readFileSync(file, 'utf8') : DEFAULT_POLICY_YAML;
+  if (observed.length === 0) {
+    io.stderr.write(`sluice policy suggest: no refusals in ${auditFile}${sandbox ? ` for sandbox ${sandbox}` : ''}${sinceText ? ` since ${sinceText}` : ''}; nothing to suggest\n`);
+    return 0;
+  }
+  const advice = advise(before, label, observed);
+  for (const note of advice.notes) io.stderr.write(`sluice policy suggest: not changed: ${note}\n`);
+  if (advice.changes.length === 0) {
+    io.stderr.write(`sluice policy suggest: ${label} already allows what was refused (${observed.length} refusal${observed.length === 1 ? '' : 's'} looked at)\n`);
+    return 0;
+  }
+  // jsdiff puts an `Index:` line and a rule of `=` before the unified diff; `patch` and `git apply` need neither.
+  io.stdout.write(createTwoFilesPatch(label, label, advice.before, advice.after, undefined, undefined, { context: 3 }).replace(/^Index: .*\n=+\n/, ''));
+  for (const change of advice.changes) io.stderr.write(`sluice policy suggest: ${change}\n`);
+  if (!flag(inv, 'apply')) {
+    if (file) io.stderr.write(`sluice policy suggest: to write it: sluice policy suggest --policy ${file}${sandbox ? ` --sandbox ${sandbox}` : ''}${sinceText ? ` --since ${sinceText}` : ''} --apply\n`);
+    return 0;
+  }
+  writeAtomically(file!, advice.after);
+  io.stderr.write(`sluice policy suggest: wrote ${file} (a Sluice watching it applies it now)\n`);
+  return 0;
+}
+
+/** Same folder, same mode, then a rename: a watcher never reads half a policy. */
+function writeAtomically(file: string, text: string): void {
+  const mode = fs.statSync(file).mode & 0o777;
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.sluice-${process.pid}.tmp`);
+  fs.writeFileSync(tmp, text, { mode });
+  fs.renameSync(tmp, file);
+}
