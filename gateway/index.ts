@@ -25,4 +25,3 @@ export { acquireGatewayLock, gatewayDir, socketPathFor, socketAnswers } from './
 export type { GatewayLock } from './gateway-lock.js';
 export type { SandboxRecord, SandboxState } from './records.js';
 export * as schemas from './schemas.js';
-export { sandboxLimits } from './policy-sections.js';

@@ -140,7 +140,7 @@ if (process.getuid?.() !== 0) {
     const policy = 'version: 1\nnetwork_policies:\n  a:\n    binaries: [{ path: /usr/bin/curl }]\n    endpoints: [{ host: api.github.com, port: 443, tls: passthrough }]\n';
     t.equal((await create({ name, command: ['true'], policy })).status, 201);
     const event = seen.find((e) => e.sandbox === `sluice-${name}`);
-    t.match(event, { warnings: [/policy of sluice-.*:5:\d+: warning: network_policies\.a\.endpoints\.0\.tls: 'tls: passthrough' is deprecated/] }, 'file:line:col, what Sluice does instead');
+    t.match(event, { warnings: [/policy of sluice-.*:5:\d+: warning: network_policies\.a\.endpoints\[0\]\.tls: 'tls: passthrough' is deprecated/] }, 'file:line:col, what Sluice does instead');
     t.notMatch(JSON.stringify(event?.warnings ?? []), /binaries are enforced only/, 'binaries are enforced on a sandbox of the gateway');
     await gw.call('GET', `/v1/sandboxes/${name}/wait`);
     await gw.call('DELETE', `/v1/sandboxes/${name}`);
