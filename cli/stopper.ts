@@ -35,7 +35,10 @@ export function createStopper(current: () => RunningSandbox | undefined, tty: bo
     const sandbox = current();
     if (state.signal) {
       // a second signal while the sandbox is still being made: leave now, the reaper removes it
-      if (!sandbox) process.exit(signalExit(signal));
+      if (!sandbox) {
+        process.stderr.write(`sluice run: stopped by ${signal} again before the sandbox was ready: killed; its reaper removes what was made\n`);
+        process.exit(signalExit(signal));
+      }
       clearTimeout(timer);
       void kill();
       return;

@@ -35,7 +35,8 @@ network_policies:
         });
         return {
           // Sluice's CA for intercepted TLS; the upstream's CA too, in case the policy tunnels
-          endpoint: { host: sluice.host, port: sluice.port, caCertPem: `${sluice.caCertPem}\n${fixture.caPem}`, authToken: `sb-${driver}` },
+          // a shared listener: the sandbox proves its name with the credential Sluice issued for it
+          endpoint: { host: sluice.host, port: sluice.port, caCertPem: `${sluice.caCertPem}\n${fixture.caPem}`, authToken: `sb-${driver}:${sluice.pipeline.proxyTokenFor(`sb-${driver}`)}` },
           allowedOrigin: `https://allowed.test:${port}`,
           check(t) {
             const events = JSON.stringify(sluice.auditEvents());
