@@ -3,7 +3,7 @@ import type { Sluice } from '../app/index.js';
 import { sandboxLimits } from '../gateway/index.js';
 import { loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
 import type { Policy } from '../rules/index.js';
-import { cleanupLeftovers, createSandboxAttribution, explainSpawnError, prepareSandbox } from '../sandbox/index.js';
+import { cleanupLeftovers, attributionOnStart, explainSpawnError, prepareSandbox } from '../sandbox/index.js';
 import type { PreparedSandbox, RunningSandbox } from '../sandbox/index.js';
 import { createDenialReporter } from './denial-reporter.js';
 import type { DenialReporter } from './denial-reporter.js';
@@ -44,8 +44,7 @@ export async function runEphemeral(opts: RunOptions, home: string, io: CliIO): P
   const tty = Boolean(process.stdin.isTTY && process.stdout.isTTY);
   const stopper = createStopper(() => running, tty);
   // The proxy starts before the sandbox does: attribution waits for it (no client exists before).
-  let started: (sandbox: RunningSandbox | undefined) => void = () => undefined;
-  const sandboxStarted = new Promise<RunningSandbox | undefined>((resolve) => (started = resolve));
+  const { attributeClient, started } = attributionOnStart();
   try {
     const limits = sandboxLimits(policy.process?.limits);
     prepared = await prepareSandbox({
@@ -72,7 +71,7 @@ export async function runEphemeral(opts: RunOptions, home: string, io: CliIO): P
       env: io.env,
       ...(opts.learning ? { enforcement: 'audit' as const } : {}),
       sandbox: prepared.name,
-      attributeClient: createSandboxAttribution({ init: async () => (await sandboxStarted)?.init() }),
+      attributeClient,
     });
     // --verbose already prints every event; the reporter would repeat the refusals.
     if (!opts.quiet && !opts.verbose) reporter = createDenialReporter(sluice.bus, io.stderr, { sandbox: prepared.name });

@@ -151,7 +151,7 @@ export function createSandboxManager(opts: ManagerOptions) {
   }
 
   async function create(spec: CreateSpec): Promise<SandboxRecord> {
-    const { prepareSandbox, sandboxName, createSandboxAttribution } = await sandboxModule();
+    const { prepareSandbox, sandboxName, attributionOnStart } = await sandboxModule();
     let name: string;
     try {
       name = sandboxName(spec.name);
@@ -190,8 +190,7 @@ export function createSandboxManager(opts: ManagerOptions) {
     writeRecord(opts.home, record);
     const live: Live = { record, output: openOutputLog(outputFile(opts.home, name)), stdinTaken: false, stopping: false, exited: Promise.resolve(record), released: Promise.resolve() };
     sandboxes.set(name, live);
-    let started: (sandbox: RunningSandbox | undefined) => void = () => undefined;
-    const sandboxStarted = new Promise<RunningSandbox | undefined>((resolve) => (started = resolve));
+    const { attributeClient, started } = attributionOnStart();
     try {
       live.prepared = await prepareSandbox({
         driver: spec.driver,
@@ -206,7 +205,6 @@ export function createSandboxManager(opts: ManagerOptions) {
         ...(policy.process ? { process: policy.process } : {}),
       });
       // The listener starts before the command does: attribution waits for it (no client exists before).
-      const attributeClient = createSandboxAttribution({ init: async () => (await sandboxStarted)?.init() });
       live.listener = await opts.startListener({ sandbox: name, policy, host: live.prepared.proxyListen.host, attributeClient, ...(policyDir ? { baseDir: policyDir } : {}) });
       // What the policy asks for that Sluice does differently is said where the operator looks, never silently dropped.
       if (parsed?.warnings.length) opts.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', sandbox: name, reason: `policy of sandbox ${name} loaded`, warnings: parsed.warnings });

@@ -2,7 +2,7 @@ import type { AttributeClient, ClientProcess } from '../core/index.js';
 import { createBinaryPins } from './binary-pins.js';
 import type { BinaryPins } from './binary-pins.js';
 import { attributeConnection } from './process-attribution.js';
-import type { SandboxInit } from './types.js';
+import type { RunningSandbox, SandboxInit } from './types.js';
 
 
 /**
@@ -33,4 +33,14 @@ export function createSandboxAttribution(opts: { init(): Promise<SandboxInit | u
     }
     return { identity: { exe: who.exe, ancestors: who.ancestors } };
   };
+}
+
+/**
+ * The attribution for a sandbox whose listener starts before its command (no client exists
+ * before): lookups wait until `started` says which sandbox runs, or that none will.
+ */
+export function attributionOnStart(): { attributeClient: AttributeClient; started(sandbox: RunningSandbox | undefined): void } {
+  let started: (sandbox: RunningSandbox | undefined) => void = () => undefined;
+  const running = new Promise<RunningSandbox | undefined>((resolve) => (started = resolve));
+  return { attributeClient: createSandboxAttribution({ init: async () => (await running)?.init() }), started };
 }

@@ -29,7 +29,7 @@ export { defaultLimits, type SandboxLimits } from './limits.js';
 export { sandboxEnv, proxyUrl, IN_SANDBOX } from './sandbox-env.js';
 export { attributeConnection, AmbiguousOwnerError, type Attribution, type AttributionOptions } from './process-attribution.js';
 export { createBinaryPins, BinaryChangedError, type BinaryPins } from './binary-pins.js';
-export { createSandboxAttribution } from './connection-identity.js';
+export { attributionOnStart, createSandboxAttribution } from './connection-identity.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
