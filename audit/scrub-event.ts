@@ -7,7 +7,13 @@ import type { Decision, Endpoint, SluiceEvent } from '../core/index.js';
  */
 export function scrubEvent(event: SluiceEvent, scrub: (value: string) => string): SluiceEvent {
   const endpoint = <E extends Endpoint | undefined>(e: E): E => (e?.host === undefined ? e : { ...e, host: scrub(e.host) });
-  const decision = (d: Decision): Decision => ({ ...d, reason: scrub(d.reason), ...(d.path !== undefined ? { path: scrub(d.path) } : {}) });
+  const decision = (d: Decision): Decision => ({
+    ...d,
+    reason: scrub(d.reason),
+    ...(d.path !== undefined ? { path: scrub(d.path) } : {}),
+    // A remedy quotes the host and path it would allow: the same request data as the reason.
+    ...(d.remedy !== undefined ? { remedy: { ...d.remedy, summary: scrub(d.remedy.summary), yaml: scrub(d.remedy.yaml) } } : {}),
+  });
   const optional = (key: string, value: string | undefined) => (value === undefined ? {} : { [key]: scrub(value) });
   switch (event.type) {
     case 'connect':
