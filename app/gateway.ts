@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { EventBus } from '../core/index.js';
 import type { BackendHealth } from '../privacy/index.js';
 import { acquireGatewayLock, createApiServer, createEventStream, createSandboxManager, gatewayRoutes, openApiRoute, socketPathFor } from '../gateway/index.js';
-import type { ApiServer, Route, SandboxListener, SandboxManager } from '../gateway/index.js';
+import type { ApiServer, MetricsSource, Route, SandboxListener, SandboxManager } from '../gateway/index.js';
 import { createDefaultPolicy } from './default-policy.js';
 import { createRuntime } from './runtime.js';
 import type { RuntimeOptions } from './runtime.js';
@@ -51,6 +51,8 @@ export interface Gateway {
   /** The shared listener's live state, for `sluice status`. */
   readonly listener: { health(): Record<string, BackendHealth>; openTunnels(): number; openConnections(): number };
   flushAudit(): Promise<void>;
+  /** What /metrics reads at scrape time (gateway/metrics.ts). */
+  readonly metricsSource: MetricsSource;
   close(): Promise<void>;
 }
 
@@ -117,6 +119,14 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       recovered,
       listener: { health: () => tenant.pipeline.health(), openTunnels: () => tenant.server.openTunnels, openConnections: () => tenant.server.openConnections },
       flushAudit: () => runtime.flushAudit(),
+      metricsSource: {
+        sandboxes: () => sandboxes.list(),
+        listeners: () => [
+          { name: 'default', openTunnels: tenant.server.openTunnels, health: tenant.pipeline.health() },
+          ...sandboxes.listeners().map(({ name, listener }) => ({ name, openTunnels: listener.openTunnels?.() ?? 0, health: listener.health?.() ?? {} })),
+        ],
+        auditDropped: () => runtime.auditDropped,
+      },
       close: () => (closing ??= unwind()),
     };
   } catch (err) {
@@ -134,6 +144,8 @@ function listenerOf(tenant: Tenant, sandbox: string): SandboxListener {
     policy: () => tenant.source(),
     apply: (next, reason, warnings) => tenant.apply(next, reason, warnings),
     reloadSecrets: () => tenant.pipeline.reloadSecrets(tenant.source().providers),
+    openTunnels: () => tenant.server.openTunnels,
+    health: () => tenant.pipeline.health(),
     close: () => tenant.close(),
   };
 }

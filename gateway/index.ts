@@ -15,6 +15,8 @@ export type { DefaultPolicy, RouteContext } from './routes.js';
 export { openApiDocument, openApiRoute, OPENAPI_PATH } from './openapi.js';
 export { createEventStream, parseFilter, matches, verdictOf, EVENT_TYPES } from './event-stream.js';
 export type { EventFilter, EventStream } from './event-stream.js';
+export { createMetrics, METRICS_PATH } from './metrics.js';
+export type { Metrics, MetricsSource } from './metrics.js';
 export { createSandboxManager } from './sandbox-manager.js';
 export type { CreateSpec, ManagerOptions, SandboxListener, SandboxManager, StartListener } from './sandbox-manager.js';
 export { createFrameParser, frame, STDOUT, STDERR, SYSTEM } from './output-log.js';
