@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { EventBus } from '../core/index.js';
 import type { BackendHealth } from '../privacy/index.js';
-import { acquireGatewayLock, createApiServer, createEventStream, createSandboxManager, gatewayRoutes, openApiRoute, socketPathFor } from '../gateway/index.js';
+import { acquireGatewayLock, createApiServer, createEventStream, createSandboxManager, gatewayRoutes, observeRoutes, openApiRoute, socketPathFor } from '../gateway/index.js';
 import type { ApiServer, MetricsSource, Route, SandboxListener, SandboxManager } from '../gateway/index.js';
 import { createDefaultPolicy } from './default-policy.js';
 import { createRuntime } from './runtime.js';
@@ -94,7 +94,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const events = createEventStream(runtime.bus);
     cleanups.push(() => events.close());
     const version = sluiceVersion();
-    const routes: Route[] = [...gatewayRoutes({ manager: sandboxes, events, defaults, version }), ...(opts.routes ?? [])];
+    const metricsSource: MetricsSource = {
+      sandboxes: () => sandboxes.list(),
+      listeners: () => [
+        { name: 'default', openTunnels: tenant.server.openTunnels, health: tenant.pipeline.health() },
+        ...sandboxes.listeners().map(({ name, listener }) => ({ name, openTunnels: listener.openTunnels?.() ?? 0, health: listener.health?.() ?? {} })),
+      ],
+      auditDropped: () => runtime.auditDropped,
+    };
+    const routes: Route[] = [
+      ...gatewayRoutes({ manager: sandboxes, events, defaults, version }),
+      ...observeRoutes({ manager: sandboxes, defaults, version, source: metricsSource, url: tenant.url, auditFile: runtime.auditFile }),
+      ...(opts.routes ?? []),
+    ];
     routes.push(openApiRoute(() => routes, version));
     const api: ApiServer = await createApiServer({
       home: opts.home,
@@ -119,14 +131,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       recovered,
       listener: { health: () => tenant.pipeline.health(), openTunnels: () => tenant.server.openTunnels, openConnections: () => tenant.server.openConnections },
       flushAudit: () => runtime.flushAudit(),
-      metricsSource: {
-        sandboxes: () => sandboxes.list(),
-        listeners: () => [
-          { name: 'default', openTunnels: tenant.server.openTunnels, health: tenant.pipeline.health() },
-          ...sandboxes.listeners().map(({ name, listener }) => ({ name, openTunnels: listener.openTunnels?.() ?? 0, health: listener.health?.() ?? {} })),
-        ],
-        auditDropped: () => runtime.auditDropped,
-      },
+      metricsSource,
       close: () => (closing ??= unwind()),
     };
   } catch (err) {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { startGateway, PolicyLoadError } from '../app/index.js';
 import { createEventBus } from '../core/index.js';
-import { createMetrics } from '../gateway/index.js';
+import { createMetrics, dashboardRoutes } from '../gateway/index.js';
 import { native } from '../redact/index.js';
 import { UsageError, flag, list, str } from './args.js';
 import type { Invocation } from './args.js';
@@ -52,7 +52,7 @@ export async function up(inv: Invocation, io: CliIO): Promise<number> {
   try {
     gateway = await startGateway({
       bus,
-      routes: [...metrics.routes],
+      routes: [...metrics.routes, ...dashboardRoutes()],
       home,
       ...(values.policy ? { policyFile: path.resolve(values.policy) } : {}),
       listen,
@@ -83,6 +83,9 @@ export async function up(inv: Invocation, io: CliIO): Promise<number> {
       `Sluice is listening on ${gateway.url}`,
       `  policy:    ${policyName}`,
       `  API:       ${gateway.socketPath}${gateway.apiUrl ? ` and ${gateway.apiUrl} (bearer tokens: \`sluice token create --scope admin|read\`)` : ''}`,
+      gateway.apiUrl
+        ? `  dashboard: ${gateway.apiUrl}/dashboard  (metrics: ${gateway.apiUrl}/metrics; both need a token)`
+        : '  dashboard: start with --api-listen 127.0.0.1:PORT to serve the dashboard and /metrics over HTTPS',
       `  CA:        ${gateway.caCertPath}`,
       `  audit log: ${gateway.auditFile}`,
       '',
