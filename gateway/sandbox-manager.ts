@@ -203,6 +203,7 @@ export function createSandboxManager(opts: ManagerOptions) {
         ...(spec.limits || policy.process?.limits ? { limits: { ...sandboxLimits(policy.process?.limits), ...spec.limits } } : {}),
         ...(policy.filesystem_policy ? { filesystem: policy.filesystem_policy } : {}),
         ...(policy.process ? { process: policy.process } : {}),
+        ...(policy.landlock ? { landlock: policy.landlock } : {}),
       });
       // The listener starts before the command does: attribution waits for it (no client exists before).
       live.listener = await opts.startListener({ sandbox: name, policy, host: live.prepared.proxyListen.host, attributeClient, ...(policyDir ? { baseDir: policyDir } : {}) });
