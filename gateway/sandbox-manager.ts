@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { SluiceError } from '../core/index.js';
 import type { AttributeClient, EventBus, SandboxEvent } from '../core/index.js';
 import type { Policy } from '../rules/index.js';
+import type { BackendHealth } from '../privacy/index.js';
 import type { SandboxDriver } from '../sandbox/index.js';
 import type * as SandboxModule from '../sandbox/index.js';
 import { drain, emitSandbox, removeLive, settle, withGrace } from './live-sandbox.js';
@@ -32,6 +33,9 @@ export interface SandboxListener {
   apply(next: Policy, reason: string, warnings?: readonly string[]): Promise<{ ok: boolean; errors: string[]; closedTunnels: number }>;
   /** Re-reads the secrets of the providers in force. */
   reloadSecrets(): Promise<void>;
+  /** Live state for metrics and status; absent on listeners that keep none. */
+  openTunnels?(): number;
+  health?(): Record<string, BackendHealth>;
   close(): Promise<void>;
 }
 
