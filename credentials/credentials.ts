@@ -5,6 +5,8 @@ import type { Keyring } from './keyring.js';
 import { buildKeyring } from './keyring.js';
 import type { PlaceholderShape } from './placeholders.js';
 import { createPlaceholderMinter, shapePattern } from './placeholders.js';
+import { BUILTIN_PROFILES } from './profiles.js';
+import type { BuiltinProfileName } from './profiles.js';
 import { createViewCache } from './sandbox-view.js';
 import type { ProvidersConfig } from './schema.js';
 import { createCredentialStage } from './stage.js';
@@ -13,8 +15,13 @@ import { scrubTextCaseless } from './stream-scanner.js';
 import { createProxyCredentials } from './proxy-credential.js';
 
 export interface Credentials {
-  /** Placeholder env for a sandbox, e.g. { OPENAI_API_KEY: 'sk-proj-…' }: the same in every process sharing `home`. */
-  envFor(sandbox: string): Record<string, string>;
+  /**
+   * Placeholder env for a sandbox, e.g. { OPENAI_API_KEY: 'sk-proj-…' }: the same in every process
+   * sharing `home`. `routed` names built-in profiles whose calls the routes answer: their variables
+   * get a placeholder too when no provider of that name is configured, so that an agent finds its
+   * key variable set (the router drops it; sent anywhere else it is refused as not issued).
+   */
+  envFor(sandbox: string, routed?: readonly BuiltinProfileName[]): Record<string, string>;
   /** Placeholder → real value after the allow decision, endpoint binding, exfiltration guard, response scrubbing. */
   readonly stage: Stage;
   /** For the privacy router: headers carrying the named provider's real credential. Throws SluiceError if unknown. */
@@ -84,10 +91,16 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
 
   return {
     stage,
-    envFor(sandbox) {
+    envFor(sandbox, routed = []) {
       const k = live();
       const view = views.viewFor(k, sandbox);
       const env: Record<string, string> = {};
+      for (const name of routed) {
+        if (k.providers.has(name)) continue;
+        const profile = BUILTIN_PROFILES[name];
+        const placeholder = minter.mint(profile.shape, name, sandbox);
+        for (const variable of profile.env) env[variable] = placeholder;
+      }
       for (const provider of k.providers.values()) {
         for (const name of provider.env) env[name] = view.placeholderOf.get(provider.name)!;
       }
