@@ -73,7 +73,7 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
   let redactor: Redactor = createRedactor(opts.initial.privacy);
   const inference = effectiveInference(opts.initial, opts.policy());
   // Providers the routes answer: their key variables get placeholders even without a provider entry.
-  let routed = routedProfiles(inference);
+  credentials.setRouted(routedProfiles(inference));
   const router = createPrivacyRouter({
     config: inference,
     bus: opts.bus,
@@ -94,7 +94,7 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
     stages,
     classifier,
     stillAllowed: (dest) => decideConnectFor(opts.policy(), dest, classifier.hostClass(dest)).action === 'allow',
-    envFor: (sandbox) => credentials.envFor(sandbox, routed),
+    envFor: (sandbox) => credentials.envFor(sandbox),
     scrubForLog(value) {
       // Most logged strings recur (paths, hosts, reasons): a scan costs microseconds, a lookup nothing.
       const known = scrubbed.get(value);
@@ -117,7 +117,7 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
       scrubbed.clear();
       const next = effectiveInference(policy, compiled);
       router.reload(next);
-      routed = routedProfiles(next);
+      credentials.setRouted(routedProfiles(next));
       // A new redactor only when its section changed: the pseudonym vaults live in it.
       const nextKey = JSON.stringify(policy.privacy ?? null);
       if (nextKey !== privacyKey) {
