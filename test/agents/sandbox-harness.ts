@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
@@ -8,7 +7,7 @@ import { tempDir } from '../helpers/sluice.js';
 import type { AgentSpec } from './agents.js';
 import { PROVIDERS } from './agents.js';
 import type { AgentRun } from './harness.js';
-import { fakeFor } from './harness.js';
+import { fakeFor, run } from './harness.js';
 import { startProviderFront } from './provider-front.js';
 import type { Task } from './scripts.js';
 import { ollamaTurn } from './scripts.js';
@@ -99,11 +98,8 @@ export async function runAgentInSandbox(t: Test, spec: AgentSpec, opts: SandboxR
   ];
   // Sluice's own environment: the real key and the fake provider's CA; nothing for the agent.
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', REAL_KEY: provider.secret, NODE_EXTRA_CA_CERTS: caFile };
-  const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    execFile(path.join(root, 'bin/sluice'), args, { env, timeout: opts.timeoutMs ?? 240_000, maxBuffer: 1 << 24, killSignal: 'SIGTERM' }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number | null }).code ?? null) : 0, stdout, stderr });
-    });
-  });
+  // stdin is /dev/null, as in CI: Codex reads a piped stdin to its end before it starts.
+  const result = await run(path.join(root, 'bin/sluice'), args, { cwd: work, env, timeoutMs: opts.timeoutMs ?? 240_000 });
   const written = fs.existsSync(task.file) ? fs.readFileSync(task.file, 'utf8') : undefined;
   const auditFile = path.join(home, 'audit', 'audit.jsonl');
   const audit = fs.existsSync(auditFile) ? fs.readFileSync(auditFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
