@@ -49,6 +49,8 @@ export interface CreateSpec {
   image?: string;
   workdir?: string;
   env?: Record<string, string>;
+  /** Host paths bound read-only (SandboxSpec.readOnlyMounts). */
+  readOnly?: string[];
   /** Policy text (YAML or JSON); default: the gateway's default policy. */
   policy?: string;
   /** The file `policy` was read from: names its errors; relative `file:` sources are read from its folder. */
@@ -144,6 +146,7 @@ export function createSandboxManager(opts: ManagerOptions) {
         ...(spec.image ? { image: spec.image } : {}),
         ...(spec.workdir ? { workdir: spec.workdir } : {}),
         ...(spec.env ? { env: spec.env } : {}),
+        ...(spec.readOnly ? { readOnlyMounts: spec.readOnly } : {}),
         // the policy's process.limits; a limit the API call names overrides the policy's
         ...(spec.limits || policy.process?.limits ? { limits: { ...sandboxLimits(policy.process?.limits), ...spec.limits } } : {}),
         ...(policy.filesystem_policy ? { filesystem: policy.filesystem_policy } : {}),
