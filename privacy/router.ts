@@ -39,8 +39,8 @@ export interface PrivacyRouter {
   readonly stage: Stage;
   /** For the classifier (app/): is this destination an LLM host under the current configuration? */
   hostClass(dest: Destination): HostClass;
-  /** For the classifier: the path the API table reads (a configured host prefix read as /v1). */
-  apiPath(dest: Destination, path: string): string;
+  /** For the classifier: the path the API table reads (a configured host prefix read as /v1; undefined off the prefix). */
+  apiPath(dest: Destination, path: string): string | undefined;
   reload(config: InferenceConfig | undefined): void;
   close(): Promise<void>;
   health(): Record<string, BackendHealth>;
