@@ -92,6 +92,8 @@ t.test('Gemini API → Ollama on generativelanguage.googleapis.com (an LLM host 
   const chunks = text.split(/\r?\n\r?\n/).filter((f) => f.startsWith('data: ')).map((f) => JSON.parse(f.slice(6)) as { candidates?: Array<{ content?: { parts?: Array<{ text?: string }> }; finishReason?: string }> });
   t.equal(chunks.flatMap((c) => c.candidates?.[0]?.content?.parts ?? []).map((p) => p.text ?? '').join(''), 'From Ollama.');
   t.ok(chunks.some((c) => c.candidates?.[0]?.finishReason === 'STOP'));
+  t.equal(ollama.requests.at(-1)!.body!.stream, true, 'the stream the path asks for is a stream from the backend too');
+  t.ok(chunks.filter((c) => c.candidates?.[0]?.content?.parts?.some((p) => p.text)).length > 1, 'text reaches the client as the backend streams it, not in one piece at the end');
   t.match(await h.nextCall(2), { api: 'gemini-stream', stream: true });
 
   const noSse = await h.fetch(`${base}:streamGenerateContent`, { method: 'POST', body: JSON.stringify(body) });
