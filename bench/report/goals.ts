@@ -43,6 +43,8 @@ export const GOALS: readonly GoalSpec[] = [
   { id: 'llm_passthrough_ttft_p99', label: 'LLM passthrough added TTFT p99', row: 'llm.passthrough.added_ttft_p99', comparison: '<', target: 2, unit: 'ms' },
   { id: 'llm_translated_ttft_p50', label: 'LLM Anthropic→Ollama added TTFT p50', row: 'llm.translated.added_ttft_p50', comparison: '<', target: 1, unit: 'ms' },
   { id: 'llm_translated_ttft_p99', label: 'LLM Anthropic→Ollama added TTFT p99', row: 'llm.translated.added_ttft_p99', comparison: '<', target: 2, unit: 'ms' },
+  { id: 'agents_background_p99', label: 'background added p99 under 16 agents ÷ idle', row: 'agents.background_p99_ratio', comparison: '<', target: 2, unit: '×' },
+  { id: 'agents_ttft_p99', label: 'agents added TTFT p99 at the largest context', row: 'agents.added_ttft_p99.last', comparison: '<', target: 10, unit: 'ms' },
   { id: 'redaction_mbps', label: 'redaction throughput', row: 'redaction.mbps', comparison: '>=', target: 50, unit: 'MB/s' },
   { id: 'redaction_vs_redact_pii', label: 'redaction throughput, Sluice ÷ redact-pii', row: 'redaction.mbps', versus: 'redact-pii', comparison: '>=', target: 10, unit: '×' },
   { id: 'redaction_p99', label: 'redaction p99 per 10 KB prompt', row: 'redaction.p99', comparison: '<', target: 1, unit: 'ms' },
