@@ -12,9 +12,9 @@ import { fakesPath } from './llm.js';
  * What agents do to a Sluice they share: AGENTS conversations at once, each turn resending the whole history
  * (growing by MESSAGE_CHARS per turn to ~200 KB) with PII and secrets in it, answers streamed for a while by a
  * fake OpenAI backend, through the privacy router with `redact: all, mode: pseudonymize`; meanwhile a
- * background client makes small intercepted requests at c=4. Each round measures the background client
- * direct, through an idle Sluice, and through Sluice under the agents; and the agents' time to first token
- * per context size against the same conversation sent straight to the fake.
+ * background client makes small intercepted requests at c=4. Each round runs the agents straight to the fake
+ * (the time-to-first-token baseline per context size), the background client direct and through an idle
+ * Sluice, then both through Sluice at once.
  */
 const TITLE = 'Agent load (16 agents, growing conversations, redaction on, background requests at c=4)';
 const MARKER = 'Zebra';
@@ -96,31 +96,31 @@ export async function agentsLane(ctx: ScenarioContext): Promise<ScenarioResult> 
       ctx.loadgen.run(jobFor(ctx, c, { urls: [`https://bench.test:${u.https}/small`], method: 'GET', concurrency: 4, durationMs, warmupMs: 200 })).then(checked);
     const directContender: RunningContender = { name: 'direct', close: async () => undefined };
 
-    // The same conversations straight to the fake, one agent at a time: the baseline per context size.
-    const baseline: TurnSample[] = [];
-    for (let a = 0; a < Math.min(2, shape.agents); a++) {
-      baseline.push(...await runConversation({ url: `${openai.url}/v1/chat/completions`, dispatcher: direct, agent: 100 + a, turns: shape.turns, messageChars: shape.messageChars, marker: MARKER, stop: () => false }));
-    }
     // Warm Sluice's router, redactor and worker pool on a conversation of its own.
     await runConversation({ url: 'https://inference.local/v1/chat/completions', dispatcher: viaSluice, agent: 200, turns: Math.min(4, shape.turns), messageChars: shape.messageChars, marker: MARKER, stop: () => false });
 
     await background(directContender, shape.idleWindowMs);
     const m = { directP50: [] as number[], directP99: [] as number[], idleP50: [] as number[], idleP99: [] as number[], loadP50: [] as number[], loadP99: [] as number[], cpuPerTurn: [] as number[] };
     const turns: TurnSample[] = [];
+    const baseline: TurnSample[] = [];
     for (let r = 0; r < ctx.options.scale.rounds; r++) {
+      // The same agents straight to the fake, at once: the baseline per context size carries the load the
+      // agents, the fake and the client put on the machine themselves.
+      baseline.push(...await agentsFor(shape, `${openai.url}/v1/chat/completions`, direct, performance.now() + shape.windowMs));
       const d = await background(directContender, shape.idleWindowMs);
       const cpuIdle0 = await cpuSeconds(proc.pid!);
       const tIdle = performance.now();
       const idle = await background(proc, shape.idleWindowMs);
-      // Sluice's CPU for the background client alone, per ms: taken off the loaded window's, leaving the agents'.
-      const idleCpuPerMs = (await cpuSeconds(proc.pid!) - cpuIdle0) / (performance.now() - tIdle);
+      // Sluice's CPU per background request (warm-up included, as in the loaded window): what the loaded window's
+      // background requests cost is taken off its CPU, leaving the agents'.
+      const cpuPerRequest = (await cpuSeconds(proc.pid!) - cpuIdle0) / (idle.reqPerSec * (performance.now() - tIdle) / 1000);
       const cpu0 = await cpuSeconds(proc.pid!);
       const t0 = performance.now();
       const [loaded, round] = await Promise.all([
         background(proc, shape.windowMs),
         agentsFor(shape, 'https://inference.local/v1/chat/completions', viaSluice, performance.now() + shape.windowMs + 200),
       ]);
-      const cpu = await cpuSeconds(proc.pid!) - cpu0 - idleCpuPerMs * (performance.now() - t0);
+      const cpu = await cpuSeconds(proc.pid!) - cpu0 - cpuPerRequest * loaded.reqPerSec * (performance.now() - t0) / 1000;
       m.directP50.push(d.latencyMs.p50);
       m.directP99.push(d.latencyMs.p99);
       m.idleP50.push(idle.latencyMs.p50 - d.latencyMs.p50);
@@ -161,7 +161,7 @@ export async function agentsLane(ctx: ScenarioContext): Promise<ScenarioResult> 
     return {
       id: 'agents', title: TITLE, rows,
       note: `${shape.agents} agents, ${shape.turns}-turn conversations (+${shape.messageChars / 1000} KB per turn), answers of 40 frames ${shape.frameDelayMs} ms apart; ` +
-        `${ctx.options.scale.rounds} rounds of ${shape.windowMs / 1000} s; added = minus the same client direct (background) or the same conversation sent straight to the fake (TTFT, pooled over rounds); ` +
+        `${ctx.options.scale.rounds} rounds of ${shape.windowMs / 1000} s; added = minus the same client direct (background) or the same agents sent straight to the fake (TTFT, pooled over rounds); CPU per turn = Sluice's CPU in the window less its idle CPU per background request times those requests; ` +
         'goals: background added p99 ≤ 2× idle, added TTFT p99 < 10 ms at 200 KB',
     };
   } finally {
