@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
+import type * as Https from 'node:https';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -45,7 +45,8 @@ export async function findGateway(home: string, env: NodeJS.ProcessEnv): Promise
   const target = env.SLUICE_GATEWAY;
   if (target && /^https:\/\//i.test(target)) {
     const ca = env.SLUICE_GATEWAY_CA ? fs.readFileSync(env.SLUICE_GATEWAY_CA, 'utf8') : readIfExists(path.join(home, 'ca', 'sluice-ca.pem'));
-    return httpsClient(new URL(target), env.SLUICE_TOKEN, ca);
+    // loaded here alone: TLS costs every other `sluice run` tens of milliseconds at start
+    return httpsClient(await import('node:https'), new URL(target), env.SLUICE_TOKEN, ca);
   }
   const socketPath = target ? target.replace(/^unix:/, '') : socketPathFor(home);
   if (!fs.existsSync(socketPath)) {
@@ -77,7 +78,7 @@ function unixClient(socketPath: string): GatewayClient {
   return makeClient(socketPath, (options, onResponse) => http.request({ ...options, socketPath, agent }, onResponse), () => agent.destroy());
 }
 
-function httpsClient(url: URL, token: string | undefined, ca: string | undefined): GatewayClient {
+function httpsClient(https: typeof Https, url: URL, token: string | undefined, ca: string | undefined): GatewayClient {
   const agent = new https.Agent({ keepAlive: true, ...(ca ? { ca } : {}) });
   const auth = token ? { authorization: `Bearer ${token}` } : {};
   return makeClient(

@@ -58,6 +58,7 @@ export async function runEphemeral(opts: RunOptions, home: string, io: CliIO): P
       tty,
       ...(policy.filesystem_policy ? { filesystem: policy.filesystem_policy } : {}),
       ...(policy.process ? { process: policy.process } : {}),
+      ...(policy.landlock ? { landlock: policy.landlock } : {}),
       ...(limits ? { limits } : {}),
     });
     for (const line of [...prepared.warnings, ...prepared.notices]) say(line);

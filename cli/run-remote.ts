@@ -5,7 +5,6 @@ import { describeError } from './gateway-client.js';
 import type { GatewayClient } from './gateway-client.js';
 import type { CliIO } from './io.js';
 import type { RunOptions } from './run-options.js';
-import { watchRemoteDenials } from './remote-denials.js';
 import type { RemoteDenials } from './remote-denials.js';
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -21,7 +20,8 @@ export async function runOnGateway(client: GatewayClient, opts: RunOptions & { n
   const policyText = opts.policy ? readPolicy(opts.policy, io) : undefined;
   if (policyText === null) return 1;
   // Attached runs print refusals as they happen, as a run with a Sluice of its own does.
-  const denials: RemoteDenials | undefined = opts.detach || opts.quiet ? undefined : await watchRemoteDenials(client, opts.name, io);
+  // (loaded only then: the audit parser and the reporter are most of what this command would load)
+  const denials: RemoteDenials | undefined = opts.detach || opts.quiet ? undefined : await (await import('./remote-denials.js')).watchRemoteDenials(client, opts.name, io);
   const report = async () => {
     for (const line of (await denials?.finish()) ?? []) io.stderr.write(`${line}\n`);
   };
@@ -75,9 +75,10 @@ export async function runOnGateway(client: GatewayClient, opts: RunOptions & { n
     await report();
     for (const s of SIGNALS) process.off(s, forward);
     // stdin may still be open (a terminal): stop reading it so that this process can exit
+    // and the upload with it: the command has ended, nothing more it sends can reach it
     process.stdin.destroy();
-    await Promise.race([stdin, new Promise((r) => setTimeout(r, 100).unref())]);
     client.close();
+    await Promise.race([stdin, new Promise((r) => setTimeout(r, 100).unref())]);
   }
 }
 

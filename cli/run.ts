@@ -16,6 +16,9 @@ export async function run(inv: Invocation, io: CliIO): Promise<number> {
   const home = resolveHome(inv.home, io.env);
   // the sandbox module's naming rule (sandboxName), applied here so that the line below can say it
   const name = opts.name ? (opts.name.startsWith('sluice-') ? opts.name : `sluice-${opts.name}`) : `sluice-${randomBytes(4).toString('hex')}`;
+  // Loaded while the gateway answers its health check rather than after it.
+  const remote = opts.noGateway ? undefined : import('./run-remote.js');
+  remote?.catch(() => undefined);
   const gateway = opts.noGateway ? undefined : await findGateway(home, io.env);
   if (gateway) {
     if (opts.resolve || opts.dns || opts.verbose || opts.learning) {
@@ -23,7 +26,7 @@ export async function run(inv: Invocation, io: CliIO): Promise<number> {
       io.stderr.write('sluice run: --resolve, --dns, --verbose and --enforcement configure a Sluice of its own; the running gateway has its own (`sluice up --resolve …`, `sluice up --enforcement audit`), or add --no-gateway\n');
       return 2;
     }
-    const { runOnGateway } = await import('./run-remote.js');
+    const { runOnGateway } = await remote!;
     return runOnGateway(gateway, { ...opts, name }, io);
   }
   if (opts.detach) {

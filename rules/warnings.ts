@@ -42,6 +42,13 @@ export function policyWarnings(policy: Policy, opts: WarningOptions = {}): Polic
       }
     });
   }
+  // sandbox/landlock.ts refuses a sandbox under hard_requirement; said here at load as well, so
+  // that `sluice up` and `sluice policy check` tell it before the first sandbox is refused
+  if (policy.landlock?.compatibility === 'hard_requirement') {
+    out.push({ path: ['landlock', 'compatibility'], message: "hard_requirement: Sluice applies no Landlock ruleset (filesystem_policy is enforced by each sandbox's own mount namespace), so every sandbox under this policy is refused (sandbox_refused); best_effort runs them under the mount namespace alone" });
+  } else if (policy.landlock) {
+    out.push({ path: ['landlock'], message: "Sluice applies no Landlock ruleset: filesystem_policy is enforced by each sandbox's own mount namespace instead (paths not listed are absent, read_only paths are mounted read-only)" });
+  }
   for (const m of compileMiddlewares(policy.network_middlewares)) {
     const path = ['network_middlewares', Object.keys(policy.network_middlewares ?? {}).find((k) => (policy.network_middlewares![k]!.name || k) === m.name) ?? m.name];
     if (m.kind === 'redact') out.push({ path, message: `${m.middleware} runs as Sluice's egress DLP in redact mode on the selected hosts (every secret type Sluice recognises, in query strings and bodies)` });

@@ -153,9 +153,12 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
           },
         });
         const stdio = await attachStdio(container, { tty, mode: options.stdio ?? 'inherit' });
-        const waited = container.wait({ condition: 'next-exit' });
         const startedAt = Date.now();
         await container.start();
+        // Asked once it runs, for a state, not a transition: a `next-exit` wait sent before the
+        // start is a request of its own, which the engine may take after the start, and a fast
+        // CMD (`true`) has then already made the exit it waits for: it never answered.
+        const waited = container.wait({ condition: 'not-running' });
         const watcher = watchLimitEvents(container);
         const written = [...(workdir ? [workdir] : []), ...mounts.readWrite];
         started = runningDocker({

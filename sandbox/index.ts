@@ -4,6 +4,7 @@ import { removeSandbox } from './cleanup.js';
 import { dockerClient } from './docker-engine.js';
 import { listDockerObjects, removeDockerObjects } from './docker-objects.js';
 import { prepareDocker } from './docker-driver.js';
+import { landlockStance } from './landlock.js';
 import { descendants, isRunning, killAll } from './owner.js';
 import { listStateDirs, readState, type SandboxState } from './sandbox-state.js';
 import type { PreparedSandbox, SandboxInfo, SandboxSpec } from './types.js';
@@ -30,6 +31,7 @@ export { sandboxEnv, proxyUrl, IN_SANDBOX } from './sandbox-env.js';
 export { attributeConnection, AmbiguousOwnerError, type Attribution, type AttributionOptions } from './process-attribution.js';
 export { createBinaryPins, BinaryChangedError, type BinaryPins } from './binary-pins.js';
 export { attributionOnStart, createSandboxAttribution } from './connection-identity.js';
+export { LANDLOCK_BEST_EFFORT_WARNING, type LandlockSection } from './landlock.js';
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 
@@ -48,12 +50,15 @@ export function sandboxName(requested?: string): string {
 export async function prepareSandbox(spec: SandboxSpec): Promise<PreparedSandbox> {
   if (spec.command.length === 0) throw new Error('sandbox: empty command');
   const name = sandboxName(spec.name);
+  // before anything exists: a refusal leaves nothing to remove
+  const landlock = landlockStance(spec.landlock);
   // a name left by a run that died (`--name` reused after a crash) is free again
   const previous = await readState(name);
   if (previous && !isRunning(previous.owner)) await removeSandbox(previous);
-  if (spec.driver === 'bwrap') return prepareBwrap(spec, name);
-  if (spec.driver === 'docker') return prepareDocker(spec, name);
-  throw new Error(`unknown sandbox driver ${String(spec.driver)}`);
+  if (spec.driver !== 'bwrap' && spec.driver !== 'docker') throw new Error(`unknown sandbox driver ${String(spec.driver)}`);
+  const prepared = await (spec.driver === 'bwrap' ? prepareBwrap(spec, name) : prepareDocker(spec, name));
+  if (landlock) prepared.warnings.push(landlock);
+  return prepared;
 }
 
 /** Every sandbox Sluice knows of on this host, orphans (owner gone, not yet removed) included. */

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { LandlockSection } from './landlock.js';
 
 export type SandboxDriver = 'bwrap' | 'docker';
 
@@ -35,6 +36,8 @@ export interface SandboxSpec {
    * user namespace whose root is an unprivileged host user, never the host's root.
    */
   process?: { run_as_user?: string; run_as_group?: string; root_inside?: boolean };
+  /** The policy's `landlock` section: `hard_requirement` refuses the sandbox (sandbox/landlock.ts). */
+  landlock?: LandlockSection;
   /** Overrides of the default limits (sandbox/limits.ts); a limit that cannot be enforced refuses the sandbox. */
   limits?: { pids?: number; memoryMb?: number; cpus?: number; openFiles?: number };
   /**
