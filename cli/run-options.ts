@@ -23,7 +23,7 @@ export interface RunOptions {
   quiet: boolean;
   /** --enforcement audit: learning mode (a Sluice of its own only). */
   learning: boolean;
-  /** What the user should know about defaults taken (printed unless --quiet). */
+  /** Defaults taken, in words (printed with --verbose). */
   notes: string[];
 }
 

@@ -12,7 +12,9 @@ import { runOptions, withInstallDir } from './run-options.js';
  */
 export async function run(inv: Invocation, io: CliIO): Promise<number> {
   const opts = await withInstallDir(runOptions(inv, io.env), inv, io.env);
-  if (!opts.quiet) for (const note of opts.notes) io.stderr.write(`sluice run: ${note}\n`);
+  // Defaults taken (the current directory not mounted, and why) are said with --verbose only: the
+  // documented default, said on every run from a root shell, would bury the line about where it runs.
+  if (opts.verbose) for (const note of opts.notes) io.stderr.write(`sluice run: ${note}\n`);
   const home = resolveHome(inv.home, io.env);
   // the sandbox module's naming rule (sandboxName), applied here so that the line below can say it
   const name = opts.name ? (opts.name.startsWith('sluice-') ? opts.name : `sluice-${opts.name}`) : `sluice-${randomBytes(4).toString('hex')}`;
