@@ -25,7 +25,7 @@ const MARKER = 'Zebra';
 const REPLY = { tokens: [MARKER, ...Array.from({ length: 31 }, (_, i) => ` word${i}`)], usage: { input: 20, output: 32 } };
 const MESSAGES = [{ role: 'user', content: 'Say something short.' }];
 
-function fakesPath(): string | undefined {
+export function fakesPath(): string | undefined {
   const ext = benchModulePath('x').endsWith('.ts') ? '.ts' : '.js';
   const p = ext === '.ts' ? join(repoRoot(), 'test/fakes/index.ts') : join(repoRoot(), 'dist/test/fakes/index.js');
   return existsSync(p) ? p : undefined;
