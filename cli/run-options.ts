@@ -1,6 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import path from 'node:path';
-import { installDirOf } from '../sandbox/install-dir.js';
 import { UsageError, flag, list, str } from './args.js';
 import type { CommandSpec, Invocation } from './args.js';
 
@@ -12,6 +11,8 @@ export interface RunOptions {
   workdir?: string;
   name?: string;
   env: Record<string, string>;
+  /** --mount-install: bind CMD's install directory read-only (withInstallDir). */
+  mountInstall: boolean;
   /** Host paths bound read-only at the same place (--mount-install: CMD's install directory). */
   readOnly: string[];
   resolve?: string[];
@@ -69,16 +70,6 @@ export function runOptions(inv: Invocation, hostEnv: NodeJS.ProcessEnv = process
   if (driver !== 'bwrap' && driver !== 'docker') throw new UsageError('--driver must be bwrap or docker', inv.command);
   const env = envPairs(list(inv, 'env'), hostEnv, inv.command);
   const notes: string[] = [];
-  let command = inv.rest;
-  const readOnly: string[] = [];
-  if (flag(inv, 'mount-install')) {
-    const found = installDirOf(command[0] ?? '', hostEnv.PATH ?? '', cwd);
-    if ('problem' in found) throw new UsageError(`--mount-install: ${found.problem}`, inv.command);
-    readOnly.push(found.dir);
-    // A link outside the mounted tree (/usr/local/bin/agent -> ../lib/node_modules/…) would not
-    // be there under docker: the sandbox runs what it points to.
-    if (found.executable !== command[0]) command = [found.executable, ...command.slice(1)];
-  }
   const policy = str(inv, 'policy');
   const image = str(inv, 'image');
   const given = str(inv, 'workdir');
@@ -89,14 +80,15 @@ export function runOptions(inv: Invocation, hostEnv: NodeJS.ProcessEnv = process
   const resolve = list(inv, 'resolve');
   const dns = str(inv, 'dns');
   return {
-    command,
+    command: inv.rest,
+    mountInstall: flag(inv, 'mount-install'),
     driver,
     ...(policy ? { policy: path.resolve(cwd, policy) } : {}),
     ...(image ? { image } : {}),
     ...(workdir ? { workdir } : {}),
     ...(name ? { name } : {}),
     env,
-    readOnly,
+    readOnly: [],
     ...(resolve.length ? { resolve } : {}),
     ...(dns ? { dns } : {}),
     verbose: flag(inv, 'verbose'),
@@ -106,4 +98,20 @@ export function runOptions(inv: Invocation, hostEnv: NodeJS.ProcessEnv = process
     learning: str(inv, 'enforcement') === 'audit',
     notes,
   };
+}
+
+/**
+ * --mount-install: CMD's install directory joins the read-only mounts, and the sandbox runs the
+ * file CMD resolves to. The sandbox module is loaded only when the flag asks for it: the gateway
+ * path of `sluice run` does not load it at all.
+ */
+export async function withInstallDir(opts: RunOptions, inv: Invocation, hostEnv: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<RunOptions> {
+  if (!opts.mountInstall) return opts;
+  const { installDirOf } = await import('../sandbox/index.js');
+  const found = installDirOf(opts.command[0] ?? '', hostEnv.PATH ?? '', cwd);
+  if ('problem' in found) throw new UsageError(`--mount-install: ${found.problem}`, inv.command);
+  // A link outside the mounted tree (/usr/local/bin/agent -> ../lib/node_modules/…) would not
+  // be there under docker: the sandbox runs what it points to.
+  const command = found.executable !== opts.command[0] ? [found.executable, ...opts.command.slice(1)] : opts.command;
+  return { ...opts, command, readOnly: [...opts.readOnly, found.dir] };
 }

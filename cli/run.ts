@@ -3,7 +3,7 @@ import type { Invocation } from './args.js';
 import { findGateway } from './gateway-client.js';
 import { resolveHome } from './home.js';
 import type { CliIO } from './io.js';
-import { runOptions } from './run-options.js';
+import { runOptions, withInstallDir } from './run-options.js';
 
 /**
  * `sluice run [-d] -- CMD`: on the running gateway when there is one (`sluice up`), otherwise
@@ -11,7 +11,7 @@ import { runOptions } from './run-options.js';
  * the client are loaded on the gateway path, which keeps `sluice run -- true` short.
  */
 export async function run(inv: Invocation, io: CliIO): Promise<number> {
-  const opts = runOptions(inv, io.env);
+  const opts = await withInstallDir(runOptions(inv, io.env), inv, io.env);
   if (!opts.quiet) for (const note of opts.notes) io.stderr.write(`sluice run: ${note}\n`);
   const home = resolveHome(inv.home, io.env);
   // the sandbox module's naming rule (sandboxName), applied here so that the line below can say it

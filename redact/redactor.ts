@@ -90,6 +90,12 @@ export interface RedactorOptions {
  * about what handing it to a worker and back costs the loop in copies and messages.
  */
 export const OFFLOAD_CHARS = 64 * 1024;
+/**
+ * New text above which a request stays on the event loop, sliced: a worker gets its own copy of what it scans
+ * (and an isolate's heap to scan it in), which the LLM body budget does not count; forty 30 MB bodies at once
+ * took RSS from ~400 to 755 MB. Agents' contexts (100–500 KB) are well below it.
+ */
+export const OFFLOAD_MAX_CHARS = 4 * 1024 * 1024;
 
 export function createRedactor(config: PrivacyConfig | undefined, opts: RedactorOptions = {}): Redactor {
   const cfg: PrivacyConfig = config ?? {};
@@ -228,7 +234,7 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
           missingChars += text.length;
         }
       }
-      const found = pool && missingChars >= OFFLOAD_CHARS
+      const found = pool && missingChars >= OFFLOAD_CHARS && missingChars <= OFFLOAD_MAX_CHARS
         ? await pool.detect(missing.map((m) => texts[m.index]!)).catch(() => undefined)
         : undefined;
       let sinceYield = 0;

@@ -138,3 +138,4 @@ async function terminate(sandbox: { pid: number; start?: number }, graceMs: numb
 }
 export { HOST_TOOLS, explainSpawnError, findOnPath, hostTool, missingToolMessage, type HostTool } from './host-tools.js';
 export { isRunning } from './owner.js';
+export { installDirOf, type InstallDir } from './install-dir.js';

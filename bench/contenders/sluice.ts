@@ -59,8 +59,11 @@ export function createSluiceContender(): Contender {
       const policy = join(home, 'policy.yaml');
       await writeFile(policy, benchPolicy(env));
       const caPath = join(home, 'ca', 'sluice-ca.pem');
+      const [node, ...script] = sluiceCommand()!;
+      // SLUICE_BENCH_CPU_PROF=DIR: every Sluice the bench starts writes a V8 CPU profile there when it stops.
+      const prof = process.env.SLUICE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SLUICE_BENCH_CPU_PROF] : [];
       const argv = [
-        ...sluiceCommand()!, 'up',
+        node!, ...prof, ...script, 'up',
         '--listen', `127.0.0.1:${port}`,
         '--policy', policy,
         '--home', home,

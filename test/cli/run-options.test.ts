@@ -3,7 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import { parseCommandLine, UsageError } from '../../cli/args.js';
 import { COMMANDS } from '../../cli/commands.js';
-import { runOptions } from '../../cli/run-options.js';
+import { runOptions, withInstallDir } from '../../cli/run-options.js';
 import { installDirOf } from '../../sandbox/install-dir.js';
 import { tempDir } from '../helpers/sluice.js';
 
@@ -70,8 +70,10 @@ t.test('--mount-install finds the install directory of an npm-installed agent', 
 
   t.match(installDirOf('sh', '/bin:/usr/bin', '/'), { problem: /among the system's own files in \/(usr\/)?bin/ }, 'never a system directory');
   t.match(installDirOf('no-such-agent', '/nonexistent', '/'), { problem: 'no-such-agent not found on PATH' });
-  const opts = runOptions(parse(['--mount-install', '--', 'agent', '-p', 'hi']), { PATH: path.join(dir, 'bin') }, '/');
+  const env = { PATH: path.join(dir, 'bin') };
+  const opts = await withInstallDir(runOptions(parse(['--mount-install', '--', 'agent', '-p', 'hi']), env, '/'), parse(['--mount-install', '--', 'agent']), env, '/');
   t.same(opts.readOnly, [path.join(dir, 'lib/node_modules')]);
   t.same(opts.command, [path.join(pkg, 'cli.js'), '-p', 'hi'], 'the sandbox runs the resolved file with the same arguments');
-  t.throws(() => runOptions(parse(['--mount-install', '--', 'sh']), { PATH: '/usr/bin:/bin' }, '/'), { message: /--mount-install: sh is/ });
+  const sh = parse(['--mount-install', '--', 'sh']);
+  await t.rejects(withInstallDir(runOptions(sh, { PATH: '/usr/bin:/bin' }, '/'), sh, { PATH: '/usr/bin:/bin' }, '/'), { message: /--mount-install: sh is/ });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import t, { type Test } from 'tap';
 import { createRedactor } from '../../redact/index.js';
 import type { Redactor } from '../../redact/index.js';
-import { OFFLOAD_CHARS } from '../../redact/redactor.js';
+import { OFFLOAD_CHARS, OFFLOAD_MAX_CHARS } from '../../redact/redactor.js';
 import type { DetectPool } from '../../redact/detect-pool.js';
 
 const CONFIG = { redact: 'all', mode: 'pseudonymize' } as const;
@@ -93,4 +93,14 @@ t.test('without its pool (closed, or a worker that failed) a large request is st
   t.equal(pooled.detectPool!.jobs, 0, 'no worker answered');
   t.ok(viaFallback.counts.email! > 0);
   t.equal(JSON.stringify(a), JSON.stringify(b), 'redacted as the event loop does');
+});
+
+t.test('a request with more new text than a worker may copy stays on the event loop, redacted alike', async (t) => {
+  const { pooled, inline } = pair(t);
+  const a = chat([turn(3, OFFLOAD_MAX_CHARS + 1000)]);
+  const b = chat([turn(3, OFFLOAD_MAX_CHARS + 1000)]);
+  await pooled.redactLlmRequestAsync('openai-chat', a, pooled.vault('c'));
+  await inline.redactLlmRequestAsync('openai-chat', b, inline.vault('c'));
+  t.equal(pooled.detectPool!.jobs, 0, 'no worker job');
+  t.equal(JSON.stringify(a), JSON.stringify(b));
 });
