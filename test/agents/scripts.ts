@@ -146,24 +146,24 @@ export function geminiTurn(task: Task, req: RecordedRequest): ReplyScript {
 /**
  * Ollama's /api/chat (what a route to a local Ollama sends, whatever the agent speaks): the
  * agent's own tools arrive translated (Responses namespaces flattened to `ns__name`, Codex's
- * freeform `exec` as a function of one `input` string), so they are found by name, and an
- * `exec` by its parameters (OpenClaw's takes a `command`).
+ * freeform `exec` as a function of one `input` string), so they are found by name, and OpenClaw's
+ * `exec` told from Codex's by its parameters.
  */
 export function ollamaTurn(task: Task, req: RecordedRequest): ReplyScript {
   const body = req.body ?? {};
   if (list(body.messages).some((m) => isObj(m) && m.role === 'tool')) return answer(task);
-  const names = list(body.tools).map((t) => (isObj(t) && isObj(t.function) ? String(t.function.name) : ''));
+  const fns = list(body.tools).map((t) => (isObj(t) && isObj(t.function) ? t.function : {}));
+  const names = fns.map((f) => String(f.name ?? ''));
   const find = (n: string) => names.find((x) => x === n || x.endsWith(`__${n}`));
-  const params = (name: string) => {
-    const tool = list(body.tools).find((t) => isObj(t) && isObj(t.function) && t.function.name === name);
-    const schema = isObj(tool) && isObj(tool.function) && isObj(tool.function.parameters) ? tool.function.parameters : {};
-    return isObj(schema.properties) ? Object.keys(schema.properties) : [];
+  const takes = (name: string, param: string): boolean => {
+    const params = fns[names.indexOf(name)]?.parameters;
+    return isObj(params) && isObj(params.properties) && param in params.properties;
   };
   const calls: Array<[string, (name: string) => Record<string, unknown>]> = [
     ['Write', () => ({ file_path: task.file, content: task.content })],
     ['write_file', () => ({ file_path: task.file, content: task.content })],
-    // Codex's freeform exec takes one `input` of code; OpenClaw's exec a shell `command`.
-    ['exec', (name) => (params(name).includes('command') ? { command: shellWrite(task) } : { input: `const r = await tools.exec_command({ cmd: ${JSON.stringify(shellWrite(task))} });\ntext(r);` })],
+    // OpenClaw's `exec` is a shell command; Codex's runs JavaScript whose `tools` hold its shell.
+    ['exec', (name) => (takes(name, 'command') ? { command: shellWrite(task) } : { input: `const r = await tools.exec_command({ cmd: ${JSON.stringify(shellWrite(task))} });\ntext(r);` })],
     ['write', () => ({ filePath: task.file, content: task.content })],
     ['bash', () => ({ command: shellWrite(task), description: 'Write the file' })],
     ['exec_command', () => ({ cmd: shellWrite(task) })],
