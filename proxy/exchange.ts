@@ -59,7 +59,8 @@ async function readCapped(body: Readable, declared: number, cap: number, charge:
   const whole = declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
+  // A refusal mid-body must not destroy the request: the client still has to read the answer (discardUnread).
+  for await (const chunk of body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
     if (size + chunk.length > cap) throw new SluiceError('SLUICE_BODY_TOO_LARGE', `request body exceeds the ${cap}-byte limit for inspected requests`);
     if (size + chunk.length > charged) {
       charge.take(size + chunk.length - charged);
@@ -210,6 +211,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     } else {
       sendError(res, e, { host: dest?.host, port: dest?.port, method: req.method, path });
     }
+    discardUnread(req);
     if (ctx) {
       // An upstream that failed is not a refusal: the decision that allowed the request stands.
       finish(deps, ctx, e.status, started, err, path, {
@@ -220,6 +222,23 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       deps.bus.emit({ type: 'request', time: Date.now(), src, dst: { host: dest.host, port: dest.port }, method: req.method ?? '', path: splitTarget(req.url ?? '/').path, scheme, decision: { action: 'deny', code: e.wire, reason: e.message }, status: e.status });
     }
   }
+}
+
+/** How long the rest of a refused request body is read and thrown away before the connection is cut. */
+const DISCARD_MS = 10_000;
+
+/**
+ * A request refused while its body was still arriving (over the body cap or budget): the rest is
+ * read and dropped, so that the client, still writing, reads the answer instead of a reset from
+ * a socket closed under it. Bounded in time: a body that never ends loses its connection.
+ */
+function discardUnread(req: http.IncomingMessage): void {
+  if (req.complete || req.destroyed) return;
+  req.unpipe();
+  req.resume();
+  const cut = setTimeout(() => req.socket.destroy(), DISCARD_MS).unref();
+  req.once('end', () => clearTimeout(cut));
+  req.once('close', () => clearTimeout(cut));
 }
 
 /** The request body as identity bytes for the stages that inspect it; refuses a coding Sluice cannot undo. */

@@ -99,5 +99,7 @@ t.test(`${CLIENTS} concurrent ${BODY_MB} MB LLM bodies keep RSS under ${RSS_LIMI
   const refused = outcomes.find((o) => o.status === 503)!;
   t.equal(refused.retryAfter, '2', 'with Retry-After');
   t.match(JSON.parse(refused.text), { error: { type: String, message: /overloaded|budget/ } }, 'in the OpenAI error shape the SDK reads');
-  t.equal(count(200) + count(503) + count(0), CLIENTS);
+  // Refused mid-body, a client still writing must read its 503, not a reset (27 of 40 were cut before the drain).
+  t.equal(count(0), 0, `no client is cut: ${outcomes.filter((o) => o.status === 0).map((o) => o.error).join(', ')}`);
+  t.equal(count(200) + count(503), CLIENTS);
 });
