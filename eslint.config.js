@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard runs in the browser, unbundled.
+    files: ['gateway/dashboard/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { document: 'readonly', location: 'readonly', history: 'readonly', sessionStorage: 'readonly', Node: 'readonly', TextDecoderStream: 'readonly', URLSearchParams: 'readonly' } },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },

@@ -28,7 +28,8 @@ export function createClassifier(deps: { policy(): CompiledPolicy; router: Priva
       }
       const failed = pathError ? { pathError } : {};
       if (hostClass === 'other') return { hostClass, path, ...failed, api: undefined, shape: undefined };
-      const api = pathError ? undefined : detectLlmApi(dest.host, method, deps.router.apiPath(dest, path), headers, upgrade === 'websocket');
+      const apiPath = pathError ? undefined : deps.router.apiPath(dest, path);
+      const api = apiPath === undefined ? undefined : detectLlmApi(dest.host, method, apiPath, headers, upgrade === 'websocket');
       // On a mixed host (api.github.com) only the router's own paths are LLM requests; the rest is the network policy's.
       if (hostClass === 'mixed' && api === undefined) return { hostClass: 'other', path, ...failed, api: undefined, shape: undefined };
       return { hostClass: hostClass === 'mixed' ? 'provider' : hostClass, path, ...failed, api, shape: api ? shapeOf(api) : shapeOfRequest(dest.host, path, headers) };

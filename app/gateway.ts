@@ -1,8 +1,8 @@
 import path from 'node:path';
 import type { EventBus } from '../core/index.js';
 import type { BackendHealth } from '../privacy/index.js';
-import { acquireGatewayLock, createApiServer, createEventStream, createSandboxManager, gatewayRoutes, openApiRoute, socketPathFor } from '../gateway/index.js';
-import type { ApiServer, Route, SandboxListener, SandboxManager } from '../gateway/index.js';
+import { acquireGatewayLock, createApiServer, createEventStream, createSandboxManager, gatewayRoutes, observeRoutes, openApiRoute, socketPathFor } from '../gateway/index.js';
+import type { ApiServer, MetricsSource, Route, SandboxListener, SandboxManager } from '../gateway/index.js';
 import { createDefaultPolicy } from './default-policy.js';
 import { createRuntime } from './runtime.js';
 import type { RuntimeOptions } from './runtime.js';
@@ -51,6 +51,8 @@ export interface Gateway {
   /** The shared listener's live state, for `sluice status`. */
   readonly listener: { health(): Record<string, BackendHealth>; openTunnels(): number; openConnections(): number };
   flushAudit(): Promise<void>;
+  /** What /metrics reads at scrape time (gateway/metrics.ts). */
+  readonly metricsSource: MetricsSource;
   close(): Promise<void>;
 }
 
@@ -92,7 +94,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const events = createEventStream(runtime.bus);
     cleanups.push(() => events.close());
     const version = sluiceVersion();
-    const routes: Route[] = [...gatewayRoutes({ manager: sandboxes, events, defaults, version }), ...(opts.routes ?? [])];
+    const metricsSource: MetricsSource = {
+      sandboxes: () => sandboxes.list(),
+      listeners: () => [
+        { name: 'default', openTunnels: tenant.server.openTunnels, health: tenant.pipeline.health() },
+        ...sandboxes.listeners().map(({ name, listener }) => ({ name, openTunnels: listener.openTunnels?.() ?? 0, health: listener.health?.() ?? {} })),
+      ],
+      auditDropped: () => runtime.auditDropped,
+    };
+    const routes: Route[] = [
+      ...gatewayRoutes({ manager: sandboxes, events, defaults, version }),
+      ...observeRoutes({ manager: sandboxes, defaults, version, source: metricsSource, url: tenant.url, auditFile: runtime.auditFile }),
+      ...(opts.routes ?? []),
+    ];
     routes.push(openApiRoute(() => routes, version));
     const api: ApiServer = await createApiServer({
       home: opts.home,
@@ -117,6 +131,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       recovered,
       listener: { health: () => tenant.pipeline.health(), openTunnels: () => tenant.server.openTunnels, openConnections: () => tenant.server.openConnections },
       flushAudit: () => runtime.flushAudit(),
+      metricsSource,
       close: () => (closing ??= unwind()),
     };
   } catch (err) {
@@ -134,6 +149,8 @@ function listenerOf(tenant: Tenant, sandbox: string): SandboxListener {
     policy: () => tenant.source(),
     apply: (next, reason, warnings) => tenant.apply(next, reason, warnings),
     reloadSecrets: () => tenant.pipeline.reloadSecrets(tenant.source().providers),
+    openTunnels: () => tenant.server.openTunnels,
+    health: () => tenant.pipeline.health(),
     close: () => tenant.close(),
   };
 }

@@ -8,7 +8,7 @@ import type { Redactor } from '../redact/index.js';
 import { createPolicyStage, decideConnectFor } from '../rules/index.js';
 import type { CompiledPolicy, Policy } from '../rules/index.js';
 import { createClassifier } from './classify.js';
-import { effectiveInference } from './inference.js';
+import { effectiveInference, routedProfiles } from './inference.js';
 
 /**
  * The only place that knows the order of the stages. Before any of them, the wire classifies the
@@ -40,7 +40,7 @@ export interface Pipeline {
   readonly classifier: Classifier;
   /** After a reload: may a tunnel to this destination stay open? */
   stillAllowed(dest: Destination): boolean;
-  /** Sandbox environment: provider placeholders for `sluice env` / `sluice run`. */
+  /** Sandbox environment: provider placeholders for `sluice env` / `sluice run`, routed providers' included. */
   envFor(sandbox: string): Record<string, string>;
   /** Real credentials and every secret type out of strings bound for the audit log and --verbose. */
   scrubForLog(value: string): string;
@@ -71,8 +71,11 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
   });
   let privacyKey = JSON.stringify(opts.initial.privacy ?? null);
   let redactor: Redactor = createRedactor(opts.initial.privacy);
+  const inference = effectiveInference(opts.initial, opts.policy());
+  // Providers the routes answer: their key variables get placeholders even without a provider entry.
+  credentials.setRouted(routedProfiles(inference));
   const router = createPrivacyRouter({
-    config: effectiveInference(opts.initial, opts.policy()),
+    config: inference,
     bus: opts.bus,
     credentials,
     redactor: () => redactor,
@@ -112,7 +115,9 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
       // Credentials first: it is the one that can fail (a missing secret); the router cannot.
       await credentials.reload(policy.providers);
       scrubbed.clear();
-      router.reload(effectiveInference(policy, compiled));
+      const next = effectiveInference(policy, compiled);
+      router.reload(next);
+      credentials.setRouted(routedProfiles(next));
       // A new redactor only when its section changed: the pseudonym vaults live in it.
       const nextKey = JSON.stringify(policy.privacy ?? null);
       if (nextKey !== privacyKey) {

@@ -54,6 +54,8 @@ export interface Runtime {
   addLogScrubber(scrub: (value: string) => string): () => void;
   /** Waits until every audit event emitted so far is on disk. */
   flushAudit(): Promise<void>;
+  /** Audit lines dropped since start (the disk could not keep up, or failed). */
+  readonly auditDropped: number;
   close(): Promise<void>;
 }
 
@@ -92,6 +94,9 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
       return () => void scrubbers.delete(fn);
     },
     flushAudit: () => audit.flush(),
+    get auditDropped() {
+      return audit.dropped;
+    },
     async close() {
       await forwarder.close();
       leaves.close();

@@ -1,6 +1,6 @@
 import { PEER_NAMES } from './contenders/index.js';
 
-export const SCENARIO_IDS = ['tunnel', 'intercept', 'new-host', 'large', 'plain', 'memory', 'llm', 'redaction', 'sandbox', 'gateway'] as const;
+export const SCENARIO_IDS = ['tunnel', 'intercept', 'new-host', 'large', 'plain', 'memory', 'llm', 'llm-peers', 'agents', 'redaction', 'sandbox', 'gateway'] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 
 /** How hard each scenario pushes; `--quick` shrinks every knob so CI keeps the harness honest. */

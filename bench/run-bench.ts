@@ -15,6 +15,8 @@ import { redactionLane, sandboxLane } from './scenarios/lanes.js';
 import { gatewayLane } from './scenarios/gateway.js';
 import { largeScenario } from './scenarios/large.js';
 import { llmLane } from './scenarios/llm.js';
+import { agentsLane } from './scenarios/agents.js';
+import { llmPeersLane } from './scenarios/llm-peers.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { allNewHostNames, newHostScenario } from './scenarios/new-host.js';
 import { interceptScenario, plainScenario, tunnelScenario } from './scenarios/throughput.js';
@@ -28,6 +30,8 @@ const SCENARIOS: Record<ScenarioId, { title: string; run(ctx: ScenarioContext): 
   plain: { title: 'Plain HTTP forwarding', run: plainScenario },
   memory: { title: 'Memory', run: memoryScenario },
   llm: { title: 'LLM lanes', run: llmLane },
+  'llm-peers': { title: 'LLM router vs Portkey', run: llmPeersLane },
+  agents: { title: 'Agent load', run: agentsLane },
   redaction: { title: 'Redaction lane', run: redactionLane },
   sandbox: { title: 'Sandbox start-up', run: sandboxLane },
   gateway: { title: 'Gateway', run: gatewayLane },

@@ -69,6 +69,8 @@ export async function sandboxChecks(d: DoctorEnv): Promise<Check[]> {
   const checks = [toolCheck('bwrap', 'bubblewrap (bwrap)', true, d)];
   if (d.root) {
     checks.push(toolCheck('nft', 'nftables (nft)', true, d), toolCheck('ip', 'iproute2 (ip)', true, d), toolCheck('nsenter', 'util-linux (nsenter, setpriv)', true, d));
+    // Only a root-owned workdir needs it, so its absence is a warning, not a failure.
+    checks.push(toolCheck('setfacl', 'acl (setfacl)', false, d));
   }
   const bwrap = findOnPath('bwrap', d.env.PATH);
   if (bwrap) {

@@ -54,6 +54,7 @@ export async function runEphemeral(opts: RunOptions, home: string, io: CliIO): P
       ...(opts.image ? { image: opts.image } : {}),
       ...(opts.workdir ? { workdir: opts.workdir } : {}),
       ...(Object.keys(opts.env).length ? { env: opts.env } : {}),
+      ...(opts.readOnly.length ? { readOnlyMounts: opts.readOnly } : {}),
       tty,
       ...(policy.filesystem_policy ? { filesystem: policy.filesystem_policy } : {}),
       ...(policy.process ? { process: policy.process } : {}),

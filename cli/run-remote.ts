@@ -32,6 +32,7 @@ export async function runOnGateway(client: GatewayClient, opts: RunOptions & { n
     ...(opts.image ? { image: opts.image } : {}),
     ...(opts.workdir ? { workdir: opts.workdir } : {}),
     ...(Object.keys(opts.env).length ? { env: opts.env } : {}),
+    ...(opts.readOnly.length ? { read_only: opts.readOnly } : {}),
     ...(policyText !== undefined ? { policy: policyText, policy_file: opts.policy } : {}),
     stdin: !opts.detach,
     auto_remove: !opts.detach,

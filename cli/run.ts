@@ -11,7 +11,8 @@ import { runOptions } from './run-options.js';
  * the client are loaded on the gateway path, which keeps `sluice run -- true` short.
  */
 export async function run(inv: Invocation, io: CliIO): Promise<number> {
-  const opts = runOptions(inv);
+  const opts = runOptions(inv, io.env);
+  if (!opts.quiet) for (const note of opts.notes) io.stderr.write(`sluice run: ${note}\n`);
   const home = resolveHome(inv.home, io.env);
   // the sandbox module's naming rule (sandboxName), applied here so that the line below can say it
   const name = opts.name ? (opts.name.startsWith('sluice-') ? opts.name : `sluice-${opts.name}`) : `sluice-${randomBytes(4).toString('hex')}`;

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { startGateway, PolicyLoadError } from '../app/index.js';
+import { createEventBus } from '../core/index.js';
+import { createMetrics, dashboardRoutes } from '../gateway/index.js';
 import { native } from '../redact/index.js';
 import { UsageError, flag, list, str } from './args.js';
 import type { Invocation } from './args.js';
@@ -43,9 +45,14 @@ export async function up(inv: Invocation, io: CliIO): Promise<number> {
     io.stderr.write('sluice up: --api-listen needs the address or name clients use (its TLS certificate names it), not a wildcard\n');
     return 2;
   }
+  // Metrics count from the first event on, so they subscribe to the bus before the gateway starts.
+  const bus = createEventBus();
+  const metrics = createMetrics(bus);
   let gateway;
   try {
     gateway = await startGateway({
+      bus,
+      routes: [...metrics.routes, ...dashboardRoutes()],
       home,
       ...(values.policy ? { policyFile: path.resolve(values.policy) } : {}),
       listen,
@@ -63,6 +70,7 @@ export async function up(inv: Invocation, io: CliIO): Promise<number> {
     }
     throw err;
   }
+  metrics.attach(gateway.metricsSource);
   for (const w of gateway.warnings) io.stderr.write(`sluice: ${w}\n`);
   if (learning) io.stderr.write('sluice: learning mode (--enforcement audit) on the shared listener: what the network policy would refuse is let through and logged; `sluice policy suggest` turns it into policy\n');
   if (native.collector === undefined) io.stderr.write(`sluice: warning: redaction runs its JavaScript loop, which is slower: ${native.reason}\n`);
@@ -75,6 +83,9 @@ export async function up(inv: Invocation, io: CliIO): Promise<number> {
       `Sluice is listening on ${gateway.url}`,
       `  policy:    ${policyName}`,
       `  API:       ${gateway.socketPath}${gateway.apiUrl ? ` and ${gateway.apiUrl} (bearer tokens: \`sluice token create --scope admin|read\`)` : ''}`,
+      gateway.apiUrl
+        ? `  dashboard: ${gateway.apiUrl}/dashboard  (metrics: ${gateway.apiUrl}/metrics; both need a token)`
+        : '  dashboard: start with --api-listen 127.0.0.1:PORT to serve the dashboard and /metrics over HTTPS',
       `  CA:        ${gateway.caCertPath}`,
       `  audit log: ${gateway.auditFile}`,
       '',
@@ -107,5 +118,6 @@ export async function up(inv: Invocation, io: CliIO): Promise<number> {
   instance.close();
   io.stderr.write('sluice: shutting down (stopping sandboxes)\n');
   await gateway.close();
+  metrics.close();
   return 0;
 }

@@ -2,7 +2,8 @@ import type { EventBus } from '../core/index.js';
 import { SluiceError } from '../core/index.js';
 import type { Stage } from '../core/index.js';
 import type { Keyring } from './keyring.js';
-import { buildKeyring } from './keyring.js';
+import { buildKeyring, withRouted } from './keyring.js';
+import type { BuiltinProfileName } from './profiles.js';
 import type { PlaceholderShape } from './placeholders.js';
 import { createPlaceholderMinter, shapePattern } from './placeholders.js';
 import { createViewCache } from './sandbox-view.js';
@@ -13,12 +14,14 @@ import { scrubTextCaseless } from './stream-scanner.js';
 import { createProxyCredentials } from './proxy-credential.js';
 
 export interface Credentials {
-  /** Placeholder env for a sandbox, e.g. { OPENAI_API_KEY: 'sk-proj-…' }: the same in every process sharing `home`. */
+  /** Placeholder env for a sandbox, e.g. { OPENAI_API_KEY: 'sk-proj-…' }: the same in every process sharing `home`; routed providers' included. */
   envFor(sandbox: string): Record<string, string>;
   /** Placeholder → real value after the allow decision, endpoint binding, exfiltration guard, response scrubbing. */
   readonly stage: Stage;
   /** For the privacy router: headers carrying the named provider's real credential. Throws SluiceError if unknown. */
   headersFor(provider: string): Record<string, string>;
+  /** Built-in providers whose calls the routes answer (keyring.ts withRouted): their placeholders are issued too. */
+  setRouted(names: readonly BuiltinProfileName[]): void;
   /** Re-reads secrets and config; on failure throws (naming the provider, never the value) and keeps the old state. */
   reload(config: ProvidersConfig | undefined): Promise<void>;
   /**
@@ -63,7 +66,9 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
     ...(opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {}),
     ...(opts.placeholdersOnly ? { placeholdersOnly: true } : {}),
   };
-  let keyring: Keyring | undefined = await buildKeyring(config, sourceOpts);
+  let base = await buildKeyring(config, sourceOpts);
+  let routed: readonly BuiltinProfileName[] = [];
+  let keyring: Keyring | undefined = base;
   const stateKey = await loadStateKey(opts.home);
   const minter = createPlaceholderMinter(stateKey);
   const proxyCredentials = createProxyCredentials(stateKey);
@@ -96,6 +101,7 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
     headersFor(name) {
       const provider = live().providers.get(name);
       if (!provider) throw new SluiceError('SLUICE_CREDENTIAL_UNKNOWN', `no provider named "${name}" is configured`, { reason: `add "${name}" under providers:` });
+      if (provider.routedOnly) throw new SluiceError('SLUICE_CREDENTIAL_UNKNOWN', `provider "${name}" is not configured (only routed calls use its name)`, { reason: `add "${name}" under providers:` });
       const secret = provider.secret;
       if (secret === undefined) throw new SluiceError('SLUICE_INTERNAL', `provider "${name}" was loaded without its secret`);
       const inject = provider.inject;
@@ -108,7 +114,13 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
     },
     async reload(next) {
       live();
-      keyring = await buildKeyring(next, sourceOpts);
+      base = await buildKeyring(next, sourceOpts);
+      keyring = withRouted(base, routed);
+    },
+    setRouted(names) {
+      live();
+      routed = [...names];
+      keyring = withRouted(base, routed);
     },
     isPlaceholder(value) {
       const k = keyring;
@@ -116,7 +128,7 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
       return k.shapes.some((shape) => shapeRegex(shape).test(value) && minter.isOurs(shape, value));
     },
     providers() {
-      return [...live().providers.keys()];
+      return [...live().providers.values()].filter((p) => !p.routedOnly).map((p) => p.name);
     },
     scrubForLog(text) {
       const k = keyring;

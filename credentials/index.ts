@@ -9,5 +9,6 @@ export type { Credentials, CredentialsOptions } from './credentials.js';
 export { providersSchema } from './schema.js';
 export type { ProvidersConfig, ProviderConfig } from './schema.js';
 export { BUILTIN_PROFILES } from './profiles.js';
+export type { BuiltinProfileName } from './profiles.js';
 export { describeProviders } from './describe.js';
 export type { ProviderBinding } from './describe.js';

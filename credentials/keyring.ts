@@ -6,7 +6,8 @@ import type { PlaceholderShape } from './placeholders.js';
 import { shapeTotalLength } from './placeholders.js';
 import type { ProviderSpec } from './profiles.js';
 import { builtinShapes, resolveProvider } from './profiles.js';
-import type { ProvidersConfig } from './schema.js';
+import type { BuiltinProfileName } from './profiles.js';
+import type { ProviderConfig, ProvidersConfig } from './schema.js';
 import { providersSchema } from './schema.js';
 import type { SecretSourceOptions } from './secret-source.js';
 import { readSecret } from './secret-source.js';
@@ -17,6 +18,8 @@ export interface Provider extends ProviderSpec {
   /** The real value; undefined when loaded for placeholders only (`sluice env`). */
   secret: string | undefined;
   compiled: CompiledEndpoint[];
+  /** Issued only so that an agent finds its key variable: the routes answer its calls (withRouted). */
+  routedOnly?: boolean;
 }
 
 /** An immutable snapshot of the providers config and its secrets; reload swaps the whole thing. */
@@ -32,7 +35,9 @@ export interface Keyring {
   maxPatternLength: number;
 }
 
-export const EMPTY_KEYRING: Keyring = { providers: new Map(), patterns: [], matcher: createMultiMatcher([]), shapes: [], maxPatternLength: 0 };
+// Built-in shapes even with no provider: a placeholder handed out for a routed provider, or one
+// whose provider was removed, is still recognised (and refused) wherever it would leave.
+export const EMPTY_KEYRING: Keyring = { providers: new Map(), patterns: [], matcher: createMultiMatcher([]), shapes: builtinShapes(), maxPatternLength: Math.max(...builtinShapes().map(shapeTotalLength)) };
 
 export async function buildKeyring(
   config: ProvidersConfig | undefined,
@@ -66,4 +71,23 @@ export async function buildKeyring(
   }
   const maxPatternLength = Math.max(0, ...patterns.map((p) => p.bytes.length), ...[...shapes.values()].map(shapeTotalLength));
   return { providers, patterns, matcher: createMultiMatcher(patterns), shapes: [...shapes.values()], maxPatternLength };
+}
+
+/**
+ * The keyring plus a provider with no secret for each built-in profile whose calls the routes
+ * answer and that no configured provider stands for: its placeholder is issued (an agent finds
+ * its key variable set; Claude Code otherwise says "Not logged in"), accepted only on the
+ * profile's own endpoints, where the router answers the call, and never replaced by anything.
+ */
+export function withRouted(keyring: Keyring, routed: readonly BuiltinProfileName[]): Keyring {
+  const taken = new Set([...keyring.providers.values()].flatMap((p) => p.env));
+  const extra: Provider[] = [];
+  for (const name of routed) {
+    if (keyring.providers.has(name)) continue;
+    const spec = resolveProvider(name, { from: 'routed' } as ProviderConfig);
+    if (spec.env.some((v) => taken.has(v))) continue;
+    extra.push({ ...spec, secret: undefined, compiled: spec.endpoints.map(compileEndpoint), routedOnly: true });
+  }
+  if (extra.length === 0) return keyring;
+  return { ...keyring, providers: new Map([...keyring.providers, ...extra.map((p) => [p.name, p] as const)]) };
 }

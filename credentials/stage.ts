@@ -110,7 +110,8 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
           const provider = admit(ctx, st, o, where);
           atInjectionPoint(ctx, st, provider, where, place);
           const secret = provider.secret;
-          if (!inject) continue;
+          // a routed provider's placeholder has nothing behind it: where the router does not answer, it goes as it is
+          if (!inject || provider.routedOnly) continue;
           if (!(ctx.injected ??= []).includes(provider.name)) ctx.injected.push(provider.name);
           // `sluice explain` reads no secret: it learns which provider would be injected, and stops there.
           if (secret === undefined) continue;

@@ -117,6 +117,7 @@ export function gatewayRoutes(ctx: RouteContext): Route[] {
           ...(body.image ? { image: body.image } : {}),
           ...(body.workdir ? { workdir: body.workdir } : {}),
           ...(body.env ? { env: body.env } : {}),
+          ...(body.read_only?.length ? { readOnly: body.read_only } : {}),
           ...(body.policy ? { policy: body.policy } : {}),
           ...(body.policy_file ? { policyFile: body.policy_file } : {}),
           ...(body.limits ? { limits: { ...(body.limits.pids ? { pids: body.limits.pids } : {}), ...(body.limits.memory_mb ? { memoryMb: body.limits.memory_mb } : {}), ...(body.limits.cpus ? { cpus: body.limits.cpus } : {}) } } : {}),

@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import { SluiceError } from '../core/index.js';
 import type { AttributeClient, EventBus, SandboxEvent } from '../core/index.js';
 import type { Policy } from '../rules/index.js';
+import type { BackendHealth } from '../privacy/index.js';
 import type { SandboxDriver } from '../sandbox/index.js';
 import type * as SandboxModule from '../sandbox/index.js';
 import { drain, emitSandbox, removeLive, settle, withGrace } from './live-sandbox.js';
@@ -32,6 +33,9 @@ export interface SandboxListener {
   apply(next: Policy, reason: string, warnings?: readonly string[]): Promise<{ ok: boolean; errors: string[]; closedTunnels: number }>;
   /** Re-reads the secrets of the providers in force. */
   reloadSecrets(): Promise<void>;
+  /** Live state for metrics and status; absent on listeners that keep none. */
+  openTunnels?(): number;
+  health?(): Record<string, BackendHealth>;
   close(): Promise<void>;
 }
 
@@ -45,6 +49,8 @@ export interface CreateSpec {
   image?: string;
   workdir?: string;
   env?: Record<string, string>;
+  /** Host paths bound read-only (SandboxSpec.readOnlyMounts). */
+  readOnly?: string[];
   /** Policy text (YAML or JSON); default: the gateway's default policy. */
   policy?: string;
   /** The file `policy` was read from: names its errors; relative `file:` sources are read from its folder. */
@@ -140,6 +146,7 @@ export function createSandboxManager(opts: ManagerOptions) {
         ...(spec.image ? { image: spec.image } : {}),
         ...(spec.workdir ? { workdir: spec.workdir } : {}),
         ...(spec.env ? { env: spec.env } : {}),
+        ...(spec.readOnly ? { readOnlyMounts: spec.readOnly } : {}),
         // the policy's process.limits; a limit the API call names overrides the policy's
         ...(spec.limits || policy.process?.limits ? { limits: { ...sandboxLimits(policy.process?.limits), ...spec.limits } } : {}),
         ...(policy.filesystem_policy ? { filesystem: policy.filesystem_policy } : {}),

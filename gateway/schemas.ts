@@ -14,6 +14,7 @@ export const createSandboxSchema = z.strictObject({
   image: z.string().min(1).max(256).optional().describe('docker: the image (default sluice-base:latest).'),
   workdir: z.string().startsWith('/', 'workdir must be an absolute host path').optional().describe('Host folder bound read-write at the same path; the working directory.'),
   env: z.record(envName, z.string()).optional().describe('Extra environment. Proxy, CA and placeholder variables win over these.'),
+  read_only: z.array(z.string().startsWith('/', 'read_only paths must be absolute host paths')).max(64).optional().describe("Host paths bound read-only at the same path, image trees included (an agent's install directory); one that cannot be mounted refuses the sandbox."),
   policy: z.string().min(1).optional().describe("Policy text (YAML or JSON). Default: the gateway's default policy."),
   policy_file: z.string().startsWith('/').optional().describe('The file `policy` was read from: its errors are reported against it, and relative `file:` credential sources are read from its folder.'),
   stdin: z.boolean().default(false).describe('Keep stdin open for POST /v1/sandboxes/{name}/stdin; otherwise the command reads end-of-file.'),

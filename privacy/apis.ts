@@ -9,10 +9,13 @@ import type { LlmApi, LlmShape } from '../core/index.js';
 export type LlmCallKind = 'chat' | 'completions' | 'embeddings' | 'models' | 'count-tokens' | 'socket' | 'session';
 
 /**
- * Where a path is recognised: on every LLM host, on GitHub Copilot's API hosts only (which serve
- * OpenAI's paths without `/v1`), or on api.github.com only (Copilot's session endpoints).
+ * Which provider's paths a host serves. A path is a call only on hosts whose family serves it:
+ * a Gemini path on api.openai.com or an Ollama path on api.anthropic.com is no call of theirs, and
+ * reading it as one would hand its body to the wrong redaction walker. `copilot`: GitHub Copilot's
+ * API hosts, which serve OpenAI's paths without `/v1`; `github`: api.github.com, where only
+ * Copilot's session endpoints are the router's.
  */
-type HostFamily = 'any' | 'copilot' | 'github';
+type HostFamily = 'openai' | 'anthropic' | 'ollama' | 'gemini' | 'copilot' | 'github';
 
 interface ApiSpec {
   method: 'GET' | 'POST';
@@ -26,26 +29,26 @@ interface ApiSpec {
  * union without its entry here is a compile error (see core/llm.ts for the whole list of places).
  */
 const APIS: Record<LlmApi, ApiSpec> = {
-  'openai-chat': { method: 'POST', paths: [['any', '/v1/chat/completions'], ['copilot', '/chat/completions']], kind: 'chat', shape: 'openai' },
-  'openai-completions': { method: 'POST', paths: [['any', '/v1/completions']], kind: 'completions', shape: 'openai' },
-  'openai-embeddings': { method: 'POST', paths: [['any', '/v1/embeddings']], kind: 'embeddings', shape: 'openai' },
-  'openai-models': { method: 'GET', paths: [['any', '/v1/models']], kind: 'models', shape: 'openai' },
-  'anthropic-messages': { method: 'POST', paths: [['any', '/v1/messages']], kind: 'chat', shape: 'anthropic' },
-  'anthropic-count-tokens': { method: 'POST', paths: [['any', '/v1/messages/count_tokens']], kind: 'count-tokens', shape: 'anthropic' },
-  'anthropic-models': { method: 'GET', paths: [['any', '/v1/models']], kind: 'models', shape: 'anthropic' },
-  'ollama-chat': { method: 'POST', paths: [['any', '/api/chat']], kind: 'chat', shape: 'ollama' },
-  'ollama-generate': { method: 'POST', paths: [['any', '/api/generate']], kind: 'completions', shape: 'ollama' },
-  'ollama-embed': { method: 'POST', paths: [['any', '/api/embed']], kind: 'embeddings', shape: 'ollama' },
-  'ollama-tags': { method: 'GET', paths: [['any', '/api/tags']], kind: 'models', shape: 'ollama' },
-  'openai-responses': { method: 'POST', paths: [['any', '/v1/responses'], ['copilot', '/responses']], kind: 'chat', shape: 'responses' },
+  'openai-chat': { method: 'POST', paths: [['openai', '/v1/chat/completions'], ['copilot', '/chat/completions']], kind: 'chat', shape: 'openai' },
+  'openai-completions': { method: 'POST', paths: [['openai', '/v1/completions']], kind: 'completions', shape: 'openai' },
+  'openai-embeddings': { method: 'POST', paths: [['openai', '/v1/embeddings']], kind: 'embeddings', shape: 'openai' },
+  'openai-models': { method: 'GET', paths: [['openai', '/v1/models']], kind: 'models', shape: 'openai' },
+  'anthropic-messages': { method: 'POST', paths: [['anthropic', '/v1/messages']], kind: 'chat', shape: 'anthropic' },
+  'anthropic-count-tokens': { method: 'POST', paths: [['anthropic', '/v1/messages/count_tokens']], kind: 'count-tokens', shape: 'anthropic' },
+  'anthropic-models': { method: 'GET', paths: [['anthropic', '/v1/models']], kind: 'models', shape: 'anthropic' },
+  'ollama-chat': { method: 'POST', paths: [['ollama', '/api/chat']], kind: 'chat', shape: 'ollama' },
+  'ollama-generate': { method: 'POST', paths: [['ollama', '/api/generate']], kind: 'completions', shape: 'ollama' },
+  'ollama-embed': { method: 'POST', paths: [['ollama', '/api/embed']], kind: 'embeddings', shape: 'ollama' },
+  'ollama-tags': { method: 'GET', paths: [['ollama', '/api/tags']], kind: 'models', shape: 'ollama' },
+  'openai-responses': { method: 'POST', paths: [['openai', '/v1/responses'], ['copilot', '/responses']], kind: 'chat', shape: 'responses' },
   // Codex's default transport: the upgrade is a GET of the same path; each turn is a message.
-  'openai-responses-socket': { method: 'GET', paths: [['any', '/v1/responses']], kind: 'socket', shape: 'responses' },
-  'openai-responses-input-tokens': { method: 'POST', paths: [['any', '/v1/responses/input_tokens']], kind: 'count-tokens', shape: 'responses' },
+  'openai-responses-socket': { method: 'GET', paths: [['openai', '/v1/responses']], kind: 'socket', shape: 'responses' },
+  'openai-responses-input-tokens': { method: 'POST', paths: [['openai', '/v1/responses/input_tokens']], kind: 'count-tokens', shape: 'responses' },
   // Gemini names the model in the path: matched by GEMINI_CALL below, not by route.
-  'gemini-generate': { method: 'POST', paths: [['any', '/v1beta/models/{model}:generateContent']], kind: 'chat', shape: 'gemini' },
-  'gemini-stream': { method: 'POST', paths: [['any', '/v1beta/models/{model}:streamGenerateContent']], kind: 'chat', shape: 'gemini' },
-  'gemini-count-tokens': { method: 'POST', paths: [['any', '/v1beta/models/{model}:countTokens']], kind: 'count-tokens', shape: 'gemini' },
-  'gemini-models': { method: 'GET', paths: [['any', '/v1beta/models']], kind: 'models', shape: 'gemini' },
+  'gemini-generate': { method: 'POST', paths: [['gemini', '/v1beta/models/{model}:generateContent']], kind: 'chat', shape: 'gemini' },
+  'gemini-stream': { method: 'POST', paths: [['gemini', '/v1beta/models/{model}:streamGenerateContent']], kind: 'chat', shape: 'gemini' },
+  'gemini-count-tokens': { method: 'POST', paths: [['gemini', '/v1beta/models/{model}:countTokens']], kind: 'count-tokens', shape: 'gemini' },
+  'gemini-models': { method: 'GET', paths: [['gemini', '/v1beta/models'], ['gemini', '/v1/models']], kind: 'models', shape: 'gemini' },
   // Copilot's model list: OpenAI's list with capabilities, limits and the endpoints each model serves.
   'copilot-models': { method: 'GET', paths: [['copilot', '/models']], kind: 'models', shape: 'openai' },
   'copilot-user': { method: 'GET', paths: [['github', '/copilot_internal/user']], kind: 'session', shape: 'openai' },
@@ -71,18 +74,33 @@ export function isCopilotHost(host: string): boolean {
 /** Hosts whose provider is known, so an unrecognised request on them is refused in that provider's shape. */
 const HOST_SHAPES: Readonly<Record<string, LlmShape>> = { 'api.openai.com': 'openai', 'api.anthropic.com': 'anthropic', [GEMINI_HOST]: 'gemini' };
 
-const BY_ROUTE = new Map<string, LlmApi[]>();
+/** Per `METHOD path`, the APIs served there and by which family: GET /v1/models is three providers' list. */
+const BY_ROUTE = new Map<string, Array<readonly [HostFamily, LlmApi]>>();
 for (const [api, spec] of Object.entries(APIS) as Array<[LlmApi, ApiSpec]>) {
   for (const [family, path] of spec.paths) {
     if (path.includes('{model}')) continue;
-    const key = `${family} ${spec.method} ${path}`;
-    BY_ROUTE.set(key, [...(BY_ROUTE.get(key) ?? []), api]);
+    const key = `${spec.method} ${path}`;
+    BY_ROUTE.set(key, [...(BY_ROUTE.get(key) ?? []), [family, api] as const]);
   }
 }
 
-function familiesOf(host: string): readonly HostFamily[] {
+/** Neutral hosts (configured `hosts`, route hosts, backends) serve the OpenAI-, Anthropic- and Ollama-shaped APIs. */
+const NEUTRAL: readonly HostFamily[] = ['openai', 'anthropic', 'ollama'];
+
+/**
+ * The families a host serves. A provider's own host serves its own API only; Copilot's hosts serve
+ * its unprefixed paths and OpenAI's and Anthropic's (`/v1/messages`); inference.local, answered by
+ * the router alone, serves every shape. Gemini's paths are recognised only on Gemini's host and
+ * inference.local: the model in the path is no OpenAI-compatible server's.
+ */
+export function familiesOf(host: string): readonly HostFamily[] {
   if (host === GITHUB_API_HOST) return ['github'];
-  return isCopilotHost(host) ? ['copilot', 'any'] : ['any'];
+  if (isCopilotHost(host)) return ['copilot', 'openai', 'anthropic'];
+  if (host === 'api.openai.com') return ['openai'];
+  if (host === 'api.anthropic.com') return ['anthropic'];
+  if (host === GEMINI_HOST) return ['gemini'];
+  if (host === VIRTUAL_HOST) return [...NEUTRAL, 'gemini'];
+  return NEUTRAL;
 }
 
 /**
@@ -105,29 +123,24 @@ export function modelInPath(path: string): string | undefined {
 
 /**
  * Which API a request on an LLM host is, from its method and canonical path (a trailing slash
- * is the same resource to these servers). `GET /v1/models` is the one path two APIs share: the
- * host says which, and on a neutral host the Anthropic SDK's `anthropic-version` header does.
- * On api.github.com only Copilot's session paths are calls; the rest of that host is not the router's.
+ * is the same resource to these servers), among the APIs its host's families serve. `GET /v1/models`
+ * is the one path several APIs share: a host serving one of them says which; on a neutral host the
+ * Anthropic SDK's `anthropic-version` header or Gemini's `x-goog-api-key` does, else it is OpenAI's.
  */
 export function detectLlmApi(host: string, method: string, path: string, headers: IncomingHttpHeaders, upgrade = false): LlmApi | undefined {
   const p = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
   const m = method.toUpperCase();
-  // Copilot's session endpoints are the only calls on api.github.com.
-  if (host !== GITHUB_API_HOST) {
+  const families = familiesOf(host);
+  if (families.includes('gemini')) {
     const gemini = GEMINI_CALL.exec(p);
     if (gemini) return m === 'POST' ? GEMINI_METHODS[gemini[2]!] : undefined;
-    if (m === 'GET' && p === '/v1/models' && (host === GEMINI_HOST || headers['x-goog-api-key'] !== undefined)) return 'gemini-models';
-    // A GET of /v1/responses is only ever the WebSocket upgrade (retrieval is /v1/responses/{id}).
-    if (m === 'GET' && p === '/v1/responses' && !upgrade) return undefined;
   }
-  for (const family of familiesOf(host)) {
-    const candidates = BY_ROUTE.get(`${family} ${m} ${p}`);
-    if (!candidates) continue;
-    if (candidates.length === 1) return candidates[0];
-    const shape = HOST_SHAPES[host] ?? (headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai');
-    return candidates.find((api) => APIS[api].shape === shape);
-  }
-  return undefined;
+  // A GET of /v1/responses is only ever the WebSocket upgrade (retrieval is /v1/responses/{id}).
+  if (m === 'GET' && p === '/v1/responses' && !upgrade) return undefined;
+  const candidates = (BY_ROUTE.get(`${m} ${p}`) ?? []).filter(([family]) => families.includes(family)).map(([, api]) => api);
+  if (candidates.length <= 1) return candidates[0];
+  const shape: LlmShape = headers['anthropic-version'] !== undefined ? 'anthropic' : headers['x-goog-api-key'] !== undefined ? 'gemini' : 'openai';
+  return candidates.find((api) => APIS[api].shape === shape) ?? candidates.find((api) => APIS[api].shape === 'openai');
 }
 
 export function shapeOf(api: LlmApi): LlmShape {

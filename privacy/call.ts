@@ -115,6 +115,8 @@ function buildBody(call: RoutedCall, { backend, model }: Attempt): { body: Json;
         return { body, native: true };
       }
       const req = call.client.parseRequest(call.body);
+      // Gemini says whether it streams in the path, not the body: the call knows for every shape.
+      req.stream = call.stream;
       if (cap !== undefined && (req.maxTokens ?? 0) > cap) req.maxTokens = cap;
       return { body: codecs[backend.shape].renderRequest(req, model), native: false };
     }

@@ -15,10 +15,12 @@ export interface LlmHosts {
   /**
    * The path as the router's API table knows it: on a host whose `hosts` entry has a prefix, a
    * path under that prefix is read as under /v1 (`/compatible-mode/v1/chat/completions` is
-   * `/v1/chat/completions`); every other path as it is. Only detection reads it: what is
-   * forwarded and judged by the policy is the path as sent.
+   * `/v1/chat/completions`) and any other path is no API path at all (undefined: such a host
+   * serves its API under the prefix only, so `/v1/chat/completions` there is unrecognised); on
+   * other hosts every path as it is. Only detection reads it: what is forwarded and judged by the
+   * policy is the path as sent.
    */
-  apiPath(dest: Destination, path: string): string;
+  apiPath(dest: Destination, path: string): string | undefined;
 }
 
 function canonical(host: string): string | undefined {
@@ -48,11 +50,13 @@ export function llmHosts(table: RouteTable): LlmHosts {
   }
   return {
     apiPath(dest, path) {
-      for (const prefix of prefixes.get(dest.host) ?? []) {
+      const list = prefixes.get(dest.host);
+      if (list === undefined) return path;
+      for (const prefix of list) {
         if (path === prefix) return '/v1';
         if (path.startsWith(`${prefix}/`)) return `/v1${path.slice(prefix.length)}`;
       }
-      return path;
+      return undefined;
     },
     classOf(dest) {
       if (dest.host === VIRTUAL_HOST) return 'virtual';

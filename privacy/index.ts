@@ -7,7 +7,7 @@ export { detectLlmApi, shapeOf, shapeOfRequest, kindOf, isCopilotHost, DEFAULT_L
 export { COPILOT_MODELS } from './copilot.js';
 export type { LlmCallKind } from './apis.js';
 export { compileRoutes, globToRegExp, DEFAULT_INFERENCE } from './routes.js';
-export type { CompiledRoute, RouteTable } from './routes.js';
+export type { CompiledRoute, ModelList, RouteTable } from './routes.js';
 export type { BackendHealth } from './health.js';
 export type { CredentialSource } from './backend.js';
 export { inferenceSchema } from './schema.js';

@@ -13,7 +13,7 @@ import { createHealthMonitor } from './health.js';
 import { llmHosts } from './hosts.js';
 import type { LlmHosts } from './hosts.js';
 import { promptText } from './prompt-text.js';
-import type { CompiledRoute, RouteTable } from './routes.js';
+import type { CompiledRoute, ModelList, RouteTable } from './routes.js';
 import { compileRoutes } from './routes.js';
 import type { InferenceConfig } from './schema.js';
 import { CallStats, countBytes } from './stats.js';
@@ -39,8 +39,8 @@ export interface PrivacyRouter {
   readonly stage: Stage;
   /** For the classifier (app/): is this destination an LLM host under the current configuration? */
   hostClass(dest: Destination): HostClass;
-  /** For the classifier: the path the API table reads (a configured host prefix read as /v1). */
-  apiPath(dest: Destination, path: string): string;
+  /** For the classifier: the path the API table reads (a configured host prefix read as /v1; undefined off the prefix). */
+  apiPath(dest: Destination, path: string): string | undefined;
   reload(config: InferenceConfig | undefined): void;
   close(): Promise<void>;
   health(): Record<string, BackendHealth>;
@@ -66,6 +66,8 @@ interface CallState {
   jsonAnswer?: boolean;
   /** A Responses WebSocket: who answers it, and its redaction across turns. */
   socket?: SocketState;
+  /** A model list Sluice answers: the names the routes accept. */
+  listing?: ModelList;
 }
 
 interface Generation {
@@ -81,6 +83,10 @@ function requestIdHeader(shape: LlmShape, id: string): Record<string, string> {
   if (shape === 'openai') return { 'x-request-id': `sluice-${id}` };
   if (shape === 'anthropic') return { 'request-id': `sluice-${id}` };
   return {};
+}
+
+function withRequestId(st: CallState, id: string, out: StageResponse): StageResponse {
+  return { ...out, headers: { ...requestIdHeader(st.shape, id), ...out.headers } };
 }
 
 /** What every refusal on an LLM host carries besides its body: the request id, and no retry of a 4xx. */
@@ -192,7 +198,9 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       if (sensitive) redacted = { body: copy, vault, blocked: result.blocked };
     }
     const kind = st.api !== undefined ? kindOf(st.api) : undefined;
-    const route = kind === 'models' ? gen.table.matchApi(st.shape, host) : kind === 'session' ? gen.table.matchCopilotSession() : gen.table.match(st.shape, st.requestedModel, sensitive, host);
+    const listing = kind === 'models' ? gen.table.modelList(st.shape, host) : undefined;
+    if (listing && !listing.passThrough) st.listing = listing;
+    const route = kind === 'models' ? listing?.route : kind === 'session' ? gen.table.matchCopilotSession() : gen.table.match(st.shape, st.requestedModel, sensitive, host);
     if (st.api === SOCKET_API && (route?.action === 'route' || route?.action === 'allow')) st.socket = { mode: route.action, turns: [] };
     st.route = route;
     ctx.route = route ? { name: route.name, action: route.action, ...(route.backend ? { backend: route.backend, model: route.model ?? st.requestedModel ?? '' } : {}) } : { name: 'none', action: 'deny' };
@@ -213,6 +221,10 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     if (redacted?.blocked.length && leavesMachine(route)) {
       const reason = `blocked entity types: ${redacted.blocked.join(', ')}`;
       return refuse(ctx, st, new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave this machine: ${redacted.blocked.join(', ')}`, { reason }), route.name);
+    }
+    if (st.listing) {
+      ctx.decision = allow('answered by Sluice: the model names the inference routes accept', { rule: route.name });
+      return undefined;
     }
     if (route.action === 'allow') return letOut(ctx, st, route, redactor, redacted);
     if (redacted && leavesMachine(route)) {
@@ -256,26 +268,29 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     return out;
   };
 
-  const listModels = async (ctx: RequestContext, st: CallState, route: CompiledRoute): Promise<StageResponse> => {
-    const names = new Set<string>();
+  /**
+   * A model list: the names the routes accept, then (where a model-independent route routes) its
+   * backend's own names that the routes accept too, in the caller's list shape. For Copilot
+   * clients, which pick only ids they know, Copilot's own ids the routes accept come first.
+   */
+  const listModels = async (ctx: RequestContext, st: CallState, listing: ModelList): Promise<StageResponse> => {
+    const names = new Set<string>(st.api === 'copilot-models' ? COPILOT_MODELS.map(([id]) => id).filter(listing.accepts) : []);
+    for (const n of listing.names) names.add(n);
     const errors: string[] = [];
-    for (const { backend } of attemptsFor(route, '')) {
+    for (const { backend } of listing.backendRoute ? attemptsFor(listing.backendRoute, '') : []) {
       try {
-        for (const m of await gen.health.models(backend)) names.add(m);
+        for (const m of await gen.health.models(backend)) if (listing.accepts(m)) names.add(m);
+        errors.length = 0;
         break;
       } catch (err) {
         errors.push(`${backend.name}: ${(err as Error).message}`);
       }
     }
-    if (st.api === 'copilot-models') {
-      // Copilot clients pick only ids they know: its own, where the route takes them, then the backend's.
-      const known = COPILOT_MODELS.map(([id]) => id).filter((id) => !route.models || route.models.some((re) => re.test(id)));
-      emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: 200 });
-      return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(renderCopilotModelList([...new Set([...known, ...names])])) };
-    }
-    emit(ctx, st, { action: 'route', backend: route.backend ?? 'none', status: names.size || !errors.length ? 200 : 503 });
+    const backend = listing.backendRoute?.backend ?? 'sluice';
+    emit(ctx, st, { action: 'route', backend, status: names.size || !errors.length ? 200 : 503, ...(errors.length ? { reason: errors.join('; ') } : {}) });
     if (names.size === 0 && errors.length) return errorResponse(st.shape, { status: 503, kind: 'overloaded', message: `model list unavailable: ${errors.join('; ')}` });
-    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(renderModelList(st.shape, [...names])) };
+    const body = st.api === 'copilot-models' ? renderCopilotModelList([...names]) : renderModelList(st.shape, [...names]);
+    return { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
   };
 
   /** A recognised call the route sends to a backend: translated there and back, fallback included. */
@@ -371,10 +386,11 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     async respond(ctx, body) {
       const st = ctx.state.get(key) as CallState | undefined;
       const route = st?.route;
-      if (!st || st.api === undefined || route?.action !== 'route') return undefined;
+      if (!st || st.api === undefined || route === undefined) return undefined;
+      if (st.listing) return withRequestId(st, ctx.id, await listModels(ctx, st, st.listing));
+      if (route.action !== 'route') return undefined;
       if (st.api === 'copilot-user' || st.api === 'copilot-token') return copilotSession(ctx, st, st.api, route);
-      const out = kindOf(st.api) === 'models' ? await listModels(ctx, st, route) : await answer(ctx, st, st.api, route, body instanceof Buffer ? body.length : 0);
-      return { ...out, headers: { ...requestIdHeader(st.shape, ctx.id), ...out.headers } };
+      return withRequestId(st, ctx.id, await answer(ctx, st, st.api, route, body instanceof Buffer ? body.length : 0));
     },
     onWebSocketMessage(ctx, message) {
       const st = ctx.state.get(key) as CallState | undefined;

@@ -7,6 +7,8 @@ export interface CompiledRoute {
   name: string;
   apis: ReadonlySet<ApiFamily> | undefined;
   models: readonly RegExp[] | undefined;
+  /** The model names as written, whose wildcard-free ones a model list names. */
+  modelGlobs: readonly string[] | undefined;
   sensitive: boolean | undefined;
   hosts: ReadonlySet<string> | undefined;
   action: 'route' | 'allow' | 'deny';
@@ -15,6 +17,17 @@ export interface CompiledRoute {
   fallback?: string;
   fallbackModel?: string;
   reason?: string;
+}
+
+export interface ModelList {
+  /** The route the list is audited under. */
+  route: CompiledRoute;
+  names: string[];
+  /** Whose backend's list to add, filtered through `accepts`. */
+  backendRoute: CompiledRoute | undefined;
+  passThrough: boolean;
+  /** Whether a call naming this model, with nothing sensitive in it, is routed or allowed here. */
+  accepts(model: string): boolean;
 }
 
 export interface RouteTable {
@@ -28,6 +41,14 @@ export interface RouteTable {
   match(api: Shape, model: string | undefined, sensitive: boolean | undefined, host: string): CompiledRoute | undefined;
   /** For model lists: the first route for this API and host that does not depend on model or content. */
   matchApi(api: Shape, host: string): CompiledRoute | undefined;
+  /**
+   * What a model list on this API and host answers: the names the routes accept (each concrete
+   * name a route's `match.model` spells out, where the route that name meets routes or allows it),
+   * and the route whose backend's own list is added (the first model-independent route, when it
+   * routes). `passThrough`: that route allows the call to the provider, whose list is the answer.
+   * Undefined: nothing accepts any name here, so the list is refused.
+   */
+  modelList(api: Shape, host: string): ModelList | undefined;
   /**
    * For a Copilot client's session calls (its user and token, on api.github.com): the first route,
    * independent of model and content, that applies to Copilot's calls on any of its API hosts, since
@@ -70,6 +91,7 @@ function compile(route: RouteConfig, i: number): CompiledRoute {
     name: route.name ?? `routes[${i}]`,
     apis: apis ? new Set(apis) : undefined,
     models: models?.map(globToRegExp),
+    modelGlobs: models,
     sensitive: route.match.sensitive,
     hosts: hosts ? new Set(hosts.map((h) => h.toLowerCase())) : undefined,
     action,
@@ -94,6 +116,9 @@ function prefixesOf(hosts: NonNullable<InferenceConfig['hosts']>): Map<string, s
   return out;
 }
 
+/** A glob with no wildcard names exactly one model. */
+const CONCRETE = /^[^*?]+$/;
+
 /** A route that matches whatever model is asked for. */
 function anyModel(r: CompiledRoute): boolean {
   return !r.models || r.models.some((re) => re.source === '^.*$');
@@ -103,26 +128,41 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
   const cfg = config ?? DEFAULT_INFERENCE;
   const backends = new Map(Object.entries(cfg.backends ?? {}));
   const routes = (cfg.routes ?? []).map(compile);
+  const match: RouteTable['match'] = (api, model, sensitive, host) => {
+    const family = familyOf(api);
+    for (const r of routes) {
+      if (r.apis && !r.apis.has(family)) continue;
+      if (r.hosts && !r.hosts.has(host)) continue;
+      if (r.models && (model === undefined || !r.models.some((re) => re.test(model)))) continue;
+      // Without a redaction engine nothing is known to be sensitive.
+      if (r.sensitive !== undefined && r.sensitive !== (sensitive ?? false)) continue;
+      return r;
+    }
+    return undefined;
+  };
+  const matchApi: RouteTable['matchApi'] = (api, host) => {
+    const family = familyOf(api);
+    return routes.find((r) => (!r.apis || r.apis.has(family)) && (!r.hosts || r.hosts.has(host)) && anyModel(r) && r.sensitive !== true);
+  };
   return {
     backends,
     routes,
     extraHosts: [...new Set([...(cfg.hosts ?? []).map((h) => (typeof h === 'string' ? h : h.host)), ...routes.flatMap((r) => [...(r.hosts ?? [])])].map((h) => h.toLowerCase()))],
     prefixes: prefixesOf(cfg.hosts ?? []),
-    match(api, model, sensitive, host) {
+    match,
+    matchApi,
+    modelList(api, host) {
+      const accepts = (model: string): boolean => {
+        const action = match(api, model, false, host)?.action;
+        return action === 'route' || action === 'allow';
+      };
       const family = familyOf(api);
-      for (const r of routes) {
-        if (r.apis && !r.apis.has(family)) continue;
-        if (r.hosts && !r.hosts.has(host)) continue;
-        if (r.models && (model === undefined || !r.models.some((re) => re.test(model)))) continue;
-        // Without a redaction engine nothing is known to be sensitive.
-        if (r.sensitive !== undefined && r.sensitive !== (sensitive ?? false)) continue;
-        return r;
-      }
+      const spelled = routes.filter((r) => (!r.apis || r.apis.has(family)) && (!r.hosts || r.hosts.has(host)) && r.sensitive !== true && r.action !== 'deny');
+      const names = [...new Set(spelled.flatMap((r) => (r.modelGlobs ?? []).filter((n) => CONCRETE.test(n))))].filter(accepts);
+      const any = matchApi(api, host);
+      if (any && any.action !== 'deny') return { route: any, names, backendRoute: any.action === 'route' ? any : undefined, passThrough: any.action === 'allow', accepts };
+      if (names.length > 0) return { route: match(api, names[0], false, host)!, names, backendRoute: undefined, passThrough: false, accepts };
       return undefined;
-    },
-    matchApi(api, host) {
-      const family = familyOf(api);
-      return routes.find((r) => (!r.apis || r.apis.has(family)) && (!r.hosts || r.hosts.has(host)) && anyModel(r) && r.sensitive !== true);
     },
     matchCopilotSession() {
       // Copilot's calls are OpenAI- and Anthropic-shaped (chat completions, responses, messages).

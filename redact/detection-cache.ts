@@ -15,6 +15,13 @@ import { createUtf8Encoder, wellFormed } from './utf8.js';
 export interface DetectionCache {
   /** The detector's packed spans of `text`: read them before the next call (see Detector.detectPacked). */
   detect(text: string): PackedSpans;
+  /**
+   * The remembered spans of `text`, or the key to remember them under once found (none for a text too short to
+   * remember): for callers that find them elsewhere, such as on a worker thread.
+   */
+  lookup(text: string): { spans: Int32Array } | { key?: string };
+  /** Remembers spans found for the key lookup() gave. */
+  remember(key: string, spans: Int32Array): void;
   readonly hits: number;
   readonly misses: number;
 }
@@ -43,33 +50,55 @@ export function createDetectionCache(detect: (text: string, utf8?: Buffer) => Pa
   let hits = 0;
   let misses = 0;
 
+  function keyOf(text: string, utf8: Buffer): string {
+    // The first byte keeps the two encodings' keys apart.
+    const hash = createHash('sha256');
+    return (wellFormed(text, utf8) ? hash.update(UTF8).update(utf8) : hash.update(UTF16).update(text, 'utf16le')).digest('base64');
+  }
+
+  function recall(key: string): Int32Array | undefined {
+    const known = remembered.get(key);
+    if (known === undefined) return undefined;
+    hits++;
+    remembered.delete(key);
+    remembered.set(key, known);
+    return known;
+  }
+
+  function remember(key: string, data: Int32Array): void {
+    if (remembered.has(key)) return;
+    remembered.set(key, data);
+    spans += data.length / PER_SPAN;
+    if (remembered.size > limits.maxTexts || spans > limits.maxSpans) {
+      for (const [oldest, entry] of remembered) {
+        if (remembered.size <= limits.maxTexts && spans <= limits.maxSpans) break;
+        remembered.delete(oldest);
+        spans -= entry.length / PER_SPAN;
+      }
+    }
+  }
+
   return {
     detect(text) {
       if (text.length < limits.minChars) return detect(text);
       const utf8 = encode(text);
-      // The first byte keeps the two encodings' keys apart.
-      const hash = createHash('sha256');
-      const key = (wellFormed(text, utf8) ? hash.update(UTF8).update(utf8) : hash.update(UTF16).update(text, 'utf16le')).digest('base64');
-      const known = remembered.get(key);
-      if (known !== undefined) {
-        hits++;
-        remembered.delete(key);
-        remembered.set(key, known);
-        return { data: known, count: known.length / PER_SPAN };
-      }
+      const key = keyOf(text, utf8);
+      const known = recall(key);
+      if (known !== undefined) return { data: known, count: known.length / PER_SPAN };
       misses++;
       const found = detect(text, utf8);
-      remembered.set(key, found.data.slice(0, PER_SPAN * found.count));
-      spans += found.count;
-      if (remembered.size > limits.maxTexts || spans > limits.maxSpans) {
-        for (const [oldest, entry] of remembered) {
-          if (remembered.size <= limits.maxTexts && spans <= limits.maxSpans) break;
-          remembered.delete(oldest);
-          spans -= entry.length / PER_SPAN;
-        }
-      }
+      remember(key, found.data.slice(0, PER_SPAN * found.count));
       return found;
     },
+    lookup(text) {
+      if (text.length < limits.minChars) return {};
+      const key = keyOf(text, encode(text));
+      const known = recall(key);
+      if (known !== undefined) return { spans: known };
+      misses++;
+      return { key };
+    },
+    remember,
     get hits() {
       return hits;
     },

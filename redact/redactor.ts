@@ -1,21 +1,21 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { BUILTIN_RECOGNIZERS, PLACEHOLDER_PATTERN, PLACEHOLDER_PREFILTER, SECRET_KEY_NAME, secretValueLooksReal } from './builtin-recognizers.js';
-import { customRecognizer } from './custom-recognizers.js';
+import { SECRET_KEY_NAME, secretValueLooksReal } from './builtin-recognizers.js';
+import { createDetectPool } from './detect-pool.js';
 import { createDetectionCache } from './detection-cache.js';
 import { PER_SPAN, createDetector } from './detector.js';
 import type { Detector, Span } from './detector.js';
 import { createEgressScanner, decodeQuery, maskFindings } from './egress.js';
 import type { EgressFinding, EgressScanner } from './egress.js';
-import { BUILTIN_TYPES, DEFAULT_EGRESS_TYPES, LITERAL_TYPE, SECRET_TYPES, expandTypes } from './entities.js';
+import { DEFAULT_EGRESS_TYPES, LITERAL_TYPE, SECRET_TYPES, expandTypes } from './entities.js';
+import { privacyPlan, recognizersFor } from './privacy-detector.js';
 import { createLogScrubber } from './log-scrub.js';
 import type { LogScrubber } from './log-scrub.js';
 import { conversationSeed, rewriteLlmRequest } from './llm-request.js';
 import type { LlmApi } from '../core/index.js';
 import { applyOperator } from './operators.js';
-import type { Recognizer } from './recognizer.js';
 import { createRestorer, restoreJson, restoreText } from './restore.js';
 import type { RestoreOptions, Restorer } from './restore.js';
-import type { Operator, PrivacyConfig } from './schema.js';
+import type { PrivacyConfig } from './schema.js';
 import { createVaultStore } from './vault.js';
 import { SLICE_CHARS, detectSliced } from './sliced-detect.js';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
@@ -49,10 +49,13 @@ export interface Redactor {
    */
   redactLlmRequest(api: LlmApi | undefined, body: unknown, vault: Vault): Redaction;
   /**
-   * The same, for a large request (INLINE_CHARS of content or more) detected a slice at a time
-   * with the event loop given back between slices (sliced-detect.ts); small ones at once.
+   * The same, for a request with OFFLOAD_CHARS or more of text new to the detection cache: detected on the
+   * worker pool (or, without one or when it fails, a slice at a time with the event loop given back between
+   * slices, sliced-detect.ts); small ones at once. Either way the rewrite runs in one go on the event loop.
    */
   redactLlmRequestAsync(api: LlmApi | undefined, body: unknown, vault: Vault): Promise<Redaction>;
+  /** The detection worker pool, when there is one: its size and the jobs it answered. */
+  readonly detectPool?: { readonly size: number; readonly jobs: number };
   restoreText(text: string, vault: Vault, options?: RestoreOptions): string;
   /** Every string of a parsed JSON value, deep; mutates containers in place and returns the value. */
   restoreJson(value: unknown, vault: Vault): unknown;
@@ -75,42 +78,31 @@ export interface RedactorOptions {
   /** Key for `hash` and for conversation keys; random per process when absent. */
   hmacKey?: Buffer;
   now?: () => number;
+  /**
+   * Threads that detect in large requests (detect-pool.ts): by default one per core but the event loop's;
+   * 0 keeps all detection on the event loop (sliced, as without workers).
+   */
+  detectThreads?: number;
 }
 
-/** Content of a request below which it is redacted in one go: ~4 ms of scanning. */
-export const INLINE_CHARS = 256 * 1024;
-
-const DEFAULT_THRESHOLD = 0.5;
-
-function recognizersFor(types: ReadonlySet<string>, custom: readonly Recognizer[]): Recognizer[] {
-  return [...BUILTIN_RECOGNIZERS.filter((r) => types.has(r.type)), ...custom.filter((r) => types.has(r.type))];
-}
+/**
+ * New text (not in the detection cache) below which a request is scanned on the event loop: ~1 ms of scanning,
+ * about what handing it to a worker and back costs the loop in copies and messages.
+ */
+export const OFFLOAD_CHARS = 64 * 1024;
 
 export function createRedactor(config: PrivacyConfig | undefined, opts: RedactorOptions = {}): Redactor {
   const cfg: PrivacyConfig = config ?? {};
   const hmacKey = opts.hmacKey ?? randomBytes(32);
   const now = opts.now ?? Date.now;
-  const custom = (cfg.recognizers ?? []).map(customRecognizer);
+  const plan = privacyPlan(config);
+  const { custom, types, enabled, operators } = plan;
   const customNames = custom.map((r) => r.type);
-
-  const selected = cfg.redact === undefined || cfg.redact === 'all' ? [...BUILTIN_TYPES] : expandTypes(cfg.redact);
-  const types = new Set([...selected, ...customNames]);
-  const enabled = config !== undefined && types.size > 0;
-
-  const operators = new Map<string, Operator>();
-  for (const t of types) operators.set(t, cfg.mode ?? 'pseudonymize');
-  for (const [name, op] of Object.entries(cfg.operators ?? {})) for (const t of expandTypes([name])) if (types.has(t)) operators.set(t, op);
-  const pseudonymizing = [...operators.values()].includes('pseudonymize');
-
-  const threshold = cfg.threshold ?? DEFAULT_THRESHOLD;
-  const allow = cfg.allow ?? [];
-  const recognizers = enabled ? recognizersFor(types, custom) : [];
-  if (enabled && pseudonymizing) {
-    // Placeholder look-alikes typed by the user get a pseudonym of their own, so a restore gives them back
-    // verbatim instead of swapping in a real value.
-    recognizers.push({ name: LITERAL_TYPE, type: LITERAL_TYPE, pattern: PLACEHOLDER_PATTERN, prefilter: PLACEHOLDER_PREFILTER, score: 1, priority: 200, native: 'none' });
-  }
-  const detector: Detector = createDetector({ recognizers, threshold, allow });
+  const { threshold, allow } = plan.detector;
+  const detector: Detector = createDetector(plan.detector);
+  const pool = enabled && opts.detectThreads !== 0
+    ? createDetectPool(config, { types: detector.types, ...(opts.detectThreads !== undefined ? { size: opts.detectThreads } : {}) })
+    : undefined;
   const remembered = createDetectionCache((text, utf8) => detector.detectPacked(text, utf8));
 
   const egressTypes = expandTypes(cfg.egress?.types ?? DEFAULT_EGRESS_TYPES);
@@ -221,30 +213,49 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
         chars += t.length;
         return t;
       });
-      if (chars < INLINE_CHARS) return this.redactLlmRequest(api, body, vault);
-      // Detection yields between slices; what it found is copied out of the detector's scratch at once,
-      // since another request may use the detector meanwhile. The rewrite below runs in one go, so the
-      // vault numbers this request's values without interleaving.
-      const spans: Int32Array[] = [];
+      if (chars < OFFLOAD_CHARS) return this.redactLlmRequest(api, body, vault);
+      // What each text's detections are: remembered from an earlier turn, or found now. Found spans are
+      // copies (the detector's scratch is reused by the next request); the rewrite below runs in one go, so
+      // the vault numbers this request's values without interleaving with another's.
+      const spans: Int32Array[] = new Array<Int32Array>(texts.length);
+      const missing: { index: number; key?: string }[] = [];
+      let missingChars = 0;
+      for (const [index, text] of texts.entries()) {
+        const known = remembered.lookup(text);
+        if ('spans' in known) spans[index] = known.spans;
+        else {
+          missing.push({ index, ...known });
+          missingChars += text.length;
+        }
+      }
+      const found = pool && missingChars >= OFFLOAD_CHARS
+        ? await pool.detect(missing.map((m) => texts[m.index]!)).catch(() => undefined)
+        : undefined;
       let sinceYield = 0;
-      for (const text of texts) {
-        if (text.length >= SLICE_CHARS) {
-          spans.push(await detectSliced((piece) => detector.detectPacked(piece), text));
-          continue;
+      for (const [k, m] of missing.entries()) {
+        const text = texts[m.index]!;
+        let data = found?.[k];
+        if (data === undefined) {
+          if (text.length >= SLICE_CHARS) data = await detectSliced((piece) => detector.detectPacked(piece), text);
+          else {
+            const packed = detector.detectPacked(text);
+            data = packed.data.slice(0, PER_SPAN * packed.count);
+            sinceYield += text.length;
+            if (sinceYield >= SLICE_CHARS) {
+              sinceYield = 0;
+              await yieldToLoop();
+            }
+          }
         }
-        const { data, count } = remembered.detect(text);
-        spans.push(data.slice(0, PER_SPAN * count));
-        sinceYield += text.length;
-        if (sinceYield >= SLICE_CHARS) {
-          sinceYield = 0;
-          await yieldToLoop();
-        }
+        spans[m.index] = data;
+        if (m.key !== undefined) remembered.remember(m.key, data);
       }
       counted.fill(0);
       let i = 0;
       rewriteLlmRequest(api, body, (t, key) => redactString(t, vault, key, spans[i++]));
       return tally();
     },
+    ...(pool ? { detectPool: pool } : {}),
     restoreText: (text, vault, options) => restoreText(text, vault, options),
     restoreJson: (value, vault) => restoreJson(value, vault),
     createRestorer: (vault, options) => createRestorer(vault, options),
@@ -259,6 +270,7 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     logScrubber,
     close() {
       store.close();
+      void pool?.close();
     },
   };
 }

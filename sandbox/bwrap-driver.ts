@@ -10,7 +10,7 @@ import { createCgroup, describeLimitEvents, type SandboxCgroup } from './cgroup.
 import { removeSandbox } from './cleanup.js';
 import { inheritedDescriptors, launcherArgv } from './launcher.js';
 import { formatMb, hardOpenFilesLimit, resolveLimits, type SandboxLimits } from './limits.js';
-import { policyMounts } from './mount-policy.js';
+import { policyMounts, requestedReadOnly } from './mount-policy.js';
 import { processStart } from './owner.js';
 import { startReaper } from './reaper.js';
 import { sandboxEnv } from './sandbox-env.js';
@@ -43,6 +43,7 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
     notices.push(`the command runs as root inside the sandbox's user namespace, as the policy asks; on the host it is uid ${user.uid} (${user.reason}) with no capabilities, not root`);
   }
   const mounts = policyMounts(spec.filesystem);
+  const requested = requestedReadOnly(spec.readOnlyMounts);
 
   const state = await claimSandbox({ driver: 'bwrap', name, command: spec.command });
   let network: BwrapNetwork | undefined;
@@ -97,7 +98,7 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
           command: connection.wrapCommand(spec.command),
           workdir,
           includeWorkdir,
-          readOnly: mounts.readOnly,
+          readOnly: [...mounts.readOnly, ...requested.filter((p) => !mounts.readOnly.includes(p))],
           readWrite: mounts.readWrite,
           extra: connection.bwrapArgs,
           tty: !!spec.tty,

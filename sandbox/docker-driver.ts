@@ -13,7 +13,7 @@ import { installFirewall } from './firewall.js';
 import { nosuidBind } from './host-mounts.js';
 import { BASE_IMAGE } from './image.js';
 import { resolveLimits } from './limits.js';
-import { policyMounts } from './mount-policy.js';
+import { policyMounts, requestedReadOnly } from './mount-policy.js';
 import { currentProcess } from './owner.js';
 import { startReaper } from './reaper.js';
 import { createRelay, type Relay } from './relay.js';
@@ -62,6 +62,7 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
   const access = workdir ? await workdirAccess(workdir, user, { explicitUser: !!spec.process?.run_as_user }) : 'writable';
   const { limits } = resolveLimits(spec.limits);
   const mounts = policyMounts(spec.filesystem, { imageProvides: true });
+  const requested = requestedReadOnly(spec.readOnlyMounts).filter((p) => !mounts.readOnly.includes(p));
   const owner = currentProcess();
 
   const state = await claimSandbox({ driver: 'docker', name, command: spec.command });
@@ -108,7 +109,7 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
           `${files.caPath}:${IN_SANDBOX.ca}:ro`,
           `${files.bundlePath}:${IN_SANDBOX.bundle}:ro`,
           `${files.resolvConfPath}:/etc/resolv.conf:ro`,
-          ...mounts.readOnly.map((p) => `${p}:${p}:ro`),
+          ...[...mounts.readOnly, ...requested].map((p) => `${p}:${p}:ro`),
           ...writable,
         ];
         const tty = !!spec.tty && (options.stdio ?? 'inherit') === 'inherit' && !!process.stdin.isTTY;
@@ -134,7 +135,8 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
             // Sluice's profile: Docker's default refusing what the bwrap filter refuses (docker-seccomp.ts)
             SecurityOpt: ['no-new-privileges', dockerSeccompOption()],
             ReadonlyRootfs: true,
-            Tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m', '/var/tmp': 'rw,nosuid,nodev', '/run': 'rw,nosuid,nodev' },
+            // exec: /tmp is HOME, where agents unpack and run their native parts (Copilot CLI); as under bwrap
+            Tmpfs: { '/tmp': 'rw,exec,nosuid,nodev,size=512m', '/var/tmp': 'rw,nosuid,nodev', '/run': 'rw,nosuid,nodev' },
             // Docker's embedded DNS (127.0.0.11) forwards names it does not know to these
             // servers, and loopback ones from the host's namespace. The gateway is ours and the
             // firewall rejects port 53 there, so a query cannot leave through it.

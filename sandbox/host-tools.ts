@@ -19,6 +19,7 @@ export const HOST_TOOLS: readonly HostTool[] = [
   { command: 'ip', package: 'iproute2', neededFor: 'sluice run as root (the sandbox\'s network namespace and veth pair)' },
   { command: 'nsenter', package: 'util-linux', neededFor: 'sluice run as root (entering the sandbox\'s network namespace)' },
   { command: 'setpriv', package: 'util-linux', neededFor: 'sluice run as root (dropping to the sandbox user)' },
+  { command: 'setfacl', package: 'acl', neededFor: "sluice run as root in a root-owned workdir (lending it to the sandbox's user with POSIX ACLs)" },
   { command: 'dockerd', package: 'docker.io', neededFor: 'sluice run --driver docker (the Docker engine)' },
   { command: 'docker', package: 'docker.io', neededFor: 'sluice image build (docker import)' },
   { command: 'tar', package: 'tar', neededFor: 'sluice image build' },

@@ -22,12 +22,23 @@ const TOOLS = [
   'touch', 'chmod', 'find', 'xargs', 'basename', 'dirname', 'readlink', 'realpath', 'tee', 'stat', 'mktemp', 'tar',
   'gzip', 'which', 'getent', 'awk', 'mawk', 'diff', 'less', 'tty', 'stty', 'kill', 'ps', 'curl', 'git', 'python3', 'node',
 ];
+/**
+ * Libraries no tool above links but agents' native parts do, by soname: glibc's split-out
+ * libraries (Claude Code's native binary needs librt, Copilot CLI's terminal addon libutil; Bun-
+ * and Rust-built agents libdl, libpthread, libm), the C++ runtime of Node addons, zlib, and the
+ * name-service modules getaddrinfo loads. Taken from the host's library cache (`ldconfig -p`),
+ * for the architecture of the host's own libc.
+ */
+const LIBRARIES = [
+  'librt.so.1', 'libutil.so.1', 'libdl.so.2', 'libpthread.so.0', 'libm.so.6', 'libresolv.so.2', 'libanl.so.1',
+  'libnss_files.so.2', 'libnss_dns.so.2', 'libstdc++.so.6', 'libgcc_s.so.1', 'libz.so.1',
+];
 /** Whole directories the tools need at run time (git helpers, Python's standard library). */
 const TREES = ['/usr/lib/git-core', '/usr/share/git-core', '/etc/ssl/certs/ca-certificates.crt'];
 const EXCLUDES = ['usr/lib/python3*/test', 'usr/lib/python3*/idlelib', 'usr/lib/python3*/tkinter', 'usr/lib/python3*/ensurepip'];
 
 /** Changes whenever the recipe does, so that a cached image from an older recipe is rebuilt. */
-const RECIPE = createHash('sha256').update(JSON.stringify({ TOOLS, TREES, EXCLUDES, v: 2 })).digest('hex').slice(0, 16);
+const RECIPE = createHash('sha256').update(JSON.stringify({ TOOLS, LIBRARIES, TREES, EXCLUDES, v: 3 })).digest('hex').slice(0, 16);
 const RECIPE_LABEL = 'sluice.base-recipe';
 
 export interface BuildImageOptions {
@@ -125,7 +136,8 @@ async function collectHostFiles(): Promise<string[]> {
     if (existsSync(tree)) paths.add(realpathSync(tree));
   }
   if (existsSync('/usr/lib/git-core')) elfs.push('/usr/lib/git-core/git-remote-http', '/usr/lib/git-core/git-http-fetch');
-  for (const lib of await sharedLibraries(elfs)) addWithLinks(lib);
+  const linked = await sharedLibraries(elfs);
+  for (const lib of [...linked, ...(await cachedLibraries(LIBRARIES, linked))]) addWithLinks(lib);
   // merged-/usr root symlinks (bin -> usr/bin, …)
   for (const entry of ['bin', 'sbin', 'lib', 'lib64', 'lib32']) {
     const p = `/${entry}`;
@@ -158,6 +170,23 @@ async function sharedLibraries(targets: string[]): Promise<string[]> {
     if (m?.[1]) libs.add(m[1]);
   }
   return [...libs];
+}
+
+/**
+ * Paths of the named libraries in the host's library cache, for the architecture of the libc the
+ * tools link (the cache lists 32-bit copies too). The ones the host lacks are skipped: the image
+ * carries what the host has, and `ldd` of an agent on the host says what it lacks there.
+ */
+async function cachedLibraries(sonames: string[], linked: string[]): Promise<string[]> {
+  const libc = linked.find((p) => path.basename(p) === 'libc.so.6');
+  const { stdout } = await runCommand(existsSync('/sbin/ldconfig') ? '/sbin/ldconfig' : 'ldconfig', ['-p']).catch(() => ({ stdout: '' }));
+  const out: string[] = [];
+  for (const soname of sonames) {
+    const candidates = stdout.split('\n').map((line) => /^\s*(\S+)\s+\(([^)]*)\)\s+=>\s+(\/\S+)/.exec(line)).filter((m) => m?.[1] === soname).map((m) => m![3] as string);
+    const sameDir = candidates.find((p) => libc && path.dirname(realpathSync(p)) === path.dirname(realpathSync(libc)));
+    if (sameDir) out.push(sameDir);
+  }
+  return out;
 }
 
 async function writeStaging(dir: string): Promise<void> {

@@ -7,7 +7,7 @@ import type { SandboxDriver, SandboxSpec } from './types.js';
 
 export interface StartupFigures {
   driver: SandboxDriver;
-  /** create → first instruction of CMD, per run, in ms */
+  /** create → first byte of CMD's output on the host, per run, in ms (one monotonic clock) */
   samples: number[];
   medianMs: number;
   minMs: number;
@@ -16,7 +16,8 @@ export interface StartupFigures {
   teardownMedianMs: number;
 }
 
-const wallNowMs = () => performance.timeOrigin + performance.now();
+
+const PROBE = 'sluice-sandbox-started';
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -26,7 +27,10 @@ function median(values: number[]): number {
 
 /**
  * Sandbox start-up as `sluice run` experiences it: from prepare (network, firewall, files) to
- * the first instruction of CMD, which is `date +%s%N` reporting the wall clock as it starts.
+ * the first byte CMD writes reaching this process, both read from the host's monotonic clock.
+ * (A timestamp printed inside the sandbox would be its wall clock, compared with the host's: a
+ * VM whose wall clock was stepped during a run turned 44 ms into 9.7 s.) For docker the byte
+ * also crosses the daemon's attach stream, as it does for a user's terminal.
  * The proxy is a bare listener: its own start-up is not the sandbox's. For `npm run bench`.
  */
 export async function measureStartup(
@@ -37,9 +41,9 @@ export async function measureStartup(
   const samples: number[] = [];
   const teardowns: number[] = [];
   for (let i = 0; i < n; i++) {
-    const spec: SandboxSpec = { driver, command: ['date', '+%s%N'], image: opts.image ?? BASE_IMAGE, bwrapNetwork: opts.bwrapNetwork };
+    const spec: SandboxSpec = { driver, command: ['echo', PROBE], image: opts.image ?? BASE_IMAGE, bwrapNetwork: opts.bwrapNetwork };
     const name = `sluice-bench-${process.pid}-${i}`;
-    const t0 = wallNowMs();
+    const t0 = performance.now();
     const prepared = driver === 'bwrap' ? await prepareBwrap(spec, name) : await prepareDocker(spec, name);
     const listener = net.createServer((s) => s.destroy());
     try {
@@ -49,12 +53,12 @@ export async function measureStartup(
       running.stdin?.end();
       const output = collect(running.stdout);
       const code = await withTimeout(running.wait(), 30_000, 'sandbox did not exit');
-      const text = (await withTimeout(output, 5_000, 'sandbox output did not end')).trim();
-      if (code !== 0 || !/^\d+$/.test(text)) throw new Error(`startup probe failed (exit ${code}): ${text}`);
-      samples.push(Number(BigInt(text) / 1000n) / 1000 - t0);
-      const t1 = wallNowMs();
+      const { text, firstByteAt } = await withTimeout(output, 5_000, 'sandbox output did not end');
+      if (code !== 0 || text.trim() !== PROBE || firstByteAt === undefined) throw new Error(`startup probe failed (exit ${code}): ${text.trim()}`);
+      samples.push(firstByteAt - t0);
+      const t1 = performance.now();
       await running.remove();
-      teardowns.push(wallNowMs() - t1);
+      teardowns.push(performance.now() - t1);
     } finally {
       await prepared.remove();
       await new Promise<void>((resolve) => listener.close(() => resolve()));
@@ -78,12 +82,18 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function collect(stream: Readable | null): Promise<string> {
-  if (!stream) return Promise.resolve('');
+/** What a stream carried, and when (performance.now()) its first byte arrived. */
+function collect(stream: Readable | null): Promise<{ text: string; firstByteAt?: number }> {
+  if (!stream) return Promise.resolve({ text: '' });
   return new Promise((resolve) => {
     let text = '';
-    stream.on('data', (c: Buffer) => (text += c.toString()));
-    stream.on('end', () => resolve(text));
-    stream.on('error', () => resolve(text));
+    let firstByteAt: number | undefined;
+    stream.on('data', (c: Buffer) => {
+      firstByteAt ??= performance.now();
+      text += c.toString();
+    });
+    const done = () => resolve({ text, ...(firstByteAt !== undefined ? { firstByteAt } : {}) });
+    stream.on('end', done);
+    stream.on('error', done);
   });
 }

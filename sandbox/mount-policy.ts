@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { SluiceError } from '../core/index.js';
 
 /**
  * Host trees a policy may not bind into a sandbox: they hold the host's processes, devices
@@ -48,4 +49,23 @@ export function policyMounts(
     return out;
   };
   return { readOnly: keep(fs?.read_only, 'read_only'), readWrite: keep(fs?.read_write, 'read_write'), warnings };
+}
+
+/**
+ * Paths the caller asks for by name (SandboxSpec.readOnlyMounts), unlike a policy's lists which
+ * describe what a sandbox may see: one that cannot be mounted refuses the sandbox instead of
+ * being left out with a warning, since the command would not run without it.
+ */
+export function requestedReadOnly(paths: string[] | undefined): string[] {
+  const out: string[] = [];
+  for (const raw of paths ?? []) {
+    const refuse = (why: string) => new SluiceError('SLUICE_SANDBOX_REFUSED', `read-only mount ${raw}: ${why}`, { reason: `read-only mount ${raw}: ${why}` });
+    if (!path.isAbsolute(raw)) throw refuse('not an absolute path');
+    const p = path.resolve(raw);
+    if (p === '/') throw refuse('the host root is never mounted');
+    if (under(HOST_ONLY, p)) throw refuse('a host-only tree');
+    if (!existsSync(p)) throw refuse('does not exist on the host');
+    if (!out.includes(p)) out.push(p);
+  }
+  return out;
 }

@@ -22,6 +22,11 @@ export interface SandboxSpec {
   env?: Record<string, string>;
   /** Host directory bound read-write at the same path and used as the working directory. */
   workdir?: string;
+  /**
+   * Host paths bound read-only at the same path with either driver, the image's system trees
+   * included (docker): an agent's own install directory (`sluice run --mount-install`).
+   */
+  readOnlyMounts?: string[];
   /** docker: the image (default `sluice-base:latest`). */
   image?: string;
   tty?: boolean;

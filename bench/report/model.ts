@@ -45,3 +45,15 @@ export interface BenchResults {
 export function isValue(c: Cell | undefined): c is { value: number; rounds?: number[]; detail?: string } {
   return !!c && 'value' in c && Number.isFinite(c.value);
 }
+
+/**
+ * Half the range of a cell's rounds (same unit as the value): how far one round may land from the
+ * median, so two runs agree when their medians are within each other's spread. Undefined with
+ * fewer than two finite rounds.
+ */
+export function spreadOf(c: Cell | undefined): number | undefined {
+  if (!isValue(c) || !c.rounds) return undefined;
+  const finite = c.rounds.filter((v) => Number.isFinite(v));
+  if (finite.length < 2) return undefined;
+  return (Math.max(...finite) - Math.min(...finite)) / 2;
+}

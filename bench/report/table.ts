@@ -1,4 +1,4 @@
-import { isValue, type BenchResults, type Cell, type MetricRow, type ScenarioResult } from './model.js';
+import { isValue, spreadOf, type BenchResults, type Cell, type MetricRow, type ScenarioResult } from './model.js';
 
 export function formatNumber(v: number): string {
   const a = Math.abs(v);
@@ -20,6 +20,8 @@ function columnsOf(s: ScenarioResult, order: readonly string[]): string[] {
 function withRatio(r: MetricRow, c: Cell, column: string): string {
   if (!isValue(c)) return '';
   let text = formatNumber(c.value);
+  const spread = spreadOf(c);
+  if (spread !== undefined) text += ` ±${formatNumber(spread)}`;
   if (c.detail) text += ` [${c.detail}]`;
   const direct = r.cells.direct;
   if (column !== 'direct' && r.better === 'higher' && (r.unit === 'req/s' || r.unit === 'MB/s') && isValue(direct) && direct.value > 0) {

@@ -132,7 +132,7 @@ interface StartupFigures {
 }
 
 export async function sandboxLane(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const title = 'Sandbox start-up (create to first instruction of CMD)';
+  const title = 'Sandbox start-up (create to the first byte of CMD\'s output, on the host\'s monotonic clock)';
   const path = repoModule('sandbox/index');
   if (!path) return naLane('sandbox', title, 'n/a (sandbox/index.ts not written yet)');
   let measure: ((driver: 'bwrap' | 'docker', n: number) => Promise<StartupFigures>) | undefined;
@@ -155,7 +155,8 @@ export async function sandboxLane(ctx: ScenarioContext): Promise<ScenarioResult>
       const r = await measure(driver, n);
       extra[driver] = r;
       const cell = (v: number | undefined): Cell => (v !== undefined && Number.isFinite(v) ? { value: v } : { na: 'not reported' });
-      rows[0]!.cells[driver] = cell(r.medianMs);
+      const first = cell(r.medianMs);
+      rows[0]!.cells[driver] = 'value' in first && r.samples?.length ? { ...first, rounds: r.samples } : first;
       rows[1]!.cells[driver] = cell(r.maxMs);
       rows[2]!.cells[driver] = cell(r.teardownMedianMs);
       ctx.log(`  sandbox ${driver}: median ${r.medianMs?.toFixed(0)} ms`);

@@ -9,7 +9,7 @@ import { PERSONAL } from './harness.js';
  * wrote the file, the fake was asked a second time with the tool's result, the real key reached
  * only the fake (the fake refuses any other), and no secret is in the agent's output or the audit log.
  */
-export function checkTurn(t: Test, run: AgentRun, spec: AgentSpec): void {
+export function checkTurn(t: Test, run: Omit<AgentRun, 'sluice'>, spec: AgentSpec): void {
   const tail = `\n--- stdout\n${run.stdout.slice(-1500)}\n--- stderr\n${run.stderr.slice(-3000)}`;
   t.equal(run.code, 0, `${spec.name} exited 0${run.code === 0 ? '' : tail}`);
   t.equal(run.written, run.expected, `${spec.name}'s tool wrote the file`);

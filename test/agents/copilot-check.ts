@@ -23,7 +23,7 @@ export function checkTurnFiles(t: Test, r: Pick<CopilotRun, 'code' | 'stdout' | 
  * reached it with the real GitHub token; the token is never in the client's output or the audit
  * log; with redaction the private address never reaches whoever answers.
  */
-export function checkCopilotTurn(t: Test, r: CopilotRun, script: Script, opts: { hosted: boolean; redact?: boolean }): void {
+export function checkCopilotTurn(t: Test, r: Omit<CopilotRun, 'sluice'>, script: Script, opts: { hosted: boolean; redact?: boolean }): void {
   checkTurnFiles(t, r, script);
   const turns = r.answered.requests.filter((q) => q.method === 'POST');
   if (opts.hosted) {

@@ -50,7 +50,7 @@ export interface RunOptions {
 
 const DEFAULT_TIMEOUT_MS = 150_000;
 
-async function fakeFor(spec: AgentSpec, task: Task, routed: boolean): Promise<FakeBackend> {
+export async function fakeFor(spec: AgentSpec, task: Task, routed: boolean): Promise<FakeBackend> {
   const p = PROVIDERS[spec.provider];
   if (routed) return createFakeOllama({ reply: (req) => ollamaTurn(asSeen(task, req), req) });
   const opts = { apiKey: p.secret, reply: (req: Parameters<AgentSpec['script']>[1]) => spec.script(asSeen(task, req), req) };

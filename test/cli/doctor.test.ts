@@ -42,7 +42,7 @@ t.test('doctor: each missing piece with the command that fixes it; --fix runs th
   stand(bin, 'bwrap', '#!/bin/sh\nexit 0\n');
   stand(bin, 'dockerd', FAKE_DOCKERD);
   const apt = path.join(dir, 'apt-get.log');
-  stand(bin, 'apt-get', `#!/bin/sh\necho "$*" >> ${apt}\nif [ "$1" = install ]; then for t in nft ip nsenter; do printf '#!/bin/sh\\nexit 0\\n' > ${bin}/$t; /bin/chmod 755 ${bin}/$t; done; fi\n`);
+  stand(bin, 'apt-get', `#!/bin/sh\necho "$*" >> ${apt}\nif [ "$1" = install ]; then for t in nft ip nsenter setfacl; do printf '#!/bin/sh\\nexit 0\\n' > ${bin}/$t; /bin/chmod 755 ${bin}/$t; done; fi\n`);
   const env = { PATH: bin, DOCKER_HOST: `unix://${socket}`, HOME: dir };
 
   const before = await runCli(['doctor', '--home', home], env);
@@ -50,6 +50,7 @@ t.test('doctor: each missing piece with the command that fixes it; --fix runs th
   t.match(before.stdout, /FAIL +nftables \(nft\) +nft not found on PATH; needed for sluice run as root/);
   t.match(before.stdout, /fix: apt-get install -y nftables/);
   t.match(before.stdout, /FAIL +iproute2 \(ip\) .*\n.*fix: apt-get install -y iproute2/);
+  t.match(before.stdout, /warn +acl \(setfacl\) +setfacl not found on PATH; needed for sluice run as root in a root-owned workdir.*\n.*fix: apt-get install -y acl/);
   t.match(before.stdout, /ok +bubblewrap \(bwrap\) +.*\/bin\/bwrap/);
   t.match(before.stdout, /ok +user namespaces/);
   t.match(before.stdout, /warn +Docker engine answering +nothing answers at unix:\/\/.*docker\.sock/);
@@ -59,10 +60,11 @@ t.test('doctor: each missing piece with the command that fixes it; --fix runs th
 
   const fixed = await runCli(['doctor', '--fix', '--home', home], env);
   t.equal(fixed.code, 0, fixed.stdout + fixed.stderr);
-  t.same(fs.readFileSync(apt, 'utf8').trim().split('\n'), ['update', 'install -y --no-install-recommends nftables iproute2 util-linux'], 'one apt-get install of the packages that were missing');
+  t.same(fs.readFileSync(apt, 'utf8').trim().split('\n'), ['update', 'install -y --no-install-recommends nftables iproute2 util-linux acl'], 'one apt-get install of the packages that were missing');
   const after = fixed.stdout.slice(fixed.stdout.indexOf('after the fixes:'));
   t.match(after, /ok +nftables \(nft\)/);
   t.match(after, /ok +iproute2 \(ip\)/);
+  t.match(after, /ok +acl \(setfacl\)/);
   t.match(after, /ok +Docker engine answering/, 'dockerd was started and answered');
   t.match(after, /warn +sluice-base image +not built/, 'then the image is the next thing to do');
   t.notMatch(fixed.stderr, /update-ca-certificates/, 'the CA is never put in the system store without the operator');

@@ -58,10 +58,15 @@ t.test('sluice up: a new user points curl at it; allowed passes, denied gets the
   t.match(status.instances[0], { pid: child.pid, kind: 'up', url, policyFile: policy });
   const text = await sluice(['status', '--home', home]);
   t.match(text.stdout, new RegExp(`listener: +${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  const gateway = (JSON.parse((await sluice(['status', '--json', '--home', home])).stdout) as { gateway: Record<string, unknown> }).gateway;
+  t.match(gateway, { where: path.join(home, 'gateway', 'api.sock'), audit_file: path.join(home, 'audit', 'audit.jsonl'), listeners: [{ name: 'default', url, open_tunnels: Number, backends: {} }], sandboxes: [] }, 'status asks the gateway over its API');
+  t.match(text.stdout, new RegExp(`gateway: .*api\\.sock \\(Sluice \\d+\\.\\d+\\.\\d+\\)\n.*\n  listener default ${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: \\d+ open tunnels?`));
   const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   t.equal(await exit, 0, 'stops cleanly on SIGTERM');
-  t.same(JSON.parse((await sluice(['status', '--json', '--home', home])).stdout).instances, [], 'and is gone from sluice status');
+  const after = JSON.parse((await sluice(['status', '--json', '--home', home])).stdout) as { instances: unknown[]; gateway: unknown };
+  t.same(after.instances, [], 'and is gone from sluice status');
+  t.equal(after.gateway, null, 'no gateway answers any more');
 });
 
 t.test('sluice up without the native redaction loop says so, and why', async (t) => {

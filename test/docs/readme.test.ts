@@ -35,9 +35,9 @@ t.test('the prerequisites line installs every package `sluice run`, `npm install
   const line = readme.split('\n').find((l) => l.startsWith('apt-get update && apt-get install -y'));
   t.ok(line, 'one apt-get line');
   const packages = new Set(line!.split(/\s+/).filter((w) => /^[a-z0-9][a-z0-9+.-]+$/.test(w)));
-  for (const pkg of ['bubblewrap', 'nftables', 'iproute2', 'util-linux', 'acl', 'docker.io', 'python3', 'make', 'g++', 'curl', 'ca-certificates']) t.ok(packages.has(pkg), `installs ${pkg}`);
+  for (const pkg of ['bubblewrap', 'nftables', 'iproute2', 'util-linux', 'acl', 'docker.io', 'python3', 'make', 'g++', 'curl', 'ca-certificates', 'chromium']) t.ok(packages.has(pkg), `installs ${pkg}`);
   const ci = fs.readFileSync(path.join(root, '.ci', 'run'), 'utf8');
-  for (const pkg of ['bubblewrap', 'nftables', 'iproute2', 'acl', 'docker.io', 'python3', 'make', 'g++']) t.match(ci, new RegExp(`(^|\\s)${pkg.replace(/[.+]/g, '\\$&')}(\\s|$)`, 'm'), `CI installs ${pkg} as well`);
+  for (const pkg of ['bubblewrap', 'nftables', 'iproute2', 'acl', 'docker.io', 'python3', 'make', 'g++', 'chromium']) t.match(ci, new RegExp(`(^|\\s)${pkg.replace(/[.+]/g, '\\$&')}(\\s|$)`, 'm'), `CI installs ${pkg} as well`);
 });
 
 t.test('every ./bin/sluice command in the README parses as written', async (t) => {

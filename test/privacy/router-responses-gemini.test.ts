@@ -92,6 +92,8 @@ t.test('Gemini API → Ollama on generativelanguage.googleapis.com (an LLM host 
   const chunks = text.split(/\r?\n\r?\n/).filter((f) => f.startsWith('data: ')).map((f) => JSON.parse(f.slice(6)) as { candidates?: Array<{ content?: { parts?: Array<{ text?: string }> }; finishReason?: string }> });
   t.equal(chunks.flatMap((c) => c.candidates?.[0]?.content?.parts ?? []).map((p) => p.text ?? '').join(''), 'From Ollama.');
   t.ok(chunks.some((c) => c.candidates?.[0]?.finishReason === 'STOP'));
+  t.equal(ollama.requests.at(-1)!.body!.stream, true, 'the stream the path asks for is a stream from the backend too');
+  t.ok(chunks.filter((c) => c.candidates?.[0]?.content?.parts?.some((p) => p.text)).length > 1, 'text reaches the client as the backend streams it, not in one piece at the end');
   t.match(await h.nextCall(2), { api: 'gemini-stream', stream: true });
 
   const noSse = await h.fetch(`${base}:streamGenerateContent`, { method: 'POST', body: JSON.stringify(body) });
@@ -117,8 +119,13 @@ t.test('OpenAI-compatible hosts under a path prefix (DashScope, OpenRouter)', as
   const router = sdk({ url: 'https://openrouter.ai', fetch: h.fetch }, 'https://openrouter.ai/api/v1');
   const r2 = await router.chat.completions.create({ model: 'qwen/qwen3', messages: [{ role: 'user', content: 'x' }] });
   t.equal(r2.choices[0]!.message.content, 'From Ollama.');
-  const plain = await h.fetch(`${h.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [] }) });
-  t.equal(plain.status, 200, 'the plain /v1 form is still a call there, as on any LLM host');
+  const sent = ollama.requests.length;
+  for (const path of ['/v1/chat/completions', '/chat/completions', '/api/v1/chat/completions', '/api/chat']) {
+    const plain = await h.fetch(`${h.url}${path}`, { method: 'POST', body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'x' }] }) });
+    t.equal(plain.status, 403, `${path} is no call on a host that serves its API under a prefix`);
+    t.match(await plain.text(), /\[sluice: llm_unrecognised\]/);
+  }
+  t.equal(ollama.requests.length, sent, 'none of them reached the backend');
   const outside = await h.fetch(`${h.url}/compatible-mode/v1x/chat/completions`, { method: 'POST', body: '{}' });
   t.equal(outside.status, 403, 'a path that merely starts with the prefix\'s letters is not under it');
 });
@@ -130,7 +137,7 @@ t.test("a backend's max_output_tokens caps what calls ask of it, translated or n
   t.equal((ollama.requests.at(-1)!.body!.options as { num_predict?: number }).num_predict, 100, 'Responses max_output_tokens 64000 → num_predict 100');
   await sdk(h).responses.create({ model: 'gpt-5', input: 'x', max_output_tokens: 20 });
   t.equal((ollama.requests.at(-1)!.body!.options as { num_predict?: number }).num_predict, 20, 'a smaller request is kept');
-  const g = await h.fetch('https://api.openai.com/api/chat', { method: 'POST', body: JSON.stringify({ model: 'm', stream: false, messages: [{ role: 'user', content: 'x' }], options: { num_predict: 5000, temperature: 0 } }) });
+  const g = await h.fetch('http://inference.local/api/chat', { method: 'POST', body: JSON.stringify({ model: 'm', stream: false, messages: [{ role: 'user', content: 'x' }], options: { num_predict: 5000, temperature: 0 } }) });
   t.equal(g.status, 200);
   t.same(ollama.requests.at(-1)!.body!.options, { num_predict: 100, temperature: 0 }, 'an Ollama client passed through natively is capped too');
 });

@@ -46,7 +46,9 @@ t.test('the event loop turns while a long text is detected', async (t) => {
 });
 
 t.test('redactLlmRequestAsync redacts a large request as the synchronous path does', async (t) => {
-  const redactor = createRedactor({ redact: 'all', mode: 'pseudonymize' });
+  // No worker threads: this is the event loop's own path (test/redact/detect-pool.test.ts has the pool's).
+  const redactor = createRedactor({ redact: 'all', mode: 'pseudonymize' }, { detectThreads: 0 });
+  t.equal(redactor.detectPool, undefined);
   t.teardown(() => redactor.close());
   const content = 'Mail carol@example.com or dave@example.org, card 4111 1111 1111 1111. '.repeat(Math.ceil((1.5 * SLICE_CHARS) / 70));
   const body = () => ({ model: 'm', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content }] });

@@ -8,7 +8,7 @@ import { defaultLimits, resolveLimits } from '../../sandbox/limits.js';
 import { describeSymlinks, escapingSymlinks } from '../../sandbox/workdir-links.js';
 import { firewallRuleset } from '../../sandbox/firewall.js';
 import { sandboxName } from '../../sandbox/index.js';
-import { policyMounts } from '../../sandbox/mount-policy.js';
+import { policyMounts, requestedReadOnly } from '../../sandbox/mount-policy.js';
 import { slotAddresses, slotName } from '../../sandbox/netns.js';
 import { proxyUrl, sandboxEnv } from '../../sandbox/sandbox-env.js';
 import path from 'node:path';
@@ -96,6 +96,14 @@ t.test('filesystem policy mounts', async (t) => {
   const docker = policyMounts({ read_only: ['/usr', '/etc/ssl', os.tmpdir()] }, { imageProvides: true });
   t.same(docker.readOnly, [os.tmpdir()].filter((p) => p !== '/tmp'), 'the image provides its own system trees');
   t.match(docker.warnings.join('\n'), /\/usr: provided by the image/);
+});
+
+t.test('read-only mounts asked for by name (--mount-install) refuse the sandbox rather than being left out', async (t) => {
+  t.same(requestedReadOnly(['/usr/lib/../local', os.tmpdir()]), ['/usr/local', os.tmpdir()], 'image trees included: a global install lives under /usr/local');
+  t.throws(() => requestedReadOnly(['/']), { code: 'SLUICE_SANDBOX_REFUSED', message: /the host root is never mounted/ });
+  t.throws(() => requestedReadOnly(['/run/netns']), { code: 'SLUICE_SANDBOX_REFUSED', message: /host-only/ });
+  t.throws(() => requestedReadOnly(['relative/dir']), { message: /not an absolute path/ });
+  t.throws(() => requestedReadOnly(['/does-not-exist-sluice']), { message: /does not exist on the host/ });
 });
 
 t.test('masks come after policy binds', async (t) => {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import tls from 'node:tls';
 import net from 'node:net';
+import { Readable } from 'node:stream';
 import { ProxyAgent, request } from 'undici';
 import { createFakeOpenAI } from '../fakes/index.js';
 import type { FakeBackend } from '../fakes/index.js';
@@ -42,7 +43,7 @@ t.teardown(async () => {
 
 const chat = (bytes: number) => JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(bytes) }] });
 
-async function send(body: string | AsyncIterable<Buffer>): Promise<{ status: number; error?: string }> {
+async function send(body: string | Readable): Promise<{ status: number; error?: string }> {
   try {
     const res = await request('https://api.openai.com/v1/chat/completions', { dispatcher: agent, method: 'POST', body, headers: { 'content-type': 'application/json', authorization: 'Bearer sk-test' } });
     await res.body.text();
@@ -57,7 +58,7 @@ t.test('a body over the cap is answered 413, with its length declared or chunked
   async function* chunked() {
     for (let i = 0; i < 64; i++) yield Buffer.alloc(16 * 1024, 0x20);
   }
-  t.same(await send(chunked()), { status: 413 }, 'chunked: refused mid-body, and answered');
+  t.same(await send(Readable.from(chunked())), { status: 413 }, 'chunked: refused mid-body, and answered');
   t.same(await send(chat(100)), { status: 200 }, 'the next request is served');
 });
 
@@ -72,7 +73,7 @@ t.test('bodies the budget cannot take are answered 503, none is cut', async (t) 
     await released;
     yield half.subarray(half.length / 2);
   }
-  const outcomes = await Promise.all(Array.from({ length: 24 }, () => send(held()).then((o) => {
+  const outcomes = await Promise.all(Array.from({ length: 24 }, () => send(Readable.from(held())).then((o) => {
     if (o.status !== 200) release();
     return o;
   })));
