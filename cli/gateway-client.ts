@@ -75,7 +75,10 @@ function readIfExists(file: string): string | undefined {
 
 function unixClient(socketPath: string): GatewayClient {
   const agent = new http.Agent({ keepAlive: true });
-  return makeClient(socketPath, (options, onResponse) => http.request({ ...options, socketPath, agent }, onResponse), () => agent.destroy());
+  // servername '' (there is no TLS on a unix socket): else the agent derives one from the host
+  // header with isIP(), whose first call compiles Node's IPv6 pattern, ~10 ms of every `sluice run`
+  const unix = { socketPath, agent, servername: '' } as http.RequestOptions;
+  return makeClient(socketPath, (options, onResponse) => http.request({ ...options, ...unix }, onResponse), () => agent.destroy());
 }
 
 function httpsClient(https: typeof Https, url: URL, token: string | undefined, ca: string | undefined): GatewayClient {

@@ -22,7 +22,10 @@ interface Result {
 function sluice(home: string, args: string[], input?: string): Promise<Result> {
   return new Promise((resolve) => {
     const child = execFile(SLUICE_BIN, args, { env: cliEnv({ SLUICE_HOME: home }), timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      // As root the current directory is root's and is not mounted: run-options says so on a line
+      // of its own, which is not what these tests look at.
+      const own = stderr.split('\n').filter((l) => !l.startsWith('sluice run: the current directory')).join('\n');
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr: own });
     });
     child.stdin?.end(input ?? '');
   });
@@ -54,6 +57,25 @@ if (process.getuid?.() !== 0) {
     const refused = await sluice(home, ['run', '--resolve', 'a.example.com=127.0.0.1', '--', 'true']);
     t.equal(refused.code, 2);
     t.match(refused.stderr, /the running gateway has its own/);
+  });
+
+  t.test("sluice run -q on the gateway loads the CLI's client and nothing heavier: no TLS, no audit parser, no other module", async (t) => {
+    // A loader hook in the CLI's process lists every module it loads (tap's own loaders stay out: cliEnv).
+    const listFile = path.join(home, `loaded-${process.pid}.txt`);
+    const hook = `import { appendFileSync } from 'node:fs'; export async function load(url, context, next) { appendFileSync(${JSON.stringify(listFile)}, url + '\\n'); return next(url, context); }`;
+    const register = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`)}`;
+    const res = await new Promise<Result>((resolve) => {
+      execFile(process.execPath, ['--import', register, SLUICE_BIN, 'run', '-q', '--', 'true'], { env: cliEnv({ SLUICE_HOME: home }), timeout: 60_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      });
+    });
+    t.equal(res.code, 0, res.stderr);
+    const loaded = fs.readFileSync(listFile, 'utf8').split('\n').filter(Boolean);
+    const ours = loaded.filter((u) => u.startsWith('file:') && !u.endsWith('/bin/sluice')).map((u) => u.replace(/^.*\/dist\//, ''));
+    // cli/ and the small leaf helpers it names (run-options' install-dir lookup), never a module's whole index
+    t.ok(ours.length > 0 && ours.every((m) => m.startsWith('cli/') || /^sandbox\/(install-dir|host-tools)\.js$/.test(m)), `only cli/ modules: ${ours.join(' ')}`);
+    t.notOk(ours.some((m) => /remote-denials|denial-reporter|sse/.test(m)), 'the refusal printer is not loaded under -q');
+    t.notOk(loaded.includes('node:https') || loaded.includes('node:tls'), 'TLS is not loaded for the unix socket');
   });
 
   t.test('sluice run on the gateway prints each refusal with its fix, and a summary, as a run with a Sluice of its own does', async (t) => {
