@@ -21,7 +21,8 @@ export interface Credentials {
   /** For the privacy router: headers carrying the named provider's real credential. Throws SluiceError if unknown. */
   headersFor(provider: string): Record<string, string>;
   /** Built-in providers whose calls the routes answer (keyring.ts withRouted): their placeholders are issued too. */
-  setRouted(names: readonly BuiltinProfileName[]): void;
+  /** `hosts`: the configured LLM hosts (inference.hosts), where OpenAI's and Anthropic's routed placeholders are accepted too. */
+  setRouted(names: readonly BuiltinProfileName[], hosts?: readonly string[]): void;
   /** Re-reads secrets and config; on failure throws (naming the provider, never the value) and keeps the old state. */
   reload(config: ProvidersConfig | undefined): Promise<void>;
   /**
@@ -68,6 +69,7 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
   };
   let base = await buildKeyring(config, sourceOpts);
   let routed: readonly BuiltinProfileName[] = [];
+  let routedHosts: readonly string[] = [];
   let keyring: Keyring | undefined = base;
   const stateKey = await loadStateKey(opts.home);
   const minter = createPlaceholderMinter(stateKey);
@@ -115,12 +117,13 @@ export async function createCredentials(config: ProvidersConfig | undefined, opt
     async reload(next) {
       live();
       base = await buildKeyring(next, sourceOpts);
-      keyring = withRouted(base, routed);
+      keyring = withRouted(base, routed, routedHosts);
     },
-    setRouted(names) {
+    setRouted(names, hosts = []) {
       live();
       routed = [...names];
-      keyring = withRouted(base, routed);
+      routedHosts = [...hosts];
+      keyring = withRouted(base, routed, routedHosts);
     },
     isPlaceholder(value) {
       const k = keyring;

@@ -77,16 +77,19 @@ export async function buildKeyring(
  * The keyring plus a provider with no secret for each built-in profile whose calls the routes
  * answer and that no configured provider stands for: its placeholder is issued (an agent finds
  * its key variable set; Claude Code otherwise says "Not logged in"), accepted only on the
- * profile's own endpoints, where the router answers the call, and never replaced by anything.
+ * profile's own endpoints (for OpenAI and Anthropic also the configured LLM `hosts`), where the
+ * router answers the call, and never replaced by anything.
  */
-export function withRouted(keyring: Keyring, routed: readonly BuiltinProfileName[]): Keyring {
+export function withRouted(keyring: Keyring, routed: readonly BuiltinProfileName[], hosts: readonly string[] = []): Keyring {
   const taken = new Set([...keyring.providers.values()].flatMap((p) => p.env));
   const extra: Provider[] = [];
   for (const name of routed) {
     if (keyring.providers.has(name)) continue;
     const spec = resolveProvider(name, { from: 'routed' } as ProviderConfig);
     if (spec.env.some((v) => taken.has(v))) continue;
-    extra.push({ ...spec, secret: undefined, compiled: spec.endpoints.map(compileEndpoint), routedOnly: true });
+    // Configured LLM hosts serve OpenAI's and Anthropic's shapes: an agent sends those keys there too.
+    const endpoints = name === 'openai' || name === 'anthropic' ? [...spec.endpoints, ...hosts.map((host) => ({ host }))] : spec.endpoints;
+    extra.push({ ...spec, endpoints, secret: undefined, compiled: endpoints.map(compileEndpoint), routedOnly: true });
   }
   if (extra.length === 0) return keyring;
   return { ...keyring, providers: new Map([...keyring.providers, ...extra.map((p) => [p.name, p] as const)]) };

@@ -72,3 +72,43 @@ inference:
   t.equal(leaked.headers['x-sluice-error'], 'credential_endpoint_mismatch', "as a placeholder bound to its provider's endpoints");
   t.same(other.requests, [], 'and never reaches that host');
 });
+
+t.test("a configured LLM host takes OpenAI's routed placeholder (Qwen Code's DashScope); other hosts still refuse it", async (t) => {
+  const ollama = await createFakeOllama({ reply: { text: 'routed from dashscope', usage: { input: 3, output: 2 } } });
+  const ca = await createTestCA();
+  const other = await startUpstream({ cert: await ca.issue(['collector.example.com']) });
+  const sluice = await startTestSluice(`version: 1
+network_policies:
+  collector:
+    endpoints: [{ host: collector.example.com, port: ${other.port}, protocol: rest, access: full }]
+inference:
+  hosts: [{ host: dashscope.aliyuncs.com, prefix: /compatible-mode/v1 }]
+  backends:
+    local: { type: ollama, url: "${ollama.url}" }
+  routes:
+    - { match: {}, backend: local, model: "qwen3:8b" }
+`, { upstreamCA: [ca.caPem], resolve: { 'collector.example.com': '127.0.0.1', 'dashscope.aliyuncs.com': '127.0.0.1' }, healthIntervalMs: 0 });
+  const agent = new ProxyAgent({ uri: sluice.url, requestTls: { ca: sluice.caCertPem } });
+  t.teardown(async () => {
+    await agent.close();
+    await sluice.close();
+    await other.close();
+    await ollama.close();
+  });
+  const placeholder = sluice.pipeline.envFor('default').OPENAI_API_KEY!;
+  t.ok(placeholder, 'OpenAI is routed: its key variable holds a placeholder');
+  const routed = await request('https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions', {
+    method: 'POST',
+    dispatcher: agent,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${placeholder}` },
+    body: JSON.stringify({ model: 'qwen3-coder-plus', messages: [{ role: 'user', content: 'hi' }] }),
+  });
+  const answer = (await routed.body.json()) as { choices?: Array<{ message?: { content?: string } }> };
+  t.equal(routed.statusCode, 200, 'the call to the configured host is answered');
+  t.equal(answer.choices?.[0]?.message?.content, 'routed from dashscope', 'by the local backend');
+  t.notOk(ollama.requests.some((r) => r.raw.includes(placeholder)), 'which never sees the placeholder');
+  const leaked = await request(`https://collector.example.com:${other.port}/upload`, { method: 'POST', dispatcher: agent, headers: { authorization: `Bearer ${placeholder}` }, body: 'hello' });
+  await leaked.body.text();
+  t.equal(leaked.headers['x-sluice-error'], 'credential_endpoint_mismatch', 'elsewhere it is still refused');
+  t.same(other.requests, [], 'and never arrives');
+});
