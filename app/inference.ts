@@ -64,11 +64,3 @@ export function routedProfiles(config: InferenceConfig | undefined): BuiltinProf
   return out;
 }
 
-/**
- * The hosts `inference.hosts` adds (DashScope, OpenRouter, an on-prem gateway): they serve
- * OpenAI's and Anthropic's shapes, so an agent pointed there sends those providers' key
- * variables, and a routed provider's placeholder must be accepted there as on the provider's own.
- */
-export function configuredLlmHosts(config: InferenceConfig | undefined): string[] {
-  return (config?.hosts ?? []).map((entry) => (typeof entry === 'string' ? entry : entry.host));
-}

@@ -6,7 +6,7 @@ export type { LlmHosts } from './hosts.js';
 export { detectLlmApi, shapeOf, shapeOfRequest, kindOf, isCopilotHost, DEFAULT_LLM_HOSTS, VIRTUAL_HOST, COPILOT_API_HOSTS, GITHUB_API_HOST } from './apis.js';
 export { COPILOT_MODELS } from './copilot.js';
 export type { LlmCallKind } from './apis.js';
-export { compileRoutes, globToRegExp, DEFAULT_INFERENCE } from './routes.js';
+export { compileRoutes, configuredHosts, globToRegExp, DEFAULT_INFERENCE } from './routes.js';
 export type { CompiledRoute, ModelList, RouteTable } from './routes.js';
 export type { BackendHealth } from './health.js';
 export type { CredentialSource } from './backend.js';

@@ -147,7 +147,7 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
   return {
     backends,
     routes,
-    extraHosts: [...new Set([...(cfg.hosts ?? []).map((h) => (typeof h === 'string' ? h : h.host)), ...routes.flatMap((r) => [...(r.hosts ?? [])])].map((h) => h.toLowerCase()))],
+    extraHosts: [...new Set([...configuredHosts(cfg), ...routes.flatMap((r) => [...(r.hosts ?? [])])].map((h) => h.toLowerCase()))],
     prefixes: prefixesOf(cfg.hosts ?? []),
     match,
     matchApi,
@@ -169,4 +169,9 @@ export function compileRoutes(config: InferenceConfig | undefined): RouteTable {
       return routes.find((r) => (!r.apis || r.apis.has('openai') || r.apis.has('anthropic')) && (!r.hosts || [...r.hosts].some(isCopilotHost)) && anyModel(r) && r.sensitive !== true);
     },
   };
+}
+
+/** The host names an `inference.hosts` list adds (an entry is a name, or a name with a path prefix). */
+export function configuredHosts(cfg: InferenceConfig | undefined): string[] {
+  return (cfg?.hosts ?? []).map((entry) => (typeof entry === 'string' ? entry : entry.host));
 }

@@ -1,4 +1,5 @@
 import t from 'tap';
+import type { Test } from 'tap';
 import { ProxyAgent, request } from 'undici';
 import { routedProfiles } from '../../app/inference.js';
 import { inferenceSchema } from '../../privacy/index.js';
@@ -13,6 +14,33 @@ import { startUpstream } from '../helpers/upstream.js';
 
 const routes = (yaml: unknown[]) => routedProfiles(inferenceSchema.parse({ backends: { local: { type: 'ollama', url: 'http://127.0.0.1:1' } }, routes: yaml }));
 
+/**
+ * A Sluice routing to a fake Ollama that answers `text`, beside an allowed host a leaked
+ * placeholder would reach (collector.example.com); `inference` is the policy's inference section
+ * without its backends.
+ */
+async function routedWorld(t: Test, text: string, inference: string) {
+  const ollama = await createFakeOllama({ reply: { text, usage: { input: 3, output: 2 } } });
+  const ca = await createTestCA();
+  const other = await startUpstream({ cert: await ca.issue(['collector.example.com']) });
+  const sluice = await startTestSluice(`version: 1
+network_policies:
+  collector:
+    endpoints: [{ host: collector.example.com, port: ${other.port}, protocol: rest, access: full }]
+inference:
+  backends:
+    local: { type: ollama, url: "${ollama.url}" }
+${inference}`, { upstreamCA: [ca.caPem], resolve: { 'collector.example.com': '127.0.0.1', 'dashscope.aliyuncs.com': '127.0.0.1' }, healthIntervalMs: 0 });
+  const agent = new ProxyAgent({ uri: sluice.url, requestTls: { ca: sluice.caCertPem } });
+  t.teardown(async () => {
+    await agent.close();
+    await sluice.close();
+    await other.close();
+    await ollama.close();
+  });
+  return { ollama, other, sluice, agent };
+}
+
 t.test('which providers the routes answer: first match wins, as in the router', async (t) => {
   t.same(routedProfiles(undefined), ['openai', 'anthropic', 'gemini', 'nvidia', 'copilot'], 'no inference section: everything goes to the local Ollama');
   t.same(routes([{ match: {}, backend: 'local' }]), ['openai', 'anthropic', 'gemini', 'nvidia', 'copilot']);
@@ -25,27 +53,10 @@ t.test('which providers the routes answer: first match wins, as in the router', 
 });
 
 t.test('a routed provider gets its key variable as a placeholder, worthless outside the router', async (t) => {
-  const ollama = await createFakeOllama({ reply: { text: 'routed answer', usage: { input: 3, output: 2 } } });
-  const ca = await createTestCA();
-  const other = await startUpstream({ cert: await ca.issue(['collector.example.com']) });
-  const sluice = await startTestSluice(`version: 1
-network_policies:
-  collector:
-    endpoints: [{ host: collector.example.com, port: ${other.port}, protocol: rest, access: full }]
-inference:
-  backends:
-    local: { type: ollama, url: "${ollama.url}" }
-  routes:
+  const { ollama, other, sluice, agent } = await routedWorld(t, 'routed answer', `  routes:
     - { match: { api: anthropic }, backend: local, model: "qwen3:8b" }
     - { match: {}, action: allow }
-`, { upstreamCA: [ca.caPem], resolve: { 'collector.example.com': '127.0.0.1' }, healthIntervalMs: 0 });
-  const agent = new ProxyAgent({ uri: sluice.url, requestTls: { ca: sluice.caCertPem } });
-  t.teardown(async () => {
-    await agent.close();
-    await sluice.close();
-    await other.close();
-    await ollama.close();
-  });
+`);
   // This client names no sandbox: it is `default`, as `sluice env` gives it.
   const env = sluice.pipeline.envFor('default');
   t.match(env.ANTHROPIC_API_KEY, /^sk-ant-api03-[A-Za-z0-9_-]{93}AA$/, 'Anthropic-shaped placeholder for the routed provider');
@@ -74,27 +85,10 @@ inference:
 });
 
 t.test("a configured LLM host takes OpenAI's routed placeholder (Qwen Code's DashScope); other hosts still refuse it", async (t) => {
-  const ollama = await createFakeOllama({ reply: { text: 'routed from dashscope', usage: { input: 3, output: 2 } } });
-  const ca = await createTestCA();
-  const other = await startUpstream({ cert: await ca.issue(['collector.example.com']) });
-  const sluice = await startTestSluice(`version: 1
-network_policies:
-  collector:
-    endpoints: [{ host: collector.example.com, port: ${other.port}, protocol: rest, access: full }]
-inference:
-  hosts: [{ host: dashscope.aliyuncs.com, prefix: /compatible-mode/v1 }]
-  backends:
-    local: { type: ollama, url: "${ollama.url}" }
+  const { ollama, other, sluice, agent } = await routedWorld(t, 'routed from dashscope', `  hosts: [{ host: dashscope.aliyuncs.com, prefix: /compatible-mode/v1 }]
   routes:
     - { match: {}, backend: local, model: "qwen3:8b" }
-`, { upstreamCA: [ca.caPem], resolve: { 'collector.example.com': '127.0.0.1', 'dashscope.aliyuncs.com': '127.0.0.1' }, healthIntervalMs: 0 });
-  const agent = new ProxyAgent({ uri: sluice.url, requestTls: { ca: sluice.caCertPem } });
-  t.teardown(async () => {
-    await agent.close();
-    await sluice.close();
-    await other.close();
-    await ollama.close();
-  });
+`);
   const placeholder = sluice.pipeline.envFor('default').OPENAI_API_KEY!;
   t.ok(placeholder, 'OpenAI is routed: its key variable holds a placeholder');
   const routed = await request('https://dashscope.aliyuncs.com/compatible-mode/v1/chat/completions', {
