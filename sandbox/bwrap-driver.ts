@@ -109,11 +109,9 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
         });
         // as root, bwrap itself runs as the sandbox's user: its user namespace then maps that
         // user, never the host's root, and every file the command creates is that user's
-        const dropUser = root ? ['/usr/bin/setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'] : [];
         const argv = [
           ...launcherArgv({ openFiles: limits.openFiles, procsFiles: cgroup?.procsFiles ?? [] }),
-          ...connection.argvPrefix,
-          ...dropUser,
+          ...connection.argvPrefix(root ? { uid: user.uid, gid: user.gid } : undefined),
           findExecutable('bwrap'),
           ...args,
         ];
