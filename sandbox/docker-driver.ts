@@ -12,6 +12,7 @@ import { attachStdio } from './docker-stdio.js';
 import { installFirewall } from './firewall.js';
 import { nosuidBind } from './host-mounts.js';
 import { BASE_IMAGE } from './image.js';
+import { missingLibraryNote, watchLoaderErrors } from './loader-errors.js';
 import { resolveLimits } from './limits.js';
 import { policyMounts, requestedReadOnly } from './mount-policy.js';
 import { currentProcess } from './owner.js';
@@ -152,7 +153,8 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
             Init: true,
           },
         });
-        const stdio = await attachStdio(container, { tty, mode: options.stdio ?? 'inherit' });
+        const loader = watchLoaderErrors();
+        const stdio = await attachStdio(container, { tty, mode: options.stdio ?? 'inherit', see: loader.see });
         const startedAt = Date.now();
         await container.start();
         // Asked once it runs, for a state, not a transition: a `next-exit` wait sent before the
@@ -172,7 +174,12 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
             const events = watcher.events();
             const inspected = await container.inspect().catch(() => undefined);
             if (inspected?.State?.OOMKilled && events.oomKills === 0) events.oomKills = 1;
-            return [...describeLimitEvents(events, limits), ...describeSymlinks(await escapingSymlinks(written, startedAt).catch(() => []))];
+            const missing = loader.missing();
+            return [
+              ...(missing ? [missingLibraryNote(missing, spec.command[0] ?? '', image)] : []),
+              ...describeLimitEvents(events, limits),
+              ...describeSymlinks(await escapingSymlinks(written, startedAt).catch(() => [])),
+            ];
           },
           cleanup: async () => {
             watcher.stop();
