@@ -35,7 +35,8 @@ export interface BwrapNetwork {
   /** netns / nft table name, or '' when there is none to clean up */
   readonly resourceName: string;
   readonly proxyListen: { host: string };
-  connect(proxy: { host: string; port: number }, stateDir: string): Promise<BwrapConnection>;
+  /** `stateDir` is asked for only by the mode that binds a socket there. */
+  connect(proxy: { host: string; port: number }, stateDir: () => Promise<string>): Promise<BwrapConnection>;
   remove(): Promise<void>;
 }
 
@@ -82,7 +83,7 @@ async function socketNetwork(): Promise<BwrapNetwork> {
     resourceName: '',
     proxyListen: { host: '127.0.0.1' },
     async connect(proxy, stateDir) {
-      const socketPath = path.join(stateDir, 'proxy.sock');
+      const socketPath = path.join(await stateDir(), 'proxy.sock');
       relay = await createRelay({ listen: { path: socketPath }, target: proxy });
       // the command may run as another user than the one that created the socket
       await chmod(socketPath, 0o666);

@@ -98,12 +98,22 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
       try {
         if (proxy.host !== network.gateway) relay = await createRelay({ listen: { host: network.gateway }, target: proxy });
         const reachable = { host: network.gateway, port: relay?.port ?? proxy.port };
-        await installFirewall({ table: network.bridge, iface: network.bridge, proxyHost: reachable.host, proxyPort: reachable.port });
-        const files = await writeSandboxFiles(name, proxy.caCertPem);
+        // the firewall's nft run waits on the kernel while the files and binds are made; both
+        // are settled before the container exists, and a failure throws only once both have
+        const [firewall, prepared] = await Promise.allSettled([
+          installFirewall({ table: network.bridge, iface: network.bridge, proxyHost: reachable.host, proxyPort: reachable.port }),
+          (async () => {
+            const made = await writeSandboxFiles(name, proxy.caCertPem);
+            // writable host paths go in through nosuid,nodev binds of Sluice's own (host-mounts.ts)
+            const binds: string[] = [];
+            for (const p of [...mounts.readWrite, ...(workdir ? [workdir] : [])]) binds.push(`${await nosuidBind(state, p)}:${p}:rw`);
+            return { made, binds };
+          })(),
+        ]);
+        if (firewall.status === 'rejected') throw firewall.reason;
+        if (prepared.status === 'rejected') throw prepared.reason;
+        const { made: files, binds: writable } = prepared.value;
         const env = sandboxEnv({ proxy: { ...reachable, authToken: proxy.authToken }, name, user: { ...spec.env, ...options.env }, tty: spec.tty });
-        // writable host paths go in through nosuid,nodev binds of Sluice's own (host-mounts.ts)
-        const writable: string[] = [];
-        for (const p of [...mounts.readWrite, ...(workdir ? [workdir] : [])]) writable.push(`${await nosuidBind(state, p)}:${p}:rw`);
         const binds = [
           `${files.preloadPath}:${IN_SANDBOX.preload}:ro`,
           `${files.undiciDir}:${IN_SANDBOX.undici}:ro`,

@@ -111,11 +111,14 @@ export function failedLine(error: unknown): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** Idempotent: deleting the netns destroys the veth pair with it. Retried once if it stays. */
+/**
+ * Idempotent: deleting the netns destroys the veth pair with it. One ip run does both (`-force`
+ * goes on past a line whose object is already gone). Retried once if the namespace stays.
+ */
 export async function removeSandboxNetwork(name: string): Promise<void> {
+  if (!name.startsWith(NETNS_PREFIX) || /\s/.test(name)) throw new Error(`not a sandbox network: ${JSON.stringify(name)}`);
   for (let attempt = 0; attempt < 2; attempt++) {
-    await runQuietly('ip', ['link', 'del', name]);
-    await runQuietly('ip', ['netns', 'del', name]);
+    await runQuietly('ip', ['-force', '-batch', '-'], `link del ${name}\nnetns del ${name}\n`);
     if (!existsSync(`/run/netns/${name}`)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
