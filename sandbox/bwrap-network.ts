@@ -3,6 +3,7 @@ import path from 'node:path';
 import { installFirewall, removeFirewall } from './firewall.js';
 import { createSandboxNetwork, removeSandboxNetwork } from './netns.js';
 import { createRelay, type Relay } from './relay.js';
+import { runCommand, type RunTool } from './run-command.js';
 import { IN_SANDBOX } from './sandbox-env.js';
 import { preloadSourcePath } from './sandbox-files.js';
 
@@ -45,12 +46,12 @@ const BRIDGE_SOCKET = `${IN_SANDBOX.dir}/proxy.sock`;
 const BRIDGE_SCRIPT = `${IN_SANDBOX.dir}/netbridge.mjs`;
 
 /** `record` is told the netns name before it is created (see createSandboxNetwork). */
-export async function createBwrapNetwork(mode: BwrapNetworkMode, record: (name: string) => Promise<void>): Promise<BwrapNetwork> {
-  return mode === 'veth' ? vethNetwork(record) : socketNetwork();
+export async function createBwrapNetwork(mode: BwrapNetworkMode, record: (name: string) => Promise<void>, run: RunTool = runCommand): Promise<BwrapNetwork> {
+  return mode === 'veth' ? vethNetwork(record, run) : socketNetwork();
 }
 
-async function vethNetwork(record: (name: string) => Promise<void>): Promise<BwrapNetwork> {
-  const network = await createSandboxNetwork(record);
+async function vethNetwork(record: (name: string) => Promise<void>, run: RunTool): Promise<BwrapNetwork> {
+  const network = await createSandboxNetwork(record, run);
   let relay: Relay | undefined;
   return {
     mode: 'veth',
@@ -59,7 +60,7 @@ async function vethNetwork(record: (name: string) => Promise<void>): Promise<Bwr
     async connect(proxy) {
       if (proxy.host !== network.hostIp) relay = await createRelay({ listen: { host: network.hostIp }, target: proxy });
       const inside = { host: network.hostIp, port: relay?.port ?? proxy.port };
-      await installFirewall({ table: network.name, iface: network.name, proxyHost: inside.host, proxyPort: inside.port });
+      await installFirewall({ table: network.name, iface: network.name, proxyHost: inside.host, proxyPort: inside.port }, run);
       return {
         inside,
         argvPrefix: (drop) => ['/usr/bin/nsenter', `--net=${network.netnsPath}`, ...(drop ? [`--setgid=${drop.gid}`, `--setuid=${drop.uid}`] : []), '--'],
@@ -69,8 +70,8 @@ async function vethNetwork(record: (name: string) => Promise<void>): Promise<Bwr
     },
     async remove() {
       await relay?.close();
-      await removeFirewall(network.name);
-      await removeSandboxNetwork(network.name);
+      await removeFirewall(network.name, run);
+      await removeSandboxNetwork(network.name, run);
     },
   };
 }

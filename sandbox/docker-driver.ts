@@ -101,7 +101,7 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
         // the firewall's nft run waits on the kernel while the files and binds are made; both
         // are settled before the container exists, and a failure throws only once both have
         const [firewall, prepared] = await Promise.allSettled([
-          installFirewall({ table: network.bridge, iface: network.bridge, proxyHost: reachable.host, proxyPort: reachable.port }),
+          installFirewall({ table: network.bridge, iface: network.bridge, proxyHost: reachable.host, proxyPort: reachable.port }, spec.tools?.run),
           (async () => {
             const made = await writeSandboxFiles(name, proxy.caCertPem);
             // writable host paths go in through nosuid,nodev binds of Sluice's own (host-mounts.ts)

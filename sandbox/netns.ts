@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { runCommand, runQuietly } from './run-command.js';
+import { runCommand, runQuietly, type RunTool } from './run-command.js';
 
 /**
  * A network namespace joined to the host by one veth pair in 10.200.0.0/16, one /30 per
@@ -37,14 +37,14 @@ export function slotName(slot: number): string {
  * `record` is told each candidate name before it is created, so that the sandbox's state lists
  * the namespace from before it exists (a crash at any point leaves nothing unaccounted for).
  */
-export async function createSandboxNetwork(record: (name: string) => Promise<void>): Promise<SandboxNetwork> {
+export async function createSandboxNetwork(record: (name: string) => Promise<void>, run: RunTool = runCommand): Promise<SandboxNetwork> {
   let lastError: unknown;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const slot = randomInt(1, SLOTS);
     const name = slotName(slot);
     await record(name);
-    const network = networkFor(name, slot);
-    const outcome = await claimAndWire(name, slot);
+    const network = networkFor(name, slot, run);
+    const outcome = await claimAndWire(name, slot, run);
     if (outcome === 'wired') return network;
     if (outcome.claimed) {
       await network.remove();
@@ -57,7 +57,7 @@ export async function createSandboxNetwork(record: (name: string) => Promise<voi
   throw new Error(`could not claim a sandbox network in 10.200.0.0/16 after ${ATTEMPTS} attempts`, { cause: lastError });
 }
 
-function networkFor(name: string, slot: number): SandboxNetwork {
+function networkFor(name: string, slot: number, run: RunTool): SandboxNetwork {
   const { hostIp, sandboxIp } = slotAddresses(slot);
   return {
     name,
@@ -65,7 +65,7 @@ function networkFor(name: string, slot: number): SandboxNetwork {
     hostIp,
     sandboxIp,
     async remove() {
-      await removeSandboxNetwork(name);
+      await removeSandboxNetwork(name, run);
     },
   };
 }
@@ -77,7 +77,7 @@ function networkFor(name: string, slot: number): SandboxNetwork {
  * someone else's and must not be removed. addrgenmode none stops the kernel giving either end an
  * IPv6 link-local address, so there is no IPv6 path at all.
  */
-async function claimAndWire(name: string, slot: number): Promise<'wired' | { claimed: boolean; error: unknown }> {
+async function claimAndWire(name: string, slot: number, run: RunTool): Promise<'wired' | { claimed: boolean; error: unknown }> {
   const { hostIp, sandboxIp } = slotAddresses(slot);
   const host = [
     `netns add ${name}`,
@@ -93,12 +93,12 @@ async function claimAndWire(name: string, slot: number): Promise<'wired' | { cla
     'link set lo up',
   ];
   try {
-    await runCommand('ip', ['-batch', '-'], { input: host.join('\n') + '\n' });
+    await run('ip', ['-batch', '-'], { input: host.join('\n') + '\n' });
   } catch (error) {
     return { claimed: failedLine(error) > 1, error };
   }
   try {
-    await runCommand('ip', ['-n', name, '-batch', '-'], { input: inside.join('\n') + '\n' });
+    await run('ip', ['-n', name, '-batch', '-'], { input: inside.join('\n') + '\n' });
   } catch (error) {
     return { claimed: true, error };
   }
@@ -115,10 +115,10 @@ export function failedLine(error: unknown): number {
  * Idempotent: deleting the netns destroys the veth pair with it. One ip run does both (`-force`
  * goes on past a line whose object is already gone). Retried once if the namespace stays.
  */
-export async function removeSandboxNetwork(name: string): Promise<void> {
+export async function removeSandboxNetwork(name: string, run: RunTool = runCommand): Promise<void> {
   if (!name.startsWith(NETNS_PREFIX) || /\s/.test(name)) throw new Error(`not a sandbox network: ${JSON.stringify(name)}`);
   for (let attempt = 0; attempt < 2; attempt++) {
-    await runQuietly('ip', ['-force', '-batch', '-'], `link del ${name}\nnetns del ${name}\n`);
+    await runQuietly('ip', ['-force', '-batch', '-'], `link del ${name}\nnetns del ${name}\n`, run);
     if (!existsSync(`/run/netns/${name}`)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
