@@ -123,13 +123,17 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
       // A new redactor only when its section changed: the pseudonym vaults live in it.
       const nextKey = JSON.stringify(policy.privacy ?? null);
       if (nextKey !== privacyKey) {
+        // Calls in flight keep the vault they took; closing only lets the old store and pool go.
+        const previous = redactor;
         redactor = createRedactor(policy.privacy);
         privacyKey = nextKey;
+        previous.close();
       }
     },
     async close() {
       await router.close();
       credentials.close();
+      redactor.close();
     },
   };
 }
