@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Dispatcher, Pool } from 'undici';
+import type * as Undici from 'undici';
 import type { BackendConfig } from './schema.js';
 import type { Shape } from './translate/index.js';
 import type { LlmCallKind } from './apis.js';
@@ -49,7 +50,7 @@ export function createBackend(name: string, config: BackendConfig): Backend {
   // Made on the first call: undici is required then, so a Sluice whose routes are never called
   // (and `sluice up` at idle) does not load it for the default Ollama backend.
   let made: Pool | undefined;
-  const pool = (): Pool => (made ??= new (load('undici') as typeof import('undici')).Pool(url.origin, {
+  const pool = (): Pool => (made ??= new (load('undici') as typeof Undici).Pool(url.origin, {
     connect: { timeout: config.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Dispatcher, Pool, buildConnector } from 'undici';
+import type * as Undici from 'undici';
 import { SluiceError } from '../core/index.js';
 import type { Destination } from '../core/index.js';
 import { toUndiciHeaders } from './headers.js';
@@ -86,7 +87,7 @@ export function upstreamError(err: unknown, dest: Destination): SluiceError {
 
 /** undici (~20 MB loaded) is required on the first upstream, not when Sluice starts idle. */
 const load = createRequire(import.meta.url);
-const undici = (): typeof import('undici') => load('undici') as typeof import('undici');
+const undici = (): typeof Undici => load('undici') as typeof Undici;
 
 export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
   const secureContext = buildTrust(opts.extraCA ?? []);

@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import { createRequire } from 'node:module';
 import type { WebSocket } from 'ws';
+import type * as Ws from 'ws';
 import { SluiceError } from '../core/index.js';
 import type { RequestContext, ResponseHead } from '../core/index.js';
 import type { ExchangeDeps } from './exchange.js';
@@ -10,7 +11,7 @@ import { filterBuffer } from './body-filters.js';
 
 const load = createRequire(import.meta.url);
 /** ws (~15 MB loaded) is required on the first WebSocket, not when Sluice starts. */
-export const loadWs = (): typeof import('ws') => load('ws') as typeof import('ws');
+export const loadWs = (): typeof Ws => load('ws') as typeof Ws;
 
 /**
  * Sluice's own WebSocket to the upstream, over a connection to the validated address (TLS

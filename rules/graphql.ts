@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import type * as Graphql from 'graphql';
 import type { DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, SelectionSetNode } from 'graphql';
 import { compileDotGlob } from './glob.js';
 import type { Glob } from './glob.js';
@@ -37,7 +38,7 @@ class Invalid extends Error {}
  * most policies have no GraphQL rule, and an idle proxy should not carry it.
  */
 const load = createRequire(import.meta.url);
-const graphql = (): typeof import('graphql') => load('graphql') as typeof import('graphql');
+const graphql = (): typeof Graphql => load('graphql') as typeof Graphql;
 
 function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, visited: Set<string>, out: Set<string>): void {
   const { Kind } = graphql();

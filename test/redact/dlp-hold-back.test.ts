@@ -89,9 +89,8 @@ t.test('a clean large body passes whole and in order, and streams (bytes leave b
     await stage.onRequestHeaders!(ctx);
     const [filter] = ctx.requestFilters;
     const outs: Buffer[] = [];
-    let beforeEnd = 0;
     for (const chunk of chunks) outs.push(await filter!.transform(chunk));
-    beforeEnd = outs.reduce((n, b) => n + b.length, 0);
+    const beforeEnd = outs.reduce((n, b) => n + b.length, 0);
     outs.push(await filter!.flush!());
     t.ok(Buffer.concat(outs).equals(body), `${name}: every byte, once, in order`);
     t.ok(beforeEnd >= body.length - BATCH - 2 * 4096 - 20_000, `${name}: ${beforeEnd} of ${body.length} bytes left before the end`);
