@@ -144,7 +144,8 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
           closeSync(devNull);
         }
         const pid = child.pid ?? 0;
-        await recordState(state, { pid, pidStart: processStart(pid) });
+        // read at once: the start is read now, while the pid is surely this child's
+        const pidStart = processStart(pid);
         const written = [...(workdir ? [workdir] : []), ...mounts.readWrite];
         const sandboxCgroup = cgroup;
         started = runningBwrap({
@@ -158,9 +159,15 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
           ],
           cleanup,
         });
+        // Only once its output is taken (runningBwrap, synchronously after the spawn): a CMD as fast
+        // as `echo` can exit during this await, and Node drains the pipes of an exited child that no
+        // one reads (the start-up test lost its probe line once the launcher lost an exec).
+        await recordState(state, { pid, pidStart });
         return started;
       } catch (err) {
-        await cleanup();
+        // a command already running goes with everything else
+        if (started) await started.remove();
+        else await cleanup();
         throw err;
       }
     },
