@@ -1,6 +1,6 @@
 import { makeDestination } from '../core/index.js';
 import type { BuiltinProfileName } from '../credentials/index.js';
-import { COPILOT_API_HOSTS, DEFAULT_INFERENCE, GITHUB_API_HOST, DEFAULT_LLM_HOSTS, VIRTUAL_HOST, inferenceSchema } from '../privacy/index.js';
+import { COPILOT_API_HOSTS, DEFAULT_INFERENCE, GITHUB_API_HOST, DEFAULT_LLM_HOSTS, VIRTUAL_HOST, configuredHosts, inferenceSchema } from '../privacy/index.js';
 import type { ApiFamily, InferenceConfig } from '../privacy/index.js';
 import type { CompiledPolicy, Policy } from '../rules/index.js';
 
@@ -64,3 +64,19 @@ export function routedProfiles(config: InferenceConfig | undefined): BuiltinProf
   return out;
 }
 
+
+/** What `setRouted` takes: the providers the routes answer, and the configured LLM hosts their placeholders are good for. */
+export interface RoutedKeys {
+  profiles: BuiltinProfileName[];
+  hosts: string[];
+}
+
+/**
+ * The routed providers' placeholders a policy means, computed once for everything that issues
+ * them: the pipeline (so `sluice run` and `sluice up` accept them) and `sluice env` (so what it
+ * prints is what they accept).
+ */
+export function routedKeys(policy: Policy, compiled: CompiledPolicy): RoutedKeys {
+  const inference = effectiveInference(policy, compiled);
+  return { profiles: routedProfiles(inference), hosts: configuredHosts(inference) };
+}

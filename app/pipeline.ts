@@ -1,14 +1,14 @@
 import path from 'node:path';
 import type { Classifier, Destination, EventBus, Stage } from '../core/index.js';
 import { createCredentials } from '../credentials/index.js';
-import { configuredHosts, createPrivacyRouter } from '../privacy/index.js';
+import { createPrivacyRouter } from '../privacy/index.js';
 import type { BackendHealth } from '../privacy/index.js';
 import { createDlpStage, createRedactor } from '../redact/index.js';
 import type { Redactor } from '../redact/index.js';
 import { createPolicyStage, decideConnectFor } from '../rules/index.js';
 import type { CompiledPolicy, Policy } from '../rules/index.js';
 import { createClassifier } from './classify.js';
-import { effectiveInference, routedProfiles } from './inference.js';
+import { effectiveInference, routedKeys } from './inference.js';
 
 /**
  * The only place that knows the order of the stages. Before any of them, the wire classifies the
@@ -73,7 +73,8 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
   let redactor: Redactor = createRedactor(opts.initial.privacy);
   const inference = effectiveInference(opts.initial, opts.policy());
   // Providers the routes answer: their key variables get placeholders even without a provider entry.
-  credentials.setRouted(routedProfiles(inference), configuredHosts(inference));
+  const routed = routedKeys(opts.initial, opts.policy());
+  credentials.setRouted(routed.profiles, routed.hosts);
   const router = createPrivacyRouter({
     config: inference,
     bus: opts.bus,
@@ -117,17 +118,22 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
       scrubbed.clear();
       const next = effectiveInference(policy, compiled);
       router.reload(next);
-      credentials.setRouted(routedProfiles(next), configuredHosts(next));
+      const routed = routedKeys(policy, compiled);
+      credentials.setRouted(routed.profiles, routed.hosts);
       // A new redactor only when its section changed: the pseudonym vaults live in it.
       const nextKey = JSON.stringify(policy.privacy ?? null);
       if (nextKey !== privacyKey) {
+        // Calls in flight keep the vault they took; closing only lets the old store and pool go.
+        const previous = redactor;
         redactor = createRedactor(policy.privacy);
         privacyKey = nextKey;
+        previous.close();
       }
     },
     async close() {
       await router.close();
       credentials.close();
+      redactor.close();
     },
   };
 }

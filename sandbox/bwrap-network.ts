@@ -20,7 +20,12 @@ export type BwrapNetworkMode = 'veth' | 'unix-socket';
 export interface BwrapConnection {
   /** what the sandbox's proxy variables point at */
   inside: { host: string; port: number };
-  argvPrefix: string[];
+  /**
+   * What runs before bwrap on the host; `drop` (as root) is the unprivileged user bwrap itself
+   * must run as. In a veth namespace nsenter switches user as it enters (groups cleared, then
+   * gid, then uid), which spares the launcher an exec of setpriv on every start.
+   */
+  argvPrefix(drop?: { uid: number; gid: number }): string[];
   bwrapArgs: string[];
   wrapCommand(command: string[]): string[];
 }
@@ -30,7 +35,8 @@ export interface BwrapNetwork {
   /** netns / nft table name, or '' when there is none to clean up */
   readonly resourceName: string;
   readonly proxyListen: { host: string };
-  connect(proxy: { host: string; port: number }, stateDir: string): Promise<BwrapConnection>;
+  /** `stateDir` is asked for only by the mode that binds a socket there. */
+  connect(proxy: { host: string; port: number }, stateDir: () => Promise<string>): Promise<BwrapConnection>;
   remove(): Promise<void>;
 }
 
@@ -56,7 +62,7 @@ async function vethNetwork(record: (name: string) => Promise<void>): Promise<Bwr
       await installFirewall({ table: network.name, iface: network.name, proxyHost: inside.host, proxyPort: inside.port });
       return {
         inside,
-        argvPrefix: ['/usr/bin/nsenter', `--net=${network.netnsPath}`, '--'],
+        argvPrefix: (drop) => ['/usr/bin/nsenter', `--net=${network.netnsPath}`, ...(drop ? [`--setgid=${drop.gid}`, `--setuid=${drop.uid}`] : []), '--'],
         bwrapArgs: [],
         wrapCommand: (command) => command,
       };
@@ -77,14 +83,14 @@ async function socketNetwork(): Promise<BwrapNetwork> {
     resourceName: '',
     proxyListen: { host: '127.0.0.1' },
     async connect(proxy, stateDir) {
-      const socketPath = path.join(stateDir, 'proxy.sock');
+      const socketPath = path.join(await stateDir(), 'proxy.sock');
       relay = await createRelay({ listen: { path: socketPath }, target: proxy });
       // the command may run as another user than the one that created the socket
       await chmod(socketPath, 0o666);
       const bridge = path.join(path.dirname(preloadSourcePath()), 'netbridge.mjs');
       return {
         inside: { host: '127.0.0.1', port: BRIDGE_PORT },
-        argvPrefix: [],
+        argvPrefix: (drop) => (drop ? setprivArgv(drop) : []),
         bwrapArgs: [
           '--unshare-net',
           '--ro-bind', socketPath, BRIDGE_SOCKET,
@@ -99,4 +105,8 @@ async function socketNetwork(): Promise<BwrapNetwork> {
       await relay?.close();
     },
   };
+}
+
+function setprivArgv(drop: { uid: number; gid: number }): string[] {
+  return ['/usr/bin/setpriv', `--reuid=${drop.uid}`, `--regid=${drop.gid}`, '--clear-groups', '--'];
 }

@@ -38,9 +38,9 @@ export function runCommand(file: string, args: string[], opts: { input?: string;
 }
 
 /** Like runCommand but for clean-up paths, where "already gone" is success. */
-export async function runQuietly(file: string, args: string[]): Promise<boolean> {
+export async function runQuietly(file: string, args: string[], input?: string): Promise<boolean> {
   try {
-    await runCommand(file, args, { timeoutMs: 10_000 });
+    await runCommand(file, args, { timeoutMs: 10_000, ...(input !== undefined ? { input } : {}) });
     return true;
   } catch {
     return false;

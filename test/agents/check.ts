@@ -22,7 +22,7 @@ export function checkTurn(t: Test, run: Omit<AgentRun, 'sluice'>, spec: AgentSpe
 }
 
 /** A privacy run: the turn as above, the fake never saw the e-mail address or the key, the file holds both. */
-export function checkPrivateTurn(t: Test, run: AgentRun, spec: AgentSpec): void {
+export function checkPrivateTurn(t: Test, run: Omit<AgentRun, 'sluice'>, spec: AgentSpec): void {
   checkTurn(t, run, spec);
   const wire = run.fake.requests.map((r) => r.raw).join('\n');
   t.notOk(wire.includes(PERSONAL.email), 'the provider never saw the e-mail address');

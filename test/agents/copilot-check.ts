@@ -2,6 +2,7 @@ import type { Test } from 'tap';
 import type { RecordedRequest, ReplyScript } from '../fakes/index.js';
 import type { CopilotRun } from './copilot-world.js';
 import { GITHUB_TOKEN, PRIVATE_EMAIL } from './copilot-world.js';
+import { PERSONAL } from './harness.js';
 import type { Task } from './scripts.js';
 
 type Script = (task: Task, req: RecordedRequest) => ReplyScript;
@@ -21,9 +22,11 @@ export function checkTurnFiles(t: Test, r: Pick<CopilotRun, 'code' | 'stdout' | 
  * own tool wrote, the final answer, a second call carrying the tool result): in the local world
  * not one request reached the hosted GitHub or Copilot, in the hosted one the session and the calls
  * reached it with the real GitHub token; the token is never in the client's output or the audit
- * log; with redaction the private address never reaches whoever answers.
+ * log; with redaction the private address never reaches whoever answers; with `personal` (a task
+ * carrying PERSONAL, `redact: all`) neither the e-mail address nor the AWS key does, though the
+ * file holds both.
  */
-export function checkCopilotTurn(t: Test, r: Omit<CopilotRun, 'sluice'>, script: Script, opts: { hosted: boolean; redact?: boolean }): void {
+export function checkCopilotTurn(t: Test, r: Omit<CopilotRun, 'sluice'>, script: Script, opts: { hosted: boolean; redact?: boolean; personal?: boolean }): void {
   checkTurnFiles(t, r, script);
   const turns = r.answered.requests.filter((q) => q.method === 'POST');
   if (opts.hosted) {
@@ -37,5 +40,11 @@ export function checkCopilotTurn(t: Test, r: Omit<CopilotRun, 'sluice'>, script:
   if (opts.redact) {
     t.ok(turns.length > 0, 'calls were made');
     t.notOk(turns.some((q) => q.raw.includes(PRIVATE_EMAIL)), 'the private address never left Sluice');
+  }
+  if (opts.personal) {
+    const wire = r.answered.requests.map((q) => q.raw).join('\n');
+    t.notOk(wire.includes(PERSONAL.email), 'the provider never saw the e-mail address');
+    t.notOk(wire.includes(PERSONAL.awsKey), 'nor the AWS key');
+    t.ok(turns.some((q) => /containing exactly/.test(q.raw)), 'the provider did get the prompt, pseudonymised');
   }
 }

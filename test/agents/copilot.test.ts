@@ -6,6 +6,8 @@ import type { CopilotMode } from './copilot-world.js';
 import { copilotTurn } from './scripts.js';
 
 t.setTimeout(600_000);
+// Each case has its own fakes and Sluice, so they run side by side.
+t.jobs = 4;
 
 // GitHub Copilot CLI with its default provider, nothing set but the proxy, Sluice's CA and the
 // placeholder token `sluice env` gives: routed to a local model (Sluice is its GitHub session), and

@@ -3,10 +3,11 @@ import { AGENTS } from './agents.js';
 import { checkTurn } from './check.js';
 import { sandboxCells } from './sandbox-harness.js';
 
-// opencode inside `sluice run`, both drivers, routed and hosted: four real turns.
+// opencode inside `sluice run`, both drivers, routed and hosted: four real turns, side by side.
 t.setTimeout(1_200_000);
 const isRoot = process.getuid?.() === 0;
 
 t.test('opencode inside sluice run', { skip: isRoot ? false : 'needs root for network namespaces and docker' }, async (t) => {
+  t.jobs = 4;
   sandboxCells(t, AGENTS.opencode!, checkTurn);
 });

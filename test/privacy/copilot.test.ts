@@ -120,3 +120,22 @@ t.test("a route that denies Copilot refuses its session in GitHub's error shape"
   t.match(body.message, /no Copilot here/);
   t.type(body.documentation_url, 'string', "GitHub's REST error shape");
 });
+
+t.test("Copilot's GPT models speak the Responses API on /responses (no /v1): routed locally like OpenAI's, nothing reaches Copilot", async (t) => {
+  const { agent, placeholder } = await sluiceWith(t, '  {}', LOCAL);
+  const before = hosted.requests.length;
+  const seen = local.requests.length;
+  const headers = { authorization: `Bearer ${placeholder}`, 'copilot-integration-id': 'copilot-developer-cli' };
+  const plain = await send(agent, 'POST', `https://${COPILOT_API_HOST}/responses`, { model: 'gpt-5-mini', input: 'hi' }, headers);
+  t.equal(plain.status, 200, plain.text);
+  const body = JSON.parse(plain.text) as { object: string; output: Array<{ type: string; content?: Array<{ type: string; text: string }> }> };
+  t.equal(body.object, 'response', "answered in the Responses API's shape");
+  t.equal(body.output.find((o) => o.type === 'message')?.content?.[0]?.text, 'Answered on this machine.', 'by the local backend');
+  const streamed = await send(agent, 'POST', `https://${COPILOT_API_HOST}/responses`, { model: 'gpt-5-mini', input: 'hi', stream: true }, headers);
+  t.equal(streamed.status, 200, streamed.text);
+  t.match(streamed.text, /event: response\.output_text\.delta/, 'streamed as Responses events');
+  t.match(streamed.text, /event: response\.completed/);
+  t.ok(local.requests.length >= seen + 2, 'both calls reached the local backend');
+  t.ok(local.requests.slice(seen).every((r) => r.body?.model === 'fake-model'), "with the route's model");
+  t.equal(hosted.requests.length, before, 'nothing reached GitHub or Copilot');
+});
