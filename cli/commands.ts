@@ -228,7 +228,11 @@ export const COMMANDS: readonly CommandSpec[] = [
   {
     name: 'image build',
     summary: 'build the local base image for --driver docker (from the host\'s binaries; no registry)',
-    options: { force: { type: 'boolean', help: 'rebuild even when it exists' }, tag: { type: 'string', value: 'NAME', help: 'image name (default sluice-base:latest)' } },
+    options: {
+      force: { type: 'boolean', help: 'rebuild even when it exists' },
+      tag: { type: 'string', value: 'NAME', help: 'image name (default sluice-base:latest)' },
+      for: { type: 'string', multiple: true, value: 'CMD', help: "also carry the shared libraries CMD links on this host (its executable, a script's interpreter, an npm package's native parts); repeatable" },
+    },
     load: async () => (await import('./image.js')).image,
   },
   {

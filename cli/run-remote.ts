@@ -59,7 +59,9 @@ export async function runOnGateway(client: GatewayClient, opts: RunOptions & { n
   try {
     const logs = await client.stream(`${base}/logs?follow=1`);
     const notes = await demuxFrames(logs, io.stdout, io.stderr);
-    let code = notes.findLast((n) => 'exit_code' in n)?.exit_code;
+    const closing = notes.findLast((n) => 'exit_code' in n);
+    for (const note of Array.isArray(closing?.notes) ? closing.notes : []) io.stderr.write(`sluice run: ${String(note)}\n`);
+    let code = closing?.exit_code;
     if (code === undefined) {
       // the stream broke before the end (the gateway went away?): ask how it ended
       const waited = await client.call('GET', `${base}/wait`).catch(() => undefined);

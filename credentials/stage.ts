@@ -181,6 +181,8 @@ export function createCredentialStage(deps: CredentialStageDeps): Stage {
         onPlaceholder: (o) => void admit(ctx, st, o, 'the request body'),
       }));
 
+      // With no real value in the keyring an answer cannot echo one: no filter, and a streamed answer is not re-chunked.
+      if (keyring.patterns.length === 0) return;
       let reported = false;
       ctx.responseFilters.push(createScrubFilter(keyring.patterns, keyring.matcher, (p) => {
         if (!reported) {

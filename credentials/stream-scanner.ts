@@ -45,6 +45,8 @@ export interface SecretMatch {
  * spelling (or an escape inside one) may continue in the next chunk.
  */
 export function scanSpellings(patterns: readonly SecretPattern[], matcher: MultiMatcher<SecretPattern>, buf: Buffer): { matches: SecretMatch[]; holdFrom: number } {
+  // No real secret in the keyring (routed and secretless providers only): nothing to spell, nothing to hold.
+  if (patterns.length === 0) return { matches: [], holdFrom: buf.length };
   const matches: SecretMatch[] = matcher.findAll(buf).map((m) => ({ start: m.start, end: m.start + m.pattern.bytes.length, pattern: m.pattern }));
   let holdFrom = buf.length - patternHoldLength(patterns, buf);
   if (!isPlain(buf, JOIN_LINES)) {

@@ -50,7 +50,10 @@ export async function settle(set: Sandboxes, live: Live, code: number, streams: 
   record.finishedAt = new Date().toISOString();
   record.reason = live.stopping ? `stopped; the command exited with ${code}` : `the command exited with ${code}`;
   writeRecord(set.home, record);
-  live.output.finish({ exit_code: code, state: record.state });
+  // why a command failed as Sluice saw it (a library the image lacks, a limit hit); read only on
+  // a failure, so a command that succeeds reports at once
+  const notes = code !== 0 ? await live.running?.exitNotes().catch(() => []) : undefined;
+  live.output.finish({ exit_code: code, state: record.state, ...(notes?.length ? { notes } : {}) });
   emitSandbox(set, record, record.state === 'stopped' ? 'stopped' : 'exited', record.reason, code);
   live.released = (async () => {
     await live.running?.remove().catch(() => undefined);

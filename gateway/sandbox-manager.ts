@@ -4,7 +4,7 @@ import { SluiceError } from '../core/index.js';
 import type { AttributeClient, EventBus, SandboxEvent } from '../core/index.js';
 import type { Policy } from '../rules/index.js';
 import type { BackendHealth } from '../privacy/index.js';
-import type { SandboxDriver } from '../sandbox/index.js';
+import type { SandboxDriver, ToolRunner } from '../sandbox/index.js';
 import type * as SandboxModule from '../sandbox/index.js';
 import { drain, emitSandbox, removeLive, settle, withGrace } from './live-sandbox.js';
 import type { Live, Sandboxes } from './live-sandbox.js';
@@ -87,6 +87,8 @@ export function createSandboxManager(opts: ManagerOptions) {
   // The drivers load dockerode and more: a gateway that has not started a sandbox yet does without.
   let drivers: Promise<typeof SandboxModule> | undefined;
   const sandboxModule = () => (drivers ??= import('../sandbox/index.js'));
+  // ip and nft for every sandbox are forked by one small shell, not by this (large) process
+  let tools: ToolRunner | undefined;
   const emit = (record: SandboxRecord, activity: SandboxEvent['activity'], reason: string, exitCode?: number) => emitSandbox(set, record, activity, reason, exitCode);
 
   function find(requested: string): Live {
@@ -98,7 +100,7 @@ export function createSandboxManager(opts: ManagerOptions) {
 
 
   async function create(spec: CreateSpec): Promise<SandboxRecord> {
-    const { prepareSandbox, sandboxName, attributionOnStart } = await sandboxModule();
+    const { prepareSandbox, sandboxName, attributionOnStart, startToolRunner } = await sandboxModule();
     let name: string;
     try {
       name = sandboxName(spec.name);
@@ -139,7 +141,9 @@ export function createSandboxManager(opts: ManagerOptions) {
     sandboxes.set(name, live);
     const { attributeClient, started } = attributionOnStart();
     try {
+      tools ??= startToolRunner();
       live.prepared = await prepareSandbox({
+        tools,
         driver: spec.driver,
         name,
         command: spec.command,
@@ -257,6 +261,7 @@ export function createSandboxManager(opts: ManagerOptions) {
         await l.released;
         await l.output.close();
       }));
+      tools?.close();
     },
   };
 }

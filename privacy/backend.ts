@@ -1,5 +1,6 @@
-import { Pool } from 'undici';
-import type { Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Dispatcher, Pool } from 'undici';
+import type * as Undici from 'undici';
 import type { BackendConfig } from './schema.js';
 import type { Shape } from './translate/index.js';
 import type { LlmCallKind } from './apis.js';
@@ -39,17 +40,22 @@ export function shapeOfBackend(config: BackendConfig): Shape {
   return 'openai';
 }
 
+const load = createRequire(import.meta.url);
+
 export function createBackend(name: string, config: BackendConfig): Backend {
   const url = new URL(config.url);
   // Accept both http://host:8000 and http://host:8000/v1, the way people copy NIM URLs.
   const basePath = url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '');
   const timeoutMs = config.timeout_ms ?? DEFAULT_TIMEOUT_MS;
-  const pool = new Pool(url.origin, {
+  // Made on the first call: undici is required then, so a Sluice whose routes are never called
+  // (and `sluice up` at idle) does not load it for the default Ollama backend.
+  let made: Pool | undefined;
+  const pool = (): Pool => (made ??= new (load('undici') as typeof Undici).Pool(url.origin, {
     connect: { timeout: config.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,
     keepAliveTimeout: 10_000,
-  });
+  }));
   const shape = shapeOfBackend(config);
   const isOllama = config.type === 'ollama';
   const embedShape: Shape | undefined = isOllama ? (config.api === 'openai' ? 'openai' : 'ollama') : shape === 'anthropic' ? undefined : 'openai';
@@ -83,10 +89,10 @@ export function createBackend(name: string, config: BackendConfig): Backend {
       }
     },
     request(opts) {
-      return pool.request({ method: opts.method as Dispatcher.HttpMethod, path: opts.path, headers: opts.headers, body: opts.body, signal: opts.signal });
+      return pool().request({ method: opts.method as Dispatcher.HttpMethod, path: opts.path, headers: opts.headers, body: opts.body, signal: opts.signal });
     },
     async close() {
-      await pool.close();
+      await made?.close();
     },
   };
 }

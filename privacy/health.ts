@@ -1,4 +1,3 @@
-import { Ollama } from 'ollama';
 import type { Backend, CredentialSource } from './backend.js';
 import { backendHeaders } from './backend.js';
 import { parseModelList } from './translate/index.js';
@@ -30,6 +29,8 @@ export function createHealthMonitor(backends: readonly Backend[], credentials: C
 
   const fetchModels = async (backend: Backend): Promise<string[]> => {
     if (backend.config.type === 'ollama') {
+      // Loaded on the first check of an Ollama backend: a Sluice with no such route does not carry it.
+      const { Ollama } = await import('ollama');
       const client = new Ollama({
         host: backend.origin + backend.basePath,
         fetch: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) }),

@@ -6,13 +6,13 @@ import type { BodyFilter } from '../core/index.js';
  * every chunk passes the filters in order, and at the end each filter's tail passes the filters
  * after it before that filter's own flush output is appended.
  */
-async function throughAll(filters: readonly BodyFilter[], chunk: Buffer): Promise<Buffer> {
+export async function throughAll(filters: readonly BodyFilter[], chunk: Buffer): Promise<Buffer> {
   let out = chunk;
   for (const f of filters) out = await f.transform(out);
   return out;
 }
 
-async function flushAll(filters: readonly BodyFilter[]): Promise<Buffer> {
+export async function flushAll(filters: readonly BodyFilter[]): Promise<Buffer> {
   let tail: Buffer = Buffer.alloc(0);
   for (const f of filters) {
     if (tail.length) tail = await f.transform(tail);

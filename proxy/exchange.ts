@@ -1,13 +1,14 @@
 import type http from 'node:http';
 import type net from 'node:net';
-import { Readable, pipeline as streamPipeline } from 'node:stream';
-import type { Transform } from 'node:stream';
+import { pipeline as streamPipeline } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { EventEmitter } from 'node:events';
 import { SluiceError, decisionError } from '../core/index.js';
-import type { BodyFilter, Classifier, ClientProcess, Destination, Endpoint, EventBus, LlmClass, RequestContext, Stage, StageResponse } from '../core/index.js';
+import type { Classifier, ClientProcess, Destination, Endpoint, EventBus, LlmClass, RequestContext, Stage, StageResponse } from '../core/index.js';
 import { stripHopByHop } from './headers.js';
 import { filterStream } from './body-filters.js';
+import { writeStageResponse } from './stage-response.js';
 import { createRequestContext, runRequestHooks } from './request.js';
 import { isUpstreamFailure, refusalAfterPolicy, sendError, toSluiceError } from './respond.js';
 import { hostAgrees, parseAbsolute, splitTarget } from './target.js';
@@ -73,13 +74,6 @@ async function readCapped(body: Readable, declared: number, cap: number, charge:
   if (!whole) return Buffer.concat(chunks);
   // Node's parser enforces Content-Length, so the buffer is exactly filled.
   return size === whole.length ? whole : Buffer.concat([whole.subarray(0, Math.min(size, whole.length)), ...chunks]);
-}
-
-function writeStageResponse(res: http.ServerResponse, response: StageResponse, filters: readonly BodyFilter[]): Promise<void> {
-  res.writeHead(response.status, stripHopByHop(response.headers));
-  const body = response.body;
-  const source = typeof body === 'string' || body instanceof Uint8Array ? Readable.from([Buffer.from(body)]) : Readable.from(body);
-  return filters.length ? pipeline(source, filterStream(filters), res) : pipeline(source, res);
 }
 
 /** Where a request goes: the tunnel's destination, or the absolute-form URL's; its Host header must agree. */

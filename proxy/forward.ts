@@ -3,8 +3,9 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import type { EventEmitter } from 'node:events';
-import { Pool, buildConnector } from 'undici';
-import type { Dispatcher } from 'undici';
+import { createRequire } from 'node:module';
+import type { Dispatcher, Pool, buildConnector } from 'undici';
+import type * as Undici from 'undici';
 import { SluiceError } from '../core/index.js';
 import type { Destination } from '../core/index.js';
 import { toUndiciHeaders } from './headers.js';
@@ -84,6 +85,10 @@ export function upstreamError(err: unknown, dest: Destination): SluiceError {
   return new SluiceError('SLUICE_UPSTREAM_ERROR', `upstream ${dest.authority} failed: ${code || (e?.message ?? 'unknown error')}`, ctx);
 }
 
+/** undici (~20 MB loaded) is required on the first upstream, not when Sluice starts idle. */
+const load = createRequire(import.meta.url);
+const undici = (): typeof Undici => load('undici') as typeof Undici;
+
 export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
   const secureContext = buildTrust(opts.extraCA ?? []);
   const maxPools = opts.maxPools ?? 512;
@@ -99,7 +104,7 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
 
   /** Dials the validated address, never the name; SNI and verification use the name. */
   function dialerFor(target: ForwardTarget): (o: buildConnector.Options) => Promise<net.Socket> {
-    const base = buildConnector({ timeout: connectTimeout, secureContext, rejectUnauthorized: true } as buildConnector.BuildOptions);
+    const base = undici().buildConnector({ timeout: connectTimeout, secureContext, rejectUnauthorized: true } as buildConnector.BuildOptions);
     const servername = target.dest.ipVersion === 0 ? target.dest.host : undefined;
     return (o) =>
       new Promise((resolve, reject) =>
@@ -138,7 +143,7 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
     const origin = `${target.scheme}://${target.dest.authority}`;
     const created: Upstream = {
       dial,
-      pool: new Pool(origin, {
+      pool: new (undici().Pool)(origin, {
         connect,
         connections: opts.connectionsPerPool ?? 128,
         pipelining: 1,

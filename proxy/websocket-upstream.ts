@@ -1,11 +1,17 @@
 import type http from 'node:http';
-import { WebSocket } from 'ws';
+import { createRequire } from 'node:module';
+import type { WebSocket } from 'ws';
+import type * as Ws from 'ws';
 import { SluiceError } from '../core/index.js';
 import type { RequestContext, ResponseHead } from '../core/index.js';
 import type { ExchangeDeps } from './exchange.js';
 import type { ForwardTarget } from './forward.js';
 import { upstreamError } from './forward.js';
 import { filterBuffer } from './body-filters.js';
+
+const load = createRequire(import.meta.url);
+/** ws (~15 MB loaded) is required on the first WebSocket, not when Sluice starts. */
+export const loadWs = (): typeof Ws => load('ws') as typeof Ws;
 
 /**
  * Sluice's own WebSocket to the upstream, over a connection to the validated address (TLS
@@ -33,7 +39,7 @@ export async function connectUpstream(deps: ExchangeDeps, ctx: RequestContext, t
   return new Promise<UpstreamSocket>((resolve, reject) => {
     let ws: WebSocket;
     try {
-      ws = new WebSocket(`${target.scheme === 'https' ? 'wss' : 'ws'}://${host}:${ctx.dest.port}/`, offered, {
+      ws = new (loadWs().WebSocket)(`${target.scheme === 'https' ? 'wss' : 'ws'}://${host}:${ctx.dest.port}/`, offered, {
         createConnection: () => connection,
         headers,
         maxPayload: deps.maxBufferedBody,

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import { SluiceError, decisionError } from '../core/index.js';
 import type { Decision, Destination, RequestContext, WebSocketPeer } from '../core/index.js';
 import { clientProcessField, llmClass, renderOwnError, requestTarget } from './exchange.js';
@@ -10,7 +10,7 @@ import type { ExchangeDeps, TunnelInfo } from './exchange.js';
 import { sendRawError, toSluiceError } from './respond.js';
 import { createRelay } from './websocket-relay.js';
 import type { Relay, RelaySide, RelayStats } from './websocket-relay.js';
-import { connectUpstream } from './websocket-upstream.js';
+import { connectUpstream, loadWs } from './websocket-upstream.js';
 
 /**
  * WebSocket upgrades, in intercepted tunnels and as plain-HTTP requests. The upgrade request goes
@@ -29,14 +29,20 @@ const ALLOWED: Decision = { action: 'allow', code: 'allowed', reason: 'no stage 
 
 export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
   const chosen = new WeakMap<http.IncomingMessage, { protocol: string | undefined; headers: string[] }>();
-  const server = new WebSocketServer({
-    noServer: true,
-    clientTracking: false,
-    maxPayload: deps.maxBufferedBody,
-    handleProtocols: (_offered, req) => chosen.get(req)?.protocol ?? false,
-  });
-  // The far side's own response headers (request ids, rate limits) reach the client too.
-  server.on('headers', (headers, req) => headers.push(...(chosen.get(req)?.headers ?? [])));
+  // Made on the first upgrade: a proxy that never sees a WebSocket does not load ws.
+  let made: WebSocketServer | undefined;
+  const server = (): WebSocketServer => {
+    if (made) return made;
+    made = new (loadWs().WebSocketServer)({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: deps.maxBufferedBody,
+      handleProtocols: (_offered, req) => chosen.get(req)?.protocol ?? false,
+    });
+    // The far side's own response headers (request ids, rate limits) reach the client too.
+    made.on('headers', (headers, req) => headers.push(...(chosen.get(req)?.headers ?? [])));
+    return made;
+  };
 
   const emit = (ctx: RequestContext, decision: Decision, status: number, started: number, stats?: RelayStats): void => {
     deps.bus.emit({
@@ -147,7 +153,7 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
     socket.once('close', () => {
       if (!accepted) far.terminate();
     });
-    server.handleUpgrade(req, socket, head, (client) => {
+    server().handleUpgrade(req, socket, head, (client) => {
       accepted = true;
       const relay = createRelay(ctx, deps.stages, wsSide(client), far);
       client.on('message', (data: Buffer, binary: boolean) => relay.message('out', data, binary));
@@ -203,11 +209,11 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
 function wsSide(ws: WebSocket): RelaySide {
   return {
     send(data, binary, done) {
-      if (ws.readyState !== WebSocket.OPEN) return done();
+      if (ws.readyState !== ws.OPEN) return done();
       ws.send(data, { binary }, done);
     },
     close(code, reason) {
-      if (ws.readyState === WebSocket.CLOSED) return;
+      if (ws.readyState === ws.CLOSED) return;
       ws.close(code, reason);
     },
     terminate: () => ws.terminate(),

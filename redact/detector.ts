@@ -281,7 +281,11 @@ export function createDetector(options: DetectorOptions): Detector {
   /** `text` and `buf` hold the same characters; `bytesAreUnits` when a byte offset is a UTF-16 offset. */
   function detectIn(text: string, buf: Buffer, bytesAreUnits: boolean): Span[] {
     if (!found(buf, bytesAreUnits)) return evaluate(text, buf);
-    // The C++ collector evaluated every match and settled the overlaps: these are the spans, in text order.
+    return settled();
+  }
+
+  /** The C++ collector evaluated every match in `hits` and settled the overlaps: these are the spans, in text order. */
+  function settled(): Span[] {
     const { data, count } = hits;
     const spans: Span[] = new Array(count);
     for (let k = 0, at = 0; k < count; k++, at += FIELDS) spans[k] = evaluated(compiled[data[at]!]!, data[at + 1]!, data[at + 2]!, data[at + 3] === VERDICT_SETTLED_BOOSTED);
@@ -383,7 +387,12 @@ export function createDetector(options: DetectorOptions): Detector {
       const buf = utf8 ?? encode(text);
       return detectIn(text, buf, buf.length === text.length);
     },
-    detectBytes: (bytes) => detectIn(bytes.toString('latin1'), bytes, true),
+    // The latin1 reading is made only when JavaScript has matches to evaluate: the C++ collector
+    // settles most texts (and every text without a match) from the bytes alone.
+    detectBytes(bytes) {
+      if (!found(bytes, true)) return hits.count === 0 ? [] : evaluate(bytes.toString('latin1'), bytes);
+      return settled();
+    },
     detectPacked: (text, utf8) => detectPacked(text, utf8 ?? encode(text)),
   };
 }

@@ -18,6 +18,12 @@ import type { Redactor } from './redactor.js';
  * byte for byte (the length is unchanged), on a buffered body.
  */
 const HOLD = 4096;
+/**
+ * Bytes the body scanner gathers before a pass: a TLS client's body arrives in 16 KB records, and
+ * scanning each with its 4 KB overlap (and a native call per record) cost 40 % more CPU per byte
+ * than 64 KB passes. Chunks are released by what was scanned, so the batch only delays them.
+ */
+const SCAN_BATCH = 64 * 1024;
 const MAX_REDACT_BODY = 8 * 1024 * 1024;
 /** JSON's `\n` is a line break to the recognizers (a PEM block in a JSON string keeps its shape). */
 const UNESCAPE = { lineBreaks: 'keep' } as const;
@@ -76,7 +82,7 @@ interface Held {
 }
 
 function holdBackFilter(ctx: RequestContext, redactor: Redactor, isPlaceholder: (v: string) => boolean): BodyFilter {
-  const scanner = redactor.createEgressScanner();
+  const scanner = redactor.createEgressScanner({ minScan: SCAN_BATCH });
   const unescape = createUnescaper(UNESCAPE);
   // Chunks not yet released, whole (no copies on the hot path), with what the scanner saw of them.
   const held: Held[] = [];
@@ -102,8 +108,9 @@ function holdBackFilter(ctx: RequestContext, redactor: Redactor, isPlaceholder: 
       held.push({ raw: chunk, seen });
       scan(seen);
       const out: Buffer[] = [];
-      // Released only once HOLD scanned bytes follow it: an escaped secret is longer raw than scanned.
-      while (held.length > 1 && heldSeen - held[0]!.seen.length >= HOLD) {
+      // Released only once the scanner has scanned HOLD bytes past it (pushed is not scanned: the
+      // scanner batches): an escaped secret is longer raw than scanned.
+      while (held.length > 1 && scanner.scanned - (base + held[0]!.seen.length) >= HOLD) {
         const first = held.shift()!;
         heldSeen -= first.seen.length;
         base += first.seen.length;

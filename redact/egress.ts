@@ -18,6 +18,11 @@ export interface EgressScanner {
    */
   push(chunk: Buffer | string): EgressFinding[];
   end(): EgressFinding[];
+  /**
+   * Bytes scanned so far (a prefix of what was pushed: small pushes wait for `minScan`). A caller
+   * holding bytes back counts from here, never from what it pushed: pushed is not yet scanned.
+   */
+  readonly scanned: number;
 }
 
 export interface EgressScannerOptions {
@@ -78,6 +83,9 @@ export function createEgressScanner(detector: Detector, options: EgressScannerOp
   }
 
   return {
+    get scanned() {
+      return windowStart + window.length;
+    },
     push(chunk: Buffer | string): EgressFinding[] {
       if (ended) return [];
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;

@@ -5,7 +5,7 @@ import { createDetectionCache } from './detection-cache.js';
 import { PER_SPAN, createDetector } from './detector.js';
 import type { Detector, Span } from './detector.js';
 import { createEgressScanner, decodeQuery, maskFindings } from './egress.js';
-import type { EgressFinding, EgressScanner } from './egress.js';
+import type { EgressFinding, EgressScanner, EgressScannerOptions } from './egress.js';
 import { DEFAULT_EGRESS_TYPES, LITERAL_TYPE, SECRET_TYPES, expandTypes } from './entities.js';
 import { privacyPlan, recognizersFor } from './privacy-detector.js';
 import { createLogScrubber } from './log-scrub.js';
@@ -64,7 +64,7 @@ export interface Redactor {
   readonly egressMode: EgressMode;
   readonly egressTypes: readonly string[];
   /** Stateful DLP scanner for one request body; finds secrets split across chunks. */
-  createEgressScanner(): EgressScanner;
+  createEgressScanner(options?: EgressScannerOptions): EgressScanner;
   /** One-shot scan of a whole body or query string (query strings are also checked percent-decoded). */
   scanEgress(chunk: Buffer | string): EgressFinding[];
   /** Masks egress findings byte for byte (length unchanged). */
@@ -267,7 +267,7 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     createRestorer: (vault, options) => createRestorer(vault, options),
     egressMode: cfg.egress?.default ?? 'block',
     egressTypes,
-    createEgressScanner: () => createEgressScanner(egressDetector),
+    createEgressScanner: (options) => createEgressScanner(egressDetector, options),
     scanEgress,
     redactEgress(body) {
       const findings = scanEgress(body);

@@ -1,4 +1,5 @@
-import { Kind, parse } from 'graphql';
+import { createRequire } from 'node:module';
+import type * as Graphql from 'graphql';
 import type { DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, SelectionSetNode } from 'graphql';
 import { compileDotGlob } from './glob.js';
 import type { Glob } from './glob.js';
@@ -32,7 +33,15 @@ export const DEFAULT_GRAPHQL_MAX_BODY = 64 * 1024;
 
 class Invalid extends Error {}
 
+/**
+ * graphql-js (~13 MB loaded) is required on the first GraphQL request, not when Sluice starts:
+ * most policies have no GraphQL rule, and an idle proxy should not carry it.
+ */
+const load = createRequire(import.meta.url);
+const graphql = (): typeof Graphql => load('graphql') as typeof Graphql;
+
 function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, visited: Set<string>, out: Set<string>): void {
+  const { Kind } = graphql();
   for (const sel of set.selections) {
     if (sel.kind === Kind.FIELD) out.add(sel.name.value);
     else if (sel.kind === Kind.INLINE_FRAGMENT) rootFields(sel.selectionSet, fragments, visited, out);
@@ -45,6 +54,7 @@ function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefini
 }
 
 function classifyDocument(query: string, operationName: string | undefined): GraphqlOperation {
+  const { Kind, parse } = graphql();
   let doc: DocumentNode;
   try {
     doc = parse(query, { maxTokens: 20_000, noLocation: true });

@@ -61,7 +61,7 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
   try {
     await recordState(state, { reaper: reaper.identity, user: { uid: user.uid, gid: user.gid } });
     if (access === 'lend' && workdir) notices.push(...(await lendWorkdir(state, workdir, user, { ancestors: true, owner: ownerOf(workdir) })));
-    network = await createBwrapNetwork(mode, (n) => recordState(state, { network: n, firewallTables: n ? [n] : [] }));
+    network = await createBwrapNetwork(mode, (n) => recordState(state, { network: n, firewallTables: n ? [n] : [] }), spec.tools?.run);
   } catch (err) {
     await cleanup();
     throw err;
@@ -78,19 +78,29 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
       const proxy = options.proxy ?? spec.proxy;
       if (!proxy) throw new Error('start(): no proxy endpoint given');
       let cgroup: SandboxCgroup | undefined;
+      const joinCgroup = async () => {
+        await recordState(state, { cgroup: name });
+        return createCgroup(name, limits).catch(async (err: Error) => {
+          // a cgroup of that name already there is not ours to remove
+          if ((err.cause as NodeJS.ErrnoException | undefined)?.code === 'EEXIST') await recordState(state, { cgroup: undefined });
+          throw err;
+        });
+      };
       try {
-        const files = await writeSandboxFiles(name, proxy.caCertPem);
-        const connection = await net.connect({ host: proxy.host, port: proxy.port }, files.dir);
+        // Independent steps side by side: the firewall's nft run waits on the kernel while the
+        // files and the cgroup are written. Each is settled before anything else happens, so a
+        // failure never leaves one still being made while clean-up runs.
+        const filesMade = writeSandboxFiles(name, proxy.caCertPem);
+        const [files, connection, madeCgroup] = await allOrFirstError([
+          filesMade.then(async (f) => {
+            await writeFile(path.join(f.dir, 'seccomp.bpf'), compileSeccompFilter());
+            return f;
+          }),
+          net.connect({ host: proxy.host, port: proxy.port }, async () => (await filesMade).dir),
+          root ? joinCgroup() : Promise.resolve(undefined),
+        ] as const);
+        cgroup = madeCgroup;
         const seccompPath = path.join(files.dir, 'seccomp.bpf');
-        await writeFile(seccompPath, compileSeccompFilter());
-        if (root) {
-          await recordState(state, { cgroup: name });
-          cgroup = await createCgroup(name, limits).catch(async (err: Error) => {
-            // a cgroup of that name already there is not ours to remove
-            if ((err.cause as NodeJS.ErrnoException | undefined)?.code === 'EEXIST') await recordState(state, { cgroup: undefined });
-            throw err;
-          });
-        }
         const env = sandboxEnv({ proxy: { ...connection.inside, authToken: proxy.authToken }, name, user: { ...spec.env, ...options.env }, tty: spec.tty });
         const args = bwrapArgs({
           env,
@@ -109,11 +119,9 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
         });
         // as root, bwrap itself runs as the sandbox's user: its user namespace then maps that
         // user, never the host's root, and every file the command creates is that user's
-        const dropUser = root ? ['/usr/bin/setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'] : [];
         const argv = [
           ...launcherArgv({ openFiles: limits.openFiles, procsFiles: cgroup?.procsFiles ?? [] }),
-          ...connection.argvPrefix,
-          ...dropUser,
+          ...connection.argvPrefix(root ? { uid: user.uid, gid: user.gid } : undefined),
           findExecutable('bwrap'),
           ...args,
         ];
@@ -161,6 +169,14 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
       else await cleanup();
     },
   };
+}
+
+/** Like Promise.all, but waits for every step to settle before throwing the first failure. */
+async function allOrFirstError<T extends readonly unknown[]>(steps: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(steps);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** The user namespace maps the sandbox's host ids to themselves, or to 0 for root inside. */

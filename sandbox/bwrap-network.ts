@@ -3,6 +3,7 @@ import path from 'node:path';
 import { installFirewall, removeFirewall } from './firewall.js';
 import { createSandboxNetwork, removeSandboxNetwork } from './netns.js';
 import { createRelay, type Relay } from './relay.js';
+import { runCommand, type RunTool } from './run-command.js';
 import { IN_SANDBOX } from './sandbox-env.js';
 import { preloadSourcePath } from './sandbox-files.js';
 
@@ -20,7 +21,12 @@ export type BwrapNetworkMode = 'veth' | 'unix-socket';
 export interface BwrapConnection {
   /** what the sandbox's proxy variables point at */
   inside: { host: string; port: number };
-  argvPrefix: string[];
+  /**
+   * What runs before bwrap on the host; `drop` (as root) is the unprivileged user bwrap itself
+   * must run as. In a veth namespace nsenter switches user as it enters (groups cleared, then
+   * gid, then uid), which spares the launcher an exec of setpriv on every start.
+   */
+  argvPrefix(drop?: { uid: number; gid: number }): string[];
   bwrapArgs: string[];
   wrapCommand(command: string[]): string[];
 }
@@ -30,7 +36,8 @@ export interface BwrapNetwork {
   /** netns / nft table name, or '' when there is none to clean up */
   readonly resourceName: string;
   readonly proxyListen: { host: string };
-  connect(proxy: { host: string; port: number }, stateDir: string): Promise<BwrapConnection>;
+  /** `stateDir` is asked for only by the mode that binds a socket there. */
+  connect(proxy: { host: string; port: number }, stateDir: () => Promise<string>): Promise<BwrapConnection>;
   remove(): Promise<void>;
 }
 
@@ -39,12 +46,12 @@ const BRIDGE_SOCKET = `${IN_SANDBOX.dir}/proxy.sock`;
 const BRIDGE_SCRIPT = `${IN_SANDBOX.dir}/netbridge.mjs`;
 
 /** `record` is told the netns name before it is created (see createSandboxNetwork). */
-export async function createBwrapNetwork(mode: BwrapNetworkMode, record: (name: string) => Promise<void>): Promise<BwrapNetwork> {
-  return mode === 'veth' ? vethNetwork(record) : socketNetwork();
+export async function createBwrapNetwork(mode: BwrapNetworkMode, record: (name: string) => Promise<void>, run: RunTool = runCommand): Promise<BwrapNetwork> {
+  return mode === 'veth' ? vethNetwork(record, run) : socketNetwork();
 }
 
-async function vethNetwork(record: (name: string) => Promise<void>): Promise<BwrapNetwork> {
-  const network = await createSandboxNetwork(record);
+async function vethNetwork(record: (name: string) => Promise<void>, run: RunTool): Promise<BwrapNetwork> {
+  const network = await createSandboxNetwork(record, run);
   let relay: Relay | undefined;
   return {
     mode: 'veth',
@@ -53,18 +60,18 @@ async function vethNetwork(record: (name: string) => Promise<void>): Promise<Bwr
     async connect(proxy) {
       if (proxy.host !== network.hostIp) relay = await createRelay({ listen: { host: network.hostIp }, target: proxy });
       const inside = { host: network.hostIp, port: relay?.port ?? proxy.port };
-      await installFirewall({ table: network.name, iface: network.name, proxyHost: inside.host, proxyPort: inside.port });
+      await installFirewall({ table: network.name, iface: network.name, proxyHost: inside.host, proxyPort: inside.port }, run);
       return {
         inside,
-        argvPrefix: ['/usr/bin/nsenter', `--net=${network.netnsPath}`, '--'],
+        argvPrefix: (drop) => ['/usr/bin/nsenter', `--net=${network.netnsPath}`, ...(drop ? [`--setgid=${drop.gid}`, `--setuid=${drop.uid}`] : []), '--'],
         bwrapArgs: [],
         wrapCommand: (command) => command,
       };
     },
     async remove() {
       await relay?.close();
-      await removeFirewall(network.name);
-      await removeSandboxNetwork(network.name);
+      await removeFirewall(network.name, run);
+      await removeSandboxNetwork(network.name, run);
     },
   };
 }
@@ -77,14 +84,14 @@ async function socketNetwork(): Promise<BwrapNetwork> {
     resourceName: '',
     proxyListen: { host: '127.0.0.1' },
     async connect(proxy, stateDir) {
-      const socketPath = path.join(stateDir, 'proxy.sock');
+      const socketPath = path.join(await stateDir(), 'proxy.sock');
       relay = await createRelay({ listen: { path: socketPath }, target: proxy });
       // the command may run as another user than the one that created the socket
       await chmod(socketPath, 0o666);
       const bridge = path.join(path.dirname(preloadSourcePath()), 'netbridge.mjs');
       return {
         inside: { host: '127.0.0.1', port: BRIDGE_PORT },
-        argvPrefix: [],
+        argvPrefix: (drop) => (drop ? setprivArgv(drop) : []),
         bwrapArgs: [
           '--unshare-net',
           '--ro-bind', socketPath, BRIDGE_SOCKET,
@@ -99,4 +106,8 @@ async function socketNetwork(): Promise<BwrapNetwork> {
       await relay?.close();
     },
   };
+}
+
+function setprivArgv(drop: { uid: number; gid: number }): string[] {
+  return ['/usr/bin/setpriv', `--reuid=${drop.uid}`, `--regid=${drop.gid}`, '--clear-groups', '--'];
 }

@@ -12,6 +12,7 @@ import { attachStdio } from './docker-stdio.js';
 import { installFirewall } from './firewall.js';
 import { nosuidBind } from './host-mounts.js';
 import { BASE_IMAGE } from './image.js';
+import { missingLibraryNote, watchLoaderErrors } from './loader-errors.js';
 import { resolveLimits } from './limits.js';
 import { policyMounts, requestedReadOnly } from './mount-policy.js';
 import { currentProcess } from './owner.js';
@@ -97,12 +98,22 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
       try {
         if (proxy.host !== network.gateway) relay = await createRelay({ listen: { host: network.gateway }, target: proxy });
         const reachable = { host: network.gateway, port: relay?.port ?? proxy.port };
-        await installFirewall({ table: network.bridge, iface: network.bridge, proxyHost: reachable.host, proxyPort: reachable.port });
-        const files = await writeSandboxFiles(name, proxy.caCertPem);
+        // the firewall's nft run waits on the kernel while the files and binds are made; both
+        // are settled before the container exists, and a failure throws only once both have
+        const [firewall, prepared] = await Promise.allSettled([
+          installFirewall({ table: network.bridge, iface: network.bridge, proxyHost: reachable.host, proxyPort: reachable.port }, spec.tools?.run),
+          (async () => {
+            const made = await writeSandboxFiles(name, proxy.caCertPem);
+            // writable host paths go in through nosuid,nodev binds of Sluice's own (host-mounts.ts)
+            const binds: string[] = [];
+            for (const p of [...mounts.readWrite, ...(workdir ? [workdir] : [])]) binds.push(`${await nosuidBind(state, p)}:${p}:rw`);
+            return { made, binds };
+          })(),
+        ]);
+        if (firewall.status === 'rejected') throw firewall.reason;
+        if (prepared.status === 'rejected') throw prepared.reason;
+        const { made: files, binds: writable } = prepared.value;
         const env = sandboxEnv({ proxy: { ...reachable, authToken: proxy.authToken }, name, user: { ...spec.env, ...options.env }, tty: spec.tty });
-        // writable host paths go in through nosuid,nodev binds of Sluice's own (host-mounts.ts)
-        const writable: string[] = [];
-        for (const p of [...mounts.readWrite, ...(workdir ? [workdir] : [])]) writable.push(`${await nosuidBind(state, p)}:${p}:rw`);
         const binds = [
           `${files.preloadPath}:${IN_SANDBOX.preload}:ro`,
           `${files.undiciDir}:${IN_SANDBOX.undici}:ro`,
@@ -152,7 +163,8 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
             Init: true,
           },
         });
-        const stdio = await attachStdio(container, { tty, mode: options.stdio ?? 'inherit' });
+        const loader = watchLoaderErrors();
+        const stdio = await attachStdio(container, { tty, mode: options.stdio ?? 'inherit', see: loader.see });
         const startedAt = Date.now();
         await container.start();
         // Asked once it runs, for a state, not a transition: a `next-exit` wait sent before the
@@ -172,7 +184,12 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
             const events = watcher.events();
             const inspected = await container.inspect().catch(() => undefined);
             if (inspected?.State?.OOMKilled && events.oomKills === 0) events.oomKills = 1;
-            return [...describeLimitEvents(events, limits), ...describeSymlinks(await escapingSymlinks(written, startedAt).catch(() => []))];
+            const missing = loader.missing();
+            return [
+              ...(missing ? [missingLibraryNote(missing, spec.command[0] ?? '', image)] : []),
+              ...describeLimitEvents(events, limits),
+              ...describeSymlinks(await escapingSymlinks(written, startedAt).catch(() => [])),
+            ];
           },
           cleanup: async () => {
             watcher.stop();

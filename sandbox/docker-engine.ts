@@ -1,11 +1,17 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 import { findOnPath, missingToolMessage } from './host-tools.js';
 
-/** A dockerode client for DOCKER_HOST or the default socket. */
+/**
+ * A dockerode client for DOCKER_HOST or the default socket. dockerode and its dependencies take
+ * ~28 MB once loaded: it is required on first use, so a gateway that never runs a docker
+ * sandbox (and `sluice up` at idle) does not carry it.
+ */
 export function dockerClient(): Docker {
-  return new Docker();
+  const Dockerode = createRequire(import.meta.url)('dockerode') as typeof Docker;
+  return new Dockerode();
 }
 
 /** True when the engine answers. */

@@ -16,9 +16,11 @@ export interface AttachedStdio {
  * stderr on one stream (8-byte frame headers) and dockerode splits them; with one it is raw.
  * Hijacking the connection lets stdin be half-closed, so `echo x | sluice run -- cat` ends.
  */
-export async function attachStdio(container: Docker.Container, opts: { tty: boolean; mode: StdioMode }): Promise<AttachedStdio> {
+export async function attachStdio(container: Docker.Container, opts: { tty: boolean; mode: StdioMode; see?: (chunk: Buffer) => void }): Promise<AttachedStdio> {
   const stream = (await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true })) as NodeJS.ReadWriteStream &
     Readable & { destroy(): void };
+  // the raw stream, frame headers and all: what `see` looks for lies within one frame
+  if (opts.see) stream.on('data', opts.see);
   const ended = new Promise<void>((resolve) => {
     stream.once('end', resolve);
     stream.once('close', resolve);

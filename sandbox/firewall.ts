@@ -1,4 +1,4 @@
-import { runCommand, runQuietly } from './run-command.js';
+import { runCommand, runQuietly, type RunTool } from './run-command.js';
 
 /**
  * One nftables table per sandbox, named like the sandbox's interface so that clean-up can find
@@ -47,13 +47,13 @@ export function firewallRuleset(spec: FirewallSpec): string {
  * table, deleting it and defining it again in one file replaces a leftover without a second nft
  * run (each commit waits for the kernel: 30-150 ms on a busy host).
  */
-export async function installFirewall(spec: FirewallSpec): Promise<void> {
+export async function installFirewall(spec: FirewallSpec, run: RunTool = runCommand): Promise<void> {
   if (!spec.table.startsWith(FIREWALL_PREFIX)) throw new Error(`firewall table must start with ${FIREWALL_PREFIX}`);
-  await runCommand('nft', ['-f', '-'], { input: `table inet ${spec.table}\ndelete table inet ${spec.table}\n${firewallRuleset(spec)}` });
+  await run('nft', ['-f', '-'], { input: `table inet ${spec.table}\ndelete table inet ${spec.table}\n${firewallRuleset(spec)}` });
 }
 
-export async function removeFirewall(table: string): Promise<void> {
-  await runQuietly('nft', ['delete', 'table', 'inet', table]);
+export async function removeFirewall(table: string, run: RunTool = runCommand): Promise<void> {
+  await runQuietly('nft', ['delete', 'table', 'inet', table], undefined, run);
 }
 
 export async function listFirewallTables(): Promise<string[]> {

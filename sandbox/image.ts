@@ -4,6 +4,7 @@ import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { commandLibraries, ldd } from './command-libraries.js';
 import { ensureDocker } from './docker-engine.js';
 import { runCommand } from './run-command.js';
 
@@ -37,29 +38,53 @@ const LIBRARIES = [
 const TREES = ['/usr/lib/git-core', '/usr/share/git-core', '/etc/ssl/certs/ca-certificates.crt'];
 const EXCLUDES = ['usr/lib/python3*/test', 'usr/lib/python3*/idlelib', 'usr/lib/python3*/tkinter', 'usr/lib/python3*/ensurepip'];
 
-/** Changes whenever the recipe does, so that a cached image from an older recipe is rebuilt. */
-const RECIPE = createHash('sha256').update(JSON.stringify({ TOOLS, LIBRARIES, TREES, EXCLUDES, v: 3 })).digest('hex').slice(0, 16);
+/**
+ * Changes whenever the recipe does, so that a cached image from an older recipe is rebuilt; the
+ * libraries added for commands (`--for`) are part of it, so an image built for other commands
+ * (or for none) is rebuilt too. With none the recipe is the plain base image's.
+ */
+function recipeOf(extra: string[]): string {
+  return createHash('sha256').update(JSON.stringify({ TOOLS, LIBRARIES, TREES, EXCLUDES, v: 3, ...(extra.length ? { extra } : {}) })).digest('hex').slice(0, 16);
+}
 const RECIPE_LABEL = 'sluice.base-recipe';
 
 export interface BuildImageOptions {
   tag?: string;
   /** rebuild even if the image exists */
   force?: boolean;
+  /** commands whose shared libraries (on this host) the image must carry too */
+  for?: string[];
   onProgress?: (line: string) => void;
+}
+
+/** The libraries the `--for` commands link, with a line for each soname the host itself lacks. */
+async function librariesFor(commands: string[], onProgress?: (line: string) => void): Promise<string[]> {
+  const all = new Set<string>();
+  for (const command of commands) {
+    const found = await commandLibraries(command).catch((err: Error) => {
+      throw new Error(`sluice image build --for ${command}: ${err.message}`, { cause: err });
+    });
+    for (const lib of found.libraries) all.add(lib);
+    onProgress?.(`${command}: ${found.libraries.length} shared libraries from ${found.executables.length} executable${found.executables.length === 1 ? '' : 's'}`);
+    if (found.unresolved.length) onProgress?.(`${command}: this host has no ${found.unresolved.join(', ')} either; the image cannot carry ${found.unresolved.length === 1 ? 'it' : 'them'}`);
+  }
+  return [...all].sort();
 }
 
 export async function buildBaseImage(opts: BuildImageOptions = {}): Promise<{ image: string; built: boolean; ms: number }> {
   const t0 = Date.now();
   const image = opts.tag ?? BASE_IMAGE;
+  const extra = await librariesFor(opts.for ?? [], opts.onProgress);
+  const recipe = recipeOf(extra);
   const docker = await ensureDocker(opts.onProgress ? { onProgress: opts.onProgress } : {});
   if (!opts.force) {
     const existing = await docker
       .getImage(image)
       .inspect()
       .catch(() => undefined);
-    if (existing?.Config?.Labels?.[RECIPE_LABEL] === RECIPE) return { image, built: false, ms: Date.now() - t0 };
+    if (existing?.Config?.Labels?.[RECIPE_LABEL] === recipe) return { image, built: false, ms: Date.now() - t0 };
   }
-  const files = await collectHostFiles();
+  const files = await collectHostFiles(extra);
   opts.onProgress?.(`packing ${files.length} host paths`);
   const staging = await mkdtemp(path.join(os.tmpdir(), 'sluice-image-'));
   try {
@@ -83,7 +108,7 @@ export async function buildBaseImage(opts: BuildImageOptions = {}): Promise<{ im
         'WORKDIR /tmp',
         'USER 1000:1000',
         'CMD ["/bin/bash"]',
-        `LABEL ${RECIPE_LABEL}=${RECIPE}`,
+        `LABEL ${RECIPE_LABEL}=${recipe}`,
       ],
     } as Record<string, unknown>);
     await new Promise<void>((resolve, reject) => {
@@ -105,7 +130,7 @@ function splitTag(image: string): [string, string] {
 }
 
 /** Relative paths (for `tar -C /`) of the tools, their symlink chains and shared libraries. */
-async function collectHostFiles(): Promise<string[]> {
+async function collectHostFiles(extra: string[]): Promise<string[]> {
   const paths = new Set<string>();
   const elfs: string[] = [];
   const addWithLinks = (p: string) => {
@@ -137,7 +162,7 @@ async function collectHostFiles(): Promise<string[]> {
   }
   if (existsSync('/usr/lib/git-core')) elfs.push('/usr/lib/git-core/git-remote-http', '/usr/lib/git-core/git-http-fetch');
   const linked = await sharedLibraries(elfs);
-  for (const lib of [...linked, ...(await cachedLibraries(LIBRARIES, linked))]) addWithLinks(lib);
+  for (const lib of [...linked, ...(await cachedLibraries(LIBRARIES, linked)), ...extra]) addWithLinks(lib);
   // merged-/usr root symlinks (bin -> usr/bin, …)
   for (const entry of ['bin', 'sbin', 'lib', 'lib64', 'lib32']) {
     const p = `/${entry}`;
@@ -156,20 +181,7 @@ async function sharedLibraries(targets: string[]): Promise<string[]> {
       files.push(target);
     }
   }
-  const libs = new Set<string>();
-  // ldd exits non-zero when some argument is not dynamic (scripts): read its output regardless
-  const out = await new Promise<string>((resolve) => {
-    const child = spawn('ldd', files, { stdio: ['ignore', 'pipe', 'ignore'] });
-    let text = '';
-    child.stdout.on('data', (c: Buffer) => (text += c.toString()));
-    child.on('close', () => resolve(text));
-    child.on('error', () => resolve(text));
-  });
-  for (const line of out.split('\n')) {
-    const m = /=>\s+(\/\S+)/.exec(line) ?? /^\s+(\/\S+)\s+\(0x/.exec(line);
-    if (m?.[1]) libs.add(m[1]);
-  }
-  return [...libs];
+  return (await ldd(files)).libraries;
 }
 
 /**

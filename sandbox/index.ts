@@ -22,6 +22,7 @@ export type {
 } from './types.js';
 export { buildBaseImage, BASE_IMAGE, type BuildImageOptions } from './image.js';
 export { ensureDocker } from './docker-engine.js';
+export { startToolRunner, type ToolRunner } from './tool-runner.js';
 export { cleanupLeftovers, UNLISTED_GRACE_MS, type CleanupReport } from './cleanup.js';
 export { measureStartup, type StartupFigures } from './measure-startup.js';
 export { compileSeccompFilter, SECCOMP_RULES } from './seccomp.js';

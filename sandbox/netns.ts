@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
-import { runCommand, runQuietly } from './run-command.js';
+import { runCommand, runQuietly, type RunTool } from './run-command.js';
 
 /**
  * A network namespace joined to the host by one veth pair in 10.200.0.0/16, one /30 per
@@ -37,32 +37,27 @@ export function slotName(slot: number): string {
  * `record` is told each candidate name before it is created, so that the sandbox's state lists
  * the namespace from before it exists (a crash at any point leaves nothing unaccounted for).
  */
-export async function createSandboxNetwork(record: (name: string) => Promise<void>): Promise<SandboxNetwork> {
+export async function createSandboxNetwork(record: (name: string) => Promise<void>, run: RunTool = runCommand): Promise<SandboxNetwork> {
   let lastError: unknown;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     const slot = randomInt(1, SLOTS);
     const name = slotName(slot);
     await record(name);
-    try {
-      await runCommand('ip', ['netns', 'add', name]);
-    } catch (err) {
-      lastError = err;
-      await record('');
-      continue;
-    }
-    const network = networkFor(name, slot);
-    try {
-      await wire(name, slot);
-      return network;
-    } catch (err) {
+    const network = networkFor(name, slot, run);
+    const outcome = await claimAndWire(name, slot, run);
+    if (outcome === 'wired') return network;
+    if (outcome.claimed) {
       await network.remove();
-      throw err;
+      throw outcome.error;
     }
+    // not ours: another sandbox holds the slot (or ip failed before creating anything)
+    lastError = outcome.error;
+    await record('');
   }
   throw new Error(`could not claim a sandbox network in 10.200.0.0/16 after ${ATTEMPTS} attempts`, { cause: lastError });
 }
 
-function networkFor(name: string, slot: number): SandboxNetwork {
+function networkFor(name: string, slot: number, run: RunTool): SandboxNetwork {
   const { hostIp, sandboxIp } = slotAddresses(slot);
   return {
     name,
@@ -70,16 +65,22 @@ function networkFor(name: string, slot: number): SandboxNetwork {
     hostIp,
     sandboxIp,
     async remove() {
-      await removeSandboxNetwork(name);
+      await removeSandboxNetwork(name, run);
     },
   };
 }
 
-async function wire(name: string, slot: number): Promise<void> {
+/**
+ * Two `ip -batch` runs: the first creates the namespace (the claim) and the host end, the second
+ * configures the inside (a batch line cannot name another namespace). ip stops a batch at its
+ * first failing line and names it, so a failure on line 1 means nothing was created: the slot is
+ * someone else's and must not be removed. addrgenmode none stops the kernel giving either end an
+ * IPv6 link-local address, so there is no IPv6 path at all.
+ */
+async function claimAndWire(name: string, slot: number, run: RunTool): Promise<'wired' | { claimed: boolean; error: unknown }> {
   const { hostIp, sandboxIp } = slotAddresses(slot);
-  // Two `ip -batch` runs keep this to two processes; addrgenmode none stops the kernel giving
-  // either end an IPv6 link-local address, so there is no IPv6 path at all.
   const host = [
+    `netns add ${name}`,
     `link add ${name} type veth peer name eth0 netns ${name}`,
     `link set ${name} addrgenmode none`,
     `addr add ${hostIp}/30 dev ${name}`,
@@ -91,15 +92,33 @@ async function wire(name: string, slot: number): Promise<void> {
     'link set eth0 up',
     'link set lo up',
   ];
-  await runCommand('ip', ['-batch', '-'], { input: host.join('\n') + '\n' });
-  await runCommand('ip', ['-n', name, '-batch', '-'], { input: inside.join('\n') + '\n' });
+  try {
+    await run('ip', ['-batch', '-'], { input: host.join('\n') + '\n' });
+  } catch (error) {
+    return { claimed: failedLine(error) > 1, error };
+  }
+  try {
+    await run('ip', ['-n', name, '-batch', '-'], { input: inside.join('\n') + '\n' });
+  } catch (error) {
+    return { claimed: true, error };
+  }
+  return 'wired';
 }
 
-/** Idempotent: deleting the netns destroys the veth pair with it. Retried once if it stays. */
-export async function removeSandboxNetwork(name: string): Promise<void> {
+/** The batch line ip reports as failed (`Command failed -:N`), or 0 when it names none (timeout, crash). */
+export function failedLine(error: unknown): number {
+  const m = /Command failed -:(\d+)/.exec((error as Error | undefined)?.message ?? '');
+  return m ? Number(m[1]) : 0;
+}
+
+/**
+ * Idempotent: deleting the netns destroys the veth pair with it. One ip run does both (`-force`
+ * goes on past a line whose object is already gone). Retried once if the namespace stays.
+ */
+export async function removeSandboxNetwork(name: string, run: RunTool = runCommand): Promise<void> {
+  if (!name.startsWith(NETNS_PREFIX) || /\s/.test(name)) throw new Error(`not a sandbox network: ${JSON.stringify(name)}`);
   for (let attempt = 0; attempt < 2; attempt++) {
-    await runQuietly('ip', ['link', 'del', name]);
-    await runQuietly('ip', ['netns', 'del', name]);
+    await runQuietly('ip', ['-force', '-batch', '-'], `link del ${name}\nnetns del ${name}\n`, run);
     if (!existsSync(`/run/netns/${name}`)) return;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
 import { explainSpawnError } from './host-tools.js';
 
+/** runCommand's shape: a ToolRunner (tool-runner.ts) can stand in for it. */
+export type RunTool = (file: string, args: string[], opts?: { input?: string; timeoutMs?: number }) => Promise<CommandResult>;
+
 export interface CommandResult {
   stdout: string;
   stderr: string;
@@ -38,9 +41,9 @@ export function runCommand(file: string, args: string[], opts: { input?: string;
 }
 
 /** Like runCommand but for clean-up paths, where "already gone" is success. */
-export async function runQuietly(file: string, args: string[]): Promise<boolean> {
+export async function runQuietly(file: string, args: string[], input?: string, run: RunTool = runCommand): Promise<boolean> {
   try {
-    await runCommand(file, args, { timeoutMs: 10_000 });
+    await run(file, args, { timeoutMs: 10_000, ...(input !== undefined ? { input } : {}) });
     return true;
   } catch {
     return false;

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { LandlockSection } from './landlock.js';
+import type { ToolRunner } from './tool-runner.js';
 
 export type SandboxDriver = 'bwrap' | 'docker';
 
@@ -47,6 +48,11 @@ export interface SandboxSpec {
   bwrapNetwork?: 'veth' | 'unix-socket';
   /** May be given here or to start(); start()'s argument wins. */
   proxy?: ProxyEndpoint;
+  /**
+   * A long-lived owner's runner for ip and nft (tool-runner.ts): a small shell forks them, not
+   * the owner. Without one each is spawned from this process.
+   */
+  tools?: ToolRunner;
 }
 
 /**

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { runConversation, type TurnSample } from '../agent-conversation.js';
+import { cpuSeconds } from '../process-cpu.js';
 import type { Contender, RunningContender } from '../contenders/index.js';
 import type { Cell, MetricRow, ScenarioResult } from '../report/model.js';
 import { median, summarise } from '../stats.js';
@@ -35,13 +35,6 @@ const QUICK: Shape = { agents: 4, turns: 4, messageChars: 10_000, frameDelayMs: 
 
 interface FakesModule {
   createFakeOpenAI(o?: { reply?: unknown }): Promise<{ url: string; close(): Promise<void> }>;
-}
-
-/** CPU seconds (user + system, all threads) of a process, from /proc. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Agents in a loop of conversations until `until` passes; every turn's figures. */

@@ -1,3 +1,4 @@
+import { cpuSeconds } from '../process-cpu.js';
 import type { ScenarioResult } from '../report/model.js';
 import { checked, interleave, jobFor, participants, row, type ScenarioContext } from './context.js';
 
@@ -6,11 +7,24 @@ export async function largeScenario(ctx: ScenarioContext): Promise<ScenarioResul
   const s = ctx.options.scale;
   const port = ctx.env.upstream.https;
   const { ran, na } = participants(ctx, 'intercept');
+  const bytes = (s.largeBytes * s.largeRequests) / 1e6;
+  // The proxy's CPU per MB moved: on a shared machine the MB/s move with the load, this does not.
+  const cpuMsPerMb = async (c: { pid?: number }, run: () => Promise<unknown>): Promise<number> => {
+    const before = c.pid === undefined ? NaN : await cpuSeconds(c.pid);
+    await run();
+    return c.pid === undefined ? NaN : ((await cpuSeconds(c.pid)) - before) * 1000 / bytes;
+  };
   const samples = await interleave(ctx, ran, s.rounds, async (c) => {
-    const down = checked(await ctx.loadgen.run(jobFor(ctx, c, { urls: [`https://bench.test:${port}/large?bytes=${s.largeBytes}`], method: 'GET', concurrency: 1, requests: s.largeRequests })));
-    const up = checked(await ctx.loadgen.run(jobFor(ctx, c, { urls: [`https://bench.test:${port}/upload`], method: 'POST', uploadBytes: s.largeBytes, concurrency: 1, requests: s.largeRequests })));
-    ctx.log(`  large ${c.name}: down ${down.mbPerSec.toFixed(0)} MB/s, up ${up.mbPerSec.toFixed(0)} MB/s`);
-    return { down: down.mbPerSec, up: up.mbPerSec };
+    let down = 0;
+    let up = 0;
+    const downCpu = await cpuMsPerMb(c, async () => {
+      down = checked(await ctx.loadgen.run(jobFor(ctx, c, { urls: [`https://bench.test:${port}/large?bytes=${s.largeBytes}`], method: 'GET', concurrency: 1, requests: s.largeRequests }))).mbPerSec;
+    });
+    const upCpu = await cpuMsPerMb(c, async () => {
+      up = checked(await ctx.loadgen.run(jobFor(ctx, c, { urls: [`https://bench.test:${port}/upload`], method: 'POST', uploadBytes: s.largeBytes, concurrency: 1, requests: s.largeRequests }))).mbPerSec;
+    });
+    ctx.log(`  large ${c.name}: down ${down.toFixed(0)} MB/s, up ${up.toFixed(0)} MB/s, CPU ${downCpu.toFixed(2)} / ${upCpu.toFixed(2)} ms per MB`);
+    return { down, up, downCpu, upCpu };
   });
   return {
     id: 'large',
@@ -19,6 +33,8 @@ export async function largeScenario(ctx: ScenarioContext): Promise<ScenarioResul
     rows: [
       row(samples, na, 'down', { id: 'large.download_mbps', label: 'download MB/s', unit: 'MB/s', better: 'higher' }),
       row(samples, na, 'up', { id: 'large.upload_mbps', label: 'upload MB/s', unit: 'MB/s', better: 'higher' }),
+      row(samples, na, 'downCpu', { id: 'large.download_cpu_ms_per_mb', label: 'download, proxy CPU per MB', unit: 'ms', better: 'lower' }),
+      row(samples, na, 'upCpu', { id: 'large.upload_cpu_ms_per_mb', label: 'upload, proxy CPU per MB', unit: 'ms', better: 'lower' }),
     ],
   };
 }

@@ -85,6 +85,24 @@ t.test('flush() waits for queued events while the log stays open', async (t) => 
   t.equal((await readLines(file)).length, 2);
 });
 
+t.test('queued events reach the disk on their own, with no flush() or close()', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'audit.jsonl');
+  const bus = createEventBus();
+  const log = createAuditLog(bus, { file });
+  t.teardown(() => log.close());
+  bus.emit(requestAllowed);
+  bus.emit(connectDenied);
+  // Writes are gathered for a few ms; whatever the load, they must not wait for a flush that never comes.
+  const deadline = Date.now() + 10_000;
+  let lines = 0;
+  while (lines < 2 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    lines = existsSync(file) ? (await readFile(file, 'utf8')).split('\n').filter(Boolean).length : 0;
+  }
+  t.equal(lines, 2, 'both events written by the batch timer');
+});
+
 t.test('size-based rotation keeps maxFiles files, whole lines, newest last', async (t) => {
   const dir = await tempDir(t);
   const file = path.join(dir, 'audit.jsonl');
