@@ -41,6 +41,7 @@ export const GOALS: readonly GoalSpec[] = [
   { id: 'memory_per_tunnel', label: 'memory per idle tunnel', row: 'memory.per_tunnel', comparison: '<', target: 64, unit: 'KB' },
   { id: 'llm_passthrough_ttft_p50', label: 'LLM passthrough added TTFT p50', row: 'llm.passthrough.added_ttft_p50', comparison: '<', target: 1, unit: 'ms' },
   { id: 'llm_passthrough_ttft_p99', label: 'LLM passthrough added TTFT p99', row: 'llm.passthrough.added_ttft_p99', comparison: '<', target: 2, unit: 'ms' },
+  { id: 'llm_router_over_intercepted_p50', label: 'LLM router over an intercepted request, added TTFT p50', row: 'llm.router_over_intercepted_p50', comparison: '<', target: 0.3, unit: 'ms' },
   { id: 'llm_translated_ttft_p50', label: 'LLM Anthropic→Ollama added TTFT p50', row: 'llm.translated.added_ttft_p50', comparison: '<', target: 1, unit: 'ms' },
   { id: 'llm_translated_ttft_p99', label: 'LLM Anthropic→Ollama added TTFT p99', row: 'llm.translated.added_ttft_p99', comparison: '<', target: 2, unit: 'ms' },
   { id: 'llm_responses_sse_ttft_p50', label: 'LLM Responses SSE→Ollama added TTFT p50', row: 'llm.responses_sse.added_ttft_p50', comparison: '<', target: 1, unit: 'ms' },

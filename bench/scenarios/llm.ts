@@ -8,6 +8,7 @@ import type { Cell, MetricRow, ScenarioResult } from '../report/model.js';
 import { median } from '../stats.js';
 import { checked, type ScenarioContext } from './context.js';
 import { socketLane } from './llm-socket.js';
+import { SAME_SIZE_TOKEN, routerOverInterceptedRow, startInterceptedFront } from './llm-intercepted.js';
 
 /** The parts of test/fakes the lane uses. */
 interface FakeBackend {
@@ -83,6 +84,12 @@ function summary(run: LaneRun): string {
   return `added TTFT p50 ${added('ttft50')} ms, p99 ${added('ttft99')} ms`;
 }
 
+function routerOverIntercepted(routed: LaneRun, intercepted: LaneRun): MetricRow {
+  const failed = routed.errors.sluice ?? routed.errors.direct ?? intercepted.errors.sluice ?? intercepted.errors.direct;
+  const added = (run: LaneRun) => run.samples.sluice.ttft50.map((v, i) => v - run.samples.direct.ttft50[i]!);
+  return routerOverInterceptedRow(added(routed), added(intercepted), failed);
+}
+
 /**
  * Issue 3's lanes: (a) passthrough — an OpenAI streaming chat call to inference.local routed to
  * an OpenAI-compatible fake, no translation; (b) translated — an Anthropic Messages stream routed
@@ -98,9 +105,12 @@ export async function llmLane(ctx: ScenarioContext): Promise<ScenarioResult> {
   const fakes = (await import(pathToFileURL(path).href)) as FakesModule;
   const openai = await fakes.createFakeOpenAI({ reply: REPLY });
   const ollama = await fakes.createFakeOllama({ reply: REPLY });
+  const front = await startInterceptedFront(ctx.env.pki, openai.url);
   let proc: RunningContender | undefined;
   try {
     const inference = [
+      // Appended under the bench policy's network_policies: the intercepted lane's origin.
+      front.policy,
       'inference:',
       '  backends:',
       `    fake_openai: { type: openai-compatible, url: "${openai.url}" }`,
@@ -121,6 +131,11 @@ export async function llmLane(ctx: ScenarioContext): Promise<ScenarioResult> {
         viaSluice: { urls: ['https://inference.local/v1/chat/completions'], method: 'POST', headers: { ...json, authorization: 'Bearer sk-placeholder' }, requestBody: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: MESSAGES }), ttftMarker: MARKER },
       },
       {
+        id: 'intercepted', label: 'intercepted, same size (no router)',
+        direct: { urls: [`${openai.url}/v1/chat/completions`], method: 'POST', headers: json, requestBody: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: MESSAGES }), ttftMarker: MARKER },
+        viaSluice: { urls: [`https://bench.test:${front.port}/v1/chat/completions`], method: 'POST', headers: { ...json, authorization: SAME_SIZE_TOKEN }, requestBody: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: MESSAGES }), ttftMarker: MARKER },
+      },
+      {
         id: 'translated', label: 'translated (Anthropic → Ollama)',
         direct: ollamaDirect,
         viaSluice: { urls: ['https://inference.local/v1/messages'], method: 'POST', headers: { ...json, 'x-api-key': 'sk-ant-placeholder', 'anthropic-version': '2023-06-01' }, requestBody: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 256, stream: true, messages: MESSAGES }), ttftMarker: MARKER },
@@ -139,6 +154,7 @@ export async function llmLane(ctx: ScenarioContext): Promise<ScenarioResult> {
     const s = ctx.options.scale;
     const n = ctx.options.quick ? 20 : 300;
     const rows: MetricRow[] = [];
+    const runs = new Map<string, LaneRun>();
     for (const lane of lanes) {
       const run = emptyRun();
       for (let r = 0; r < s.rounds; r++) {
@@ -160,9 +176,11 @@ export async function llmLane(ctx: ScenarioContext): Promise<ScenarioResult> {
           }
         }
       }
+      runs.set(lane.id, run);
       rows.push(...laneRows(lane.id, lane.label, run));
       ctx.log(`  llm ${lane.id}: ${summary(run)}`);
     }
+    rows.push(routerOverIntercepted(runs.get('passthrough')!, runs.get('intercepted')!));
     // Codex's transport: a turn per response.create on one socket; the loadgen child speaks HTTP only.
     const socket = emptyRun();
     for (let r = 0; r < s.rounds && !socket.errors.sluice; r++) {
@@ -185,6 +203,7 @@ export async function llmLane(ctx: ScenarioContext): Promise<ScenarioResult> {
     };
   } finally {
     await proc?.close();
+    await front.close();
     await openai.close();
     await ollama.close();
   }

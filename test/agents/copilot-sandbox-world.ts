@@ -5,12 +5,11 @@ import type { SandboxDriver } from '../../sandbox/index.js';
 import { COPILOT_API_HOST, createFakeCopilot, createFakeOpenAI } from '../fakes/index.js';
 import type { RecordedRequest } from '../fakes/index.js';
 import { createTestCA } from '../helpers/tls.js';
-import { tempDir } from '../helpers/sluice.js';
 import type { CopilotMode, CopilotRun } from './copilot-world.js';
-import { GITHUB_TOKEN } from './copilot-world.js';
+import { GITHUB_TOKEN, copilotPolicy } from './copilot-world.js';
 import { PERSONAL, run } from './harness.js';
 import { startProviderFront } from './provider-front.js';
-import { AGENT_IMAGE } from './sandbox-harness.js';
+import { AGENT_IMAGE, sandboxDirs } from './sandbox-harness.js';
 import { asSeen, copilotTurn } from './scripts.js';
 import type { Task } from './scripts.js';
 
@@ -35,42 +34,10 @@ export interface CopilotSandboxOptions {
 const NAMES = ['api.github.com', COPILOT_API_HOST, 'api.githubcopilot.com', 'telemetry.individual.githubcopilot.com'];
 const root = path.resolve('.');
 
-function policyFor(mode: CopilotMode, localUrl: string, privacy: boolean): string {
-  if (mode === 'local') {
-    return `version: 1
-network_policies: {}
-inference:
-  backends:
-    local: { type: openai, url: "${localUrl}" }
-  routes:
-    - { match: {}, backend: local, model: fake-model }
-`;
-  }
-  return `version: 1
-network_policies:
-  copilot:
-    endpoints:
-      - { host: api.github.com, port: 443 }
-      - { host: "*.githubcopilot.com", port: 443 }
-inference:
-  routes:
-    - { match: {}, action: allow }
-providers:
-  copilot: { from: env:REAL_KEY }
-${privacy ? 'privacy:\n  redact: all\n  mode: pseudonymize\n' : ''}`;
-}
-
 export async function runCopilotInSandbox(t: Test, name: string, opts: CopilotSandboxOptions): Promise<Omit<CopilotRun, 'sluice'>> {
   if (opts.privacy && opts.mode === 'local') throw new Error('a privacy cell is hosted: the local backend is given the original text by design');
   const cell = `${opts.driver}-${opts.mode === 'local' ? 'routed' : 'hosted'}${opts.privacy ? '-private' : ''}`;
-  const dir = tempDir('sluice-agent-');
-  const home = path.join(dir, 'home');
-  const work = path.join(dir, 'work');
-  fs.mkdirSync(home);
-  fs.mkdirSync(work);
-  // The sandbox never runs as root: it runs as the workdir's owner, here nobody, who must reach it.
-  fs.chmodSync(dir, 0o755);
-  fs.chownSync(work, 65534, 65534);
+  const { dir, home, work } = sandboxDirs();
   const content = opts.privacy ? `mail ${PERSONAL.email} key ${PERSONAL.awsKey}` : `written by ${name} in a ${opts.driver} sandbox`;
   const task: Task = { file: path.join(work, 'proof.txt'), content, answer: 'The file is written.' };
   // The fake writes what it was given: pseudonyms under privacy, which Sluice restores in the tool call.
@@ -85,7 +52,7 @@ export async function runCopilotInSandbox(t: Test, name: string, opts: CopilotSa
     fs.rmSync(dir, { recursive: true, force: true });
   });
   const policy = path.join(dir, 'policy.yaml');
-  fs.writeFileSync(policy, policyFor(opts.mode, local.url, opts.privacy === true));
+  fs.writeFileSync(policy, copilotPolicy(opts.mode, local.url, { routedOnly: true, ...(opts.privacy ? { redact: 'all' } : {}) }));
   const caFile = path.join(dir, 'upstream-ca.pem');
   fs.writeFileSync(caFile, ca.caPem);
   const prompt = `Write the file ${task.file} containing exactly "${task.content}", then say: ${task.answer}`;

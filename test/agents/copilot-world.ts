@@ -46,8 +46,14 @@ export interface CopilotRunOptions {
 export const GITHUB_TOKEN = `github_pat_11AAAAAAA0${'Re4lGitHubT0ken'.repeat(4)}_${'q'.repeat(11)}`;
 export const PRIVATE_EMAIL = 'alice.liddell@example.com';
 
-function policyFor(mode: CopilotMode, backendUrl: string, redact: boolean): string {
-  const privacy = redact ? 'privacy:\n  redact: [email]\n  mode: pseudonymize\n' : '';
+/**
+ * The policy of either world. `redact`: which types a `privacy:` section redacts (pseudonymized),
+ * none without it. `routedOnly`: the local world with no `providers:` entry, so the client's
+ * placeholder is the routed provider's (as inside `sluice run` with no real token anywhere).
+ */
+export function copilotPolicy(mode: CopilotMode, backendUrl: string, opts: { redact?: string; routedOnly?: boolean } = {}): string {
+  const privacy = opts.redact ? `privacy:\n  redact: ${opts.redact}\n  mode: pseudonymize\n` : '';
+  const provider = mode === 'local' && opts.routedOnly ? '' : 'providers:\n  copilot: { from: env:REAL_KEY }\n';
   if (mode === 'local') {
     return `version: 1
 network_policies: {}
@@ -56,9 +62,7 @@ inference:
     local: { type: openai, url: "${backendUrl}" }
   routes:
     - { match: {}, backend: local, model: fake-model }
-providers:
-  copilot: { from: env:REAL_KEY }
-${privacy}`;
+${provider}${privacy}`;
   }
   return `version: 1
 network_policies:
@@ -69,9 +73,7 @@ network_policies:
 inference:
   routes:
     - { match: {}, action: allow }
-providers:
-  copilot: { from: env:REAL_KEY }
-${privacy}`;
+${provider}${privacy}`;
 }
 
 export async function runCopilotClient(t: Test, name: string, opts: CopilotRunOptions): Promise<CopilotRun> {
@@ -87,7 +89,7 @@ export async function runCopilotClient(t: Test, name: string, opts: CopilotRunOp
   const ca = await createTestCA();
   const names = ['api.github.com', COPILOT_API_HOST, 'api.githubcopilot.com', 'telemetry.individual.githubcopilot.com'];
   const front = await startProviderFront(await ca.issue(names), Object.fromEntries(names.map((n) => [n, hosted.port])));
-  const sluice = await startTestSluice(policyFor(opts.mode, local.url, opts.redact ?? false), {
+  const sluice = await startTestSluice(copilotPolicy(opts.mode, local.url, opts.redact ? { redact: '[email]' } : {}), {
     upstreamCA: [ca.caPem],
     resolve: Object.fromEntries(names.map((n) => [n, front.address])),
     env: { REAL_KEY: GITHUB_TOKEN },

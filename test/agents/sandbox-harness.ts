@@ -78,15 +78,20 @@ providers:
 ${privacy ? PRIVACY : ''}`;
 }
 
-export async function runAgentInSandbox(t: Test, spec: AgentSpec, opts: SandboxRunOptions): Promise<Omit<AgentRun, 'sluice'>> {
+/** A cell's folders: Sluice's home, and a workdir the sandbox user (nobody: never root) owns and can reach. */
+export function sandboxDirs(): { dir: string; home: string; work: string } {
   const dir = tempDir('sluice-agent-');
   const home = path.join(dir, 'home');
   const work = path.join(dir, 'work');
   fs.mkdirSync(home);
   fs.mkdirSync(work);
-  // The sandbox never runs as root: it runs as the workdir's owner, here nobody, who must reach it.
   fs.chmodSync(dir, 0o755);
   fs.chownSync(work, 65534, 65534);
+  return { dir, home, work };
+}
+
+export async function runAgentInSandbox(t: Test, spec: AgentSpec, opts: SandboxRunOptions): Promise<Omit<AgentRun, 'sluice'>> {
+  const { dir, home, work } = sandboxDirs();
   const content = opts.privacy ? `mail ${PERSONAL.email} key ${PERSONAL.awsKey}` : `written by ${spec.name} in a ${opts.driver} sandbox`;
   const task: Task = { file: path.join(work, 'proof.txt'), content, answer: 'The file is written.' };
   const provider = PROVIDERS[spec.provider];
