@@ -7,7 +7,10 @@ export interface RecordedRequest {
   method: string;
   url: string;
   headers: http.IncomingHttpHeaders;
-  body: Buffer;
+  /** What arrived so far: a request cut before its end is recorded too, with what reached this server. */
+  readonly body: Buffer;
+  /** Whether the body arrived to its end. */
+  complete: boolean;
 }
 
 export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
@@ -33,11 +36,21 @@ export async function startUpstream(opts: { cert?: TestCert; handler?: Handler; 
   const handler = opts.handler ?? echoHandler;
   const listener: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
+    // Recorded as it arrives, so "no byte reached the upstream" holds for a request cut mid-body too.
+    const recorded: RecordedRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      get body() {
+        return Buffer.concat(chunks);
+      },
+      complete: false,
+    };
+    requests.push(recorded);
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
-      handler(req, res, body);
+      recorded.complete = true;
+      handler(req, res, Buffer.concat(chunks));
     });
   };
   const server = opts.cert ? https.createServer({ key: opts.cert.key, cert: opts.cert.cert }, listener) : http.createServer(listener);
