@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -49,7 +49,33 @@ function refs(child: ChildProcess, on: boolean): void {
 
 const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
 
+const RUNNER_DIR = /^\.tools-(\d+)-[0-9a-f]+$/;
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** Request directories of runners whose owner died without closing them (a gateway killed -9). */
+function sweepOrphans(runDir: string): void {
+  let entries: string[];
+  try {
+    entries = readdirSync(runDir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const owner = RUNNER_DIR.exec(entry)?.[1];
+    if (owner !== undefined && !alive(Number(owner))) rmSync(path.join(runDir, entry), { recursive: true, force: true });
+  }
+}
+
 export function startToolRunner(): ToolRunner {
+  sweepOrphans(sluiceRunDir());
   const dir = path.join(sluiceRunDir(), `.tools-${process.pid}-${randomBytes(4).toString('hex')}`);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const pending = new Map<string, (status: number | Error) => void>();

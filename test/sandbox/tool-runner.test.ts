@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -65,6 +66,29 @@ t.test('its files are root-only and gone once closed; a closed runner refuses', 
   t.notOk(fs.existsSync(dir), 'removed on close');
   t.ok(await gone(pid!), 'the shell exits when its pipe closes');
   await t.rejects(tools.run('true', []), /closed/);
+});
+
+t.test("a runner sweeps the request directories of runners whose owner died (a gateway killed -9), and only those", async (t) => {
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-tools-sweep-'));
+  const before = process.env.SLUICE_RUN_DIR;
+  process.env.SLUICE_RUN_DIR = runDir;
+  t.teardown(() => {
+    if (before === undefined) delete process.env.SLUICE_RUN_DIR;
+    else process.env.SLUICE_RUN_DIR = before;
+    fs.rmSync(runDir, { recursive: true, force: true });
+  });
+  const exited = spawn('true');
+  const deadPid = await new Promise<number>((resolve) => exited.on('exit', () => resolve(exited.pid!)));
+  const orphan = path.join(runDir, `.tools-${deadPid}-0badc0de`);
+  const living = path.join(runDir, `.tools-${process.pid}-0badc0de`);
+  const other = path.join(runDir, '.tools-not-a-runner');
+  for (const dir of [orphan, living, other]) fs.mkdirSync(path.join(dir, 'req'), { recursive: true });
+  const tools = startToolRunner();
+  t.teardown(() => tools.close());
+  t.notOk(fs.existsSync(orphan), "a dead owner's directory is removed");
+  t.ok(fs.existsSync(living), "a living owner's directory is kept");
+  t.ok(fs.existsSync(other), 'a name that is not a runner directory is kept');
+  await tools.run('true', []);
 });
 
 t.test('fails closed when its shell dies, and starts a new one for the next request', async (t) => {
