@@ -11,7 +11,8 @@ import { copilotTurn } from './scripts.js';
 // (copilot-sandbox-world.ts): Copilot CLI on both drivers, routed locally (Sluice is its GitHub
 // session) and hosted with the token at the wire, its bwrap hosted turn with `redact: all`; and
 // OpenClaw's github-copilot/* provider (a Claude model, which Copilot serves on Anthropic's
-// /v1/messages; Node 24 mounted with --mount-install) routed and hosted on bwrap. Under docker
+// /v1/messages; Node 24 mounted with --mount-install) routed and hosted on bwrap, hosted with
+// `redact: all`. Under docker
 // Copilot CLI's terminal addon needs libutil.so.1 and an exec HOME, which the image and the driver
 // give. Every cell has its own fakes, Sluice and workdir, so they run side by side.
 t.setTimeout(1_500_000);
@@ -28,7 +29,7 @@ const cells: Array<[Client, Pick<CopilotSandboxOptions, 'driver' | 'mode' | 'pri
   [copilotCli, { driver: 'docker', mode: 'local' }],
   [copilotCli, { driver: 'docker', mode: 'hosted' }],
   [openclaw, { driver: 'bwrap', mode: 'local' }],
-  [openclaw, { driver: 'bwrap', mode: 'hosted' }],
+  [openclaw, { driver: 'bwrap', mode: 'hosted', privacy: true }],
 ];
 
 t.test('GitHub Copilot clients inside sluice run', { skip: isRoot ? false : 'needs root for network namespaces and docker' }, async (t) => {

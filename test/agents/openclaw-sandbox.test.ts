@@ -7,7 +7,8 @@ import { sandboxCells } from './sandbox-harness.js';
 // binary brings the Node 24 project's node_modules in, OpenClaw included. anthropic/* on both
 // drivers, routed and hosted, its bwrap hosted turn with `redact: all` (the provider never sees
 // the e-mail address or the AWS key, the file its `exec` tool writes holds them); openai/* (the
-// Responses API) routed on bwrap and hosted on both. Its github-copilot/* provider is in
+// Responses API) routed on bwrap and hosted on both, its bwrap hosted turn redacted the same way
+// (pseudonyms restored in the Responses stream's text and tool arguments). Its github-copilot/* provider is in
 // copilot-sandbox.test.ts. An OpenClaw turn costs minutes here (its own start-up and SQLite
 // maintenance, which `--auth-env-only` leaves no setting to skip), so the cells run side by side.
 t.setTimeout(1_500_000);
@@ -23,7 +24,7 @@ t.test('OpenClaw (Node 24) inside sluice run', { skip: isRoot ? false : 'needs r
   ]);
   sandboxCells(t, AGENTS['openclaw-openai']!, checkTurn, [
     { driver: 'bwrap', routed: true },
-    { driver: 'bwrap', routed: false },
+    { driver: 'bwrap', routed: false, privacy: true },
     { driver: 'docker', routed: false },
   ]);
 });
