@@ -64,8 +64,17 @@ async function open(t: Test, token: string | undefined): Promise<Page> {
   // Checked before the test ends (an assertion in a teardown comes too late for tap).
   t.teardown(() => context.close());
   pageErrors.set(page, errors);
-  await page.goto(`${gw.gateway.apiUrl}/dashboard${token ? `#token=${token}` : ''}`);
-  return page;
+  const url = `${gw.gateway.apiUrl}/dashboard${token ? `#token=${token}` : ''}`;
+  // Chromium aborts a navigation when the host's interfaces change, and sandboxes tested alongside
+  // add and remove veths all the time: a navigation cut that way is tried again, as a user would.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(url);
+      return page;
+    } catch (err) {
+      if (attempt >= 5 || !/ERR_NETWORK_CHANGED/.test((err as Error).message)) throw err;
+    }
+  }
 }
 
 t.test('without a token: the page asks for one and shows no data; a wrong one is refused', async (t) => {
