@@ -30,6 +30,10 @@ export async function runInSandbox(spec: SandboxSpec, input?: string): Promise<S
   let err = '';
   running.stdout?.on('data', (c: Buffer) => (out += c.toString()));
   running.stderr?.on('data', (c: Buffer) => (err += c.toString()));
+  // The exit can be seen before the last output is read (a CMD as fast as `id -u`): the output's end is awaited too.
+  const ended = (s: NodeJS.ReadableStream | null | undefined) =>
+    s ? new Promise<void>((resolve) => ['end', 'close', 'error'].forEach((e) => s.once(e, () => resolve()))) : Promise.resolve();
+  const outputEnded = Promise.all([ended(running.stdout), ended(running.stderr)]);
   running.stdin?.end(input ?? '');
   return {
     running,
@@ -38,6 +42,10 @@ export async function runInSandbox(spec: SandboxSpec, input?: string): Promise<S
     async finish() {
       try {
         const code = await running.wait();
+        // bounded: a background process the CMD left behind may hold the pipes open
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([outputEnded, new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)))]);
+        clearTimeout(timer);
         return { code, out, err };
       } finally {
         await running.remove();
