@@ -11,6 +11,6 @@ export { startGateway } from './gateway.js';
 export type { Gateway, GatewayOptions } from './gateway.js';
 export { sluiceVersion } from './version.js';
 export { explain } from './explain.js';
-export { routedKeys } from './inference.js';
+export { effectiveInference, routedKeys } from './inference.js';
 export type { RoutedKeys } from './inference.js';
 export type { ExplainOptions, Explanation } from './explain.js';

@@ -64,7 +64,6 @@ export function routedProfiles(config: InferenceConfig | undefined): BuiltinProf
   return out;
 }
 
-
 /** What `setRouted` takes: the providers the routes answer, and the configured LLM hosts their placeholders are good for. */
 export interface RoutedKeys {
   profiles: BuiltinProfileName[];
@@ -72,11 +71,10 @@ export interface RoutedKeys {
 }
 
 /**
- * The routed providers' placeholders a policy means, computed once for everything that issues
- * them: the pipeline (so `sluice run` and `sluice up` accept them) and `sluice env` (so what it
- * prints is what they accept).
+ * The routed providers' placeholders an effective inference config means, computed the same way
+ * for everything that issues them: the pipeline (so `sluice run` and `sluice up` accept them) and
+ * `sluice env` (so what it prints is what they accept).
  */
-export function routedKeys(policy: Policy, compiled: CompiledPolicy): RoutedKeys {
-  const inference = effectiveInference(policy, compiled);
+export function routedKeys(inference: InferenceConfig | undefined): RoutedKeys {
   return { profiles: routedProfiles(inference), hosts: configuredHosts(inference) };
 }

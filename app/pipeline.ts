@@ -73,7 +73,7 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
   let redactor: Redactor = createRedactor(opts.initial.privacy);
   const inference = effectiveInference(opts.initial, opts.policy());
   // Providers the routes answer: their key variables get placeholders even without a provider entry.
-  const routed = routedKeys(opts.initial, opts.policy());
+  const routed = routedKeys(inference);
   credentials.setRouted(routed.profiles, routed.hosts);
   const router = createPrivacyRouter({
     config: inference,
@@ -118,7 +118,7 @@ export async function buildPipeline(opts: PipelineOptions): Promise<Pipeline> {
       scrubbed.clear();
       const next = effectiveInference(policy, compiled);
       router.reload(next);
-      const routed = routedKeys(policy, compiled);
+      const routed = routedKeys(next);
       credentials.setRouted(routed.profiles, routed.hosts);
       // A new redactor only when its section changed: the pseudonym vaults live in it.
       const nextKey = JSON.stringify(policy.privacy ?? null);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { routedKeys } from '../app/index.js';
+import { effectiveInference, routedKeys } from '../app/index.js';
 import { createEventBus } from '../core/index.js';
 import { createCredentials } from '../credentials/index.js';
 import { compilePolicy, loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
@@ -32,7 +32,7 @@ export async function env(inv: Invocation, io: CliIO): Promise<number> {
   });
   try {
     // Providers the routes answer get their key variable too, as `sluice run` gives the sandbox.
-    const routed = routedKeys(loaded.policy, compilePolicy(loaded.policy));
+    const routed = routedKeys(effectiveInference(loaded.policy, compilePolicy(loaded.policy)));
     credentials.setRouted(routed.profiles, routed.hosts);
     const vars = credentials.envFor(values.sandbox ?? 'default');
     // A named sandbox on a shared listener proves its name with the credential issued to it.

@@ -7,3 +7,4 @@ export type * from './stage.js';
 export * from './escapes.js';
 export type * from './llm.js';
 export type * from './process.js';
+export { lazyModule } from './lazy-module.js';

@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import type { Dispatcher, Pool } from 'undici';
 import type * as Undici from 'undici';
+import { lazyModule } from '../core/index.js';
 import type { BackendConfig } from './schema.js';
 import type { Shape } from './translate/index.js';
 import type { LlmCallKind } from './apis.js';
@@ -40,7 +40,7 @@ export function shapeOfBackend(config: BackendConfig): Shape {
   return 'openai';
 }
 
-const load = createRequire(import.meta.url);
+const undici = lazyModule<typeof Undici>('undici');
 
 export function createBackend(name: string, config: BackendConfig): Backend {
   const url = new URL(config.url);
@@ -50,7 +50,7 @@ export function createBackend(name: string, config: BackendConfig): Backend {
   // Made on the first call: undici is required then, so a Sluice whose routes are never called
   // (and `sluice up` at idle) does not load it for the default Ollama backend.
   let made: Pool | undefined;
-  const pool = (): Pool => (made ??= new (load('undici') as typeof Undici).Pool(url.origin, {
+  const pool = (): Pool => (made ??= new (undici().Pool)(url.origin, {
     connect: { timeout: config.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,

@@ -3,10 +3,9 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import type { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import type { Dispatcher, Pool, buildConnector } from 'undici';
 import type * as Undici from 'undici';
-import { SluiceError } from '../core/index.js';
+import { SluiceError, lazyModule } from '../core/index.js';
 import type { Destination } from '../core/index.js';
 import { toUndiciHeaders } from './headers.js';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -86,8 +85,7 @@ export function upstreamError(err: unknown, dest: Destination): SluiceError {
 }
 
 /** undici (~20 MB loaded) is required on the first upstream, not when Sluice starts idle. */
-const load = createRequire(import.meta.url);
-const undici = (): typeof Undici => load('undici') as typeof Undici;
+const undici = lazyModule<typeof Undici>('undici');
 
 export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
   const secureContext = buildTrust(opts.extraCA ?? []);

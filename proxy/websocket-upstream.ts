@@ -1,17 +1,15 @@
 import type http from 'node:http';
-import { createRequire } from 'node:module';
 import type { WebSocket } from 'ws';
 import type * as Ws from 'ws';
-import { SluiceError } from '../core/index.js';
+import { SluiceError, lazyModule } from '../core/index.js';
 import type { RequestContext, ResponseHead } from '../core/index.js';
 import type { ExchangeDeps } from './exchange.js';
 import type { ForwardTarget } from './forward.js';
 import { upstreamError } from './forward.js';
 import { filterBuffer } from './body-filters.js';
 
-const load = createRequire(import.meta.url);
 /** ws (~15 MB loaded) is required on the first WebSocket, not when Sluice starts. */
-export const loadWs = (): typeof Ws => load('ws') as typeof Ws;
+export const loadWs = lazyModule<typeof Ws>('ws');
 
 /**
  * Sluice's own WebSocket to the upstream, over a connection to the validated address (TLS

@@ -1,6 +1,6 @@
-import { createRequire } from 'node:module';
 import type * as Graphql from 'graphql';
 import type { DocumentNode, FragmentDefinitionNode, OperationDefinitionNode, SelectionSetNode } from 'graphql';
+import { lazyModule } from '../core/index.js';
 import { compileDotGlob } from './glob.js';
 import type { Glob } from './glob.js';
 import type { QueryParams } from './query.js';
@@ -37,8 +37,7 @@ class Invalid extends Error {}
  * graphql-js (~13 MB loaded) is required on the first GraphQL request, not when Sluice starts:
  * most policies have no GraphQL rule, and an idle proxy should not carry it.
  */
-const load = createRequire(import.meta.url);
-const graphql = (): typeof Graphql => load('graphql') as typeof Graphql;
+const graphql = lazyModule<typeof Graphql>('graphql');
 
 function rootFields(set: SelectionSetNode, fragments: Map<string, FragmentDefinitionNode>, visited: Set<string>, out: Set<string>): void {
   const { Kind } = graphql();

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type Docker from 'dockerode';
+import { lazyModule } from '../core/index.js';
 import { findOnPath, missingToolMessage } from './host-tools.js';
 
 /**
@@ -9,9 +9,10 @@ import { findOnPath, missingToolMessage } from './host-tools.js';
  * ~28 MB once loaded: it is required on first use, so a gateway that never runs a docker
  * sandbox (and `sluice up` at idle) does not carry it.
  */
+const dockerode = lazyModule<typeof Docker>('dockerode');
+
 export function dockerClient(): Docker {
-  const Dockerode = createRequire(import.meta.url)('dockerode') as typeof Docker;
-  return new Dockerode();
+  return new (dockerode())();
 }
 
 /** True when the engine answers. */
