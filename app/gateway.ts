@@ -30,6 +30,8 @@ export interface GatewayOptions extends RuntimeOptions {
   routes?: Route[];
   /** How long stopping a sandbox waits after SIGTERM; default 5 s. */
   graceMs?: number;
+  /** Sandbox networks kept ready per driver (gateway/sandbox-manager.ts); default 2, 0 for none. */
+  warmNetworks?: number;
   /** `audit`: learning mode on the shared listener (rules' CompileOptions); sandboxes keep enforcing. */
   enforcement?: 'enforce' | 'audit';
 }
@@ -85,10 +87,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       caCertPem: runtime.caCertPem,
       defaultPolicy: () => defaults.get(),
       ...(opts.graceMs !== undefined ? { graceMs: opts.graceMs } : {}),
+      ...(opts.warmNetworks !== undefined ? { warmNetworks: opts.warmNetworks } : {}),
       startListener: async ({ sandbox, policy, host, baseDir, attributeClient }) =>
         listenerOf(await startTenant(runtime, { policy, sandbox, listen: { host, port: 0 }, ...(baseDir ? { baseDir } : {}), ...(attributeClient ? { attributeClient } : {}) }), sandbox),
     });
-    const recovered = await sandboxes.recover();
+    const recovered = await sandboxes.recover({ previousDied: !!lock.stale });
     cleanups.push(() => sandboxes.close());
 
     const events = createEventStream(runtime.bus);

@@ -30,6 +30,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       dns,
       verbose,
       enforcement: { ...enforcement, help: `${enforcement.help}; on the shared listener only, sandboxes keep enforcing` },
+      'warm-networks': { type: 'string', value: 'N', help: 'sandbox networks made ahead of demand per driver, from its first sandbox on, so a start skips making one (default 2; 0: none)' },
     },
     details:
       'Stops cleanly on SIGINT/SIGTERM, stopping its sandboxes first. The default policy file is watched: a valid new version applies at once, an invalid one is reported and the last good one stays. One gateway per --home.',

@@ -40,6 +40,11 @@ export async function up(inv: Invocation, io: CliIO): Promise<number> {
   if (!/^(127\.|::1$|localhost$)/.test(listen.host)) {
     io.stderr.write(`sluice: warning: listening on ${listen.host}: anyone who can reach this address can use the proxy and its credentials; prefer 127.0.0.1 (sandboxes get their own listener)\n`);
   }
+  const warm = str(inv, 'warm-networks');
+  if (warm !== undefined && !/^(0|[1-9]\d?)$/.test(warm)) {
+    io.stderr.write(`sluice up: --warm-networks expects a number from 0 to 99, got "${warm}"\n`);
+    return 2;
+  }
   const api = values['api-listen'] !== undefined ? parseListen(values['api-listen']) : undefined;
   if (api && (api.host === '0.0.0.0' || api.host === '::')) {
     io.stderr.write('sluice up: --api-listen needs the address or name clients use (its TLS certificate names it), not a wildcard\n');
@@ -62,6 +67,7 @@ export async function up(inv: Invocation, io: CliIO): Promise<number> {
       ...(values.verbose ? { human: io.stderr } : {}),
       env: io.env,
       ...(learning ? { enforcement: 'audit' as const } : {}),
+      ...(warm !== undefined ? { warmNetworks: Number(warm) } : {}),
     });
   } catch (err) {
     if (err instanceof PolicyLoadError) {

@@ -8,9 +8,10 @@ import { ACTIVE, outputFile, readRecords, writeRecord } from './records.js';
  * with its parent; a container without its proxy is useless and no longer reachable), so its
  * resources are removed and its record says it was lost. Re-adopting a container instead would
  * need its listener back on the same address with the same credential, and its output of the
- * time in between, which nobody read: not done. Returns the names recovered.
+ * time in between, which nobody read: not done. `previousDied`: the last gateway on this state
+ * folder did not stop cleanly (a stale lock). Returns the names recovered.
  */
-export async function recoverSandboxes(set: Sandboxes, cleanupLeftovers: () => Promise<unknown>): Promise<string[]> {
+export async function recoverSandboxes(set: Sandboxes, cleanupLeftovers: () => Promise<unknown>, previousDied = false): Promise<string[]> {
   const { records, unreadable } = readRecords(set.home);
   const lost: string[] = [];
   for (const record of records) {
@@ -29,7 +30,8 @@ export async function recoverSandboxes(set: Sandboxes, cleanupLeftovers: () => P
   }
   for (const entry of unreadable) process.emitWarning(`sluice gateway: unreadable sandbox record ${entry}`);
   // Everything a dead owner left behind (ours included): netns, nft tables, containers,
-  // networks. After a clean stop there is nothing of ours, and the start stays light.
-  if (lost.length > 0 || unreadable.length > 0) await cleanupLeftovers();
+  // networks, and the warm networks a gateway keeps ready when no sandbox runs. After a clean
+  // stop there is nothing of ours, and the start stays light.
+  if (lost.length > 0 || unreadable.length > 0 || previousDied) await cleanupLeftovers();
   return lost;
 }

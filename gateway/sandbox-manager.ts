@@ -4,7 +4,7 @@ import { SluiceError } from '../core/index.js';
 import type { AttributeClient, EventBus, SandboxEvent } from '../core/index.js';
 import type { Policy } from '../rules/index.js';
 import type { BackendHealth } from '../privacy/index.js';
-import type { SandboxDriver, ToolRunner } from '../sandbox/index.js';
+import type { NetworkPool, SandboxDriver, ToolRunner } from '../sandbox/index.js';
 import type * as SandboxModule from '../sandbox/index.js';
 import { drain, emitSandbox, removeLive, settle, withGrace } from './live-sandbox.js';
 import type { Live, Sandboxes } from './live-sandbox.js';
@@ -74,6 +74,11 @@ export interface ManagerOptions {
   defaultPolicy(): { text: string; policy: Policy; dir?: string };
   /** How long `stop` waits after SIGTERM before SIGKILL; default 5 s. */
   graceMs?: number;
+  /**
+   * Sandbox networks kept ready per driver (sandbox/network-pool.ts), from that driver's first
+   * create on; 0 makes every sandbox its own. Default DEFAULT_POOL_SIZE (2).
+   */
+  warmNetworks?: number;
 }
 
 const DEFAULT_GRACE_MS = 5000;
@@ -89,6 +94,7 @@ export function createSandboxManager(opts: ManagerOptions) {
   const sandboxModule = () => (drivers ??= import('../sandbox/index.js'));
   // ip and nft for every sandbox are forked by one small shell, not by this (large) process
   let tools: ToolRunner | undefined;
+  let pool: NetworkPool | undefined;
   const emit = (record: SandboxRecord, activity: SandboxEvent['activity'], reason: string, exitCode?: number) => emitSandbox(set, record, activity, reason, exitCode);
 
   function find(requested: string): Live {
@@ -100,7 +106,7 @@ export function createSandboxManager(opts: ManagerOptions) {
 
 
   async function create(spec: CreateSpec): Promise<SandboxRecord> {
-    const { prepareSandbox, sandboxName, attributionOnStart, startToolRunner } = await sandboxModule();
+    const { prepareSandbox, sandboxName, attributionOnStart, startToolRunner, createNetworkPool, DEFAULT_POOL_SIZE } = await sandboxModule();
     let name: string;
     try {
       name = sandboxName(spec.name);
@@ -140,10 +146,16 @@ export function createSandboxManager(opts: ManagerOptions) {
     const live: Live = { record, output: openOutputLog(outputFile(opts.home, name)), stdinTaken: false, stopping: false, exited: Promise.resolve(record), released: Promise.resolve() };
     sandboxes.set(name, live);
     const { attributeClient, started } = attributionOnStart();
+    tools ??= startToolRunner();
+    const warm = (pool ??= createNetworkPool({
+      size: opts.warmNetworks ?? DEFAULT_POOL_SIZE,
+      run: tools.run,
+      onError: (driver, err) => process.emitWarning(`sluice gateway: a warm ${driver} sandbox network could not be made (sandboxes make their own): ${(err as Error).message}`),
+    }));
     try {
-      tools ??= startToolRunner();
       live.prepared = await prepareSandbox({
         tools,
+        pool: warm,
         driver: spec.driver,
         name,
         command: spec.command,
@@ -178,6 +190,8 @@ export function createSandboxManager(opts: ManagerOptions) {
       record.startedAt = new Date().toISOString();
       writeRecord(opts.home, record);
       emit(record, 'started', `started: ${spec.command.join(' ').slice(0, 200)}`);
+      // refilled once this create is done with the CPU; the first create of a driver starts it
+      warm.fill(spec.driver);
       return record;
     } catch (err) {
       started(undefined);
@@ -188,6 +202,7 @@ export function createSandboxManager(opts: ManagerOptions) {
       await live.output.close();
       removeRecordDir(opts.home, name);
       emit(record, 'failed', `could not start: ${(err as Error).message}`);
+      warm.fill(spec.driver);
       if (err instanceof SluiceError) throw err;
       throw new SluiceError('SLUICE_SANDBOX_FAILED', `sandbox ${name} could not start: ${(err as Error).message}`, { reason: (err as Error).message });
     }
@@ -253,7 +268,7 @@ export function createSandboxManager(opts: ManagerOptions) {
       return [...sandboxes.values()].filter((l) => l.record.state === 'running' && l.listener).map((l) => ({ name: l.record.name, listener: l.listener! }));
     },
     /** See recovery.ts. */
-    recover: async (): Promise<string[]> => recoverSandboxes(set, async () => (await sandboxModule()).cleanupLeftovers()),
+    recover: async (opts: { previousDied?: boolean } = {}): Promise<string[]> => recoverSandboxes(set, async () => (await sandboxModule()).cleanupLeftovers(), opts.previousDied),
     /** Gateway shutdown: every running sandbox is stopped (its proxy is going away with us). */
     async close(graceMs = 2000): Promise<void> {
       await Promise.all([...sandboxes.values()].filter((l) => ACTIVE.has(l.record.state)).map((l) => stop(l.record.name, graceMs).catch(() => undefined)));
@@ -261,6 +276,7 @@ export function createSandboxManager(opts: ManagerOptions) {
         await l.released;
         await l.output.close();
       }));
+      await pool?.close();
       tools?.close();
     },
   };

@@ -61,7 +61,7 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
   try {
     await recordState(state, { reaper: reaper.identity, user: { uid: user.uid, gid: user.gid } });
     if (access === 'lend' && workdir) notices.push(...(await lendWorkdir(state, workdir, user, { ancestors: true, owner: ownerOf(workdir) })));
-    network = await createBwrapNetwork(mode, (n) => recordState(state, { network: n, firewallTables: n ? [n] : [] }), spec.tools?.run);
+    network = await createBwrapNetwork(mode, (n) => recordState(state, { network: n, firewallTables: n ? [n] : [] }), spec.tools?.run, spec.pool);
   } catch (err) {
     await cleanup();
     throw err;

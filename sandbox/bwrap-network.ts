@@ -2,6 +2,7 @@ import { chmod } from 'node:fs/promises';
 import path from 'node:path';
 import { installFirewall, removeFirewall } from './firewall.js';
 import { createSandboxNetwork, removeSandboxNetwork } from './netns.js';
+import type { NetworkPool } from './network-pool.js';
 import { createRelay, type Relay } from './relay.js';
 import { runCommand, type RunTool } from './run-command.js';
 import { IN_SANDBOX } from './sandbox-env.js';
@@ -45,13 +46,16 @@ const BRIDGE_PORT = 3128;
 const BRIDGE_SOCKET = `${IN_SANDBOX.dir}/proxy.sock`;
 const BRIDGE_SCRIPT = `${IN_SANDBOX.dir}/netbridge.mjs`;
 
-/** `record` is told the netns name before it is created (see createSandboxNetwork). */
-export async function createBwrapNetwork(mode: BwrapNetworkMode, record: (name: string) => Promise<void>, run: RunTool = runCommand): Promise<BwrapNetwork> {
-  return mode === 'veth' ? vethNetwork(record, run) : socketNetwork();
+/**
+ * `record` is told the netns name before it is created (see createSandboxNetwork), or before a
+ * warm one from `pool` becomes this sandbox's.
+ */
+export async function createBwrapNetwork(mode: BwrapNetworkMode, record: (name: string) => Promise<void>, run: RunTool = runCommand, pool?: NetworkPool): Promise<BwrapNetwork> {
+  return mode === 'veth' ? vethNetwork(record, run, pool) : socketNetwork();
 }
 
-async function vethNetwork(record: (name: string) => Promise<void>, run: RunTool): Promise<BwrapNetwork> {
-  const network = await createSandboxNetwork(record, run);
+async function vethNetwork(record: (name: string) => Promise<void>, run: RunTool, pool: NetworkPool | undefined): Promise<BwrapNetwork> {
+  const network = (await pool?.takeNetns(record)) ?? (await createSandboxNetwork(record, run));
   let relay: Relay | undefined;
   return {
     mode: 'veth',

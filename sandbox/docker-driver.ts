@@ -40,19 +40,26 @@ async function assertRootInsideIsSafe(docker: Docker): Promise<void> {
   }
 }
 
-export async function prepareDocker(spec: SandboxSpec, name: string): Promise<PreparedSandbox> {
-  const docker = dockerClient();
-  const image = spec.image ?? BASE_IMAGE;
+/** Only a 404 means the image is missing; anything else is the engine not answering. */
+async function checkImage(docker: Docker, image: string): Promise<void> {
   try {
     await docker.getImage(image).inspect();
   } catch (err) {
-    // Only a 404 means the image is missing; anything else is the engine not answering.
     if ((err as { statusCode?: number }).statusCode !== 404) {
       const reason = `no Docker engine answers (${(err as Error).message}): start dockerd (or \`systemctl start docker\`), or set DOCKER_HOST; \`sluice doctor\` checks the setup`;
       throw new SluiceError('SLUICE_SANDBOX_FAILED', reason, { reason }, { cause: err });
     }
     throw refuse(`image ${image} not found: run \`sluice image build\` (or docker load/build your own)`);
   }
+}
+
+export async function prepareDocker(spec: SandboxSpec, name: string): Promise<PreparedSandbox> {
+  const docker = dockerClient();
+  const image = spec.image ?? BASE_IMAGE;
+  // The engine looks the image up while the sandbox is claimed and its network made or taken;
+  // nothing is started before it has answered, and a missing image removes what was made.
+  const imageChecked = checkImage(docker, image);
+  imageChecked.catch(() => undefined);
   const workdir = spec.workdir && (spec.filesystem?.include_workdir ?? true) ? path.resolve(spec.workdir) : undefined;
   const user = await chooseSandboxUser({ driver: 'docker', process: spec.process, workdir });
   const notices: string[] = [];
@@ -78,12 +85,21 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
     await recordState(state, { reaper: reaper.identity, user: { uid: user.uid, gid: user.gid }, dockerNetwork: name, container: name });
     // the engine binds the workdir as root: only the tree is lent, not its ancestors
     if (access === 'lend' && workdir) notices.push(...(await lendWorkdir(state, workdir, user, { ancestors: false, owner: ownerOf(workdir) })));
-    net = await createDockerNetwork(docker, name, owner, (bridge) => recordState(state, { firewallTables: bridge ? [bridge] : [] }));
+    const [made, checked] = await Promise.allSettled([
+      (async () =>
+        (await spec.pool?.takeDockerNetwork((taken) => recordState(state, { dockerNetwork: taken.name, firewallTables: [taken.bridge] }))) ??
+        (await createDockerNetwork(docker, name, owner, (bridge) => recordState(state, { firewallTables: bridge ? [bridge] : [] }))))(),
+      imageChecked,
+    ]);
+    if (checked.status === 'rejected') throw checked.reason;
+    if (made.status === 'rejected') throw made.reason;
+    net = made.value;
   } catch (err) {
+    await imageChecked.catch(() => undefined);
     await cleanup();
     throw err;
   }
-  const network = net;
+  const network = net!;
   return {
     name,
     driver: 'docker',
@@ -140,7 +156,7 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
           AttachStderr: true,
           Labels: ownerLabels(network.bridge, name, owner),
           HostConfig: {
-            NetworkMode: name,
+            NetworkMode: network.name,
             Binds: binds,
             CapDrop: ['ALL'],
             // Sluice's profile: Docker's default refusing what the bwrap filter refuses (docker-seccomp.ts)

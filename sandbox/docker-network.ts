@@ -7,6 +7,8 @@ const SLOTS = 1 << 12; // /28 blocks in 10.201.0.0/16
 const ATTEMPTS = 8;
 
 export interface DockerNet {
+  /** the network's name: the sandbox's, or a warm pool entry's (network-pool.ts) */
+  name: string;
   network: Docker.Network;
   bridge: string;
   gateway: string;
@@ -46,7 +48,7 @@ export async function createDockerNetwork(
         },
         Labels: ownerLabels(bridge, name, owner),
       });
-      return { network, bridge, gateway };
+      return { name, network, bridge, gateway };
     } catch (err) {
       lastError = err;
       await record('');

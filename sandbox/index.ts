@@ -6,7 +6,7 @@ import { listDockerObjects, removeDockerObjects } from './docker-objects.js';
 import { prepareDocker } from './docker-driver.js';
 import { landlockStance } from './landlock.js';
 import { descendants, isRunning, killAll } from './owner.js';
-import { listStateDirs, readState, type SandboxState } from './sandbox-state.js';
+import { isPoolEntry, listStateDirs, readState, type SandboxState } from './sandbox-state.js';
 import type { PreparedSandbox, SandboxInfo, SandboxSpec } from './types.js';
 
 export type {
@@ -23,6 +23,7 @@ export type {
 export { buildBaseImage, BASE_IMAGE, type BuildImageOptions } from './image.js';
 export { ensureDocker } from './docker-engine.js';
 export { startToolRunner, type ToolRunner } from './tool-runner.js';
+export { createNetworkPool, DEFAULT_POOL_SIZE, type NetworkPool } from './network-pool.js';
 export { cleanupLeftovers, UNLISTED_GRACE_MS, type CleanupReport } from './cleanup.js';
 export { measureStartup, type StartupFigures } from './measure-startup.js';
 export { compileSeccompFilter, SECCOMP_RULES } from './seccomp.js';
@@ -40,6 +41,7 @@ const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/;
 export function sandboxName(requested?: string): string {
   const name = requested ? (requested.startsWith('sluice-') ? requested : `sluice-${requested}`) : `sluice-${randomBytes(4).toString('hex')}`;
   if (!NAME_RE.test(name)) throw new Error(`invalid sandbox name ${JSON.stringify(requested)}: letters, digits, _ . - only`);
+  if (isPoolEntry(name)) throw new Error(`invalid sandbox name ${JSON.stringify(requested)}: names beginning with pool- are Sluice's own`);
   return name;
 }
 
@@ -66,7 +68,7 @@ export async function prepareSandbox(spec: SandboxSpec): Promise<PreparedSandbox
 export async function listSandboxes(): Promise<SandboxInfo[]> {
   const out: SandboxInfo[] = [];
   const states: SandboxState[] = [];
-  for (const dir of await listStateDirs()) {
+  for (const dir of (await listStateDirs()).filter((d) => !isPoolEntry(d))) {
     const state = await readState(dir);
     if (state) states.push(state);
   }
@@ -84,7 +86,7 @@ export async function listSandboxes(): Promise<SandboxInfo[]> {
     });
   }
   // containers an older Sluice started, which have labels but no state file
-  for (const o of docker.filter((o) => !states.some((s) => s.name === o.name))) {
+  for (const o of docker.filter((o) => !isPoolEntry(o.name) && !states.some((s) => s.name === o.name))) {
     out.push({
       name: o.name,
       driver: 'docker',

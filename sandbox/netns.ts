@@ -46,10 +46,14 @@ export async function createSandboxNetwork(record: (name: string) => Promise<voi
     const network = networkFor(name, slot, run);
     const outcome = await claimAndWire(name, slot, run);
     if (outcome === 'wired') return network;
-    if (outcome.claimed) {
+    if (outcome.claimed === true) {
       await network.remove();
       throw outcome.error;
     }
+    // ip stopped without naming a line (killed at its timeout, crashed): the namespace may or may
+    // not be ours. It stays recorded, so the caller's clean-up (removeSandbox) removes it unless a
+    // live sandbox lists that name too (then it was that sandbox's claim, not ours).
+    if (outcome.claimed === 'unknown') throw outcome.error;
     // not ours: another sandbox holds the slot (or ip failed before creating anything)
     lastError = outcome.error;
     await record('');
@@ -74,10 +78,10 @@ function networkFor(name: string, slot: number, run: RunTool): SandboxNetwork {
  * Two `ip -batch` runs: the first creates the namespace (the claim) and the host end, the second
  * configures the inside (a batch line cannot name another namespace). ip stops a batch at its
  * first failing line and names it, so a failure on line 1 means nothing was created: the slot is
- * someone else's and must not be removed. addrgenmode none stops the kernel giving either end an
+ * someone else's and must not be removed. A failure naming no line is neither. addrgenmode none stops the kernel giving either end an
  * IPv6 link-local address, so there is no IPv6 path at all.
  */
-async function claimAndWire(name: string, slot: number, run: RunTool): Promise<'wired' | { claimed: boolean; error: unknown }> {
+async function claimAndWire(name: string, slot: number, run: RunTool): Promise<'wired' | { claimed: boolean | 'unknown'; error: unknown }> {
   const { hostIp, sandboxIp } = slotAddresses(slot);
   const host = [
     `netns add ${name}`,
@@ -95,7 +99,8 @@ async function claimAndWire(name: string, slot: number, run: RunTool): Promise<'
   try {
     await run('ip', ['-batch', '-'], { input: host.join('\n') + '\n' });
   } catch (error) {
-    return { claimed: failedLine(error) > 1, error };
+    const line = failedLine(error);
+    return { claimed: line === 0 ? 'unknown' : line > 1, error };
   }
   try {
     await run('ip', ['-n', name, '-batch', '-'], { input: inside.join('\n') + '\n' });

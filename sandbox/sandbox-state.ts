@@ -45,6 +45,14 @@ export interface SandboxState {
 }
 
 const STATE_FILE = 'state.json';
+
+/**
+ * Network resources a gateway makes ahead of demand (network-pool.ts) are recorded like a
+ * sandbox, under names no sandbox may take (sandboxName refuses the prefix), so that clean-up
+ * finds them by the same rules and `sluice ps` can leave them out.
+ */
+export const POOL_PREFIX = 'sluice-pool-';
+export const isPoolEntry = (name: string): boolean => name.startsWith(POOL_PREFIX);
 export const stateDir = (name: string): string => path.join(sluiceRunDir(), name);
 
 /** Claims the name: fails if another sandbox has it. The first thing a sandbox does. */

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { LandlockSection } from './landlock.js';
+import type { NetworkPool } from './network-pool.js';
 import type { ToolRunner } from './tool-runner.js';
 
 export type SandboxDriver = 'bwrap' | 'docker';
@@ -53,6 +54,11 @@ export interface SandboxSpec {
    * the owner. Without one each is spawned from this process.
    */
   tools?: ToolRunner;
+  /**
+   * A long-lived owner's warm network resources (network-pool.ts): the sandbox takes one when
+   * one is ready, and makes its own otherwise.
+   */
+  pool?: NetworkPool;
 }
 
 /**

@@ -1,0 +1,65 @@
+/**
+ * Up to `size` things made ahead of demand, each handed out once and never taken back: what a
+ * caller took is its own to destroy. Filling runs one make at a time in the background, and only
+ * when asked (`fill()`): the owner asks once the create that took an entry has started, so the
+ * refill does not compete with that create for the CPU. A make that fails stops filling until
+ * the next `fill()`, and a caller that finds the pool empty makes its own (the cold path):
+ * a broken pool costs time, never a sandbox.
+ */
+export interface WarmPool<T> {
+  /** A ready entry, or undefined. Synchronous, so no two callers can get the same one. */
+  take(): T | undefined;
+  /** Makes entries until `size` are ready (or one make fails). */
+  fill(): void;
+  readonly ready: number;
+  /** Stops filling and destroys every entry not taken, the one being made included. */
+  close(): Promise<void>;
+}
+
+export interface WarmPoolOptions<T> {
+  size: number;
+  make(): Promise<T>;
+  destroy(entry: T): Promise<void>;
+  /** A make or destroy that failed (the pool goes on; what failed cleaned up after itself). */
+  onError(err: unknown): void;
+}
+
+export function createWarmPool<T>(opts: WarmPoolOptions<T>): WarmPool<T> {
+  const ready: T[] = [];
+  let filling: Promise<void> | undefined;
+  let closed = false;
+
+  const loop = async (): Promise<void> => {
+    while (!closed && ready.length < opts.size) {
+      let entry: T;
+      try {
+        entry = await opts.make();
+      } catch (err) {
+        opts.onError(err);
+        return;
+      }
+      if (closed) {
+        await opts.destroy(entry).catch(opts.onError);
+        return;
+      }
+      ready.push(entry);
+    }
+  };
+
+  return {
+    take: () => ready.shift(),
+    fill() {
+      if (closed || filling || ready.length >= opts.size) return;
+      filling = loop().finally(() => (filling = undefined));
+    },
+    get ready() {
+      return ready.length;
+    },
+    async close() {
+      closed = true;
+      await filling;
+      const left = ready.splice(0);
+      await Promise.all(left.map((entry) => opts.destroy(entry).catch(opts.onError)));
+    },
+  };
+}
