@@ -88,8 +88,13 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       defaultPolicy: () => defaults.get(),
       ...(opts.graceMs !== undefined ? { graceMs: opts.graceMs } : {}),
       ...(opts.warmNetworks !== undefined ? { warmNetworks: opts.warmNetworks } : {}),
-      startListener: async ({ sandbox, policy, host, baseDir, attributeClient }) =>
-        listenerOf(await startTenant(runtime, { policy, sandbox, listen: { host, port: 0 }, ...(baseDir ? { baseDir } : {}), ...(attributeClient ? { attributeClient } : {}) }), sandbox),
+      startListener: async ({ sandbox, policy, host, port, baseDir, attributeClient }) => {
+        const start = (listenPort: number) => startTenant(runtime, { policy, sandbox, listen: { host, port: listenPort }, ...(baseDir ? { baseDir } : {}), ...(attributeClient ? { attributeClient } : {}) });
+        // the port a warm sandbox network's firewall names; if something took it meanwhile, any
+        // port, and the sandbox's driver installs its firewall for that one
+        const tenant = port ? await start(port).catch((err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? start(0) : Promise.reject(err))) : await start(0);
+        return listenerOf(tenant, sandbox);
+      },
     });
     const recovered = await sandboxes.recover({ previousDied: !!lock.stale });
     cleanups.push(() => sandboxes.close());

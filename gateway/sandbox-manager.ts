@@ -39,8 +39,11 @@ export interface SandboxListener {
   close(): Promise<void>;
 }
 
-/** `attributeClient`: which program in the sandbox opened a connection, so the policy's `binaries` hold. */
-export type StartListener = (opts: { sandbox: string; policy: Policy; host: string; baseDir?: string; attributeClient?: AttributeClient }) => Promise<SandboxListener>;
+/**
+ * `attributeClient`: which program in the sandbox opened a connection, so the policy's `binaries` hold.
+ * `port`: the one the sandbox's warm firewall lets through; another (0: any) if it is taken.
+ */
+export type StartListener = (opts: { sandbox: string; policy: Policy; host: string; port?: number; baseDir?: string; attributeClient?: AttributeClient }) => Promise<SandboxListener>;
 
 export interface CreateSpec {
   name?: string;
@@ -170,7 +173,8 @@ export function createSandboxManager(opts: ManagerOptions) {
         ...(policy.landlock ? { landlock: policy.landlock } : {}),
       });
       // The listener starts before the command does: attribution waits for it (no client exists before).
-      live.listener = await opts.startListener({ sandbox: name, policy, host: live.prepared.proxyListen.host, attributeClient, ...(policyDir ? { baseDir: policyDir } : {}) });
+      const { host, port } = live.prepared.proxyListen;
+      live.listener = await opts.startListener({ sandbox: name, policy, host, ...(port !== undefined ? { port } : {}), attributeClient, ...(policyDir ? { baseDir: policyDir } : {}) });
       // What the policy asks for that Sluice does differently is said where the operator looks, never silently dropped.
       if (parsed?.warnings.length) opts.bus.emit({ type: 'policy', time: Date.now(), activity: 'loaded', sandbox: name, reason: `policy of sandbox ${name} loaded`, warnings: parsed.warnings });
       record.proxy = { host: live.listener.host, port: live.listener.port };

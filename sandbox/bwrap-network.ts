@@ -36,7 +36,8 @@ export interface BwrapNetwork {
   readonly mode: BwrapNetworkMode;
   /** netns / nft table name, or '' when there is none to clean up */
   readonly resourceName: string;
-  readonly proxyListen: { host: string };
+  /** `port`: the one a warm network's firewall already lets through (network-pool.ts), if any */
+  readonly proxyListen: { host: string; port?: number };
   /** `stateDir` is asked for only by the mode that binds a socket there. */
   connect(proxy: { host: string; port: number }, stateDir: () => Promise<string>): Promise<BwrapConnection>;
   remove(): Promise<void>;
@@ -55,16 +56,20 @@ export async function createBwrapNetwork(mode: BwrapNetworkMode, record: (name: 
 }
 
 async function vethNetwork(record: (name: string) => Promise<void>, run: RunTool, pool: NetworkPool | undefined): Promise<BwrapNetwork> {
-  const network = (await pool?.takeNetns(record)) ?? (await createSandboxNetwork(record, run));
+  const warm = await pool?.takeNetns(record);
+  const network = warm ?? (await createSandboxNetwork(record, run));
   let relay: Relay | undefined;
   return {
     mode: 'veth',
     resourceName: network.name,
-    proxyListen: { host: network.hostIp },
+    proxyListen: { host: network.hostIp, ...(warm ? { port: warm.proxyPort } : {}) },
     async connect(proxy) {
       if (proxy.host !== network.hostIp) relay = await createRelay({ listen: { host: network.hostIp }, target: proxy });
       const inside = { host: network.hostIp, port: relay?.port ?? proxy.port };
-      await installFirewall({ table: network.name, iface: network.name, proxyHost: inside.host, proxyPort: inside.port }, run);
+      // a warm network's firewall names its port already: installed again (replaced) for any other
+      if (inside.port !== warm?.proxyPort) {
+        await installFirewall({ table: network.name, iface: network.name, proxyHost: inside.host, proxyPort: inside.port }, run);
+      }
       return {
         inside,
         argvPrefix: (drop) => ['/usr/bin/nsenter', `--net=${network.netnsPath}`, ...(drop ? [`--setgid=${drop.gid}`, `--setuid=${drop.uid}`] : []), '--'],

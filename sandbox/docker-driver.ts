@@ -100,10 +100,12 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
     throw err;
   }
   const network = net!;
+  // a warm network's firewall names this port already (network-pool.ts)
+  const warmPort = 'proxyPort' in network ? (network.proxyPort as number) : undefined;
   return {
     name,
     driver: 'docker',
-    proxyListen: { host: network.gateway },
+    proxyListen: { host: network.gateway, ...(warmPort !== undefined ? { port: warmPort } : {}) },
     warnings: mounts.warnings,
     notices,
     async start(options: StartOptions = {}) {
@@ -117,7 +119,7 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
         // the firewall's nft run waits on the kernel while the files and binds are made; both
         // are settled before the container exists, and a failure throws only once both have
         const [firewall, prepared] = await Promise.allSettled([
-          installFirewall({ table: network.bridge, iface: network.bridge, proxyHost: reachable.host, proxyPort: reachable.port }, spec.tools?.run),
+          reachable.port === warmPort ? Promise.resolve() : installFirewall({ table: network.bridge, iface: network.bridge, proxyHost: reachable.host, proxyPort: reachable.port }, spec.tools?.run),
           (async () => {
             const made = await writeSandboxFiles(name, proxy.caCertPem);
             // writable host paths go in through nosuid,nodev binds of Sluice's own (host-mounts.ts)

@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import { removeSandbox } from './cleanup.js';
 import { dockerClient } from './docker-engine.js';
 import { createDockerNetwork, type DockerNet } from './docker-network.js';
+import { installFirewall } from './firewall.js';
 import { createSandboxNetwork, type SandboxNetwork } from './netns.js';
 import { currentProcess } from './owner.js';
 import { runCommand, type RunTool } from './run-command.js';
@@ -12,8 +14,11 @@ import { createWarmPool, type WarmPool } from './warm-pool.js';
 
 /**
  * Per-sandbox network resources a gateway makes ahead of demand: a bwrap network namespace with
- * its veth pair and addresses, a docker sandbox's internal bridge network. Neither depends on the
- * sandbox's policy (the firewall, which names the proxy's port, is still installed per sandbox).
+ * its veth pair and addresses, a docker sandbox's internal bridge network, each with its firewall
+ * already in place for a proxy port chosen now (`proxyPort`). None depends on the sandbox's
+ * policy. The nft run is most of a warm start's saving: each commit waits for the kernel's
+ * nftables lock, 150-400 ms on a host where other sandboxes come and go. The sandbox's listener
+ * binds that port; if it cannot, the driver installs the firewall again for the port it got.
  *
  * Each entry is recorded as a state of its own (`sluice-pool-…`, owned by the gateway) before it
  * is made, so clean-up removes it by the usual rules if the gateway dies (recovery, the reaper
@@ -23,9 +28,9 @@ import { createWarmPool, type WarmPool } from './warm-pool.js';
  */
 export interface NetworkPool {
   /** A warm namespace now listed by the taker (`record` is told its name), or undefined: make one. */
-  takeNetns(record: (name: string) => Promise<void>): Promise<SandboxNetwork | undefined>;
+  takeNetns(record: (name: string) => Promise<void>): Promise<Warm<SandboxNetwork> | undefined>;
   /** A warm docker network now listed by the taker (`record` is told it), or undefined: make one. */
-  takeDockerNetwork(record: (net: DockerNet) => Promise<void>): Promise<DockerNet | undefined>;
+  takeDockerNetwork(record: (net: DockerNet) => Promise<void>): Promise<Warm<DockerNet> | undefined>;
   /** Makes entries of that driver's kind until `size` are ready, in the background. */
   fill(driver: SandboxDriver): void;
   /** How many are ready, per driver (tests, status). */
@@ -42,9 +47,12 @@ export interface NetworkPoolOptions {
   onError?(driver: SandboxDriver, err: unknown): void;
 }
 
+/** A warm network and the proxy port its firewall already lets through (on its host address). */
+export type Warm<T> = T & { proxyPort: number };
+
 interface Entry<T> {
   state: SandboxState;
-  value: T;
+  value: Warm<T>;
 }
 
 export const DEFAULT_POOL_SIZE = 2;
@@ -56,7 +64,11 @@ export function createNetworkPool(opts: NetworkPoolOptions): NetworkPool {
 
   const netns = createWarmPool<Entry<SandboxNetwork>>({
     size: opts.size,
-    make: () => recorded('bwrap', async (state) => createSandboxNetwork((n) => recordState(state, { network: n, firewallTables: n ? [n] : [] }), run)),
+    make: () =>
+      recorded('bwrap', async (state) => {
+        const network = await createSandboxNetwork((n) => recordState(state, { network: n, firewallTables: n ? [n] : [] }), run);
+        return { ...network, proxyPort: await guard(network.name, network.name, network.hostIp, run) };
+      }),
     destroy,
     onError: onError('bwrap'),
   });
@@ -66,7 +78,8 @@ export function createNetworkPool(opts: NetworkPoolOptions): NetworkPool {
       recorded('docker', async (state) => {
         // the container field left empty: clean-up would otherwise look for one named like the entry
         await recordState(state, { dockerNetwork: state.name, container: '' });
-        return createDockerNetwork(dockerClient(), state.name, currentProcess(), (bridge) => recordState(state, { firewallTables: bridge ? [bridge] : [] }));
+        const made = await createDockerNetwork(dockerClient(), state.name, currentProcess(), (bridge) => recordState(state, { firewallTables: bridge ? [bridge] : [] }));
+        return { ...made, proxyPort: await guard(made.bridge, made.bridge, made.gateway, run) };
       }),
     destroy,
     onError: onError('docker'),
@@ -103,8 +116,24 @@ export function createNetworkPool(opts: NetworkPoolOptions): NetworkPool {
   };
 }
 
+/**
+ * Chooses the proxy port (one the kernel has free on that address now) and installs the firewall
+ * that lets the sandbox reach only it: the same ruleset the driver would install at start.
+ */
+async function guard(table: string, iface: string, host: string, run: RunTool): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(0, host, resolve);
+  });
+  const port = (probe.address() as net.AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  await installFirewall({ table, iface, proxyHost: host, proxyPort: port }, run);
+  return port;
+}
+
 /** The entry's state is claimed before anything is made, and everything made is removed if a step fails. */
-async function recorded<T>(driver: SandboxDriver, make: (state: SandboxState) => Promise<T>): Promise<Entry<T>> {
+async function recorded<T>(driver: SandboxDriver, make: (state: SandboxState) => Promise<Warm<T>>): Promise<Entry<T>> {
   const state = await claimSandbox({ driver, name: `${POOL_PREFIX}${randomBytes(4).toString('hex')}`, command: [] });
   try {
     return { state, value: await make(state) };

@@ -118,6 +118,35 @@ if (process.getuid?.() !== 0) {
     t.notOk(fs.existsSync(stateDir(entry!.name)), 'and the vanished entry is no longer recorded');
   });
 
+  t.test('a warm firewall lets through the port it was made for, and is replaced for any other', async (t) => {
+    const pool = createNetworkPool({ size: 2, onError: (_d, err) => t.fail(`pool: ${(err as Error).message}`) });
+    t.teardown(() => pool.close());
+    pool.fill('bwrap');
+    await ready(t, pool, 'bwrap', 2);
+    const rules = (table: string) => execFileSync('nft', ['list', 'table', 'inet', table], { encoding: 'utf8' });
+    const [same, other] = await Promise.all([0, 1].map((i) => prepareSandbox({ driver: 'bwrap', name: uniqueName(`wpf${i}`), command: ['true'], pool })));
+    t.teardown(() => Promise.all([same!.remove(), other!.remove()]));
+    for (const p of [same!, other!]) {
+      const table = (await readState(p.name))!.network;
+      t.type(p.proxyListen.port, 'number', 'a warm network names its proxy port');
+      t.match(rules(table), new RegExp(`ip daddr ${p.proxyListen.host.replace(/\./g, '\\.')} tcp dport ${p.proxyListen.port} accept`), 'its firewall is in place, for that port only');
+    }
+    // the proxy got the warm port: nothing to install; it did not (taken meanwhile): replaced
+    const listener = net.createServer((c) => c.destroy());
+    await new Promise<void>((resolve) => listener.listen(same!.proxyListen.port, same!.proxyListen.host, resolve));
+    t.teardown(() => listener.close());
+    const running = await same!.start({ proxy: { host: same!.proxyListen.host, port: same!.proxyListen.port!, caCertPem: '' }, stdio: 'pipe' });
+    running.stdin?.end();
+    await running.wait();
+    const warmPort = other!.proxyListen.port!;
+    const out = await runPrepared(other!);
+    t.equal(out, '');
+    const table = (await readState(other!.name))!.network;
+    const now = rules(table);
+    t.notMatch(now, new RegExp(`dport ${warmPort} accept`), 'started with another port: the warm port is no longer let through');
+    t.match(now, /tcp dport \d+ accept/, 'the port the proxy got is');
+  });
+
   t.test('docker: each warm network is attached to one container, once', async (t) => {
     await buildBaseImage();
     const pool = createNetworkPool({ size: 2, onError: (_d, err) => t.fail(`pool: ${(err as Error).message}`) });
