@@ -149,13 +149,13 @@ export function createSandboxManager(opts: ManagerOptions) {
     const live: Live = { record, output: openOutputLog(outputFile(opts.home, name)), stdinTaken: false, stopping: false, exited: Promise.resolve(record), released: Promise.resolve() };
     sandboxes.set(name, live);
     const { attributeClient, started } = attributionOnStart();
-    tools ??= startToolRunner();
-    const warm = (pool ??= createNetworkPool({
-      size: opts.warmNetworks ?? DEFAULT_POOL_SIZE,
-      run: tools.run,
-      onError: (driver, err) => process.emitWarning(`sluice gateway: a warm ${driver} sandbox network could not be made (sandboxes make their own): ${(err as Error).message}`),
-    }));
     try {
+      tools ??= startToolRunner();
+      const warm = (pool ??= createNetworkPool({
+        size: opts.warmNetworks ?? DEFAULT_POOL_SIZE,
+        run: tools.run,
+        onError: (driver, err) => process.emitWarning(`sluice gateway: a warm ${driver} sandbox network could not be made (sandboxes make their own): ${(err as Error).message}`),
+      }));
       live.prepared = await prepareSandbox({
         tools,
         pool: warm,
@@ -206,7 +206,7 @@ export function createSandboxManager(opts: ManagerOptions) {
       await live.output.close();
       removeRecordDir(opts.home, name);
       emit(record, 'failed', `could not start: ${(err as Error).message}`);
-      warm.fill(spec.driver);
+      pool?.fill(spec.driver);
       if (err instanceof SluiceError) throw err;
       throw new SluiceError('SLUICE_SANDBOX_FAILED', `sandbox ${name} could not start: ${(err as Error).message}`, { reason: (err as Error).message });
     }
