@@ -175,6 +175,22 @@ if (process.getuid?.() !== 0) {
     t.equal(pool.ready('docker'), 0, 'and nothing went back into the pool');
   });
 
+  t.test('docker: the image is looked up while the network is taken or made; a missing one removes it', async (t) => {
+    const pool = createNetworkPool({ size: 1, onError: (_d, err) => t.fail(`pool: ${(err as Error).message}`) });
+    t.teardown(() => pool.close());
+    pool.fill('docker');
+    await ready(t, pool, 'docker', 1);
+    const [entry] = (await poolStates()).filter((s) => s.driver === 'docker');
+    for (const how of ['warm', 'cold']) {
+      const name = uniqueName(`wpi-${how}`);
+      await t.rejects(prepareSandbox({ driver: 'docker', name, image: `sluice-missing-${process.pid}:404`, command: ['true'], pool }), /image sluice-missing-\d+:404 not found: run `sluice image build`/, `${how}: refused, naming the fix`);
+      t.notOk(fs.existsSync(stateDir(`sluice-${name}`)), `${how}: no state left`);
+    }
+    const networks = await dockerNetworks();
+    t.notOk(networks.has(entry!.dockerNetwork!), 'the warm network the refused sandbox took is removed, not handed out again');
+    t.notOk([...networks.keys()].some((n) => n.includes('wpi-')), 'and the one the cold start made');
+  });
+
   t.test('closing the pool removes every entry no sandbox took', async (t) => {
     const pool = createNetworkPool({ size: 2, onError: (_d, err) => t.fail(`pool: ${(err as Error).message}`) });
     pool.fill('bwrap');
