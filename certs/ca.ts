@@ -1,18 +1,26 @@
 import { constants as fsConstants } from 'node:fs';
 import { lstat, mkdir, mkdtemp, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { KEY_ALGORITHM, SIGNING_ALGORITHM, crypto, pemFromDer, randomSerial, x509 } from './x509.js';
-import type { CryptoKey, CryptoKeyPair } from './x509.js';
+import { X509Certificate, createPrivateKey, generateKeyPair, randomBytes } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
+import {
+  ECDSA_WITH_SHA256, KEY_USAGE, VERSION_3, authorityKeyIdentifier, basicConstraints, certificateParts, distinguishedName, keyIdOf,
+  keyUsage, randomSerial, signCertificate, subjectKeyIdentifier,
+} from './certificate.js';
+import { TAG, derTime, pemFromDerBytes, tlv } from './der.js';
 
 /** The local CA that signs intercepted hosts' leaf certificates. */
 export interface CertificateAuthority {
   readonly certPem: string;
   readonly certPath: string;
   readonly keyPath: string;
-  /** Internal: the CA's signing key (not extractable). */
-  readonly signingKey: CryptoKey;
-  /** Internal: the parsed CA certificate (issuer name, validity). */
-  readonly certificate: x509.X509Certificate;
+  /** Internal: the CA's signing key (EC P-256). */
+  readonly signingKey: KeyObject;
+  /** Internal: the CA's subject Name, DER (the leaves' issuer). */
+  readonly subject: Buffer;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
   /** Internal: hex Subject Key Identifier, used as the leaves' Authority Key Identifier. */
   readonly keyId: string;
 }
@@ -63,27 +71,32 @@ async function loadCA(certPath: string, keyPath: string): Promise<CertificateAut
     throw err;
   });
   const keyPem = await readFile(keyPath, 'utf8');
-  let certificate: x509.X509Certificate;
-  let signingKey: CryptoKey;
+  let certificate: X509Certificate;
+  let signingKey: KeyObject;
+  let parts: ReturnType<typeof certificateParts>;
   try {
-    certificate = new x509.X509Certificate(certPem);
-    const der = x509.PemConverter.decodeFirst(keyPem);
-    signingKey = await crypto.subtle.importKey('pkcs8', der, KEY_ALGORITHM, false, ['sign']);
+    certificate = new X509Certificate(certPem);
+    signingKey = createPrivateKey(keyPem);
+    parts = certificateParts(certificate.raw);
   } catch (err) {
     throw new Error(`cannot read the CA in ${path.dirname(certPath)}: ${(err as Error).message}`, { cause: err });
   }
-  if (certificate.notAfter.getTime() <= Date.now()) {
-    throw new Error(`CA certificate ${certPath} expired on ${certificate.notAfter.toISOString()}; remove ${path.dirname(certPath)} to create a new CA`);
+  // Leaves are signed ecdsa-with-SHA256 by this key (leaf-issuer.ts): any other key would sign
+  // certificates whose stated algorithm is false.
+  if (signingKey.asymmetricKeyType !== 'ec' || signingKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new Error(`cannot read the CA in ${path.dirname(certPath)}: the key is not an ECDSA P-256 key`);
   }
-  const probe = crypto.getRandomValues(new Uint8Array(32));
-  const signature = await crypto.subtle.sign(SIGNING_ALGORITHM, signingKey, probe);
-  const publicKey = await certificate.publicKey.export(SIGNING_ALGORITHM, ['verify'], crypto);
-  if (!(await crypto.subtle.verify(SIGNING_ALGORITHM, publicKey, signature, probe))) {
+  if (parts.notAfter.getTime() <= Date.now()) {
+    throw new Error(`CA certificate ${certPath} expired on ${parts.notAfter.toISOString()}; remove ${path.dirname(certPath)} to create a new CA`);
+  }
+  if (!certificate.checkPrivateKey(signingKey)) {
     throw new Error(`CA key ${keyPath} does not belong to certificate ${certPath}`);
   }
-  const ski = certificate.getExtension(x509.SubjectKeyIdentifierExtension);
-  const keyId = ski?.keyId ?? (await x509.SubjectKeyIdentifierExtension.create(publicKey, false, crypto)).keyId;
-  return { certPem: certificate.toString('pem') + '\n', certPath, keyPath, signingKey, certificate, keyId };
+  const keyId = (parts.subjectKeyId ?? keyIdOf(parts.spki)).toString('hex');
+  return {
+    certPem: pemFromDerBytes(certificate.raw, 'CERTIFICATE'), certPath, keyPath, signingKey,
+    subject: parts.subject, notBefore: parts.notBefore, notAfter: parts.notAfter, keyId,
+  };
 }
 
 /**
@@ -92,29 +105,29 @@ async function loadCA(certPath: string, keyPath: string): Promise<CertificateAut
  * processes starting at once agree on one CA (the loser's rename fails and it loads the winner's).
  */
 async function createCA(root: string, caDir: string): Promise<void> {
-  const keys = (await crypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const { publicKey, privateKey } = await promisify(generateKeyPair)('ec', { namedCurve: 'prime256v1' });
   const now = Date.now();
-  const ski = await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto);
-  const shortId = Buffer.from(crypto.getRandomValues(new Uint8Array(4))).toString('hex');
-  const cert = await x509.X509CertificateGenerator.createSelfSigned(
-    {
-      serialNumber: randomSerial(),
-      name: [{ O: ['Sluice'] }, { CN: [`Sluice Local CA ${shortId}`] }],
-      notBefore: new Date(now - BACKDATE_MS),
-      notAfter: new Date(now + CA_VALIDITY_MS),
-      keys,
-      signingAlgorithm: SIGNING_ALGORITHM,
-      extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-        ski,
-        new x509.AuthorityKeyIdentifierExtension(ski.keyId),
-      ],
-    },
-    crypto,
+  const spki = publicKey.export({ type: 'spki', format: 'der' });
+  const keyId = keyIdOf(spki);
+  const name = distinguishedName([{ type: 'O', value: 'Sluice' }, { type: 'CN', value: `Sluice Local CA ${randomBytes(4).toString('hex')}` }]);
+  const tbs = tlv(
+    TAG.SEQUENCE,
+    VERSION_3,
+    tlv(TAG.INTEGER, randomSerial()),
+    ECDSA_WITH_SHA256,
+    name,
+    tlv(TAG.SEQUENCE, derTime(new Date(now - BACKDATE_MS)), derTime(new Date(now + CA_VALIDITY_MS))),
+    name,
+    spki,
+    tlv(TAG.CONTEXT_3, tlv(TAG.SEQUENCE,
+      basicConstraints(true, 0),
+      keyUsage([KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign]),
+      subjectKeyIdentifier(keyId),
+      authorityKeyIdentifier(keyId),
+    )),
   );
-  const keyPem = pemFromDer(await crypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY');
-  const certPem = cert.toString('pem') + '\n';
+  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  const certPem = pemFromDerBytes(signCertificate(tbs, privateKey), 'CERTIFICATE');
 
   const tmp = await mkdtemp(path.join(root, '.ca-'));
   try {

@@ -15,7 +15,7 @@ export type { DefaultPolicy, RouteContext } from './routes.js';
 export { openApiDocument, openApiRoute, OPENAPI_PATH } from './openapi.js';
 export { createEventStream, parseFilter, matches, verdictOf, EVENT_TYPES } from './event-stream.js';
 export type { EventFilter, EventStream } from './event-stream.js';
-export { createMetrics, METRICS_PATH } from './metrics.js';
+export { createMetrics, METRICS_CONTENT_TYPE, METRICS_PATH } from './metrics.js';
 export { observeRoutes } from './observe-routes.js';
 export { dashboardRoutes, dashboardDir, DASHBOARD_PATH } from './dashboard-routes.js';
 export type { ObserveContext } from './observe-routes.js';

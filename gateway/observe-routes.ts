@@ -1,10 +1,14 @@
-import { createTwoFilesPatch } from 'diff';
+import type * as Diff from 'diff';
 import { z } from 'zod';
+import { lazyModule } from '../core/index.js';
 import { advise } from '../rules/index.js';
 import type { MetricsSource } from './metrics.js';
 import type { Route } from './route.js';
 import type { RouteContext } from './routes.js';
 import * as s from './schemas.js';
+
+// Loaded on the first advice asked for: a gateway at rest does not carry jsdiff.
+const diff = lazyModule<typeof Diff>('diff');
 
 /**
  * What `sluice status` and the dashboard read, and the policy advisor over the API: given the
@@ -74,8 +78,8 @@ export function observeRoutes(ctx: ObserveContext): Route[] {
         const advice = advise(before, label, body.denials);
         const changed = advice.changes.length > 0;
         // jsdiff's `Index:` line and `=` rule are not part of a unified diff.
-        const diff = changed ? createTwoFilesPatch(label, label, advice.before, advice.after, undefined, undefined, { context: 3 }).replace(/^Index: .*\n=+\n/, '') : '';
-        return { status: 200, json: { target, changed, yaml: changed ? advice.after : before, diff, changes: advice.changes, notes: advice.notes } };
+        const patch = changed ? diff().createTwoFilesPatch(label, label, advice.before, advice.after, undefined, undefined, { context: 3 }).replace(/^Index: .*\n=+\n/, '') : '';
+        return { status: 200, json: { target, changed, yaml: changed ? advice.after : before, diff: patch, changes: advice.changes, notes: advice.notes } };
       },
     },
   ];

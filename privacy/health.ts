@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { Backend, CredentialSource } from './backend.js';
 import { backendHeaders } from './backend.js';
 import { parseModelList } from './translate/index.js';
@@ -17,33 +19,26 @@ export interface HealthMonitor {
 }
 
 const CHECK_TIMEOUT_MS = 5_000;
+/** A model list is a few KB; a backend answering more is refused, not buffered without end. */
+const MAX_LIST_BYTES = 4 * 1024 * 1024;
 
 /**
- * Keeps each backend's model list fresh: the `ollama` client's list() for Ollama, GET /v1/models
- * for the rest. Timers are unref'd so a forgotten router never holds the process open.
+ * Keeps each backend's model list fresh: GET /api/tags for Ollama, GET /v1/models for the rest.
+ * Timers are unref'd so a forgotten router never holds the process open.
  */
 export function createHealthMonitor(backends: readonly Backend[], credentials: CredentialSource | undefined, intervalMs: number): HealthMonitor {
   const state = new Map<string, BackendHealth>();
   const inflight = new Set<Promise<unknown>>();
   let closed = false;
 
+  // A plain node:http GET, not the backend's undici pool: the default Ollama backend is checked
+  // at start, and a Sluice whose routes are never called then loads no HTTP client (~20 MB).
   const fetchModels = async (backend: Backend): Promise<string[]> => {
-    if (backend.config.type === 'ollama') {
-      // Loaded on the first check of an Ollama backend: a Sluice with no such route does not carry it.
-      const { Ollama } = await import('ollama');
-      const client = new Ollama({
-        host: backend.origin + backend.basePath,
-        fetch: (input, init) => fetch(input, { ...init, signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) }),
-      });
-      const res = await client.list();
-      return res.models.map((m) => m.name);
-    }
     const path = backend.pathFor('models', backend.shape) ?? '/v1/models';
     const headers = backendHeaders(backend, credentials, {}, backend.shape);
-    const res = await backend.request({ method: 'GET', path, headers, signal: AbortSignal.timeout(CHECK_TIMEOUT_MS) });
-    const text = await res.body.text();
-    if (res.statusCode >= 400) throw new Error(`GET ${path} answered ${res.statusCode}`);
-    return parseModelList(backend.listShape, JSON.parse(text));
+    const res = await plainGet(new URL(path, backend.origin), headers);
+    if (res.status >= 400) throw new Error(`GET ${path} answered ${res.status}`);
+    return parseModelList(backend.listShape, JSON.parse(res.text));
   };
 
   const check = async (backend: Backend): Promise<string[]> => {
@@ -94,4 +89,23 @@ export function createHealthMonitor(backends: readonly Backend[], credentials: C
       await Promise.allSettled([...inflight]);
     },
   };
+}
+
+function plainGet(url: URL, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.request(url, { method: 'GET', headers, signal: AbortSignal.timeout(CHECK_TIMEOUT_MS), agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_LIST_BYTES) req.destroy(new Error(`GET ${url.pathname} answered more than ${MAX_LIST_BYTES} bytes`));
+        else chunks.push(chunk);
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -1,7 +1,7 @@
-import { applyPatch, structuredPatch } from 'diff';
+import type * as Diff from 'diff';
 import { isMap, isSeq, parseDocument, YAMLMap, YAMLSeq } from 'yaml';
 import type { Document } from 'yaml';
-import { flowYaml } from '../core/index.js';
+import { flowYaml, lazyModule } from '../core/index.js';
 import { presetRules } from './remedy.js';
 import type { AccessPreset } from './request-matcher.js';
 import type { Plan } from './advisor.js';
@@ -12,6 +12,9 @@ import type { Plan } from './advisor.js';
  * change are the ones the plan touches (the YAML printer would also re-space comments and lists).
  */
 type Rule = { method: string; path: string };
+
+// Loaded when a plan is applied: a gateway at rest does not carry jsdiff (31 modules).
+const diff = lazyModule<typeof Diff>('diff');
 
 function ruleNode(doc: Document, rule: Rule): YAMLMap {
   const node = doc.createNode({ allow: { method: rule.method, path: rule.path } }) as YAMLMap;
@@ -101,6 +104,7 @@ export function applyPlan(text: string, plan: Plan): { after: string; changes: s
 /** The printer's changes moved onto the original text, lines compared without their spacing. */
 function onOriginal(original: string, printed: string, after: string): string {
   const squash = (line: string) => line.replace(/\s+/g, '');
+  const { applyPatch, structuredPatch } = diff();
   const patch = structuredPatch('a', 'b', printed, after, '', '', { context: 2 });
   const result = applyPatch(original, patch, { compareLine: (_n, line, _op, content) => squash(line) === squash(content) });
   return result === false ? after : result;

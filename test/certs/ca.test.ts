@@ -1,5 +1,5 @@
-import { chmod, mkdtemp, readdir, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
-import { X509Certificate } from 'node:crypto';
+import { chmod, mkdtemp, readFile, readdir, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, webcrypto } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -110,4 +110,31 @@ t.test('a key that does not match the certificate is refused', async (t) => {
   const b = await loadOrCreateCA(homeB);
   await writeFile(a.certPath, b.certPem);
   await t.rejects(loadOrCreateCA(homeA), /does not belong/);
+});
+
+t.test('a CA key that is not ECDSA P-256 is refused: leaves say ecdsa-with-SHA256', async (t) => {
+  const home = await tempHome(t);
+  const ca = await loadOrCreateCA(home);
+  for (const [type, opts] of [['ec', { namedCurve: 'secp384r1' }], ['rsa', { modulusLength: 2048 }], ['ed25519', {}]] as const) {
+    const { privateKey } = generateKeyPairSync(type as 'ec', opts as { namedCurve: string });
+    await writeFile(ca.keyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    await t.rejects(loadOrCreateCA(home), /not an ECDSA P-256 key/, type);
+  }
+});
+
+t.test('an expired CA is refused with the way out', async (t) => {
+  const home = await tempHome(t);
+  const ca = await loadOrCreateCA(home);
+  const key = createPrivateKey(await readFile(ca.keyPath, 'utf8'));
+  const jwk = key.export({ format: 'jwk' });
+  const keys = {
+    privateKey: await webcrypto.subtle.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign']),
+    publicKey: await webcrypto.subtle.importKey('jwk', { ...jwk, d: undefined }, { name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']),
+  };
+  const expired = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: '01', name: 'CN=Old', notBefore: new Date('2020-01-01T00:00:00Z'), notAfter: new Date('2021-01-01T00:00:00Z'),
+    keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+  }, webcrypto);
+  await writeFile(ca.certPath, expired.toString('pem'));
+  await t.rejects(loadOrCreateCA(home), /expired on 2021-01-01T00:00:00.000Z; remove .* to create a new CA/);
 });

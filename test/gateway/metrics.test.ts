@@ -5,7 +5,9 @@ import t from 'tap';
 import { Ollama } from 'ollama';
 import { Agent, ProxyAgent, fetch as undiciFetch, request } from 'undici';
 import { createEventBus } from '../../core/index.js';
-import { createMetrics, createToken } from '../../gateway/index.js';
+import type { SluiceEvent } from '../../core/index.js';
+import { METRICS_CONTENT_TYPE, createMetrics, createToken } from '../../gateway/index.js';
+import { allEvents, llmCall } from '../audit/events.js';
 import { createFakeOllama } from '../fakes/index.js';
 import { startTestGateway } from '../helpers/gateway.js';
 import { startUpstream } from '../helpers/upstream.js';
@@ -152,4 +154,46 @@ t.test('client-chosen label values cannot grow the series without bound', async 
   t.equal(calls.length, 6, 'five distinct label sets, then one `other`');
   t.equal(sample(text, 'sluice_llm_calls_total', { route: 'other', backend: 'local', model: 'other', action: 'route' }), 45);
   t.equal(calls.map((l) => Number(l.split(' ').at(-1))).reduce((a, b) => a + b, 0), 50, 'nothing lost');
+});
+
+t.test('prom-client is loaded on the first scrape; what was counted before it is exactly what it would have counted', async (t) => {
+  // One instance scraped before any event (prom-client counts from the start), one scraped only
+  // after them (the events waited in plain counters): the two expositions must be identical.
+  const events: SluiceEvent[] = [...allEvents];
+  for (let i = 0; i < 40; i++) {
+    events.push({ ...llmCall, backendModel: `model-${i % 7}`, ttftMs: 3.7 * i, durationMs: 41.3 * i, inputTokens: i, outputTokens: 2 * i, redactions: { email: i % 3, phone: 1 } });
+    events.push(...allEvents.filter((e) => e.type === 'request' || e.type === 'finding' || e.type === 'upstream_error'));
+  }
+  const eagerBus = createEventBus();
+  const lazyBus = createEventBus();
+  const eager = createMetrics(eagerBus, { maxSeries: 5 });
+  const lazy = createMetrics(lazyBus, { maxSeries: 5 });
+  t.teardown(() => { eager.close(); lazy.close(); });
+  const before = await eager.text();
+  t.match(before, /# TYPE sluice_requests_total counter/, 'the families exist before any event');
+  for (const e of events) {
+    eagerBus.emit(e);
+    lazyBus.emit(e);
+  }
+  const text = await lazy.text();
+  t.equal(text, await eager.text());
+  t.equal(sample(text, 'sluice_llm_time_to_first_token_seconds_count', { backend: llmCall.backend, model: 'other' }), 16, 'observations past the series cap are kept (qwen3:8b and model-0 to 3 took the five series)');
+  lazyBus.emit(events[0]!);
+  eagerBus.emit(events[0]!);
+  t.equal(await lazy.text(), await eager.text(), 'and the two keep agreeing after it');
+});
+
+t.test('observations waiting for a first scrape are bounded: past 10,000 prom-client is loaded and takes them', async (t) => {
+  const bus2 = createEventBus();
+  const m = createMetrics(bus2);
+  t.teardown(() => m.close());
+  for (let i = 0; i < 12_000; i++) bus2.emit({ ...llmCall, ttftMs: 1, durationMs: 2 });
+  const text = await m.text();
+  t.equal(sample(text, 'sluice_llm_time_to_first_token_seconds_count', { backend: llmCall.backend, model: llmCall.backendModel! }), 12_000);
+  t.equal(sample(text, 'sluice_llm_duration_seconds_count', { backend: llmCall.backend, model: llmCall.backendModel! }), 12_000);
+});
+
+t.test("the route's content type is prom-client's", async (t) => {
+  const { Registry } = await import('prom-client');
+  t.equal(METRICS_CONTENT_TYPE, Registry.PROMETHEUS_CONTENT_TYPE);
 });
