@@ -26,14 +26,24 @@ export interface EventStream {
 
 export const EVENT_TYPES = ['connect', 'request', 'policy', 'upstream_error', 'llm_call', 'finding', 'sandbox', 'api'] as const;
 
+/**
+ * What the ring keeps of an event: the fields the filters read and the rendered line, as bytes.
+ * Not the event itself, nor the line as a string: 2,000 entries outlive many young-generation
+ * collections, and every collection copied each one's object graph and string once more before
+ * promoting it (~1 MB a collection under LLM load, most of a scavenge's pause). A Buffer's bytes
+ * live outside the JavaScript heap and are never copied.
+ */
 interface Entry {
   id: number;
-  event: SluiceEvent;
-  line: string;
+  type: SluiceEvent['type'];
+  sandbox: string | undefined;
+  verdict: 'allow' | 'deny' | undefined;
+  line: Buffer;
 }
 
 const HIGH_WATER = 1024 * 1024;
 const HEARTBEAT_MS = 15_000;
+const NEWLINES = Buffer.from('\n\n');
 
 /** allow/deny for the events that carry a verdict; undefined for those that do not (lifecycle). */
 export function verdictOf(event: SluiceEvent): 'allow' | 'deny' | undefined {
@@ -57,9 +67,13 @@ export function verdictOf(event: SluiceEvent): 'allow' | 'deny' | undefined {
 }
 
 export function matches(event: SluiceEvent, filter: EventFilter): boolean {
-  if (filter.types && !filter.types.has(event.type)) return false;
-  if (filter.sandboxes && (event.sandbox === undefined || !filter.sandboxes.has(event.sandbox))) return false;
-  if (filter.action && verdictOf(event) !== filter.action) return false;
+  return matchesFields(event.type, event.sandbox, () => verdictOf(event), filter);
+}
+
+function matchesFields(type: string, sandbox: string | undefined, verdict: () => 'allow' | 'deny' | undefined, filter: EventFilter): boolean {
+  if (filter.types && !filter.types.has(type)) return false;
+  if (filter.sandboxes && (sandbox === undefined || !filter.sandboxes.has(sandbox))) return false;
+  if (filter.action && verdict() !== filter.action) return false;
   return true;
 }
 
@@ -85,13 +99,13 @@ export function createEventStream(bus: EventBus, opts: { ring?: number; heartbea
   const clients = new Set<(entry: Entry) => void>();
   const closers = new Set<() => void>();
   const off = bus.on((event) => {
-    let line: string;
+    let line: Buffer;
     try {
-      line = ocsfLine(event);
+      line = Buffer.from(ocsfLine(event));
     } catch {
       return;
     }
-    const entry = { id: next++, event, line };
+    const entry: Entry = { id: next++, type: event.type, sandbox: event.sandbox, verdict: verdictOf(event), line };
     ring.push(entry);
     if (ring.length > capacity) ring.shift();
     for (const client of clients) client(entry);
@@ -106,7 +120,7 @@ export function createEventStream(bus: EventBus, opts: { ring?: number; heartbea
       res.flushHeaders();
       let dropped = 0;
       const send = (entry: Entry) => {
-        if (!matches(entry.event, filter)) return;
+        if (!matchesFields(entry.type, entry.sandbox, () => entry.verdict, filter)) return;
         if (res.writableLength > HIGH_WATER) {
           dropped++;
           return;
@@ -115,7 +129,7 @@ export function createEventStream(bus: EventBus, opts: { ring?: number; heartbea
           res.write(`event: dropped\ndata: {"dropped":${dropped}}\n\n`);
           dropped = 0;
         }
-        res.write(`id: ${entry.id}\nevent: ${entry.event.type}\ndata: ${entry.line}\n\n`);
+        res.write(Buffer.concat([Buffer.from(`id: ${entry.id}\nevent: ${entry.type}\ndata: `), entry.line, NEWLINES]));
       };
       // A reconnecting client names the last event it saw; what it missed is replayed from the ring.
       if (since !== undefined) {

@@ -57,26 +57,42 @@ export function createRelay(ctx: RequestContext, stages: readonly Stage[], clien
     finish = resolve;
   });
 
+  const idleWaiters = { out: [] as Array<() => void>, in: [] as Array<() => void> };
   const settle = (direction: 'out' | 'in', size: number): void => {
     pending[direction] -= size;
     if (pending[direction] <= LOW_WATER) source[direction].resume();
+    if (pending[direction] === 0) for (const wake of idleWaiters[direction].splice(0)) wake();
   };
+  /** Every message of a direction through its hooks and written (a close or terminate must not overtake one). */
+  const written = (direction: 'out' | 'in'): Promise<void> =>
+    queue[direction].then(() => (pending[direction] === 0 ? undefined : new Promise<void>((resolve) => idleWaiters[direction].push(resolve))));
 
+  /**
+   * The message through every hook, then sent on. A hook that answers synchronously is not awaited
+   * (an await per hook was a microtask and a promise per message per hook), and a send is not
+   * awaited either: waiting for each write's callback held the next message for a turn of the event
+   * loop, so a turn's first token waited for the frames before it to be written one loop at a time.
+   * The bytes still count as in flight (for backpressure) until the last of their sends is written.
+   */
   const pass = async (direction: 'out' | 'in', data: Buffer, binary: boolean): Promise<void> => {
     let messages: WebSocketMessage[] = [{ direction, binary, data }];
     for (const stage of hooks) {
       const next: WebSocketMessage[] = [];
       for (const message of messages) {
-        const replaced = await stage.onWebSocketMessage!(ctx, message);
+        const answer = stage.onWebSocketMessage!(ctx, message);
+        const replaced = isPromiseLike(answer) ? await answer : answer;
         if (replaced === undefined) next.push(message);
         else for (const d of Array.isArray(replaced) ? replaced : [replaced]) next.push({ ...message, data: d });
       }
       messages = next;
     }
+    const side = direction === 'out' ? 'upstream' : 'client';
+    let unwritten = 1;
+    const sent = (): void => {
+      if (--unwritten === 0) settle(direction, data.length);
+    };
     for (const message of messages) {
-      if (refusal) return;
-      const side = direction === 'out' ? 'upstream' : 'client';
-      if (!open[side]) return;
+      if (refusal || !open[side]) break;
       if (direction === 'out') {
         stats.messagesOut++;
         stats.bytesOut += message.data.length;
@@ -84,8 +100,10 @@ export function createRelay(ctx: RequestContext, stages: readonly Stage[], clien
         stats.messagesIn++;
         stats.bytesIn += message.data.length;
       }
-      await new Promise<void>((resolve) => target[direction].send(message.data, message.binary, () => resolve()));
+      unwritten++;
+      target[direction].send(message.data, message.binary, sent);
     }
+    sent();
   };
 
   const refuse = (err: unknown): void => {
@@ -106,9 +124,11 @@ export function createRelay(ctx: RequestContext, stages: readonly Stage[], clien
       pending[direction] += data.length;
       if (pending[direction] > HIGH_WATER) source[direction].pause();
       queue[direction] = queue[direction]
-        .then(() => (refusal ? undefined : pass(direction, data, binary)))
-        .catch(refuse)
-        .finally(() => settle(direction, data.length));
+        .then(() => (refusal ? settle(direction, data.length) : pass(direction, data, binary)))
+        .catch((err: unknown) => {
+          settle(direction, data.length);
+          refuse(err);
+        });
     },
     closed(side, code, reason) {
       if (!open[side]) return;
@@ -121,7 +141,7 @@ export function createRelay(ctx: RequestContext, stages: readonly Stage[], clien
       const otherSide = side === 'client' ? 'upstream' : 'client';
       // What this side sent before it closed still reaches the other side first.
       const direction = side === 'client' ? 'out' : 'in';
-      void queue[direction].then(() => {
+      void written(direction).then(() => {
         if (open[otherSide]) {
           if (code === 1006) other.terminate();
           else if (sendable(code)) other.close(code, closeReason(reason.toString('utf8')));
@@ -131,4 +151,8 @@ export function createRelay(ctx: RequestContext, stages: readonly Stage[], clien
       });
     },
   };
+}
+
+function isPromiseLike<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return typeof (v as PromiseLike<T> | undefined)?.then === 'function';
 }

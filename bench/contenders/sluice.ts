@@ -62,8 +62,10 @@ export function createSluiceContender(): Contender {
       const [node, ...script] = sluiceCommand()!;
       // SLUICE_BENCH_CPU_PROF=DIR: every Sluice the bench starts writes a V8 CPU profile there when it stops.
       const prof = process.env.SLUICE_BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.SLUICE_BENCH_CPU_PROF] : [];
+      // SLUICE_BENCH_NODE_ARGS: more Node options for every Sluice the bench starts (e.g. `--trace-gc`, a `--require` probe).
+      const nodeArgs = process.env.SLUICE_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
       const argv = [
-        node!, ...prof, ...script, 'up',
+        node!, ...prof, ...nodeArgs, ...script, 'up',
         '--listen', `127.0.0.1:${port}`,
         '--policy', policy,
         '--home', home,
