@@ -52,6 +52,8 @@ export interface Runtime {
    * audit log and --verbose; every string passes through all of them. Returns its removal.
    */
   addLogScrubber(scrub: (value: string) => string): () => void;
+  /** Every scrubber added, in turn: what any other reader of the bus (the gateway's event stream) applies before it shows an event. */
+  readonly scrubLog: (value: string) => string;
   /** Waits until every audit event emitted so far is on disk. */
   flushAudit(): Promise<void>;
   /** Audit lines dropped since start (the disk could not keep up, or failed). */
@@ -89,6 +91,7 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     forwarder,
     limits: opts.limits,
     healthIntervalMs: opts.healthIntervalMs,
+    scrubLog: scrub,
     addLogScrubber(fn) {
       scrubbers.add(fn);
       return () => void scrubbers.delete(fn);

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { SluiceError } from '../core/index.js';
 import type { EventBus, SluiceEvent } from '../core/index.js';
-import { ocsfLine } from '../audit/index.js';
+import { ocsfLine, scrubEvent } from '../audit/index.js';
 
 /**
  * Audit events as Server-Sent Events: each `data:` is the same OCSF record the audit file holds
@@ -92,7 +92,12 @@ export function parseFilter(query: URLSearchParams): EventFilter {
   return { ...(sandboxes ? { sandboxes } : {}), ...(types ? { types } : {}), ...(action ? { action } : {}) };
 }
 
-export function createEventStream(bus: EventBus, opts: { ring?: number; heartbeatMs?: number } = {}): EventStream {
+/**
+ * `scrub` is the audit log's: an event reaches a stream client only as the audit file would
+ * hold it (a path or host name an agent sent may carry a secret), and one that cannot be
+ * scrubbed is not shown at all.
+ */
+export function createEventStream(bus: EventBus, opts: { scrub: (value: string) => string; ring?: number; heartbeatMs?: number }): EventStream {
   const capacity = opts.ring ?? 2000;
   const ring: Entry[] = [];
   let next = 1;
@@ -101,7 +106,7 @@ export function createEventStream(bus: EventBus, opts: { ring?: number; heartbea
   const off = bus.on((event) => {
     let line: Buffer;
     try {
-      line = Buffer.from(ocsfLine(event));
+      line = Buffer.from(ocsfLine(scrubEvent(event, opts.scrub)));
     } catch {
       return;
     }
