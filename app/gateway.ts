@@ -99,7 +99,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const recovered = await sandboxes.recover({ previousDied: !!lock.stale });
     cleanups.push(() => sandboxes.close());
 
-    const events = createEventStream(runtime.bus, { scrub: runtime.scrubLog });
+    const events = createEventStream(runtime.onAuditLine);
     cleanups.push(() => events.close());
     const version = sluiceVersion();
     const metricsSource: MetricsSource = {

@@ -5,6 +5,7 @@ import type { EventBus } from '../core/index.js';
 import { loadOrCreateCA, createLeafCache } from '../certs/index.js';
 import type { LeafCache } from '../certs/index.js';
 import { createAuditLog } from '../audit/index.js';
+import type { AuditLineListener } from '../audit/index.js';
 import { createForwarder, createResolver } from '../proxy/index.js';
 import type { Forwarder, ProxyLimits, Resolver } from '../proxy/index.js';
 
@@ -52,8 +53,8 @@ export interface Runtime {
    * audit log and --verbose; every string passes through all of them. Returns its removal.
    */
   addLogScrubber(scrub: (value: string) => string): () => void;
-  /** Every scrubber added, in turn: what any other reader of the bus (the gateway's event stream) applies before it shows an event. */
-  readonly scrubLog: (value: string) => string;
+  /** Each later event as the audit file holds it, scrubbed and rendered once (the gateway's event stream). */
+  onAuditLine(listener: AuditLineListener): () => void;
   /** Waits until every audit event emitted so far is on disk. */
   flushAudit(): Promise<void>;
   /** Audit lines dropped since start (the disk could not keep up, or failed). */
@@ -91,7 +92,7 @@ export async function createRuntime(opts: RuntimeOptions): Promise<Runtime> {
     forwarder,
     limits: opts.limits,
     healthIntervalMs: opts.healthIntervalMs,
-    scrubLog: scrub,
+    onAuditLine: (listener) => audit.onLine(listener),
     addLogScrubber(fn) {
       scrubbers.add(fn);
       return () => void scrubbers.delete(fn);

@@ -19,8 +19,16 @@ export interface AuditLogOptions {
   onError?: (err: Error) => void;
 }
 
+/** An event as the audit file holds it: scrubbed, and its OCSF line (no newline). */
+export type AuditLineListener = (event: SluiceEvent, line: string) => void;
+
 export interface AuditLog {
   readonly file: string;
+  /**
+   * Every later event as written: other readers (the gateway's event stream) show what the file
+   * holds, scrubbed and rendered once. An event that could not be scrubbed never reaches them.
+   */
+  onLine(listener: AuditLineListener): () => void;
   /** Events lost to write errors or a full queue. */
   readonly dropped: number;
   /** Resolves once every event received so far is on disk. */
@@ -56,6 +64,7 @@ export function createAuditLog(bus: EventBus, opts: AuditLogOptions): AuditLog {
   const ignoreStreamError = (): void => undefined;
   human?.on('error', ignoreStreamError);
   let humanFailed = false;
+  const lineListeners = new Set<AuditLineListener>();
 
   const unsubscribe = bus.on((raw: SluiceEvent) => {
     let event: SluiceEvent;
@@ -66,10 +75,21 @@ export function createAuditLog(bus: EventBus, opts: AuditLogOptions): AuditLog {
       report(new Error(`cannot scrub ${String((raw as { type?: unknown }).type)} event: ${(err as Error).message}`));
       return;
     }
+    let line: string | undefined;
     try {
-      out.write(ocsfLine(event));
+      line = ocsfLine(event);
+      out.write(line);
     } catch (err) {
       report(new Error(`cannot record ${String((event as { type?: unknown }).type)} event: ${(err as Error).message}`));
+    }
+    if (line !== undefined) {
+      for (const listener of lineListeners) {
+        try {
+          listener(event, line);
+        } catch {
+          // A reader's failure is its own; the file and the other readers go on.
+        }
+      }
     }
     if (human && !humanFailed) {
       try {
@@ -84,6 +104,10 @@ export function createAuditLog(bus: EventBus, opts: AuditLogOptions): AuditLog {
   let closing: Promise<void> | undefined;
   return {
     file: opts.file,
+    onLine(listener) {
+      lineListeners.add(listener);
+      return () => void lineListeners.delete(listener);
+    },
     get dropped() {
       return out.dropped;
     },

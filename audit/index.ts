@@ -6,7 +6,7 @@
  *   await audit.close();   // on SIGINT/SIGTERM, before exiting: writes what is still queued
  */
 export { createAuditLog } from './audit-log.js';
-export type { AuditLog, AuditLogOptions } from './audit-log.js';
+export type { AuditLineListener, AuditLog, AuditLogOptions } from './audit-log.js';
 export { OCSF_VERSION, toOcsf, ocsfLine } from './ocsf.js';
 export { formatHuman } from './human.js';
 export { eventFromOcsf, sandboxOfEvent } from './parse.js';

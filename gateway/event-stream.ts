@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { SluiceError } from '../core/index.js';
-import type { EventBus, SluiceEvent } from '../core/index.js';
-import { ocsfLine, scrubEvent } from '../audit/index.js';
+import type { SluiceEvent } from '../core/index.js';
+import type { AuditLineListener } from '../audit/index.js';
 
 /**
  * Audit events as Server-Sent Events: each `data:` is the same OCSF record the audit file holds
@@ -93,24 +93,18 @@ export function parseFilter(query: URLSearchParams): EventFilter {
 }
 
 /**
- * `scrub` is the audit log's: an event reaches a stream client only as the audit file would
- * hold it (a path or host name an agent sent may carry a secret), and one that cannot be
- * scrubbed is not shown at all.
+ * `lines` is the audit log's (Runtime.onAuditLine): a client sees each event as the audit file
+ * holds it, scrubbed (a path or host name an agent sent may carry a secret) and rendered once for
+ * both; an event the log could not scrub is not shown at all.
  */
-export function createEventStream(bus: EventBus, opts: { scrub: (value: string) => string; ring?: number; heartbeatMs?: number }): EventStream {
+export function createEventStream(lines: (listener: AuditLineListener) => () => void, opts: { ring?: number; heartbeatMs?: number } = {}): EventStream {
   const capacity = opts.ring ?? 2000;
   const ring: Entry[] = [];
   let next = 1;
   const clients = new Set<(entry: Entry) => void>();
   const closers = new Set<() => void>();
-  const off = bus.on((event) => {
-    let line: Buffer;
-    try {
-      line = Buffer.from(ocsfLine(scrubEvent(event, opts.scrub)));
-    } catch {
-      return;
-    }
-    const entry: Entry = { id: next++, type: event.type, sandbox: event.sandbox, verdict: verdictOf(event), line };
+  const off = lines((event, line) => {
+    const entry: Entry = { id: next++, type: event.type, sandbox: event.sandbox, verdict: verdictOf(event), line: Buffer.from(line) };
     ring.push(entry);
     if (ring.length > capacity) ring.shift();
     for (const client of clients) client(entry);
