@@ -58,6 +58,7 @@ export function createEgressScanner(detector: Detector, options: EgressScannerOp
     if (pending.length > 0) window = Buffer.concat([window, ...pending]);
     pending = [];
     pendingBytes = 0;
+    scanner.scanned = windowStart + window.length;
     const out: EgressFinding[] = [];
     let keepFrom = Math.max(0, window.length - overlap);
     for (const s of detector.detectBytes(window)) {
@@ -79,13 +80,15 @@ export function createEgressScanner(detector: Detector, options: EgressScannerOp
       windowStart += keepFrom;
       window = window.subarray(keepFrom);
     }
+    scanner.scanned = windowStart + window.length;
     return out;
   }
 
-  return {
-    get scanned() {
-      return windowStart + window.length;
-    },
+  // `scanned` is a plain field kept up to date, not a getter: a getter closure per scanner would give
+  // each request's scanner a hidden class of its own, which V8's scavenger keeps alive with all it reaches
+  // (see ExchangeContext in proxy/request.ts).
+  const scanner = {
+    scanned: 0,
     push(chunk: Buffer | string): EgressFinding[] {
       if (ended) return [];
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -99,6 +102,7 @@ export function createEgressScanner(detector: Detector, options: EgressScannerOp
       return scan(true);
     },
   };
+  return scanner;
 }
 
 /** Replaces each finding's bytes with `*`, keeping the length (and so Content-Length) unchanged. */

@@ -157,13 +157,12 @@ export function createResponsesEncoder(model: string, req?: ChatRequest): Stream
 /** Responses events (parsed JSON, from SSE or WebSocket) → neutral events. */
 export function createResponsesEventDecoder(): { push(msg: Json, out: ChatEvent[]): void; readonly ended: boolean } {
   const byItem = new Map<string, { index: number; custom: boolean; sawArgs: boolean }>();
-  let ended = false;
-  return {
-    get ended() {
-      return ended;
-    },
-    push(msg, out) {
-      if (ended) return;
+  // `ended` is a plain field, not a getter over a local: a getter closure per stream would give each
+  // call's decoder a hidden class of its own, kept alive by V8's scavenger (see proxy/request.ts).
+  const decoder = {
+    ended: false,
+    push(msg: Json, out: ChatEvent[]): void {
+      if (decoder.ended) return;
       const item = isRecord(msg.item) ? msg.item : {};
       const name = typeof item.namespace === 'string' && item.namespace ? flatName(item.namespace, String(item.name ?? '')) : String(item.name ?? '');
       switch (msg.type) {
@@ -208,7 +207,7 @@ export function createResponsesEventDecoder(): { push(msg: Json, out: ChatEvent[
         case 'response.completed':
         case 'response.incomplete': {
           const r = isRecord(msg.response) ? msg.response : {};
-          ended = true;
+          decoder.ended = true;
           out.push({ type: 'usage', ...usageOf(r.usage) });
           out.push({ type: 'finish', reason: stopOf(r.status, r.incomplete_details, byItem.size > 0) });
           out.push({ type: 'end' });
@@ -217,12 +216,12 @@ export function createResponsesEventDecoder(): { push(msg: Json, out: ChatEvent[
         case 'response.failed': {
           const r = isRecord(msg.response) ? msg.response : {};
           const e = isRecord(r.error) ? r.error : {};
-          ended = true;
+          decoder.ended = true;
           out.push({ type: 'error', error: errorOf(e.code, e.message, 500) });
           break;
         }
         case 'error': {
-          ended = true;
+          decoder.ended = true;
           const e = isRecord(msg.error) ? msg.error : msg;
           out.push({ type: 'error', error: errorOf(e.code, e.message, typeof msg.status === 'number' ? msg.status : 500) });
           break;
@@ -230,6 +229,7 @@ export function createResponsesEventDecoder(): { push(msg: Json, out: ChatEvent[
       }
     },
   };
+  return decoder;
 }
 
 function errorOf(code: unknown, message: unknown, status: number): ApiError {
