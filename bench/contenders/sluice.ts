@@ -77,6 +77,8 @@ export function createSluiceContender(): Contender {
         env: { ...process.env, NODE_EXTRA_CA_CERTS: env.pki.caCertPath, SLUICE_HOME: home },
         ready: () => access(caPath).then(() => true, () => false),
         timeoutMs: 30_000,
+        // SLUICE_BENCH_OUTPUT=DIR: each Sluice's stdout and stderr (where `--trace-gc` writes) kept as DIR/sluice-PORT.log.
+        ...(process.env.SLUICE_BENCH_OUTPUT ? { outputFile: join(process.env.SLUICE_BENCH_OUTPUT, `sluice-${port}.log`) } : {}),
       });
       return { name: 'sluice', proxyUrl: `http://127.0.0.1:${port}`, proxyPort: port, ca: await readFile(caPath, 'utf8'), pid: proc.pid, close: () => proc.close() };
     },

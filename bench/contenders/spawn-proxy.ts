@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 
 /** A free loopback port, for peers that must be told their port up front. */
@@ -47,6 +48,8 @@ export interface SpawnProxyOptions {
   timeoutMs?: number;
   /** Extra readiness condition beyond the port accepting (e.g. the CA file exists). */
   ready?: (output: string) => boolean | Promise<boolean>;
+  /** Also append everything the process writes to this file (e.g. `--trace-gc` lines, which go to stdout). */
+  outputFile?: string;
 }
 
 /** Spawns a proxy process and waits until its port accepts connections. */
@@ -57,6 +60,12 @@ export async function spawnProxy(opts: SpawnProxyOptions): Promise<SpawnedProxy>
   const keep = (c: Buffer): void => { out = (out + c.toString()).slice(-8000); };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
+  if (opts.outputFile) {
+    const file = createWriteStream(opts.outputFile, { flags: 'a' });
+    child.stdout!.pipe(file, { end: false });
+    child.stderr!.pipe(file, { end: false });
+    child.once('exit', () => file.end());
+  }
   let exited = false;
   child.once('exit', () => { exited = true; });
   const spawned: SpawnedProxy = {
