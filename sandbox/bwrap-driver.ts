@@ -56,7 +56,7 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
       // gone already: the state file keeps them listed until it goes too, in case we die here
       Object.assign(state, { network: '', firewallTables: [] });
     }
-    await removeSandbox(state);
+    await removeSandbox(state, undefined, spec.tools?.run);
     reaper?.stop();
   };
   try {

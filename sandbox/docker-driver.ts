@@ -78,7 +78,7 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
   let net: DockerNet | undefined;
   let started: RunningSandbox | undefined;
   const cleanup = async () => {
-    await removeSandbox(state);
+    await removeSandbox(state, undefined, spec.tools?.run);
     reaper?.stop();
   };
   try {

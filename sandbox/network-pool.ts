@@ -61,7 +61,7 @@ export const DEFAULT_POOL_SIZE = 2;
 export function createNetworkPool(opts: NetworkPoolOptions): NetworkPool {
   const run = opts.run ?? runCommand;
   const onError = (driver: SandboxDriver) => (err: unknown) => opts.onError?.(driver, err);
-  const destroy = async (entry: Entry<unknown>) => removeSandbox(entry.state);
+  const destroy = async (entry: Entry<unknown>) => removeSandbox(entry.state, undefined, run);
 
   const netns = createWarmPool<Entry<SandboxNetwork>>({
     size: opts.size,
