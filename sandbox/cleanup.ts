@@ -5,6 +5,7 @@ import { listDockerObjects, removeDockerObjects, type DockerObject } from './doc
 import { listFirewallTables, removeFirewall } from './firewall.js';
 import { listMountDirs, mountsOf, removeHostMounts } from './host-mounts.js';
 import { listSandboxNetworks, removeSandboxNetwork } from './netns.js';
+import { runCommand, type RunTool } from './run-command.js';
 import { descendants, isRunning, killAll } from './owner.js';
 import { listStateDirs, readState, removeStateDir, stateDir, type SandboxState } from './sandbox-state.js';
 import { takeBackWorkdir } from './workdir-lend.js';
@@ -113,9 +114,10 @@ function claimedBy(states: SandboxState[]): Set<string> {
 
 /**
  * Removes everything a sandbox's state lists, except what a live sandbox also lists (a network
- * slot this one tried and lost to another), then the state itself. Idempotent.
+ * slot this one tried and lost to another), then the state itself. Idempotent. `run` is a long-
+ * lived owner's tool runner (tool-runner.ts): its nft, ip and umount are then not forked from it.
  */
-export async function removeSandbox(state: SandboxState, claimed?: Set<string>): Promise<void> {
+export async function removeSandbox(state: SandboxState, claimed?: Set<string>, run: RunTool = runCommand): Promise<void> {
   const keep = claimed ?? (await liveClaims(state.name));
   // the reaper's shell execs the clean-up: the reaper may be this very process
   if (state.reaper && state.reaper.pid !== process.pid && isRunning(state.reaper)) killAll([state.reaper.pid]);
@@ -125,14 +127,15 @@ export async function removeSandbox(state: SandboxState, claimed?: Set<string>):
     killAll(pids);
   }
   if (state.driver === 'docker') {
-    await removeDockerObjects([{ container: state.container ?? state.name, network: state.dockerNetwork ?? state.name }]);
+    // the sandbox's container, then the holder whose namespace it joined, then the network they were on
+    await removeDockerObjects([{ container: state.container ?? state.name }, { container: state.netHolder, network: state.dockerNetwork ?? state.name }]);
   }
   // before the state goes: a failure leaves the grant listed for the next clean-up
   await takeBackWorkdir(state, pids);
   if (state.cgroup && !keep.has(state.cgroup)) await removeCgroup(state.cgroup);
-  for (const table of state.firewallTables) if (!keep.has(table)) await removeFirewall(table);
-  if (state.network && !keep.has(state.network)) await removeSandboxNetwork(state.network);
-  await removeHostMounts(state.name, [...new Set([...state.hostMounts, ...(await mountsOf(state.name))])]);
+  for (const table of state.firewallTables) if (!keep.has(table)) await removeFirewall(table, run);
+  if (state.network && !keep.has(state.network)) await removeSandboxNetwork(state.network, run);
+  await removeHostMounts(state.name, [...new Set([...state.hostMounts, ...(await mountsOf(state.name))])], run);
   await removeStateDir(state.name);
 }
 

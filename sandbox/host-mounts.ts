@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, readdir, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { runCommand, runQuietly } from './run-command.js';
+import { runCommand, runQuietly, type RunTool } from './run-command.js';
 import { sluiceRunDir } from './sandbox-files.js';
 import { recordState, type SandboxState } from './sandbox-state.js';
 
@@ -36,10 +36,10 @@ export function mountPoints(): Set<string> {
 }
 
 /** Unmounts (lazily: a container may still hold it) and removes the mount points of one sandbox. */
-export async function removeHostMounts(name: string, mounts: string[]): Promise<void> {
+export async function removeHostMounts(name: string, mounts: string[], run?: RunTool): Promise<void> {
   const mounted = mountPoints();
   for (const target of [...mounts].reverse()) {
-    if (mounted.has(target)) await runQuietly('umount', ['-l', target]);
+    if (mounted.has(target)) await runQuietly('umount', ['-l', target], undefined, run);
     if (mountPoints().has(target)) throw new Error(`cannot unmount ${target}`);
     const st = await stat(target).catch(() => undefined);
     if (st?.isDirectory()) await rmdir(target).catch(() => undefined);
