@@ -6,6 +6,6 @@ declare module 'process-on-spawn' {
     readonly execPath: string;
     readonly args: readonly string[];
   }
-  const processOnSpawn: { addListener(listener: (opts: SpawnOptions) => void): void };
+  const processOnSpawn: { addListener(listener: (opts: SpawnOptions) => void): void; prependListener(listener: (opts: SpawnOptions) => void): void };
   export default processOnSpawn;
 }
