@@ -4,7 +4,7 @@ import { SluiceError } from '../core/index.js';
 import type { AttributeClient, EventBus, SandboxEvent } from '../core/index.js';
 import type { Policy } from '../rules/index.js';
 import type { BackendHealth } from '../privacy/index.js';
-import type { NetworkPool, SandboxDriver, ToolRunner } from '../sandbox/index.js';
+import type { NetworkPool, Reaper, SandboxDriver, ToolRunner } from '../sandbox/index.js';
 import type * as SandboxModule from '../sandbox/index.js';
 import { drain, emitSandbox, removeLive, settle, withGrace } from './live-sandbox.js';
 import type { Live, Sandboxes } from './live-sandbox.js';
@@ -98,6 +98,8 @@ export function createSandboxManager(opts: ManagerOptions) {
   // ip and nft for every sandbox are forked by one small shell, not by this (large) process
   let tools: ToolRunner | undefined;
   let pool: NetworkPool | undefined;
+  // one reaper for every sandbox and warm network this gateway makes, should it die (reaper.ts)
+  let reaper: Reaper | undefined;
   const emit = (record: SandboxRecord, activity: SandboxEvent['activity'], reason: string, exitCode?: number) => emitSandbox(set, record, activity, reason, exitCode);
 
   function find(requested: string): Live {
@@ -109,7 +111,7 @@ export function createSandboxManager(opts: ManagerOptions) {
 
 
   async function create(spec: CreateSpec): Promise<SandboxRecord> {
-    const { prepareSandbox, sandboxName, attributionOnStart, startToolRunner, createNetworkPool, DEFAULT_POOL_SIZE } = await sandboxModule();
+    const { prepareSandbox, sandboxName, attributionOnStart, startToolRunner, startOwnerReaper, createNetworkPool, DEFAULT_POOL_SIZE } = await sandboxModule();
     let name: string;
     try {
       name = sandboxName(spec.name);
@@ -151,6 +153,7 @@ export function createSandboxManager(opts: ManagerOptions) {
     const { attributeClient, started } = attributionOnStart();
     try {
       tools ??= startToolRunner();
+      reaper ??= startOwnerReaper();
       const warm = (pool ??= createNetworkPool({
         size: opts.warmNetworks ?? DEFAULT_POOL_SIZE,
         run: tools.run,
@@ -158,6 +161,7 @@ export function createSandboxManager(opts: ManagerOptions) {
       }));
       live.prepared = await prepareSandbox({
         tools,
+        reaper,
         pool: warm,
         driver: spec.driver,
         name,
@@ -282,6 +286,7 @@ export function createSandboxManager(opts: ManagerOptions) {
       }));
       await pool?.close();
       tools?.close();
+      reaper?.stop();
     },
   };
 }

@@ -48,7 +48,8 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
   const state = await claimSandbox({ driver: 'bwrap', name, command: spec.command });
   let network: BwrapNetwork | undefined;
   let started: RunningSandbox | undefined;
-  const reaper = startReaper(name);
+  // a gateway's sandboxes share its reaper, which they do not list (removing one must not stop it)
+  const reaper = spec.reaper ? undefined : startReaper(name);
   const cleanup = async () => {
     if (network) {
       await network.remove();
@@ -56,10 +57,10 @@ export async function prepareBwrap(spec: SandboxSpec, name: string): Promise<Pre
       Object.assign(state, { network: '', firewallTables: [] });
     }
     await removeSandbox(state);
-    reaper.stop();
+    reaper?.stop();
   };
   try {
-    await recordState(state, { reaper: reaper.identity, user: { uid: user.uid, gid: user.gid } });
+    await recordState(state, { ...(reaper ? { reaper: reaper.identity } : {}), user: { uid: user.uid, gid: user.gid } });
     if (access === 'lend' && workdir) notices.push(...(await lendWorkdir(state, workdir, user, { ancestors: true, owner: ownerOf(workdir) })));
     network = await createBwrapNetwork(mode, (n) => recordState(state, { network: n, firewallTables: n ? [n] : [] }), spec.tools?.run, spec.pool);
   } catch (err) {

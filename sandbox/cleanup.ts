@@ -125,7 +125,8 @@ export async function removeSandbox(state: SandboxState, claimed?: Set<string>):
     killAll(pids);
   }
   if (state.driver === 'docker') {
-    await removeDockerObjects([{ container: state.container ?? state.name, network: state.dockerNetwork ?? state.name }]);
+    // the sandbox's container, then the holder whose namespace it joined, then the network they were on
+    await removeDockerObjects([{ container: state.container ?? state.name }, { container: state.netHolder, network: state.dockerNetwork ?? state.name }]);
   }
   // before the state goes: a failure leaves the grant listed for the next clean-up
   await takeBackWorkdir(state, pids);

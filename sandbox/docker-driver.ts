@@ -3,7 +3,7 @@ import type Docker from 'dockerode';
 import { SluiceError } from '../core/index.js';
 import { describeLimitEvents } from './cgroup.js';
 import { removeSandbox } from './cleanup.js';
-import { dockerClient } from './docker-engine.js';
+import { dockerClient, hasImage } from './docker-engine.js';
 import { createDockerNetwork, type DockerNet } from './docker-network.js';
 import { ownerLabels } from './docker-objects.js';
 import { runningDocker, watchLimitEvents } from './docker-running.js';
@@ -42,15 +42,14 @@ async function assertRootInsideIsSafe(docker: Docker): Promise<void> {
 
 /** Only a 404 means the image is missing; anything else is the engine not answering. */
 async function checkImage(docker: Docker, image: string): Promise<void> {
+  let present: boolean;
   try {
-    await docker.getImage(image).inspect();
+    present = await hasImage(docker, image);
   } catch (err) {
-    if ((err as { statusCode?: number }).statusCode !== 404) {
-      const reason = `no Docker engine answers (${(err as Error).message}): start dockerd (or \`systemctl start docker\`), or set DOCKER_HOST; \`sluice doctor\` checks the setup`;
-      throw new SluiceError('SLUICE_SANDBOX_FAILED', reason, { reason }, { cause: err });
-    }
-    throw refuse(`image ${image} not found: run \`sluice image build\` (or docker load/build your own)`);
+    const reason = `no Docker engine answers (${(err as Error).message}): start dockerd (or \`systemctl start docker\`), or set DOCKER_HOST; \`sluice doctor\` checks the setup`;
+    throw new SluiceError('SLUICE_SANDBOX_FAILED', reason, { reason }, { cause: err });
   }
+  if (!present) throw refuse(`image ${image} not found: run \`sluice image build\` (or docker load/build your own)`);
 }
 
 export async function prepareDocker(spec: SandboxSpec, name: string): Promise<PreparedSandbox> {
@@ -74,20 +73,21 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
   const owner = currentProcess();
 
   const state = await claimSandbox({ driver: 'docker', name, command: spec.command });
-  const reaper = startReaper(name);
+  // a gateway's sandboxes share its reaper, which they do not list (removing one must not stop it)
+  const reaper = spec.reaper ? undefined : startReaper(name);
   let net: DockerNet | undefined;
   let started: RunningSandbox | undefined;
   const cleanup = async () => {
     await removeSandbox(state);
-    reaper.stop();
+    reaper?.stop();
   };
   try {
-    await recordState(state, { reaper: reaper.identity, user: { uid: user.uid, gid: user.gid }, dockerNetwork: name, container: name });
+    await recordState(state, { ...(reaper ? { reaper: reaper.identity } : {}), user: { uid: user.uid, gid: user.gid }, dockerNetwork: name, container: name });
     // the engine binds the workdir as root: only the tree is lent, not its ancestors
     if (access === 'lend' && workdir) notices.push(...(await lendWorkdir(state, workdir, user, { ancestors: false, owner: ownerOf(workdir) })));
     const [made, checked] = await Promise.allSettled([
       (async () =>
-        (await spec.pool?.takeDockerNetwork((taken) => recordState(state, { dockerNetwork: taken.name, firewallTables: [taken.bridge] }))) ??
+        (await spec.pool?.takeDockerNetwork((taken) => recordState(state, { dockerNetwork: taken.name, firewallTables: [taken.bridge], ...(taken.holder ? { netHolder: taken.holder } : {}) }))) ??
         (await createDockerNetwork(docker, name, owner, (bridge) => recordState(state, { firewallTables: bridge ? [bridge] : [] }))))(),
       imageChecked,
     ]);
@@ -149,7 +149,8 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
           Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
           User: `${user.inside.uid}:${user.inside.gid}`,
           WorkingDir: workdir ?? '/tmp',
-          Hostname: 'sluice',
+          // joining a warm network's holder, the container has the holder's hostname and DNS
+          ...(network.holder ? {} : { Hostname: 'sluice' }),
           Tty: tty,
           OpenStdin: true,
           StdinOnce: true,
@@ -158,7 +159,7 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
           AttachStderr: true,
           Labels: ownerLabels(network.bridge, name, owner),
           HostConfig: {
-            NetworkMode: network.name,
+            NetworkMode: network.holder ? `container:${network.holder}` : network.name,
             Binds: binds,
             CapDrop: ['ALL'],
             // Sluice's profile: Docker's default refusing what the bwrap filter refuses (docker-seccomp.ts)
@@ -169,7 +170,7 @@ export async function prepareDocker(spec: SandboxSpec, name: string): Promise<Pr
             // Docker's embedded DNS (127.0.0.11) forwards names it does not know to these
             // servers, and loopback ones from the host's namespace. The gateway is ours and the
             // firewall rejects port 53 there, so a query cannot leave through it.
-            Dns: [network.gateway],
+            ...(network.holder ? {} : { Dns: [network.gateway] }),
             PidsLimit: limits.pids,
             Memory: limits.memoryMb * MIB,
             // memory + swap equal to memory: no swap beyond the limit

@@ -25,6 +25,17 @@ export async function ping(docker: Docker): Promise<boolean> {
   }
 }
 
+/** Whether the engine has the image; only a 404 means it has not (anything else is thrown). */
+export async function hasImage(docker: Docker, image: string): Promise<boolean> {
+  try {
+    await docker.getImage(image).inspect();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw err;
+  }
+}
+
 /**
  * Makes sure a Docker engine answers, starting `dockerd` (as root, logging to `logFile`) when
  * none does. For tests, CI and first runs on a fresh machine; the daemon is left running

@@ -23,6 +23,7 @@ export type {
 export { buildBaseImage, BASE_IMAGE, type BuildImageOptions } from './image.js';
 export { ensureDocker } from './docker-engine.js';
 export { startToolRunner, type ToolRunner } from './tool-runner.js';
+export { startOwnerReaper, type Reaper } from './reaper.js';
 export { createNetworkPool, DEFAULT_POOL_SIZE, type NetworkPool } from './network-pool.js';
 export { cleanupLeftovers, UNLISTED_GRACE_MS, type CleanupReport } from './cleanup.js';
 export { measureStartup, type StartupFigures } from './measure-startup.js';

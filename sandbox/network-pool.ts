@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { removeSandbox } from './cleanup.js';
-import { dockerClient } from './docker-engine.js';
-import { createDockerNetwork, type DockerNet } from './docker-network.js';
+import { dockerClient, hasImage } from './docker-engine.js';
+import { createDockerNetwork, startNetHolder, type DockerNet } from './docker-network.js';
 import { installFirewall } from './firewall.js';
+import { BASE_IMAGE } from './image.js';
 import { createSandboxNetwork, type SandboxNetwork } from './netns.js';
 import { currentProcess } from './owner.js';
 import { runCommand, type RunTool } from './run-command.js';
@@ -76,10 +77,14 @@ export function createNetworkPool(opts: NetworkPoolOptions): NetworkPool {
     size: opts.size,
     make: () =>
       recorded('docker', async (state) => {
-        // the container field left empty: clean-up would otherwise look for one named like the entry
-        await recordState(state, { dockerNetwork: state.name, container: '' });
-        const made = await createDockerNetwork(dockerClient(), state.name, currentProcess(), (bridge) => recordState(state, { firewallTables: bridge ? [bridge] : [] }));
-        return { ...made, proxyPort: await guard(made.bridge, made.bridge, made.gateway, run) };
+        // the holder container is named like the entry, so the entry's clean-up removes it first
+        await recordState(state, { dockerNetwork: state.name, container: state.name });
+        const engine = dockerClient();
+        const made = await createDockerNetwork(engine, state.name, currentProcess(), (bridge) => recordState(state, { firewallTables: bridge ? [bridge] : [] }));
+        const proxyPort = await guard(made.bridge, made.bridge, made.gateway, run);
+        // with no base image (a host that runs only its own images) the network is warm without one
+        const holder = (await hasImage(engine, BASE_IMAGE)) ? await startNetHolder(engine, made, state.name, BASE_IMAGE, currentProcess()) : undefined;
+        return { ...made, proxyPort, ...(holder ? { holder } : {}) };
       }),
     destroy,
     onError: onError('docker'),
@@ -101,6 +106,11 @@ export function createNetworkPool(opts: NetworkPoolOptions): NetworkPool {
     async takeDockerNetwork(record) {
       const entry = docker.take();
       if (!entry) return undefined;
+      // a holder stops with the engine (a dockerd restart) or by hand: only a running one is joined
+      if (entry.value.holder && !(await holderRunning(entry.value.holder))) {
+        await destroy(entry).catch(onError('docker'));
+        return undefined;
+      }
       await handOver(entry, () => record(entry.value));
       return entry.value;
     },
@@ -155,4 +165,9 @@ async function handOver(entry: Entry<unknown>, record: () => Promise<void>): Pro
     throw err;
   }
   await removeStateDir(entry.state.name);
+}
+
+async function holderRunning(name: string): Promise<boolean> {
+  const info = await dockerClient().getContainer(name).inspect().catch(() => undefined);
+  return info?.State?.Running === true;
 }

@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { processStart, type ProcessIdentity } from './owner.js';
+import { currentProcess, processStart, type ProcessIdentity } from './owner.js';
 import { sluiceRunDir } from './sandbox-files.js';
 
 export interface Reaper {
@@ -30,9 +30,29 @@ function reaperEntry(): string {
  * itself killed leaves the job to the next `sluice run` or `sluice ps` (cleanupLeftovers).
  */
 export function startReaper(name: string): Reaper {
+  return spawnReaper([name]);
+}
+
+/**
+ * One reaper for everything a long-lived owner (the gateway) makes: when the owner dies it runs
+ * the clean-up `sluice ps` runs, which removes every sandbox and warm network of a dead owner.
+ * Why one: Node forks its whole process to spawn, which blocks a gateway's event loop for
+ * 15-80 ms per spawn (more the larger it is, and at load); one per sandbox was one more spawn on
+ * every create. Its sandboxes do not list it: removing one must not stop it.
+ */
+export function startOwnerReaper(): Reaper {
+  const me = currentProcess();
+  return spawnReaper([OWNER_FLAG, String(me.pid), String(me.start)]);
+}
+
+export const OWNER_FLAG = '--owner';
+
+function spawnReaper(args: string[]): Reaper {
   const log = openSync(path.join(sluiceRunDir(), 'reaper.log'), 'a', 0o600);
-  const child = spawn('/bin/sh', ['-c', 'read _ignored; exec "$@"', 'sluice-reaper', process.execPath, reaperEntry(), name], {
+  const child = spawn('/bin/sh', ['-c', 'read _ignored; exec "$@"', 'sluice-reaper', process.execPath, reaperEntry(), ...args], {
     detached: true,
+    // not the owner's: a temporary directory it ran in may be gone by the time the reaper runs
+    cwd: '/',
     stdio: ['pipe', 'ignore', log],
     env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...(process.env.SLUICE_RUN_DIR ? { SLUICE_RUN_DIR: process.env.SLUICE_RUN_DIR } : {}) },
   });

@@ -30,6 +30,8 @@ export interface SandboxState {
   /** docker: the container and network, once created */
   container?: string;
   dockerNetwork?: string;
+  /** docker: the warm network's holder container whose network namespace the container joined */
+  netHolder?: string;
   /** host mount points made for the sandbox (nosuid,nodev binds of docker's writable paths) */
   hostMounts: string[];
   /** bwrap: the sandbox's first process on the host, with its start time (signals must not reach a reused pid) */

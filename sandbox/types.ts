@@ -1,6 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import type { LandlockSection } from './landlock.js';
 import type { NetworkPool } from './network-pool.js';
+import type { Reaper } from './reaper.js';
 import type { ToolRunner } from './tool-runner.js';
 
 export type SandboxDriver = 'bwrap' | 'docker';
@@ -59,6 +60,11 @@ export interface SandboxSpec {
    * one is ready, and makes its own otherwise.
    */
   pool?: NetworkPool;
+  /**
+   * A long-lived owner's one reaper for all its sandboxes (reaper.ts startOwnerReaper). Without
+   * one the sandbox starts a reaper of its own.
+   */
+  reaper?: Reaper;
 }
 
 /**

@@ -97,4 +97,61 @@ if (process.getuid?.() !== 0) {
     t.notOk(fs.existsSync(path.join(home, 'gateway', 'api.sock')), 'its socket is gone');
     t.notOk(fs.existsSync(path.join(home, 'gateway', 'gateway.lock')), 'and its lock');
   });
+
+  // The gateway's one reaper (sandbox/reaper.ts startOwnerReaper): no restart is needed for
+  // the host to be clean, and removing one sandbox does not stop it for the others.
+  t.test('kill -9, no restart: the gateway\'s reaper removes its sandboxes and warm networks', async (t) => {
+    await buildBaseImage();
+    const home = tempDir('sluice-reap-');
+    t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+    const gw = await up(home);
+    t.teardown(async () => {
+      if (gw.child.exitCode === null) gw.child.kill('SIGKILL');
+      await gw.agent.close();
+    });
+    const gone = `sluice-${uniqueName('kg')}`;
+    t.equal((await api(gw, 'POST', '/v1/sandboxes', { name: gone, command: ['true'] })).status, 201);
+    await api(gw, 'GET', `/v1/sandboxes/${gone}/wait`);
+    t.equal((await api(gw, 'DELETE', `/v1/sandboxes/${gone}`)).status, 200, 'one sandbox removed first');
+    const bwrap = `sluice-${uniqueName('kb')}`;
+    const docker = `sluice-${uniqueName('kd')}`;
+    for (const [name, driver] of [[bwrap, 'bwrap'], [docker, 'docker']]) {
+      const res = await api(gw, 'POST', '/v1/sandboxes', { name, driver, command: ['sleep', '600'] });
+      t.equal(res.status, 201, JSON.stringify(res.json));
+    }
+    const state = (name: string) => JSON.parse(fs.readFileSync(path.join(sluiceRunDir(), name, 'state.json'), 'utf8')) as { network: string; dockerNetwork: string; firewallTables: string[]; reaper?: unknown };
+    t.notOk(state(bwrap).reaper, 'a gateway\'s sandbox lists no reaper of its own');
+    const [bridge] = state(docker).firewallTables;
+    const names = { bwrapNetns: state(bwrap).network, bridge: bridge ?? '', docker };
+    const owned = () => fs.readdirSync(sluiceRunDir()).filter((d) => {
+      const file = path.join(sluiceRunDir(), d, 'state.json');
+      return fs.existsSync(file) && (JSON.parse(fs.readFileSync(file, 'utf8')) as { owner: { pid: number } }).owner.pid === gw.child.pid;
+    });
+    // the warm networks refilled after the creates are the gateway's too
+    for (const deadline = Date.now() + 60_000; owned().filter((d) => d.startsWith('sluice-pool-')).length < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+    const before = owned();
+    t.ok(before.filter((d) => d.startsWith('sluice-pool-')).length >= 2, `warm networks made: ${before.join(', ')}`);
+    t.equal((await leftovers(names)).length, 7, 'while it runs, everything is there');
+    // what else runs `sluice ps` or `sluice run` on this host would clean up too: the reaper must be there
+    const reapers = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      const argv = (() => {
+        try {
+          return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+        } catch {
+          return [];
+        }
+      })();
+      return argv[1] === '-c' && argv.includes('sluice-reaper') && argv.includes('--owner') && argv.includes(String(gw.child.pid));
+    });
+    t.equal(reapers.length, 1, 'one reaper waits for the gateway, after one of its sandboxes was removed');
+
+    gw.child.kill('SIGKILL');
+    await exited(gw.child);
+    let left: string[] = [];
+    for (const deadline = Date.now() + 90_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+      left = [...(await leftovers(names)), ...owned().map((d) => `state ${d}`)];
+      if (left.length === 0) break;
+    }
+    t.same(left, [], 'with no restart, nothing the gateway made is left: sandboxes, warm networks, their states');
+  });
 }

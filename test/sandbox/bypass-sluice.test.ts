@@ -1,5 +1,6 @@
 import t from 'tap';
-import type { SandboxDriver } from '../../sandbox/index.js';
+import { buildBaseImage, type SandboxDriver } from '../../sandbox/index.js';
+import { createNetworkPool } from '../../sandbox/network-pool.js';
 import { startTestSluice } from '../helpers/sluice.js';
 import { startBypassFixture } from './bypass-fixture.js';
 import { bypassSuite } from './bypass-suite.js';
@@ -25,13 +26,24 @@ network_policies:
     endpoints:
       - { host: allowed.test, port: ${port} }
 `;
-  for (const driver of drivers) {
-    t.test(`${driver} with the real Sluice proxy`, (t) =>
-      bypassSuite(t, driver, fixture, async (host) => {
+  const cells: Array<{ driver: SandboxDriver; warm: boolean }> = [...drivers.map((driver) => ({ driver, warm: false })), { driver: 'docker', warm: true }];
+  for (const { driver, warm } of cells) {
+    // warm: the gateway's path, a network made ahead by the pool, whose holder container's
+    // network namespace the sandbox's container joins (docker-network.ts startNetHolder)
+    const pool = warm ? createNetworkPool({ size: 1, onError: (_d, err) => t.fail(`pool: ${(err as Error).message}`) }) : undefined;
+    t.test(`${driver}${warm ? ' on a warm network' : ''} with the real Sluice proxy`, async (t) => {
+      if (pool) {
+        await buildBaseImage();
+        pool.fill(driver);
+        for (const deadline = Date.now() + 120_000; pool.ready(driver) < 1 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+        t.equal(pool.ready(driver), 1, 'a warm network is ready');
+        t.teardown(() => pool.close());
+      }
+      return bypassSuite(t, driver, fixture, async (host, listenPort) => {
         const sluice = await startTestSluice(policy, {
           upstreamCA: [fixture.caPem],
           resolve: { 'allowed.test': '127.0.0.1' },
-          ...(driver === 'docker' ? { listen: { host, port: 0 } } : {}),
+          ...(driver === 'docker' ? { listen: { host, port: listenPort ?? 0 } } : {}),
         });
         return {
           // Sluice's CA for intercepted TLS; the upstream's CA too, in case the policy tunnels
@@ -45,7 +57,8 @@ network_policies:
           },
           close: () => sluice.close(),
         };
-      }),
-    );
+      }, pool ? { pool } : {});
+      if (warm) t.equal(pool?.ready(driver), 0, 'the sandbox ran on the warm network');
+    });
   }
 }

@@ -50,7 +50,7 @@ export async function bypassSuite(
   t: Test,
   driver: SandboxDriver,
   fixture: BypassFixture,
-  startProxy: (listenHost: string) => Promise<ProxyUnderTest>,
+  startProxy: (listenHost: string, listenPort?: number) => Promise<ProxyUnderTest>,
   specExtra: Partial<SandboxSpec> = {},
 ): Promise<void> {
   if (driver === 'docker') {
@@ -67,7 +67,8 @@ export async function bypassSuite(
   });
   const proxyHost = prepared.proxyListen.host;
   const decoys = await startDecoys([proxyHost, fixture.hostAddr]);
-  const proxy = await startProxy(proxyHost);
+  // a warm network's firewall already names a port: the proxy listens there, as the gateway's does
+  const proxy = await startProxy(proxyHost, prepared.proxyListen.port);
   t.teardown(async () => {
     await prepared.remove();
     await proxy.close();

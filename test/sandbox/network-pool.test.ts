@@ -56,6 +56,11 @@ async function dockerNetworks(): Promise<Map<string, number>> {
   return out;
 }
 
+async function containersNamed(name: string): Promise<string[]> {
+  const found = await (await ensureDocker()).listContainers({ all: true, filters: { name: [name] } });
+  return found.flatMap((c) => c.Names);
+}
+
 if (process.getuid?.() !== 0) {
   t.plan(0, 'network namespaces, nftables and dockerd need root; CI runs this as root');
 } else {
@@ -168,10 +173,24 @@ if (process.getuid?.() !== 0) {
     const port = (listener.address() as net.AddressInfo).port;
     await Promise.all(prepared.map((p) => p.start({ proxy: { host: p.proxyListen.host, port, caCertPem: '' }, stdio: 'pipe' })));
     const attached = await dockerNetworks();
-    t.same(networks.map((n) => attached.get(n)), [1, 1, 1], 'each network has exactly one container');
+    t.same(networks.map((n) => attached.get(n)), [1, 1, 1], 'each network has exactly one container: a warm one its holder, the cold one the sandbox');
+    const docker = await ensureDocker();
+    for (const p of prepared) {
+      const state = (await readState(p.name))!;
+      const inspected = await docker.getContainer(p.name).inspect();
+      if (!warm.includes(state.dockerNetwork!)) {
+        t.equal(inspected.HostConfig.NetworkMode, state.dockerNetwork, 'cold: the container is on its own network');
+        continue;
+      }
+      const holder = await docker.getContainer(state.netHolder!).inspect();
+      t.equal(inspected.HostConfig.NetworkMode, `container:${holder.Id}`, 'warm: the container joins the holder of the network it took');
+      t.same(Object.keys(holder.NetworkSettings.Networks), [state.dockerNetwork], 'and the holder is on that network only');
+      t.match(holder, { Config: { User: '65534:65534' }, HostConfig: { CapDrop: ['ALL'], ReadonlyRootfs: true, PidsLimit: 4 } }, 'the holder runs as nobody with nothing');
+    }
     await Promise.all(prepared.map((p) => p.remove()));
     const after = await dockerNetworks();
     t.same(warm.filter((n) => after.has(n)), [], 'a used warm network is removed with its sandbox');
+    for (const n of warm) t.same(await containersNamed(n), [], 'and its holder');
     t.equal(pool.ready('docker'), 0, 'and nothing went back into the pool');
   });
 
@@ -207,6 +226,7 @@ if (process.getuid?.() !== 0) {
       t.notOk(fs.existsSync(stateDir(s.name)), `${s.name}: no state`);
       if (s.network) t.notOk(netns.has(s.network), `${s.name}: no namespace`);
       if (s.dockerNetwork) t.notOk(docker.has(s.dockerNetwork), `${s.name}: no docker network`);
+      if (s.container) t.same(await containersNamed(s.container), [], `${s.name}: no holder container`);
       for (const table of s.firewallTables) t.notOk(tables.has(table), `${s.name}: no nft table ${table}`);
     }
   });
