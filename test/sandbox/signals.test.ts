@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { buildBaseImage, ensureDocker, type SandboxDriver } from '../../sandbox/index.js';
 import { dockerClient } from '../../sandbox/docker-engine.js';
 import { descendants } from '../../sandbox/owner.js';
@@ -26,9 +26,6 @@ if (process.getuid?.() !== 0) {
   t.plan(0, 'needs root to create sandboxes (CI runs this as root)');
 } else {
   t.setTimeout(600_000);
-  // Every case mostly waits (a grace period, a sleeping command) and has its own sandbox and
-  // home: both drivers and all their cases run side by side.
-  t.jobs = 2;
   const drivers: SandboxDriver[] = ['bwrap', 'docker'];
   for (const driver of drivers) {
     t.test(`${driver}: sluice run always ends on a signal`, async (t) => {
@@ -36,16 +33,13 @@ if (process.getuid?.() !== 0) {
         await ensureDocker();
         await buildBaseImage();
       }
-      t.jobs = 4;
-      const runIn = (t: Test) => {
-        const home = tempDir('sluice-signals-');
-        t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
-        return ['run', '--driver', driver, '--home', home];
-      };
+      const home = tempDir('sluice-signals-');
+      t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
+      const base = ['run', '--driver', driver, '--home', home];
 
       t.test('a command that ignores SIGTERM after trying to ptrace its init', async (t) => {
         const name = `sluice-sig1-${driver}-${process.pid}`;
-        const run = sluiceCli([...runIn(t), '--name', name, '--', 'python3', '-c', STUBBORN]);
+        const run = sluiceCli([...base, '--name', name, '--', 'python3', '-c', STUBBORN]);
         await run.waitFor(/ready/, 'stdout');
         t.match(run.stdout(), /ptrace-init -1 1\n/, 'ptrace of the init is refused with EPERM');
         run.child.kill('SIGTERM');
@@ -58,7 +52,7 @@ if (process.getuid?.() !== 0) {
 
       t.test('an init stopped (SIGSTOP from the host, as a tracer that left would leave it)', async (t) => {
         const name = `sluice-sig2-${driver}-${process.pid}`;
-        const run = sluiceCli([...runIn(t), '--name', name, '--', 'sh', '-c', 'echo ready; sleep 300']);
+        const run = sluiceCli([...base, '--name', name, '--', 'sh', '-c', 'echo ready; sleep 300']);
         await run.waitFor(/ready/, 'stdout');
         const state = await readState(name);
         const inside =
@@ -73,7 +67,7 @@ if (process.getuid?.() !== 0) {
       });
 
       t.test('SIGINT to a command that exits on it', async (t) => {
-        const run = sluiceCli([...runIn(t), '--', 'sh', '-c', 'trap "echo got-int; exit 3" INT; echo ready; while :; do sleep 1; done']);
+        const run = sluiceCli([...base, '--', 'sh', '-c', 'trap "echo got-int; exit 3" INT; echo ready; while :; do sleep 1; done']);
         await run.waitFor(/ready/, 'stdout');
         run.child.kill('SIGINT');
         const r = await run.done;
@@ -84,7 +78,7 @@ if (process.getuid?.() !== 0) {
       });
 
       t.test('a second SIGTERM kills at once', async (t) => {
-        const run = sluiceCli([...runIn(t), '--', 'python3', '-c', STUBBORN]);
+        const run = sluiceCli([...base, '--', 'python3', '-c', STUBBORN]);
         await run.waitFor(/ready/, 'stdout');
         run.child.kill('SIGTERM');
         await run.waitFor(/./, 'stdout');
