@@ -1,7 +1,6 @@
 import { availableParallelism } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../core/worker.js';
 import type { DetectReply, DetectRequest } from './detect-worker.js';
 import type { PrivacyConfig } from './schema.js';
 
@@ -34,9 +33,6 @@ export interface DetectPoolOptions {
 }
 
 const IDLE_MS = 30_000;
-const here = fileURLToPath(import.meta.url);
-// Beside this module: compiled (.js), or as source (.ts) under the test runner's loader.
-const WORKER = new URL(`./detect-worker${path.extname(here)}`, import.meta.url);
 
 interface Job {
   texts: string[];
@@ -61,7 +57,7 @@ export function createDetectPool(config: PrivacyConfig | undefined, opts: Detect
   let closed = false;
 
   function spawn(): Thread {
-    const worker = new Worker(WORKER, { workerData: config ?? {}, env: { ...process.env, SLUICE_NATIVE_COLLECTOR: '0' } });
+    const worker = startWorker(import.meta.url, 'detect-worker', { workerData: config ?? {}, env: { ...process.env, SLUICE_NATIVE_COLLECTOR: '0' } });
     const thread: Thread = { worker, ready: Promise.resolve() };
     thread.ready = new Promise<void>((resolve, reject) => {
       worker.once('message', (m: { ready?: readonly string[] }) => {

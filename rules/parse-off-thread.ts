@@ -1,6 +1,5 @@
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../core/worker.js';
 import type { PolicyParseResult } from './load.js';
 import type { WarningOptions } from './warnings.js';
 
@@ -10,9 +9,6 @@ import type { WarningOptions } from './warnings.js';
  * connections the event loop serves while it reloads. The worker is started per parse: reloads
  * are rare, and nothing stays resident between them.
  */
-const here = fileURLToPath(import.meta.url);
-// The worker module sits beside this one, compiled (.js) or, under the test runner, as source (.ts).
-const WORKER = new URL(`./parse-worker${path.extname(here)}`, import.meta.url);
 
 export function parsePolicyOffThread(text: string, file: string, opts: WarningOptions = {}): Promise<PolicyParseResult> {
   return new Promise((resolve) => {
@@ -21,7 +17,7 @@ export function parsePolicyOffThread(text: string, file: string, opts: WarningOp
     try {
       // The schema reaches redact/, whose C++ collector cannot be loaded a second time in one process
       // (its entry point resolves to re2.node's in a worker): the worker goes without it; validation needs only re2.
-      worker = new Worker(WORKER, { workerData: { text, file, opts }, env: { ...process.env, SLUICE_NATIVE_COLLECTOR: '0' } });
+      worker = startWorker(import.meta.url, 'parse-worker', { workerData: { text, file, opts }, env: { ...process.env, SLUICE_NATIVE_COLLECTOR: '0' } });
     } catch (err) {
       fail((err as Error).message);
       return;
