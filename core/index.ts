@@ -8,3 +8,4 @@ export * from './escapes.js';
 export type * from './llm.js';
 export type * from './process.js';
 export { lazyModule } from './lazy-module.js';
+export * from './worker.js';

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../core/worker.js';
+import { startWorker } from '../core/index.js';
 import type { DetectReply, DetectRequest } from './detect-worker.js';
 import type { PrivacyConfig } from './schema.js';
 

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { startWorker } from '../core/worker.js';
+import { startWorker } from '../core/index.js';
 import type { PolicyParseResult } from './load.js';
 import type { WarningOptions } from './warnings.js';
 
