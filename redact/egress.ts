@@ -58,6 +58,7 @@ export function createEgressScanner(detector: Detector, options: EgressScannerOp
     if (pending.length > 0) window = Buffer.concat([window, ...pending]);
     pending = [];
     pendingBytes = 0;
+    // only taking in pending bytes moves it: trimming the window moves windowStart by as much
     scanner.scanned = windowStart + window.length;
     const out: EgressFinding[] = [];
     let keepFrom = Math.max(0, window.length - overlap);
@@ -80,7 +81,6 @@ export function createEgressScanner(detector: Detector, options: EgressScannerOp
       windowStart += keepFrom;
       window = window.subarray(keepFrom);
     }
-    scanner.scanned = windowStart + window.length;
     return out;
   }
 

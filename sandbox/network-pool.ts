@@ -80,10 +80,11 @@ export function createNetworkPool(opts: NetworkPoolOptions): NetworkPool {
         // the holder container is named like the entry, so the entry's clean-up removes it first
         await recordState(state, { dockerNetwork: state.name, container: state.name });
         const engine = dockerClient();
-        const made = await createDockerNetwork(engine, state.name, currentProcess(), (bridge) => recordState(state, { firewallTables: bridge ? [bridge] : [] }));
+        const owner = currentProcess();
+        const made = await createDockerNetwork(engine, state.name, owner, (bridge) => recordState(state, { firewallTables: bridge ? [bridge] : [] }));
         const proxyPort = await guard(made.bridge, made.bridge, made.gateway, run);
         // with no base image (a host that runs only its own images) the network is warm without one
-        const holder = (await hasImage(engine, BASE_IMAGE)) ? await startNetHolder(engine, made, state.name, BASE_IMAGE, currentProcess()) : undefined;
+        const holder = (await hasImage(engine, BASE_IMAGE)) ? await startNetHolder(engine, made, state.name, BASE_IMAGE, owner) : undefined;
         return { ...made, proxyPort, ...(holder ? { holder } : {}) };
       }),
     destroy,
