@@ -101,7 +101,16 @@ t.test('a refused body that never ends loses its connection', async (t) => {
   // Writes on, well past the cap and after the answer, until Sluice cuts the connection.
   void (async () => {
     while (writing) {
-      if (!secure.write(chunk)) await new Promise((r) => secure.once('drain', r).once('close', r));
+      if (!secure.write(chunk)) {
+        // one listener pair per wait, removed after it: the loop waits many times on the same socket
+        await new Promise<void>((resolve) => {
+          const done = (): void => {
+            secure.off('drain', done).off('close', done);
+            resolve();
+          };
+          secure.once('drain', done).once('close', done);
+        });
+      }
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
