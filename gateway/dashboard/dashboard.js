@@ -34,7 +34,18 @@
   async function api(method, path, body, contentType) {
     const headers = { authorization: `Bearer ${token()}` };
     if (body !== undefined) headers['content-type'] = contentType || 'application/json';
-    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body), cache: 'no-store' });
+    const init = { method, headers, body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body), cache: 'no-store' };
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch (err) {
+      // A request the browser cut (its network changed, a connection reset) is sent once more when
+      // sending it twice changes nothing: reads, PUTs, and the advisor's proposal.
+      const resendable = method !== 'POST' || path === '/v1/policy/suggest';
+      if (!resendable) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      res = await fetch(path, init);
+    }
     const text = await res.text();
     let json;
     try {

@@ -58,22 +58,32 @@ const noScriptErrors = (t: Test, page: Page) => t.same(pageErrors.get(page), [],
 async function open(t: Test, token: string | undefined): Promise<Page> {
   // The API's certificate is from Sluice's CA, which this throwaway browser profile does not trust.
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1400, height: 1000 } });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  // Checked before the test ends (an assertion in a teardown comes too late for tap).
   t.teardown(() => context.close());
-  pageErrors.set(page, errors);
   const url = `${gw.gateway.apiUrl}/dashboard${token ? `#token=${token}` : ''}`;
-  // Chromium aborts a navigation when the host's interfaces change, and sandboxes tested alongside
-  // add and remove veths all the time: a navigation cut that way is tried again, as a user would.
+  // Chromium aborts a navigation, or any request of the page (its script, its first API call), when
+  // the host's interfaces change, and sandboxes tested alongside add and remove veths all the time:
+  // a page load cut that way is tried again in a new tab, as a user would reload it.
   for (let attempt = 1; ; attempt++) {
+    const page = await context.newPage();
+    const errors: string[] = [];
+    const cut: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('requestfailed', (req) => {
+      if (/ERR_NETWORK_CHANGED/.test(req.failure()?.errorText ?? '')) cut.push(req.url());
+    });
+    // Checked before the test ends (an assertion in a teardown comes too late for tap).
+    pageErrors.set(page, errors);
     try {
       await page.goto(url);
-      return page;
+      // the script has run once the page shows the login form or its data
+      await page.waitForFunction("!document.getElementById('login').hidden || !document.getElementById('main').hidden", undefined, { timeout: 30_000 });
+      if (cut.length === 0) return page;
+      if (attempt >= 5) throw new Error(`requests cut by network changes on every try: ${cut.join(', ')}`);
     } catch (err) {
-      if (attempt >= 5 || !/ERR_NETWORK_CHANGED/.test((err as Error).message)) throw err;
+      if (attempt >= 5 || (cut.length === 0 && !/ERR_NETWORK_CHANGED/.test((err as Error).message))) throw err;
     }
+    t.comment(`page load ${attempt} cut by a network change (${cut.join(', ') || url}): loading it again`);
+    await page.close();
   }
 }
 

@@ -50,8 +50,12 @@ async function dockerNetworks(): Promise<Map<string, number>> {
   const docker = await ensureDocker();
   const out = new Map<string, number>();
   for (const n of await docker.listNetworks({ filters: { label: ['sluice.sandbox'] } })) {
-    const inspected = (await docker.getNetwork(n.Id).inspect()) as { Name: string; Containers?: Record<string, unknown> };
-    out.set(inspected.Name, Object.keys(inspected.Containers ?? {}).length);
+    // a test file running alongside may remove its network between the listing and this look
+    const inspected = (await docker.getNetwork(n.Id).inspect().catch((err: { statusCode?: number }) => {
+      if (err.statusCode === 404) return undefined;
+      throw err;
+    })) as { Name: string; Containers?: Record<string, unknown> } | undefined;
+    if (inspected) out.set(inspected.Name, Object.keys(inspected.Containers ?? {}).length);
   }
   return out;
 }
