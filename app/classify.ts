@@ -17,7 +17,7 @@ export function createClassifier(deps: { policy(): CompiledPolicy; router: Priva
     classify({ dest, method, rawPath, headers, upgrade }): Classification {
       const hostClass = deps.router.hostClass(dest);
       // %2F is kept where an endpoint of this host and port allows it, refused everywhere else.
-      const allowEncodedSlash = deps.policy().decideConnect(dest).endpoint?.allowEncodedSlash ?? false;
+      const allowEncodedSlash = deps.policy().decideConnect(dest, undefined, { remedy: false }).endpoint?.allowEncodedSlash ?? false;
       let path = rawPath;
       let pathError: SluiceError | undefined;
       try {

@@ -27,7 +27,7 @@ export interface CompiledPolicy {
    * Host and port only, at CONNECT time (or before a plain-HTTP request). `identity` is the
    * program behind the connection when the client is a sandbox Sluice runs.
    */
-  decideConnect(dest: Destination, identity?: ClientIdentity): Decision;
+  decideConnect(dest: Destination, identity?: ClientIdentity, options?: ConnectOptions): Decision;
   /**
    * One request: canonicalises `rawPath` (the origin-form path without its query), selects the
    * L7 endpoint by its `path`, then applies deny rules (which win) and allow rules. `path` is the
@@ -39,6 +39,15 @@ export interface CompiledPolicy {
   readonly websocket: WebSocketPolicy;
   /** The decision for METHOD URL, the rule that decided and the rules that nearly matched. */
   explain(method: string, url: string): { decision: Decision; lines: string[] };
+}
+
+export interface ConnectOptions {
+  /**
+   * false: a refusal need not say how to fix it (the caller replaces or ignores it: the router's
+   * hosts, a lookup of the endpoint's options), so no remedy is written for it. Learning mode's
+   * allows keep theirs.
+   */
+  remedy?: boolean;
 }
 
 export interface CompileOptions {
@@ -139,9 +148,10 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
 
   // When policies do name the destination, but for other programs, the refusal says which ones;
   // learning mode learns hosts and requests, never which programs may use them, so that stays refused.
-  const noPolicy = (dest: Destination, identity: ClientIdentity, request?: { method: string; path: string }): Decision => {
+  const noPolicy = (dest: Destination, identity: ClientIdentity, request?: { method: string; path: string }, remedy = true): Decision => {
+    const withRemedy = remedy || learning;
     const unnamed = (reason: string) => {
-      const decision = deny('policy_denied', reason, { remedy: newEndpointRemedy(dest, request), ...(request ? { path: request.path } : {}) });
+      const decision = deny('policy_denied', reason, { ...(withRemedy ? { remedy: newEndpointRemedy(dest, request) } : {}), ...(request ? { path: request.path } : {}) });
       return learning ? { ...decision, action: 'allow' as const, audited: true, endpoint: LEARNING_ENDPOINT } : decision;
     };
     if (identity === undefined) return unnamed(`no network policy allows ${dest.authority}`);
@@ -150,18 +160,17 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
     if (scoped.length === 0) return unnamed(`no network policy allows ${dest.authority} (the connection is from ${who})`);
     const names = [...new Set(scoped.map((ep) => `${ep.policy} (binaries: ${binariesOf.get(ep)!.paths.join(', ')})`))];
     const first = scoped[0]!;
-    const remedy = binariesRemedy({ key: first.key, policy: first.policy }, identity === UNATTRIBUTED ? undefined : identity.exe);
     return deny('policy_denied', `no network policy allows ${dest.authority} for ${who}: ${names.join('; ')} allow${names.length === 1 ? 's' : ''} it only for other programs`, {
       policy: first.policy,
-      remedy,
+      ...(withRemedy ? { remedy: binariesRemedy({ key: first.key, policy: first.policy }, identity === UNATTRIBUTED ? undefined : identity.exe) } : {}),
       ...(request ? { path: request.path } : {}),
     });
   };
   const selectedMiddlewares = (dest: Destination) => middlewares.filter((m) => m.matches(dest.host));
 
-  const decideConnect = (dest: Destination, identity?: ClientIdentity): Decision => {
+  const decideConnect = (dest: Destination, identity?: ClientIdentity, options?: ConnectOptions): Decision => {
     const eps = matching(dest, identity);
-    if (eps.length === 0) return noPolicy(dest, identity);
+    if (eps.length === 0) return noPolicy(dest, identity, undefined, options?.remedy ?? true);
     const first = eps[0]!;
     const redact = selectedMiddlewares(dest).some((m) => m.kind === 'redact');
     const dlp = strictest(eps.map((ep) => ep.dlp));

@@ -34,9 +34,11 @@ function routerDecision(dest: Destination): Decision {
  * reachable on any port, since nothing is ever sent to it. LLM hosts are always intercepted.
  */
 export function decideConnectFor(policy: CompiledPolicy, dest: Destination, hostClass: HostClass, identity?: ClientIdentity): Decision {
-  const decision = policy.decideConnect(dest, identity);
+  // a refusal the router's decision replaces needs no remedy: writing one cost two YAML renderings per routed call
+  const routed = hostClass !== 'other' && (hostClass === 'virtual' || dest.port === 443);
+  const decision = policy.decideConnect(dest, identity, { remedy: !routed });
   if (hostClass === 'other') return decision;
-  if (decision.action === 'deny') return hostClass === 'virtual' || dest.port === 443 ? routerDecision(dest) : decision;
+  if (decision.action === 'deny') return routed ? routerDecision(dest) : decision;
   return decision.endpoint?.tlsSkip ? { ...decision, endpoint: { ...decision.endpoint, tlsSkip: false } } : decision;
 }
 

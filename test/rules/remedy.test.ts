@@ -2,6 +2,7 @@ import t from 'tap';
 import { parse, stringify } from 'yaml';
 import { parseAuthority } from '../../core/index.js';
 import type { Decision, Remedy } from '../../core/index.js';
+import { compilePolicy, decideConnectFor, parsePolicy } from '../../rules/index.js';
 import { compileYaml } from './helpers.js';
 
 // Every refusal of the network policy carries its fix; each test follows the fix to the letter
@@ -156,4 +157,26 @@ t.test('a host no policy names on a loopback address gets no endpoint to add', a
   t.equal(refused.code, 'policy_denied');
   t.equal(refused.remedy?.advice, true);
   t.match(refused.remedy?.summary, /Sluice never opens/);
+});
+
+t.test('a refusal the caller replaces is made without its remedy; every other one, and learning mode, keeps it', async (t) => {
+  const yaml = 'version: 1\nnetwork_policies:\n  docs: { endpoints: [{ host: docs.example.com, port: 443 }] }\n';
+  const policy = compileYaml(yaml);
+  const unnamed = parseAuthority('api.example.com', 443);
+  t.ok(policy.decideConnect(unnamed).remedy, 'by default a refusal says how to fix it');
+  const bare = policy.decideConnect(unnamed, undefined, { remedy: false });
+  t.equal(bare.action, 'deny', 'the verdict does not change');
+  t.equal(bare.remedy, undefined, 'no remedy when none is wanted');
+  t.equal(policy.decideConnect(parseAuthority('docs.example.com', 443), undefined, { remedy: false }).action, 'allow');
+  const { policy: parsed } = parsePolicy(yaml, 'test.yaml');
+  const learning = compilePolicy(parsed!, { enforcement: 'audit' }).decideConnect(unnamed, undefined, { remedy: false });
+  t.equal(learning.action, 'allow', 'learning mode lets it through');
+  t.ok(learning.remedy, 'and keeps the rule it would take, for `sluice policy suggest`');
+  // The router's hosts: the refusal is replaced by its decision, for the virtual host and an LLM host on 443;
+  // an LLM host on another port is refused like any host, with its remedy.
+  t.equal(decideConnectFor(policy, parseAuthority('inference.local', 443), 'virtual').rule, 'privacy router');
+  t.equal(decideConnectFor(policy, parseAuthority('api.openai.com', 443), 'provider').rule, 'privacy router');
+  const other = decideConnectFor(policy, parseAuthority('api.openai.com', 8080), 'provider');
+  t.equal(other.action, 'deny');
+  t.ok(other.remedy, 'a refusal that stands says how to fix it');
 });
