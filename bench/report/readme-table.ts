@@ -35,7 +35,7 @@ const OWN_COLUMNS: readonly Line[] = [
   { label: 'LLM Anthropic → Ollama: added time to first token p50 / p99 (ms)', rows: ['llm.translated.added_ttft_p50', 'llm.translated.added_ttft_p99'] },
   { label: 'agent load: background added p50 / p99, idle (ms)', rows: ['agents.background_idle_added_p50', 'agents.background_idle_added_p99'] },
   { label: 'agent load: background added p50 / p99, 16 agents (ms)', rows: ['agents.background_added_p50', 'agents.background_added_p99'] },
-  { label: 'agent load: added time to first token p50 / p99 at the largest context (ms)', rows: ['agents.added_ttft_p50.last', 'agents.added_ttft_p99.last'] },
+  { label: 'agent load: added time to first token p50 / p99 at the largest context with ≥ 100 turns (ms)', rows: ['agents.added_ttft_p50.last', 'agents.added_ttft_p99.last'] },
   { label: 'agent load: Sluice CPU per turn (ms)', rows: ['agents.cpu_per_turn'] },
   { label: 'redaction MB/s, entity-dense prompts', rows: ['redaction.mbps'] },
   { label: 'redaction p50 / p99 per 10 KB entity-dense prompt (ms)', rows: ['redaction.p50', 'redaction.p99'] },
