@@ -2,9 +2,10 @@
  * Up to `size` things made ahead of demand, each handed out once and never taken back: what a
  * caller took is its own to destroy. Filling runs one make at a time in the background, and only
  * when asked (`fill()`): the owner asks once the create that took an entry has started, so the
- * refill does not compete with that create for the CPU. A make that fails stops filling until
- * the next `fill()`, and a caller that finds the pool empty makes its own (the cold path):
- * a broken pool costs time, never a sandbox.
+ * refill does not compete with that create for the CPU. A make that fails is tried again after
+ * each of `retryDelaysMs` in turn (a busy nftables lock, an engine that stalled: most failures
+ * pass), then filling stops until the next `fill()`; a caller that finds the pool empty makes its
+ * own (the cold path): a broken pool costs time, never a sandbox.
  */
 export interface WarmPool<T> {
   /** A ready entry, or undefined. Synchronous, so no two callers can get the same one. */
@@ -22,21 +23,43 @@ export interface WarmPoolOptions<T> {
   destroy(entry: T): Promise<void>;
   /** A make or destroy that failed (the pool goes on; what failed cleaned up after itself). */
   onError(err: unknown): void;
+  /** Pauses before each new try of a failed make; none left: stop until the next fill(). */
+  retryDelaysMs?: readonly number[];
 }
+
+export const DEFAULT_RETRY_DELAYS_MS = [500, 2_000, 8_000] as const;
 
 export function createWarmPool<T>(opts: WarmPoolOptions<T>): WarmPool<T> {
   const ready: T[] = [];
+  const retryDelays = opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
   let filling: Promise<void> | undefined;
   let closed = false;
+  let wake: (() => void) | undefined;
+
+  /** A pause that close() cuts short; it does not keep the process alive. */
+  const pause = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      timer.unref();
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
 
   const loop = async (): Promise<void> => {
+    let failures = 0;
     while (!closed && ready.length < opts.size) {
       let entry: T;
       try {
         entry = await opts.make();
+        failures = 0;
       } catch (err) {
         opts.onError(err);
-        return;
+        const delay = retryDelays[failures++];
+        if (delay === undefined) return;
+        await pause(delay);
+        continue;
       }
       if (closed) {
         await opts.destroy(entry).catch(opts.onError);
@@ -57,6 +80,7 @@ export function createWarmPool<T>(opts: WarmPoolOptions<T>): WarmPool<T> {
     },
     async close() {
       closed = true;
+      wake?.();
       await filling;
       const left = ready.splice(0);
       await Promise.all(left.map((entry) => opts.destroy(entry).catch(opts.onError)));

@@ -4,7 +4,7 @@ import { createWarmPool } from '../../sandbox/warm-pool.js';
 // The pool's bookkeeping alone, with entries that are plain numbers: each is handed out once,
 // what fails stops the filling without blocking takers, and closing destroys what was not taken.
 
-function numbers(size: number, opts: { fail?: (n: number) => boolean } = {}) {
+function numbers(size: number, opts: { fail?: (n: number) => boolean; retryDelaysMs?: number[] } = {}) {
   let next = 0;
   const made: number[] = [];
   const destroyed: number[] = [];
@@ -24,6 +24,7 @@ function numbers(size: number, opts: { fail?: (n: number) => boolean } = {}) {
       destroyed.push(n);
     },
     onError: (err) => errors.push(err),
+    ...(opts.retryDelaysMs ? { retryDelaysMs: opts.retryDelaysMs } : {}),
   });
   const hold = () => {
     gate = new Promise((resolve) => (release = resolve));
@@ -71,8 +72,8 @@ t.test('size 0: never makes anything', async (t) => {
   await pool.close();
 });
 
-t.test('a make that fails stops the filling until the next fill(); takers are not held up', async (t) => {
-  const { pool, errors, made } = numbers(2, { fail: (n) => n === 2 });
+t.test('with no retries left, a make that fails stops the filling until the next fill(); takers are not held up', async (t) => {
+  const { pool, errors, made } = numbers(2, { fail: (n) => n === 2, retryDelaysMs: [] });
   pool.fill();
   await filled(pool, 1);
   for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
@@ -104,4 +105,44 @@ t.test('close() destroys what was not taken, the entry being made included, and 
   await new Promise((r) => setImmediate(r));
   t.equal(pool.take(), undefined, 'a closed pool makes nothing more');
   t.same(made, [1, 2, 3]);
+});
+
+t.test('a make that fails is tried again after a pause, without another fill()', async (t) => {
+  const { pool, errors, made } = numbers(2, { fail: (n) => n === 2, retryDelaysMs: [20, 40] });
+  pool.fill();
+  await filled(pool, 1);
+  t.equal(pool.ready, 1, 'one ready while the pause runs');
+  await new Promise((r) => setTimeout(r, 100));
+  t.equal(pool.ready, 2, 'full again once the failed make was tried again');
+  t.equal(errors.length, 1, 'the failure is reported once');
+  t.same(made, [1, 3]);
+  await pool.close();
+});
+
+t.test('a make that keeps failing is tried once per pause, then filling stops until the next fill()', async (t) => {
+  let failing = true;
+  const { pool, errors, made } = numbers(1, { fail: () => failing, retryDelaysMs: [10, 10, 10] });
+  pool.fill();
+  await new Promise((r) => setTimeout(r, 150));
+  t.equal(errors.length, 4, 'the first try and one per pause');
+  t.equal(pool.ready, 0);
+  await new Promise((r) => setTimeout(r, 60));
+  t.equal(errors.length, 4, 'and then no more on its own');
+  failing = false;
+  pool.fill();
+  await filled(pool, 1);
+  t.same(made, [5], 'the next fill() starts over');
+  await pool.close();
+});
+
+t.test('close() during a pause returns at once and makes nothing more', async (t) => {
+  const { pool, errors, made } = numbers(1, { fail: (n) => n === 1, retryDelaysMs: [60_000] });
+  pool.fill();
+  for (let i = 0; i < 10 && errors.length === 0; i++) await new Promise((r) => setImmediate(r));
+  t.equal(errors.length, 1);
+  const started = Date.now();
+  await pool.close();
+  t.ok(Date.now() - started < 1_000, `closed in ${Date.now() - started} ms, not after the minute's pause`);
+  await new Promise((r) => setTimeout(r, 20));
+  t.same(made, [], 'nothing made after close');
 });
