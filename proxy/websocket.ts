@@ -155,7 +155,7 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
     });
     server().handleUpgrade(req, socket, head, (client) => {
       accepted = true;
-      const relay = createRelay(ctx, deps.stages, wsSide(client), far);
+      const relay = createRelay(ctx, deps.stages, wsSide(client, socket), far);
       client.on('message', (data: Buffer, binary: boolean) => relay.message('out', data, binary));
       client.on('close', (code: number, reason: Buffer) => relay.closed('client', code, reason));
       client.on('error', () => client.terminate());
@@ -206,10 +206,26 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
   };
 }
 
-function wsSide(ws: WebSocket): RelaySide {
+/**
+ * `socket`, the connection under `ws` when Sluice holds it (the client's side): the frames sent in one
+ * turn of the event loop leave in one write. A routed Responses turn sends an event per frame, five
+ * of them before its first token; one TLS record and one system call each held that token back.
+ */
+function wsSide(ws: WebSocket, socket?: Duplex): RelaySide {
+  let corked = false;
+  const flush = (): void => {
+    corked = false;
+    socket!.uncork();
+  };
   return {
     send(data, binary, done) {
       if (ws.readyState !== ws.OPEN) return done();
+      if (socket && !corked) {
+        corked = true;
+        socket.cork();
+        // after the microtasks that send the rest of this turn's frames
+        process.nextTick(flush);
+      }
       ws.send(data, { binary }, done);
     },
     close(code, reason) {
