@@ -40,8 +40,9 @@
       res = await fetch(path, init);
     } catch (err) {
       // A request the browser cut (its network changed, a connection reset) is sent once more when
-      // sending it twice changes nothing: reads, PUTs, and the advisor's proposal.
-      const resendable = method !== 'POST' || path === '/v1/policy/suggest';
+      // sending it twice changes nothing: reads and the advisor's proposal. A write may have been
+      // applied before the cut, so it is left to the user to send again.
+      const resendable = method === 'GET' || path === '/v1/policy/suggest';
       if (!resendable) throw err;
       await new Promise((resolve) => setTimeout(resolve, 250));
       res = await fetch(path, init);
