@@ -2,7 +2,7 @@ import { isSluiceError } from '../core/index.js';
 import type { Classification, Classifier, SluiceError } from '../core/index.js';
 import { detectLlmApi, shapeOf, shapeOfRequest } from '../privacy/index.js';
 import type { PrivacyRouter } from '../privacy/index.js';
-import { canonicalPath } from '../rules/index.js';
+import { WITHOUT_REMEDY, canonicalPath } from '../rules/index.js';
 import type { CompiledPolicy } from '../rules/index.js';
 
 /**
@@ -17,7 +17,7 @@ export function createClassifier(deps: { policy(): CompiledPolicy; router: Priva
     classify({ dest, method, rawPath, headers, upgrade }): Classification {
       const hostClass = deps.router.hostClass(dest);
       // %2F is kept where an endpoint of this host and port allows it, refused everywhere else.
-      const allowEncodedSlash = deps.policy().decideConnect(dest, undefined, { remedy: false }).endpoint?.allowEncodedSlash ?? false;
+      const allowEncodedSlash = deps.policy().decideConnect(dest, undefined, WITHOUT_REMEDY).endpoint?.allowEncodedSlash ?? false;
       let path = rawPath;
       let pathError: SluiceError | undefined;
       try {

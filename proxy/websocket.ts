@@ -206,25 +206,22 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
   };
 }
 
+const uncork = (socket: Duplex): void => socket.uncork();
+
 /**
  * `socket`, the connection under `ws` when Sluice holds it (the client's side): the frames sent in one
  * turn of the event loop leave in one write. A routed Responses turn sends an event per frame, five
  * of them before its first token; one TLS record and one system call each held that token back.
  */
 function wsSide(ws: WebSocket, socket?: Duplex): RelaySide {
-  let corked = false;
-  const flush = (): void => {
-    corked = false;
-    socket!.uncork();
-  };
   return {
     send(data, binary, done) {
       if (ws.readyState !== ws.OPEN) return done();
-      if (socket && !corked) {
-        corked = true;
+      // ws corks and uncorks within one send, so a socket still corked here is corked by an earlier send of this turn
+      if (socket && socket.writableCorked === 0) {
         socket.cork();
         // after the microtasks that send the rest of this turn's frames
-        process.nextTick(flush);
+        process.nextTick(uncork, socket);
       }
       ws.send(data, { binary }, done);
     },

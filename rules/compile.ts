@@ -50,6 +50,9 @@ export interface ConnectOptions {
   remedy?: boolean;
 }
 
+/** For callers that ask on every request: one object, not one allocated per call. */
+export const WITHOUT_REMEDY: ConnectOptions = Object.freeze({ remedy: false });
+
 export interface CompileOptions {
   /**
    * `audit` is learning mode (`--enforcement audit`): every refusal of the network policy, hosts

@@ -2,6 +2,7 @@ import { SluiceError, allow, decisionError, deny } from '../core/index.js';
 import type { ConnectContext, Decision, Destination, HostClass, Stage } from '../core/index.js';
 import { UNATTRIBUTED } from './binaries.js';
 import type { ClientIdentity } from './binaries.js';
+import { WITHOUT_REMEDY } from './compile.js';
 import type { CompiledPolicy } from './compile.js';
 import { denialGuidance } from './guidance.js';
 import type { PendingBody } from './judge.js';
@@ -36,7 +37,7 @@ function routerDecision(dest: Destination): Decision {
 export function decideConnectFor(policy: CompiledPolicy, dest: Destination, hostClass: HostClass, identity?: ClientIdentity): Decision {
   // a refusal the router's decision replaces needs no remedy: writing one cost two YAML renderings per routed call
   const routed = hostClass !== 'other' && (hostClass === 'virtual' || dest.port === 443);
-  const decision = policy.decideConnect(dest, identity, { remedy: !routed });
+  const decision = policy.decideConnect(dest, identity, routed ? WITHOUT_REMEDY : undefined);
   if (hostClass === 'other') return decision;
   if (decision.action === 'deny') return routed ? routerDecision(dest) : decision;
   return decision.endpoint?.tlsSkip ? { ...decision, endpoint: { ...decision.endpoint, tlsSkip: false } } : decision;

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /**
  * Up to `size` things made ahead of demand, each handed out once and never taken back: what a
  * caller took is its own to destroy. Filling runs one make at a time in the background, and only
@@ -27,29 +29,19 @@ export interface WarmPoolOptions<T> {
   retryDelaysMs?: readonly number[];
 }
 
-export const DEFAULT_RETRY_DELAYS_MS = [500, 2_000, 8_000] as const;
+const DEFAULT_RETRY_DELAYS_MS = [500, 2_000, 8_000] as const;
 
 export function createWarmPool<T>(opts: WarmPoolOptions<T>): WarmPool<T> {
   const ready: T[] = [];
   const retryDelays = opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
   let filling: Promise<void> | undefined;
-  let closed = false;
-  let wake: (() => void) | undefined;
-
-  /** A pause that close() cuts short; it does not keep the process alive. */
-  const pause = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      timer.unref();
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
+  // aborted once close() is called: it also cuts a pause between tries short
+  const closing = new AbortController();
+  const closed = (): boolean => closing.signal.aborted;
 
   const loop = async (): Promise<void> => {
     let failures = 0;
-    while (!closed && ready.length < opts.size) {
+    while (!closed() && ready.length < opts.size) {
       let entry: T;
       try {
         entry = await opts.make();
@@ -58,10 +50,11 @@ export function createWarmPool<T>(opts: WarmPoolOptions<T>): WarmPool<T> {
         opts.onError(err);
         const delay = retryDelays[failures++];
         if (delay === undefined) return;
-        await pause(delay);
+        // a pause does not keep the process alive
+        await sleep(delay, undefined, { signal: closing.signal, ref: false }).catch(() => undefined);
         continue;
       }
-      if (closed) {
+      if (closed()) {
         await opts.destroy(entry).catch(opts.onError);
         return;
       }
@@ -72,15 +65,14 @@ export function createWarmPool<T>(opts: WarmPoolOptions<T>): WarmPool<T> {
   return {
     take: () => ready.shift(),
     fill() {
-      if (closed || filling || ready.length >= opts.size) return;
+      if (closed() || filling || ready.length >= opts.size) return;
       filling = loop().finally(() => (filling = undefined));
     },
     get ready() {
       return ready.length;
     },
     async close() {
-      closed = true;
-      wake?.();
+      closing.abort();
       await filling;
       const left = ready.splice(0);
       await Promise.all(left.map((entry) => opts.destroy(entry).catch(opts.onError)));
