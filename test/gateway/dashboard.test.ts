@@ -75,8 +75,9 @@ async function open(t: Test, token: string | undefined): Promise<Page> {
     pageErrors.set(page, errors);
     try {
       await page.goto(url);
-      // the script has run once the page shows the login form or its data
-      await page.waitForFunction("!document.getElementById('login').hidden || !document.getElementById('main').hidden", undefined, { timeout: 30_000 });
+      // the script has run once the page shows the login form or its data (a locator, not a
+      // waitForFunction string: the page's CSP refuses the eval Playwright runs a string with)
+      await page.locator('#login:visible, #main:visible').first().waitFor({ timeout: 30_000 });
       if (cut.length === 0) return page;
       if (attempt >= 5) throw new Error(`requests cut by network changes on every try: ${cut.join(', ')}`);
     } catch (err) {
