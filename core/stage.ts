@@ -36,6 +36,11 @@ export interface ConnectContext {
 export interface BodyFilter {
   transform(chunk: Buffer): Buffer | Promise<Buffer>;
   flush?(): Buffer | Promise<Buffer>;
+  /**
+   * The filter passes every byte through unchanged and in order (it may hold some back until later,
+   * and it may throw): a body only such filters read keeps its Content-Length instead of going chunked.
+   */
+  readonly keepsLength?: boolean;
 }
 
 export interface ResponseHead {

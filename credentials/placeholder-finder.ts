@@ -27,6 +27,13 @@ export interface PlaceholderFinder {
   find(text: string): Occurrence[];
   /** Length of the longest suffix of `text` that could still grow into a candidate. */
   holdLength(text: string): number;
+  /**
+   * False when `find` over the latin1 reading of `bytes` finds nothing for sure (no prefix of any
+   * shape occurs in them): a body chunk is then never turned into a string.
+   */
+  mayOccurIn(bytes: Buffer): boolean;
+  /** No holdLength is longer: only this many trailing characters need reading for it. */
+  readonly maxHold: number;
 }
 
 export function createPlaceholderFinder(
@@ -38,7 +45,12 @@ export function createPlaceholderFinder(
   const byEnv = new Map<string, Provider>();
   for (const provider of issued.values()) for (const name of provider.env) byEnv.set(name, provider);
 
+  const prefixes = [...new Set([...compiled.map((c) => c.shape.prefix), OPENSHELL_PREFIX])].map((p) => Buffer.from(p, 'latin1'));
+  const maxHold = Math.max(OPENSHELL_PREFIX.length + KEY_MAX, ...compiled.map((c) => c.total - 1));
+
   return {
+    maxHold,
+    mayOccurIn: (bytes) => prefixes.some((p) => bytes.includes(p)),
     find(text) {
       const found: Occurrence[] = [];
       for (const { shape, re } of compiled) {

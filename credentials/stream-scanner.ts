@@ -29,6 +29,8 @@ export function patternHoldLength(patterns: readonly SecretPattern[], buf: Buffe
   return longest;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** Wrapped base64 is joined: a key's spelling may run across line breaks. */
 const JOIN_LINES = { lineBreaks: 'drop' } as const;
 
@@ -76,22 +78,24 @@ export interface GuardOptions {
 
 /** Request-side detector: passes bytes through unchanged, throws when something must not leave. */
 export function createGuardFilter(opts: GuardOptions): BodyFilter {
-  let carry = Buffer.alloc(0);
+  let carry = EMPTY;
   return {
+    keepsLength: true,
     transform(chunk) {
       const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
       const { matches, holdFrom } = scanSpellings(opts.patterns, opts.matcher, buf);
       const hit = matches.find((m) => !opts.exempt.has(m.pattern.provider));
       if (hit) opts.onSecret(hit.pattern);
-      const text = buf.toString('latin1');
-      for (const o of opts.finder.find(text)) opts.onPlaceholder(o);
-      const emit = Math.min(holdFrom, buf.length - opts.finder.holdLength(text));
-      carry = Buffer.from(buf.subarray(emit));
-      return buf.subarray(0, emit);
+      // Read as text only where a placeholder can be: the whole chunk when a prefix occurs in it, else its tail.
+      const { finder } = opts;
+      if (finder.mayOccurIn(buf)) for (const o of finder.find(buf.toString('latin1'))) opts.onPlaceholder(o);
+      const emit = Math.min(holdFrom, buf.length - finder.holdLength(buf.toString('latin1', Math.max(0, buf.length - finder.maxHold))));
+      carry = emit < buf.length ? Buffer.from(buf.subarray(emit)) : EMPTY;
+      return emit < buf.length ? buf.subarray(0, emit) : buf;
     },
     flush() {
       const rest = carry;
-      carry = Buffer.alloc(0);
+      carry = EMPTY;
       return rest;
     },
   };

@@ -21,15 +21,43 @@ export async function flushAll(filters: readonly BodyFilter[]): Promise<Buffer> 
   return tail;
 }
 
+/**
+ * The chain over one chunk without a promise when every filter answers at once (most do: the credential
+ * guard, the DLP scanner): a promise and a microtask per chunk cost ~10 % of an upload's CPU per MB.
+ * From the first filter that answers with a promise on, the rest of the chain runs as throughAll does.
+ */
+function throughAllNow(filters: readonly BodyFilter[], chunk: Buffer): Buffer | Promise<Buffer> {
+  let out = chunk;
+  for (let i = 0; i < filters.length; i++) {
+    const next = filters[i]!.transform(out);
+    if (!(next instanceof Uint8Array)) return next.then((b) => throughAll(filters.slice(i + 1), b));
+    out = next;
+  }
+  return out;
+}
+
 export function filterStream(filters: readonly BodyFilter[]): Transform {
   return new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      throughAll(filters, chunk).then((out) => cb(null, out), (err: Error) => cb(err));
+      let out: Buffer | Promise<Buffer>;
+      try {
+        out = throughAllNow(filters, chunk);
+      } catch (err) {
+        cb(err as Error);
+        return;
+      }
+      if (out instanceof Uint8Array) cb(null, out);
+      else out.then((b) => cb(null, b), (err: Error) => cb(err));
     },
     flush(cb) {
       flushAll(filters).then((tail) => cb(null, tail.length ? tail : undefined), (err: Error) => cb(err));
     },
   });
+}
+
+/** True when no filter of the chain changes a body's length (see BodyFilter.keepsLength). */
+export function keepLength(filters: readonly BodyFilter[]): boolean {
+  return filters.every((f) => f.keepsLength === true);
 }
 
 /** A whole body through the chain, as if it had arrived in one chunk. */

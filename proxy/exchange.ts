@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { SluiceError, decisionError } from '../core/index.js';
 import type { Classifier, ClientProcess, Destination, Endpoint, EventBus, LlmClass, RequestContext, Stage, StageResponse } from '../core/index.js';
 import { stripHopByHop } from './headers.js';
-import { filterStream } from './body-filters.js';
+import { filterStream, keepLength } from './body-filters.js';
 import { writeStageResponse } from './stage-response.js';
 import { createRequestContext, runRequestHooks } from './request.js';
 import { isUpstreamFailure, refusalAfterPolicy, sendError, toSluiceError } from './respond.js';
@@ -163,7 +163,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     if (body instanceof Buffer) {
       delete ctx.headers['transfer-encoding'];
       ctx.headers['content-length'] = String(body.length);
-    } else if (body && ctx.requestFilters.length) {
+    } else if (body && ctx.requestFilters.length && !keepLength(ctx.requestFilters)) {
       // Filters may change the length: send chunked.
       delete ctx.headers['content-length'];
     }

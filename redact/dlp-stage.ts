@@ -103,6 +103,7 @@ function holdBackFilter(ctx: RequestContext, redactor: Redactor, isPlaceholder: 
     check(scanner.push(seen));
   };
   return {
+    keepsLength: true,
     transform(chunk) {
       const seen = unescape.push(chunk);
       held.push({ raw: chunk, seen });

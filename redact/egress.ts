@@ -54,8 +54,31 @@ export function createEgressScanner(detector: Detector, options: EgressScannerOp
   let reportedEnd = 0;
   let ended = false;
 
+  /**
+   * Where the window and the bytes pending are laid end to end for a pass: one buffer per scanner, grown
+   * when a pass needs more, instead of a new ~70 KB buffer per pass (which a long upload's garbage
+   * collections paid for). The window is the tail of the last pass, moved to the front of it.
+   */
+  let room: Buffer = Buffer.alloc(0);
+
   function scan(final: boolean): EgressFinding[] {
-    if (pending.length > 0) window = Buffer.concat([window, ...pending]);
+    if (pending.length > 0) {
+      const need = window.length + pendingBytes;
+      if (room.length < need) {
+        const grown = Buffer.allocUnsafe(Math.max(need, room.length * 2));
+        window.copy(grown, 0);
+        room = grown;
+      } else if (window.length > 0 && window.byteOffset !== room.byteOffset) {
+        // TypedArray.set: the window lies inside `room`, and an overlapping copy is well defined.
+        room.set(window, 0);
+      }
+      let at = window.length;
+      for (const p of pending) {
+        p.copy(room, at);
+        at += p.length;
+      }
+      window = room.subarray(0, need);
+    }
     pending = [];
     pendingBytes = 0;
     // only taking in pending bytes moves it: trimming the window moves windowStart by as much

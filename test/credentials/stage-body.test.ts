@@ -28,6 +28,42 @@ t.test('a placeholder bound elsewhere is found in a body at every split position
   t.ok(clean, 'no part of the placeholder was emitted before the refusal');
 });
 
+t.test('long bodies: a placeholder is read at every cut near it, only the tail of a clean chunk is read', async (t) => {
+  const h = await harness();
+  t.teardown(h.cleanup);
+  const placeholder = h.creds.envFor('sb').OPENAI_API_KEY!;
+  const prose = 'The deploy notes say the staging cluster restarts at noon; ping the on-call channel first.\n';
+  // Longer than any hold (the guard reads a clean chunk's last maxHold characters only), with the placeholder 40 KB in.
+  const head = prose.repeat(450).slice(0, 40_000);
+  for (const [form, text] of [['placeholder', placeholder], ['alias', 'openshell:resolve:env:GITHUB_TOKEN']] as const) {
+    const body = Buffer.from(`${head}key=${text}&${prose.repeat(20)}`);
+    const at = head.length + 4;
+    let refused = 0;
+    let clean = true;
+    const cuts = [...Array.from({ length: text.length + 8 }, (_, i) => at - 4 + i), at - 300, at - 5_000];
+    for (const cut of cuts) {
+      for (const chunks of [[body.subarray(0, cut), body.subarray(cut)], [body.subarray(0, cut - 16_384), body.subarray(cut - 16_384, cut), body.subarray(cut)]]) {
+        const ctx = makeCtx(h.bus, { sandbox: 'sb', host: 'paste.example', path: '/new' });
+        t.equal(await runHeaders(h.creds, ctx), undefined);
+        const { out, error } = await runFilters(ctx.requestFilters, chunks);
+        if (error) refused++;
+        if (out.includes(text.slice(0, 10))) clean = false;
+      }
+    }
+    t.equal(refused, cuts.length * 2, `${form}: refused at every cut`);
+    t.ok(clean, `${form}: nothing of it was emitted before the refusal`);
+  }
+  const innocent = Buffer.from(prose.repeat(2_000));
+  const ctx = makeCtx(h.bus, { sandbox: 'sb', host: 'paste.example', path: '/new' });
+  await runHeaders(h.creds, ctx);
+  t.ok(ctx.requestFilters.every((f) => f.keepsLength === true), 'the guard keeps the length: the body keeps its Content-Length');
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < innocent.length; at += 16_384) chunks.push(innocent.subarray(at, at + 16_384));
+  const { out, error } = await runFilters(ctx.requestFilters, chunks);
+  t.equal(error, undefined);
+  t.ok(out.equals(innocent), 'an innocent long body passes byte for byte');
+});
+
 t.test('a placeholder in a body to its own endpoint passes unchanged (no body opt-in)', async (t) => {
   const h = await harness();
   t.teardown(h.cleanup);

@@ -55,6 +55,42 @@ t.test('a secret split across body chunks is caught before any of it is sent', a
   t.notMatch(Buffer.concat(chunks).toString(), /^HTTP\/1\.1 200/, 'the client is refused (or cut off), never a success');
 });
 
+t.test('a scanned body keeps its Content-Length; one refused mid-body never arrives whole', async (t) => {
+  const world = await startWorld(policy(''));
+  t.teardown(() => world.close());
+  const line = 'The deploy notes say the staging cluster restarts at noon.\n';
+  const clean = line.repeat(Math.ceil(300_000 / line.length)).slice(0, 300_000);
+  const ok = await get(world, `https://api.example.test:${world.api.port}/upload`, { method: 'POST', body: clean });
+  t.equal(ok.status, 200);
+  const sent = world.api.requests.at(-1)!;
+  t.equal(sent.headers['content-length'], '300000', 'the upstream is told the length the client declared');
+  t.equal(sent.headers['transfer-encoding'], undefined, 'not re-sent chunked');
+  t.ok(sent.complete && sent.body.equals(Buffer.from(clean)), 'every byte, unchanged');
+
+  // A declared length, a secret 200 KB in, TLS-sized writes: the upstream gets neither the secret nor a whole request.
+  const body = Buffer.from(`${clean.slice(0, 200_000)}token=${GH}\n${clean.slice(0, 99_953)}`);
+  const socket = net.connect(world.sluice.port, '127.0.0.1');
+  socket.write(`CONNECT api.example.test:${world.api.port} HTTP/1.1\r\n\r\n`);
+  await new Promise((r) => socket.once('data', r));
+  const secure = tls.connect({ socket, servername: 'api.example.test', ca: world.sluice.caCertPem });
+  await new Promise((r) => secure.once('secureConnect', r));
+  const answer: Buffer[] = [];
+  secure.on('data', (c: Buffer) => answer.push(c));
+  secure.on('error', () => undefined);
+  const before = world.api.requests.length;
+  secure.write(`POST /u HTTP/1.1\r\nHost: api.example.test:${world.api.port}\r\nContent-Length: ${body.length}\r\n\r\n`);
+  for (let at = 0; at < body.length && !secure.destroyed; at += 16_384) {
+    secure.write(body.subarray(at, at + 16_384));
+    await new Promise((r) => setImmediate(r));
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  secure.destroy();
+  const tried = world.api.requests.slice(before);
+  t.notMatch(tried.map((r) => r.body.toString()).join(''), /ghp_/, 'no byte of the secret reached the upstream');
+  t.ok(tried.every((r) => !r.complete), 'no request reached the upstream whole');
+  t.match(Buffer.concat(answer).toString(), /^HTTP\/1\.1 403/, 'the client reads the refusal');
+});
+
 t.test('privacy.egress.default: redact masks the secret byte for byte', async (t) => {
   const world = await startWorld(policy('privacy:\n  egress: { default: redact }\n'));
   t.teardown(() => world.close());

@@ -53,6 +53,28 @@ t.test('byte-at-a-time and random chunking find the same, including a PEM block'
   }
 });
 
+t.test('64 KB passes over one reused buffer find what one pass over the whole body finds', async (t) => {
+  const prose = 'The deploy notes say the staging cluster restarts at noon; ping the on-call channel first.\n';
+  const parts: string[] = [];
+  for (let i = 0; i < 40; i++) parts.push(prose.repeat(70 + ((i * 37) % 90)), i % 3 === 0 ? `aws=${AWS}\n` : i % 3 === 1 ? `t: ${GH}\n` : `${PEM}\n`);
+  const body = Buffer.from(parts.join(''));
+  const whole = scanAll([body]);
+  t.equal(whole.length, 40, 'every secret, once');
+  let seed = 11;
+  for (let run = 0; run < 12; run++) {
+    const s = r.createEgressScanner({ minScan: 64 * 1024 });
+    const found: EgressFinding[] = [];
+    for (let at = 0; at < body.length; ) {
+      // Up to 130 KB at once: some passes outgrow the buffer, most reuse it.
+      const n = 1 + ((seed = (seed * 1103515245 + 12345) >>> 0) % (run % 2 ? 20_000 : 130_000));
+      found.push(...s.push(body.subarray(at, at + n)));
+      at += n;
+    }
+    found.push(...s.end());
+    t.same(found, whole, `chunking ${run}`);
+  }
+});
+
 t.test('a secret is reported before 2 KB more have arrived, even while it may still grow', async (t) => {
   const s = r.createEgressScanner();
   const body = Buffer.from(`${'-----BEGIN RSA PRIVATE KEY-----\n'}${'QUJD'.repeat(5000)}`);
