@@ -83,9 +83,22 @@ export interface AddressVerdict {
 
 const familyOf = (address: string) => (net.isIPv4(address) ? 'ipv4' : 'ipv6');
 
-/** The first fixed range `address` falls in, if any. */
-function rangeOf(ranges: readonly Range[], address: string): Range | undefined {
-  return ranges.find((range) => range.net.check(address, familyOf(address)));
+/**
+ * The first fixed range `address` falls in, if any. Remembered per address (a BlockList check parses
+ * the address into a new SocketAddress each time, on every request): a proxy talks to few addresses.
+ */
+const rangeMemo = new Map<string, { always: Range | undefined; private: Range | undefined }>();
+const RANGE_MEMO_SIZE = 4096;
+
+function rangeOf(kind: 'always' | 'private', address: string): Range | undefined {
+  let known = rangeMemo.get(address);
+  if (!known) {
+    const family = familyOf(address);
+    known = { always: ALWAYS_BLOCKED.find((r) => r.net.check(address, family)), private: PRIVATE.find((r) => r.net.check(address, family)) };
+    if (rangeMemo.size >= RANGE_MEMO_SIZE) rangeMemo.clear();
+    rangeMemo.set(address, known);
+  }
+  return kind === 'always' ? known.always : known.private;
 }
 
 /**
@@ -98,12 +111,12 @@ export function checkAddress(address: string, allowedIps: readonly string[], por
   const candidates = [address, ...embedded];
   const via = (c: string) => (c === address ? '' : ` (it embeds the IPv4 address ${c})`);
   for (const candidate of candidates) {
-    const range = rangeOf(ALWAYS_BLOCKED, candidate);
+    const range = rangeOf('always', candidate);
     if (range) return { allowed: false, reason: `${address} is a ${range.label} address${via(candidate)}, never reachable through Sluice`, range: range.label, never: true };
   }
   let privateLabel: string | undefined;
   for (const candidate of candidates) {
-    const range = rangeOf(PRIVATE, candidate);
+    const range = rangeOf('private', candidate);
     if (!range) continue;
     privateLabel ??= range.label;
     if (!allowedIpsCover(candidate, allowedIps)) {
@@ -123,8 +136,8 @@ export function checkAddress(address: string, allowedIps: readonly string[], por
 
 /** Addresses a --resolve pin may name freely, except a control plane on a non-public one. */
 function checkPinned(address: string, port: number | undefined): AddressVerdict {
-  const nonPublic = [address, ...embeddedIPv4s(address)].some((c) => rangeOf(ALWAYS_BLOCKED, c) ?? rangeOf(PRIVATE, c));
-  if (port !== undefined && CONTROL_PLANE_PORTS.has(port) && nonPublic) {
+  // Only a control-plane port needs the address's range (looked up on every request to a pinned name otherwise).
+  if (port !== undefined && CONTROL_PLANE_PORTS.has(port) && [address, ...embeddedIPv4s(address)].some((c) => rangeOf('always', c) ?? rangeOf('private', c))) {
     return { allowed: false, reason: `port ${port} is a Kubernetes/etcd control-plane port, never reachable on a non-public address (${address})` };
   }
   return { allowed: true, reason: `${address} is pinned by --resolve` };
@@ -134,7 +147,7 @@ function checkPinned(address: string, port: number | undefined): AddressVerdict 
 function checkDeclared(address: string): AddressVerdict {
   const candidates = [address, ...embeddedIPv4s(address)];
   for (const candidate of candidates) {
-    const range = rangeOf(ALWAYS_BLOCKED, candidate);
+    const range = rangeOf('always', candidate);
     if (range) return { allowed: false, reason: `${address} is a ${range.label} address${candidate === address ? '' : ` (it embeds the IPv4 address ${candidate})`}, never reachable through Sluice`, range: range.label, never: true };
   }
   return { allowed: true, reason: `${address} belongs to a host the policy names exactly` };

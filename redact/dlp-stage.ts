@@ -27,8 +27,10 @@ const SCAN_BATCH = 64 * 1024;
 const MAX_REDACT_BODY = 8 * 1024 * 1024;
 /** JSON's `\n` is a line break to the recognizers (a PEM block in a JSON string keeps its shape). */
 const UNESCAPE = { lineBreaks: 'keep' } as const;
-/** Host names judged clean, per stage: a host is scanned once, not on every request. */
-const MAX_CLEAN_HOSTS = 4096;
+/** Host names and paths judged clean, per redactor: each is scanned once, not on every request. */
+const MAX_CLEAN_NAMES = 4096;
+/** Longer paths are scanned every time: the cache stays under ~1 MB. */
+const MAX_REMEMBERED_PATH = 256;
 
 export interface DlpStageOptions {
   redactor(): Redactor;
@@ -143,16 +145,39 @@ function bodyFindings(redactor: Redactor, body: Buffer, isPlaceholder: (v: strin
 
 export function createDlpStage(opts: DlpStageOptions): Stage {
   const key = Symbol('dlp');
+  // A reload may bring other recognizers (a new redactor): what the old one found clean is asked again.
+  let judgedBy: Redactor | undefined;
   const cleanHosts = new Set<string>();
+  const cleanPaths = new Set<string>();
+  const remember = (names: Set<string>, name: string) => {
+    if (names.size >= MAX_CLEAN_NAMES) names.clear();
+    names.add(name);
+  };
+  const cleanFor = (redactor: Redactor) => {
+    if (judgedBy !== redactor) {
+      judgedBy = redactor;
+      cleanHosts.clear();
+      cleanPaths.clear();
+    }
+  };
 
   /** A host name carrying a secret is refused before anything resolves it. */
   const checkHost = (ctx: ConnectContext | RequestContext, redactor: Redactor) => {
     const host = ctx.dest.host;
+    cleanFor(redactor);
     if (ctx.dest.ipVersion !== 0 || cleanHosts.has(host)) return;
     const types = scanName(redactor, host, opts.isPlaceholder, /\./g);
     if (types.length) throw blocked(ctx, types, 'host name');
-    if (cleanHosts.size >= MAX_CLEAN_HOSTS) cleanHosts.clear();
-    cleanHosts.add(host);
+    remember(cleanHosts, host);
+  };
+
+  const checkPath = (ctx: RequestContext, redactor: Redactor) => {
+    const path = ctx.classification.path;
+    cleanFor(redactor);
+    if (cleanPaths.has(path)) return;
+    const types = scanName(redactor, path, opts.isPlaceholder, /\//g);
+    if (types.length) throw blocked(ctx, types, 'path');
+    if (path.length <= MAX_REMEMBERED_PATH) remember(cleanPaths, path);
   };
 
 
@@ -169,8 +194,7 @@ export function createDlpStage(opts: DlpStageOptions): Stage {
       const mode = ctx.decision?.endpoint?.dlp ?? redactor.egressMode;
       if (mode === 'off' || ctx.classification.api !== undefined) return;
       checkHost(ctx, redactor);
-      const inPath = scanName(redactor, ctx.classification.path, opts.isPlaceholder, /\//g);
-      if (inPath.length) throw blocked(ctx, inPath, 'path');
+      checkPath(ctx, redactor);
       if (ctx.query) {
         const decoded = decodeQuery(ctx.query);
         const found = realSecrets(redactor.scanEgress(ctx.query), (f) => [ctx.query.slice(f.start, f.end), decoded.slice(f.start, f.end)], opts.isPlaceholder);

@@ -96,3 +96,26 @@ t.test('a clean large body passes whole and in order, and streams (bytes leave b
     t.ok(beforeEnd >= body.length - BATCH - 2 * 4096 - 20_000, `${name}: ${beforeEnd} of ${body.length} bytes left before the end`);
   }
 });
+
+t.test('a path or host judged clean is judged again by a reloaded redactor with other recognizers', async (t) => {
+  let current = createRedactor({});
+  const dlp = createDlpStage({ redactor: () => current, isPlaceholder: () => false });
+  const ask = async (host: string, path: string) => {
+    const ctx = makeCtx(createEventBus(), { host, path });
+    try {
+      await dlp.onRequestHeaders!(ctx);
+      return 'passed';
+    } catch (err) {
+      return (err as { code?: string }).code ?? 'threw';
+    }
+  };
+  for (let i = 0; i < 3; i++) {
+    t.equal(await ask('emp-123456.example.com', '/staff/EMP-123456/badge'), 'passed', `clean to the built-in recognizers (ask ${i + 1})`);
+  }
+  current = createRedactor({ recognizers: [{ name: 'employee_id', pattern: 'EMP-[0-9]{6}', score: 0.9 }], egress: { types: ['employee_id'] } });
+  t.equal(await ask('api.example.com', '/staff/EMP-123456/badge'), 'SLUICE_DLP_BLOCKED', 'the remembered clean path is scanned again');
+  t.equal(await ask('emp-123456.example.com', '/'), 'SLUICE_DLP_BLOCKED', 'the remembered clean host too');
+  const long = `/docs/${'a'.repeat(400)}/EMP-123456`;
+  t.equal(await ask('api.example.com', long), 'SLUICE_DLP_BLOCKED', 'a long path (never remembered) is scanned each time');
+  t.equal(await ask('api.example.com', long), 'SLUICE_DLP_BLOCKED');
+});
