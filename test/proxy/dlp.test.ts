@@ -2,6 +2,7 @@ import t from 'tap';
 import net from 'node:net';
 import tls from 'node:tls';
 import { startWorld, get } from './fixtures.js';
+import type { World } from './fixtures.js';
 
 const GH = 'ghp_' + 'Zq8XbW2mK9vLr4TnY7pQs1cD6fH3jA5eU0gI';
 const policy = (extra: string) => (p: { api: number }) => `
@@ -10,6 +11,16 @@ network_policies:
   api:
     endpoints: [{ host: api.example.test, port: ${p.api} }]
 ${extra}`;
+
+/** A raw TLS connection to api.example.test through a CONNECT tunnel Sluice intercepts. */
+async function interceptedTo(world: World): Promise<tls.TLSSocket> {
+  const socket = net.connect(world.sluice.port, '127.0.0.1');
+  socket.write(`CONNECT api.example.test:${world.api.port} HTTP/1.1\r\n\r\n`);
+  await new Promise((r) => socket.once('data', r));
+  const secure = tls.connect({ socket, servername: 'api.example.test', ca: world.sluice.caCertPem });
+  await new Promise((r) => secure.once('secureConnect', r));
+  return secure;
+}
 
 t.test('egress DLP (default: block): secrets in query strings and bodies never leave', async (t) => {
   const world = await startWorld(policy(''));
@@ -33,11 +44,7 @@ t.test('egress DLP (default: block): secrets in query strings and bodies never l
 t.test('a secret split across body chunks is caught before any of it is sent', async (t) => {
   const world = await startWorld(policy(''));
   t.teardown(() => world.close());
-  const socket = net.connect(world.sluice.port, '127.0.0.1');
-  socket.write(`CONNECT api.example.test:${world.api.port} HTTP/1.1\r\n\r\n`);
-  await new Promise((r) => socket.once('data', r));
-  const secure = tls.connect({ socket, servername: 'api.example.test', ca: world.sluice.caCertPem });
-  await new Promise((r) => secure.once('secureConnect', r));
+  const secure = await interceptedTo(world);
   const chunks: Buffer[] = [];
   secure.on('data', (c: Buffer) => chunks.push(c));
   secure.write(`POST /u HTTP/1.1\r\nHost: api.example.test:${world.api.port}\r\nTransfer-Encoding: chunked\r\n\r\n`);
@@ -69,11 +76,7 @@ t.test('a scanned body keeps its Content-Length; one refused mid-body never arri
 
   // A declared length, a secret 200 KB in, TLS-sized writes: the upstream gets neither the secret nor a whole request.
   const body = Buffer.from(`${clean.slice(0, 200_000)}token=${GH}\n${clean.slice(0, 99_953)}`);
-  const socket = net.connect(world.sluice.port, '127.0.0.1');
-  socket.write(`CONNECT api.example.test:${world.api.port} HTTP/1.1\r\n\r\n`);
-  await new Promise((r) => socket.once('data', r));
-  const secure = tls.connect({ socket, servername: 'api.example.test', ca: world.sluice.caCertPem });
-  await new Promise((r) => secure.once('secureConnect', r));
+  const secure = await interceptedTo(world);
   const answer: Buffer[] = [];
   secure.on('data', (c: Buffer) => answer.push(c));
   secure.on('error', () => undefined);
