@@ -20,6 +20,7 @@ import { llmPeersLane } from './scenarios/llm-peers.js';
 import { memoryScenario } from './scenarios/memory.js';
 import { allNewHostNames, newHostScenario } from './scenarios/new-host.js';
 import { interceptScenario, plainScenario, tunnelScenario } from './scenarios/throughput.js';
+import { describeStalls, startStallProbe } from './stall-probe.js';
 import { startUpstreams } from './upstream.js';
 
 const SCENARIOS: Record<ScenarioId, { title: string; run(ctx: ScenarioContext): Promise<ScenarioResult> }> = {
@@ -121,6 +122,8 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
     if (running.size > 1) await new Promise((r) => setTimeout(r, options.quick ? 1000 : 2000));
     const loadgen = createLoadGenerator();
     closers.push(() => loadgen.close());
+    const stalls = startStallProbe();
+    closers.push(() => stalls.close());
     const ctx: ScenarioContext = { options, env, contenders, running, unavailable, loadgen, log };
     await warmUp(ctx);
     for (const [i, id] of options.only.entries()) {
@@ -133,11 +136,15 @@ export async function runBench(options: BenchOptions, log: (line: string) => voi
       }
       const sc = SCENARIOS[id];
       log(`scenario ${id}: ${sc.title}`);
+      await stalls.take();
       try {
         scenarios.push(await sc.run(ctx));
       } catch (err) {
         scenarios.push({ id, title: sc.title, rows: [{ id: `${id}.status`, label: 'status', unit: '', better: 'higher', cells: { sluice: { na: `scenario failed: ${(err as Error).message}` } } }] });
       }
+      const during = await stalls.take();
+      scenarios.at(-1)!.stalls = during;
+      log(`  ${describeStalls(during)}`);
     }
   } finally {
     process.off('SIGINT', onSignal);

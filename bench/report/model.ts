@@ -1,3 +1,4 @@
+import type { Stalls } from '../stall-probe.js';
 /** A measured value (median over rounds, with the rounds), or why there is none. */
 export type Cell = { value: number; rounds?: number[]; detail?: string } | { na: string };
 
@@ -16,6 +17,8 @@ export interface ScenarioResult {
   rows: MetricRow[];
   /** Lane-specific extra data (e.g. the redaction lane's own report), kept in the JSON. */
   extra?: unknown;
+  /** How late the machine let a bare process run while the lane ran (bench/stall-probe.ts). */
+  stalls?: Stalls;
 }
 
 export interface GoalResult {

@@ -1,4 +1,5 @@
 import { isValue, spreadOf, type BenchResults, type Cell, type MetricRow, type ScenarioResult } from './model.js';
+import { describeStalls } from '../stall-probe.js';
 
 export function formatNumber(v: number): string {
   const a = Math.abs(v);
@@ -56,6 +57,7 @@ export function renderScenario(s: ScenarioResult, order: readonly string[] = [])
   if (s.note) out.push(`   ${s.note}`);
   out.push(line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...body.map(line));
   notes.forEach((n, i) => out.push(`   [${i + 1}] ${n.startsWith('n/a') ? n : `n/a: ${n}`}`));
+  if (s.stalls) out.push(`   ${describeStalls(s.stalls)}`);
   return out.join('\n');
 }
 

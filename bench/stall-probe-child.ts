@@ -1,0 +1,36 @@
+import { serveChildRpc } from './child-rpc.js';
+import type { Stalls } from './stall-probe.js';
+
+/**
+ * A bare Node process that asks to run every 2 ms and counts how late it was let: the
+ * machine's own scheduling delay, which every process of a lane (client, proxy, backend) meets
+ * at each of its wake-ups. See stall-probe.ts.
+ */
+// Every 2 ms: ~2.5 % of one core (every 1 ms cost twice that on the cores the lanes measure on).
+const PERIOD_MS = 2;
+let wakeups = 0;
+let late1 = 0;
+let late2 = 0;
+let late5 = 0;
+let maxMs = 0;
+let since = performance.now();
+let last = since;
+
+setInterval(() => {
+  const now = performance.now();
+  const late = now - last - PERIOD_MS;
+  last = now;
+  wakeups++;
+  if (late >= 1) late1++;
+  if (late >= 2) late2++;
+  if (late >= 5) late5++;
+  if (late > maxMs) maxMs = late;
+}, PERIOD_MS);
+
+serveChildRpc(async () => {
+  const now = performance.now();
+  const out: Stalls = { seconds: (now - since) / 1000, wakeups, late1, late2, late5, maxMs };
+  wakeups = late1 = late2 = late5 = maxMs = 0;
+  since = now;
+  return out;
+});
