@@ -3,7 +3,6 @@ import { Agent, ProxyAgent, type Dispatcher } from 'undici';
 import { runConversation, type TurnSample } from '../agent-conversation.js';
 import { cpuSeconds } from '../process-cpu.js';
 import type { Contender, RunningContender } from '../contenders/index.js';
-import type { LoadResult } from '../load.js';
 import type { Cell, MetricRow, ScenarioResult } from '../report/model.js';
 import { median, summarise } from '../stats.js';
 import { checked, jobFor, type ScenarioContext } from './context.js';
@@ -90,10 +89,6 @@ export async function agentsLane(ctx: ScenarioContext): Promise<ScenarioResult> 
     const u = ctx.env.upstream;
     const background = (c: RunningContender, durationMs: number) =>
       ctx.loadgen.run(jobFor(ctx, c, { urls: [`https://bench.test:${u.https}/small`], method: 'GET', concurrency: 4, durationMs, warmupMs: BACKGROUND_WARMUP_MS })).then(checked);
-    // Every request the background client made, its warm-up's included (they cost Sluice CPU as well). Counted,
-    // not rate × wall time: the loaded window's wall time runs on until the agents' last turns end, and
-    // that over-count once made the agents' CPU per turn come out negative.
-    const requestsMade = (res: LoadResult): number => res.requests + res.reqPerSec * (BACKGROUND_WARMUP_MS / 1000);
     const directContender: RunningContender = { name: 'direct', close: async () => undefined };
 
     // Warm Sluice's router, redactor and worker pool on a conversation of its own.
@@ -108,24 +103,24 @@ export async function agentsLane(ctx: ScenarioContext): Promise<ScenarioResult> 
       // agents, the fake and the client put on the machine themselves.
       baseline.push(...await agentsFor(shape, `${openai.url}/v1/chat/completions`, direct, performance.now() + shape.windowMs));
       const d = await background(directContender, shape.idleWindowMs);
-      const cpuIdle0 = await cpuSeconds(proc.pid!);
       const idle = await background(proc, shape.idleWindowMs);
-      // Sluice's CPU per background request (warm-up included, as in the loaded window): what the loaded window's
-      // background requests cost is taken off its CPU, leaving the agents'.
-      const cpuPerRequest = (await cpuSeconds(proc.pid!) - cpuIdle0) / requestsMade(idle);
+      // Sluice's CPU per turn, from a window of the agents alone (the same conversations, the same mix of context
+      // sizes): taking an estimate of the background requests' share off a loaded window's CPU came out negative
+      // when a request cost more under load than idle.
       const cpu0 = await cpuSeconds(proc.pid!);
+      const alone = await agentsFor(shape, 'https://inference.local/v1/chat/completions', viaSluice, performance.now() + shape.windowMs);
+      const cpu = await cpuSeconds(proc.pid!) - cpu0;
       const [loaded, round] = await Promise.all([
         background(proc, shape.windowMs),
         agentsFor(shape, 'https://inference.local/v1/chat/completions', viaSluice, performance.now() + shape.windowMs + 200),
       ]);
-      const cpu = await cpuSeconds(proc.pid!) - cpu0 - cpuPerRequest * requestsMade(loaded);
       m.directP50.push(d.latencyMs.p50);
       m.directP99.push(d.latencyMs.p99);
       m.idleP50.push(idle.latencyMs.p50 - d.latencyMs.p50);
       m.idleP99.push(idle.latencyMs.p99 - d.latencyMs.p99);
       m.loadP50.push(loaded.latencyMs.p50 - d.latencyMs.p50);
       m.loadP99.push(loaded.latencyMs.p99 - d.latencyMs.p99);
-      m.cpuPerTurn.push((cpu * 1000) / Math.max(1, round.length));
+      m.cpuPerTurn.push((cpu * 1000) / Math.max(1, alone.length));
       turns.push(...round);
       ctx.log(`  agents round ${r + 1}: ${round.length} turns, background added p99 idle ${m.idleP99.at(-1)!.toFixed(2)} ms, under agents ${m.loadP99.at(-1)!.toFixed(2)} ms`);
     }
@@ -164,7 +159,7 @@ export async function agentsLane(ctx: ScenarioContext): Promise<ScenarioResult> 
     return {
       id: 'agents', title: TITLE, rows,
       note: `${shape.agents} agents, ${shape.turns}-turn conversations (+${shape.messageChars / 1000} KB per turn), answers of 40 frames ${shape.frameDelayMs} ms apart; ` +
-        `${ctx.options.scale.rounds} rounds of ${shape.windowMs / 1000} s; added = minus the same client direct (background) or the same agents sent straight to the fake (TTFT, pooled over rounds); CPU per turn = Sluice's CPU in the window less its idle CPU per background request times those requests; ` +
+        `${ctx.options.scale.rounds} rounds of ${shape.windowMs / 1000} s; added = minus the same client direct (background) or the same agents sent straight to the fake (TTFT, pooled over rounds); CPU per turn = Sluice's CPU over a window of the agents alone ÷ its turns; ` +
         'goals: background added p99 ≤ 2× idle, added TTFT p99 < 10 ms at 200 KB',
     };
   } finally {
