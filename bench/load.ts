@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import { Agent, ProxyAgent, type Dispatcher } from 'undici';
@@ -18,6 +20,8 @@ export interface LoadJob {
   fresh?: boolean;
   method: 'GET' | 'POST';
   uploadBytes?: number;
+  /** What an upload is made of: one repeated byte (default), or source text (see uploadChunks). */
+  uploadKind?: 'bytes' | 'text';
   concurrency: number;
   /** Either a time budget or a fixed count; a warm-up (not measured) precedes a time budget. */
   durationMs?: number;
@@ -43,10 +47,20 @@ export interface LoadResult {
   ttftMs?: LatencySummary;
 }
 
-const uploadChunk = Buffer.alloc(64 * 1024, 'u');
+/**
+ * Upload bodies, 64 KiB repeated. One repeated byte is what the proxies that only forward see as any
+ * other; a scanning proxy finds nothing to look at in it. Source text (TypeScript's own declarations of
+ * the ES5 library: prose comments and code, no secrets) is what an agent uploads, and gives a scanner
+ * the near misses real text does.
+ */
+const uploadChunks: Record<'bytes' | 'text', Buffer> = {
+  bytes: Buffer.alloc(64 * 1024, 'u'),
+  text: readFileSync(createRequire(import.meta.url).resolve('typescript/lib/lib.es5.d.ts')).subarray(0, 64 * 1024),
+};
 
-async function* uploadBody(n: number): AsyncGenerator<Buffer> {
-  for (let left = n; left > 0; left -= uploadChunk.length) yield left >= uploadChunk.length ? uploadChunk : uploadChunk.subarray(0, left);
+async function* uploadBody(n: number, kind: 'bytes' | 'text'): AsyncGenerator<Buffer> {
+  const chunk = uploadChunks[kind];
+  for (let left = n; left > 0; left -= chunk.length) yield left >= chunk.length ? chunk : chunk.subarray(0, left);
 }
 
 function pinnedLookup(address: string): LookupFunction {
@@ -81,7 +95,7 @@ export async function oneRequest(dispatcher: Dispatcher, url: URL, job: LoadJob,
     path: url.pathname + url.search,
     method: job.method,
     headers,
-    body: upload ? Readable.from(uploadBody(upload), { objectMode: false }) : (job.requestBody ?? null),
+    body: upload ? Readable.from(uploadBody(upload, job.uploadKind ?? 'bytes'), { objectMode: false }) : (job.requestBody ?? null),
   });
   let n = 0;
   let seen = '';

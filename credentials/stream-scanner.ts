@@ -86,10 +86,9 @@ export function createGuardFilter(opts: GuardOptions): BodyFilter {
       const { matches, holdFrom } = scanSpellings(opts.patterns, opts.matcher, buf);
       const hit = matches.find((m) => !opts.exempt.has(m.pattern.provider));
       if (hit) opts.onSecret(hit.pattern);
-      // Read as text only where a placeholder can be: the whole chunk when a prefix occurs in it, else its tail.
-      const { finder } = opts;
-      if (finder.mayOccurIn(buf)) for (const o of finder.find(buf.toString('latin1'))) opts.onPlaceholder(o);
-      const emit = Math.min(holdFrom, buf.length - finder.holdLength(buf.toString('latin1', Math.max(0, buf.length - finder.maxHold))));
+      const text = buf.toString('latin1');
+      for (const o of opts.finder.find(text)) opts.onPlaceholder(o);
+      const emit = Math.min(holdFrom, buf.length - opts.finder.holdLength(text));
       carry = emit < buf.length ? Buffer.from(buf.subarray(emit)) : EMPTY;
       return emit < buf.length ? buf.subarray(0, emit) : buf;
     },

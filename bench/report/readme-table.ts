@@ -23,7 +23,7 @@ const COMPARED: readonly Line[] = [
   { label: 'new host per request, added p50 / p99 (ms)', rows: ['new-host.added_p50', 'new-host.added_p99'] },
   { label: 'tunnel (no interception) req/s, c=16', rows: ['tunnel.rps.c16'] },
   { label: 'tunnel download MB/s', rows: ['tunnel.download_mbps'] },
-  { label: 'intercepted 64 MiB download / upload MB/s', rows: ['large.download_mbps', 'large.upload_mbps'] },
+  { label: 'intercepted 64 MiB download / upload / upload of source text MB/s', rows: ['large.download_mbps', 'large.upload_mbps', 'large.upload_text_mbps'] },
   { label: 'plain HTTP req/s, c=16', rows: ['plain.rps.c16'] },
   { label: 'idle RSS (MB)', rows: ['memory.rss_idle'] },
   { label: 'memory per idle tunnel (KB)', rows: ['memory.per_tunnel'] },

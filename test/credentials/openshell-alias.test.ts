@@ -73,3 +73,25 @@ t.test('the finder: aliases among other text, and bodies split inside one', asyn
   }
   t.equal(finder.holdLength('x openshell:resolve:env:A-'), 0, 'a KEY already ended is not held');
 });
+
+t.test('the finder: one pass says "no prefix here"; a prefix that holds a shorter one is still found', async (t) => {
+  const provider = { name: 'p', env: ['P_KEY'] } as unknown as Parameters<typeof createPlaceholderFinder>[1] extends ReadonlyMap<string, infer P> ? P : never;
+  const shapes = [
+    { prefix: 'sk-', length: 12, alphabet: 'alnum' as const },
+    { prefix: 'sk-proj-', length: 12, alphabet: 'alnum' as const },
+    { prefix: 'hf_', length: 12, alphabet: 'alpha' as const },
+  ];
+  const ours = ['sk-abcdefghijkl', 'sk-proj-abcdefghijkl', 'hf_abcdefghijkl'];
+  const finder = createPlaceholderFinder(shapes, new Map([[ours[0]!, provider]]), { mint: () => '', isOurs: (_shape, candidate) => ours.includes(candidate) });
+  const prose = 'The staging cluster restarts at noon; skip the sk- prefix and the hf model, hf-hub, npm and nvapi notes.\n'.repeat(50);
+  t.same(finder.find(prose), [], 'prose with near misses: nothing');
+  for (const value of ours) {
+    const text = `${prose}key=${value}&${prose}`;
+    const found = finder.find(text);
+    t.same(found.map((o) => text.slice(o.start, o.end)), [value], `${value.slice(0, 8)}… is found among them`);
+  }
+  const alias = `${prose} openshell:resolve:env:P_KEY`;
+  t.same(finder.find(alias).map((o) => o.alias), ['P_KEY'], 'and an alias');
+  const any = createPlaceholderFinder([{ prefix: '', length: 12, alphabet: 'alpha' }], new Map(), { mint: () => '', isOurs: (_s, c) => c === 'abcdefghijkl' });
+  t.same(any.find('xx abcdefghijkl').length, 1, 'a shape with no prefix: every text is looked at');
+});

@@ -28,12 +28,12 @@ t.test('a placeholder bound elsewhere is found in a body at every split position
   t.ok(clean, 'no part of the placeholder was emitted before the refusal');
 });
 
-t.test('long bodies: a placeholder is read at every cut near it, only the tail of a clean chunk is read', async (t) => {
+t.test('long bodies: a placeholder or an alias is found at every cut near it, and a long clean body passes whole', async (t) => {
   const h = await harness();
   t.teardown(h.cleanup);
   const placeholder = h.creds.envFor('sb').OPENAI_API_KEY!;
   const prose = 'The deploy notes say the staging cluster restarts at noon; ping the on-call channel first.\n';
-  // Longer than any hold (the guard reads a clean chunk's last maxHold characters only), with the placeholder 40 KB in.
+  // Longer than any hold, with the placeholder 40 KB in.
   const head = prose.repeat(450).slice(0, 40_000);
   for (const [form, text] of [['placeholder', placeholder], ['alias', 'openshell:resolve:env:GITHUB_TOKEN']] as const) {
     const body = Buffer.from(`${head}key=${text}&${prose.repeat(20)}`);
