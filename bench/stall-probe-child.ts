@@ -8,11 +8,8 @@ import type { Stalls } from './stall-probe.js';
  */
 // Every 2 ms: ~30 ms of CPU a second on this VM (every 1 ms: ~38, every 5 ms: ~25).
 const PERIOD_MS = 2;
-let wakeups = 0;
-let late1 = 0;
-let late2 = 0;
-let late5 = 0;
-let maxMs = 0;
+const zero = (): Omit<Stalls, 'seconds'> => ({ wakeups: 0, late1: 0, late2: 0, late5: 0, maxMs: 0 });
+let tally = zero();
 let since = performance.now();
 let last = since;
 
@@ -20,17 +17,17 @@ setInterval(() => {
   const now = performance.now();
   const late = now - last - PERIOD_MS;
   last = now;
-  wakeups++;
-  if (late >= 1) late1++;
-  if (late >= 2) late2++;
-  if (late >= 5) late5++;
-  if (late > maxMs) maxMs = late;
+  tally.wakeups++;
+  if (late >= 1) tally.late1++;
+  if (late >= 2) tally.late2++;
+  if (late >= 5) tally.late5++;
+  if (late > tally.maxMs) tally.maxMs = late;
 }, PERIOD_MS);
 
 serveChildRpc(async () => {
   const now = performance.now();
-  const out: Stalls = { seconds: (now - since) / 1000, wakeups, late1, late2, late5, maxMs };
-  wakeups = late1 = late2 = late5 = maxMs = 0;
+  const out: Stalls = { seconds: (now - since) / 1000, ...tally };
+  tally = zero();
   since = now;
   return out;
 });

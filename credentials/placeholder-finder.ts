@@ -1,6 +1,6 @@
 import type { Provider } from './keyring.js';
 import type { PlaceholderMinter, PlaceholderShape } from './placeholders.js';
-import { inAlphabet, shapePattern, shapeTotalLength } from './placeholders.js';
+import { escapeLiteral, inAlphabet, shapePattern, shapeTotalLength } from './placeholders.js';
 
 /** A placeholder found in some text: issued to this sandbox (provider set) or ours but not issued here. */
 export interface Occurrence {
@@ -104,7 +104,7 @@ export function createPlaceholderFinder(
 function prefixAlternation(prefixes: readonly string[]): RegExp {
   const all = [...new Set(prefixes)];
   const needed = all.filter((p) => !all.some((q) => q !== p && p.includes(q)));
-  return new RegExp(needed.map((p) => p.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')).join('|'));
+  return new RegExp(needed.map(escapeLiteral).join('|'));
 }
 
 function isPartialCandidate(shape: PlaceholderShape, text: string, from: number): boolean {

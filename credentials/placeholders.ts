@@ -54,8 +54,13 @@ export function randomBits(shape: PlaceholderShape): number {
 }
 
 /** Regex source matching a candidate of this shape (the tag decides whether it is ours). */
+/** `text` as a regular expression that matches it literally. */
+export function escapeLiteral(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+}
+
 export function shapePattern(shape: PlaceholderShape): string {
-  return `${shape.prefix.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')}[${CLASSES[shape.alphabet]}]{${shape.length}}`;
+  return `${escapeLiteral(shape.prefix)}[${CLASSES[shape.alphabet]}]{${shape.length}}`;
 }
 
 export function shapeTotalLength(shape: PlaceholderShape): number {

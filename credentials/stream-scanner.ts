@@ -89,8 +89,12 @@ export function createGuardFilter(opts: GuardOptions): BodyFilter {
       const text = buf.toString('latin1');
       for (const o of opts.finder.find(text)) opts.onPlaceholder(o);
       const emit = Math.min(holdFrom, buf.length - opts.finder.holdLength(text));
-      carry = emit < buf.length ? Buffer.from(buf.subarray(emit)) : EMPTY;
-      return emit < buf.length ? buf.subarray(0, emit) : buf;
+      if (emit === buf.length) {
+        carry = EMPTY;
+        return buf;
+      }
+      carry = Buffer.from(buf.subarray(emit));
+      return buf.subarray(0, emit);
     },
     flush() {
       const rest = carry;

@@ -145,39 +145,35 @@ function bodyFindings(redactor: Redactor, body: Buffer, isPlaceholder: (v: strin
 
 export function createDlpStage(opts: DlpStageOptions): Stage {
   const key = Symbol('dlp');
-  // A reload may bring other recognizers (a new redactor): what the old one found clean is asked again.
-  let judgedBy: Redactor | undefined;
-  const cleanHosts = new Set<string>();
-  const cleanPaths = new Set<string>();
+  // Per redactor: a reload may bring other recognizers (a new redactor), which judge every name afresh.
+  const clean = new WeakMap<Redactor, { hosts: Set<string>; paths: Set<string> }>();
+  const cleanFor = (redactor: Redactor) => {
+    let known = clean.get(redactor);
+    if (!known) clean.set(redactor, (known = { hosts: new Set(), paths: new Set() }));
+    return known;
+  };
   const remember = (names: Set<string>, name: string) => {
     if (names.size >= MAX_CLEAN_NAMES) names.clear();
     names.add(name);
-  };
-  const cleanFor = (redactor: Redactor) => {
-    if (judgedBy !== redactor) {
-      judgedBy = redactor;
-      cleanHosts.clear();
-      cleanPaths.clear();
-    }
   };
 
   /** A host name carrying a secret is refused before anything resolves it. */
   const checkHost = (ctx: ConnectContext | RequestContext, redactor: Redactor) => {
     const host = ctx.dest.host;
-    cleanFor(redactor);
-    if (ctx.dest.ipVersion !== 0 || cleanHosts.has(host)) return;
+    const { hosts } = cleanFor(redactor);
+    if (ctx.dest.ipVersion !== 0 || hosts.has(host)) return;
     const types = scanName(redactor, host, opts.isPlaceholder, /\./g);
     if (types.length) throw blocked(ctx, types, 'host name');
-    remember(cleanHosts, host);
+    remember(hosts, host);
   };
 
   const checkPath = (ctx: RequestContext, redactor: Redactor) => {
     const path = ctx.classification.path;
-    cleanFor(redactor);
-    if (cleanPaths.has(path)) return;
+    const { paths } = cleanFor(redactor);
+    if (paths.has(path)) return;
     const types = scanName(redactor, path, opts.isPlaceholder, /\//g);
     if (types.length) throw blocked(ctx, types, 'path');
-    if (path.length <= MAX_REMEMBERED_PATH) remember(cleanPaths, path);
+    if (path.length <= MAX_REMEMBERED_PATH) remember(paths, path);
   };
 
 

@@ -64,14 +64,10 @@ export function createEgressScanner(detector: Detector, options: EgressScannerOp
   function scan(final: boolean): EgressFinding[] {
     if (pending.length > 0) {
       const need = window.length + pendingBytes;
-      if (room.length < need) {
-        const grown = Buffer.allocUnsafe(Math.max(need, room.length * 2));
-        window.copy(grown, 0);
-        room = grown;
-      } else if (window.length > 0 && window.byteOffset !== room.byteOffset) {
-        // TypedArray.set: the window lies inside `room`, and an overlapping copy is well defined.
-        room.set(window, 0);
-      }
+      const into = room.length < need ? Buffer.allocUnsafe(Math.max(need, room.length * 2)) : room;
+      // TypedArray.set: the window may lie inside `room`, and an overlapping copy is well defined.
+      into.set(window, 0);
+      room = into;
       let at = window.length;
       for (const p of pending) {
         p.copy(room, at);

@@ -1,3 +1,4 @@
+import type { LoadJob } from '../load.js';
 import { cpuSeconds } from '../process-cpu.js';
 import type { ScenarioResult } from '../report/model.js';
 import { checked, interleave, jobFor, participants, row, type ScenarioContext } from './context.js';
@@ -15,18 +16,18 @@ export async function largeScenario(ctx: ScenarioContext): Promise<ScenarioResul
     return c.pid === undefined ? NaN : ((await cpuSeconds(c.pid)) - before) * 1000 / bytes;
   };
   const samples = await interleave(ctx, ran, s.rounds, async (c) => {
-    let down = 0;
-    let up = 0;
-    let upText = 0;
-    const downCpu = await cpuMsPerMb(c, async () => {
-      down = checked(await ctx.loadgen.run(jobFor(ctx, c, { urls: [`https://bench.test:${port}/large?bytes=${s.largeBytes}`], method: 'GET', concurrency: 1, requests: s.largeRequests }))).mbPerSec;
-    });
-    const upCpu = await cpuMsPerMb(c, async () => {
-      up = checked(await ctx.loadgen.run(jobFor(ctx, c, { urls: [`https://bench.test:${port}/upload`], method: 'POST', uploadBytes: s.largeBytes, concurrency: 1, requests: s.largeRequests }))).mbPerSec;
-    });
-    const upTextCpu = await cpuMsPerMb(c, async () => {
-      upText = checked(await ctx.loadgen.run(jobFor(ctx, c, { urls: [`https://bench.test:${port}/upload`], method: 'POST', uploadBytes: s.largeBytes, uploadKind: 'text', concurrency: 1, requests: s.largeRequests }))).mbPerSec;
-    });
+    // MB/s of one kind of transfer, and the proxy's CPU per MB over it.
+    const measure = async (job: Pick<LoadJob, 'urls' | 'method' | 'uploadBytes' | 'uploadKind'>): Promise<[number, number]> => {
+      let mbps = 0;
+      const cpu = await cpuMsPerMb(c, async () => {
+        mbps = checked(await ctx.loadgen.run(jobFor(ctx, c, { ...job, concurrency: 1, requests: s.largeRequests }))).mbPerSec;
+      });
+      return [mbps, cpu];
+    };
+    const upload = `https://bench.test:${port}/upload`;
+    const [down, downCpu] = await measure({ urls: [`https://bench.test:${port}/large?bytes=${s.largeBytes}`], method: 'GET' });
+    const [up, upCpu] = await measure({ urls: [upload], method: 'POST', uploadBytes: s.largeBytes });
+    const [upText, upTextCpu] = await measure({ urls: [upload], method: 'POST', uploadBytes: s.largeBytes, uploadKind: 'text' });
     ctx.log(`  large ${c.name}: down ${down.toFixed(0)} MB/s, up ${up.toFixed(0)} MB/s, up text ${upText.toFixed(0)} MB/s, CPU ${downCpu.toFixed(2)} / ${upCpu.toFixed(2)} / ${upTextCpu.toFixed(2)} ms per MB`);
     return { down, up, upText, downCpu, upCpu, upTextCpu };
   });
