@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BackendHealth } from '../privacy/index.js';
-import { isRunning } from '../sandbox/index.js';
+import { isRunning } from '../sandbox/owner.js';
 
 /**
  * Running Sluices announce themselves in `<home>/run/` (one small JSON file each, refreshed while

@@ -1,5 +1,6 @@
 import dns from 'node:dns';
 import net from 'node:net';
+import { LRUCache } from 'lru-cache';
 import { SluiceError } from '../core/index.js';
 import { embeddedIPv4s } from './embedded-ipv4.js';
 
@@ -37,7 +38,24 @@ export interface ResolverOptions {
   /** --dns HOST:PORT, the resolver Sluice uses instead of the system's. */
   dnsServer?: string;
   timeoutMs?: number;
+  /** Longest time a name's answer is used again (DNS_ANSWER_MAX_MS); 0 asks on every use. */
+  answerMaxMs?: number;
 }
+
+/**
+ * How long a name's addresses are used again before it is asked anew: what the system resolver
+ * answers (getaddrinfo gives no TTL; 30 s is Java's default for a positive answer) or, with
+ * --dns, the answer's own TTL up to this; a TTL of 0 is asked again on every use. A plain-HTTP
+ * request, an LLM call Sluice lets out and every CONNECT asked the resolver each time, a DNS
+ * query per request where no caching resolver runs on the host. The cache holds addresses, not
+ * verdicts: every use is judged again against the request's policy, and a name cannot rebind
+ * to another address while its answer is kept. Failures are not kept.
+ */
+export const DNS_ANSWER_MAX_MS = 30_000;
+/** Names whose answers are kept (least recently used go first). */
+const DNS_ANSWER_NAMES = 4096;
+
+type Address = { address: string; family: 4 | 6 };
 
 type Range = { net: net.BlockList; label: string };
 
@@ -174,24 +192,53 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
     custom.setServers([opts.dnsServer]);
   }
 
-  async function lookupAll(host: string): Promise<Array<{ address: string; family: 4 | 6 }>> {
+  const answerMaxMs = opts.answerMaxMs ?? DNS_ANSWER_MAX_MS;
+  const answers = new LRUCache<string, Address[]>({ max: DNS_ANSWER_NAMES });
+  /** Lookups under way: requests for a name that is being asked wait for that answer. */
+  const asking = new Map<string, Promise<Address[]>>();
+
+  /** A name's addresses, and how long they may be used again (ms). */
+  async function lookupAll(host: string): Promise<{ addresses: Address[]; ttlMs: number }> {
     if (custom) {
-      const settled = await Promise.allSettled([custom.resolve4(host), custom.resolve6(host)]);
-      const out: Array<{ address: string; family: 4 | 6 }> = [];
-      if (settled[0].status === 'fulfilled') out.push(...settled[0].value.map((a) => ({ address: a, family: 4 as const })));
-      if (settled[1].status === 'fulfilled') out.push(...settled[1].value.map((a) => ({ address: a, family: 6 as const })));
-      if (out.length === 0) {
+      const settled = await Promise.allSettled([custom.resolve4(host, { ttl: true }), custom.resolve6(host, { ttl: true })]);
+      const addresses: Address[] = [];
+      let ttlMs = answerMaxMs;
+      for (const [i, family] of [[0, 4], [1, 6]] as const) {
+        const result = settled[i];
+        if (result.status !== 'fulfilled') continue;
+        for (const record of result.value) {
+          addresses.push({ address: record.address, family });
+          ttlMs = Math.min(ttlMs, record.ttl * 1000);
+        }
+      }
+      if (addresses.length === 0) {
         const err = settled[0].status === 'rejected' ? (settled[0].reason as Error) : new Error('no addresses');
         throw err;
       }
-      return out;
+      return { addresses, ttlMs };
     }
     const all = await dns.promises.lookup(host, { all: true, verbatim: true });
-    return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+    return { addresses: all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 })), ttlMs: answerMaxMs };
+  }
+
+  async function addressesOf(host: string): Promise<Address[]> {
+    const kept = answers.get(host);
+    if (kept) return kept;
+    let pending = asking.get(host);
+    if (!pending) {
+      pending = lookupAll(host)
+        .then(({ addresses, ttlMs }) => {
+          if (ttlMs > 0) answers.set(host, addresses, { ttl: ttlMs });
+          return addresses;
+        })
+        .finally(() => asking.delete(host));
+      asking.set(host, pending);
+    }
+    return pending;
   }
 
   /** Every address must pass: a name that resolves to one public and one private address is refused. */
-  const judge = (host: string, ipVersion: 0 | 4 | 6, addresses: ReadonlyArray<{ address: string; family: 4 | 6 }>, allowedIps: readonly string[], trust: DestinationTrust): ResolvedAddress => {
+  const judge = (host: string, ipVersion: 0 | 4 | 6, addresses: readonly Address[], allowedIps: readonly string[], trust: DestinationTrust): ResolvedAddress => {
     for (const { address } of addresses) {
       // An exact declared host (or address) may be private, as in OpenShell, unless allowed_ips narrows it.
       const verdict = trust.exactHost && allowedIps.length === 0 ? checkDeclared(address) : checkAddress(address, allowedIps, trust.port);
@@ -228,9 +275,9 @@ export function createResolver(opts: ResolverOptions = {}): Resolver {
     async resolve(host, ipVersion, allowedIps, trust = {}) {
       const answer = known(host, ipVersion, allowedIps, trust);
       if (answer) return answer;
-      let addresses: Array<{ address: string; family: 4 | 6 }>;
+      let addresses: Address[];
       try {
-        addresses = await lookupAll(host);
+        addresses = await addressesOf(host);
       } catch (err) {
         throw new SluiceError('SLUICE_DNS_FAILED', `could not resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { host });
       }

@@ -4,7 +4,8 @@ import net from 'node:net';
 /**
  * A tiny authoritative DNS server on 127.0.0.1:0 for SSRF tests: answers A/AAAA queries from a
  * table that a test may change between queries (to play a rebinding attacker). Every name not
- * in the table gets NXDOMAIN.
+ * in the table gets NXDOMAIN. Answers carry `ttl` seconds (default 0: every lookup asks again,
+ * as a rebinding attacker wants).
  */
 export interface TestDns {
   address: string;
@@ -13,13 +14,13 @@ export interface TestDns {
   close(): Promise<void>;
 }
 
-export async function startTestDns(records: Record<string, string[]> = {}): Promise<TestDns> {
+export async function startTestDns(records: Record<string, string[]> = {}, opts: { ttl?: number } = {}): Promise<TestDns> {
   const table = new Map(Object.entries(records).map(([k, v]) => [k.toLowerCase(), v]));
   const queries: string[] = [];
   const socket = dgram.createSocket('udp4');
   socket.on('message', (msg, rinfo) => {
     try {
-      const reply = answer(msg, table, queries);
+      const reply = answer(msg, table, queries, opts.ttl ?? 0);
       if (reply) socket.send(reply, rinfo.port, rinfo.address);
     } catch {
       // Malformed query: drop it, as a real server would.
@@ -35,7 +36,7 @@ export async function startTestDns(records: Record<string, string[]> = {}): Prom
   };
 }
 
-function answer(msg: Buffer, table: Map<string, string[]>, queries: string[]): Buffer | undefined {
+function answer(msg: Buffer, table: Map<string, string[]>, queries: string[], ttl: number): Buffer | undefined {
   if (msg.length < 12) return undefined;
   const id = msg.readUInt16BE(0);
   let offset = 12;
@@ -64,7 +65,7 @@ function answer(msg: Buffer, table: Map<string, string[]>, queries: string[]): B
     rr.writeUInt16BE(0xc00c, 0);
     rr.writeUInt16BE(qtype, 2);
     rr.writeUInt16BE(1, 4);
-    rr.writeUInt32BE(0, 6); // TTL 0: every lookup asks again, as a rebinding attacker wants
+    rr.writeUInt32BE(ttl, 6);
     rr.writeUInt16BE(rdata.length, 10);
     return Buffer.concat([rr, rdata]);
   });
