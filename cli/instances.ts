@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { BackendHealth } from '../privacy/index.js';
-import { isRunning } from '../sandbox/owner.js';
 
 /**
  * Running Sluices announce themselves in `<home>/run/` (one small JSON file each, refreshed while
@@ -60,8 +59,11 @@ export function registerInstance(home: string, info: Omit<InstanceInfo, 'pid' | 
   };
 }
 
-/** The Sluices running with this home; files left by ones that died are removed. */
-export function readInstances(home: string): InstanceInfo[] {
+/**
+ * The Sluices running with this home; files left by ones that died are removed. `isRunning` is the
+ * sandbox module's (passed in: `sluice up`, which registers here, should not load the sandbox drivers).
+ */
+export function readInstances(home: string, isRunning: (process: { pid: number }) => boolean): InstanceInfo[] {
   const dir = runDir(home);
   let names: string[];
   try {

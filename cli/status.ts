@@ -46,13 +46,13 @@ async function gatewayStatus(home: string, env: NodeJS.ProcessEnv): Promise<Gate
 
 export async function statusReport(home: string, env: NodeJS.ProcessEnv = process.env): Promise<StatusReport> {
   let sandboxes: StatusReport['sandboxes'] = [];
+  const { isRunning, listSandboxes } = await import('../sandbox/index.js');
   try {
-    const { listSandboxes } = await import('../sandbox/index.js');
     sandboxes = (await listSandboxes()).map((s) => ({ name: s.name, driver: s.driver, running: s.running, command: s.command, createdAt: s.createdAt }));
   } catch {
     // No sandbox state readable here (no Docker engine, not root): status still answers.
   }
-  return { home, gateway: await gatewayStatus(home, env), instances: readInstances(home), sandboxes };
+  return { home, gateway: await gatewayStatus(home, env), instances: readInstances(home, isRunning), sandboxes };
 }
 
 function gatewayLines(g: GatewayStatus): string[] {
