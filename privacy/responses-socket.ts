@@ -46,7 +46,7 @@ function describe(route: CompiledRoute): string {
 }
 
 /** The router's per-message hook for a Responses WebSocket; returns the messages to send on. */
-export function socketMessage(deps: SocketDeps, ctx: RequestContext, st: SocketState, message: WebSocketMessage): Buffer | Buffer[] | void {
+export function socketMessage(deps: SocketDeps, ctx: RequestContext, st: SocketState, message: WebSocketMessage): Buffer | Buffer[] | void | Promise<Buffer | void> {
   const redactor = deps.redactor();
   if (message.direction === 'in') {
     if (!st.restorer || message.binary) return;
@@ -79,14 +79,19 @@ export function socketMessage(deps: SocketDeps, ctx: RequestContext, st: SocketS
     return Buffer.from(JSON.stringify(copy));
   }
   const { type, ...body } = msg;
+  return turn(deps, ctx, st, redactor, { type, body }, vaultFor);
+}
+
+/**
+ * One `response.create`: found in once (off the event loop when large), routed on its model and findings,
+ * and rewritten (its values into the connection's vault) only when it leaves the machine. The relay runs a
+ * direction's messages one after another, so turns stay in order while one waits here.
+ */
+async function turn(deps: SocketDeps, ctx: RequestContext, st: SocketState, redactor: RouterRedactor | undefined, { type, body }: { type: unknown; body: Json }, vaultFor: (body: Json) => unknown): Promise<Buffer | void> {
   const model = typeof body.model === 'string' ? body.model : undefined;
-  let redacted: { body: Json; counts: Record<string, number>; blocked: string[] } | undefined;
-  if (redactor?.enabled) {
-    const copy = structuredClone(body);
-    const result = redactor.redactLlmRequest(SOCKET_API, copy, vaultFor(body));
-    if (Object.values(result.counts).some((n) => n > 0) || result.blocked.length > 0) redacted = { body: copy, ...result };
-  }
-  const route = deps.match(model, redacted !== undefined, ctx.dest.host);
+  const found = redactor?.enabled ? await redactor.findInLlmRequest(SOCKET_API, body) : undefined;
+  const sensitive = found !== undefined && (Object.values(found.counts).some((n) => n > 0) || found.blocked.length > 0);
+  const route = deps.match(model, sensitive, ctx.dest.host);
   if (!route || route.action === 'deny') {
     const reason = route?.reason ?? (route ? `inference route "${route.name}" denies this call` : `no inference route matches openai-responses model "${model ?? ''}"`);
     throw new SluiceError('SLUICE_ROUTE_DENIED', reason, { reason, ...(route ? { rule: route.name } : {}) });
@@ -96,15 +101,17 @@ export function socketMessage(deps: SocketDeps, ctx: RequestContext, st: SocketS
     throw new SluiceError('SLUICE_ROUTE_DENIED', reason, { reason, rule: route.name });
   }
   const leaves = deps.leavesMachine(route);
-  if (redacted?.blocked.length && leaves) {
-    const reason = `blocked entity types: ${redacted.blocked.join(', ')}`;
-    throw new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave this machine: ${redacted.blocked.join(', ')}`, { reason, rule: route.name });
+  if (found?.blocked.length && leaves) {
+    const reason = `blocked entity types: ${found.blocked.join(', ')}`;
+    throw new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave this machine: ${found.blocked.join(', ')}`, { reason, rule: route.name });
   }
-  if (st.mode === 'allow') deps.allowed(ctx, route, model, redacted?.counts);
+  if (st.mode === 'allow') deps.allowed(ctx, route, model, sensitive ? found!.counts : undefined);
   else if (body.generate !== false) st.turns.push(route);
-  if (!redacted || !leaves) return;
+  if (!sensitive || !leaves) return;
+  const copy = structuredClone(body);
+  redactor!.redactLlmRequestWith(SOCKET_API, copy, vaultFor(body), found!);
   st.restorer ??= createResponsesRestorer(redactor!, vaultFor(body));
-  return Buffer.from(JSON.stringify({ type, ...redacted.body }));
+  return Buffer.from(JSON.stringify({ type, ...copy }));
 }
 
 /** Route mode: Sluice's side of the connection, one backend call per turn. */

@@ -13,14 +13,27 @@ export interface TextRestorer {
   flush(): string;
 }
 
+/** What findInLlmRequest found: the counts; the rest is the redactor's, for redactLlmRequestWith. */
+export interface LlmFindings {
+  counts: Record<string, number>;
+  /** Types found whose operator is `block`. */
+  blocked: string[];
+}
+
 export interface RouterRedactor {
   readonly enabled: boolean;
   conversationKey(api: LlmApi | undefined, body: unknown): string;
   vault(key: string): unknown;
   /** Rewrites the content strings of `body` in place; every string value when `api` is undefined. */
   redactLlmRequest(api: LlmApi | undefined, body: unknown, vault: unknown): { counts: Record<string, number>; blocked: string[] };
-  /** The same, large requests detected with the event loop given back between slices. */
-  redactLlmRequestAsync?(api: LlmApi | undefined, body: unknown, vault: unknown): Promise<{ counts: Record<string, number>; blocked: string[] }>;
+  /**
+   * What the content strings of `body` hold, found and counted, nothing rewritten and nothing kept in a vault
+   * (large requests detected off the event loop or a slice at a time): the route is chosen on it, and a copy is
+   * rewritten with it (redactLlmRequestWith) only when the call leaves the machine.
+   */
+  findInLlmRequest(api: LlmApi | undefined, body: unknown): Promise<LlmFindings>;
+  /** Rewrites `body` (the one findInLlmRequest was given, or an unchanged copy) in place with what it found. */
+  redactLlmRequestWith(api: LlmApi | undefined, body: unknown, vault: unknown, found: LlmFindings): { counts: Record<string, number>; blocked: string[] };
   restoreJson(value: unknown, vault: unknown): unknown;
   createRestorer(vault: unknown, options?: { json?: boolean }): TextRestorer;
 }

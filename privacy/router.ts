@@ -19,10 +19,12 @@ import type { InferenceConfig } from './schema.js';
 import { CallStats, countBytes } from './stats.js';
 import { codecs, ollamaGenerate, openAICompletions, renderModelList } from './translate/index.js';
 import { kindForStatus } from './translate/chat.js';
-import type { RouterRedactor } from './restore.js';
+import type { LlmFindings, RouterRedactor } from './restore.js';
 import { createResponseRestorer, createTextRestoreFilter } from './restore.js';
 
 type Json = Record<string, unknown>;
+/** A call's body rewritten for the provider, and the vault that holds what it replaced. */
+type Redacted = { body: unknown; vault: unknown };
 const isObj = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 export interface PrivacyRouterOptions {
@@ -185,18 +187,24 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     readBody(ctx, st, raw);
     const redactor = redactorNow();
     let sensitive: boolean | undefined;
-    let redacted: { body: unknown; vault: unknown; blocked: string[] } | undefined;
+    let found: LlmFindings | undefined;
     if (redactor?.enabled && st.body !== undefined) {
-      const vault = redactor.vault(redactor.conversationKey(st.api, st.body));
-      // Redact a copy: a local backend gets the original text.
-      const copy = structuredClone(st.body);
-      // A large request is detected a slice at a time, the event loop given back in between.
-      const result = redactor.redactLlmRequestAsync ? await redactor.redactLlmRequestAsync(st.api, copy, vault) : redactor.redactLlmRequest(st.api, copy, vault);
-      st.findings = result.counts;
-      if (gen.logPrompts) st.prompt = promptText(copy);
-      sensitive = Object.values(result.counts).some((n) => n > 0) || result.blocked.length > 0;
-      if (sensitive) redacted = { body: copy, vault, blocked: result.blocked };
+      // Found once, nothing rewritten yet: the route may turn on it, and only a call that leaves the machine
+      // needs the rewritten copy (and its values in the conversation's vault).
+      found = await redactor.findInLlmRequest(st.api, st.body);
+      st.findings = found.counts;
+      sensitive = Object.values(found.counts).some((n) => n > 0) || found.blocked.length > 0;
     }
+    let copy: Redacted | undefined;
+    /** A rewritten copy of the body (a local backend gets the original text), made on first need. */
+    const redacted = (): Redacted => {
+      if (copy) return copy;
+      const vault = redactor!.vault(redactor!.conversationKey(st.api, st.body));
+      const body = structuredClone(st.body);
+      redactor!.redactLlmRequestWith(st.api, body, vault, found!);
+      return (copy = { body, vault });
+    };
+    if (found && gen.logPrompts) st.prompt = promptText(redacted().body);
     const kind = st.api !== undefined ? kindOf(st.api) : undefined;
     const listing = kind === 'models' ? gen.table.modelList(st.shape, host) : undefined;
     if (listing && !listing.passThrough) st.listing = listing;
@@ -218,26 +226,27 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       const reason = `no inference route matches ${what} model "${st.requestedModel ?? ''}"`;
       return refuse(ctx, st, new SluiceError('SLUICE_ROUTE_DENIED', reason, { reason }));
     }
-    if (redacted?.blocked.length && leavesMachine(route)) {
-      const reason = `blocked entity types: ${redacted.blocked.join(', ')}`;
-      return refuse(ctx, st, new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave this machine: ${redacted.blocked.join(', ')}`, { reason }), route.name);
+    if (found?.blocked.length && leavesMachine(route)) {
+      const reason = `blocked entity types: ${found.blocked.join(', ')}`;
+      return refuse(ctx, st, new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave this machine: ${found.blocked.join(', ')}`, { reason }), route.name);
     }
     if (st.listing) {
       ctx.decision = allow('answered by Sluice: the model names the inference routes accept', { rule: route.name });
       return undefined;
     }
-    if (route.action === 'allow') return letOut(ctx, st, route, redactor, redacted);
-    if (redacted && leavesMachine(route)) {
-      st.body = redacted.body;
+    if (route.action === 'allow') return letOut(ctx, st, route, redactor, sensitive ? redacted : undefined);
+    if (sensitive && leavesMachine(route)) {
+      const { body, vault } = redacted();
+      st.body = body;
       const kind = kindOf(st.api!);
-      if (kind === 'chat' || kind === 'completions') ctx.responseFilters.push(createResponseRestorer(st.shape, st.stream, redactor!, redacted.vault));
+      if (kind === 'chat' || kind === 'completions') ctx.responseFilters.push(createResponseRestorer(st.shape, st.stream, redactor!, vault));
     }
     ctx.decision = allow(`answered by inference backend "${route.backend ?? ''}"`, { rule: route.name });
     return undefined;
   };
 
   /** An `allow` route: the request goes to the host the agent called, if the network policy lets it. */
-  const letOut = (ctx: RequestContext, st: CallState, route: CompiledRoute, redactor: RouterRedactor | undefined, redacted: { body: unknown; vault: unknown } | undefined): Buffer | undefined => {
+  const letOut = (ctx: RequestContext, st: CallState, route: CompiledRoute, redactor: RouterRedactor | undefined, redacted: (() => Redacted) | undefined): Buffer | undefined => {
     const network = ctx.network ?? deny('policy_denied', `no network verdict for ${ctx.dest.authority}`);
     if (network.action !== 'allow') return refuse(ctx, st, decisionError(network), network.rule);
     if (st.api === undefined && ctx.hasBody && st.body === undefined && redactor?.enabled) {
@@ -248,15 +257,16 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     // A Responses WebSocket is no call yet: each of its turns is audited as one (responses-socket.ts).
     if (st.api !== SOCKET_API) emit(ctx, st, { action: 'allow', backend: 'upstream', ...(st.requestedModel ? { backendModel: st.requestedModel } : {}) });
     if (!redacted || !redactor) return undefined;
+    const { body, vault } = redacted();
     // The answer has pseudonyms to put back; an encoded answer would hide them from the restorer.
     ctx.headers['accept-encoding'] = 'identity';
     if (st.api === undefined) {
-      ctx.responseFilters.push(createTextRestoreFilter(redactor, redacted.vault, () => st.jsonAnswer ?? true));
+      ctx.responseFilters.push(createTextRestoreFilter(redactor, vault, () => st.jsonAnswer ?? true));
     } else {
       const kind = kindOf(st.api);
-      if (kind === 'chat' || kind === 'completions') ctx.responseFilters.push(createResponseRestorer(st.shape, st.stream, redactor, redacted.vault));
+      if (kind === 'chat' || kind === 'completions') ctx.responseFilters.push(createResponseRestorer(st.shape, st.stream, redactor, vault));
     }
-    return Buffer.from(JSON.stringify(redacted.body));
+    return Buffer.from(JSON.stringify(body));
   };
 
   const attemptsFor = (route: CompiledRoute, requestedModel: string): Attempt[] => {

@@ -48,7 +48,10 @@ export function rewriteDeep(root: unknown, rewrite: Rewrite): unknown {
   return root;
 }
 
-/** OpenAI `function.arguments` is JSON text: rewrite the string values inside it and serialise it again. */
+/**
+ * OpenAI `function.arguments` is JSON text: rewrite the string values inside it and serialise it again when one
+ * changed (an identity rewrite, which only reads, leaves the text as the client wrote it).
+ */
 function jsonArguments(holder: Obj, rewrite: Rewrite): void {
   const raw = holder.arguments;
   if (typeof raw !== 'string') {
@@ -62,8 +65,15 @@ function jsonArguments(holder: Obj, rewrite: Rewrite): void {
     holder.arguments = rewrite(raw); // partial or invalid JSON: treat as text (placeholders are JSON-safe)
     return;
   }
+  let changed = false;
+  const tracked: Rewrite = (text, key) => {
+    const out = rewrite(text, key);
+    if (out !== text) changed = true;
+    return out;
+  };
   try {
-    holder.arguments = JSON.stringify(rewriteDeep(parsed, rewrite));
+    rewriteDeep(parsed, tracked);
+    if (changed) holder.arguments = JSON.stringify(parsed);
   } catch {
     holder.arguments = rewrite(raw); // too deep to serialise again
   }

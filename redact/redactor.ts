@@ -3,7 +3,7 @@ import { SECRET_KEY_NAME, secretValueLooksReal } from './builtin-recognizers.js'
 import { createDetectPool } from './detect-pool.js';
 import { createDetectionCache } from './detection-cache.js';
 import { PER_SPAN, createDetector } from './detector.js';
-import type { Detector, Span } from './detector.js';
+import type { Detector, PackedSpans, Span } from './detector.js';
 import { createEgressScanner, decodeQuery, maskFindings } from './egress.js';
 import type { EgressFinding, EgressScanner, EgressScannerOptions } from './egress.js';
 import { DEFAULT_EGRESS_TYPES, LITERAL_TYPE, SECRET_TYPES, expandTypes } from './entities.js';
@@ -28,6 +28,14 @@ export interface Redaction {
   blocked: string[];
 }
 
+/** What an LLM request holds (Redactor.findInLlmRequest): the counts, and each text's detections for the rewrite. */
+export interface LlmFindings extends Redaction {
+  /** The texts found in, in the order rewriteLlmRequest visits them. */
+  readonly texts: readonly string[];
+  /** Per text: its spans, packed (PER_SPAN numbers each). */
+  readonly spans: readonly Int32Array[];
+}
+
 export type EgressMode = 'block' | 'redact' | 'off';
 
 export interface Redactor {
@@ -49,10 +57,19 @@ export interface Redactor {
    */
   redactLlmRequest(api: LlmApi | undefined, body: unknown, vault: Vault): Redaction;
   /**
-   * The same, for a request with OFFLOAD_CHARS or more of text new to the detection cache: detected on the
-   * worker pool (or, without one or when it fails, a slice at a time with the event loop given back between
-   * slices, sliced-detect.ts); small ones at once. Either way the rewrite runs in one go on the event loop.
+   * What the request's content strings hold (every string value with `api` undefined), found and counted but
+   * nothing rewritten and nothing put in a vault: the router chooses the route on it, and rewrites a copy with
+   * it (redactLlmRequestWith) only when the call leaves the machine. A request with OFFLOAD_CHARS or more of text
+   * new to the detection cache is detected on the worker pool (or, without one or when it fails, a slice at a
+   * time with the event loop given back between slices, sliced-detect.ts); small ones at once.
    */
+  findInLlmRequest(api: LlmApi | undefined, body: unknown): Promise<LlmFindings>;
+  /**
+   * Rewrites `body` in place with what findInLlmRequest found in it (or in an unchanged copy of it), in one go
+   * on the event loop; the counts are those findInLlmRequest gave.
+   */
+  redactLlmRequestWith(api: LlmApi | undefined, body: unknown, vault: Vault, found: LlmFindings): Redaction;
+  /** findInLlmRequest, then redactLlmRequestWith on the same body. */
   redactLlmRequestAsync(api: LlmApi | undefined, body: unknown, vault: Vault): Promise<Redaction>;
   /** The detection worker pool, when there is one: its size and the jobs it answered. */
   readonly detectPool?: { readonly size: number; readonly jobs: number };
@@ -149,14 +166,16 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     return acc;
   }
 
+  /** The spans a text is redacted by: its detections, or, for a tool argument named like a secret, the whole value. */
+  function spansOf(text: string, key: string | undefined, found: PackedSpans): PackedSpans {
+    // A tool argument named like a secret carries no `password=` context of its own: the key is the context.
+    if (found.count > 0 || !genericOn || key === undefined || !SECRET_KEY_NAME.test(key) || !secretValueLooksReal(text)) return found;
+    return { data: Int32Array.of(detector.types.indexOf('generic_secret'), 0, text.length), count: 1 };
+  }
+
   function redactString(text: string, vault: Vault, key?: string, detected?: Int32Array): string {
-    let { data, count } = detected ? { data: detected, count: detected.length / PER_SPAN } : remembered.detect(text);
-    if (count === 0) {
-      // A tool argument named like a secret carries no `password=` context of its own: the key is the context.
-      if (!genericOn || key === undefined || !SECRET_KEY_NAME.test(key) || !secretValueLooksReal(text)) return text;
-      data = Int32Array.of(detector.types.indexOf('generic_secret'), 0, text.length);
-      count = 1;
-    }
+    const { data, count } = spansOf(text, key, detected ? { data: detected, count: detected.length / PER_SPAN } : remembered.detect(text));
+    if (count === 0) return text;
     if (vault.size === 0) {
       // A new conversation: its vault takes room for this text's values at once instead of growing into it.
       let chars = 0;
@@ -176,6 +195,56 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
       at = end;
     }
     return out + text.slice(at);
+  }
+
+  /**
+   * Each text's spans, copied (the detector's scratch is reused by the next request): remembered from an earlier
+   * turn, or found now — on the worker pool when OFFLOAD_CHARS or more of them are new, else on the event loop,
+   * given back every SLICE_CHARS.
+   */
+  async function detectTexts(texts: readonly string[]): Promise<Int32Array[]> {
+    let chars = 0;
+    for (const t of texts) chars += t.length;
+    if (chars < OFFLOAD_CHARS) {
+      return texts.map((t) => {
+        const { data, count } = remembered.detect(t);
+        return data.slice(0, PER_SPAN * count);
+      });
+    }
+    const spans: Int32Array[] = new Array<Int32Array>(texts.length);
+    const missing: { index: number; key?: string }[] = [];
+    let missingChars = 0;
+    for (const [index, text] of texts.entries()) {
+      const known = remembered.lookup(text);
+      if ('spans' in known) spans[index] = known.spans;
+      else {
+        missing.push({ index, ...known });
+        missingChars += text.length;
+      }
+    }
+    const found = pool && missingChars >= OFFLOAD_CHARS && missingChars <= OFFLOAD_MAX_CHARS
+      ? await pool.detect(missing.map((m) => texts[m.index]!)).catch(() => undefined)
+      : undefined;
+    let sinceYield = 0;
+    for (const [k, m] of missing.entries()) {
+      const text = texts[m.index]!;
+      let data = found?.[k];
+      if (data === undefined) {
+        if (text.length >= SLICE_CHARS) data = await detectSliced((piece) => detector.detectPacked(piece), text);
+        else {
+          const packed = detector.detectPacked(text);
+          data = packed.data.slice(0, PER_SPAN * packed.count);
+          sinceYield += text.length;
+          if (sinceYield >= SLICE_CHARS) {
+            sinceYield = 0;
+            await yieldToLoop();
+          }
+        }
+      }
+      spans[m.index] = data;
+      if (m.key !== undefined) remembered.remember(m.key, data);
+    }
+    return spans;
   }
 
   function scanEgress(chunk: Buffer | string): EgressFinding[] {
@@ -210,56 +279,42 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
       rewriteLlmRequest(api, body, (t, key) => redactString(t, vault, key));
       return tally();
     },
-    async redactLlmRequestAsync(api, body, vault) {
-      if (!enabled) return { counts: {}, blocked: [] };
+    async findInLlmRequest(api, body) {
+      if (!enabled) return { counts: {}, blocked: [], texts: [], spans: [] };
       const texts: string[] = [];
-      let chars = 0;
-      rewriteLlmRequest(api, body, (t) => {
+      const keys: (string | undefined)[] = [];
+      rewriteLlmRequest(api, body, (t, key) => {
         texts.push(t);
-        chars += t.length;
+        keys.push(key);
         return t;
       });
-      if (chars < OFFLOAD_CHARS) return this.redactLlmRequest(api, body, vault);
-      // What each text's detections are: remembered from an earlier turn, or found now. Found spans are
-      // copies (the detector's scratch is reused by the next request); the rewrite below runs in one go, so
-      // the vault numbers this request's values without interleaving with another's.
-      const spans: Int32Array[] = new Array<Int32Array>(texts.length);
-      const missing: { index: number; key?: string }[] = [];
-      let missingChars = 0;
-      for (const [index, text] of texts.entries()) {
-        const known = remembered.lookup(text);
-        if ('spans' in known) spans[index] = known.spans;
-        else {
-          missing.push({ index, ...known });
-          missingChars += text.length;
+      const spans = await detectTexts(texts);
+      counted.fill(0);
+      for (const [i, text] of texts.entries()) {
+        const { data, count } = spansOf(text, keys[i], { data: spans[i]!, count: spans[i]!.length / PER_SPAN });
+        // Counted as redactString replaces them: placeholder look-alikes are not.
+        for (let k = 0; k < count; k++) {
+          const type = indexOfDetected[data[PER_SPAN * k]!]!;
+          if (type >= 0) counted[type]!++;
         }
       }
-      const found = pool && missingChars >= OFFLOAD_CHARS && missingChars <= OFFLOAD_MAX_CHARS
-        ? await pool.detect(missing.map((m) => texts[m.index]!)).catch(() => undefined)
-        : undefined;
-      let sinceYield = 0;
-      for (const [k, m] of missing.entries()) {
-        const text = texts[m.index]!;
-        let data = found?.[k];
-        if (data === undefined) {
-          if (text.length >= SLICE_CHARS) data = await detectSliced((piece) => detector.detectPacked(piece), text);
-          else {
-            const packed = detector.detectPacked(text);
-            data = packed.data.slice(0, PER_SPAN * packed.count);
-            sinceYield += text.length;
-            if (sinceYield >= SLICE_CHARS) {
-              sinceYield = 0;
-              await yieldToLoop();
-            }
-          }
-        }
-        spans[m.index] = data;
-        if (m.key !== undefined) remembered.remember(m.key, data);
-      }
+      return { ...tally(), texts, spans };
+    },
+    redactLlmRequestWith(api, body, vault, found) {
+      if (!enabled) return { counts: {}, blocked: [] };
       counted.fill(0);
       let i = 0;
-      rewriteLlmRequest(api, body, (t, key) => redactString(t, vault, key, spans[i++]));
+      // Spans are used only on the very text they were found in: any other (a body that changed since) is
+      // detected afresh, never let through.
+      rewriteLlmRequest(api, body, (t, key) => {
+        const spans = t === found.texts[i] ? found.spans[i] : undefined;
+        i++;
+        return redactString(t, vault, key, spans);
+      });
       return tally();
+    },
+    async redactLlmRequestAsync(api, body, vault) {
+      return this.redactLlmRequestWith(api, body, vault, await this.findInLlmRequest(api, body));
     },
     ...(pool ? { detectPool: pool } : {}),
     restoreText: (text, vault, options) => restoreText(text, vault, options),

@@ -191,10 +191,14 @@ t.test('with the redaction engine: sensitive prompts stay local; hosted calls re
   const kept = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: prompt });
   t.equal(kept.choices[0]!.message.content, 'Handled locally.');
   t.match(JSON.stringify(local.requests[0]!.body), /alice@example\.com/, 'a local backend gets the original text');
+  t.match(await h.nextCall(3), { action: 'route', backend: 'local', redactions: { email: 1 } }, 'and the call is audited with what it holds, though nothing was rewritten');
 
   const key = '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\n-----END RSA PRIVATE KEY-----';
   const blocked = await rejection(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: key }] }));
   t.match(blocked, { status: 403 });
   t.equal((blocked as InstanceType<typeof OpenAI.APIError>).headers?.get('x-sluice-error'), 'redaction_blocked');
   t.equal(upstream.requests.length, 2, 'the blocked call never left');
+  const local2 = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: key }] });
+  t.equal(local2.choices[0]!.message.content, 'Handled locally.', 'a blocked type may go to a local backend (it does not leave the machine)');
+  t.match(JSON.stringify(local.requests.at(-1)!.body), /MIIEowIBAAKCAQEA0Z3VS5/, 'as it is');
 });

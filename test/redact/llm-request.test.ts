@@ -184,3 +184,36 @@ t.test('the detection cache keeps apart texts whose UTF-8 is the same (a lone su
   }
   t.equal(r.detectionCache.misses - misses, 2, 'two entries, each found again');
 });
+
+t.test('findInLlmRequest: the same counts as the rewrite, without touching the body or a vault', async (t) => {
+  const withBlock = createRedactor({ operators: { aws_access_key: 'block' } });
+  t.teardown(() => withBlock.close());
+  for (const redactor of [r, withBlock]) {
+    for (const c of CASES) {
+      const body = c.body();
+      const before = JSON.stringify(body);
+      const key = `find-${c.api}-${redactor === r ? 'plain' : 'block'}`;
+      const found = await redactor.findInLlmRequest(c.api, body);
+      t.equal(JSON.stringify(body), before, `${c.api}: the body is unchanged`);
+      t.equal(redactor.vault(key).size, 0, `${c.api}: nothing put in a vault`);
+      const rewritten = c.body();
+      const result = redactor.redactLlmRequest(c.api, rewritten, redactor.vault(key));
+      t.same({ counts: found.counts, blocked: found.blocked }, result, `${c.api}: counts and blocked types as the rewrite gives them`);
+      const copy = structuredClone(body);
+      t.same(redactor.redactLlmRequestWith(c.api, copy, redactor.vault(`${key}-with`), found), result, `${c.api}: the rewrite with the findings counts the same`);
+      t.equal(JSON.stringify(copy), JSON.stringify(rewritten), `${c.api}: and writes the same body as a rewrite that detects by itself`);
+    }
+  }
+});
+
+t.test('redactLlmRequestWith uses found spans only on the very texts they were found in', async (t) => {
+  const body = { messages: [{ role: 'user', content: `hello ${EMAIL}` }, { role: 'user', content: 'nothing here' }] };
+  const found = await r.findInLlmRequest('openai-chat', body);
+  // Texts that changed, moved or were added since: each is detected afresh, never let through.
+  const changed = { messages: [{ role: 'user', content: `key ${KEY} and hello ${EMAIL}` }, { role: 'user', content: `mail ${EMAIL} now` }, { role: 'user', content: `also ${KEY}` }] };
+  r.redactLlmRequestWith('openai-chat', changed, r.vault('moved'), found);
+  const json = JSON.stringify(changed);
+  t.notMatch(json, EMAIL);
+  t.notMatch(json, KEY);
+  t.equal(changed.messages[0]!.content, 'key <AWS_ACCESS_KEY_1> and hello <EMAIL_1>', 'spans of a shorter text are not applied to a longer one');
+});
