@@ -27,8 +27,8 @@ export interface SocketState {
   mode: 'route' | 'allow';
   vault?: unknown;
   restorer?: EventRestorer;
-  /** Route mode: the routes of the turns the session will run, in order. */
-  turns: CompiledRoute[];
+  /** Route mode: the routes of the turns the session will run, in order, and what each turn holds (for its audit). */
+  turns: { route: CompiledRoute; findings: Record<string, number> | undefined }[];
 }
 
 export interface SocketDeps {
@@ -38,7 +38,7 @@ export interface SocketDeps {
   /** An allowed turn goes out: audit it. */
   allowed(ctx: RequestContext, route: CompiledRoute, model: string | undefined, findings: Record<string, number> | undefined): void;
   /** A routed turn: the backend's answer as a streamed Responses body (or an error body). */
-  answer(ctx: RequestContext, route: CompiledRoute, body: Json, model: string): Promise<StageResponse>;
+  answer(ctx: RequestContext, route: CompiledRoute, body: Json, model: string, findings: Record<string, number> | undefined): Promise<StageResponse>;
 }
 
 function describe(route: CompiledRoute): string {
@@ -106,7 +106,7 @@ async function turn(deps: SocketDeps, ctx: RequestContext, st: SocketState, reda
     throw new SluiceError('SLUICE_REDACTION_BLOCKED', `the request contains data that may not leave this machine: ${found.blocked.join(', ')}`, { reason, rule: route.name });
   }
   if (st.mode === 'allow') deps.allowed(ctx, route, model, sensitive ? found!.counts : undefined);
-  else if (body.generate !== false) st.turns.push(route);
+  else if (body.generate !== false) st.turns.push({ route, findings: sensitive ? found!.counts : undefined });
   if (!sensitive || !leaves) return;
   const copy = structuredClone(body);
   redactor!.redactLlmRequestWith(SOCKET_API, copy, vaultFor(body), found!);
@@ -119,9 +119,10 @@ export function socketPeer(deps: SocketDeps, ctx: RequestContext, st: SocketStat
   let session: ReturnType<typeof createResponsesSession> | undefined;
   const run = async (turn: { body: Json }, emit: (event: ChatEvent) => void): Promise<void> => {
     const model = typeof turn.body.model === 'string' ? turn.body.model : '';
-    const route = st.turns.shift() ?? deps.match(model, undefined, ctx.dest.host);
+    const next = st.turns.shift();
+    const route = next?.route ?? deps.match(model, undefined, ctx.dest.host);
     if (!route || route.action !== 'route') throw { status: 403, kind: 'permission', message: `no inference route answers openai-responses model "${model}"` } satisfies ApiError;
-    const res = await deps.answer(ctx, route, turn.body, model);
+    const res = await deps.answer(ctx, route, turn.body, model, next?.findings);
     if (res.status >= 400 || typeof res.body === 'string' || res.body instanceof Uint8Array) {
       const text = typeof res.body === 'string' ? res.body : res.body instanceof Uint8Array ? Buffer.from(res.body).toString('utf8') : '';
       throw parseBackendError(res.status >= 400 ? res.status : 502, text);

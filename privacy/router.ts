@@ -364,8 +364,8 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     allowed(ctx, route, model, findings) {
       emit(ctx, { api: SOCKET_API, shape: 'responses', stream: true, route, ...(model ? { requestedModel: model } : {}), ...(findings ? { findings } : {}) }, { action: 'allow', backend: 'upstream', ...(model ? { backendModel: model } : {}) });
     },
-    answer(ctx, route, body, model) {
-      const turn: CallState = { api: SOCKET_API, shape: 'responses', body: { ...body, stream: true }, requestedModel: model, stream: true, route };
+    answer(ctx, route, body, model, findings) {
+      const turn: CallState = { api: SOCKET_API, shape: 'responses', body: { ...body, stream: true }, requestedModel: model, stream: true, route, ...(findings ? { findings } : {}) };
       return answer(ctx, turn, 'openai-responses', route, Buffer.byteLength(JSON.stringify(body)));
     },
   };

@@ -181,7 +181,16 @@ inference:
   t.same(seqs, seqs.map((_, i) => i), 'events numbered from 0 without gaps after restoration');
   const secondOut = hosted.requests.filter((r) => r.method === 'WS').at(-1)!.body!;
   t.notOk(JSON.stringify(secondOut).includes(EMAIL), 'the tool output of the next turn is redacted with the same vault');
+  // More new text than is scanned on the event loop (OFFLOAD_CHARS): found off it, and the turn still leaves redacted.
+  const filler = 'the build step reads the config and warms the cache. '.repeat(2000);
+  const thirdTurn = turns(ws, 1);
+  ws.send({ type: 'response.create', model: 'gpt-fake', instructions: 'Be brief.', input: `${filler}My mail ${EMAIL} and key ${AWS} please. ${filler}` });
+  const third = [...(await thirdTurn)[0]!];
+  const thirdOut = JSON.stringify(hosted.requests.filter((r) => r.method === 'WS').at(-1)!.body);
+  t.ok(thirdOut.length > 200_000, 'the large turn reached the provider');
+  t.notOk(thirdOut.includes(EMAIL) || thirdOut.includes(AWS), 'without the e-mail address or the key');
+  t.equal(third.filter((e) => e.type === 'response.output_text.delta').map((e) => (e as OpenAI.Responses.ResponseTextDeltaEvent).delta).join(''), `Noted ${EMAIL} and ${AWS}.`, 'and its answer came back restored');
   const calls = (await sluice.readAudit()).filter((e) => (e.unmapped as { llm?: { api?: string } } | undefined)?.llm?.api === 'openai-responses-socket');
-  t.equal(calls.length, 2, 'each relayed turn is an audited LLM call');
+  t.equal(calls.length, 3, 'each relayed turn is an audited LLM call');
   t.match(calls[0], { unmapped: { llm: { action: 'allow', requested_model: 'gpt-fake' } } });
 });

@@ -141,3 +141,15 @@ t.test("a backend's max_output_tokens caps what calls ask of it, translated or n
   t.equal(g.status, 200);
   t.same(ollama.requests.at(-1)!.body!.options, { num_predict: 100, temperature: 0 }, 'an Ollama client passed through natively is capped too');
 });
+
+t.test('Responses over WebSocket → Ollama with redaction on: a local backend gets the turn as it came, audited with what it holds', async (t) => {
+  const h = await startRouter(t, { backends, routes: [{ match: { api: 'openai' }, backend: 'local', model: 'qwen3:8b' }] }, { host: 'api.openai.com', privacy: { redact: 'all', mode: 'pseudonymize' } });
+  const ws = new ResponsesWS(sdk(h), { agent: new ConnectAgent({ host: h.sluice.host, port: h.sluice.port }, h.sluice.caCertPem) });
+  t.teardown(() => ws.close());
+  const first = turns(ws, 1);
+  ws.send({ type: 'response.create', model: 'gpt-5', input: 'Write to jane.doe@example.com about it.' });
+  const [turn] = await first;
+  t.equal(turn!.at(-1)!.type, 'response.completed');
+  t.match(JSON.stringify(ollama.requests.at(-1)!.body), /jane\.doe@example\.com/, 'the local backend got the original text');
+  t.match(await h.nextCall(1), { api: 'openai-responses-socket', backend: 'local', action: 'route', redactions: { email: 1 } });
+});
