@@ -12,6 +12,12 @@
         "-l:re2.node",
         "-Wl,-rpath,'$$ORIGIN/../../node_modules/re2/build/Release'"
       ]
+    },
+    {
+      "target_name": "sluice_literals",
+      "sources": ["core/native/literals.cc"],
+      "defines": ["NDEBUG", "NAPI_VERSION=8"],
+      "cflags_cc": ["-O3", "-Wall", "-Wextra"]
     }
   ]
 }

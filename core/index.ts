@@ -9,3 +9,5 @@ export type * from './llm.js';
 export type * from './process.js';
 export { lazyModule } from './lazy-module.js';
 export * from './worker.js';
+export { createLiteralSearch, nativeLiterals } from './literal-search.js';
+export type { LiteralSearch } from './literal-search.js';

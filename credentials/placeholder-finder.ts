@@ -1,3 +1,4 @@
+import { createLiteralSearch } from '../core/index.js';
 import type { Provider } from './keyring.js';
 import type { PlaceholderMinter, PlaceholderShape } from './placeholders.js';
 import { escapeLiteral, inAlphabet, shapePattern, shapeTotalLength } from './placeholders.js';
@@ -27,7 +28,16 @@ export interface PlaceholderFinder {
   find(text: string): Occurrence[];
   /** Length of the longest suffix of `text` that could still grow into a candidate. */
   holdLength(text: string): number;
+  /**
+   * `find` and `holdLength` of a body's bytes read as latin1. A body with no prefix in it (most of
+   * them) is never read as a string: its occurrences are none, and what it may hold back depends on
+   * its last HOLD_WINDOW bytes only.
+   */
+  scan(bytes: Buffer): { found: Occurrence[]; hold: number };
 }
+
+/** The most `holdLength` ever looks back from the end of a text (an alias's prefix and the longest KEY). */
+const HOLD_WINDOW = OPENSHELL_PREFIX.length + KEY_MAX;
 
 export function createPlaceholderFinder(
   shapes: readonly PlaceholderShape[],
@@ -38,9 +48,21 @@ export function createPlaceholderFinder(
   const byEnv = new Map<string, Provider>();
   for (const provider of issued.values()) for (const name of provider.env) byEnv.set(name, provider);
 
-  const anyPrefix = prefixAlternation([...compiled.map((c) => c.shape.prefix), OPENSHELL_PREFIX]);
+  const prefixes = neededPrefixes([...compiled.map((c) => c.shape.prefix), OPENSHELL_PREFIX]);
+  const anyPrefix = new RegExp(prefixes.map(escapeLiteral).join('|'));
+  // The schema keeps prefixes at 2 characters or more; an empty one would be in every text.
+  const anyPrefixIn = prefixes.includes('') ? undefined : createLiteralSearch(prefixes);
+  // holdLength looks back at most max(HOLD_WINDOW, a shape's whole length - 1) characters.
+  const window = Math.max(HOLD_WINDOW, ...compiled.map((c) => c.total - 1));
 
-  return {
+  const finder: PlaceholderFinder = {
+    scan(bytes) {
+      if (anyPrefixIn === undefined || anyPrefixIn.firstIn(bytes) >= 0) {
+        const text = bytes.toString('latin1');
+        return { found: finder.find(text), hold: finder.holdLength(text) };
+      }
+      return { found: [], hold: finder.holdLength(bytes.toString('latin1', Math.max(0, bytes.length - window))) };
+    },
     find(text) {
       // Most text holds no prefix at all: one pass of one expression says so (per-prefix `includes`
       // took ~3x as long on prose, code or JSON: their first letters are common ones).
@@ -95,16 +117,16 @@ export function createPlaceholderFinder(
       return longest;
     },
   };
+  return finder;
 }
 
 /**
- * One expression that finds any of `prefixes`; a prefix that holds a shorter one adds nothing (an empty
- * prefix leaves only itself: an expression that matches every text).
+ * The prefixes a search for any of `prefixes` must look for: one that holds a shorter one adds nothing
+ * (an empty prefix leaves only itself, which every text holds).
  */
-function prefixAlternation(prefixes: readonly string[]): RegExp {
+function neededPrefixes(prefixes: readonly string[]): string[] {
   const all = [...new Set(prefixes)];
-  const needed = all.filter((p) => !all.some((q) => q !== p && p.includes(q)));
-  return new RegExp(needed.map(escapeLiteral).join('|'));
+  return all.filter((p) => !all.some((q) => q !== p && p.includes(q)));
 }
 
 function isPartialCandidate(shape: PlaceholderShape, text: string, from: number): boolean {

@@ -86,9 +86,9 @@ export function createGuardFilter(opts: GuardOptions): BodyFilter {
       const { matches, holdFrom } = scanSpellings(opts.patterns, opts.matcher, buf);
       const hit = matches.find((m) => !opts.exempt.has(m.pattern.provider));
       if (hit) opts.onSecret(hit.pattern);
-      const text = buf.toString('latin1');
-      for (const o of opts.finder.find(text)) opts.onPlaceholder(o);
-      const emit = Math.min(holdFrom, buf.length - opts.finder.holdLength(text));
+      const placeholders = opts.finder.scan(buf);
+      for (const o of placeholders.found) opts.onPlaceholder(o);
+      const emit = Math.min(holdFrom, buf.length - placeholders.hold);
       if (emit === buf.length) {
         carry = EMPTY;
         return buf;

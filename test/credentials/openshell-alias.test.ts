@@ -95,3 +95,36 @@ t.test('the finder: one pass says "no prefix here"; a prefix that holds a shorte
   const any = createPlaceholderFinder([{ prefix: '', length: 12, alphabet: 'alpha' }], new Map(), { mint: () => '', isOurs: (_s, c) => c === 'abcdefghijkl' });
   t.same(any.find('xx abcdefghijkl').length, 1, 'a shape with no prefix: every text is looked at');
 });
+
+t.test('the finder: scanning bytes answers as reading the whole text does, wherever a placeholder, an alias or a part of one lies', async (t) => {
+  const provider = { name: 'p', env: ['P_KEY'] } as unknown as Parameters<typeof createPlaceholderFinder>[1] extends ReadonlyMap<string, infer P> ? P : never;
+  const shapes = [
+    { prefix: 'sk-', length: 12, alphabet: 'alnum' as const },
+    { prefix: 'sk-proj-', length: 40, alphabet: 'base64url' as const },
+    { prefix: 'hf_', length: 300, alphabet: 'alpha' as const },
+    { prefix: 'itk.', length: 8, alphabet: 'alnum' as const },
+  ];
+  const ours = ['sk-abcdefghijkl', `sk-proj-${'A'.repeat(40)}`, `hf_${'q'.repeat(300)}`, 'itk.abcd1234'];
+  const finder = createPlaceholderFinder(shapes, new Map([[ours[0]!, provider]]), { mint: () => '', isOurs: (_shape, candidate) => ours.includes(candidate) });
+  const pieces = [...ours, 'openshell:resolve:env:P_KEY', `openshell:resolve:env:${'K'.repeat(256)}`, 'sk-', 'sk-pro', 'hf_qqqq', 'openshell:res', 'itk.', 'sk-abc'];
+  const filler = 'The build is green; ask the tool to skip hf model notes. '.repeat(40);
+  let checked = 0;
+  for (let round = 0; round < 400; round++) {
+    const a = pieces[round % pieces.length]!;
+    const b = pieces[(round * 7 + 3) % pieces.length]!;
+    // A long body (past the finder's look-back window), a short one, and the same cut anywhere inside its tail.
+    const body = round % 2 === 0 ? `${filler.slice(0, round * 13)} ${a} ${filler} ${b}` : `${a}x${b}`;
+    const cut = body.length - (round % Math.min(body.length, 330));
+    const text = body.slice(0, cut);
+    const got = finder.scan(Buffer.from(text, 'latin1'));
+    const expected = { found: finder.find(text), hold: finder.holdLength(text) };
+    if (JSON.stringify(got) !== JSON.stringify(expected)) {
+      t.fail(`round ${round}: scan ${JSON.stringify(got).slice(0, 200)} but the text says ${JSON.stringify(expected).slice(0, 200)}`);
+      return;
+    }
+    if (expected.hold > 0 && expected.found.length === 0) checked++;
+  }
+  t.ok(checked > 20, `bodies with no whole placeholder but a part of one at their end were among them (${checked})`);
+  const tail = `${filler}${filler}hf_${'q'.repeat(250)}`;
+  t.equal(finder.scan(Buffer.from(tail, 'latin1')).hold, 253, 'a long placeholder begun 253 bytes before the end is held back whole');
+});

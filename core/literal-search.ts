@@ -1,0 +1,96 @@
+/**
+ * Where the first of a few short literals starts in some bytes: the exfiltration guard asks it of
+ * every chunk of every request body (the prefixes of Sluice's placeholders), so it runs over every
+ * byte an agent uploads. In C++ when the addon is built (core/native/literals.cc: a bit per pair of
+ * bytes, the same cost on any text), else through a RegExp alternation over the latin1 reading of
+ * the bytes, whose speed depends on the text V8 first compiled it for (0.3-2 ns a byte). Same
+ * answers either way.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface LiteralSearch {
+  /** Index in `bytes` where the leftmost occurrence of any literal starts, or -1. */
+  firstIn(bytes: Uint8Array): number;
+  /** True when the C++ loop answers. */
+  readonly native: boolean;
+}
+
+interface NativeLiterals {
+  firstOf(bytes: Uint8Array, table: Uint8Array): number;
+}
+
+/** Layout of the table core/native/literals.cc reads (see there). */
+const PAIRS = 65536 / 8;
+const FIRST = PAIRS;
+const SECOND = FIRST + 256;
+const LITERALS = SECOND + 256;
+
+function nativeTable(literals: readonly string[]): Buffer {
+  const table = Buffer.alloc(LITERALS + literals.reduce((n, l) => n + 1 + l.length, 0));
+  let at = LITERALS;
+  for (const l of literals) {
+    const [b0, b1] = [l.charCodeAt(0), l.charCodeAt(1)];
+    const pair = b0 | (b1 << 8);
+    table[pair >> 3]! |= 1 << (pair & 7);
+    table[FIRST + b0] = 1;
+    table[SECOND + b1] = 1;
+    table[at] = l.length;
+    table.write(l, at + 1, 'latin1');
+    at += 1 + l.length;
+  }
+  return table;
+}
+
+const ADDON = join('build', 'Release', 'sluice_literals.node');
+
+function load(): { addon?: NativeLiterals; reason: string } {
+  if (process.env.SLUICE_NATIVE_COLLECTOR === '0') return { reason: 'disabled by SLUICE_NATIVE_COLLECTOR=0' };
+  // From core/ (sources run by tsx) or dist/core/ up to the package root.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
+    const file = join(dir, ADDON);
+    if (!existsSync(file)) continue;
+    try {
+      return { addon: createRequire(import.meta.url)(file) as NativeLiterals, reason: `loaded ${file}` };
+    } catch (err) {
+      return { reason: `${file} did not load: ${(err as Error).message}` };
+    }
+  }
+  return { reason: `${ADDON} not built (npm install builds it; needs a C++ compiler)` };
+}
+
+let loaded: { addon?: NativeLiterals; reason: string } | undefined;
+/** The addon, loaded on first use, and why it did or did not load. */
+export function nativeLiterals(): { addon?: NativeLiterals; reason: string } {
+  loaded ??= load();
+  return loaded;
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+
+/**
+ * A search for `literals`, each read as latin1 (one byte per character, as the guard reads a body).
+ * `native: false` keeps to the RegExp (tests compare the two).
+ */
+export function createLiteralSearch(literals: readonly string[], opts: { native?: boolean } = {}): LiteralSearch {
+  for (const l of literals) {
+    if (l.length === 0) throw new RangeError('a literal to search for is empty');
+    if (!/^[\0-\xff]*$/.test(l)) throw new RangeError(`literal "${l.slice(0, 40)}" has a character outside latin1`);
+  }
+  const unique = [...new Set(literals)];
+  if (unique.length === 0) return { firstIn: () => -1, native: false };
+  const addon = opts.native === false ? undefined : nativeLiterals().addon;
+  // The C++ loop keys on a literal's first two bytes and takes lengths up to 255.
+  if (addon !== undefined && unique.every((l) => l.length >= 2 && l.length <= 255)) {
+    const table = nativeTable(unique);
+    return { firstIn: (bytes) => addon.firstOf(bytes, table), native: true };
+  }
+  const re = new RegExp(unique.map(escapeRegExp).join('|'));
+  return {
+    firstIn: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1').search(re),
+    native: false,
+  };
+}
