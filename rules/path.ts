@@ -124,6 +124,11 @@ function split(bytes: number[]): number[][] {
  */
 export function canonicalPath(rawPath: string, opts: CanonicalPathOptions): string {
   const raw = rawPath === '' ? '/' : rawPath;
+  return isCanonical(raw) ? raw : canonicalForm(raw, opts);
+}
+
+/** canonicalPath the long way: decoded, split, resolved and encoded again. */
+export function canonicalForm(raw: string, opts: CanonicalPathOptions): string {
   if (raw[0] !== '/') throw invalid(raw, 'path must start with "/"');
   if (Buffer.byteLength(raw) > MAX_PATH_BYTES) throw invalid(raw, `path longer than ${MAX_PATH_BYTES} bytes`);
   const segments = split(decode(raw, opts.allowEncodedSlash)).map(stripParams);
@@ -145,6 +150,29 @@ export function canonicalPath(rawPath: string, opts: CanonicalPathOptions): stri
     }
   }
   return encode(resolved);
+}
+
+/**
+ * True when canonicalPath would give `raw` back unchanged, decided in one pass without decoding:
+ * `/`-separated segments of pchars other than `;` (nothing to decode, strip or re-encode), none of
+ * them empty but a last one (`//` collapses) and none `.` or `..`. Most paths are like this, and
+ * canonicalPath runs several times per request.
+ */
+export function isCanonical(raw: string): boolean {
+  if (raw.length > MAX_PATH_BYTES || raw.charCodeAt(0) !== 0x2f) return false;
+  let segment = 1;
+  for (let i = 1; i <= raw.length; i++) {
+    const c = i < raw.length ? raw.charCodeAt(i) : 0x2f;
+    if (c !== 0x2f) {
+      if (c === 0x3b || !isPchar(c)) return false;
+      continue;
+    }
+    const length = i - segment;
+    if (length === 0 && i < raw.length) return false;
+    if (raw.charCodeAt(segment) === 0x2e && (length === 1 || (length === 2 && raw.charCodeAt(segment + 1) === 0x2e))) return false;
+    segment = i + 1;
+  }
+  return true;
 }
 
 /** Decodes a canonical path's escapes once more; `%2F` and `%5C` become separators. */

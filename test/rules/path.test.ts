@@ -164,3 +164,29 @@ t.test('query globs use "." as separator', async (t) => {
   t.equal(g('linux-*').test('linux-x64'), true);
   t.equal(g('linux-*').test('darwin-x64'), false);
 });
+
+t.test('a path already canonical is recognised in one pass, and only such a path', async (t) => {
+  const { canonicalForm, isCanonical } = await import('../../rules/path.js');
+  const alphabet = ['a', 'Z', '9', '-', '.', '_', '~', '@', ':', '!', '$', '(', '+', '=', ';', '%', '%2e', '%41', '%2F', ' ', '"', '/', '/', '/', '..', '.', '\u00e9'];
+  let fast = 0;
+  for (let round = 0; round < 20000; round++) {
+    let p = '/';
+    for (let n = round % 9; n > 0; n--) p += alphabet[(round * 31 + n * 7 + (round >> 3) * n) % alphabet.length];
+    if (round % 50 === 0) p = p.slice(1);
+    let slow: string | undefined;
+    try {
+      slow = canonicalForm(p, { allowEncodedSlash: true });
+    } catch {
+      slow = undefined;
+    }
+    if (!isCanonical(p)) continue;
+    fast++;
+    if (slow !== p) {
+      t.fail(`${JSON.stringify(p)} was taken as canonical, but its canonical form is ${JSON.stringify(slow)}`);
+      return;
+    }
+  }
+  t.ok(fast > 1000, `many paths were canonical already (${fast})`);
+  for (const p of ['/', '/v1/chat/completions', '/a/b/', '/file.tar.gz', '/...', '/@me:x', "/a!$&'()*+,=b"]) t.ok(isCanonical(p), `${p} is canonical`);
+  for (const p of ['', 'a', '//', '/a//b', '/./a', '/a/..', '/a/.', '/a;b', '/%41', '/a b', '/\u00e9', `/${'a'.repeat(4096)}`]) t.notOk(isCanonical(p), `${JSON.stringify(p.slice(0, 20))} is not taken as canonical`);
+});
