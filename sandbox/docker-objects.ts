@@ -58,20 +58,38 @@ export async function listDockerObjects(filterName?: string): Promise<DockerObje
   return [...byName.values()];
 }
 
-/** Removes containers (forcibly: a running one is killed) and networks. Missing ones are fine. */
+/**
+ * Removes containers (forcibly: a running one is killed) and networks. Missing ones are fine, and so
+ * is one another Sluice is removing at the same moment (every Sluice cleans up orphans, `sluice ps`
+ * and `sluice run` alike): the engine answers 409 "removal … is already in progress", and this waits
+ * until it is gone, so that what comes after (the network, the workdir's ACL entries, the mounts) is
+ * not skipped.
+ */
 export async function removeDockerObjects(objects: Array<Pick<DockerObject, 'container' | 'network'>>): Promise<void> {
   const docker = dockerClient();
   for (const o of objects) {
-    if (o.container) await ignoreMissing(docker.getContainer(o.container).remove({ force: true }));
-    if (o.network) await ignoreMissing(docker.getNetwork(o.network).remove());
+    if (o.container) await removeOnce(() => docker.getContainer(o.container!).remove({ force: true }));
+    if (o.network) await removeOnce(() => docker.getNetwork(o.network!).remove());
   }
 }
 
-async function ignoreMissing(op: Promise<unknown>): Promise<void> {
-  try {
-    await op;
-  } catch (err) {
-    const status = (err as { statusCode?: number }).statusCode;
-    if (status !== 404) throw err;
+/** How long a removal someone else started is waited for. */
+const REMOVAL_WAIT_MS = 30_000;
+const REMOVAL_POLL_MS = 100;
+
+async function removeOnce(remove: () => Promise<unknown>): Promise<void> {
+  const until = Date.now() + REMOVAL_WAIT_MS;
+  for (;;) {
+    try {
+      await remove();
+      return;
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status === 404) return;
+      // Another remover's container still holds the network for a moment after its removal began.
+      const busy = (status === 409 && /already in progress/i.test(String((err as Error).message))) || /active endpoints/i.test(String((err as Error).message));
+      if (!busy || Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, REMOVAL_POLL_MS));
+    }
   }
 }

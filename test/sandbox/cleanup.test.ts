@@ -106,6 +106,36 @@ if (process.getuid?.() !== 0) {
         t.same(await holdings(state), NOTHING, 'nothing left');
         t.notMatch((await sluiceCli(['ps'], { env }).done).stdout, new RegExp(name), 'and no longer listed');
       });
+
+      if (driver === 'docker') {
+        t.test('two clean-ups at once, one that knows the sandbox and one that sees only its container: both finish', async (t) => {
+          // Any Sluice removes a container whose owner is dead; the engine refuses a second removal
+          // while one is under way (409). The clean-up that holds the state must still take back the
+          // rest (the mount, the table, the state), not stop at the container.
+          const runDir = tempDir('sluice-orphan-run-');
+          const otherRunDir = tempDir('sluice-orphan-other-');
+          const saved = process.env.SLUICE_RUN_DIR;
+          process.env.SLUICE_RUN_DIR = runDir;
+          t.teardown(() => {
+            if (saved === undefined) delete process.env.SLUICE_RUN_DIR;
+            else process.env.SLUICE_RUN_DIR = saved;
+            [runDir, otherRunDir].forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
+          });
+          const env = { SLUICE_RUN_DIR: runDir };
+          const { run, state, name } = await startRun(t, driver, 'race', env);
+          process.kill(state.reaper!.pid, 'SIGKILL');
+          run.child.kill('SIGKILL');
+          await run.done;
+          const [ours, other, again] = await Promise.all([
+            sluiceCli(['ps'], { env }).done,
+            sluiceCli(['ps'], { env: { SLUICE_RUN_DIR: otherRunDir } }).done,
+            sluiceCli(['ps'], { env }).done,
+          ]);
+          for (const ps of [ours, other, again]) t.equal(ps.stderr.match(/could not remove.*/)?.[0], undefined, 'no clean-up failed');
+          t.match(`${ours.stdout}${again.stdout}`, new RegExp(`${name}\\t${driver}\\t.*\\torphan, removed now\\t`), 'one that knows it removed it');
+          t.same(await holdings(state), NOTHING, 'nothing left');
+        });
+      }
     });
   }
 
