@@ -136,14 +136,21 @@ export async function removeStateDir(name: string): Promise<void> {
   await removeTree(stateDir(name));
 }
 
+/** Another clean-up may be removing the same tree at the same moment: what it took first is gone, not an error. */
 async function removeTree(dir: string, dev?: number): Promise<void> {
   const st = await lstat(dir).catch(() => undefined);
   if (!st) return;
   if (dev !== undefined && st.dev !== dev) throw new Error(`${dir} is a mount point; not removed`);
   if (!st.isDirectory()) {
-    await unlink(dir);
+    await unlink(dir).catch(ignoreGone);
     return;
   }
-  for (const entry of await readdir(dir)) await removeTree(path.join(dir, entry), st.dev);
-  await rmdir(dir);
+  for (const entry of await readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)))) {
+    await removeTree(path.join(dir, entry), st.dev);
+  }
+  await rmdir(dir).catch(ignoreGone);
+}
+
+function ignoreGone(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ENOENT') throw err;
 }

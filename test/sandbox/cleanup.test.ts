@@ -131,7 +131,7 @@ if (process.getuid?.() !== 0) {
             sluiceCli(['ps'], { env: { SLUICE_RUN_DIR: otherRunDir } }).done,
             sluiceCli(['ps'], { env }).done,
           ]);
-          for (const ps of [ours, other, again]) t.equal(ps.stderr.match(/could not remove.*/)?.[0], undefined, 'no clean-up failed');
+          for (const ps of [ours, other, again]) t.equal(ps.stderr.match(/could not remove.*/)?.[0], undefined, `no clean-up failed: ${ps.stderr.slice(0, 400)}`);
           t.match(`${ours.stdout}${again.stdout}`, new RegExp(`${name}\\t${driver}\\t.*\\torphan, removed now\\t`), 'one that knows it removed it');
           t.same(await holdings(state), NOTHING, 'nothing left');
         });
