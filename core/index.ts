@@ -11,3 +11,5 @@ export { lazyModule } from './lazy-module.js';
 export * from './worker.js';
 export { createLiteralSearch, nativeLiterals } from './literal-search.js';
 export type { LiteralSearch } from './literal-search.js';
+export { loadAddon } from './native-addon.js';
+export type { LoadedAddon } from './native-addon.js';

@@ -6,10 +6,7 @@
  * the bytes, whose speed depends on the text V8 first compiled it for (0.3-2 ns a byte). Same
  * answers either way.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadAddon, type LoadedAddon } from './native-addon.js';
 
 export interface LiteralSearch {
   /** Index in `bytes` where the leftmost occurrence of any literal starts, or -1. */
@@ -44,28 +41,10 @@ function nativeTable(literals: readonly string[]): Buffer {
   return table;
 }
 
-const ADDON = join('build', 'Release', 'sluice_literals.node');
-
-function load(): { addon?: NativeLiterals; reason: string } {
-  if (process.env.SLUICE_NATIVE_COLLECTOR === '0') return { reason: 'disabled by SLUICE_NATIVE_COLLECTOR=0' };
-  // From core/ (sources run by tsx) or dist/core/ up to the package root.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
-    const file = join(dir, ADDON);
-    if (!existsSync(file)) continue;
-    try {
-      return { addon: createRequire(import.meta.url)(file) as NativeLiterals, reason: `loaded ${file}` };
-    } catch (err) {
-      return { reason: `${file} did not load: ${(err as Error).message}` };
-    }
-  }
-  return { reason: `${ADDON} not built (npm install builds it; needs a C++ compiler)` };
-}
-
-let loaded: { addon?: NativeLiterals; reason: string } | undefined;
+let loaded: LoadedAddon<NativeLiterals> | undefined;
 /** The addon, loaded on first use, and why it did or did not load. */
-export function nativeLiterals(): { addon?: NativeLiterals; reason: string } {
-  loaded ??= load();
+export function nativeLiterals(): LoadedAddon<NativeLiterals> {
+  loaded ??= loadAddon<NativeLiterals>('sluice_literals', import.meta.url);
   return loaded;
 }
 

@@ -3,12 +3,9 @@
  * without a call into node-re2 per match. Optional: when it is not built (no compiler) or
  * SLUICE_NATIVE_COLLECTOR=0, the detector runs the same loop in JavaScript, with the same results.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 // The addon links against re2.node, which Node must have loaded (and registered) first.
 import RE2 from 're2';
+import { loadAddon } from '../core/index.js';
 import { CODE_REFERENCE, IPV6_ADDRESS, PLACEHOLDER_VALUES, VERSION_WORDS } from './builtin-recognizers.js';
 import type { Recognizer } from './recognizer.js';
 import { CONTEXT_BOOST, CONTEXT_WINDOW } from './recognizer.js';
@@ -126,23 +123,10 @@ export interface NativeCollector {
 declare const engineBrand: unique symbol;
 export type NativeEngine = { readonly [engineBrand]: true };
 
-const ADDON = join('build', 'Release', 'sluice_redact.node');
-
 function load(): { collector?: NativeCollector; reason: string } {
-  if (process.env.SLUICE_NATIVE_COLLECTOR === '0') return { reason: 'disabled by SLUICE_NATIVE_COLLECTOR=0' };
-  void RE2; // keeps the import: it loads re2.node
-  // From redact/ (sources run by tsx) or dist/redact/ up to the package root.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++, dir = dirname(dir)) {
-    const file = join(dir, ADDON);
-    if (!existsSync(file)) continue;
-    try {
-      return { collector: createRequire(import.meta.url)(file) as NativeCollector, reason: `loaded ${file}` };
-    } catch (err) {
-      return { reason: `${file} did not load: ${(err as Error).message}` };
-    }
-  }
-  return { reason: `${ADDON} not built (npm install builds it; needs a C++ compiler)` };
+  void RE2; // keeps the import: it loads re2.node, which the addon links against
+  const { addon, reason } = loadAddon<NativeCollector>('sluice_redact', import.meta.url);
+  return addon ? { collector: addon, reason } : { reason };
 }
 
 /** The addon, when it loaded, and why it did or did not. */

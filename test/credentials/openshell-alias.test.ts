@@ -58,8 +58,12 @@ t.test('openshell:resolve:env:KEY is replaced at the injection point only', asyn
   t.notMatch(audit, SECRET, 'the audit log holds no secret');
 });
 
+type FinderProvider = Parameters<typeof createPlaceholderFinder>[1] extends ReadonlyMap<string, infer P> ? P : never;
+/** The little of a provider the finder reads: its name and the variable its placeholder is in. */
+const providerWith = (name: string, env: string) => ({ name, env: [env] }) as unknown as FinderProvider;
+
 t.test('the finder: aliases among other text, and bodies split inside one', async (t) => {
-  const provider = { name: 'internal', env: ['INTERNAL_TOKEN'] } as unknown as Parameters<typeof createPlaceholderFinder>[1] extends ReadonlyMap<string, infer P> ? P : never;
+  const provider = providerWith('internal', 'INTERNAL_TOKEN');
   const finder = createPlaceholderFinder([], new Map([['unused-placeholder', provider]]), { mint: () => '', isOurs: () => false });
   const text = 'a openshell:resolve:env:INTERNAL_TOKEN b openshell:resolve:env:NOPE c';
   const found = finder.find(text);
@@ -75,7 +79,7 @@ t.test('the finder: aliases among other text, and bodies split inside one', asyn
 });
 
 t.test('the finder: one pass says "no prefix here"; a prefix that holds a shorter one is still found', async (t) => {
-  const provider = { name: 'p', env: ['P_KEY'] } as unknown as Parameters<typeof createPlaceholderFinder>[1] extends ReadonlyMap<string, infer P> ? P : never;
+  const provider = providerWith('p', 'P_KEY');
   const shapes = [
     { prefix: 'sk-', length: 12, alphabet: 'alnum' as const },
     { prefix: 'sk-proj-', length: 12, alphabet: 'alnum' as const },
@@ -97,7 +101,7 @@ t.test('the finder: one pass says "no prefix here"; a prefix that holds a shorte
 });
 
 t.test('the finder: scanning bytes answers as reading the whole text does, wherever a placeholder, an alias or a part of one lies', async (t) => {
-  const provider = { name: 'p', env: ['P_KEY'] } as unknown as Parameters<typeof createPlaceholderFinder>[1] extends ReadonlyMap<string, infer P> ? P : never;
+  const provider = providerWith('p', 'P_KEY');
   const shapes = [
     { prefix: 'sk-', length: 12, alphabet: 'alnum' as const },
     { prefix: 'sk-proj-', length: 40, alphabet: 'base64url' as const },

@@ -19,6 +19,23 @@ export function tempDir(prefix = 'sluice-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/**
+ * A sandbox run dir of the test's own (SLUICE_RUN_DIR, for this process and the CLIs it starts
+ * with it), removed and the previous one restored when the test ends: sandboxes made there are
+ * seen by this test's clean-ups only, not by those of concurrent test files.
+ */
+export function ownRunDir(t: { teardown(fn: () => void): void }, prefix = 'sluice-run-'): string {
+  const runDir = tempDir(prefix);
+  const saved = process.env.SLUICE_RUN_DIR;
+  process.env.SLUICE_RUN_DIR = runDir;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.SLUICE_RUN_DIR;
+    else process.env.SLUICE_RUN_DIR = saved;
+    fs.rmSync(runDir, { recursive: true, force: true });
+  });
+  return runDir;
+}
+
 /** A real Sluice on 127.0.0.1:0 with a temp home, a policy file, and the test CA trusted upstream. */
 export async function startTestSluice(policyYaml: string, opts: Partial<SluiceOptions> & { upstreamCA?: string[] } = {}): Promise<TestSluice> {
   const home = opts.home ?? tempDir();

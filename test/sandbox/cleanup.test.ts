@@ -10,7 +10,7 @@ import { mountPoints } from '../../sandbox/host-mounts.js';
 import { createSandboxNetwork, listSandboxNetworks, slotName } from '../../sandbox/netns.js';
 import { currentProcess, isRunning } from '../../sandbox/owner.js';
 import { claimSandbox, readState, recordState, stateDir, type SandboxState } from '../../sandbox/sandbox-state.js';
-import { tempDir } from '../helpers/sluice.js';
+import { ownRunDir, tempDir } from '../helpers/sluice.js';
 import { sluiceCli } from './sluice-cli.js';
 
 // A `sluice run` killed outright leaves nothing behind for long: its reaper removes the sandbox at
@@ -86,15 +86,7 @@ if (process.getuid?.() !== 0) {
         // a run dir of its own: the clean-ups of concurrent runs (which read /run/sluice) do not
         // see this orphan, so it is `sluice ps` that finds it (docker objects are the engine's
         // and shared: another clean-up may remove the container first, which is as good)
-        const runDir = tempDir('sluice-orphan-run-');
-        const saved = process.env.SLUICE_RUN_DIR;
-        process.env.SLUICE_RUN_DIR = runDir;
-        t.teardown(() => {
-          if (saved === undefined) delete process.env.SLUICE_RUN_DIR;
-          else process.env.SLUICE_RUN_DIR = saved;
-          fs.rmSync(runDir, { recursive: true, force: true });
-        });
-        const env = { SLUICE_RUN_DIR: runDir };
+        const env = { SLUICE_RUN_DIR: ownRunDir(t, 'sluice-orphan-run-') };
         const { run, state, name } = await startRun(t, driver, 'noreaper', env);
         t.ok(state.reaper && isRunning(state.reaper), 'a reaper watches it');
         process.kill(state.reaper!.pid, 'SIGKILL');
@@ -112,16 +104,9 @@ if (process.getuid?.() !== 0) {
           // Any Sluice removes a container whose owner is dead; the engine refuses a second removal
           // while one is under way (409). The clean-up that holds the state must still take back the
           // rest (the mount, the table, the state), not stop at the container.
-          const runDir = tempDir('sluice-orphan-run-');
+          const env = { SLUICE_RUN_DIR: ownRunDir(t, 'sluice-orphan-run-') };
           const otherRunDir = tempDir('sluice-orphan-other-');
-          const saved = process.env.SLUICE_RUN_DIR;
-          process.env.SLUICE_RUN_DIR = runDir;
-          t.teardown(() => {
-            if (saved === undefined) delete process.env.SLUICE_RUN_DIR;
-            else process.env.SLUICE_RUN_DIR = saved;
-            [runDir, otherRunDir].forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
-          });
-          const env = { SLUICE_RUN_DIR: runDir };
+          t.teardown(() => fs.rmSync(otherRunDir, { recursive: true, force: true }));
           const { run, state, name } = await startRun(t, driver, 'race', env);
           process.kill(state.reaper!.pid, 'SIGKILL');
           run.child.kill('SIGKILL');

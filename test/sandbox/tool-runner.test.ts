@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { runCommand } from '../../sandbox/run-command.js';
 import { startToolRunner } from '../../sandbox/tool-runner.js';
+import { ownRunDir } from '../helpers/sluice.js';
 
 /**
  * The gateway's host-tool runner (sandbox/tool-runner.ts): a shell the gateway starts once forks
@@ -69,14 +69,7 @@ t.test('its files are root-only and gone once closed; a closed runner refuses', 
 });
 
 t.test("a runner sweeps the request directories of runners whose owner died (a gateway killed -9), and only those", async (t) => {
-  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sluice-tools-sweep-'));
-  const before = process.env.SLUICE_RUN_DIR;
-  process.env.SLUICE_RUN_DIR = runDir;
-  t.teardown(() => {
-    if (before === undefined) delete process.env.SLUICE_RUN_DIR;
-    else process.env.SLUICE_RUN_DIR = before;
-    fs.rmSync(runDir, { recursive: true, force: true });
-  });
+  const runDir = ownRunDir(t, 'sluice-tools-sweep-');
   const exited = spawn('true');
   const deadPid = await new Promise<number>((resolve) => exited.on('exit', () => resolve(exited.pid!)));
   const orphan = path.join(runDir, `.tools-${deadPid}-0badc0de`);

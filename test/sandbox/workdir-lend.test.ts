@@ -7,7 +7,7 @@ import { isRunning } from '../../sandbox/owner.js';
 import { readState } from '../../sandbox/sandbox-state.js';
 import { assertAclTools } from '../../sandbox/workdir-acl.js';
 import { parseGetfacl } from '../../sandbox/workdir-tree.js';
-import { tempDir } from '../helpers/sluice.js';
+import { ownRunDir, tempDir } from '../helpers/sluice.js';
 import { sluiceCli } from './sluice-cli.js';
 
 // `sluice run` as root (no sudo) in root's own 0700 directory: the command runs as an
@@ -113,15 +113,9 @@ if (process.getuid?.() !== 0) {
     });
 
     t.test(`${driver}: kill -9 of sluice run, then sluice ps, takes the ACL entries back`, async (t) => {
-      const runDir = tempDir('sluice-lend-run-');
+      const runDir = ownRunDir(t, 'sluice-lend-run-');
       const home = tempDir('sluice-lend-home-');
-      t.teardown(() => [runDir, home].forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-      const saved = process.env.SLUICE_RUN_DIR;
-      process.env.SLUICE_RUN_DIR = runDir;
-      t.teardown(() => {
-        if (saved === undefined) delete process.env.SLUICE_RUN_DIR;
-        else process.env.SLUICE_RUN_DIR = saved;
-      });
+      t.teardown(() => fs.rmSync(home, { recursive: true, force: true }));
       const env = { SLUICE_RUN_DIR: runDir, SUDO_UID: '', SUDO_GID: '' };
       const { parent, workdir } = layout(t);
       const name = `sluice-lend9-${driver}-${process.pid}`;
