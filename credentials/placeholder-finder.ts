@@ -31,7 +31,7 @@ export interface PlaceholderFinder {
   /**
    * `find` and `holdLength` of a body's bytes read as latin1. A body with no prefix in it (most of
    * them) is never read as a string: its occurrences are none, and what it may hold back depends on
-   * its last HOLD_WINDOW bytes only.
+   * its last few hundred bytes only (as far back as `holdLength` ever reads).
    */
   scan(bytes: Buffer): { found: Occurrence[]; hold: number };
 }

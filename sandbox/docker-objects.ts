@@ -68,8 +68,8 @@ export async function listDockerObjects(filterName?: string): Promise<DockerObje
 export async function removeDockerObjects(objects: Array<Pick<DockerObject, 'container' | 'network'>>): Promise<void> {
   const docker = dockerClient();
   for (const o of objects) {
-    if (o.container) await removeOnce(() => docker.getContainer(o.container!).remove({ force: true }));
-    if (o.network) await removeOnce(() => docker.getNetwork(o.network!).remove());
+    if (o.container) await removeUntilGone(() => docker.getContainer(o.container!).remove({ force: true }));
+    if (o.network) await removeUntilGone(() => docker.getNetwork(o.network!).remove());
   }
 }
 
@@ -77,7 +77,7 @@ export async function removeDockerObjects(objects: Array<Pick<DockerObject, 'con
 const REMOVAL_WAIT_MS = 30_000;
 const REMOVAL_POLL_MS = 100;
 
-async function removeOnce(remove: () => Promise<unknown>): Promise<void> {
+async function removeUntilGone(remove: () => Promise<unknown>): Promise<void> {
   const until = Date.now() + REMOVAL_WAIT_MS;
   for (;;) {
     try {
