@@ -48,7 +48,10 @@ export function nativeLiterals(): LoadedAddon<NativeLiterals> {
   return loaded;
 }
 
-const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+/** `text` as a RegExp source that matches it literally (inside a character class too: `-` is escaped). */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+}
 
 /**
  * A search for `literals`, each read as latin1 (one byte per character, as the guard reads a body).

@@ -1,7 +1,7 @@
-import { createLiteralSearch } from '../core/index.js';
+import { createLiteralSearch, escapeRegExp } from '../core/index.js';
 import type { Provider } from './keyring.js';
 import type { PlaceholderMinter, PlaceholderShape } from './placeholders.js';
-import { escapeLiteral, inAlphabet, shapePattern, shapeTotalLength } from './placeholders.js';
+import { inAlphabet, shapePattern, shapeTotalLength } from './placeholders.js';
 
 /** A placeholder found in some text: issued to this sandbox (provider set) or ours but not issued here. */
 export interface Occurrence {
@@ -49,75 +49,81 @@ export function createPlaceholderFinder(
   for (const provider of issued.values()) for (const name of provider.env) byEnv.set(name, provider);
 
   const prefixes = neededPrefixes([...compiled.map((c) => c.shape.prefix), OPENSHELL_PREFIX]);
-  const anyPrefix = new RegExp(prefixes.map(escapeLiteral).join('|'));
+  const anyPrefix = new RegExp(prefixes.map(escapeRegExp).join('|'));
   // The schema keeps prefixes at 2 characters or more; an empty one would be in every text.
   const anyPrefixIn = prefixes.includes('') ? undefined : createLiteralSearch(prefixes);
   // holdLength looks back at most max(HOLD_WINDOW, a shape's whole length - 1) characters.
   const window = Math.max(HOLD_WINDOW, ...compiled.map((c) => c.total - 1));
 
-  const finder: PlaceholderFinder = {
-    scan(bytes) {
-      if (anyPrefixIn === undefined || anyPrefixIn.firstIn(bytes) >= 0) {
-        const text = bytes.toString('latin1');
-        return { found: finder.find(text), hold: finder.holdLength(text) };
-      }
-      return { found: [], hold: finder.holdLength(bytes.toString('latin1', Math.max(0, bytes.length - window))) };
-    },
-    find(text) {
-      // Most text holds no prefix at all: one pass of one expression says so (per-prefix `includes`
-      // took ~3x as long on prose, code or JSON: their first letters are common ones).
-      if (!anyPrefix.test(text)) return [];
-      const found: Occurrence[] = [];
-      for (const { shape, re } of compiled) {
-        if (!text.includes(shape.prefix)) continue;
-        re.lastIndex = 0;
-        for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-          const candidate = m[0];
-          const provider = issued.get(candidate);
-          if (provider !== undefined || minter.isOurs(shape, candidate)) {
-            found.push({ start: m.index, end: m.index + candidate.length, provider });
-          } else {
-            // The prefix may reappear inside a run of alphabet characters: look again one step on.
-            re.lastIndex = m.index + 1;
-          }
+  /** The occurrences in a text known to hold some prefix. */
+  function occurrences(text: string): Occurrence[] {
+    const found: Occurrence[] = [];
+    for (const { shape, re } of compiled) {
+      if (!text.includes(shape.prefix)) continue;
+      re.lastIndex = 0;
+      for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+        const candidate = m[0];
+        const provider = issued.get(candidate);
+        if (provider !== undefined || minter.isOurs(shape, candidate)) {
+          found.push({ start: m.index, end: m.index + candidate.length, provider });
+        } else {
+          // The prefix may reappear inside a run of alphabet characters: look again one step on.
+          re.lastIndex = m.index + 1;
         }
       }
-      if (text.includes(OPENSHELL_PREFIX)) {
-        ALIAS_RE.lastIndex = 0;
-        for (let m = ALIAS_RE.exec(text); m !== null; m = ALIAS_RE.exec(text)) {
-          found.push({ start: m.index, end: m.index + m[0].length, provider: byEnv.get(m[1]!), alias: m[1]! });
-        }
+    }
+    if (text.includes(OPENSHELL_PREFIX)) {
+      ALIAS_RE.lastIndex = 0;
+      for (let m = ALIAS_RE.exec(text); m !== null; m = ALIAS_RE.exec(text)) {
+        found.push({ start: m.index, end: m.index + m[0].length, provider: byEnv.get(m[1]!), alias: m[1]! });
       }
-      found.sort((a, b) => a.start - b.start);
-      const out: Occurrence[] = [];
-      for (const o of found) if (out.length === 0 || o.start >= out[out.length - 1]!.end) out.push(o);
-      return out;
-    },
-    holdLength(text) {
-      let longest = 0;
-      for (const { shape, total } of compiled) {
-        for (let i = Math.max(0, text.length - (total - 1)); i < text.length; i++) {
-          if (text.length - i <= longest) break;
-          if (isPartialCandidate(shape, text, i)) {
-            longest = text.length - i;
-            break;
-          }
-        }
-      }
-      // A body split inside an alias: hold from a partial prefix, or from a whole one whose KEY may go on.
-      for (let i = Math.max(0, text.length - (OPENSHELL_PREFIX.length + KEY_MAX)); i < text.length - longest; i++) {
-        if (text.charCodeAt(i) !== 0x6f /* o */) continue;
-        const tail = text.slice(i);
-        const partial = tail.length <= OPENSHELL_PREFIX.length ? OPENSHELL_PREFIX.startsWith(tail) : tail.startsWith(OPENSHELL_PREFIX) && [...tail.slice(OPENSHELL_PREFIX.length)].every((c) => KEY_CHAR.test(c));
-        if (partial) {
-          longest = tail.length;
+    }
+    found.sort((a, b) => a.start - b.start);
+    const out: Occurrence[] = [];
+    for (const o of found) if (out.length === 0 || o.start >= out[out.length - 1]!.end) out.push(o);
+    return out;
+  }
+
+  function holdLength(text: string): number {
+    let longest = 0;
+    for (const { shape, total } of compiled) {
+      for (let i = Math.max(0, text.length - (total - 1)); i < text.length; i++) {
+        if (text.length - i <= longest) break;
+        if (isPartialCandidate(shape, text, i)) {
+          longest = text.length - i;
           break;
         }
       }
-      return longest;
+    }
+    // A body split inside an alias: hold from a partial prefix, or from a whole one whose KEY may go on.
+    for (let i = Math.max(0, text.length - (OPENSHELL_PREFIX.length + KEY_MAX)); i < text.length - longest; i++) {
+      if (text.charCodeAt(i) !== 0x6f /* o */) continue;
+      const tail = text.slice(i);
+      const partial = tail.length <= OPENSHELL_PREFIX.length ? OPENSHELL_PREFIX.startsWith(tail) : tail.startsWith(OPENSHELL_PREFIX) && [...tail.slice(OPENSHELL_PREFIX.length)].every((c) => KEY_CHAR.test(c));
+      if (partial) {
+        longest = tail.length;
+        break;
+      }
+    }
+    return longest;
+  }
+
+  return {
+    find(text) {
+      // Most text holds no prefix at all: one pass of one expression says so (per-prefix `includes`
+      // took ~3x as long on prose, code or JSON: their first letters are common ones).
+      return anyPrefix.test(text) ? occurrences(text) : [];
+    },
+    holdLength,
+    scan(bytes) {
+      // The byte search has said whether a prefix is there: the text is not searched for one again.
+      if (anyPrefixIn === undefined || anyPrefixIn.firstIn(bytes) >= 0) {
+        const text = bytes.toString('latin1');
+        return { found: occurrences(text), hold: holdLength(text) };
+      }
+      return { found: [], hold: holdLength(bytes.toString('latin1', Math.max(0, bytes.length - window))) };
     },
   };
-  return finder;
 }
 
 /**

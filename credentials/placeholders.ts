@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import { escapeRegExp } from '../core/index.js';
 import type { PlaceholderAlphabet } from './schema.js';
 
 /**
@@ -54,13 +55,8 @@ export function randomBits(shape: PlaceholderShape): number {
 }
 
 /** Regex source matching a candidate of this shape (the tag decides whether it is ours). */
-/** `text` as a regular expression that matches it literally. */
-export function escapeLiteral(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
-}
-
 export function shapePattern(shape: PlaceholderShape): string {
-  return `${escapeLiteral(shape.prefix)}[${CLASSES[shape.alphabet]}]{${shape.length}}`;
+  return `${escapeRegExp(shape.prefix)}[${CLASSES[shape.alphabet]}]{${shape.length}}`;
 }
 
 export function shapeTotalLength(shape: PlaceholderShape): number {

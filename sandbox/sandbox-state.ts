@@ -145,9 +145,8 @@ async function removeTree(dir: string, dev?: number): Promise<void> {
     await unlink(dir).catch(ignoreGone);
     return;
   }
-  for (const entry of await readdir(dir).catch((err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? [] : Promise.reject(err)))) {
-    await removeTree(path.join(dir, entry), st.dev);
-  }
+  const entries = await readdir(dir).catch((err: NodeJS.ErrnoException) => (ignoreGone(err), [] as string[]));
+  for (const entry of entries) await removeTree(path.join(dir, entry), st.dev);
   await rmdir(dir).catch(ignoreGone);
 }
 

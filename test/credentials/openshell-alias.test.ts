@@ -61,6 +61,9 @@ t.test('openshell:resolve:env:KEY is replaced at the injection point only', asyn
 type FinderProvider = Parameters<typeof createPlaceholderFinder>[1] extends ReadonlyMap<string, infer P> ? P : never;
 /** The little of a provider the finder reads: its name and the variable its placeholder is in. */
 const providerWith = (name: string, env: string) => ({ name, env: [env] }) as unknown as FinderProvider;
+/** A finder for `shapes` whose placeholders are `ours`, the first issued to a provider whose variable is P_KEY. */
+const finderOf = (shapes: Parameters<typeof createPlaceholderFinder>[0], ours: string[]) =>
+  createPlaceholderFinder(shapes, new Map([[ours[0]!, providerWith('p', 'P_KEY')]]), { mint: () => '', isOurs: (_shape, candidate) => ours.includes(candidate) });
 
 t.test('the finder: aliases among other text, and bodies split inside one', async (t) => {
   const provider = providerWith('internal', 'INTERNAL_TOKEN');
@@ -79,14 +82,12 @@ t.test('the finder: aliases among other text, and bodies split inside one', asyn
 });
 
 t.test('the finder: one pass says "no prefix here"; a prefix that holds a shorter one is still found', async (t) => {
-  const provider = providerWith('p', 'P_KEY');
-  const shapes = [
-    { prefix: 'sk-', length: 12, alphabet: 'alnum' as const },
-    { prefix: 'sk-proj-', length: 12, alphabet: 'alnum' as const },
-    { prefix: 'hf_', length: 12, alphabet: 'alpha' as const },
-  ];
   const ours = ['sk-abcdefghijkl', 'sk-proj-abcdefghijkl', 'hf_abcdefghijkl'];
-  const finder = createPlaceholderFinder(shapes, new Map([[ours[0]!, provider]]), { mint: () => '', isOurs: (_shape, candidate) => ours.includes(candidate) });
+  const finder = finderOf([
+    { prefix: 'sk-', length: 12, alphabet: 'alnum' },
+    { prefix: 'sk-proj-', length: 12, alphabet: 'alnum' },
+    { prefix: 'hf_', length: 12, alphabet: 'alpha' },
+  ], ours);
   const prose = 'The staging cluster restarts at noon; skip the sk- prefix and the hf model, hf-hub, npm and nvapi notes.\n'.repeat(50);
   t.same(finder.find(prose), [], 'prose with near misses: nothing');
   for (const value of ours) {
@@ -101,15 +102,13 @@ t.test('the finder: one pass says "no prefix here"; a prefix that holds a shorte
 });
 
 t.test('the finder: scanning bytes answers as reading the whole text does, wherever a placeholder, an alias or a part of one lies', async (t) => {
-  const provider = providerWith('p', 'P_KEY');
-  const shapes = [
-    { prefix: 'sk-', length: 12, alphabet: 'alnum' as const },
-    { prefix: 'sk-proj-', length: 40, alphabet: 'base64url' as const },
-    { prefix: 'hf_', length: 300, alphabet: 'alpha' as const },
-    { prefix: 'itk.', length: 8, alphabet: 'alnum' as const },
-  ];
   const ours = ['sk-abcdefghijkl', `sk-proj-${'A'.repeat(40)}`, `hf_${'q'.repeat(300)}`, 'itk.abcd1234'];
-  const finder = createPlaceholderFinder(shapes, new Map([[ours[0]!, provider]]), { mint: () => '', isOurs: (_shape, candidate) => ours.includes(candidate) });
+  const finder = finderOf([
+    { prefix: 'sk-', length: 12, alphabet: 'alnum' },
+    { prefix: 'sk-proj-', length: 40, alphabet: 'base64url' },
+    { prefix: 'hf_', length: 300, alphabet: 'alpha' },
+    { prefix: 'itk.', length: 8, alphabet: 'alnum' },
+  ], ours);
   const pieces = [...ours, 'openshell:resolve:env:P_KEY', `openshell:resolve:env:${'K'.repeat(256)}`, 'sk-', 'sk-pro', 'hf_qqqq', 'openshell:res', 'itk.', 'sk-abc'];
   const filler = 'The build is green; ask the tool to skip hf model notes. '.repeat(40);
   let checked = 0;
