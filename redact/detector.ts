@@ -1,9 +1,11 @@
 import RE2 from 're2';
+import { createLiteralSearch, type LiteralSearch } from '../core/index.js';
 import type { Candidate, Recognizer } from './recognizer.js';
 import { CONTEXT_BOOST, CONTEXT_WINDOW } from './recognizer.js';
 import { VERDICT_BOOSTED, VERDICT_JS, VERDICT_SETTLED, VERDICT_SETTLED_BOOSTED, flagBits, native, nativeEvaluation } from './native-collector.js';
 import type { NativeCollector, NativeEngine, NativeEvaluation, NativeSetGroup } from './native-collector.js';
 import { Coverage } from './coverage.js';
+import { prefilterLiterals } from './prefilter-literals.js';
 import { utf16OffsetOf } from './utf16-offsets.js';
 import { createUtf8Encoder } from './utf8.js';
 
@@ -32,6 +34,8 @@ export interface Detector {
   readonly types: readonly string[];
   /** Which loop finds the raw matches: the C++ one (redact/native/collector.cc) or the JavaScript one. */
   readonly collector: 'native' | 'js';
+  /** True when a search for the prefilters' literals decides first whether re2 runs at all (see literalGate). */
+  readonly literalGate: boolean;
   /** `utf8`, when the caller has it already, must be the UTF-8 of `text` (it is not kept). */
   detect(text: string, utf8?: Buffer): Span[];
   /**
@@ -109,6 +113,8 @@ export interface DetectorOptions {
   readonly chunkSize?: number;
   /** Collect matches in JavaScript even when the native collector is built (tests compare the two). */
   readonly jsCollector?: boolean;
+  /** `false`: no search for the prefilters' literals before the sets run (tests compare with and without). */
+  readonly literalGate?: boolean;
 }
 
 /**
@@ -140,6 +146,7 @@ export function createDetector(options: DetectorOptions): Detector {
   });
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK[useNative ? 'native' : 'js']);
   const entries = setEntries(compiled);
+  const gate = options.literalGate === false ? undefined : literalGate(compiled);
   const allow = new Set(options.allow.map((v) => v.toLowerCase()));
   const threshold = options.threshold;
   // Levels of priority, 0 the highest: each recognizer's level, and per level where its matches start in `order`.
@@ -323,6 +330,7 @@ export function createDetector(options: DetectorOptions): Detector {
   function found(buf: Buffer, bytesAreUnits: boolean): boolean {
     hits.count = 0;
     if (buf.length === 0 || compiled.length === 0) return false;
+    if (gate !== undefined && gate.firstIn(buf) < 0) return false;
     inUnits = collect(buf, bytesAreUnits);
     return hits.count > 0 && hits.data[3]! >= VERDICT_SETTLED;
   }
@@ -383,6 +391,7 @@ export function createDetector(options: DetectorOptions): Detector {
   return {
     types,
     collector: engine === undefined ? 'js' : 'native',
+    literalGate: gate !== undefined,
     detect(text: string, utf8?: Buffer): Span[] {
       const buf = utf8 ?? encode(text);
       return detectIn(text, buf, buf.length === text.length);
@@ -442,6 +451,27 @@ function setEntries(compiled: readonly Compiled[]): SetEntries {
     return out;
   };
   return { chunk: [...groups(pre, pre.length), ...groups(full, SET_SIZE)], whole: groups(wholeFull, SET_SIZE) };
+}
+
+/** More literals make a search's table denser (more places to compare at) for no gain over re2's sets. */
+const MAX_GATE_LITERALS = 256;
+
+/**
+ * A search for every literal the recognizers' prefilters can match (prefilter-literals.ts), when every
+ * recognizer has a prefilter that is a finite set of literals of two bytes or more and the search runs
+ * in C++: a buffer where it finds none has no match, and re2 need not run over it. The default egress
+ * types (secrets with a fixed prefix) have one; PII types (classes with quantifiers) do not.
+ */
+function literalGate(compiled: readonly Compiled[]): LiteralSearch | undefined {
+  const literals: string[] = [];
+  for (const c of compiled) {
+    const own = c.rec.prefilter === undefined ? undefined : prefilterLiterals(caseless(c, c.rec.prefilter));
+    if (own === undefined || own.some((l) => l.length < 2)) return undefined;
+    literals.push(...own);
+  }
+  if (literals.length === 0 || literals.length > MAX_GATE_LITERALS) return undefined;
+  const search = createLiteralSearch(literals);
+  return search.native ? search : undefined;
 }
 
 function buildSets(entries: SetEntries): Sets | undefined {
