@@ -9,7 +9,6 @@ export type * from './llm.js';
 export type * from './process.js';
 export { lazyModule } from './lazy-module.js';
 export * from './worker.js';
-export { YIELD_BYTES, yieldIfLarge } from './yield.js';
 export { createLiteralSearch, escapeRegExp, nativeLiterals } from './literal-search.js';
 export type { LiteralSearch } from './literal-search.js';
 export { loadAddon } from './native-addon.js';

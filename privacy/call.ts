@@ -1,6 +1,5 @@
 import type { Dispatcher } from 'undici';
 import type { StageResponse } from '../core/index.js';
-import { yieldIfLarge } from '../core/index.js';
 import type { Backend, CredentialSource } from './backend.js';
 import { backendHeaders } from './backend.js';
 import type { LlmCallKind } from './apis.js';
@@ -150,8 +149,6 @@ export async function executeCall(call: RoutedCall, attempts: readonly Attempt[]
       call.stats.inputTokens = estimateTokens(call.body);
       return { response: finish(call, json(200, countBody(call.clientShape, call.stats.inputTokens), { 'x-sluice-estimate': 'true' })), attempt };
     }
-    // Serialising a large body is a phase of its own (see yieldIfLarge).
-    await yieldIfLarge(call.stats.requestBytes);
     let res: Dispatcher.ResponseData;
     try {
       res = await attempt.backend.request({

@@ -1,5 +1,5 @@
 import type { Destination, EventBus, HostClass, LlmApi, LlmCallEvent, LlmShape, RequestContext, Stage, StageResponse } from '../core/index.js';
-import { SluiceError, allow, decisionError, deny, yieldIfLarge } from '../core/index.js';
+import { SluiceError, allow, decisionError, deny } from '../core/index.js';
 import type { Backend, CredentialSource } from './backend.js';
 import { createBackend } from './backend.js';
 import type { Attempt, RoutedCall } from './call.js';
@@ -185,7 +185,6 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
   const decide = async (ctx: RequestContext, st: CallState, raw: Buffer | undefined): Promise<Buffer | undefined> => {
     const host = ctx.dest.host;
     readBody(ctx, st, raw);
-    await yieldIfLarge(raw?.length ?? 0);
     const redactor = redactorNow();
     let sensitive: boolean | undefined;
     let found: LlmFindings | undefined;

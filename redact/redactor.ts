@@ -222,8 +222,6 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
         missingChars += text.length;
       }
     }
-    // Hashing a large request's texts is a phase of its own (see core's yieldIfLarge).
-    await yieldToLoop();
     const found = pool && missingChars >= OFFLOAD_CHARS && missingChars <= OFFLOAD_MAX_CHARS
       ? await pool.detect(missing.map((m) => texts[m.index]!)).catch(() => undefined)
       : undefined;
