@@ -25,15 +25,25 @@ const FIRST = PAIRS;
 const SECOND = FIRST + 256;
 const LITERALS = SECOND + 256;
 
+/**
+ * Per byte value, the buckets (bits) of the literals that start with it (FIRST) or have it second
+ * (SECOND): a literal's bucket is its first byte's, one of eight. The C++ loop passes over 8
+ * positions when no position has a first and a second byte of one bucket; with a single set
+ * for all literals any first byte next to any second byte would stop it (`ai`, `so`, `gi` in
+ * every English text for a set with `AIza`, `sk-`, `gh`).
+ */
 function nativeTable(literals: readonly string[]): Buffer {
   const table = Buffer.alloc(LITERALS + literals.reduce((n, l) => n + 1 + l.length, 0));
+  const buckets = new Map<number, number>();
   let at = LITERALS;
   for (const l of literals) {
     const [b0, b1] = [l.charCodeAt(0), l.charCodeAt(1)];
     const pair = b0 | (b1 << 8);
     table[pair >> 3]! |= 1 << (pair & 7);
-    table[FIRST + b0] = 1;
-    table[SECOND + b1] = 1;
+    if (!buckets.has(b0)) buckets.set(b0, 1 << (buckets.size % 8));
+    const bucket = buckets.get(b0)!;
+    table[FIRST + b0]! |= bucket;
+    table[SECOND + b1]! |= bucket;
     table[at] = l.length;
     table.write(l, at + 1, 'latin1');
     at += 1 + l.length;
