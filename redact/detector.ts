@@ -458,15 +458,16 @@ const MAX_GATE_LITERALS = 256;
 
 /**
  * A search for every literal the recognizers' prefilters can match (prefilter-literals.ts), when every
- * recognizer has a prefilter that is a finite set of literals of two bytes or more and the search runs
- * in C++: a buffer where it finds none has no match, and re2 need not run over it. The default egress
- * types (secrets with a fixed prefix) have one; PII types (classes with quantifiers) do not.
+ * recognizer has a prefilter that is a finite set of literals and the search runs in C++ (which takes
+ * literals of two bytes or more): a buffer where it finds none has no match, and re2 need not run over
+ * it. The default egress types (secrets with a fixed prefix) have one; PII types (classes with
+ * quantifiers) do not.
  */
 function literalGate(compiled: readonly Compiled[]): LiteralSearch | undefined {
   const literals: string[] = [];
   for (const c of compiled) {
     const own = c.rec.prefilter === undefined ? undefined : prefilterLiterals(caseless(c, c.rec.prefilter));
-    if (own === undefined || own.some((l) => l.length < 2)) return undefined;
+    if (own === undefined) return undefined;
     literals.push(...own);
   }
   if (literals.length === 0 || literals.length > MAX_GATE_LITERALS) return undefined;

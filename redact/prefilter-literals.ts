@@ -46,27 +46,26 @@ export function prefilterLiterals(pattern: string, limit = 64): string[] | undef
     if (/[A-Za-z0-9]/.test(ch)) throw new NotLiteral();
     return ch;
   };
+  /** One character of a class, escaped or not. */
+  const classChar = (): string => {
+    const ch = pattern[at++];
+    return ch === '\\' ? escaped() : ascii(ch);
+  };
   const charClass = (caseless: boolean): string[] => {
     const chars = new Set<string>();
     if (pattern[at] === '^') throw new NotLiteral();
     let first = true;
     while (pattern[at] !== ']' || first) {
       first = false;
-      let ch = pattern[at++];
-      if (ch === undefined) throw new NotLiteral();
-      if (ch === '[') throw new NotLiteral(); // [:alpha:] and the like
-      if (ch === '\\') ch = escaped();
-      ascii(ch);
+      if (pattern[at] === '[') throw new NotLiteral(); // [:alpha:] and the like
+      const from = classChar().charCodeAt(0);
+      let to = from;
       if (pattern[at] === '-' && pattern[at + 1] !== ']' && pattern[at + 1] !== undefined) {
         at++;
-        let to = pattern[at++]!;
-        if (to === '\\') to = escaped();
-        ascii(to);
-        if (to.charCodeAt(0) < ch.charCodeAt(0) || to.charCodeAt(0) - ch.charCodeAt(0) >= limit) throw new NotLiteral();
-        for (let c = ch.charCodeAt(0); c <= to.charCodeAt(0); c++) for (const v of variants(String.fromCharCode(c), caseless)) chars.add(v);
-      } else {
-        for (const v of variants(ch, caseless)) chars.add(v);
+        to = classChar().charCodeAt(0);
+        if (to < from || to - from >= limit) throw new NotLiteral();
       }
+      for (let c = from; c <= to; c++) for (const v of variants(String.fromCharCode(c), caseless)) chars.add(v);
     }
     at++; // ]
     if (chars.size > limit) throw new NotLiteral();
