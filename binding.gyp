@@ -18,6 +18,12 @@
       "sources": ["core/native/literals.cc"],
       "defines": ["NDEBUG", "NAPI_VERSION=8"],
       "cflags_cc": ["-O3", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "sluice_heap",
+      "sources": ["core/native/heap.cc"],
+      "defines": ["NDEBUG"],
+      "cflags_cc": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-Wno-cast-function-type"]
     }
   ]
 }

@@ -12,4 +12,5 @@ export * from './worker.js';
 export { createLiteralSearch, escapeRegExp, nativeLiterals } from './literal-search.js';
 export type { LiteralSearch } from './literal-search.js';
 export { loadAddon } from './native-addon.js';
+export { nativeHeap, releaseMemory } from './heap.js';
 export type { LoadedAddon } from './native-addon.js';

@@ -1,0 +1,27 @@
+import { loadAddon } from './native-addon.js';
+import type { LoadedAddon } from './native-addon.js';
+
+interface NativeHeap {
+  releaseMemory(): void;
+}
+
+let loaded: LoadedAddon<NativeHeap> | undefined;
+/** The addon, loaded on first use, and why it did or did not load. */
+export function nativeHeap(): LoadedAddon<NativeHeap> {
+  loaded ??= loadAddon<NativeHeap>('sluice_heap', import.meta.url);
+  return loaded;
+}
+
+/**
+ * Asks V8 to collect what it can and give memory back to the system (core/native/heap.cc). For a
+ * moment when the process has just finished a burst it will not repeat: `sluice up` once it is
+ * listening (start-up grew the young generation to its maximum, ~11 MB of resident memory, which
+ * V8's memory reducer would otherwise keep ~8 s longer). A few tens of milliseconds of full
+ * collections; a no-op, saying why, when the addon is not built.
+ */
+export function releaseMemory(): { released: boolean; reason: string } {
+  const { addon, reason } = nativeHeap();
+  if (!addon) return { released: false, reason };
+  addon.releaseMemory();
+  return { released: true, reason };
+}
