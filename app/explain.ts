@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { allow, createEventBus, decisionError, deny, isSluiceError, SluiceError } from '../core/index.js';
+import { allow, Cancellation, createEventBus, decisionError, deny, isSluiceError, SluiceError } from '../core/index.js';
 import type { Classification, ConnectContext, Decision, Destination, HostClass, Remedy, RequestContext, RouteVerdict } from '../core/index.js';
 import { createRequestContext, createResolver, filterBuffer, isUpstreamFailure, parseUrl, refusalAfterPolicy, runRequestHooks } from '../proxy/index.js';
 import type { ResolvedAddress, Resolver } from '../proxy/index.js';
@@ -141,7 +141,7 @@ async function decide(pipeline: Pipeline, resolver: Resolver, opts: ExplainOptio
   const body = opts.body === undefined ? undefined : Buffer.from(opts.body);
   const headers: Record<string, string> = { host: dest.authority, ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}), ...opts.headers };
   const controller = new AbortController();
-  const ctx = createRequestContext({ src: { ip: 'explain' }, dest, scheme, sandbox: undefined, bus: createEventBus(), signal: () => controller.signal, method, target: url.target, headers, classifier: pipeline.classifier });
+  const ctx = createRequestContext({ src: { ip: 'explain' }, dest, scheme, sandbox: undefined, bus: createEventBus(), signal: () => controller.signal, cancel: new Cancellation(), method, target: url.target, headers, classifier: pipeline.classifier });
   const c = ctx.classification;
   lines.push(`  path:        ${c.pathError ? `${c.path} cannot be read safely: ${c.pathError.message}` : c.path}`);
   if (c.hostClass !== 'other') lines.push(`  call:        ${c.api ?? `not a call the privacy router recognises (refusals in the ${c.shape ?? 'openai'} error shape)`}`);

@@ -13,4 +13,6 @@ export { createLiteralSearch, escapeRegExp, nativeLiterals } from './literal-sea
 export type { LiteralSearch } from './literal-search.js';
 export { loadAddon } from './native-addon.js';
 export { nativeHeap, releaseMemory } from './heap.js';
+export { Cancellation } from './cancellation.js';
+export type { Cancel } from './cancellation.js';
 export type { LoadedAddon } from './native-addon.js';

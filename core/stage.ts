@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Cancel } from './cancellation.js';
 import type { Decision } from './decision.js';
 import type { Destination } from './destination.js';
 import type { SluiceError } from './errors.js';
@@ -63,7 +64,10 @@ export interface RequestContext {
   /** As on ConnectContext: the program behind the client connection this request came on. */
   readonly clientProcess?: () => Promise<ClientProcess>;
   readonly bus: EventBus;
+  /** Aborted when the client goes away; an AbortController made on first ask (see `cancel`). */
   readonly signal: AbortSignal;
+  /** The same, without an AbortController: what undici takes as `signal` on the request path. */
+  readonly cancel: Cancel;
   method: string;
   /** True when the client sends a request body (Content-Length > 0 or chunked). */
   readonly hasBody: boolean;

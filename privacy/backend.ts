@@ -1,6 +1,7 @@
 import type { Dispatcher, Pool } from 'undici';
 import type * as Undici from 'undici';
 import { lazyModule } from '../core/index.js';
+import type { Cancel } from '../core/index.js';
 import type { BackendConfig } from './schema.js';
 import type { Shape } from './translate/index.js';
 import type { LlmCallKind } from './apis.js';
@@ -23,7 +24,7 @@ export interface Backend {
   /** Shape of its model list: Ollama's /api/tags, else /v1/models (OpenAI and Anthropic both list `data[].id`). */
   readonly listShape: Shape;
   pathFor(kind: LlmCallKind, clientShape: Shape): string | undefined;
-  request(opts: { method: string; path: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }): Promise<Dispatcher.ResponseData>;
+  request(opts: { method: string; path: string; headers: Record<string, string>; body?: string; signal?: AbortSignal | Cancel }): Promise<Dispatcher.ResponseData>;
   close(): Promise<void>;
 }
 

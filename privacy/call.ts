@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { StageResponse } from '../core/index.js';
+import type { Cancel, StageResponse } from '../core/index.js';
 import type { Backend, CredentialSource } from './backend.js';
 import { backendHeaders } from './backend.js';
 import type { LlmCallKind } from './apis.js';
@@ -21,7 +21,8 @@ export interface RoutedCall {
   requestedModel: string;
   stream: boolean;
   clientHeaders: Record<string, string | string[] | undefined>;
-  signal: AbortSignal;
+  /** The client went away (the request's Cancel: no AbortController per call). */
+  signal: Cancel;
   stats: CallStats;
   /** Called once when the answer is complete (or failed), for the audit event. */
   done(): void;

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import type { BodyFilter, ClientProcess, Classification, Classifier, Decision, Destination, Endpoint, EventBus, RequestContext, RouteVerdict, Stage } from '../core/index.js';
+import type { BodyFilter, Cancel, ClientProcess, Classification, Classifier, Decision, Destination, Endpoint, EventBus, RequestContext, RouteVerdict, Stage } from '../core/index.js';
 import { filterBuffer } from './body-filters.js';
 import { stripHopByHop } from './headers.js';
 import { DEFAULT_PORT, splitTarget } from './target.js';
@@ -18,6 +18,7 @@ export interface RequestInit {
   clientProcess?: () => Promise<ClientProcess>;
   bus: EventBus;
   signal(): AbortSignal;
+  cancel: Cancel;
   method: string;
   /** Origin-form target as sent: raw path and query. */
   target: string;
@@ -47,6 +48,7 @@ class ExchangeContext implements RequestContext {
   readonly sandbox: string | undefined;
   declare readonly clientProcess?: () => Promise<ClientProcess>;
   readonly bus: EventBus;
+  readonly cancel: Cancel;
   method: string;
   readonly hasBody: boolean;
   readonly classification: Classification;
@@ -78,6 +80,7 @@ class ExchangeContext implements RequestContext {
     if (init.clientProcess) this.clientProcess = init.clientProcess;
     this.bus = init.bus;
     this.#signal = init.signal;
+    this.cancel = init.cancel;
     this.method = init.method;
     this.hasBody = init.headers['content-length'] !== undefined ? Number(init.headers['content-length']) > 0 : init.headers['transfer-encoding'] !== undefined;
     this.classification = init.classifier.classify({ dest, method: init.method, rawPath: path, headers, ...(init.upgrade ? { upgrade: init.upgrade } : {}) });

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { SluiceError, decisionError } from '../core/index.js';
+import { Cancellation, SluiceError, decisionError } from '../core/index.js';
 import type { Decision, Destination, RequestContext, WebSocketPeer } from '../core/index.js';
 import { clientProcessField, llmClass, renderOwnError, requestTarget } from './exchange.js';
 import { identify } from './identity.js';
@@ -81,8 +81,12 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
   async function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, tunnel: TunnelInfo | undefined): Promise<void> {
     const started = performance.now();
     const aborter = new AbortController();
+    const cancel = new Cancellation();
     socket.on('error', () => socket.destroy());
-    socket.once('close', () => aborter.abort());
+    socket.once('close', () => {
+      aborter.abort();
+      cancel.abort();
+    });
     let opened: RequestContext | undefined;
     let dest = tunnel?.dest;
     try {
@@ -96,6 +100,7 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
         ...clientProcessField(tunnel ? tunnel.clientProcess : deps.clientProcessOf?.(req.socket)),
         bus: deps.bus,
         signal: () => aborter.signal,
+        cancel,
         method: req.method ?? 'GET',
         target: where.target,
         headers: req.headers,

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
-import { allow, createEventBus, makeDestination, isSluiceError } from '../../core/index.js';
+import { allow, Cancellation, createEventBus, makeDestination, isSluiceError } from '../../core/index.js';
 import type { EventBus, SluiceEvent } from '../../core/index.js';
 import type { BodyFilter, RequestContext } from '../../core/index.js';
 import { createCredentials } from '../../credentials/index.js';
@@ -77,6 +77,7 @@ export function makeCtx(bus: EventBus, init: CtxInit = {}): RequestContext {
     sandbox: init.sandbox,
     bus,
     signal: new AbortController().signal,
+    cancel: new Cancellation(),
     method: init.method ?? 'POST',
     classification: { hostClass: 'other', path: init.path ?? '/v1/chat/completions', api: undefined, shape: undefined },
     query: init.query ?? '',

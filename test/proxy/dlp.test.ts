@@ -1,8 +1,5 @@
 import t from 'tap';
-import net from 'node:net';
-import tls from 'node:tls';
-import { startWorld, get } from './fixtures.js';
-import type { World } from './fixtures.js';
+import { startWorld, get, interceptedTo } from './fixtures.js';
 
 const GH = 'ghp_' + 'Zq8XbW2mK9vLr4TnY7pQs1cD6fH3jA5eU0gI';
 const policy = (extra: string) => (p: { api: number }) => `
@@ -11,16 +8,6 @@ network_policies:
   api:
     endpoints: [{ host: api.example.test, port: ${p.api} }]
 ${extra}`;
-
-/** A raw TLS connection to api.example.test through a CONNECT tunnel Sluice intercepts. */
-async function interceptedTo(world: World): Promise<tls.TLSSocket> {
-  const socket = net.connect(world.sluice.port, '127.0.0.1');
-  socket.write(`CONNECT api.example.test:${world.api.port} HTTP/1.1\r\n\r\n`);
-  await new Promise((r) => socket.once('data', r));
-  const secure = tls.connect({ socket, servername: 'api.example.test', ca: world.sluice.caCertPem });
-  await new Promise((r) => secure.once('secureConnect', r));
-  return secure;
-}
 
 t.test('egress DLP (default: block): secrets in query strings and bodies never leave', async (t) => {
   const world = await startWorld(policy(''));

@@ -2,6 +2,8 @@ import { ProxyAgent, request } from 'undici';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import fs from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 import { createTestCA } from '../helpers/tls.js';
 import type { TestCA } from '../helpers/tls.js';
@@ -88,4 +90,14 @@ export async function curl(world: World, args: string[]): Promise<{ status: numb
     const i = out.lastIndexOf('\n');
     return { status: Number(out.slice(i + 1)) || 0, body: out.slice(0, i), stderr: e.stderr ?? '', code: e.code ?? 1 };
   }
+}
+
+/** A raw TLS connection to api.example.test through a CONNECT tunnel Sluice intercepts. */
+export async function interceptedTo(world: World): Promise<tls.TLSSocket> {
+  const socket = net.connect(world.sluice.port, '127.0.0.1');
+  socket.write(`CONNECT api.example.test:${world.api.port} HTTP/1.1\r\n\r\n`);
+  await new Promise((r) => socket.once('data', r));
+  const secure = tls.connect({ socket, servername: 'api.example.test', ca: world.sluice.caCertPem });
+  await new Promise((r) => secure.once('secureConnect', r));
+  return secure;
 }

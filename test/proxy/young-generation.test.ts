@@ -1,7 +1,7 @@
 import t from 'tap';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { createEventBus, makeDestination } from '../../core/index.js';
+import { Cancellation, createEventBus, makeDestination } from '../../core/index.js';
 import type { Classifier } from '../../core/index.js';
 import { createRequestContext } from '../../proxy/index.js';
 import { createRedactor } from '../../redact/index.js';
@@ -53,6 +53,7 @@ t.test('a request context dies young', async (t) => {
       signals.asked += p.length > 0 ? 1 : 0;
       return AbortSignal.abort();
     },
+    cancel: new Cancellation(),
     method: 'GET', target: '/repos?x=1', headers: { host: 'api.github.com' },
   });
   const promoted = promotedBy(make);
@@ -92,6 +93,29 @@ t.test('a Responses stream decoder dies young, and still says when its stream en
   t.equal(d.ended, false);
   d.push({ type: 'response.completed', response: { status: 'completed' } }, []);
   t.equal(d.ended, true);
+});
+
+t.test("a request's cancellation dies young, with what its listeners reach (an AbortController does not)", async (t) => {
+  const promoted = promotedBy((p) => {
+    const cancel = new Cancellation();
+    cancel.once('abort', () => p.length);
+    return cancel;
+  });
+  t.ok(promoted < LIMIT, `promoted ${promoted} bytes`);
+  const fired: number[] = [];
+  const cancel = new Cancellation();
+  cancel.once('abort', () => fired.push(1));
+  cancel.abort();
+  cancel.abort();
+  t.same(fired, [1], 'abort is emitted once');
+  t.equal(cancel.aborted, true);
+  // Why the router does not take ctx.signal: Node 20's AbortController (its signal, its listeners) is promoted.
+  const kept = promotedBy((p) => {
+    const controller = new AbortController();
+    controller.signal.addEventListener('abort', () => p.length);
+    return controller;
+  });
+  t.ok(kept > 2 * LIMIT, `an AbortController per request is promoted (${kept} bytes)`);
 });
 
 t.test('the probe sees the leak it guards against', async (t) => {
