@@ -69,3 +69,12 @@ t.test('a small body cut short by its client never reaches the upstream', async 
   const audit = await world.sluice.readAudit();
   t.ok(audit.length > 0, 'the exchange is audited');
 });
+
+t.test('small bodies read whole are not charged to the buffered-body budget', async (t) => {
+  // A budget that one inspected 1 KB body would spend (12 bytes a byte): small pass-through bodies never touch it.
+  const world = await startWorld(policy, { limits: { bufferedBodyBudget: 8 * 1024 } });
+  t.teardown(() => world.close());
+  const results = await Promise.all(Array.from({ length: 8 }, () => postInHalves(world, 40_000)));
+  t.same(results.map((r) => r.status), Array(8).fill('HTTP/1.1 200 OK'), 'eight concurrent 40 KB bodies all answered 200');
+  t.same(results.map((r) => r.received), Array(8).fill(40_000));
+});
