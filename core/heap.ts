@@ -13,11 +13,11 @@ export function nativeHeap(): LoadedAddon<NativeHeap> {
 }
 
 /**
- * Asks V8 to collect what it can and give memory back to the system (core/native/heap.cc). For a
- * moment when the process has just finished a burst it will not repeat: `sluice up` once it is
- * listening (start-up grew the young generation to its maximum, ~11 MB of resident memory, which
+ * Asks V8 to collect what it can and give memory back to the system (core/native/heap.cc). Meant
+ * for the moment a process has finished a burst of allocation it will not repeat: `sluice up` once
+ * it listens (start-up grew the young generation to its maximum, ~11 MB of resident memory, which
  * V8's memory reducer would otherwise keep ~8 s longer). A few tens of milliseconds of full
- * collections; a no-op, saying why, when the addon is not built.
+ * collections; a no-op, saying why, when the addon is not built or did not load.
  */
 export function releaseMemory(): { released: boolean; reason: string } {
   const { addon, reason } = nativeHeap();
