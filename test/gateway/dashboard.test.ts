@@ -132,7 +132,10 @@ t.test('a denial appears live; approving its proposed rule lets the next request
   else t.ok((await page.screenshot()).subarray(1, 4).equals(Buffer.from('PNG')), 'a screenshot can be taken');
 
   await denial.locator('button.approve').click();
-  await denial.locator('.applied').waitFor();
+  // The page shows "applied" or the API's error: wait for either, so that a failure says which.
+  const outcome = denial.locator('.applied, .error');
+  await outcome.waitFor();
+  t.match(await outcome.getAttribute('class'), /applied/, `the page says: ${await outcome.textContent()}`);
   t.equal(await curl(`${target}/repos/sluice/issues`), '200', 'the approved rule lets the same request through');
   const policy = await gw.call('GET', '/v1/policy');
   t.match(policy.json.yaml, /host: api\.github\.com/, 'the default policy holds the rule');
