@@ -8,20 +8,18 @@ import { interceptedTo, startWorld } from './fixtures.js';
 // middle of it is not a refusal: the exchange is audited as allowed, with the upstream's status, as an
 // unfiltered one is; and the upstream's side is let go.
 
-const policy = (p: { api: number }) => `version: 1
-network_policies:
-  a:
-    endpoints: [{ host: api.example.test, port: ${p.api} }]
+// Any provider with a real value puts the scrub filter on its hosts' answers.
+const policy = (p: { api: number }) => {
+  const api = `{ host: api.example.test, port: ${p.api} }`;
+  return `version: 1
+network_policies: { a: { endpoints: [${api}] } }
 providers:
-  internal:
-    from: env:INTERNAL_TOKEN
-    endpoints: [{ host: api.example.test, port: ${p.api} }]
-    inject: { header: authorization, format: "Bearer {}" }
-    env: INTERNAL_TOKEN
+  echo_guarded: { from: "env:ECHO_KEY", env: ECHO_KEY, endpoints: [${api}], inject: { header: x-api-key, format: "{}" } }
 `;
+};
 
 t.test('a client that leaves in the middle of a filtered answer is audited as allowed, and the upstream is let go', async (t) => {
-  const world = await startWorld(policy, { env: { INTERNAL_TOKEN: 'ghs_realSecretValue0123456789abcdefABCDEF' } });
+  const world = await startWorld(policy, { env: { ECHO_KEY: 'sk-echoGuardedValue0123456789abcdefABCDEF' } });
   t.teardown(() => world.close());
   let upstreamClosed = false;
   // The upstream answers slowly: a chunk every 50 ms for 5 s.
