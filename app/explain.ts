@@ -140,8 +140,8 @@ async function decide(pipeline: Pipeline, resolver: Resolver, opts: ExplainOptio
 
   const body = opts.body === undefined ? undefined : Buffer.from(opts.body);
   const headers: Record<string, string> = { host: dest.authority, ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}), ...opts.headers };
-  const controller = new AbortController();
-  const ctx = createRequestContext({ src: { ip: 'explain' }, dest, scheme, sandbox: undefined, bus: createEventBus(), signal: () => controller.signal, cancel: new Cancellation(), method, target: url.target, headers, classifier: pipeline.classifier });
+  const cancel = new Cancellation();
+  const ctx = createRequestContext({ src: { ip: 'explain' }, dest, scheme, sandbox: undefined, bus: createEventBus(), signal: () => cancel.signal(), cancel, method, target: url.target, headers, classifier: pipeline.classifier });
   const c = ctx.classification;
   lines.push(`  path:        ${c.pathError ? `${c.path} cannot be read safely: ${c.pathError.message}` : c.path}`);
   if (c.hostClass !== 'other') lines.push(`  call:        ${c.api ?? `not a call the privacy router recognises (refusals in the ${c.shape ?? 'openai'} error shape)`}`);

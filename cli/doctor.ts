@@ -14,18 +14,18 @@ import { findOnPath } from '../sandbox/index.js';
 async function allChecks(d: DoctorEnv): Promise<Check[]> {
   // The addons are built by the same `node-gyp rebuild` of npm install.
   const build = { display: 'apt-get install -y g++ make python3, then npm rebuild in the Sluice folder', packages: ['g++', 'make', 'python3'] };
-  const nativeCheck: Check = native.collector
-    ? { name: 'native redaction addon', status: 'ok', detail: 'built' }
-    : { name: 'native redaction addon', status: 'warn', detail: `${native.reason}; redaction runs its slower JavaScript loop`, fix: build };
-  const literals = nativeLiterals();
-  const literalsCheck: Check = literals.addon
-    ? { name: 'native placeholder search', status: 'ok', detail: 'built' }
-    : { name: 'native placeholder search', status: 'warn', detail: `${literals.reason}; request bodies are searched for placeholders with a RegExp, slower on large uploads`, fix: build };
-  const heap = nativeHeap();
-  const heapCheck: Check = heap.addon
-    ? { name: 'native memory release', status: 'ok', detail: 'built' }
-    : { name: 'native memory release', status: 'warn', detail: `${heap.reason}; \`sluice up\` keeps the memory its start-up used ~8 s longer (~11 MB)`, fix: build };
-  return [nodeCheck(), homeCheck(d), nativeCheck, literalsCheck, heapCheck, ...(await sandboxChecks(d)), ...(await dockerChecks(d)), ...(await caChecks(d))];
+  const addonCheck = (name: string, loaded: { addon?: unknown; reason: string }, without: string): Check =>
+    loaded.addon ? { name, status: 'ok', detail: 'built' } : { name, status: 'warn', detail: `${loaded.reason}; ${without}`, fix: build };
+  return [
+    nodeCheck(),
+    homeCheck(d),
+    addonCheck('native redaction addon', { addon: native.collector, reason: native.reason }, 'redaction runs its slower JavaScript loop'),
+    addonCheck('native placeholder search', nativeLiterals(), 'request bodies are searched for placeholders with a RegExp, slower on large uploads'),
+    addonCheck('native memory release', nativeHeap(), '`sluice up` keeps the memory its start-up used ~8 s longer (~11 MB)'),
+    ...(await sandboxChecks(d)),
+    ...(await dockerChecks(d)),
+    ...(await caChecks(d)),
+  ];
 }
 
 function report(checks: Check[], io: CliIO): { failures: number; warnings: number } {

@@ -11,12 +11,23 @@ export interface Cancel extends EventEmitter {
   readonly aborted: boolean;
 }
 
+/** Also the one source of a request's AbortSignal (`ctx.signal`), made only when something asks for it. */
 export class Cancellation extends EventEmitter implements Cancel {
   aborted = false;
+  #controller: AbortController | undefined;
+
+  signal(): AbortSignal {
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      if (this.aborted) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
 
   abort(): void {
     if (this.aborted) return;
     this.aborted = true;
+    this.#controller?.abort();
     this.emit('abort');
   }
 }

@@ -1,16 +1,12 @@
-import { loadAddon } from './native-addon.js';
+import { lazyAddon } from './native-addon.js';
 import type { LoadedAddon } from './native-addon.js';
 
 interface NativeHeap {
   releaseMemory(): void;
 }
 
-let loaded: LoadedAddon<NativeHeap> | undefined;
 /** The addon, loaded on first use, and why it did or did not load. */
-export function nativeHeap(): LoadedAddon<NativeHeap> {
-  loaded ??= loadAddon<NativeHeap>('sluice_heap', import.meta.url);
-  return loaded;
-}
+export const nativeHeap: () => LoadedAddon<NativeHeap> = lazyAddon<NativeHeap>('sluice_heap', import.meta.url);
 
 /**
  * Asks V8 to collect what it can and give memory back to the system (core/native/heap.cc). Meant

@@ -6,7 +6,7 @@
  * the bytes, whose speed depends on the text V8 first compiled it for (0.3-2 ns a byte). Same
  * answers either way.
  */
-import { loadAddon, type LoadedAddon } from './native-addon.js';
+import { lazyAddon, type LoadedAddon } from './native-addon.js';
 
 export interface LiteralSearch {
   /** Index in `bytes` where the leftmost occurrence of any literal starts, or -1. */
@@ -51,12 +51,8 @@ function nativeTable(literals: readonly string[]): Buffer {
   return table;
 }
 
-let loaded: LoadedAddon<NativeLiterals> | undefined;
 /** The addon, loaded on first use, and why it did or did not load. */
-export function nativeLiterals(): LoadedAddon<NativeLiterals> {
-  loaded ??= loadAddon<NativeLiterals>('sluice_literals', import.meta.url);
-  return loaded;
-}
+export const nativeLiterals: () => LoadedAddon<NativeLiterals> = lazyAddon<NativeLiterals>('sluice_literals', import.meta.url);
 
 /** `text` as a RegExp source that matches it literally (inside a character class too: `-` is escaped). */
 export function escapeRegExp(text: string): string {

@@ -30,3 +30,9 @@ export function loadAddon<T>(name: string, fromUrl: string): LoadedAddon<T> {
   }
   return { reason: `${addon} not built (npm install builds it; needs a C++ compiler)` };
 }
+
+/** `loadAddon`, done on the first call and kept: what each addon's accessor is. */
+export function lazyAddon<T>(name: string, fromUrl: string): () => LoadedAddon<T> {
+  let loaded: LoadedAddon<T> | undefined;
+  return () => (loaded ??= loadAddon<T>(name, fromUrl));
+}

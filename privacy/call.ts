@@ -22,7 +22,7 @@ export interface RoutedCall {
   stream: boolean;
   clientHeaders: Record<string, string | string[] | undefined>;
   /** The client went away (the request's Cancel: no AbortController per call). */
-  signal: Cancel;
+  cancel: Cancel;
   stats: CallStats;
   /** Called once when the answer is complete (or failed), for the audit event. */
   done(): void;
@@ -157,10 +157,10 @@ export async function executeCall(call: RoutedCall, attempts: readonly Attempt[]
         path: built.path,
         headers: backendHeaders(attempt.backend, credentials, call.clientHeaders, call.clientShape),
         body: JSON.stringify(built.body),
-        signal: call.signal,
+        signal: call.cancel,
       });
     } catch (err) {
-      if (call.signal.aborted) throw err;
+      if (call.cancel.aborted) throw err;
       lastError = `${lastError ? `${lastError}; ` : ''}backend "${attempt.backend.name}" unreachable: ${(err as Error).message}`;
       continue;
     }
@@ -271,7 +271,7 @@ async function* pump(call: RoutedCall, backend: Backend, same: boolean, res: Dis
     if (rest.length) yield Buffer.from(rest);
     completed = true;
   } catch (err) {
-    if (call.signal.aborted) {
+    if (call.cancel.aborted) {
       call.stats.error = 'client disconnected';
       return;
     }
@@ -297,7 +297,7 @@ async function* relay(call: RoutedCall, res: Dispatcher.ResponseData): AsyncGene
     }
     completed = true;
   } catch (err) {
-    call.stats.error = call.signal.aborted ? 'client disconnected' : (err as Error).message;
+    call.stats.error = call.cancel.aborted ? 'client disconnected' : (err as Error).message;
   } finally {
     if (!completed) res.body.destroy();
     call.done();

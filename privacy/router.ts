@@ -330,7 +330,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       requestedModel: st.requestedModel ?? '',
       stream: st.stream,
       clientHeaders: ctx.headers,
-      signal: ctx.cancel,
+      cancel: ctx.cancel,
       stats,
       done() {
         if (reported) return;

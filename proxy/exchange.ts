@@ -94,21 +94,11 @@ export function requestTarget(req: http.IncomingMessage, tunnel: TunnelInfo | un
 export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage, res: http.ServerResponse, tunnel: TunnelInfo | undefined): Promise<void> {
   const started = performance.now();
   // A client that goes away cancels the exchange. AbortController is costly per request, so
-  // stages get one only when they ask (ctx.signal); undici and the router get a plain emitter.
-  let controller: AbortController | undefined;
+  // stages get one only when they ask (ctx.signal); undici and the router get the plain emitter.
   const cancel = new Cancellation();
   res.on('close', () => {
-    if (res.writableFinished) return;
-    controller?.abort();
-    cancel.abort();
+    if (!res.writableFinished) cancel.abort();
   });
-  const lazySignal = (): AbortSignal => {
-    if (!controller) {
-      controller = new AbortController();
-      if (cancel.aborted) controller.abort();
-    }
-    return controller.signal;
-  };
   let dest: Destination | undefined = tunnel?.dest;
   let ctx: RequestContext | undefined;
   const scheme = tunnel?.scheme ?? 'http';
@@ -123,7 +113,7 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       sandbox: tunnel ? tunnel.sandbox : identify(req, deps.identity),
       ...clientProcessField(tunnel ? tunnel.clientProcess : deps.clientProcessOf?.(req.socket)),
       bus: deps.bus,
-      signal: lazySignal,
+      signal: () => cancel.signal(),
       cancel,
       method: req.method ?? 'GET',
       target: where.target,
@@ -133,11 +123,13 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
     // A body the stages inspect is decoded from its Content-Encoding first; known once the header hooks ran.
     let source: Readable | undefined;
     const requestBody = (c: RequestContext): Readable => (source ??= c.hasBody && (c.bufferRequestBody !== undefined || c.requestFilters.length > 0) ? decodedRequest(req, c) : req);
-    const readWhole = (from: Readable, cap: number, charge: BodyCharge = deps.bodyBudget.open()): Promise<Buffer> => {
+    const readWhole = (from: Readable, cap: number, charge: BodyCharge): Promise<Buffer> =>
+      readCapped(from, from === req ? Number(req.headers['content-length'] ?? 0) : 0, Math.min(cap, deps.maxBufferedBody), charge);
+    const buffered = await runRequestHooks(deps.stages, ctx, (cap) => {
+      const charge = deps.bodyBudget.open();
       res.once('close', () => charge.release());
-      return readCapped(from, from === req ? Number(req.headers['content-length'] ?? 0) : 0, Math.min(cap, deps.maxBufferedBody), charge);
-    };
-    const buffered = await runRequestHooks(deps.stages, ctx, (cap) => readWhole(requestBody(ctx!), cap));
+      return readWhole(requestBody(ctx!), cap, charge);
+    });
     // What a response filter reads must be decodable: ask only for codings Sluice can undo.
     if (ctx.responseFilters.length) ctx.headers['accept-encoding'] = decodableAcceptEncoding(ctx.headers['accept-encoding']);
     const streamed = buffered || !ctx.hasBody ? undefined : ctx.requestFilters.length ? requestBody(ctx).pipe(filterStream(ctx.requestFilters)) : requestBody(ctx);

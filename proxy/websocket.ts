@@ -80,13 +80,9 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
 
   async function upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, tunnel: TunnelInfo | undefined): Promise<void> {
     const started = performance.now();
-    const aborter = new AbortController();
     const cancel = new Cancellation();
     socket.on('error', () => socket.destroy());
-    socket.once('close', () => {
-      aborter.abort();
-      cancel.abort();
-    });
+    socket.once('close', () => cancel.abort());
     let opened: RequestContext | undefined;
     let dest = tunnel?.dest;
     try {
@@ -99,7 +95,7 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
         sandbox: tunnel ? tunnel.sandbox : identify(req, deps.identity),
         ...clientProcessField(tunnel ? tunnel.clientProcess : deps.clientProcessOf?.(req.socket)),
         bus: deps.bus,
-        signal: () => aborter.signal,
+        signal: () => cancel.signal(),
         cancel,
         method: req.method ?? 'GET',
         target: where.target,
@@ -124,14 +120,14 @@ export function createWebSocketGateway(deps: ExchangeDeps): WebSocketGateway {
         peer = await stage.acceptWebSocket?.(ctx);
         if (peer) break;
       }
-      if (aborter.signal.aborted) return;
+      if (cancel.aborted) return;
       if (peer) {
         chosen.set(req, { protocol: peer.protocol, headers: [] });
         acceptPeer(ctx, req, socket, head, started, peer);
         return;
       }
       const address = await deps.resolveAddress(ctx, tunnel);
-      const up = await connectUpstream(deps, ctx, { scheme: ctx.scheme, dest: ctx.dest, address: address.address }, offered, aborter.signal);
+      const up = await connectUpstream(deps, ctx, { scheme: ctx.scheme, dest: ctx.dest, address: address.address }, offered, cancel.signal());
       if (up.kind === 'refused') {
         // The upstream answered the handshake with a plain HTTP response: the client gets it as it is.
         if (!socket.destroyed) socket.end(up.raw);
