@@ -379,28 +379,35 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
 
   const stage: Stage = {
     name: 'privacy',
-    async onRequestHeaders(ctx) {
+    // Not async: on a host that is not an LLM's nothing is awaited, and the exchange awaits only a promise.
+    onRequestHeaders(ctx) {
       const c = ctx.classification;
       // An exact L7 rule already let this unrecognised request out as it is (the policy stage says so).
-      if (c.hostClass === 'other' || ctx.decision !== undefined) return;
+      if (c.hostClass === 'other' || ctx.decision !== undefined) return undefined;
       const st: CallState = { api: c.api, shape: c.shape ?? 'openai', stream: false };
       ctx.state.set(key, st);
-      if (ctx.hasBody) ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? MAX_LLM_BODY, MAX_LLM_BODY);
-      else await decide(ctx, st, undefined);
+      if (ctx.hasBody) {
+        ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? MAX_LLM_BODY, MAX_LLM_BODY);
+        return undefined;
+      }
+      return decide(ctx, st, undefined).then(() => undefined);
     },
     onRequestBody(ctx, body) {
       const st = ctx.state.get(key) as CallState | undefined;
       if (!st) return undefined;
       return decide(ctx, st, body);
     },
-    async respond(ctx, body) {
+    respond(ctx, body) {
       const st = ctx.state.get(key) as CallState | undefined;
       const route = st?.route;
       if (!st || st.api === undefined || route === undefined) return undefined;
-      if (st.listing) return withRequestId(st, ctx.id, await listModels(ctx, st, st.listing));
-      if (route.action !== 'route') return undefined;
-      if (st.api === 'copilot-user' || st.api === 'copilot-token') return copilotSession(ctx, st, st.api, route);
-      return withRequestId(st, ctx.id, await answer(ctx, st, st.api, route, body instanceof Buffer ? body.length : 0));
+      const api = st.api;
+      return (async () => {
+        if (st.listing) return withRequestId(st, ctx.id, await listModels(ctx, st, st.listing));
+        if (route.action !== 'route') return undefined;
+        if (api === 'copilot-user' || api === 'copilot-token') return copilotSession(ctx, st, api, route);
+        return withRequestId(st, ctx.id, await answer(ctx, st, api, route, body instanceof Buffer ? body.length : 0));
+      })();
     },
     onWebSocketMessage(ctx, message) {
       const st = ctx.state.get(key) as CallState | undefined;

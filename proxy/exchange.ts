@@ -140,7 +140,8 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
 
     for (const stage of deps.stages) {
       if (!stage.respond) continue;
-      const own = await stage.respond(ctx, body instanceof Buffer ? body : body ?? Buffer.alloc(0));
+      const answer = stage.respond(ctx, body instanceof Buffer ? body : body ?? Buffer.alloc(0));
+      const own = answer instanceof Promise ? await answer : answer;
       if (own) {
         await writeStageResponse(res, own, ctx.responseFilters);
         finish(deps, ctx, own.status, started);
@@ -165,7 +166,10 @@ export async function runExchange(deps: ExchangeDeps, req: http.IncomingMessage,
       { method: ctx.method, path: (ctx.upstreamPath ?? ctx.classification.path) + (ctx.query ? `?${ctx.query}` : ''), headers: ctx.headers, body, signal: cancel },
     );
     const head = { status: upstream.status, headers: stripHopByHop(upstream.headers) };
-    for (const stage of deps.stages) await stage.onResponseHeaders?.(ctx, head);
+    for (const stage of deps.stages) {
+      const pending = stage.onResponseHeaders?.(ctx, head);
+      if (pending) await pending;
+    }
     if (!ctx.responseFilters.length) {
       res.writeHead(head.status, head.headers);
       await pump(upstream.body, res);
@@ -299,7 +303,8 @@ export function renderOwnError(stages: readonly Stage[], ctx: RequestContext, er
  * generation, takes the whole exchange with it into the old one (~2.4 KB promoted per call, a
  * mark-compact every ~2 s on a stream of small calls). A filter that throws or an upstream that
  * fails destroys the rest and rejects with its error; a client that goes away destroys the
- * upstream body, which makes undici drop that upstream request.
+ * upstream body, which makes undici drop that upstream request. A client that reads slowly pauses
+ * the upstream body until its socket drains.
  */
 function pump(src: Readable, dst: http.ServerResponse, through?: Transform): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -317,7 +322,13 @@ function pump(src: Readable, dst: http.ServerResponse, through?: Transform): Pro
       through?.destroy();
       resolve();
     });
-    (through ? src.pipe(through) : src).pipe(dst);
+    // The last hop by hand, not .pipe(): three listeners instead of the seven pipe() adds and removes.
+    const from = through ? src.pipe(through) : src;
+    from.on('data', (chunk: Buffer) => {
+      if (!dst.write(chunk)) from.pause();
+    });
+    dst.on('drain', () => from.resume());
+    from.once('end', () => dst.end());
   });
 }
 

@@ -13,17 +13,19 @@ const HOP_BY_HOP = new Set([
   'upgrade',
 ]);
 
-/** Copies headers without hop-by-hop fields, Proxy-* fields, and fields named in Connection. */
+/**
+ * Copies headers without hop-by-hop fields, Proxy-* fields, and fields named in Connection. Runs
+ * twice per request (its headers and its answer's): over Object.keys, not Object.entries, which
+ * made an array per header.
+ */
 export function stripHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const named = new Set<string>();
   const connection = headers.connection;
-  if (connection) {
-    for (const token of String(connection).split(',')) named.add(token.trim().toLowerCase());
-  }
+  const named = connection ? new Set(String(connection).split(',').map((token) => token.trim().toLowerCase())) : undefined;
   const out: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
     if (value === undefined) continue;
-    if (HOP_BY_HOP.has(name) || named.has(name) || name.startsWith('proxy-')) continue;
+    if (HOP_BY_HOP.has(name) || named?.has(name) || name.startsWith('proxy-')) continue;
     out[name] = value;
   }
   return out;
@@ -32,7 +34,8 @@ export function stripHopByHop(headers: IncomingHttpHeaders): IncomingHttpHeaders
 /** Node's raw header pairs → undici's flat array, dropping hop-by-hop fields. */
 export function toUndiciHeaders(headers: IncomingHttpHeaders): string[] {
   const out: string[] = [];
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
     if (value === undefined) continue;
     if (Array.isArray(value)) for (const v of value) out.push(name, v);
     else out.push(name, value);

@@ -70,6 +70,16 @@ function strictest(settings: ReadonlyArray<Dlp | undefined>): Dlp | undefined {
   return set.length === 0 ? undefined : set.reduce((a, b) => (DLP_ORDER.indexOf(b) > DLP_ORDER.indexOf(a) ? b : a));
 }
 
+/** Destinations whose connect decision a compiled policy keeps (then it starts afresh). */
+const MAX_CONNECT_ANSWERS = 4096;
+
+/** A decision and what it holds, frozen (nested objects included: endpoint, remedy, allowedIps). */
+function frozen<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
+  for (const member of Object.values(value)) frozen(member);
+  return Object.freeze(value);
+}
+
 /** What a host no endpoint names gets in learning mode: intercepted, so its requests are seen. */
 const LEARNING_ENDPOINT: EndpointOptions = { tlsSkip: false, allowedIps: [], inspect: true, allowEncodedSlash: false };
 
@@ -171,7 +181,29 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
   };
   const selectedMiddlewares = (dest: Destination) => middlewares.filter((m) => m.matches(dest.host));
 
+  // A request asks twice (its classification and the policy stage) what its connection was
+  // allowed by: for a client no policy scopes by program, the answer depends on the destination
+  // alone, so it is worked out once per destination for as long as this policy is in force.
+  // Shared, so frozen: a caller that tried to change one would fail loudly, not change the next.
+  // A tunnel's requests share its Destination object: looked up by it first, then by its fields.
+  const connectAnswers = new Map<string, Decision>();
+  const byDestination = [new WeakMap<Destination, Decision>(), new WeakMap<Destination, Decision>()] as const;
   const decideConnect = (dest: Destination, identity?: ClientIdentity, options?: ConnectOptions): Decision => {
+    if (identity !== undefined) return decideConnectNow(dest, identity, options);
+    const remedy = options?.remedy === false ? 0 : 1;
+    const seen = byDestination[remedy].get(dest);
+    if (seen) return seen;
+    const key = `${remedy}${dest.ipVersion} ${dest.port} ${dest.host} ${dest.authority}`;
+    let decision = connectAnswers.get(key);
+    if (!decision) {
+      decision = frozen(decideConnectNow(dest, undefined, options));
+      if (connectAnswers.size >= MAX_CONNECT_ANSWERS) connectAnswers.clear();
+      connectAnswers.set(key, decision);
+    }
+    byDestination[remedy].set(dest, decision);
+    return decision;
+  };
+  const decideConnectNow = (dest: Destination, identity: ClientIdentity, options?: ConnectOptions): Decision => {
     const eps = matching(dest, identity);
     if (eps.length === 0) return noPolicy(dest, identity, undefined, options?.remedy ?? true);
     const first = eps[0]!;

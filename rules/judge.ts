@@ -77,7 +77,7 @@ function verdict(eps: readonly CompiledEndpoint[], selected: CompiledEndpoint, f
     const hit = ep.jsonRpc ? undefined : ep.allows.find((a) => a.matches(facts));
     if (hit) {
       // A rule that names this exact method and path is what lets a non-model request out on an LLM host.
-      const named = eps.flatMap((e) => (e.jsonRpc ? [] : e.allows.filter((a) => a.names(facts)).map((rule) => ({ ep: e, rule }))))[0];
+      const named = namingRule(eps, facts);
       const by = named ?? { ep, rule: hit };
       return allow(`network policy ${by.ep.policy} allows ${target} (rule ${by.rule.label})`, { ...extra, policy: by.ep.policy, rule: `${by.ep.label} ${by.rule.label}`, ...(named ? { exact: true } : {}) });
     }
@@ -92,6 +92,15 @@ function verdict(eps: readonly CompiledEndpoint[], selected: CompiledEndpoint, f
   const allowed = eps.flatMap((ep) => ep.allows.map((a) => a.label));
   if (why) return deny('l7_denied', `${why}: ${target}`, { ...extra, rule: selected.label, ...withRemedy(bodyRemedy(selected, seen, why)) });
   return deny('l7_denied', `no rule of network policy ${selected.policy} allows ${target} (allowed: ${allowed.join('; ') || 'nothing'})`, { ...extra, rule: selected.label, remedy: ruleRemedy(selected, facts.method, facts.path) });
+}
+
+/** The first allow rule that names this exact method and path, without a list of them all per request. */
+function namingRule(eps: readonly CompiledEndpoint[], facts: RequestFacts): { ep: CompiledEndpoint; rule: CompiledEndpoint['allows'][number] } | undefined {
+  for (const ep of eps) {
+    if (ep.jsonRpc) continue;
+    for (const rule of ep.allows) if (rule.names(facts)) return { ep, rule };
+  }
+  return undefined;
 }
 
 export function judgeRequest(eps: readonly CompiledEndpoint[], dest: Destination, method: string, rawPath: string, query: string, extras: RequestExtras, middlewares: readonly MiddlewareSelector[]): RequestDecision {

@@ -1,11 +1,11 @@
 import { SluiceError, allow, decisionError, deny } from '../core/index.js';
-import type { ConnectContext, Decision, Destination, HostClass, Stage } from '../core/index.js';
+import type { ConnectContext, Decision, Destination, HostClass, RequestContext, Stage } from '../core/index.js';
 import { UNATTRIBUTED } from './binaries.js';
 import type { ClientIdentity } from './binaries.js';
 import { WITHOUT_REMEDY } from './compile.js';
 import type { CompiledPolicy } from './compile.js';
 import { denialGuidance } from './guidance.js';
-import type { PendingBody } from './judge.js';
+import type { PendingBody, RequestExtras } from './judge.js';
 import type { QueryParams } from './query.js';
 
 /**
@@ -65,6 +65,16 @@ function explained(decision: Decision, unknown: string | undefined): Decision {
   return decision.action === 'deny' && unknown ? { ...decision, reason: `${decision.reason}; Sluice could not tell which program opened this connection: ${unknown}` } : decision;
 }
 
+/** What the request's verdict may depend on besides its method and path; only the fields it has (one object, no spread per field). */
+function requestExtras(hasBody: boolean, identity: ClientIdentity, accept: string | undefined, contentType: string | undefined, contentEncoding: string | undefined): RequestExtras {
+  const extras: RequestExtras = { hasBody };
+  if (identity !== undefined) extras.identity = identity;
+  if (accept !== undefined) extras.accept = accept;
+  if (contentType !== undefined) extras.contentType = contentType;
+  if (contentEncoding !== undefined) extras.contentEncoding = contentEncoding;
+  return extras;
+}
+
 const PENDING = Symbol('policy: body-dependent verdict');
 const WEBSOCKET = Symbol('policy: the allowed WebSocket upgrade');
 
@@ -73,6 +83,56 @@ interface ClientMessage {
   direction: 'out' | 'in';
   binary: boolean;
   data: Buffer;
+}
+
+/** No program to attribute: the policy scopes nothing by program, or the client is not a sandbox. */
+const UNSCOPED: { identity: ClientIdentity; unknown?: string } = { identity: undefined };
+
+/** The request's verdict on its headers, once the program behind it is known (or does not matter). */
+function judgeHeaders(ctx: RequestContext, policy: CompiledPolicy, { identity, unknown }: { identity: ClientIdentity; unknown?: string }): void {
+  const c = ctx.classification;
+  const connect = explained(decideConnectFor(policy, ctx.dest, c.hostClass, identity), unknown);
+  if (connect.action === 'deny') {
+    ctx.network = ctx.decision = connect;
+    throw refusal(connect, { host: ctx.dest.host, port: ctx.dest.port, method: 'CONNECT' });
+  }
+  if (c.pathError) {
+    // Never audited: a path Sluice cannot read safely is not a policy question.
+    ctx.network = ctx.decision = deny('path_invalid', c.pathError.message, { ...(connect.policy ? { policy: connect.policy } : {}), ...(connect.rule ? { rule: connect.rule } : {}) });
+    throw decisionError(ctx.decision);
+  }
+  if (c.hostClass === 'virtual') {
+    ctx.network = deny('policy_denied', `${ctx.dest.host} is answered by the privacy router alone; nothing is ever sent to it`, { rule: ROUTER_RULE });
+    return;
+  }
+  const named = connect.rule !== ROUTER_RULE;
+  const header = (name: string) => {
+    const v = ctx.headers[name];
+    return Array.isArray(v) ? v.join(', ') : v;
+  };
+  const { body, ...verdict } = named
+    ? policy.decideRequest(ctx.dest, ctx.method, c.path, ctx.query, requestExtras(ctx.hasBody, identity, header('accept'), header('content-type'), header('content-encoding')))
+    : { ...allow(`no network policy names ${ctx.dest.authority}; only an inference route lets a call out to it`, { rule: ROUTER_RULE }), body: undefined, websocket: undefined };
+  if (verdict.path !== undefined && verdict.path !== c.path) {
+    // The policy re-canonicalises what it is given: a different answer means the two readings disagree.
+    throw new SluiceError('SLUICE_INTERNAL', `the policy judged ${verdict.path} but the request is for ${c.path}`, { reason: 'two canonical forms of one path disagree; Sluice refuses rather than guess' });
+  }
+  const network: Decision = { ...verdict, endpoint: verdict.endpoint ?? connect.endpoint };
+  ctx.network = network;
+  if (c.hostClass === 'other') {
+    ctx.decision = network;
+    if (network.action === 'deny') throw refusal(network, { host: ctx.dest.host, port: ctx.dest.port, method: ctx.method, path: c.path, scheme: ctx.scheme });
+  } else if (c.api === undefined && network.action === 'allow' && network.exact === true) {
+    // An unrecognised request on an LLM host goes out as it is only when a rule names it exactly.
+    ctx.decision = network;
+  }
+  if (network.action !== 'allow') return;
+  if (verdict.websocket) ctx.state.set(WEBSOCKET, { ...verdict.websocket, identity });
+  if (body) {
+    // The operations, methods or tools in the body decide: read it (capped) before anything leaves.
+    ctx.state.set(PENDING, body);
+    ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? Infinity, body.maxBytes);
+  }
 }
 
 export function createPolicyStage(opts: PolicyStageOptions): Stage {
@@ -85,58 +145,11 @@ export function createPolicyStage(opts: PolicyStageOptions): Stage {
       ctx.decision = decision;
       if (decision.action === 'deny') throw refusal(decision, { host: ctx.dest.host, port: ctx.dest.port, method: 'CONNECT' });
     },
-    async onRequestHeaders(ctx) {
-      const c = ctx.classification;
+    // Not async unless the program behind the connection must be looked up: the exchange awaits only a promise.
+    onRequestHeaders(ctx) {
       const policy = opts.current();
-      const { identity, unknown } = await clientIdentity(policy, ctx);
-      const connect = explained(decideConnectFor(policy, ctx.dest, c.hostClass, identity), unknown);
-      if (connect.action === 'deny') {
-        ctx.network = ctx.decision = connect;
-        throw refusal(connect, { host: ctx.dest.host, port: ctx.dest.port, method: 'CONNECT' });
-      }
-      if (c.pathError) {
-        // Never audited: a path Sluice cannot read safely is not a policy question.
-        ctx.network = ctx.decision = deny('path_invalid', c.pathError.message, { ...(connect.policy ? { policy: connect.policy } : {}), ...(connect.rule ? { rule: connect.rule } : {}) });
-        throw decisionError(ctx.decision);
-      }
-      if (c.hostClass === 'virtual') {
-        ctx.network = deny('policy_denied', `${ctx.dest.host} is answered by the privacy router alone; nothing is ever sent to it`, { rule: ROUTER_RULE });
-        return;
-      }
-      const named = connect.rule !== ROUTER_RULE;
-      const header = (name: string) => {
-        const v = ctx.headers[name];
-        return Array.isArray(v) ? v.join(', ') : v;
-      };
-      const { body, ...verdict } = named
-        ? policy.decideRequest(ctx.dest, ctx.method, c.path, ctx.query, {
-            hasBody: ctx.hasBody,
-            ...(identity !== undefined ? { identity } : {}),
-            ...(header('accept') !== undefined ? { accept: header('accept')! } : {}),
-            ...(header('content-type') !== undefined ? { contentType: header('content-type')! } : {}),
-            ...(header('content-encoding') !== undefined ? { contentEncoding: header('content-encoding')! } : {}),
-          })
-        : { ...allow(`no network policy names ${ctx.dest.authority}; only an inference route lets a call out to it`, { rule: ROUTER_RULE }), body: undefined, websocket: undefined };
-      if (verdict.path !== undefined && verdict.path !== c.path) {
-        // The policy re-canonicalises what it is given: a different answer means the two readings disagree.
-        throw new SluiceError('SLUICE_INTERNAL', `the policy judged ${verdict.path} but the request is for ${c.path}`, { reason: 'two canonical forms of one path disagree; Sluice refuses rather than guess' });
-      }
-      const network: Decision = { ...verdict, endpoint: verdict.endpoint ?? connect.endpoint };
-      ctx.network = network;
-      if (c.hostClass === 'other') {
-        ctx.decision = network;
-        if (network.action === 'deny') throw refusal(network, { host: ctx.dest.host, port: ctx.dest.port, method: ctx.method, path: c.path, scheme: ctx.scheme });
-      } else if (c.api === undefined && network.action === 'allow' && network.exact === true) {
-        // An unrecognised request on an LLM host goes out as it is only when a rule names it exactly.
-        ctx.decision = network;
-      }
-      if (network.action !== 'allow') return;
-      if (verdict.websocket) ctx.state.set(WEBSOCKET, { ...verdict.websocket, identity });
-      if (body) {
-        // The operations, methods or tools in the body decide: read it (capped) before anything leaves.
-        ctx.state.set(PENDING, body);
-        ctx.bufferRequestBody = Math.min(ctx.bufferRequestBody ?? Infinity, body.maxBytes);
-      }
+      if (!policy.scopesByBinary || !ctx.clientProcess) return judgeHeaders(ctx, policy, UNSCOPED);
+      return clientIdentity(policy, ctx).then((who) => judgeHeaders(ctx, policy, who));
     },
     onRequestBody(ctx, buffered) {
       const pending = ctx.state.get(PENDING) as PendingBody | undefined;
