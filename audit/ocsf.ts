@@ -302,7 +302,7 @@ function httpActivity(method: string): [number, string] {
 function httpRequest(method: string, scheme: string, dst: Endpoint | undefined, rawPath: string | undefined): OcsfRecord {
   const path = rawPath === undefined ? undefined : stripQuery(rawPath);
   const host = dst?.host ?? dst?.ip;
-  const authority = host === undefined ? undefined : `${net.isIPv6(host) ? `[${host}]` : host}${dst?.port === undefined ? '' : `:${dst.port}`}`;
+  const authority = host === undefined ? undefined : `${host.includes(':') && net.isIPv6(host) ? `[${host}]` : host}${dst?.port === undefined ? '' : `:${dst.port}`}`;
   return {
     http_method: method.toUpperCase(),
     url: {
@@ -315,9 +315,18 @@ function httpRequest(method: string, scheme: string, dst: Endpoint | undefined, 
   };
 }
 
+/**
+ * False for a name that cannot be an IP address (no colon, and not ending in a digit as every IPv4
+ * address does): net.isIP's IPv6 expression, run on every audited host name, is the costlier test.
+ */
+function mayBeIp(host: string): boolean {
+  const last = host.charCodeAt(host.length - 1);
+  return host.includes(':') || (last >= 48 && last <= 57);
+}
+
 function endpoint(e: Endpoint | undefined): OcsfRecord | undefined {
   if (!e) return undefined;
-  const ip = e.ip ?? (e.host !== undefined && net.isIP(e.host) !== 0 ? e.host : undefined);
+  const ip = e.ip ?? (e.host !== undefined && mayBeIp(e.host) && net.isIP(e.host) !== 0 ? e.host : undefined);
   if (e.host === undefined && ip === undefined && e.port === undefined) return undefined;
   return { hostname: e.host, ip, port: e.port };
 }

@@ -118,13 +118,18 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
     return { hostname: target.dest.host, host: target.dest.host, protocol: `${target.scheme}:`, port: String(target.dest.port), servername: target.dest.host } as buildConnector.Options;
   }
 
+  /** The key last moved to the end of `pools`, so a run of requests to one upstream moves nothing. */
+  let newest: string | undefined;
   function upstreamFor(target: ForwardTarget): { entry: Upstream; fresh: boolean } {
     const key = `${target.scheme}|${target.dest.authority}|${target.address}`;
     const entry = pools.get(key);
     if (entry) {
-      // Refresh recency: Map iteration order is insertion order, so re-insert.
-      pools.delete(key);
-      pools.set(key, entry);
+      // Refresh recency: Map iteration order is insertion order, so re-insert (unless it is already the newest).
+      if (key !== newest) {
+        pools.delete(key);
+        pools.set(key, entry);
+        newest = key;
+      }
       return { entry, fresh: false };
     }
     const dial = dialerFor(target);
@@ -152,6 +157,7 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
       }),
     };
     pools.set(key, created);
+    newest = key;
     if (pools.size > maxPools) {
       const [oldestKey, oldest] = pools.entries().next().value as [string, Upstream];
       pools.delete(oldestKey);

@@ -183,6 +183,29 @@ t.test('prom-client is loaded on the first scrape; what was counted before it is
   t.equal(await lazy.text(), await eager.text(), 'and the two keep agreeing after it');
 });
 
+t.test('label values that hold the separators of the counters\' keys stay distinct series, as prom-client counts them', async (t) => {
+  // Before the first scrape, label sets are counted under joined keys; values that could make two sets join alike.
+  const models = ['a', 'a\u0001', 'a\u0002', '\u0001a', 'a\u0001model\u0002b', 'a\u0002b', '{"a":1}', ''];
+  const eagerBus = createEventBus();
+  const lazyBus = createEventBus();
+  const eager = createMetrics(eagerBus, { maxSeries: 50 });
+  const lazy = createMetrics(lazyBus, { maxSeries: 50 });
+  t.teardown(() => { eager.close(); lazy.close(); });
+  await eager.text();
+  for (const [i, model] of models.entries()) {
+    for (let n = 0; n <= i; n++) {
+      const e: SluiceEvent = { ...llmCall, backendModel: model, inputTokens: 1, outputTokens: 1 };
+      eagerBus.emit(e);
+      lazyBus.emit(e);
+    }
+  }
+  const text = await lazy.text();
+  t.equal(text, await eager.text(), 'the same exposition either way');
+  const calls = text.split('\n').filter((l) => l.startsWith('sluice_llm_calls_total{'));
+  t.equal(calls.length, models.length, 'one series per model');
+  t.same(calls.map((l) => Number(l.split(' ').at(-1))).sort((x, y) => x - y), models.map((_, i) => i + 1), 'each with its own count');
+});
+
 t.test('observations waiting for a first scrape are bounded: past 10,000 prom-client is loaded and takes them', async (t) => {
   const bus2 = createEventBus();
   const m = createMetrics(bus2);
