@@ -73,6 +73,14 @@ function strictest(settings: ReadonlyArray<Dlp | undefined>): Dlp | undefined {
 /** Destinations whose connect decision a compiled policy keeps (then it starts afresh). */
 const MAX_CONNECT_ANSWERS = 4096;
 
+/** Requests whose verdict a compiled policy keeps (then it starts afresh). */
+const MAX_REQUEST_ANSWERS = 4096;
+
+/** A header a verdict reads, in a request's memo key: absent and empty are not the same. */
+function headerKey(value: string | undefined): string {
+  return value === undefined ? '\u0000' : `=${value}`;
+}
+
 /** A decision and what it holds, frozen (nested objects included: endpoint, remedy, allowedIps). */
 function frozen<T>(value: T): T {
   if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
@@ -223,7 +231,22 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
     return allow(`network policy ${first.policy} allows ${dest.authority} (endpoint ${first.label})`, { policy: first.policy, rule: first.label, endpoint });
   };
 
+  // The same request (destination, method, path, query and the headers a verdict reads) gets the
+  // same verdict while this policy is in force: kept, like the connect decisions, for clients no
+  // policy scopes by program, unless the verdict waits for the body.
+  const requestAnswers = new Map<string, RequestDecision>();
   const decideRequest = (dest: Destination, method: string, rawPath: string, query: string, extras: RequestExtras = {}): RequestDecision => {
+    if (extras.identity !== undefined) return decideRequestNow(dest, method, rawPath, query, extras);
+    const key = `${dest.ipVersion} ${dest.port} ${dest.host} ${dest.authority}\n${method}\n${rawPath}\n${query}\n${extras.hasBody === true ? 1 : extras.hasBody === false ? 0 : ''}\n${headerKey(extras.accept)}\n${headerKey(extras.contentType)}\n${headerKey(extras.contentEncoding)}`;
+    const known = requestAnswers.get(key);
+    if (known) return known;
+    const decision = decideRequestNow(dest, method, rawPath, query, extras);
+    if (decision.body) return decision;
+    if (requestAnswers.size >= MAX_REQUEST_ANSWERS) requestAnswers.clear();
+    requestAnswers.set(key, frozen(decision));
+    return decision;
+  };
+  const decideRequestNow = (dest: Destination, method: string, rawPath: string, query: string, extras: RequestExtras): RequestDecision => {
     const eps = matching(dest, extras.identity);
     if (eps.length === 0) return noPolicy(dest, extras.identity, requestFacts(method, rawPath));
     return judgeRequest(eps, dest, method, rawPath, query, extras, selectedMiddlewares(dest));

@@ -1,11 +1,16 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { parseAuthority } from '../../core/index.js';
 import type { Decision, Destination } from '../../core/index.js';
-import { UNATTRIBUTED } from '../../rules/index.js';
+import { UNATTRIBUTED, compilePolicy, formatPolicyError, parsePolicy } from '../../rules/index.js';
+import type { CompiledPolicy } from '../../rules/index.js';
 import { compileYaml } from './helpers.js';
+import { CASES } from './openshell/cases.js';
+import type { Case } from './openshell/cases.js';
 
-// A compiled policy keeps each destination's connect decision (for clients no policy scopes by
-// program). These tests try to make one destination's answer come back for another.
+// A compiled policy keeps each destination's connect decision and each request's verdict (for
+// clients no policy scopes by program). These tests try to make one's answer come back for another.
 const YAML = `
 version: 1
 network_policies:
@@ -105,4 +110,40 @@ t.test('a policy compiled again (a reload) answers from its own rules', async (t
   const after = compileYaml(YAML.replace('api.github.com', 'uploads.github.com'));
   t.equal(after.decideConnect(d).action, 'deny', 'the new policy does not answer from the old one’s decisions');
   t.equal(before.decideConnect(d).action, 'allow', 'and the old one still answers for itself');
+});
+
+t.test("every OpenShell case decides the same through a shared policy's kept answers as through a fresh compile", async (t) => {
+  // Requests as OpenShell's cases make them, without program identity (so every one may be kept),
+  // asked of one compiled policy per fixture in two orders, against a policy compiled for each.
+  const fixtures = path.join(import.meta.dirname, '../fixtures/openshell/accepted');
+  const text = (source: string) => (source.includes('\n') ? source : readFileSync(path.join(fixtures, source), 'utf8'));
+  const compile = (source: string) => {
+    const { policy, errors } = parsePolicy(text(source), 'case.yaml');
+    if (!policy) throw new Error(errors.map(formatPolicyError).join('\n'));
+    return compilePolicy(policy);
+  };
+  const decide = (policy: CompiledPolicy, c: Case) => {
+    const m = /^(https?):\/\/([^/?#]+)([^?#]*)(?:\?(.*))?$/.exec(c.url)!;
+    const d = parseAuthority(m[2]!, m[1] === 'https' ? 443 : 80);
+    const connect = policy.decideConnect(d);
+    if (c.method === 'CONNECT') return plain(connect);
+    const decision = policy.decideRequest(d, c.method, m[3] || '/', m[4] ?? '', {
+      hasBody: c.body !== undefined,
+      ...(c.headers?.accept ? { accept: c.headers.accept } : {}),
+      ...(c.headers?.['content-type'] ? { contentType: c.headers['content-type'] } : {}),
+    });
+    const final = decision.body ? decision.body.finish(Buffer.from(JSON.stringify(c.body ?? null))) : decision;
+    return { connect: plain(connect), request: JSON.parse(JSON.stringify({ ...final, body: undefined })) };
+  };
+  const reference = CASES.map((c) => decide(compile(c.policy), c));
+  const shared = new Map<string, CompiledPolicy>();
+  const sharedOf = (source: string) => shared.get(source) ?? shared.set(source, compile(source)).get(source)!;
+  let checked = 0;
+  for (const order of [[...CASES.keys()], [...CASES.keys()].reverse()]) {
+    for (const i of order) {
+      t.same(decide(sharedOf(CASES[i]!.policy), CASES[i]!), reference[i], `${CASES[i]!.from}: ${CASES[i]!.method} ${CASES[i]!.url}`);
+      checked++;
+    }
+  }
+  t.ok(checked >= 2 * 100, `${checked} decisions compared`);
 });
