@@ -273,13 +273,16 @@ function record(cls: OcsfClass, activityId: number, activityName: string, time: 
   return out;
 }
 
+/** The outcomes a decision maps to, made once (one per audited request otherwise). */
+const DENIED: Outcome = { action_id: 2, disposition_id: 2, severity_id: 2, status_id: 2 };
+const DENIED_SSRF: Outcome = { action_id: 2, disposition_id: 2, severity_id: 3, status_id: 2 };
+const AUDITED: Outcome = { action_id: 1, disposition_id: 17, severity_id: 2, status_id: 1 };
+const ALLOWED: Outcome = { action_id: 1, disposition_id: 1, severity_id: 1, status_id: 1 };
+
 function decisionOutcome(decision: Decision): Outcome {
-  if (decision.action === 'deny') {
-    return { action_id: 2, disposition_id: 2, severity_id: decision.code === 'ssrf_denied' ? 3 : 2, status_id: 2 };
-  }
+  if (decision.action === 'deny') return decision.code === 'ssrf_denied' ? DENIED_SSRF : DENIED;
   // enforcement: audit lets a would-be denial through; say so rather than call it a plain allow.
-  if (decision.audited) return { action_id: 1, disposition_id: 17, severity_id: 2, status_id: 1 };
-  return { action_id: 1, disposition_id: 1, severity_id: 1, status_id: 1 };
+  return decision.audited ? AUDITED : ALLOWED;
 }
 
 /** The remedy, scrubbed like every other text (a path in it never keeps a query). */

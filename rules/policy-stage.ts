@@ -5,7 +5,7 @@ import type { ClientIdentity } from './binaries.js';
 import { WITHOUT_REMEDY } from './compile.js';
 import type { CompiledPolicy } from './compile.js';
 import { denialGuidance } from './guidance.js';
-import type { PendingBody, RequestExtras } from './judge.js';
+import type { PendingBody, RequestDecision, RequestExtras } from './judge.js';
 import type { QueryParams } from './query.js';
 
 /**
@@ -85,6 +85,26 @@ interface ClientMessage {
   data: Buffer;
 }
 
+/**
+ * The request's verdict with its connection's endpoint options: the decision the request is
+ * audited by. Of a verdict and a connect decision the policy kept (both frozen), made once and
+ * kept with them, so that requests alike share one decision object.
+ */
+const networkDecisions = new WeakMap<RequestDecision, WeakMap<Decision, Decision>>();
+function networkDecision(verdict: RequestDecision, connect: Decision): Decision {
+  const kept = Object.isFrozen(verdict) && Object.isFrozen(connect);
+  const byConnect = kept ? networkDecisions.get(verdict) : undefined;
+  const known = byConnect?.get(connect);
+  if (known) return known;
+  const { body: _body, ...rest } = verdict;
+  const network: Decision = { ...rest, endpoint: verdict.endpoint ?? connect.endpoint };
+  if (!kept) return network;
+  Object.freeze(network);
+  if (byConnect) byConnect.set(connect, network);
+  else networkDecisions.set(verdict, new WeakMap([[connect, network]]));
+  return network;
+}
+
 /** No program to attribute: the policy scopes nothing by program, or the client is not a sandbox. */
 const UNSCOPED: { identity: ClientIdentity; unknown?: string } = { identity: undefined };
 
@@ -110,14 +130,15 @@ function judgeHeaders(ctx: RequestContext, policy: CompiledPolicy, { identity, u
     const v = ctx.headers[name];
     return Array.isArray(v) ? v.join(', ') : v;
   };
-  const { body, ...verdict } = named
+  const verdict: RequestDecision = named
     ? policy.decideRequest(ctx.dest, ctx.method, c.path, ctx.query, requestExtras(ctx.hasBody, identity, header('accept'), header('content-type'), header('content-encoding')))
-    : { ...allow(`no network policy names ${ctx.dest.authority}; only an inference route lets a call out to it`, { rule: ROUTER_RULE }), body: undefined, websocket: undefined };
+    : allow(`no network policy names ${ctx.dest.authority}; only an inference route lets a call out to it`, { rule: ROUTER_RULE });
+  const body = verdict.body;
   if (verdict.path !== undefined && verdict.path !== c.path) {
     // The policy re-canonicalises what it is given: a different answer means the two readings disagree.
     throw new SluiceError('SLUICE_INTERNAL', `the policy judged ${verdict.path} but the request is for ${c.path}`, { reason: 'two canonical forms of one path disagree; Sluice refuses rather than guess' });
   }
-  const network: Decision = { ...verdict, endpoint: verdict.endpoint ?? connect.endpoint };
+  const network = networkDecision(verdict, connect);
   ctx.network = network;
   if (c.hostClass === 'other') {
     ctx.decision = network;
