@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import type { ApiEvent, Decision, Endpoint, FindingEvent, LlmCallEvent, SandboxEvent, SluiceEvent } from '../core/index.js';
+import type { ApiEvent, Decision, Endpoint, FindingEvent, LlmCallEvent, RequestEvent, SandboxEvent, SluiceEvent } from '../core/index.js';
 import { scrubQueries, stripQuery } from './scrub.js';
 
 /** The OCSF schema version the records follow (action_id 4 "Modified" needs ≥ 1.4). */
@@ -54,9 +54,72 @@ export function toOcsf(event: SluiceEvent): OcsfRecord {
 /**
  * The JSONL line for one event. JSON.stringify leaves out undefined members by itself, so the
  * line skips toOcsf's compaction pass (a whole copy of the record, once per audited request).
+ * An ordinary request event, the one written per request, is written by requestLine.
  */
 export function ocsfLine(event: SluiceEvent): string {
-  return JSON.stringify(ocsfRecord(event));
+  return (event.type === 'request' ? requestLine(event) : undefined) ?? JSON.stringify(ocsfRecord(event));
+}
+
+/**
+ * The line of an ordinary request event (no WebSocket, LLM class, failure or remedy: those take
+ * JSON.stringify of the record), written field by field in the record's own order: the same
+ * bytes, a tenth of the time. What comes from the decision is written once per decision object
+ * the policy shares between requests alike. test/audit/ocsf-line.test.ts holds the two equal.
+ */
+function requestLine(event: RequestEvent): string | undefined {
+  const d = event.decision;
+  if (event.websocket !== undefined || event.llm !== undefined || event.error !== undefined || d.remedy !== undefined) return undefined;
+  const head = HTTP_HEADS.get(event.method);
+  if (head === undefined) return undefined;
+  const fromDecision = decisionJson(d);
+  const src = endpoint(event.src);
+  const dst = endpoint(event.dst);
+  return (
+    `{"time":${JSON.stringify(event.time)}${head}${fromDecision.outcome},"metadata":${event.sandbox === undefined ? METADATA_JSON : METADATA_CONTAINER_JSON}${fromDecision.message}` +
+    `${src === undefined ? '' : `,"src_endpoint":${JSON.stringify(src)}`}${dst === undefined ? '' : `,"dst_endpoint":${JSON.stringify(dst)}`}` +
+    `,"http_request":${JSON.stringify(httpRequest(event.method, event.scheme, event.dst, event.path))}` +
+    `${event.status === undefined ? '' : `,"http_response":{"code":${JSON.stringify(event.status)}}`}${event.durationMs === undefined ? '' : `,"duration":${JSON.stringify(event.durationMs)}`}` +
+    `${fromDecision.tail}${event.sandbox === undefined ? '' : `,"container":${JSON.stringify({ name: event.sandbox })}`}}`
+  );
+}
+
+const METADATA_JSON = JSON.stringify(METADATA);
+const METADATA_CONTAINER_JSON = JSON.stringify(METADATA_CONTAINER);
+
+/** From "class_uid" to "type_name", per method the activity ids name (others take JSON.stringify). */
+const HTTP_HEADS = new Map(
+  Object.keys(HTTP_METHOD_ACTIVITY).map((method) => {
+    const [id, name] = httpActivity(method);
+    const head = JSON.stringify({ class_uid: HTTP_ACTIVITY.class_uid, class_name: HTTP_ACTIVITY.class_name, category_uid: HTTP_ACTIVITY.category_uid, category_name: HTTP_ACTIVITY.category_name, activity_id: id, activity_name: name, type_uid: HTTP_ACTIVITY.class_uid * 100 + id, type_name: `${HTTP_ACTIVITY.class_name}: ${name}` });
+    return [method, `,${head.slice(1, -1)}`];
+  }),
+);
+
+interface DecisionJson {
+  /** From "severity_id" to "disposition". */
+  outcome: string;
+  /** `,"message":…` */
+  message: string;
+  /** `,"policy":…,"unmapped":…` */
+  tail: string;
+}
+
+const decisionsJson = new WeakMap<Decision, DecisionJson>();
+
+function decisionJson(d: Decision): DecisionJson {
+  const known = decisionsJson.get(d);
+  if (known) return known;
+  const o = decisionOutcome(d);
+  const outcome = JSON.stringify({ severity_id: o.severity_id, severity: SEVERITY[o.severity_id], status_id: o.status_id, status: o.status_id === 1 ? 'Success' : 'Failure', action_id: o.action_id, action: ACTION[o.action_id], disposition_id: o.disposition_id, disposition: o.disposition ?? DISPOSITION[o.disposition_id] });
+  const policy = policyOf(d);
+  const json: DecisionJson = {
+    outcome: `,${outcome.slice(1, -1)}`,
+    message: `,"message":${JSON.stringify(scrubQueries(d.reason))}`,
+    tail: `${policy === undefined ? '' : `,"policy":${JSON.stringify(policy)}`},"unmapped":${JSON.stringify({ code: d.code, rule: d.rule, audited: d.audited })}`,
+  };
+  // Only a decision the policy shares (frozen) is met again; one made for a single request is not kept.
+  if (Object.isFrozen(d)) decisionsJson.set(d, json);
+  return json;
 }
 
 function ocsfRecord(event: SluiceEvent): OcsfRecord {
