@@ -74,13 +74,30 @@ function requestLine(event: RequestEvent): string | undefined {
   const fromDecision = decisionJson(d);
   const src = endpoint(event.src);
   const dst = endpoint(event.dst);
+  const request = httpRequest(event.method, event.scheme, event.dst, event.path);
+  const url = request.url as Record<string, string | number | undefined>;
   return (
     `{"time":${JSON.stringify(event.time)}${head}${fromDecision.outcome},"metadata":${event.sandbox === undefined ? METADATA_JSON : METADATA_CONTAINER_JSON}${fromDecision.message}` +
-    `${src === undefined ? '' : `,"src_endpoint":${JSON.stringify(src)}`}${dst === undefined ? '' : `,"dst_endpoint":${JSON.stringify(dst)}`}` +
-    `,"http_request":${JSON.stringify(httpRequest(event.method, event.scheme, event.dst, event.path))}` +
+    `${src === undefined ? '' : `,"src_endpoint":${endpointJson(src)}`}${dst === undefined ? '' : `,"dst_endpoint":${endpointJson(dst)}`}` +
+    `,"http_request":{"http_method":${JSON.stringify(request.http_method)},"url":${jsonObject(['hostname', url.hostname], ['path', url.path], ['port', url.port], ['scheme', url.scheme], ['url_string', url.url_string])}}` +
     `${event.status === undefined ? '' : `,"http_response":{"code":${JSON.stringify(event.status)}}`}${event.durationMs === undefined ? '' : `,"duration":${JSON.stringify(event.durationMs)}`}` +
     `${fromDecision.tail}${event.sandbox === undefined ? '' : `,"container":${JSON.stringify({ name: event.sandbox })}`}}`
   );
+}
+
+/** An endpoint record (endpoint()'s) as JSON. */
+function endpointJson(e: OcsfRecord): string {
+  return jsonObject(['hostname', e.hostname as string | undefined], ['ip', e.ip as string | undefined], ['port', e.port as number | undefined]);
+}
+
+/** A flat object of strings and numbers as JSON.stringify writes it: members in order, undefined ones left out. */
+function jsonObject(...members: Array<[string, string | number | undefined]>): string {
+  let out = '';
+  for (const [name, value] of members) {
+    if (value === undefined) continue;
+    out += `${out === '' ? '{' : ','}"${name}":${typeof value === 'number' ? (Number.isFinite(value) ? String(value) : 'null') : JSON.stringify(value)}`;
+  }
+  return out === '' ? '{}' : `${out}}`;
 }
 
 const METADATA_JSON = JSON.stringify(METADATA);

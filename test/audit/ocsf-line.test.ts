@@ -33,6 +33,8 @@ const endpoints: Array<Endpoint | undefined> = [
   { host: 'host-ending-in-9', port: 80 },
   { host: 'bücher.example' },
   { port: 9 },
+  { host: 'nan.example.com', port: Number.NaN },
+  { ip: '192.0.2.1', port: 0 },
   {},
   undefined,
 ];
