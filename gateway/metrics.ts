@@ -1,6 +1,6 @@
 import type * as Prom from 'prom-client';
 import { lazyModule } from '../core/index.js';
-import type { EventBus, SluiceEvent } from '../core/index.js';
+import type { Decision, EventBus, SluiceEvent } from '../core/index.js';
 import type { BackendHealth } from '../privacy/index.js';
 import type { Route } from './route.js';
 
@@ -64,6 +64,14 @@ function labelKey(labels: Labels): string {
   return key;
 }
 
+/** labelKey of a label set made once (the request events' sets are made once per shared decision). */
+const labelKeys = new WeakMap<Labels, string>();
+function keyOf(labels: Labels): string {
+  let key = labelKeys.get(labels);
+  if (key === undefined) labelKeys.set(labels, (key = labelKey(labels)));
+  return key;
+}
+
 /** Where observe() counts: plain maps until the first scrape, prom-client's metrics after it. */
 interface Sink {
   inc(name: CounterName, labels: Labels, n?: number): void;
@@ -78,7 +86,7 @@ function pendingSink(onFull: () => void): Sink & { replay(into: Sink): void } {
     inc(name, labels, n = 1) {
       const family = counters.get(name) ?? new Map<string, { labels: Labels; n: number }>();
       counters.set(name, family);
-      const key = labelKey(labels);
+      const key = keyOf(labels);
       const entry = family.get(key);
       if (entry) entry.n += n;
       else family.set(key, { labels, n });
@@ -117,7 +125,7 @@ export function createMetrics(bus: EventBus, opts: { maxSeries?: number } = {}):
   const bounded = <T extends Record<string, string>>(family: string, labels: T, free: Array<keyof T>): T => {
     const set = seen.get(family) ?? new Set<string>();
     seen.set(family, set);
-    const key = labelKey(labels);
+    const key = keyOf(labels);
     if (set.has(key)) return labels;
     if (set.size < maxSeries) {
       set.add(key);
@@ -128,12 +136,31 @@ export function createMetrics(bus: EventBus, opts: { maxSeries?: number } = {}):
     return capped;
   };
 
+  // Label sets of the per-request counters, made once: per decision the policy shares, per status.
+  const decisionLabels = { connect: new WeakMap<Decision, Labels>(), request: new WeakMap<Decision, Labels>() };
+  const decisionLabelsOf = (kind: 'connect' | 'request', d: Decision): Labels => {
+    const known = decisionLabels[kind].get(d);
+    if (known) return known;
+    const labels = { kind, decision: d.audited ? 'audit' : d.action, code: d.code };
+    if (Object.isFrozen(d)) decisionLabels[kind].set(d, labels);
+    return labels;
+  };
+  const statusLabels = new Map<number, Labels>();
+  const statusLabelsOf = (status: number): Labels => {
+    let labels = statusLabels.get(status);
+    if (!labels) {
+      labels = { status: String(status) };
+      if (Number.isInteger(status) && status >= 0 && status < 1000) statusLabels.set(status, labels);
+    }
+    return labels;
+  };
+
   const observe = (event: SluiceEvent) => {
     switch (event.type) {
       case 'connect':
       case 'request': {
-        sink.inc('requests', bounded('requests', { kind: event.type, decision: event.decision.audited ? 'audit' : event.decision.action, code: event.decision.code }, ['code']));
-        if (event.type === 'request' && event.decision.action === 'allow') sink.inc('responses', { status: String(event.status ?? 0) });
+        sink.inc('requests', bounded('requests', decisionLabelsOf(event.type, event.decision), ['code']));
+        if (event.type === 'request' && event.decision.action === 'allow') sink.inc('responses', statusLabelsOf(event.status ?? 0));
         if (event.type === 'request' && event.error) sink.inc('upstreamErrors', bounded('upstream', { code: event.error.code }, ['code']));
         return;
       }
