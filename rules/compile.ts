@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { allow, deny } from '../core/index.js';
 import type { Decision, Destination, EndpointOptions } from '../core/index.js';
 import { compileEndpoint } from './endpoint.js';
@@ -70,10 +71,10 @@ function strictest(settings: ReadonlyArray<Dlp | undefined>): Dlp | undefined {
   return set.length === 0 ? undefined : set.reduce((a, b) => (DLP_ORDER.indexOf(b) > DLP_ORDER.indexOf(a) ? b : a));
 }
 
-/** Destinations whose connect decision a compiled policy keeps (then it starts afresh). */
+/** Destinations whose connect decision a compiled policy keeps (the least recently asked go first). */
 const MAX_CONNECT_ANSWERS = 4096;
 
-/** Requests whose verdict a compiled policy keeps (then it starts afresh). */
+/** Requests whose verdict a compiled policy keeps (the least recently asked go first). */
 const MAX_REQUEST_ANSWERS = 4096;
 
 /** A header a verdict reads, in a request's memo key: absent and empty are not the same. */
@@ -194,7 +195,7 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
   // alone, so it is worked out once per destination for as long as this policy is in force.
   // Shared, so frozen: a caller that tried to change one would fail loudly, not change the next.
   // A tunnel's requests share its Destination object: looked up by it first, then by its fields.
-  const connectAnswers = new Map<string, Decision>();
+  const connectAnswers = new LRUCache<string, Decision>({ max: MAX_CONNECT_ANSWERS });
   const byDestination = [new WeakMap<Destination, Decision>(), new WeakMap<Destination, Decision>()] as const;
   const decideConnect = (dest: Destination, identity?: ClientIdentity, options?: ConnectOptions): Decision => {
     if (identity !== undefined) return decideConnectNow(dest, identity, options);
@@ -205,7 +206,6 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
     let decision = connectAnswers.get(key);
     if (!decision) {
       decision = frozen(decideConnectNow(dest, undefined, options));
-      if (connectAnswers.size >= MAX_CONNECT_ANSWERS) connectAnswers.clear();
       connectAnswers.set(key, decision);
     }
     byDestination[remedy].set(dest, decision);
@@ -234,7 +234,7 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
   // The same request (destination, method, path, query and the headers a verdict reads) gets the
   // same verdict while this policy is in force: kept, like the connect decisions, for clients no
   // policy scopes by program, unless the verdict waits for the body.
-  const requestAnswers = new Map<string, RequestDecision>();
+  const requestAnswers = new LRUCache<string, RequestDecision>({ max: MAX_REQUEST_ANSWERS });
   const decideRequest = (dest: Destination, method: string, rawPath: string, query: string, extras: RequestExtras = {}): RequestDecision => {
     if (extras.identity !== undefined) return decideRequestNow(dest, method, rawPath, query, extras);
     const key = `${dest.ipVersion} ${dest.port} ${dest.host} ${dest.authority}\n${method}\n${rawPath}\n${query}\n${extras.hasBody === true ? 1 : extras.hasBody === false ? 0 : ''}\n${headerKey(extras.accept)}\n${headerKey(extras.contentType)}\n${headerKey(extras.contentEncoding)}`;
@@ -242,7 +242,6 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
     if (known) return known;
     const decision = decideRequestNow(dest, method, rawPath, query, extras);
     if (decision.body) return decision;
-    if (requestAnswers.size >= MAX_REQUEST_ANSWERS) requestAnswers.clear();
     requestAnswers.set(key, frozen(decision));
     return decision;
   };
