@@ -14,13 +14,14 @@ import { findOnPath } from '../sandbox/index.js';
 async function allChecks(d: DoctorEnv): Promise<Check[]> {
   // The addons are built by the same `node-gyp rebuild` of npm install.
   const build = { display: 'apt-get install -y g++ make python3, then npm rebuild in the Sluice folder', packages: ['g++', 'make', 'python3'] };
-  const addonCheck = (name: string, loaded: { addon?: unknown; reason: string }, without: string): Check =>
-    loaded.addon ? { name, status: 'ok', detail: 'built' } : { name, status: 'warn', detail: `${loaded.reason}; ${without}`, fix: build };
+  const addonCheck = (name: string, loaded: { addon?: unknown; reason: string }, without: string, built = 'built'): Check =>
+    loaded.addon ? { name, status: 'ok', detail: built } : { name, status: 'warn', detail: `${loaded.reason}; ${without}`, fix: build };
+  const literals = nativeLiterals();
   return [
     nodeCheck(),
     homeCheck(d),
     addonCheck('native redaction addon', { addon: native.collector, reason: native.reason }, 'redaction runs its slower JavaScript loop'),
-    addonCheck('native placeholder search', nativeLiterals(), 'request bodies are searched for placeholders with a RegExp, slower on large uploads'),
+    addonCheck('native placeholder search', literals, 'request bodies are searched for placeholders with a RegExp, slower on large uploads', `built (its ${literals.addon?.path} loop)`),
     addonCheck('native memory release', nativeHeap(), '`sluice up` keeps the memory its start-up used ~8 s longer (~11 MB)'),
     ...(await sandboxChecks(d)),
     ...(await dockerChecks(d)),

@@ -9,7 +9,7 @@ export type * from './llm.js';
 export type * from './process.js';
 export { lazyModule } from './lazy-module.js';
 export * from './worker.js';
-export { createLiteralSearch, escapeRegExp, nativeLiterals } from './literal-search.js';
+export { createLiteralSearch, escapeRegExp, NATIVE_PATHS, nativeLiterals, type NativePath } from './literal-search.js';
 export type { LiteralSearch } from './literal-search.js';
 export { loadAddon } from './native-addon.js';
 export { nativeHeap, releaseMemory } from './heap.js';

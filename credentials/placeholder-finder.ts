@@ -84,10 +84,15 @@ export function createPlaceholderFinder(
     return out;
   }
 
+  // Every chunk of every body asks holdLength of its last few hundred bytes: a candidate can only start
+  // where its prefix's first character is, so the loops jump from one to the next (indexOf) instead of
+  // asking at every position.
   function holdLength(text: string): number {
     let longest = 0;
     for (const { shape, total } of compiled) {
-      for (let i = Math.max(0, text.length - (total - 1)); i < text.length; i++) {
+      const from = Math.max(0, text.length - (total - 1));
+      const first = shape.prefix.charAt(0);
+      for (let i = first === '' ? from : text.indexOf(first, from); i >= 0 && i < text.length; i = first === '' ? i + 1 : text.indexOf(first, i + 1)) {
         if (text.length - i <= longest) break;
         if (isPartialCandidate(shape, text, i)) {
           longest = text.length - i;
@@ -96,8 +101,8 @@ export function createPlaceholderFinder(
       }
     }
     // A body split inside an alias: hold from a partial prefix, or from a whole one whose KEY may go on.
-    for (let i = Math.max(0, text.length - (OPENSHELL_PREFIX.length + KEY_MAX)); i < text.length - longest; i++) {
-      if (text.charCodeAt(i) !== 0x6f /* o */) continue;
+    const aliasFrom = Math.max(0, text.length - (OPENSHELL_PREFIX.length + KEY_MAX));
+    for (let i = text.indexOf('o', aliasFrom); i >= 0 && i < text.length - longest; i = text.indexOf('o', i + 1)) {
       const tail = text.slice(i);
       const partial = tail.length <= OPENSHELL_PREFIX.length ? OPENSHELL_PREFIX.startsWith(tail) : tail.startsWith(OPENSHELL_PREFIX) && [...tail.slice(OPENSHELL_PREFIX.length)].every((c) => KEY_CHAR.test(c));
       if (partial) {

@@ -1,6 +1,6 @@
 /**
  * The literals a recognizer's prefilter can match, so that a search for literals (core's
- * createLiteralSearch, ~0.3-0.5 ns a byte in C++) can tell that a buffer holds none of them
+ * createLiteralSearch, ~0.1-0.3 ns a byte in C++) can tell that a buffer holds none of them
  * before re2 runs its prefilter sets over every chunk of it (the exfiltration guard's scan of
  * every byte an agent uploads). Exact: a prefilter is expanded only when it is a finite set of
  * literals, and the expansion matches what re2 matches, Unicode case folding included.

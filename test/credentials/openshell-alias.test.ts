@@ -1,5 +1,6 @@
 import t from 'tap';
 import { createPlaceholderFinder } from '../../credentials/placeholder-finder.js';
+import { ALPHABETS } from '../../credentials/placeholders.js';
 import { curl, startWorld } from '../proxy/fixtures.js';
 
 /**
@@ -130,4 +131,43 @@ t.test('the finder: scanning bytes answers as reading the whole text does, where
   t.ok(checked > 20, `bodies with no whole placeholder but a part of one at their end were among them (${checked})`);
   const tail = `${filler}${filler}hf_${'q'.repeat(250)}`;
   t.equal(finder.scan(Buffer.from(tail, 'latin1')).hold, 253, 'a long placeholder begun 253 bytes before the end is held back whole');
+});
+
+t.test('the finder: what it holds back is the longest end of a text that could still grow into a placeholder or an alias', async (t) => {
+  // holdLength jumps between the places a prefix's first character is: ends full of those characters
+  // (`sssk-`, `hhf_`, `oopenshell:`), prefixes that begin inside others, and none at all, against the
+  // definition read at every position.
+  const shapes = [
+    { prefix: 'sk-', length: 12, alphabet: 'alnum' },
+    { prefix: 'sk-proj-', length: 40, alphabet: 'base64url' },
+    { prefix: 'hf_', length: 30, alphabet: 'alpha' },
+    { prefix: 'kk', length: 6, alphabet: 'hex' },
+  ] as const;
+  const finder = finderOf([...shapes], ['sk-abcdefghijkl']);
+  const alias = 'openshell:resolve:env:';
+  const couldGrow = (end: string): boolean =>
+    shapes.some((s) => end.length < s.prefix.length + s.length && [...end].every((c, k) => (k < s.prefix.length ? c === s.prefix[k] : ALPHABETS[s.alphabet].includes(c)))) ||
+    (end.length <= alias.length ? alias.startsWith(end) : end.startsWith(alias) && end.length <= alias.length + 256 && /^[A-Za-z0-9_]*$/.test(end.slice(alias.length)));
+  const definition = (text: string): number => {
+    for (let i = 0; i < text.length; i++) if (couldGrow(text.slice(i))) return text.length - i;
+    return 0;
+  };
+  const pieces = ['s', 'k', '-', 'sk', 'sk-', 'sk-proj-', 'p', 'h', 'hf_', 'kk', 'o', 'oo', alias.slice(0, 9), alias, 'KEY_1', 'ab', 'Q', ' ', '=', 'ff09', 'A'.repeat(20)];
+  let held = 0;
+  let mismatches = 0;
+  let seed = 7;
+  const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) >> 8) % n;
+  for (let round = 0; round < 4000 && mismatches < 5; round++) {
+    let text = '';
+    for (let k = 0, n = 1 + random(8); k < n; k++) text += pieces[random(pieces.length)]!;
+    if (round % 5 === 0) text = 'x'.repeat(round % 400) + text;
+    const expected = definition(text);
+    if (expected > 0) held++;
+    if (finder.holdLength(text) !== expected) {
+      mismatches++;
+      t.fail(`${JSON.stringify(text.slice(-80))}: holds ${finder.holdLength(text)}, the definition says ${expected}`);
+    }
+  }
+  t.equal(mismatches, 0);
+  t.ok(held > 1000, `most texts end in something that could grow (${held})`);
 });
