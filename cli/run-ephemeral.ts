@@ -1,4 +1,5 @@
 import { startSluice, PolicyLoadError } from '../app/index.js';
+import { tuneHeapGrowth } from '../core/index.js';
 import type { Sluice } from '../app/index.js';
 import { sandboxLimits } from '../gateway/index.js';
 import { loadPolicyFile, parsePolicy, formatPolicyError, DEFAULT_POLICY_YAML } from '../rules/index.js';
@@ -63,6 +64,7 @@ export async function runEphemeral(opts: RunOptions, home: string, io: CliIO): P
     });
     for (const line of [...prepared.warnings, ...prepared.notices]) say(line);
     stopper.check();
+    tuneHeapGrowth(); // this process is the sandbox's proxy (core/heap.ts)
     sluice = await startSluice({
       home,
       ...(opts.policy ? { policyFile: opts.policy } : {}),

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { startGateway, PolicyLoadError } from '../app/index.js';
-import { createEventBus, releaseMemory } from '../core/index.js';
+import { createEventBus, releaseMemory, tuneHeapGrowth } from '../core/index.js';
 import { createMetrics, dashboardRoutes } from '../gateway/index.js';
 import { native } from '../redact/index.js';
 import { UsageError, flag, list, str } from './args.js';
@@ -50,6 +50,8 @@ export async function up(inv: Invocation, io: CliIO): Promise<number> {
     io.stderr.write('sluice up: --api-listen needs the address or name clients use (its TLS certificate names it), not a wildcard\n');
     return 2;
   }
+  // This process is a proxy from here on: body buffers must not drive full collections (core/heap.ts).
+  tuneHeapGrowth();
   // Metrics count from the first event on, so they subscribe to the bus before the gateway starts.
   const bus = createEventBus();
   const metrics = createMetrics(bus);

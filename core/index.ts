@@ -12,7 +12,7 @@ export * from './worker.js';
 export { createLiteralSearch, escapeRegExp, NATIVE_PATHS, nativeLiterals, type NativePath } from './literal-search.js';
 export type { LiteralSearch } from './literal-search.js';
 export { loadAddon } from './native-addon.js';
-export { nativeHeap, releaseMemory } from './heap.js';
+export { HEAP_GROWING_PERCENT, nativeHeap, releaseMemory, tuneHeapGrowth } from './heap.js';
 export { Cancellation } from './cancellation.js';
 export type { Cancel } from './cancellation.js';
 export type { LoadedAddon } from './native-addon.js';
