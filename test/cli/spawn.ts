@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,5 +16,22 @@ export function sluice(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 
     execFile(bin, args, { env: { ...cleanEnv(), ...env }, timeout: timeoutMs }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
+  });
+}
+
+/**
+ * The proxy URL a spawned `sluice up` prints once it listens, and its stdout so far (kept growing:
+ * `output()` reads it later, e.g. the lines `--trace-gc` adds). Rejects if it exits first.
+ */
+export function listeningUrl(child: ChildProcess): Promise<{ url: string; output(): string }> {
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      const had = /listening on (http:\/\/\S+)/.test(out);
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m && !had) resolve({ url: m[1]!, output: () => out });
+    });
+    child.once('exit', (code) => reject(new Error(`sluice up exited (${code}): ${out}`)));
   });
 }

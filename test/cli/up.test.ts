@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { createTestCA } from '../helpers/tls.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { tempDir } from '../helpers/sluice.js';
-import { bin, cleanEnv, sluice } from './spawn.js';
+import { bin, cleanEnv, listeningUrl, sluice } from './spawn.js';
 
 // Each spawn of bin/sluice costs a second or two of CPU; on a shared, loaded machine the file
 // outlasts tap's default 120 s although every step succeeds.
@@ -32,19 +32,11 @@ t.test('sluice up: a new user points curl at it; allowed passes, denied gets the
     await up.close();
     fs.rmSync(home, { recursive: true, force: true });
   });
-  let out = '';
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-  t.match(out, /HTTPS_PROXY=/);
-  t.match(out, /NODE_EXTRA_CA_CERTS=/);
+  const { url, output } = await listeningUrl(child);
+  t.match(output(), /HTTPS_PROXY=/);
+  t.match(output(), /NODE_EXTRA_CA_CERTS=/);
   t.notMatch(err, /JavaScript loop/, 'the native redaction loop is built: no warning');
   const caPath = (await sluice(['ca', 'path', '--home', home])).stdout.trim();
   const ok = await run('curl', ['-sS', '-x', url, '--cacert', caPath, `https://allowed.test:${up.port}/hi`]);

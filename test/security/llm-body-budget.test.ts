@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ProxyAgent, request } from 'undici';
 import { createFakeOpenAI } from '../fakes/index.js';
 import type { FakeBackend } from '../fakes/index.js';
+import { listeningUrl } from '../cli/spawn.js';
 import { tempDir } from '../helpers/sluice.js';
 
 /**
@@ -43,15 +44,7 @@ privacy:
   child = spawn(process.execPath, [path.join(root, 'bin', 'sluice'), 'up', '--policy', path.join(home, 'policy.yaml'), '--home', home, '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   // Even if this test is cut short by its timeout, the Sluice it started does not outlive it.
   process.once('exit', () => child.kill('SIGKILL'));
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`sluice exited (${code})`)));
-  });
+  url = (await listeningUrl(child)).url;
 });
 
 t.teardown(async () => {
