@@ -78,6 +78,15 @@ double firstOfScalar(const Table& table, const uint8_t* text, size_t n, size_t i
   return -1;
 }
 
+// The first of the positions i + k (bit k of `candidates`) where a literal starts, or -1.
+inline double firstCandidate(const Table& table, const uint8_t* text, size_t n, size_t i, uint32_t candidates) {
+  for (; candidates != 0; candidates &= candidates - 1) {
+    const size_t at = i + static_cast<size_t>(__builtin_ctz(candidates));
+    if (table.at(text, n, at)) return static_cast<double>(at);
+  }
+  return -1;
+}
+
 #ifdef SLUICE_X86
 // The "Teddy" filter of Hyperscan: for 16 (32) positions at once, each of the first three bytes split into its two
 // nibbles, each nibble looked up (pshufb) in its 16-entry mask of buckets, the six masks ANDed: a position whose
@@ -87,14 +96,6 @@ double firstOfScalar(const Table& table, const uint8_t* text, size_t n, size_t i
 // the same run.
 // (Helpers, not lambdas: a lambda does not inherit its caller's target.)
 
-// The first of the positions i + k (bit k of `candidates`) where a literal starts, or -1.
-inline double firstCandidate(const Table& table, const uint8_t* text, size_t n, size_t i, uint32_t candidates) {
-  for (; candidates != 0; candidates &= candidates - 1) {
-    const size_t at = i + static_cast<size_t>(__builtin_ctz(candidates));
-    if (table.at(text, n, at)) return static_cast<double>(at);
-  }
-  return -1;
-}
 __attribute__((target("ssse3"))) inline __m128i masks128(const uint8_t* m, int k) {
   return _mm_loadu_si128(reinterpret_cast<const __m128i*>(m + 16 * k));
 }

@@ -27,10 +27,9 @@ export function listeningUrl(child: ChildProcess): Promise<{ url: string; output
   let out = '';
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => {
-      const had = /listening on (http:\/\/\S+)/.test(out);
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m && !had) resolve({ url: m[1]!, output: () => out });
+      if (m) resolve({ url: m[1]!, output: () => out });
     });
     child.once('exit', (code) => reject(new Error(`sluice up exited (${code}): ${out}`)));
   });

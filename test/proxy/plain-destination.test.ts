@@ -57,3 +57,13 @@ t.test('more authorities than are kept: each still parses to itself', async (t) 
   }
   t.same(parseAbsolute('http://h0.example.com:1/').dest, parseAuthority('h0.example.com:1', 80), 'an early one, dropped and parsed again');
 });
+
+t.test('only authorities a host name and port can fill are kept', async (t) => {
+  // IDNA maps U+00AD (soft hyphen) to nothing: a valid authority far longer than any canonical one.
+  const long = `api${'\u00ad'.repeat(400)}.example.com`;
+  const first = parseAbsolute(`http://${long}/`).dest;
+  t.equal(first.authority, 'api.example.com:80');
+  t.not(parseAbsolute(`http://${long}/`).dest, first, 'parsed again each time, never kept');
+  const host = Array.from({ length: 4 }, () => 'a'.repeat(62)).join('.');
+  t.equal(parseAbsolute(`http://${host}:65535/`).dest, parseAbsolute(`http://${host}:65535/`).dest, 'the longest ordinary authorities are kept');
+});
