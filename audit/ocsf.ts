@@ -106,8 +106,7 @@ const METADATA_CONTAINER_JSON = JSON.stringify(METADATA_CONTAINER);
 /** From "class_uid" to "type_name", per method the activity ids name (others take JSON.stringify). */
 const HTTP_HEADS = new Map(
   Object.keys(HTTP_METHOD_ACTIVITY).map((method) => {
-    const [id, name] = httpActivity(method);
-    const head = JSON.stringify({ class_uid: HTTP_ACTIVITY.class_uid, class_name: HTTP_ACTIVITY.class_name, category_uid: HTTP_ACTIVITY.category_uid, category_name: HTTP_ACTIVITY.category_name, activity_id: id, activity_name: name, type_uid: HTTP_ACTIVITY.class_uid * 100 + id, type_name: `${HTTP_ACTIVITY.class_name}: ${name}` });
+    const head = JSON.stringify(classHead(HTTP_ACTIVITY, ...httpActivity(method)));
     return [method, `,${head.slice(1, -1)}`];
   }),
 );
@@ -126,8 +125,7 @@ const decisionsJson = new WeakMap<Decision, DecisionJson>();
 function decisionJson(d: Decision): DecisionJson {
   const known = decisionsJson.get(d);
   if (known) return known;
-  const o = decisionOutcome(d);
-  const outcome = JSON.stringify({ severity_id: o.severity_id, severity: SEVERITY[o.severity_id], status_id: o.status_id, status: o.status_id === 1 ? 'Success' : 'Failure', action_id: o.action_id, action: ACTION[o.action_id], disposition_id: o.disposition_id, disposition: o.disposition ?? DISPOSITION[o.disposition_id] });
+  const outcome = JSON.stringify(outcomeFields(decisionOutcome(d)));
   const policy = policyOf(d);
   const json: DecisionJson = {
     outcome: `,${outcome.slice(1, -1)}`,
@@ -326,8 +324,17 @@ function finding(event: FindingEvent): OcsfRecord {
 
 /** The base attributes every class shares, then the class's own members without undefined ones. */
 function record(cls: OcsfClass, activityId: number, activityName: string, time: number, outcome: Outcome, members: OcsfRecord): OcsfRecord {
-  const out: OcsfRecord = {
-    time,
+  const out: OcsfRecord = { time, ...classHead(cls, activityId, activityName), ...outcomeFields(outcome), metadata: METADATA };
+  for (const key of Object.keys(members)) {
+    const value = members[key];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+/** A record's class and activity members, from "class_uid" to "type_name". */
+function classHead(cls: OcsfClass, activityId: number, activityName: string): OcsfRecord {
+  return {
     class_uid: cls.class_uid,
     class_name: cls.class_name,
     category_uid: cls.category_uid,
@@ -336,6 +343,12 @@ function record(cls: OcsfClass, activityId: number, activityName: string, time: 
     activity_name: activityName,
     type_uid: cls.class_uid * 100 + activityId,
     type_name: `${cls.class_name}: ${activityName}`,
+  };
+}
+
+/** A record's outcome members, from "severity_id" to "disposition". */
+function outcomeFields(outcome: Outcome): OcsfRecord {
+  return {
     severity_id: outcome.severity_id,
     severity: SEVERITY[outcome.severity_id],
     status_id: outcome.status_id,
@@ -344,13 +357,7 @@ function record(cls: OcsfClass, activityId: number, activityName: string, time: 
     action: ACTION[outcome.action_id],
     disposition_id: outcome.disposition_id,
     disposition: outcome.disposition ?? DISPOSITION[outcome.disposition_id],
-    metadata: METADATA,
   };
-  for (const key of Object.keys(members)) {
-    const value = members[key];
-    if (value !== undefined) out[key] = value;
-  }
-  return out;
 }
 
 /** The outcomes a decision maps to, made once (one per audited request otherwise). */

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import fs from 'node:fs';
 import type net from 'node:net';
 import tls from 'node:tls';
@@ -89,8 +90,15 @@ const undici = lazyModule<typeof Undici>('undici');
 
 export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
   const secureContext = buildTrust(opts.extraCA ?? []);
-  const maxPools = opts.maxPools ?? 512;
-  const pools = new Map<string, Upstream>();
+  // One pool per upstream; past maxPools the least recently used is closed.
+  const pools = new LRUCache<string, Upstream>({
+    max: opts.maxPools ?? 512,
+    dispose: (evicted, _key, reason) => {
+      if (reason !== 'evict') return;
+      void evicted.pool.close().catch(() => undefined);
+      void evicted.spare?.then((sock) => sock.destroy(), () => undefined);
+    },
+  });
   const connectTimeout = opts.connectTimeoutMs ?? 10_000;
 
   interface Upstream {
@@ -118,20 +126,10 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
     return { hostname: target.dest.host, host: target.dest.host, protocol: `${target.scheme}:`, port: String(target.dest.port), servername: target.dest.host } as buildConnector.Options;
   }
 
-  /** The key last moved to the end of `pools`, so a run of requests to one upstream moves nothing. */
-  let newest: string | undefined;
   function upstreamFor(target: ForwardTarget): { entry: Upstream; fresh: boolean } {
     const key = `${target.scheme}|${target.dest.authority}|${target.address}`;
     const entry = pools.get(key);
-    if (entry) {
-      // Refresh recency: Map iteration order is insertion order, so re-insert (unless it is already the newest).
-      if (key !== newest) {
-        pools.delete(key);
-        pools.set(key, entry);
-        newest = key;
-      }
-      return { entry, fresh: false };
-    }
+    if (entry) return { entry, fresh: false };
     const dial = dialerFor(target);
     // The pool dials only after `created` exists: its first dial takes the prewarmed spare.
     const connect: buildConnector.connector = (o, cb) => {
@@ -157,13 +155,6 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
       }),
     };
     pools.set(key, created);
-    newest = key;
-    if (pools.size > maxPools) {
-      const [oldestKey, oldest] = pools.entries().next().value as [string, Upstream];
-      pools.delete(oldestKey);
-      void oldest.pool.close().catch(() => undefined);
-      void oldest.spare?.then((sock) => sock.destroy(), () => undefined);
-    }
     return { entry: created, fresh: true };
   }
 

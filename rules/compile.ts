@@ -202,7 +202,8 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
     const remedy = options?.remedy === false ? 0 : 1;
     const seen = byDestination[remedy].get(dest);
     if (seen) return seen;
-    const key = `${remedy}${dest.ipVersion} ${dest.port} ${dest.host} ${dest.authority}`;
+    // The authority names host and port (and so the IP version) at once.
+    const key = `${remedy}${dest.authority}`;
     let decision = connectAnswers.get(key);
     if (!decision) {
       decision = frozen(decideConnectNow(dest, undefined, options));
@@ -237,7 +238,7 @@ export function compilePolicy(policy: Policy, opts: CompileOptions = {}): Compil
   const requestAnswers = new LRUCache<string, RequestDecision>({ max: MAX_REQUEST_ANSWERS });
   const decideRequest = (dest: Destination, method: string, rawPath: string, query: string, extras: RequestExtras = {}): RequestDecision => {
     if (extras.identity !== undefined) return decideRequestNow(dest, method, rawPath, query, extras);
-    const key = `${dest.ipVersion} ${dest.port} ${dest.host} ${dest.authority}\n${method}\n${rawPath}\n${query}\n${extras.hasBody === true ? 1 : extras.hasBody === false ? 0 : ''}\n${headerKey(extras.accept)}\n${headerKey(extras.contentType)}\n${headerKey(extras.contentEncoding)}`;
+    const key = `${dest.authority}\n${method}\n${rawPath}\n${query}\n${extras.hasBody === true ? 1 : extras.hasBody === false ? 0 : ''}\n${headerKey(extras.accept)}\n${headerKey(extras.contentType)}\n${headerKey(extras.contentEncoding)}`;
     const known = requestAnswers.get(key);
     if (known) return known;
     const decision = decideRequestNow(dest, method, rawPath, query, extras);
