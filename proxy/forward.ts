@@ -52,7 +52,12 @@ export interface Forwarder {
   close(): Promise<void>;
 }
 
-/** System bundle + Node's roots + NODE_EXTRA_CA_CERTS + extra: built once, shared by every connection. */
+/**
+ * System bundle + Node's roots + NODE_EXTRA_CA_CERTS + extra: built once, on the first upstream
+ * TLS connection, and shared by every one after it. Not at start: parsing its ~300 certificates
+ * takes 20-40 ms and holds ~1.5 MB, which a Sluice that has not yet been asked for an HTTPS
+ * upstream (or only ever forwards plain HTTP) does not need.
+ */
 function buildTrust(extra: readonly string[]): tls.SecureContext {
   const ca: string[] = [...tls.rootCertificates];
   for (const file of ['/etc/ssl/certs/ca-certificates.crt', process.env.NODE_EXTRA_CA_CERTS]) {
@@ -89,7 +94,8 @@ export function upstreamError(err: unknown, dest: Destination): SluiceError {
 const undici = lazyModule<typeof Undici>('undici');
 
 export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
-  const secureContext = buildTrust(opts.extraCA ?? []);
+  let trust: tls.SecureContext | undefined;
+  const secureContext = (): tls.SecureContext => (trust ??= buildTrust(opts.extraCA ?? []));
   // One pool per upstream; past maxPools the least recently used is closed.
   const pools = new LRUCache<string, Upstream>({
     max: opts.maxPools ?? 512,
@@ -110,7 +116,8 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
 
   /** Dials the validated address, never the name; SNI and verification use the name. */
   function dialerFor(target: ForwardTarget): (o: buildConnector.Options) => Promise<net.Socket> {
-    const base = undici().buildConnector({ timeout: connectTimeout, secureContext, rejectUnauthorized: true } as buildConnector.BuildOptions);
+    const tlsOptions = target.scheme === 'https' ? { secureContext: secureContext(), rejectUnauthorized: true } : {};
+    const base = undici().buildConnector({ timeout: connectTimeout, ...tlsOptions } as buildConnector.BuildOptions);
     const servername = target.dest.ipVersion === 0 ? target.dest.host : undefined;
     return (o) =>
       new Promise((resolve, reject) =>
