@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
+import http from 'node:http';
 import type Docker from 'dockerode';
 import { lazyModule } from '../core/index.js';
 import { findOnPath, missingToolMessage } from './host-tools.js';
@@ -13,6 +14,66 @@ const dockerode = lazyModule<typeof Docker>('dockerode');
 
 export function dockerClient(): Docker {
   return new (dockerode())();
+}
+
+/**
+ * The engine's unix socket: DOCKER_HOST's `unix://` path, or the default socket when it is unset.
+ * Undefined for the transports only dockerode speaks (tcp:// with its TLS variables, ssh://).
+ */
+export function engineSocketPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const host = env.DOCKER_HOST;
+  if (host === undefined || host === '') return '/var/run/docker.sock';
+  return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
+}
+
+/** The most an engine's listing may be: far past any real one, short of what could exhaust memory. */
+const MAX_LISTING_BYTES = 64 << 20;
+
+/**
+ * GETs an Engine API path over the unix socket and parses its JSON, without dockerode. Listing is
+ * all the clean-up that every `sluice run` starts (and `sluice ps`) does unless something is left
+ * over; dockerode with its ssh2, gRPC and protobuf is ~2 MB of JavaScript compiled on the event
+ * loop while the sandbox starts. Resolves undefined when no engine answers on the socket (none
+ * listens, or it does not answer in `timeoutMs`), as `ping` says false; rejects on an answer that
+ * is not 2xx JSON.
+ */
+export function engineGet(socketPath: string, path: string, limits: { timeoutMs?: number; maxBytes?: number } = {}): Promise<unknown> {
+  const { timeoutMs = 10_000, maxBytes = MAX_LISTING_BYTES } = limits;
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath, path, method: 'GET', headers: { host: 'docker' }, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= maxBytes) chunks.push(chunk);
+        else if (!res.destroyed) {
+          res.destroy();
+          reject(new Error(`the Docker engine's answer to GET ${path} is over ${maxBytes} bytes`));
+        }
+      });
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status > 299) {
+          reject(new Error(`the Docker engine answered ${status} to GET ${path}: ${text.slice(0, 200)}`));
+          return;
+        }
+        try {
+          resolve(JSON.parse(text));
+        } catch {
+          reject(new Error(`the Docker engine's answer to GET ${path} is not JSON`));
+        }
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      // Nothing there, nothing answering, or no permission: no engine, as for ping.
+      if (err.code && ['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTSOCK', 'ETIMEDOUT', 'ECONNRESET'].includes(err.code)) resolve(undefined);
+      else reject(err);
+    });
+    req.end();
+  });
 }
 
 /** True when the engine answers. */

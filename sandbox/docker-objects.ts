@@ -1,4 +1,5 @@
-import { dockerClient, ping } from './docker-engine.js';
+import type Docker from 'dockerode';
+import { dockerClient, engineGet, engineSocketPath, ping } from './docker-engine.js';
 
 /** Labels let `sluice ps`, `stop` and clean-up find what Sluice created in a shared engine. */
 export const LABEL = 'sluice.sandbox';
@@ -31,24 +32,25 @@ const numberLabel = (labels: Record<string, string> | undefined, key: string) =>
 
 /** Every Sluice container and network in the engine; none when no engine answers. */
 export async function listDockerObjects(filterName?: string): Promise<DockerObject[]> {
-  const docker = dockerClient();
-  if (!(await ping(docker))) return [];
   const label = filterName ? `${LABEL}=${filterName}` : LABEL;
+  const listed = await listLabelled(label);
+  if (!listed) return [];
   const byName = new Map<string, DockerObject>();
   const entry = (name: string) => byName.get(name) ?? byName.set(name, { name }).get(name)!;
-  for (const c of await docker.listContainers({ all: true, filters: { label: [label] } })) {
-    const o = entry(c.Labels[LABEL] ?? c.Id);
+  for (const c of listed.containers) {
+    const labels = c.Labels ?? {};
+    const o = entry(labels[LABEL] ?? c.Id);
     Object.assign(o, {
       container: c.Id,
-      bridge: c.Labels[LABEL_BRIDGE] ?? o.bridge,
-      ownerPid: numberLabel(c.Labels, LABEL_OWNER_PID),
-      ownerStart: numberLabel(c.Labels, LABEL_OWNER_START),
+      bridge: labels[LABEL_BRIDGE] ?? o.bridge,
+      ownerPid: numberLabel(labels, LABEL_OWNER_PID),
+      ownerStart: numberLabel(labels, LABEL_OWNER_START),
       running: c.State === 'running',
       createdAt: new Date(c.Created * 1000).toISOString(),
       command: c.Command ? [c.Command] : [],
     });
   }
-  for (const n of await docker.listNetworks({ filters: { label: [label] } })) {
+  for (const n of listed.networks) {
     const o = entry(n.Labels?.[LABEL] ?? n.Name);
     o.network = n.Id;
     o.bridge ??= n.Labels?.[LABEL_BRIDGE];
@@ -56,6 +58,27 @@ export async function listDockerObjects(filterName?: string): Promise<DockerObje
     o.ownerStart ??= numberLabel(n.Labels, LABEL_OWNER_START);
   }
   return [...byName.values()];
+}
+
+/**
+ * Containers (running or not) and networks carrying `label`; undefined when no engine answers. Over
+ * the unix socket with two GETs (engineGet); through dockerode only for the transports it alone speaks.
+ */
+async function listLabelled(label: string): Promise<{ containers: Docker.ContainerInfo[]; networks: Docker.NetworkInspectInfo[] } | undefined> {
+  const socket = engineSocketPath();
+  if (socket === undefined) {
+    const docker = dockerClient();
+    if (!(await ping(docker))) return undefined;
+    const filters = { label: [label] };
+    return { containers: await docker.listContainers({ all: true, filters }), networks: await docker.listNetworks({ filters }) };
+  }
+  const filters = encodeURIComponent(JSON.stringify({ label: [label] }));
+  const containers = await engineGet(socket, `/containers/json?all=1&filters=${filters}`);
+  if (containers === undefined) return undefined;
+  const networks = await engineGet(socket, `/networks?filters=${filters}`);
+  if (networks === undefined) return undefined;
+  if (!Array.isArray(containers) || !Array.isArray(networks)) throw new Error('the Docker engine listed its containers or networks as something other than a list');
+  return { containers: containers as Docker.ContainerInfo[], networks: networks as Docker.NetworkInspectInfo[] };
 }
 
 /**
