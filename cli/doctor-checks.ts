@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import net from 'node:net';
 import Docker from 'dockerode';
 import { createLeafCache, loadOrCreateCA } from '../certs/index.js';
-import { findOnPath, hostTool } from '../sandbox/index.js';
+import { dockerHost, findOnPath, hostTool } from '../sandbox/index.js';
 
 /**
  * What `sluice doctor` looks at, one check per thing Sluice needs, each with the exact command
@@ -91,7 +91,7 @@ export async function sandboxChecks(d: DoctorEnv): Promise<Check[]> {
 }
 
 export async function dockerChecks(d: DoctorEnv): Promise<Check[]> {
-  const socket = d.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const socket = dockerHost(d.env);
   const checks: Check[] = [toolCheck('dockerd', 'Docker engine installed (dockerd)', false, d)];
   const docker = dockerClientFor(socket);
   const up = await docker.ping().then(() => true, () => false);

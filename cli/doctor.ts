@@ -9,7 +9,7 @@ import { resolveHome } from './home.js';
 import type { CliIO } from './io.js';
 import { nativeHeap, nativeLiterals } from '../core/index.js';
 import { native } from '../redact/index.js';
-import { findOnPath } from '../sandbox/index.js';
+import { dockerHost, findOnPath } from '../sandbox/index.js';
 
 async function allChecks(d: DoctorEnv): Promise<Check[]> {
   // The addons are built by the same `node-gyp rebuild` of npm install.
@@ -57,7 +57,7 @@ function execute(argv: string[], env: NodeJS.ProcessEnv, io: CliIO): Promise<num
 
 /** Starts a Docker engine the way this machine does it (systemd when it runs), then waits for it. */
 async function startDocker(d: DoctorEnv, io: CliIO): Promise<boolean> {
-  const socket = d.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const socket = dockerHost(d.env);
   if (findOnPath('systemctl', d.env.PATH) && fs.existsSync('/run/systemd/system')) {
     await execute(['systemctl', 'start', 'docker'], d.env, io);
   } else {

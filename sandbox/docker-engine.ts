@@ -16,13 +16,14 @@ export function dockerClient(): Docker {
   return new (dockerode())();
 }
 
-/**
- * The engine's unix socket: DOCKER_HOST's `unix://` path, or the default socket when it is unset.
- * Undefined for the transports only dockerode speaks (tcp:// with its TLS variables, ssh://).
- */
+/** Where the engine is: DOCKER_HOST, or the default socket when it is unset or empty (as dockerode reads it). */
+export function dockerHost(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DOCKER_HOST || 'unix:///var/run/docker.sock';
+}
+
+/** The engine's unix socket; undefined for the transports only dockerode speaks (tcp:// with its TLS variables, ssh://). */
 export function engineSocketPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const host = env.DOCKER_HOST;
-  if (host === undefined || host === '') return '/var/run/docker.sock';
+  const host = dockerHost(env);
   return host.startsWith('unix://') ? host.slice('unix://'.length) : undefined;
 }
 
@@ -105,7 +106,7 @@ export async function hasImage(docker: Docker, image: string): Promise<boolean> 
 export async function ensureDocker(opts: { logFile?: string; timeoutMs?: number; onProgress?: (line: string) => void } = {}): Promise<Docker> {
   const docker = dockerClient();
   if (await ping(docker)) return docker;
-  const socket = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+  const socket = dockerHost();
   if (process.getuid?.() !== 0) throw new Error(`no Docker engine answers at ${socket}, and only root can start one: start dockerd (or \`systemctl start docker\`), or set DOCKER_HOST; \`sluice doctor\` checks the setup`);
   // Without this check a missing dockerd would only show as 30 s of silence.
   if (!findOnPath('dockerd')) throw new Error(`no Docker engine answers at ${socket} and ${missingToolMessage('dockerd')}`);

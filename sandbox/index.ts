@@ -21,7 +21,7 @@ export type {
   StdioMode,
 } from './types.js';
 export { buildBaseImage, BASE_IMAGE, type BuildImageOptions } from './image.js';
-export { ensureDocker } from './docker-engine.js';
+export { dockerHost, ensureDocker } from './docker-engine.js';
 export { startToolRunner, type ToolRunner } from './tool-runner.js';
 export { startOwnerReaper, type Reaper } from './reaper.js';
 export { createNetworkPool, DEFAULT_POOL_SIZE, type NetworkPool } from './network-pool.js';

@@ -95,7 +95,6 @@ inline double firstCandidate(const Table& table, const uint8_t* text, size_t n, 
 // and the egress gate's literals: AVX2 0.09-0.12 ns a byte, SSSE3 0.21-0.32, where the loop above took 0.53-1.0 in
 // the same run.
 // (Helpers, not lambdas: a lambda does not inherit its caller's target.)
-
 __attribute__((target("ssse3"))) inline __m128i masks128(const uint8_t* m, int k) {
   return _mm_loadu_si128(reinterpret_cast<const __m128i*>(m + 16 * k));
 }
