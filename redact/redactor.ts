@@ -225,6 +225,8 @@ export function createRedactor(config: PrivacyConfig | undefined, opts: Redactor
     const found = pool && missingChars >= OFFLOAD_CHARS && missingChars <= OFFLOAD_MAX_CHARS
       ? await pool.detect(missing.map((m) => texts[m.index]!)).catch(() => undefined)
       : undefined;
+    // Hashing a long history (~1 µs per KB) and scanning its new text here are two steps, not one run.
+    if (found === undefined && missing.length > 0) await yieldToLoop();
     let sinceYield = 0;
     for (const [k, m] of missing.entries()) {
       const text = texts[m.index]!;
