@@ -27,7 +27,7 @@ export function releaseMemory(): { released: boolean; reason: string } {
  * How far V8 lets the old generation grow past what the last full collection kept, as V8's
  * `--heap-growing-percent` (the limit is the kept size times 1 + this / 100).
  *
- * A proxy's old generation is mostly what start-up made (the policy, the modules, the CA: ~13-19 MB);
+ * A proxy's old generation is mostly what start-up made (the policy, the modules, the CA: ~13-16 MB);
  * its traffic is young garbage and body buffers outside the heap. V8 counts the bytes of those
  * buffers allocated since the last full collection against the old generation's limit, and frees
  * them only when a collection finds them dead; the limit its own rule sets for a heap this small
@@ -35,9 +35,12 @@ export function releaseMemory(): { released: boolean; reason: string } {
  * 64 MiB body, 122 over the bench's large-body lane (500 ms of pauses, and the marking threads' CPU
  * on top). With the limit at 3× the kept size the scavenges free the buffers first: none after the
  * first body, and the large lane's CPU per MB fell from 6.1 to 4.5 (upload), 6.0 to 3.9 (source
- * text) and 5.0 to 3.8 (download) in one run of each; idle memory rose by under 1 MB.
+ * text) and 5.0 to 3.8 (download) in one run of each; idle memory rose by under 1 MB. That was with
+ * the whole of undici loaded by the first upstream (~6 MB kept: ~57 MB of limit); with only its pool
+ * (core/undici.ts, ~2.5 MB) 3× was ~46 MB, met again (2-3 mark-compacts per 128 MiB once warm, 1 at
+ * 3.5×), and 4× (~60 MB) has none again.
  */
-export const HEAP_GROWING_PERCENT = 200;
+export const HEAP_GROWING_PERCENT = 300;
 
 /**
  * Sets V8's heap growth for a process that runs a proxy (`sluice up`, `sluice run`), unless the

@@ -8,6 +8,8 @@ export * from './escapes.js';
 export type * from './llm.js';
 export type * from './process.js';
 export { lazyModule } from './lazy-module.js';
+export { undiciPool } from './undici.js';
+export type { UndiciPool } from './undici.js';
 export * from './worker.js';
 export { createLiteralSearch, escapeRegExp, NATIVE_PATHS, nativeLiterals, type NativePath } from './literal-search.js';
 export type { LiteralSearch } from './literal-search.js';

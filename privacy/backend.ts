@@ -1,6 +1,5 @@
 import type { Dispatcher, Pool } from 'undici';
-import type * as Undici from 'undici';
-import { lazyModule } from '../core/index.js';
+import { undiciPool } from '../core/index.js';
 import type { Cancel } from '../core/index.js';
 import type { BackendConfig } from './schema.js';
 import type { Shape } from './translate/index.js';
@@ -41,7 +40,6 @@ export function shapeOfBackend(config: BackendConfig): Shape {
   return 'openai';
 }
 
-const undici = lazyModule<typeof Undici>('undici');
 
 export function createBackend(name: string, config: BackendConfig): Backend {
   const url = new URL(config.url);
@@ -51,7 +49,7 @@ export function createBackend(name: string, config: BackendConfig): Backend {
   // Made on the first call: undici is required then, so a Sluice whose routes are never called
   // (and `sluice up` at idle) does not load it for the default Ollama backend.
   let made: Pool | undefined;
-  const pool = (): Pool => (made ??= new (undici().Pool)(url.origin, {
+  const pool = (): Pool => (made ??= new (undiciPool().Pool)(url.origin, {
     connect: { timeout: config.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS },
     headersTimeout: timeoutMs,
     bodyTimeout: timeoutMs,

@@ -5,8 +5,7 @@ import tls from 'node:tls';
 import type { Readable } from 'node:stream';
 import type { EventEmitter } from 'node:events';
 import type { Dispatcher, Pool, buildConnector } from 'undici';
-import type * as Undici from 'undici';
-import { SluiceError, lazyModule } from '../core/index.js';
+import { SluiceError, undiciPool } from '../core/index.js';
 import type { Destination } from '../core/index.js';
 import { toUndiciHeaders } from './headers.js';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -90,8 +89,6 @@ export function upstreamError(err: unknown, dest: Destination): SluiceError {
   return new SluiceError('SLUICE_UPSTREAM_ERROR', `upstream ${dest.authority} failed: ${code || (e?.message ?? 'unknown error')}`, ctx);
 }
 
-/** undici (~20 MB loaded) is required on the first upstream, not when Sluice starts idle. */
-const undici = lazyModule<typeof Undici>('undici');
 
 export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
   let trust: tls.SecureContext | undefined;
@@ -117,7 +114,7 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
   /** Dials the validated address, never the name; SNI and verification use the name. */
   function dialerFor(target: ForwardTarget): (o: buildConnector.Options) => Promise<net.Socket> {
     const tlsOptions = target.scheme === 'https' ? { secureContext: secureContext(), rejectUnauthorized: true } : {};
-    const base = undici().buildConnector({ timeout: connectTimeout, ...tlsOptions } as buildConnector.BuildOptions);
+    const base = undiciPool().buildConnector({ timeout: connectTimeout, ...tlsOptions } as buildConnector.BuildOptions);
     const servername = target.dest.ipVersion === 0 ? target.dest.host : undefined;
     return (o) =>
       new Promise((resolve, reject) =>
@@ -151,7 +148,7 @@ export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
     const origin = `${target.scheme}://${target.dest.authority}`;
     const created: Upstream = {
       dial,
-      pool: new (undici().Pool)(origin, {
+      pool: new (undiciPool().Pool)(origin, {
         connect,
         connections: opts.connectionsPerPool ?? 128,
         pipelining: 1,
