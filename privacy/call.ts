@@ -26,6 +26,12 @@ export interface RoutedCall {
   stats: CallStats;
   /** Called once when the answer is complete (or failed), for the audit event. */
   done(): void;
+  /**
+   * For a caller that encodes the answer itself (the Responses WebSocket session): a streamed answer hands it
+   * each event as the backend's stream is decoded, instead of encoding them into the client's stream format
+   * (which that caller would only decode again), and its body, read to the end, yields nothing.
+   */
+  events?: (event: ChatEvent) => void;
 }
 
 export interface Attempt {
@@ -241,15 +247,17 @@ async function answer(call: RoutedCall, attempt: Attempt, built: Built, res: Dis
 async function* pump(call: RoutedCall, backend: Backend, same: boolean, res: Dispatcher.ResponseData): AsyncGenerator<Uint8Array> {
   const decoder = codecs[backend.shape].createDecoder();
   const includeUsage = clientWantsUsage(call);
-  const strip = same && backend.shape === 'openai' && !includeUsage ? usageStripper() : undefined;
-  const encoder = same ? undefined : call.client.createEncoder(call.requestedModel, includeUsage);
+  const sink = call.events;
+  const strip = same && !sink && backend.shape === 'openai' && !includeUsage ? usageStripper() : undefined;
+  const encoder = same || sink ? undefined : call.client.createEncoder(call.requestedModel, includeUsage);
   const events: ChatEvent[] = [];
   let completed = false;
   const drain = (): string => {
     let out = '';
     for (const ev of events) {
       call.stats.observe(ev);
-      if (encoder) out += encoder.encode(ev);
+      if (sink) sink(ev);
+      else if (encoder) out += encoder.encode(ev);
     }
     events.length = 0;
     return out;
@@ -258,6 +266,7 @@ async function* pump(call: RoutedCall, backend: Backend, same: boolean, res: Dis
     for await (const chunk of res.body) {
       decoder.push(chunk as Buffer, events);
       const out = drain();
+      if (sink) continue;
       if (strip) {
         const kept = strip.push(chunk as Buffer);
         if (kept.length) yield Buffer.from(kept);
@@ -280,6 +289,10 @@ async function* pump(call: RoutedCall, backend: Backend, same: boolean, res: Dis
       ? { status: 504, kind: 'timeout', message: `backend "${backend.name}" sent nothing for ${backend.timeoutMs} ms` }
       : { status: 502, kind: 'server', message: `backend "${backend.name}" stream failed: ${(err as Error).message}` };
     call.stats.error = error.message;
+    if (sink) {
+      sink({ type: 'error', error });
+      return;
+    }
     const out = (encoder ?? call.client.createEncoder(call.requestedModel, includeUsage)).encode({ type: 'error', error });
     if (out.length) yield Buffer.from(out);
   } finally {

@@ -16,6 +16,8 @@ export interface Turn {
   /** The `response.create` message, as the client sent it (without `type`), input resolved. */
   body: Json;
   request: ChatRequest;
+  /** The UTF-8 bytes of the message itself (the audit's request size: what the client sent for this turn). */
+  bytes: number;
 }
 
 /** Runs one turn against a backend: neutral events out; throws an ApiError before the first event to refuse it. */
@@ -84,7 +86,7 @@ export function createResponsesSession(opts: { run: TurnRunner; send(message: st
     } else {
       let started = false;
       try {
-        await opts.run({ body: resolved, request }, (ev) => {
+        await opts.run({ body: resolved, request, bytes: Buffer.byteLength(text) }, (ev) => {
           started = true;
           emit(ev);
         });

@@ -4,9 +4,10 @@ import type { EventRestorer } from './restore-events.js';
 import { createResponsesRestorer } from './restore-events.js';
 import type { RouterRedactor } from './restore.js';
 import { createResponsesSession, isApiError } from './responses-session.js';
+import type { Turn } from './responses-session.js';
 import type { CompiledRoute } from './routes.js';
 import type { ApiError, ChatEvent } from './translate/index.js';
-import { codecs, parseBackendError } from './translate/index.js';
+import { parseBackendError } from './translate/index.js';
 
 /**
  * The Responses API over WebSocket (Codex's default transport), as the router handles it. The
@@ -37,8 +38,11 @@ export interface SocketDeps {
   leavesMachine(route: CompiledRoute): boolean;
   /** An allowed turn goes out: audit it. */
   allowed(ctx: RequestContext, route: CompiledRoute, model: string | undefined, findings: Record<string, number> | undefined): void;
-  /** A routed turn: the backend's answer as a streamed Responses body (or an error body). */
-  answer(ctx: RequestContext, route: CompiledRoute, body: Json, model: string, findings: Record<string, number> | undefined): Promise<StageResponse>;
+  /**
+   * A routed turn: its answer's events go to `events` as the backend streams them, while the body returned is
+   * read (it yields nothing); an error status comes back as an error body instead.
+   */
+  answer(ctx: RequestContext, route: CompiledRoute, turn: Turn, model: string, findings: Record<string, number> | undefined, events: (event: ChatEvent) => void): Promise<StageResponse>;
 }
 
 function describe(route: CompiledRoute): string {
@@ -117,24 +121,18 @@ async function turn(deps: SocketDeps, ctx: RequestContext, st: SocketState, reda
 /** Route mode: Sluice's side of the connection, one backend call per turn. */
 export function socketPeer(deps: SocketDeps, ctx: RequestContext, st: SocketState): WebSocketPeer {
   let session: ReturnType<typeof createResponsesSession> | undefined;
-  const run = async (turn: { body: Json }, emit: (event: ChatEvent) => void): Promise<void> => {
+  const run = async (turn: Turn, emit: (event: ChatEvent) => void): Promise<void> => {
     const model = typeof turn.body.model === 'string' ? turn.body.model : '';
     const next = st.turns.shift();
     const route = next?.route ?? deps.match(model, undefined, ctx.dest.host);
     if (!route || route.action !== 'route') throw { status: 403, kind: 'permission', message: `no inference route answers openai-responses model "${model}"` } satisfies ApiError;
-    const res = await deps.answer(ctx, route, turn.body, model, next?.findings);
+    const res = await deps.answer(ctx, route, turn, model, next?.findings, emit);
     if (res.status >= 400 || typeof res.body === 'string' || res.body instanceof Uint8Array) {
       const text = typeof res.body === 'string' ? res.body : res.body instanceof Uint8Array ? Buffer.from(res.body).toString('utf8') : '';
       throw parseBackendError(res.status >= 400 ? res.status : 502, text);
     }
-    const decoder = codecs.responses.createDecoder();
-    const out: ChatEvent[] = [];
-    for await (const chunk of res.body) {
-      decoder.push(chunk, out);
-      for (const e of out.splice(0)) emit(e);
-    }
-    decoder.end(out);
-    for (const e of out.splice(0)) emit(e);
+    // The events reach `emit` as the backend's stream is decoded (never encoded as SSE to be decoded again here).
+    for await (const _ of res.body) void _;
   };
   return {
     open(io) {

@@ -19,6 +19,7 @@ import { compileRoutes } from './routes.js';
 import type { InferenceConfig } from './schema.js';
 import { CallStats, countBytes } from './stats.js';
 import { codecs, ollamaGenerate, openAICompletions, renderModelList } from './translate/index.js';
+import type { ChatEvent } from './translate/index.js';
 import { kindForStatus } from './translate/chat.js';
 import type { LlmFindings, RouterRedactor } from './restore.js';
 import { createResponseRestorer, createTextRestoreFilter } from './restore.js';
@@ -317,7 +318,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
   };
 
   /** A recognised call the route sends to a backend: translated there and back, fallback included. */
-  const answer = async (ctx: RequestContext, st: CallState, api: LlmApi, route: CompiledRoute, requestBytes: number): Promise<StageResponse> => {
+  const answer = async (ctx: RequestContext, st: CallState, api: LlmApi, route: CompiledRoute, requestBytes: number, events?: (event: ChatEvent) => void): Promise<StageResponse> => {
     const attempts = attemptsFor(route, st.requestedModel ?? '');
     if (attempts.length === 0) {
       // Only possible when a reload removed the backend between this call's body and its answer.
@@ -345,6 +346,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       clientHeaders: ctx.headers,
       cancel: ctx.cancel,
       stats,
+      ...(events ? { events } : {}),
       done() {
         if (reported) return;
         reported = true;
@@ -377,9 +379,9 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
     allowed(ctx, route, model, findings) {
       emit(ctx, { api: SOCKET_API, shape: 'responses', stream: true, route, ...(model ? { requestedModel: model } : {}), ...(findings ? { findings } : {}) }, { action: 'allow', backend: 'upstream', ...(model ? { backendModel: model } : {}) });
     },
-    answer(ctx, route, body, model, findings) {
-      const turn: CallState = { api: SOCKET_API, shape: 'responses', body: { ...body, stream: true }, requestedModel: model, stream: true, route, ...(findings ? { findings } : {}) };
-      return answer(ctx, turn, 'openai-responses', route, Buffer.byteLength(JSON.stringify(body)));
+    answer(ctx, route, turn, model, findings, events) {
+      const st: CallState = { api: SOCKET_API, shape: 'responses', body: { ...turn.body, stream: true }, requestedModel: model, stream: true, route, ...(findings ? { findings } : {}) };
+      return answer(ctx, st, 'openai-responses', route, turn.bytes, events);
     },
   };
 

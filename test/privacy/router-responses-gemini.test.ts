@@ -2,7 +2,7 @@ import t from 'tap';
 import OpenAI from 'openai';
 import { ResponsesWS } from 'openai/resources/responses/ws';
 import type { ResponsesServerEvent } from 'openai/resources/responses/responses';
-import { createFakeOllama } from '../fakes/index.js';
+import { createFakeOllama, createFakeOpenAI } from '../fakes/index.js';
 import { ConnectAgent } from '../helpers/websocket.js';
 import { startRouter, weather, weatherCall } from './harness.js';
 
@@ -152,4 +152,33 @@ t.test('Responses over WebSocket → Ollama with redaction on: a local backend g
   t.equal(turn!.at(-1)!.type, 'response.completed');
   t.match(JSON.stringify(ollama.requests.at(-1)!.body), /jane\.doe@example\.com/, 'the local backend got the original text');
   t.match(await h.nextCall(1), { api: 'openai-responses-socket', backend: 'local', action: 'route', redactions: { email: 1 } });
+});
+
+t.test('Responses over WebSocket: the backend\'s events reach the socket as they come, its failure mid-answer included; the turn is audited with the bytes the client sent', async (t) => {
+  const openai = await createFakeOpenAI({ reply: { tokens: ['One', ' two', ' three', ' four'], usage: { input: 9, output: 4 }, failAfter: 2 } });
+  t.teardown(() => openai.close());
+  const h = await startRouter(t, { backends: { compat: { type: 'openai-compatible', url: openai.url } }, routes: [{ match: { api: 'openai' }, backend: 'compat', model: 'm' }] }, { host: 'api.openai.com' });
+  const ws = new ResponsesWS(sdk(h), { agent: new ConnectAgent({ host: h.sluice.host, port: h.sluice.port }, h.sluice.caCertPem) });
+  t.teardown(() => ws.close());
+  const message = { type: 'response.create', model: 'gpt-5', input: 'Count to four.' } as const;
+  const first = turns(ws, 1);
+  ws.send(message);
+  const [events] = await first;
+  const text = events!.filter((e) => e.type === 'response.output_text.delta').map((e) => (e as { delta: string }).delta).join('');
+  t.equal(text, 'One two', 'the deltas before the failure');
+  const last = events!.at(-1)!;
+  t.ok(last.type === 'error' || last.type === 'response.failed', `then the failure (${last.type})`);
+  t.match(JSON.stringify(last), /scripted failure/, 'saying what happened');
+  const call = await h.nextCall(1);
+  t.match(call, { api: 'openai-responses-socket', backend: 'compat', action: 'route' });
+  t.equal(call.requestBytes, Buffer.byteLength(JSON.stringify(message)), 'request bytes: the message the client sent');
+  t.ok(call.reason, `the audit says why the answer ended (${call.reason})`);
+
+  openai.setReply({ tokens: ['Fine', ' again'], usage: { input: 9, output: 2 } });
+  const second = turns(ws, 1);
+  ws.send({ type: 'response.create', model: 'gpt-5', input: 'Again.' });
+  const [again] = await second;
+  t.equal(again!.at(-1)!.type, 'response.completed', 'the socket answers its next turn');
+  t.equal(again!.filter((e) => e.type === 'response.output_text.delta').map((e) => (e as { delta: string }).delta).join(''), 'Fine again');
+  t.match(await h.nextCall(2), { api: 'openai-responses-socket', outputTokens: 2 });
 });
