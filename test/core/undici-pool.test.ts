@@ -57,5 +57,7 @@ t.test('the pool is undici\'s own, whichever way undici was loaded', async (t) =
   const pool = undiciPool();
   t.equal(pool.Pool, Undici.Pool, 'the same Pool class as the package exports');
   t.equal(pool.buildConnector, Undici.buildConnector, 'the same connector');
-  t.equal(typeof new pool.Pool('http://127.0.0.1:1').request, 'function', 'with the request API');
+  const made = new pool.Pool('http://127.0.0.1:1');
+  t.equal(typeof made.request, 'function', 'with the request API');
+  await made.close();
 });
