@@ -96,12 +96,13 @@ export async function agentsLane(ctx: ScenarioContext): Promise<ScenarioResult> 
 
     await background(directContender, shape.idleWindowMs);
     const m = { directP50: [] as number[], directP99: [] as number[], idleP50: [] as number[], idleP99: [] as number[], loadP50: [] as number[], loadP99: [] as number[], cpuPerTurn: [] as number[] };
-    const turns: TurnSample[] = [];
-    const baseline: TurnSample[] = [];
+    // Each round's turns, through Sluice under the background load and straight to the fake.
+    const turns: TurnSample[][] = [];
+    const baseline: TurnSample[][] = [];
     for (let r = 0; r < ctx.options.scale.rounds; r++) {
       // The same agents straight to the fake, at once: the baseline per context size carries the load the
       // agents, the fake and the client put on the machine themselves.
-      baseline.push(...await agentsFor(shape, `${openai.url}/v1/chat/completions`, direct, performance.now() + shape.windowMs));
+      baseline.push(await agentsFor(shape, `${openai.url}/v1/chat/completions`, direct, performance.now() + shape.windowMs));
       const d = await background(directContender, shape.idleWindowMs);
       const idle = await background(proc, shape.idleWindowMs);
       // Sluice's CPU per turn, from a window of the agents alone (the same conversations, the same mix of context
@@ -121,7 +122,7 @@ export async function agentsLane(ctx: ScenarioContext): Promise<ScenarioResult> 
       m.loadP50.push(loaded.latencyMs.p50 - d.latencyMs.p50);
       m.loadP99.push(loaded.latencyMs.p99 - d.latencyMs.p99);
       m.cpuPerTurn.push((cpu * 1000) / Math.max(1, alone.length));
-      turns.push(...round);
+      turns.push(round);
       ctx.log(`  agents round ${r + 1}: ${round.length} turns, background added p99 idle ${m.idleP99.at(-1)!.toFixed(2)} ms, under agents ${m.loadP99.at(-1)!.toFixed(2)} ms`);
     }
     const v = (values: number[]): Cell => ({ value: median(values), rounds: values });
@@ -138,28 +139,41 @@ export async function agentsLane(ctx: ScenarioContext): Promise<ScenarioResult> 
       { id: 'agents.background_p99_ratio', label: 'background added p99, agents ÷ idle', unit: '×', better: 'lower', cells: { sluice: ratio(m.loadP99, m.idleP99) } },
       { id: 'agents.cpu_per_turn', label: 'Sluice CPU per turn', unit: 'ms', better: 'lower', cells: { sluice: v(m.cpuPerTurn) } },
     ];
-    const base = byBucket(baseline);
-    const loaded = byBucket(turns);
+    const base = byBucket(baseline.flat());
+    const loaded = byBucket(turns.flat());
+    const baseRounds = baseline.map(byBucket);
+    const loadedRounds = turns.map(byBucket);
     const buckets = [...loaded.keys()].filter((b) => base.has(b)).sort((a, b) => a - b);
     // A p99 of fewer turns than this is the slowest turn or two of a side: a difference of two maxima, noise
     // that came out at -4 ms once. The headline is the largest context with enough turns on both sides.
     const enough = (b: number): boolean => loaded.get(b)!.length >= MIN_P99_TURNS && base.get(b)!.length >= MIN_P99_TURNS;
     const headline = buckets.filter(enough).at(-1);
+    /**
+     * Added TTFT at a context size, round by round (a round's turns through Sluice against the same round's turns
+     * straight to the fake, so both sides saw the same minutes of the machine): the median of the rounds, with
+     * them, as every other lane reports its figures. Turns pooled over rounds decide only which sizes have enough.
+     */
+    const perRound = (b: number, pick: (s: ReturnType<typeof summarise>) => number): Cell => {
+      const rounds = loadedRounds.flatMap((l, r) => {
+        const mine = l.get(b);
+        const theirs = baseRounds[r]?.get(b);
+        return mine?.length && theirs?.length ? [pick(summarise(mine)) - pick(summarise(theirs))] : [];
+      });
+      return rounds.length ? v(rounds) : { na: 'n/a: no round had turns of this size on both sides' };
+    };
     for (const b of buckets) {
-      const s = summarise(loaded.get(b)!);
-      const d = summarise(base.get(b)!);
       const top = b === headline;
       const label = `added TTFT at ≤ ${b / 1000} KB of context (${loaded.get(b)!.length} turns)`;
-      const p99: Cell = enough(b) ? { value: s.p99 - d.p99 } : { na: `n/a: ${Math.min(loaded.get(b)!.length, base.get(b)!.length)} turns, fewer than the ${MIN_P99_TURNS} a p99 needs` };
+      const p99: Cell = enough(b) ? perRound(b, (x) => x.p99) : { na: `n/a: ${Math.min(loaded.get(b)!.length, base.get(b)!.length)} turns, fewer than the ${MIN_P99_TURNS} a p99 needs` };
       rows.push(
-        { id: top ? 'agents.added_ttft_p50.last' : `agents.added_ttft_p50.${b}`, label: `${label}: p50`, unit: 'ms', better: 'lower', cells: { sluice: { value: s.p50 - d.p50 } } },
+        { id: top ? 'agents.added_ttft_p50.last' : `agents.added_ttft_p50.${b}`, label: `${label}: p50`, unit: 'ms', better: 'lower', cells: { sluice: perRound(b, (x) => x.p50) } },
         { id: top ? 'agents.added_ttft_p99.last' : `agents.added_ttft_p99.${b}`, label: `${label}: p99`, unit: 'ms', better: 'lower', cells: { sluice: p99 } },
       );
     }
     return {
       id: 'agents', title: TITLE, rows,
       note: `${shape.agents} agents, ${shape.turns}-turn conversations (+${shape.messageChars / 1000} KB per turn), answers of 40 frames ${shape.frameDelayMs} ms apart; ` +
-        `${ctx.options.scale.rounds} rounds of ${shape.windowMs / 1000} s; added = minus the same client direct (background) or the same agents sent straight to the fake (TTFT, pooled over rounds); CPU per turn = Sluice's CPU over a window of the agents alone ÷ its turns; ` +
+        `${ctx.options.scale.rounds} rounds of ${shape.windowMs / 1000} s; added = minus the same client direct (background) or the same round's agents sent straight to the fake (TTFT per round, at sizes with ≥ ${MIN_P99_TURNS} turns over all rounds); CPU per turn = Sluice's CPU over a window of the agents alone ÷ its turns; ` +
         'goals: background added p99 ≤ 2× idle, added TTFT p99 < 10 ms at 200 KB',
     };
   } finally {
