@@ -1,11 +1,16 @@
-import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
+import { lazyModule } from './lazy-module.js';
 
 /** The part of undici the proxy's forwarder and the router's backends use. */
 export interface UndiciPool {
   Pool: typeof Undici.Pool;
   buildConnector: typeof Undici.buildConnector;
 }
+
+const dispatcher = lazyModule<{ prototype: object }>('undici/lib/dispatcher/dispatcher.js');
+const api = lazyModule<object>('undici/lib/api/index.js');
+const pool = lazyModule<typeof Undici.Pool>('undici/lib/dispatcher/pool.js');
+const connector = lazyModule<typeof Undici.buildConnector>('undici/lib/core/connect.js');
 
 let loaded: UndiciPool | undefined;
 
@@ -18,14 +23,9 @@ let loaded: UndiciPool | undefined;
  */
 export function undiciPool(): UndiciPool {
   if (loaded) return loaded;
-  const load = createRequire(import.meta.url);
-  const Dispatcher = load('undici/lib/dispatcher/dispatcher.js') as { prototype: object };
-  const api = load('undici/lib/api/index.js') as object;
   // What undici's index does on load: request(), stream(), pipeline(), upgrade() and connect() are methods of
   // every dispatcher. Done again if the index is loaded too (a client in the same process): the same functions.
-  if (!('request' in Dispatcher.prototype)) Object.assign(Dispatcher.prototype, api);
-  return (loaded = {
-    Pool: load('undici/lib/dispatcher/pool.js') as typeof Undici.Pool,
-    buildConnector: load('undici/lib/core/connect.js') as typeof Undici.buildConnector,
-  });
+  const proto = dispatcher().prototype;
+  if (!('request' in proto)) Object.assign(proto, api());
+  return (loaded = { Pool: pool(), buildConnector: connector() });
 }

@@ -78,8 +78,6 @@ interface CallState {
   socket?: SocketState;
   /** A model list Sluice answers: the names the routes accept. */
   listing?: ModelList;
-  /** The body is YIELD_BODY_BYTES or more: the call gives the loop back between its steps. */
-  large?: boolean;
 }
 
 interface Generation {
@@ -195,18 +193,18 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
   const decide = async (ctx: RequestContext, st: CallState, raw: Buffer | undefined): Promise<Buffer | undefined> => {
     const host = ctx.dest.host;
     readBody(ctx, st, raw);
-    st.large = raw !== undefined && raw.length >= YIELD_BODY_BYTES;
+    const large = raw !== undefined && raw.length >= YIELD_BODY_BYTES;
     const redactor = redactorNow();
     let sensitive: boolean | undefined;
     let found: LlmFindings | undefined;
     if (redactor?.enabled && st.body !== undefined) {
-      if (st.large) await yieldToLoop();
+      if (large) await yieldToLoop();
       // Found once, nothing rewritten yet: the route may turn on it, and only a call that leaves the machine
       // needs the rewritten copy (and its values in the conversation's vault).
       found = await redactor.findInLlmRequest(st.api, st.body);
       st.findings = found.counts;
       sensitive = Object.values(found.counts).some((n) => n > 0) || found.blocked.length > 0;
-      if (st.large) await yieldToLoop();
+      if (large) await yieldToLoop();
     }
     let copy: Redacted | undefined;
     /** A rewritten copy of the body (a local backend gets the original text), made on first need. */
@@ -247,7 +245,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       ctx.decision = allow('answered by Sluice: the model names the inference routes accept', { rule: route.name });
       return undefined;
     }
-    if (route.action === 'allow') return letOut(ctx, st, route, redactor, sensitive ? redacted : undefined);
+    if (route.action === 'allow') return letOut(ctx, st, route, redactor, sensitive ? redacted : undefined, large);
     if (sensitive && leavesMachine(route)) {
       const { body, vault } = redacted();
       st.body = body;
@@ -259,7 +257,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
   };
 
   /** An `allow` route: the request goes to the host the agent called, if the network policy lets it. */
-  const letOut = async (ctx: RequestContext, st: CallState, route: CompiledRoute, redactor: RouterRedactor | undefined, redacted: (() => Redacted) | undefined): Promise<Buffer | undefined> => {
+  const letOut = async (ctx: RequestContext, st: CallState, route: CompiledRoute, redactor: RouterRedactor | undefined, redacted: (() => Redacted) | undefined, large: boolean): Promise<Buffer | undefined> => {
     const network = ctx.network ?? deny('policy_denied', `no network verdict for ${ctx.dest.authority}`);
     if (network.action !== 'allow') return refuse(ctx, st, decisionError(network), network.rule);
     if (st.api === undefined && ctx.hasBody && st.body === undefined && redactor?.enabled) {
@@ -279,7 +277,7 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
       const kind = kindOf(st.api);
       if (kind === 'chat' || kind === 'completions') ctx.responseFilters.push(createResponseRestorer(st.shape, st.stream, redactor, vault));
     }
-    if (st.large) await yieldToLoop();
+    if (large) await yieldToLoop();
     return Buffer.from(JSON.stringify(body));
   };
 
@@ -421,9 +419,10 @@ export function createPrivacyRouter(opts: PrivacyRouterOptions): PrivacyRouter {
         if (st.listing) return withRequestId(st, ctx.id, await listModels(ctx, st, st.listing));
         if (route.action !== 'route') return undefined;
         if (api === 'copilot-user' || api === 'copilot-token') return copilotSession(ctx, st, api, route);
+        const bytes = body instanceof Buffer ? body.length : 0;
         // decide() ended with rewriting the body; translating and serialising it for the backend is the next step.
-        if (st.large) await yieldToLoop();
-        return withRequestId(st, ctx.id, await answer(ctx, st, api, route, body instanceof Buffer ? body.length : 0));
+        if (bytes >= YIELD_BODY_BYTES) await yieldToLoop();
+        return withRequestId(st, ctx.id, await answer(ctx, st, api, route, bytes));
       })();
     },
     onWebSocketMessage(ctx, message) {

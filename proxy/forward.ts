@@ -89,7 +89,6 @@ export function upstreamError(err: unknown, dest: Destination): SluiceError {
   return new SluiceError('SLUICE_UPSTREAM_ERROR', `upstream ${dest.authority} failed: ${code || (e?.message ?? 'unknown error')}`, ctx);
 }
 
-
 export function createForwarder(opts: ForwarderOptions = {}): Forwarder {
   let trust: tls.SecureContext | undefined;
   const secureContext = (): tls.SecureContext => (trust ??= buildTrust(opts.extraCA ?? []));
